@@ -1,0 +1,49 @@
+"""The two interfaces every connector implements (DESIGN.md, layout table)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from connectors.types import SourceItem, StockUpdate, StoreProduct, UpdateResult
+
+
+class InventorySource(Protocol):
+    """An ERP: the source of truth for stock."""
+
+    def iter_items(self) -> Iterator[SourceItem]:
+        """Stream every stocked item, page by page, in constant memory."""
+        ...
+
+    def get_quantities(self, skus: Sequence[str]) -> dict[str, SourceItem]:
+        """Read up to 500 SKUs in as few calls as the API allows.
+
+        SKUs the ERP does not know are absent from the result.
+        """
+        ...
+
+    def get_item(self, item_id: str) -> SourceItem | None:
+        """Read one item by the ERP's own id (what its webhooks name)."""
+        ...
+
+
+class Storefront(Protocol):
+    """A store whose stock we set."""
+
+    #: Most updates one write call may carry (the platform's documented limit).
+    batch_limit: int
+
+    def iter_catalog(self) -> Iterator[StoreProduct]:
+        """Stream every sellable SKU (products and variations), in constant memory."""
+        ...
+
+    def set_stock(self, updates: Sequence[StockUpdate]) -> list[UpdateResult]:
+        """Set absolute stock through the batch API; one result per update.
+
+        Chunks by `batch_limit` itself, so no request over the limit is ever sent.
+        """
+        ...
+
+    def get_product(self, product_id: str) -> list[StoreProduct]:
+        """Read one product: itself if simple, else its variations."""
+        ...

@@ -1,0 +1,64 @@
+"""Pick a connector class by platform name.
+
+Each connector class takes `(base_url, credentials, *, token_cache=None)`; credentials
+are the decrypted mapping stored on the site or source. Classes are imported lazily so
+a worker that serves only WooCommerce stores never imports the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.interfaces import InventorySource, Storefront
+from connectors.tokens import TokenCache
+
+STOREFRONTS: dict[str, str] = {
+    "woocommerce": "connectors.woocommerce:WooCommerceStore",
+    "bigcommerce": "connectors.bigcommerce:BigCommerceStore",
+    "shopify": "connectors.shopify:ShopifyStore",
+}
+
+SOURCES: dict[str, str] = {
+    "businesscentral": "connectors.businesscentral:BusinessCentralSource",
+    "zoho": "connectors.zoho:ZohoInventorySource",
+}
+
+
+class UnknownPlatform(ValueError):
+    """No connector exists for that platform name."""
+
+
+def _load(table: Mapping[str, str], platform: str) -> Any:
+    try:
+        module_name, class_name = table[platform].split(":")
+    except KeyError:
+        raise UnknownPlatform(
+            f"unknown platform {platform!r}; expected one of {', '.join(sorted(table))}"
+        ) from None
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def build_storefront(
+    platform: str,
+    base_url: str,
+    credentials: Mapping[str, str],
+    *,
+    token_cache: TokenCache | None = None,
+) -> Storefront:
+    cls = _load(STOREFRONTS, platform)
+    store: Storefront = cls(base_url, credentials, token_cache=token_cache)
+    return store
+
+
+def build_source(
+    kind: str,
+    base_url: str,
+    credentials: Mapping[str, str],
+    *,
+    token_cache: TokenCache | None = None,
+) -> InventorySource:
+    cls = _load(SOURCES, kind)
+    source: InventorySource = cls(base_url, credentials, token_cache=token_cache)
+    return source
