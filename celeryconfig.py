@@ -1,0 +1,59 @@
+"""Celery settings, and only Celery settings, built from `settings.Settings`.
+
+Why each value (DESIGN.md, "Priorities" and flow 5):
+- JSON only, UTC: task arguments are ids and primitives (STYLE.md rule 2).
+- Three queues so a webhook never waits behind a 50,000-SKU nightly sync; the worker
+  reads them in the listed order (`queue_order_strategy: priority`).
+- Redis priority steps 0-9 inside a queue; with the Redis transport **0 is the highest**.
+- Late acks, reject on worker loss, prefetch 1: a killed worker's message goes back to
+  the queue instead of vanishing, and no worker hoards messages it is not running.
+- `visibility_timeout` (1 h) is far above every countdown (retry backoff is capped at
+  10 min, the dedupe window is seconds) and every task time limit (15 min at most);
+  otherwise Redis would hand an unacked message to a second worker and it would run
+  twice. A test checks this against the presets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Queue
+
+from settings import Settings
+
+QUEUES = ("events", "sync", "maintenance")
+VISIBILITY_TIMEOUT = 3600
+
+
+def build(settings: Settings) -> dict[str, Any]:
+    return {
+        "broker_url": settings.redis_url,
+        "result_backend": settings.redis_url,
+        "task_ignore_result": True,
+        "result_expires": 3600,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        "task_queues": [Queue(name, routing_key=name) for name in QUEUES],
+        "task_default_queue": "maintenance",
+        "task_create_missing_queues": False,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_concurrency": settings.worker_concurrency,
+        "broker_transport_options": {
+            "visibility_timeout": VISIBILITY_TIMEOUT,
+            "priority_steps": list(range(10)),
+            "sep": ":",
+            "queue_order_strategy": "priority",
+        },
+        "broker_connection_retry_on_startup": True,
+        # Flower and the stats API read task events.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "task_track_started": True,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "beat_schedule_filename": str(settings.home / "celerybeat-schedule"),
+    }

@@ -1,0 +1,1 @@
+"""The `stocksync` command line (click, as Flask and Celery use)."""

@@ -1,0 +1,72 @@
+"""The embedded PostgreSQL: pgserver's binaries, a data directory under STOCKSYNC_HOME.
+
+pgserver listens on a unix socket only (no TCP port to collide with), and when run as
+root it runs the server as a `pgserver` system user, which it creates.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import psycopg2
+
+from embedded.locking import file_lock
+
+log = logging.getLogger(__name__)
+
+DATABASE = "stocksync"
+
+
+def _data_dir(home: Path) -> Path:
+    return home / "postgres"
+
+
+def ensure_postgres(home: Path, database: str = DATABASE) -> str:
+    """Start (or reuse) the embedded server; return a psycopg2 URL to `database`."""
+    import pgserver
+
+    with file_lock(home / "postgres.lock"):
+        server = pgserver.get_server(_data_dir(home), cleanup_mode=None)
+        uri = server.get_uri()
+        _create_database(uri, database)
+    base, _, query = uri.partition("?")
+    base = base.rsplit("/", 1)[0]
+    url = f"{base}/{database}?{query}"
+    return url.replace("postgresql://", "postgresql+psycopg2://", 1)
+
+
+def _create_database(admin_uri: str, database: str) -> None:
+    conn = psycopg2.connect(admin_uri)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        conn.close()
+
+
+def stop_postgres(home: Path) -> bool:
+    """Stop the embedded server if it runs; True if it was running."""
+    from pgserver._commands import pg_ctl
+    from pgserver.postgres_server import PostmasterInfo
+
+    data = _data_dir(home)
+    info = PostmasterInfo.read_from_pgdata(data) if data.exists() else None
+    if info is None or not info.is_running():
+        return False
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data, user=_owner(data))
+    log.info("embedded postgres stopped", extra={"data_dir": str(data)})
+    return True
+
+
+def _owner(data: Path) -> str | None:
+    """The system user pgserver runs postgres as (it refuses to run it as root)."""
+    import os
+    import pwd
+
+    if os.geteuid() != 0:
+        return None
+    return pwd.getpwuid(data.stat().st_uid).pw_name

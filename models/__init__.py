@@ -1,0 +1,22 @@
+"""SQLAlchemy models and database setup (DESIGN.md, data model). Imports nothing of ours."""
+
+from models.base import Base
+from models.items import Item
+from models.sites import Platform, Site, Source, SourceKind
+from models.sync import BatchStatus, RunStatus, SyncBatch, SyncRun
+from models.webhook_log import WebhookLog, WebhookStatus
+
+__all__ = [
+    "Base",
+    "BatchStatus",
+    "Item",
+    "Platform",
+    "RunStatus",
+    "Site",
+    "Source",
+    "SourceKind",
+    "SyncBatch",
+    "SyncRun",
+    "WebhookLog",
+    "WebhookStatus",
+]

@@ -1,0 +1,41 @@
+"""The catalog mirror: one row per (site, SKU), what we last pushed and when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, bigint_pk, bool_true, created_at, timestamp, updated_at
+
+
+class Item(Base):
+    """A sellable SKU of a site, with the store's ids.
+
+    Full syncs read SKUs from here instead of re-listing the store. `erp_read_at` is when
+    the ERP value last pushed was read: a write whose reading is older is refused, so a
+    slow batch can never overwrite a newer webhook-driven value (DESIGN.md flow 6).
+    """
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("site_id", "sku"),
+        # "Which active sites carry this SKU" for ERP-driven events.
+        Index("ix_items_sku_site", "sku", "site_id"),
+    )
+
+    id: Mapped[bigint_pk]
+    site_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False
+    )
+    sku: Mapped[str] = mapped_column(String(20))
+    product_id: Mapped[str] = mapped_column(String(100))
+    variant_id: Mapped[str | None] = mapped_column(String(100))
+    #: The quantity last pushed to (or read from) the store; NULL if never known.
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    erp_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool_true]
+    last_synced_at: Mapped[timestamp]
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]

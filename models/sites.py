@@ -1,0 +1,97 @@
+"""ERP connections (`sources`) and the storefronts they feed (`sites`)."""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import (
+    Base,
+    bigint_pk,
+    bool_true,
+    created_at,
+    enum_column,
+    timestamp,
+    updated_at,
+)
+
+
+class SourceKind(enum.StrEnum):
+    BUSINESSCENTRAL = "businesscentral"
+    ZOHO = "zoho"
+
+
+class Platform(enum.StrEnum):
+    WOOCOMMERCE = "woocommerce"
+    BIGCOMMERCE = "bigcommerce"
+    SHOPIFY = "shopify"
+
+
+class Source(Base):
+    """An ERP connection: the truth for stock."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[bigint_pk]
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[SourceKind] = enum_column(SourceKind)
+    base_url: Mapped[str] = mapped_column(String(500))
+    #: Fernet token of the credentials mapping (models/crypto.py).
+    credentials_sealed: Mapped[str] = mapped_column(Text)
+    #: Fernet token of the secret its webhooks carry (Zoho token, BC clientState).
+    webhook_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    sites: Mapped[list[Site]] = relationship(back_populates="source")
+
+
+class Site(Base):
+    """A storefront whose stock follows its source."""
+
+    __tablename__ = "sites"
+    __table_args__ = (
+        CheckConstraint("full_sync_hour BETWEEN 0 AND 23", name="full_sync_hour"),
+        CheckConstraint(
+            "rate_limit_requests IS NULL OR rate_limit_requests > 0", name="rate_limit_requests"
+        ),
+        CheckConstraint(
+            "rate_limit_window_seconds IS NULL OR rate_limit_window_seconds > 0",
+            name="rate_limit_window",
+        ),
+        CheckConstraint(
+            "rate_limit_concurrency IS NULL OR rate_limit_concurrency > 0",
+            name="rate_limit_concurrency",
+        ),
+    )
+
+    id: Mapped[bigint_pk]
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    platform: Mapped[Platform] = enum_column(Platform)
+    base_url: Mapped[str] = mapped_column(String(500))
+    credentials_sealed: Mapped[str] = mapped_column(Text)
+    webhook_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    #: SHA-256 of the per-site API key a store plugin sends to the unified endpoint.
+    api_key_hash: Mapped[str | None] = mapped_column(String(64))
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="RESTRICT"), index=True
+    )
+    #: IANA zone name, validated on write; the 2 AM run is 2 AM here.
+    timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
+    full_sync_hour: Mapped[int] = mapped_column(Integer, server_default="2")
+    active: Mapped[bool_true]
+    webhooks_active: Mapped[bool_true]
+    #: Store write quota shared by all workers; NULL means the platform's default.
+    rate_limit_requests: Mapped[int | None]
+    rate_limit_window_seconds: Mapped[int | None]
+    rate_limit_concurrency: Mapped[int | None]
+    last_webhook_at: Mapped[timestamp]
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    source: Mapped[Source] = relationship(back_populates="sites")
+
+    def __repr__(self) -> str:
+        return f"<Site {self.id} {self.name!r} {self.platform}>"

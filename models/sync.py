@@ -1,0 +1,107 @@
+"""Sync runs and their batches: progress, pause/resume and recovery live in these rows."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, bigint_pk, created_at, enum_column, timestamp, updated_at
+
+
+class RunStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class BatchStatus(enum.StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class SyncRun(Base):
+    """One sync of a site. `kind` is `full`, `manual` or `webhook:<resource>`."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (
+        # At most one nightly run per site per local date, even with two beats racing.
+        Index(
+            "uq_sync_runs_full_per_day",
+            "site_id",
+            "local_date",
+            unique=True,
+            postgresql_where=text("kind = 'full'"),
+        ),
+        Index("ix_sync_runs_site_created", "site_id", "created_at"),
+        Index("ix_sync_runs_status", "status"),
+    )
+
+    id: Mapped[bigint_pk]
+    site_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sites.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    trigger: Mapped[str] = mapped_column(String(40))
+    status: Mapped[RunStatus] = enum_column(RunStatus)
+    #: The site's local date the run belongs to (for the one-per-day rule).
+    local_date: Mapped[date | None] = mapped_column(Date)
+    total: Mapped[int] = mapped_column(Integer, server_default="0")
+    synced: Mapped[int] = mapped_column(Integer, server_default="0")
+    unchanged: Mapped[int] = mapped_column(Integer, server_default="0")
+    failed: Mapped[int] = mapped_column(Integer, server_default="0")
+    skipped: Mapped[int] = mapped_column(Integer, server_default="0")
+    store_calls: Mapped[int] = mapped_column(Integer, server_default="0")
+    batches_total: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: Batches not yet finished; the batch that brings it to zero closes the run.
+    batches_pending: Mapped[int] = mapped_column(Integer, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[timestamp]
+    finished_at: Mapped[timestamp]
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+
+class SyncBatch(Base):
+    """Up to BATCH_SIZE SKUs of a run, processed by one task."""
+
+    __tablename__ = "sync_batches"
+    __table_args__ = (
+        UniqueConstraint("run_id", "seq"),
+        Index("ix_sync_batches_status_claimed", "status", "claimed_at"),
+    )
+
+    id: Mapped[bigint_pk]
+    run_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sync_runs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    skus: Mapped[list[str]] = mapped_column(JSONB)
+    status: Mapped[BatchStatus] = enum_column(BatchStatus)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    synced: Mapped[int] = mapped_column(Integer, server_default="0")
+    unchanged: Mapped[int] = mapped_column(Integer, server_default="0")
+    failed: Mapped[int] = mapped_column(Integer, server_default="0")
+    store_calls: Mapped[int] = mapped_column(Integer, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[Any | None] = mapped_column(JSONB)
+    claimed_at: Mapped[timestamp]
+    finished_at: Mapped[timestamp]
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]

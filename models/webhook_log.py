@@ -1,0 +1,67 @@
+"""Every webhook request the receiver accepted or refused, and what became of it."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, bigint_pk, created_at, enum_column, timestamp
+
+
+class WebhookStatus(enum.StrEnum):
+    RECEIVED = "received"
+    QUEUED = "queued"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    REJECTED = "rejected"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+class WebhookLog(Base):
+    """One row per request. Secrets and full signatures are never stored here."""
+
+    __tablename__ = "webhook_log"
+    __table_args__ = (
+        # The outbox sweeper scans `received` rows by age.
+        Index("ix_webhook_log_status_received", "status", "received_at"),
+        Index("ix_webhook_log_site_received", "site_id", "received_at"),
+        # The database half of delivery-id dedupe (STYLE.md rule 9): one live row per
+        # delivery; duplicates and refusals are logged too, so they are excluded.
+        Index(
+            "uq_webhook_log_delivery",
+            "provider",
+            "site_id",
+            "delivery_id",
+            unique=True,
+            postgresql_where=text(
+                "delivery_id IS NOT NULL AND status NOT IN ('duplicate', 'rejected')"
+            ),
+        ),
+    )
+
+    id: Mapped[bigint_pk]
+    provider: Mapped[str] = mapped_column(String(32))
+    site_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("sites.id", ondelete="SET NULL")
+    )
+    source_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("sources.id", ondelete="SET NULL")
+    )
+    topic: Mapped[str | None] = mapped_column(String(100))
+    delivery_id: Mapped[str | None] = mapped_column(String(200))
+    entity: Mapped[str | None] = mapped_column(String(200))
+    sku: Mapped[str | None] = mapped_column(String(20), index=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[WebhookStatus] = enum_column(WebhookStatus)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    received_at: Mapped[created_at]
+    queued_at: Mapped[timestamp]
+    processed_at: Mapped[timestamp]
+    occurred_at: Mapped[timestamp]
+    payload: Mapped[Any | None] = mapped_column(JSONB)

@@ -1,0 +1,156 @@
+"""Every environment variable stocksync reads, read once, checked, and frozen.
+
+`load_settings(environ)` is the only place that looks at the environment (STYLE.md rule
+12). A bad value stops start-up with one line naming the variable; `create_app` and
+`make_celery` take the resulting `Settings`, so tests pass their own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A variable is missing or malformed; the message names it and the expected form."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: PostgreSQL URL; None means "start the embedded one under `home`".
+    database_url: str | None = None
+    #: Redis URL; None means "start the embedded one under `home`".
+    redis_url: str | None = None
+    #: Where embedded PostgreSQL/Redis data and the dev encryption key live.
+    home: Path = Path("var")
+    #: Fernet keys, newest first: the first encrypts, all decrypt (rotation).
+    encryption_keys: tuple[str, ...] = ()
+    #: Bearer token for the admin API and dashboard; None disables them.
+    admin_token: str | None = None
+    dedupe_window_seconds: float = 5.0
+    #: How long a platform delivery id counts as seen. Platforms retry for hours
+    #: (Shopify 4 h, BigCommerce 48 h), DESIGN.md flow 2 asks for 24 h at least.
+    idempotency_ttl_seconds: int = 86_400
+    batch_size: int = 500
+    webhook_log_retention_days: int = 90
+    max_webhook_body_bytes: int = 2 * 1024 * 1024
+    #: A batch `processing` longer than this is returned to the queue (DESIGN.md flow 5).
+    stuck_batch_minutes: int = 30
+    #: A run with no progress for this long is marked failed.
+    stuck_run_minutes: int = 120
+    log_level: str = "INFO"
+    web_host: str = "127.0.0.1"
+    web_port: int = 5000
+    flower_port: int = 5555
+    #: "user:password" for Flower's basic auth.
+    flower_basic_auth: str | None = None
+    worker_concurrency: int = 2
+
+    def with_services(self, database_url: str, redis_url: str) -> Settings:
+        return replace(self, database_url=database_url, redis_url=redis_url)
+
+
+def _get(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def _number(
+    environ: Mapping[str, str],
+    name: str,
+    default: T,
+    parse: Callable[[str], T],
+    low: float,
+    high: float,
+) -> T:
+    raw = _get(environ, name)
+    if raw is None:
+        return default
+    kind = "an integer" if parse is int else "a number"
+    try:
+        value = parse(raw)
+    except ValueError:
+        raise SettingsError(
+            f"{name}: expected {kind} from {low:g} to {high:g}, got {raw!r}"
+        ) from None
+    if not low <= value <= high:  # type: ignore[operator]
+        raise SettingsError(f"{name}: expected {kind} from {low:g} to {high:g}, got {raw!r}")
+    return value
+
+
+def _url(environ: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    raw = _get(environ, name)
+    if raw is None:
+        return None
+    if not raw.startswith(tuple(f"{s}://" for s in schemes)):
+        raise SettingsError(f"{name}: expected a URL starting with {' or '.join(schemes)}://")
+    return raw
+
+
+def _keys(environ: Mapping[str, str]) -> tuple[str, ...]:
+    raw = _get(environ, "STOCKSYNC_ENCRYPTION_KEY")
+    if raw is None:
+        return ()
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    from cryptography.fernet import Fernet
+
+    for index, key in enumerate(keys):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise SettingsError(
+                f"STOCKSYNC_ENCRYPTION_KEY: key #{index + 1} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes; make one with `stocksync keys new`)"
+            ) from None
+    return keys
+
+
+def normalize_database_url(url: str) -> str:
+    """Pin the psycopg2 driver: SQLAlchemy 2.1 maps bare `postgresql://` to psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every variable; raise `SettingsError` naming the first bad one."""
+    env = os.environ if environ is None else environ
+    database_url = _url(env, "DATABASE_URL", ("postgresql", "postgres", "postgresql+psycopg2"))
+    log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+    flower_auth = _get(env, "FLOWER_BASIC_AUTH")
+    if flower_auth is not None and ":" not in flower_auth:
+        raise SettingsError("FLOWER_BASIC_AUTH: expected user:password")
+    return Settings(
+        database_url=normalize_database_url(database_url) if database_url else None,
+        redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "redis+socket", "unix")),
+        home=Path(_get(env, "STOCKSYNC_HOME") or "var").resolve(),
+        encryption_keys=_keys(env),
+        admin_token=_get(env, "ADMIN_TOKEN"),
+        dedupe_window_seconds=_number(env, "DEDUPE_WINDOW_SECONDS", 5.0, float, 0.5, 60),
+        idempotency_ttl_seconds=_number(
+            env, "IDEMPOTENCY_TTL_SECONDS", 86_400, int, 86_400, 7 * 86_400
+        ),
+        batch_size=_number(env, "BATCH_SIZE", 500, int, 1, 2000),
+        webhook_log_retention_days=_number(env, "WEBHOOK_LOG_RETENTION_DAYS", 90, int, 1, 365),
+        max_webhook_body_bytes=_number(
+            env, "MAX_WEBHOOK_BODY_BYTES", 2 * 1024 * 1024, int, 1024, 64 * 1024 * 1024
+        ),
+        stuck_batch_minutes=_number(env, "STUCK_BATCH_MINUTES", 30, int, 1, 24 * 60),
+        stuck_run_minutes=_number(env, "STUCK_RUN_MINUTES", 120, int, 5, 7 * 24 * 60),
+        log_level=log_level,
+        web_host=_get(env, "WEB_HOST") or "127.0.0.1",
+        web_port=_number(env, "PORT", 5000, int, 1, 65535),
+        flower_port=_number(env, "FLOWER_PORT", 5555, int, 1, 65535),
+        flower_basic_auth=flower_auth,
+        worker_concurrency=_number(env, "WORKER_CONCURRENCY", 2, int, 1, 64),
+    )

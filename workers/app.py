@@ -1,0 +1,21 @@
+"""The one Celery app factory. It never imports `api/` nor builds a Flask app."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+import celeryconfig
+from settings import Settings
+
+#: Modules whose tasks the worker registers.
+TASK_MODULES: list[str] = []
+
+
+def make_celery(settings: Settings) -> Celery:
+    """Build the app from resolved settings (service URLs filled in)."""
+    if not settings.redis_url:
+        raise ValueError("make_celery needs resolved settings (redis_url is None)")
+    app = Celery("stocksync", include=TASK_MODULES)
+    app.conf.update(celeryconfig.build(settings))
+    app.conf.stocksync_settings = settings
+    return app
