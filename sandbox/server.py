@@ -14,7 +14,10 @@ from werkzeug.serving import make_server
 def running(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve `app` on a free port in a daemon thread; yield its base URL; stop on exit."""
     server = make_server(host, port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)
+    # A short poll interval: shutdown() waits for the next poll, and tests start many.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox", daemon=True
+    )
     thread.start()
     try:
         yield f"http://{host}:{server.server_port}"

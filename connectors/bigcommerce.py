@@ -1,0 +1,254 @@
+"""BigCommerce storefront: the V3 Catalog API to read, the Inventory API to write.
+
+Facts this module relies on are in platforms.md section 4:
+
+- Reads page `GET /v3/catalog/products?include=variants` (at most 250 per page). The
+  product, not the variant list, is read because only the product says how it tracks
+  inventory (`inventory_tracking`), and that decides how the Inventory API wants the
+  item named: by `variant_id` when tracked by variant, by `product_id` otherwise. The
+  wrong one is rejected with 422 ("variant_id X is tracked by product, please update
+  stock by product id").
+- Writes use `PUT /v3/inventory/adjustments/absolute`, at most 2,000 items per request,
+  one request at a time (BigCommerce asks to wait for each 200 before the next).
+- Rate limits: a quota per 30 s window shared by every app on the store, reported on
+  every response by `X-Rate-Limit-*` headers.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import requests
+
+from connectors.errors import PermanentError, TransientError
+from connectors.http import HttpClient, retry_after_header
+from connectors.skus import try_normalize_sku
+from connectors.tokens import TokenCache
+from connectors.types import StockUpdate, StoreProduct, UpdateResult
+
+#: Items per absolute adjustment request (platforms.md section 4, Inventory API).
+BATCH_LIMIT = 2000
+#: Largest page the Catalog API serves (`LimitParam`, platforms.md section 4).
+PAGE_LIMIT = 250
+#: A 429 without rate-limit headers means BigCommerce as a whole is under load, not our
+#: store's quota: back off longer than one quota window (platforms.md section 4).
+PLATFORM_LOAD_WAIT = 30.0
+#: Never pause longer than this for the quota, whatever a header says: one window is
+#: 30 s, so a bigger value is a garbled header, not a reason to stall a worker.
+MAX_QUOTA_PAUSE = 35.0
+
+_RESET_MS = "X-Rate-Limit-Time-Reset-Ms"
+_REQUESTS_LEFT = "X-Rate-Limit-Requests-Left"
+#: How a 422 names the rejected items, e.g. "[Item with variant_id 106 is tracked by
+#: product, please update stock by product id]" (reference/inventory.v3.yml example).
+_NAMED_ITEM = re.compile(r"\b(variant_id|product_id) (\d+)\b")
+
+
+def rate_limit_wait(response: requests.Response) -> float | None:
+    """Seconds to wait before retrying a 429 or 5xx (platforms.md section 4).
+
+    `X-Rate-Limit-Time-Reset-Ms` is the documented wait; `Retry-After` is honoured if a
+    proxy sends one; a bare 429 gets `PLATFORM_LOAD_WAIT`; a 5xx without hints, None.
+    """
+    reset = _reset_seconds(response)
+    if reset is not None:
+        return reset
+    hint = retry_after_header(response)
+    if hint is not None:
+        return hint
+    return PLATFORM_LOAD_WAIT if response.status_code == 429 else None
+
+
+class BigCommerceStore:
+    """One BigCommerce store, addressed by store hash, authenticated by `X-Auth-Token`.
+
+    `reset_hint` is the quota pacing: when a response says no requests are left in the
+    window, it holds the seconds until the window resets, and the next call sleeps that
+    long first (at most `MAX_QUOTA_PAUSE`). A catalog stream therefore slows down instead
+    of dying mid-way on a 429; other callers may read it to pace their own work.
+    """
+
+    batch_limit = BATCH_LIMIT
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Mapping[str, str],
+        *,
+        token_cache: TokenCache | None = None,
+    ) -> None:
+        # `token_cache` is accepted for the registry's common signature only: a
+        # BigCommerce API-account token does not expire, so there is nothing to cache.
+        del token_cache
+        store_hash = credentials["store_hash"]
+        self.location_id = int(credentials.get("location_id", 1))
+        self.http = HttpClient(
+            "bigcommerce",
+            f"{base_url.rstrip('/')}/stores/{store_hash}/v3",
+            headers={
+                "X-Auth-Token": credentials["access_token"],
+                "Accept": "application/json",
+            },
+            wait_hint=rate_limit_wait,
+        )
+        self.reset_hint: float | None = None
+        self._window_resets_at = 0.0
+
+    def iter_catalog(self) -> Iterator[StoreProduct]:
+        """Stream every sellable SKU, one page of 250 products in memory at a time."""
+        page, total_pages = 1, 1
+        while page <= total_pages:
+            body = self._call(
+                "GET",
+                "catalog/products",
+                params={"include": "variants", "limit": PAGE_LIMIT, "page": page},
+            )
+            for product in body["data"]:
+                yield from _store_products(product)
+            total_pages = int(body["meta"]["pagination"]["total_pages"])
+            page += 1
+
+    def get_product(self, product_id: str) -> list[StoreProduct]:
+        """Read one product with its variants; [] if it no longer exists (404).
+
+        A product named by a `store/product/*` webhook may be deleted by the time we read
+        it; an empty list tells the caller there is nothing left to sync.
+        """
+        try:
+            body = self._call(
+                "GET", f"catalog/products/{product_id}", params={"include": "variants"}
+            )
+        except PermanentError as exc:
+            if exc.status == 404:
+                return []
+            raise
+        return list(_store_products(body["data"]))
+
+    def set_stock(self, updates: Sequence[StockUpdate]) -> list[UpdateResult]:
+        """Set absolute stock in sequential requests of at most `batch_limit` items.
+
+        A transient error aborts the call; the chunks already sent stay applied, and
+        retrying the whole call is safe because absolute sets are idempotent.
+        """
+        results: list[UpdateResult] = []
+        for start in range(0, len(updates), self.batch_limit):
+            results.extend(self._set_chunk(updates[start : start + self.batch_limit]))
+        return results
+
+    def _set_chunk(self, chunk: Sequence[StockUpdate]) -> list[UpdateResult]:
+        """Write one chunk; on 422, fail the items it names and resend the others once.
+
+        BigCommerce rejects the whole request and saves nothing when any item is invalid
+        (platforms.md section 4), naming the items in the error title. Resending the
+        rest keeps one bad SKU from failing 1,999 good ones. If the resend is rejected
+        too, its error is recorded on every remaining item rather than looping.
+        """
+        try:
+            self._put_absolute(chunk)
+        except PermanentError as exc:
+            if exc.status != 422:
+                raise
+            first_error = str(exc)
+        else:
+            return [UpdateResult(u.sku, True) for u in chunk]
+        named = set(_NAMED_ITEM.findall(first_error))
+        rejected = {i for i, u in enumerate(chunk) if _identity(u) in named}
+        if not rejected:
+            return [UpdateResult(u.sku, False, first_error) for u in chunk]
+        rest = [u for i, u in enumerate(chunk) if i not in rejected]
+        rest_error: str | None = None
+        if rest:
+            try:
+                self._put_absolute(rest)
+            except PermanentError as exc:
+                if exc.status != 422:
+                    raise
+                rest_error = str(exc)
+        return [
+            UpdateResult(u.sku, False, first_error)
+            if i in rejected
+            else UpdateResult(u.sku, rest_error is None, rest_error)
+            for i, u in enumerate(chunk)
+        ]
+
+    def _put_absolute(self, chunk: Sequence[StockUpdate]) -> None:
+        items = []
+        for update in chunk:
+            key, value = _identity(update)
+            items.append(
+                {"location_id": self.location_id, key: int(value), "quantity": update.quantity}
+            )
+        self._call(
+            "PUT", "inventory/adjustments/absolute", json={"reason": "stocksync", "items": items}
+        )
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One request, paced by the quota, returning the decoded JSON body."""
+        pause = self._window_resets_at - time.monotonic()
+        if pause > 0:
+            time.sleep(min(pause, MAX_QUOTA_PAUSE))
+        response = self.http.request(method, path, **kwargs)
+        self._note_quota(response)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise TransientError(
+                f"bigcommerce {method} {path}: response is not JSON", status=response.status_code
+            ) from exc
+
+    def _note_quota(self, response: requests.Response) -> None:
+        """Record `reset_hint` when the window's quota is spent (platforms.md section 4)."""
+        reset = _reset_seconds(response)
+        if response.headers.get(_REQUESTS_LEFT) == "0" and reset is not None:
+            self.reset_hint = reset
+            self._window_resets_at = time.monotonic() + reset
+        else:
+            self.reset_hint = None
+
+
+def _store_products(product: Mapping[str, Any]) -> Iterator[StoreProduct]:
+    """The sellable SKUs of one product, named the way the Inventory API accepts them.
+
+    Tracked by variant: each variant, by `variant_id`. Tracked by product, or not
+    tracked: the product itself, by `product_id` (`variant_id` None), with
+    `manages_stock` False when BigCommerce does not track its stock at all.
+    """
+    product_id = str(product["id"])
+    tracking = product.get("inventory_tracking", "none")
+    if tracking == "variant":
+        for variant in product.get("variants") or []:
+            sku = try_normalize_sku(variant.get("sku"))
+            if sku is not None:
+                yield StoreProduct(
+                    sku, product_id, str(variant["id"]), variant.get("inventory_level")
+                )
+        return
+    sku = try_normalize_sku(product.get("sku"))
+    if sku is not None:
+        yield StoreProduct(
+            sku,
+            product_id,
+            None,
+            product.get("inventory_level"),
+            manages_stock=tracking == "product",
+        )
+
+
+def _identity(update: StockUpdate) -> tuple[str, str]:
+    """How the Inventory API names this item: by variant if it has one, else by product."""
+    if update.variant_id is not None:
+        return ("variant_id", update.variant_id)
+    return ("product_id", update.product_id)
+
+
+def _reset_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get(_RESET_MS)
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value) / 1000)
+    except ValueError:
+        return None

@@ -1,0 +1,278 @@
+"""The BigCommerce sandbox's world: products, variants and the Inventory API's rules.
+
+Catalog shape (platforms.md section 4): every 5th product has four option variants
+(S, M, L, XL) and is tracked by variant; every other product is simple, with one base
+variant, and is tracked by product. Only sellable variants carry catalog SKUs, so a
+sandbox of `items` SKUs holds exactly `items` variants. As in BigCommerce, a product
+with options has no `base_variant_id` and a base variant has no V2 `sku_id`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.base import SandboxConfig, SandboxState
+from sandbox.bigcommerce_webhooks import inventory_payload, signed_headers
+from sandbox.catalog import skus, store_quantity
+
+#: Most stock one item may hold at one location (platforms.md section 4).
+MAX_LEVEL = 2_147_483_647
+#: The one location the sandbox has: BigCommerce's default location id.
+DEFAULT_LOCATION = 1
+OPTION_LABELS = ("S", "M", "L", "XL")
+#: Id ranges kept apart so a test mixing up product, variant and SKU ids fails.
+FIRST_PRODUCT_ID = 100
+FIRST_VARIANT_ID = 100_000
+FIRST_SKU_ID = 900_000
+
+
+@dataclass
+class Variant:
+    id: int
+    product_id: int
+    sku: str
+    #: The V2 SKU id that `store/sku/*` webhooks name; None for a base variant.
+    sku_id: int | None
+    option: str | None
+    level: int
+
+
+@dataclass
+class Product:
+    id: int
+    sku: str
+    tracking: str
+    variants: list[Variant]
+
+    @property
+    def has_options(self) -> bool:
+        return self.variants[0].option is not None
+
+
+class Rejected(Exception):
+    """A request the platform refuses whole, saving nothing: the 422 of section 4."""
+
+    def __init__(self, messages: Sequence[str]) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = list(messages)
+
+
+class BigCommerceState(SandboxState):
+    """Products and variants in id order, with lookups by id and SKU."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        super().__init__(config)
+        credentials = config.credentials
+        self.store_hash = credentials.get("store_hash", "sandbox")
+        self.access_token = credentials.get("access_token", "sandbox-token")
+        self.client_secret = credentials.get("client_secret", "sandbox-client-secret")
+        self.store_id = credentials.get("store_id", "1000001")
+        self.products: list[Product] = []
+        self.product_by_id: dict[int, Product] = {}
+        self.variants: list[Variant] = []
+        self.variant_by_id: dict[int, Variant] = {}
+        self.variant_by_sku: dict[str, Variant] = {}
+        self._build(config)
+
+    def _build(self, config: SandboxConfig) -> None:
+        all_skus = skus(config.items)
+        start = 0
+        while start < len(all_skus):
+            product_id = FIRST_PRODUCT_ID + len(self.products)
+            options = (len(self.products) + 1) % 5 == 0 and len(all_skus) - start >= len(
+                OPTION_LABELS
+            )
+            group = all_skus[start : start + (len(OPTION_LABELS) if options else 1)]
+            start += len(group)
+            variants = []
+            for n, sku in enumerate(group):
+                variant_id = FIRST_VARIANT_ID + len(self.variants)
+                variant = Variant(
+                    id=variant_id,
+                    product_id=product_id,
+                    sku=sku,
+                    sku_id=FIRST_SKU_ID + len(self.variants) if options else None,
+                    option=OPTION_LABELS[n] if options else None,
+                    level=store_quantity(sku, config.drift, config.seed),
+                )
+                variants.append(variant)
+                self.variants.append(variant)
+                self.variant_by_id[variant_id] = variant
+                self.variant_by_sku[sku] = variant
+            product = Product(
+                id=product_id,
+                sku="" if options else group[0],
+                tracking="variant" if options else "product",
+                variants=variants,
+            )
+            self.products.append(product)
+            self.product_by_id[product_id] = product
+
+    # -- reads ------------------------------------------------------------------------
+
+    def product_json(self, product: Product, *, with_variants: bool) -> dict[str, Any]:
+        """The V3 product fields stocksync reads; a tracked-by-variant product's level is
+        the sum of its variants', as BigCommerce reports it."""
+        body: dict[str, Any] = {
+            "id": product.id,
+            "name": f"Product {product.id}",
+            "type": "physical",
+            "sku": product.sku,
+            "inventory_level": sum(v.level for v in product.variants),
+            "inventory_warning_level": 0,
+            "inventory_tracking": product.tracking,
+            "base_variant_id": None if product.has_options else product.variants[0].id,
+        }
+        if with_variants:
+            body["variants"] = [self.variant_json(v) for v in product.variants]
+        return body
+
+    def variant_json(self, variant: Variant) -> dict[str, Any]:
+        options = []
+        if variant.option is not None:
+            options = [
+                {"id": 1, "label": variant.option, "option_id": 1, "option_display_name": "Size"}
+            ]
+        return {
+            "id": variant.id,
+            "product_id": variant.product_id,
+            "sku": variant.sku,
+            "sku_id": variant.sku_id,
+            "inventory_level": variant.level,
+            "inventory_warning_level": 0,
+            "option_values": options,
+        }
+
+    def stock(self) -> dict[str, int]:
+        with self.lock:
+            return {v.sku: v.level for v in self.variants}
+
+    # -- writes -----------------------------------------------------------------------
+
+    def set_stock(self, changes: Mapping[str, int]) -> None:
+        """A merchant's control-panel edit: set levels by SKU and send the webhooks.
+
+        An unknown SKU raises KeyError: a test naming a SKU the sandbox lacks is a bug
+        in the test, and should fail loudly.
+        """
+        with self.lock:
+            targets = [(self.variant_by_sku[sku], quantity) for sku, quantity in changes.items()]
+        self._apply(targets)
+
+    def adjust_absolute(self, items: Sequence[Any]) -> None:
+        """`PUT /v3/inventory/adjustments/absolute`: all items valid, or `Rejected`.
+
+        BigCommerce rejects the whole request and saves nothing when one item is wrong
+        (platforms.md section 4, inventory-adjustments.mdx); every message names its
+        item the way its documented example does ("Item with variant_id 106 ...").
+        """
+        targets, errors = [], []
+        with self.lock:
+            for item in items:
+                target, error = self._resolve(item)
+                if error is not None:
+                    errors.append(error)
+                elif target is not None:
+                    targets.append(target)
+        if errors:
+            raise Rejected(errors)
+        self._apply(targets)
+
+    def update_variants(self, items: Sequence[Any]) -> list[Variant]:
+        """`PUT /v3/catalog/variants`: levels above the maximum are clamped, as the Catalog
+        API does (platforms.md section 4); unknown ids and negative levels reject all."""
+        targets, errors = [], []
+        with self.lock:
+            for item in items:
+                variant_id = _as_int(item.get("id")) if isinstance(item, dict) else None
+                variant = self.variant_by_id.get(variant_id) if variant_id is not None else None
+                level = item.get("inventory_level") if isinstance(item, dict) else None
+                if variant is None:
+                    errors.append(f"Variant with id {item!r} not found")
+                elif level is None:
+                    continue
+                elif _as_int(level) is None or level < 0:
+                    errors.append(
+                        f"Variant with id {variant.id}: invalid inventory_level {level!r}"
+                    )
+                else:
+                    targets.append((variant, min(level, MAX_LEVEL)))
+        if errors:
+            raise Rejected(errors)
+        self._apply(targets)
+        return [variant for variant, _ in targets]
+
+    def _resolve(self, item: Any) -> tuple[tuple[Variant, int] | None, str | None]:
+        """The variant an adjustment item names and its new level, or why it is refused."""
+        if not isinstance(item, dict):
+            return None, f"Item {item!r} must be an object"
+        keys = [k for k in ("variant_id", "product_id", "sku") if k in item]
+        if len(keys) != 1:
+            return None, f"Item {item!r} must name exactly one of variant_id, product_id, sku"
+        key, value = keys[0], item[keys[0]]
+        label = f"Item with {key} {value}"
+        if _as_int(item.get("location_id")) != DEFAULT_LOCATION:
+            return None, f"{label}: location_id {item.get('location_id')!r} not found"
+        quantity = _as_int(item.get("quantity"))
+        if quantity is None or not 0 <= quantity <= MAX_LEVEL:
+            return None, f"{label} has quantity {item.get('quantity')!r}, not 0..{MAX_LEVEL}"
+        if key == "variant_id":
+            variant = self.variant_by_id.get(_as_int(value) or 0)
+            if variant is None:
+                return None, f"{label} not found"
+            if self.product_by_id[variant.product_id].tracking == "product":
+                return None, f"{label} is tracked by product, please update stock by product id"
+            return (variant, quantity), None
+        if key == "product_id":
+            product = self.product_by_id.get(_as_int(value) or 0)
+            if product is None:
+                return None, f"{label} not found"
+            if product.tracking == "variant":
+                return None, f"{label} is tracked by variant, please update stock by variant id"
+            return (product.variants[0], quantity), None
+        variant = self.variant_by_sku.get(str(value))
+        if variant is None:
+            return None, f"{label} not found"
+        return (variant, quantity), None
+
+    def _apply(self, targets: Sequence[tuple[Variant, int]]) -> None:
+        """Set levels; send one inventory webhook per level that actually changed.
+
+        BigCommerce fires its inventory hooks for API and control-panel changes alike
+        (platforms.md section 3), so the sandbox echoes stocksync's own writes too.
+        """
+        with self.lock:
+            changed = [(v, q) for v, q in targets if v.level != q]
+            for variant, quantity in changed:
+                variant.level = quantity
+        url = self.config.webhook_url
+        if url is None:
+            return
+        for variant, quantity in changed:
+            by_variant = self.product_by_id[variant.product_id].tracking == "variant"
+            payload = inventory_payload(
+                store_id=self.store_id,
+                store_hash=self.store_hash,
+                product_id=variant.product_id,
+                variant_id=variant.id if by_variant else None,
+                sku_id=variant.sku_id,
+                value=quantity,
+                created_at=int(time.time()),
+            )
+            body = json.dumps(payload).encode()
+            headers = signed_headers(
+                body,
+                client_secret=self.client_secret,
+                custom_secret=self.config.webhook_secret,
+                timestamp=int(time.time()),
+            )
+            self.webhooks.send(url, body, headers)
+
+
+def _as_int(value: Any) -> int | None:
+    """`value` if it is a JSON integer (not a bool, not a string of digits)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,0 +1,94 @@
+"""BigCommerce inventory webhooks as the sandbox sends them: payload and signature.
+
+Payload (platforms.md section 3, `docs/webhooks/callbacks/data/*.json`): a light body
+naming what changed, `{scope, store_id, data, hash, created_at, producer}`. For a SKU
+(variant) event `data.id` is the V2 SKU id and `data.inventory.variant_id` the variant
+id: they differ, as in BigCommerce's own sample (`id` 461, `variant_id` 509).
+
+Authenticity (platforms.md sections 3 and 9): Standard Webhooks headers keyed with the
+raw bytes of the app's client secret, as `standardwebhooks.Webhook(base64(secret))`
+verifies, plus the classic custom header a merchant sets when creating the hook.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from typing import Any
+
+SKU_SCOPE = "store/sku/inventory/updated"
+PRODUCT_SCOPE = "store/product/inventory/updated"
+#: The custom header the sandbox's hooks are "created" with (platforms.md section 3).
+SECRET_HEADER = "X-Webhook-Secret"
+
+
+def data_hash(data: dict[str, Any]) -> str:
+    """SHA-1 of the JSON-encoded `data` (compact separators, keys in sent order).
+
+    BigCommerce documents only "SHA-1 of the JSON-encoded payload data"; its samples'
+    hashes cannot be reproduced from the data shown, so the exact encoding is a guess.
+    """
+    encoded = json.dumps(data, separators=(",", ":")).encode()
+    return hashlib.sha1(encoded, usedforsecurity=False).hexdigest()
+
+
+def inventory_payload(
+    *,
+    store_id: str,
+    store_hash: str,
+    product_id: int,
+    variant_id: int | None,
+    sku_id: int | None,
+    value: int,
+    created_at: int,
+) -> dict[str, Any]:
+    """A `store/sku/inventory/updated` event if `variant_id` is set, else a product one.
+
+    The SKU scope fires only for items tracked by variant and the product scope for
+    items tracked by product (platforms.md section 3); `method` is `absolute` because
+    the sandbox's changes come from the API or the control panel, not from orders.
+    """
+    if variant_id is not None:
+        scope = SKU_SCOPE
+        inventory: dict[str, Any] = {
+            "product_id": product_id,
+            "method": "absolute",
+            "value": value,
+            "variant_id": variant_id,
+        }
+        data: dict[str, Any] = {"type": "sku", "id": sku_id, "inventory": inventory}
+    else:
+        scope = PRODUCT_SCOPE
+        inventory = {"product_id": product_id, "method": "absolute", "value": value}
+        data = {"type": "product", "id": product_id, "inventory": inventory}
+    return {
+        "scope": scope,
+        "store_id": store_id,
+        "data": data,
+        "hash": data_hash(data),
+        "created_at": created_at,
+        "producer": f"stores/{store_hash}",
+    }
+
+
+def signed_headers(
+    body: bytes, *, client_secret: str, custom_secret: str, timestamp: int
+) -> dict[str, str]:
+    """Standard Webhooks headers for `body` (platforms.md section 9) plus the custom one.
+
+    Signed content is `"{id}.{timestamp}.{body}"`; the signature is `v1,` and the base64
+    HMAC-SHA256 of it, keyed with the client secret's raw bytes.
+    """
+    msg_id = f"msg_{uuid.uuid4().hex}"
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(client_secret.encode(), signed, hashlib.sha256).digest()
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": f"v1,{base64.b64encode(digest).decode()}",
+        SECRET_HEADER: custom_secret,
+    }

@@ -1,0 +1,170 @@
+"""BigCommerceStore against the BigCommerce sandbox, over real HTTP."""
+
+from __future__ import annotations
+
+import math
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import requests
+
+from connectors.bigcommerce import PLATFORM_LOAD_WAIT, BigCommerceStore
+from connectors.errors import PermanentError, TransientError
+from connectors.types import StockUpdate
+from sandbox.base import SandboxConfig
+from sandbox.bigcommerce import create_app
+from sandbox.bigcommerce_catalog import BigCommerceState
+from sandbox.catalog import skus
+from sandbox.server import running
+
+CREDENTIALS = {"store_hash": "abc123", "access_token": "token-1"}
+
+
+@contextmanager
+def sandbox(**config: object) -> Iterator[tuple[str, BigCommerceState]]:
+    app = create_app(SandboxConfig(credentials=CREDENTIALS, **config))
+    with running(app) as url:
+        yield url, app.config["SANDBOX_STATE"]
+
+
+def store(url: str, **credentials: str) -> BigCommerceStore:
+    return BigCommerceStore(url, CREDENTIALS | credentials)
+
+
+def test_catalog_streams_every_variant_sku_of_20000() -> None:
+    with sandbox(items=20_000, drift=0.1) as (url, state):
+        products = list(store(url).iter_catalog())
+        truth = state.stock()
+    assert len(products) == 20_000
+    assert {p.sku for p in products} == set(skus(20_000))
+    assert {p.sku: p.quantity for p in products} == truth
+
+
+def _peak_while_streaming(items: int) -> int:
+    with sandbox(items=items) as (url, _state):
+        tracemalloc.start()
+        try:
+            count = sum(1 for _ in store(url).iter_catalog())
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert count == items
+    return peak
+
+
+def test_catalog_memory_does_not_grow_with_the_catalog() -> None:
+    small, large = _peak_while_streaming(2_000), _peak_while_streaming(20_000)
+    assert large / small < 2, (small, large)
+
+
+def test_catalog_names_items_the_way_the_inventory_api_takes_them() -> None:
+    """Tracked by product: the product id only; tracked by variant: each variant id."""
+    with sandbox(items=8) as (url, state):
+        by_sku = {p.sku: p for p in store(url).iter_catalog()}
+    simple = by_sku["SKU-000001"]
+    assert simple.variant_id is None
+    assert state.product_by_id[int(simple.product_id)].tracking == "product"
+    options = [by_sku[f"SKU-00000{n}"] for n in (5, 6, 7, 8)]
+    assert len({p.product_id for p in options}) == 1
+    assert all(state.variant_by_id[int(p.variant_id or 0)].sku == p.sku for p in options)
+
+
+def test_set_stock_of_4500_sends_three_writes_and_reads_back() -> None:
+    with sandbox(items=4_500) as (url, state):
+        bc = store(url)
+        updates = [
+            StockUpdate(p.sku, p.product_id, p.variant_id, ((p.quantity or 0) + 7) % 600)
+            for p in bc.iter_catalog()
+        ]
+        results = bc.set_stock(updates)
+        stock = state.stock()
+        writes = [w.items for w in state.writes]
+    assert [r.sku for r in results] == [u.sku for u in updates]
+    assert all(r.ok for r in results)
+    assert len(writes) == math.ceil(4_500 / 2_000) == 3
+    assert max(writes) <= 2_000 and sum(writes) == 4_500
+    assert stock == {u.sku: u.quantity for u in updates}
+
+
+def test_a_422_fails_only_the_item_it_names() -> None:
+    with sandbox(items=40) as (url, state):
+        bc = store(url)
+        updates = [StockUpdate(p.sku, p.product_id, p.variant_id, 11) for p in bc.iter_catalog()]
+        updates[3] = StockUpdate(updates[3].sku, updates[3].product_id, None, -1)
+        results = bc.set_stock(updates)
+        stock = state.stock()
+        writes = [w.items for w in state.writes]
+    failed = [r for r in results if not r.ok]
+    assert [r.sku for r in failed] == ["SKU-000004"]
+    assert "422" in (failed[0].error or "")
+    assert writes == [39]  # the rejected request saved nothing; the resend saved the rest
+    assert stock.pop("SKU-000004") != 11
+    assert set(stock.values()) == {11}
+
+
+def test_a_tracking_mismatch_fails_only_that_sku() -> None:
+    """A variant-tracked product written by product id: BigCommerce's documented 422."""
+    with sandbox(items=8) as (url, state):
+        bc = store(url)
+        catalog = list(bc.iter_catalog())
+        wrong = catalog[4]  # SKU-000005, a variant of the product with options
+        updates = [StockUpdate(p.sku, p.product_id, p.variant_id, 3) for p in catalog]
+        updates[4] = StockUpdate(wrong.sku, wrong.product_id, None, 3)
+        results = bc.set_stock(updates)
+        stock = state.stock()
+    assert [r.sku for r in results if not r.ok] == [wrong.sku]
+    assert "tracked by variant" in (results[4].error or "")
+    assert sum(1 for q in stock.values() if q == 3) == 7
+
+
+def test_get_product_reads_its_variants_and_an_empty_list_once_deleted() -> None:
+    with sandbox(items=8) as (url, _state):
+        bc = store(url)
+        variants = bc.get_product("104")
+        missing = bc.get_product("99999")
+    assert [p.sku for p in variants] == ["SKU-000005", "SKU-000006", "SKU-000007", "SKU-000008"]
+    assert missing == []
+
+
+def test_a_429_waits_for_the_quota_reset_header() -> None:
+    """The quota is shared by every app on the store: another client spends it first."""
+    with sandbox(items=8, rate_limit=(1, 1.5)) as (url, _state):
+        store(url).get_product("100")
+        with pytest.raises(TransientError) as caught:
+            store(url).get_product("100")
+    assert caught.value.status == 429
+    assert caught.value.retry_after == pytest.approx(1.5, abs=0.3)
+
+
+def test_a_429_without_quota_headers_backs_off_longer() -> None:
+    with sandbox(items=8, share_429=1.0) as (url, _state), pytest.raises(TransientError) as caught:
+        store(url).get_product("100")
+    assert caught.value.status == 429
+    assert caught.value.retry_after == PLATFORM_LOAD_WAIT
+
+
+def test_a_503_is_transient() -> None:
+    with sandbox(items=8, outage=True) as (url, _state), pytest.raises(TransientError) as caught:
+        list(store(url).iter_catalog())
+    assert caught.value.status == 503
+
+
+def test_a_bad_token_is_permanent() -> None:
+    with sandbox(items=8) as (url, _state), pytest.raises(PermanentError) as caught:
+        store(url, access_token="wrong").set_stock([StockUpdate("SKU-000001", "100", None, 1)])
+    assert caught.value.status == 401
+
+
+def test_a_spent_quota_pauses_the_stream_instead_of_failing_it() -> None:
+    """850 SKUs are 3 pages; the quota of 2 per second is spent after page 2."""
+    with sandbox(items=850, rate_limit=(2, 1.0)) as (url, state):
+        bc = store(url)
+        stream = bc.iter_catalog()
+        first = [next(stream) for _ in range(500)]
+        assert bc.reset_hint is not None and 0 < bc.reset_hint <= 1.0
+        rest = list(stream)
+        assert state.rejected_429 == 0
+        assert requests.get(f"{url}/_sandbox/stats", timeout=5).json()["calls"] == 3
+    assert len(first) + len(rest) == 850
