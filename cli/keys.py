@@ -33,7 +33,11 @@ def rotate(obj: Context) -> None:
     vault = Vault(settings.encryption_keys)
     count = 0
     with transaction(make_sessionmaker(make_engine(settings.database_url))) as session:
-        for row in session.scalars(select(Source)).all() + session.scalars(select(Site)).all():
+        rows: list[Source | Site] = [
+            *session.scalars(select(Source)),
+            *session.scalars(select(Site)),
+        ]
+        for row in rows:
             row.credentials_sealed = vault.rotate(row.credentials_sealed)
             if row.webhook_secret_sealed:
                 row.webhook_secret_sealed = vault.rotate(row.webhook_secret_sealed)

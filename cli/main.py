@@ -35,3 +35,7 @@ def main() -> None:
         cli(standalone_mode=True)
     except SettingsError as error:
         sys.exit(f"stocksync: {error}")
+
+
+if __name__ == "__main__":
+    main()

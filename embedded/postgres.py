@@ -50,7 +50,8 @@ def _create_database(admin_uri: str, database: str) -> None:
 
 def stop_postgres(home: Path) -> bool:
     """Stop the embedded server if it runs; True if it was running."""
-    from pgserver._commands import pg_ctl
+    # pgserver builds its command wrappers at import time, so mypy cannot see them.
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
     from pgserver.postgres_server import PostmasterInfo
 
     data = _data_dir(home)

@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` and `make test`. Both install first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint up down clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the stack on embedded PostgreSQL and Redis (until Ctrl-C).
+demo: install
+	$(VENV)/bin/stocksync up $(ARGS)
+
+## Lint, type-check, then the whole test suite on real PostgreSQL and Redis.
+test: install lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+up: demo
+
+down: install
+	$(VENV)/bin/stocksync down
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

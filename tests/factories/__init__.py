@@ -1,0 +1,41 @@
+"""Builders for rows, with sensible defaults so each test states only what matters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import Platform, Site, Source, SourceKind
+from models.crypto import Vault
+
+
+def make_source(session: Session, vault: Vault, **overrides: Any) -> Source:
+    fields: dict[str, Any] = {
+        "name": "erp",
+        "kind": SourceKind.BUSINESSCENTRAL,
+        "base_url": "http://127.0.0.1:1",
+        "credentials_sealed": vault.seal({"client_id": "c", "client_secret": "s"}),
+    }
+    fields.update(overrides)
+    source = Source(**fields)
+    session.add(source)
+    session.flush()
+    return source
+
+
+def make_site(session: Session, vault: Vault, source: Source, **overrides: Any) -> Site:
+    fields: dict[str, Any] = {
+        "name": "shop",
+        "platform": Platform.WOOCOMMERCE,
+        "base_url": "http://127.0.0.1:1",
+        "credentials_sealed": vault.seal({"consumer_key": "ck", "consumer_secret": "cs"}),
+        "webhook_secret_sealed": vault.seal("secret"),
+        "source_id": source.id,
+        "timezone": "UTC",
+    }
+    fields.update(overrides)
+    site = Site(**fields)
+    session.add(site)
+    session.flush()
+    return site

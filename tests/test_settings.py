@@ -1,0 +1,52 @@
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from settings import SettingsError, load_settings
+
+
+def test_defaults_match_the_design() -> None:
+    settings = load_settings({})
+    assert settings.database_url is None and settings.redis_url is None
+    assert settings.dedupe_window_seconds == 5
+    assert settings.batch_size == 500
+    assert settings.webhook_log_retention_days == 90
+    assert settings.idempotency_ttl_seconds >= 86_400
+    assert settings.home == Path("var").resolve()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BATCH_SIZE", "lots"),
+        ("BATCH_SIZE", "0"),
+        ("WEBHOOK_LOG_RETENTION_DAYS", "366"),
+        ("WEBHOOK_LOG_RETENTION_DAYS", "0"),
+        ("DEDUPE_WINDOW_SECONDS", "-1"),
+        ("MAX_WEBHOOK_BODY_BYTES", "12kb"),
+        ("DATABASE_URL", "mysql://localhost/x"),
+        ("REDIS_URL", "localhost:6379"),
+        ("STOCKSYNC_ENCRYPTION_KEY", "not-a-key"),
+        ("LOG_LEVEL", "LOUD"),
+        ("FLOWER_BASIC_AUTH", "no-colon"),
+        ("PORT", "70000"),
+    ],
+)
+def test_a_bad_value_names_its_variable_in_one_line(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({name: value})
+    message = str(caught.value)
+    assert message.startswith(f"{name}:")
+    assert "\n" not in message
+
+
+def test_database_url_pins_psycopg2() -> None:
+    settings = load_settings({"DATABASE_URL": "postgresql://u@h/db"})
+    assert settings.database_url == "postgresql+psycopg2://u@h/db"
+
+
+def test_several_keys_allow_rotation() -> None:
+    new, old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings = load_settings({"STOCKSYNC_ENCRYPTION_KEY": f"{new}, {old}"})
+    assert settings.encryption_keys == (new, old)

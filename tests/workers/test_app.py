@@ -1,0 +1,79 @@
+"""The Celery app through a real worker on real Redis: round trip, priorities, limits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import redis
+from celery import Celery
+
+import celeryconfig
+from workers import presets
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def _recorder(app: Celery, key: str) -> object:
+    @app.task(name=f"tests.record.{key}", **presets.SYNC)
+    def record(label: str) -> None:
+        redis.Redis.from_url(app.conf.broker_url).rpush(key, label)
+
+    return record
+
+
+def test_round_trip_through_a_real_worker(
+    celery_app: Celery, worker_factory: Callable[..., None], redis_client: redis.Redis
+) -> None:
+    record = _recorder(celery_app, "roundtrip")
+    worker_factory()
+    record.delay("hello")  # type: ignore[attr-defined]
+    _wait_for(lambda: redis_client.llen("roundtrip") == 1)
+    assert redis_client.lrange("roundtrip", 0, -1) == [b"hello"]
+
+
+def test_a_high_priority_task_overtakes_a_queue_of_low_priority_ones(
+    celery_app: Celery, worker_factory: Callable[..., None], redis_client: redis.Redis
+) -> None:
+    record = _recorder(celery_app, "order")
+    for _ in range(50):
+        record.apply_async(("low",), priority=presets.PRIORITY_NIGHTLY_SYNC)  # type: ignore[attr-defined]
+    record.apply_async(("high",), priority=presets.PRIORITY_EVENT)  # type: ignore[attr-defined]
+    worker_factory()
+    _wait_for(lambda: redis_client.llen("order") == 51)
+    order = [label.decode() for label in redis_client.lrange("order", 0, -1)]
+    # Enqueued last, it runs first or nearly (prefetch 1): before most of the 50.
+    assert order.index("high") < 5, order
+
+
+def test_countdowns_and_time_limits_stay_below_the_visibility_timeout() -> None:
+    """Otherwise Redis redelivers an unacked message and the task runs twice."""
+    limit = celeryconfig.VISIBILITY_TIMEOUT
+    assert presets.BACKOFF_CAP_SECONDS < limit / 2
+    for name, preset in presets.PRESETS.items():
+        assert preset["time_limit"] < limit / 2, name
+        assert preset["soft_time_limit"] < preset["time_limit"], name
+
+
+def test_backoff_grows_honours_the_server_hint_and_is_capped() -> None:
+    import random
+
+    rng = random.Random(1)
+    first = [presets.backoff_seconds(0, rng=rng) for _ in range(100)]
+    late = [presets.backoff_seconds(6, rng=rng) for _ in range(100)]
+    assert max(first) <= presets.BACKOFF_BASE_SECONDS < min(late)
+    assert presets.backoff_seconds(0, hint=42.0, rng=rng) >= 42.0
+    assert presets.backoff_seconds(30, rng=rng) <= presets.BACKOFF_CAP_SECONDS
+
+
+def test_the_app_speaks_json_only_and_acks_late(celery_app: Celery) -> None:
+    conf = celery_app.conf
+    assert conf.accept_content == ["json"] and conf.task_serializer == "json"
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_prefetch_multiplier == 1
+    assert {q.name for q in conf.task_queues} == {"events", "sync", "maintenance"}
