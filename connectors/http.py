@@ -104,7 +104,8 @@ class HttpClient:
             return response.json()
         except ValueError as exc:
             raise TransientError(
-                f"{self.platform} {method} {path}: response is not JSON", status=response.status_code
+                f"{self.platform} {method} {path}: response is not JSON",
+                status=response.status_code,
             ) from exc
 
 

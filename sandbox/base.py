@@ -83,9 +83,7 @@ class SandboxState:
         self.writes: list[WriteCall] = []
         self.calls = 0
         self.rejected_429 = 0
-        self.limiter = (
-            FixedWindowLimiter(*config.rate_limit) if config.rate_limit else None
-        )
+        self.limiter = FixedWindowLimiter(*config.rate_limit) if config.rate_limit else None
         self.random = random.Random(config.seed)
         self.webhooks = WebhookSender()
 

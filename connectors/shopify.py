@@ -1,0 +1,310 @@
+"""Shopify storefront: catalog reads and absolute stock writes over the GraphQL Admin API.
+
+Facts used here are from ../shared/platforms.md section 5 unless marked otherwise:
+
+- Stock is written with `inventorySetQuantities`, which suits a caller that is the source
+  of truth (the ERP is). From API 2026-04 every quantity must carry `changeFromQuantity`;
+  an explicit null skips the compare-and-set, which is what an absolute set wants.
+- From 2026-04 the `@idempotent(key:)` directive is mandatory at runtime for inventory
+  mutations. Whether `inventorySetQuantities` is in the list is UNCONFIRMED in section 5,
+  so the directive is always sent.
+- The most entries `quantities[]` may carry is UNCONFIRMED (section 5 found no limit and
+  suggests chunks of about 100-250); we chunk at 250 and read `userErrors`.
+- Not in section 5 (UNCONFIRMED, from Shopify community answers): connections take at
+  most `first: 250`; GraphQL throttling answers 200 with a top-level `THROTTLED` error
+  and the bucket in `extensions.cost.throttleStatus`. REST-style limits answer 429 with
+  `Retry-After`, which `HttpClient` already turns into a `TransientError`.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from connectors.errors import PermanentError, TransientError
+from connectors.http import HttpClient
+from connectors.skus import try_normalize_sku
+from connectors.tokens import TokenCache
+from connectors.types import StockUpdate, StoreProduct, UpdateResult
+
+#: The version whose inventory rules (changeFromQuantity, @idempotent) this module follows.
+DEFAULT_API_VERSION = "2026-04"
+
+#: Entries per `inventorySetQuantities` call; the real maximum is UNCONFIRMED (section 5).
+BATCH_LIMIT = 250
+
+_VARIANT_FIELDS = "id sku inventoryQuantity product { id } inventoryItem { id tracked }"
+
+CATALOG_QUERY = f"""
+query StocksyncCatalog($cursor: String) {{
+  productVariants(first: 250, after: $cursor) {{
+    nodes {{ {_VARIANT_FIELDS} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+
+PRODUCT_QUERY = f"""
+query StocksyncProduct($id: ID!, $cursor: String) {{
+  product(id: $id) {{
+    id
+    variants(first: 250, after: $cursor) {{
+      nodes {{ {_VARIANT_FIELDS} }}
+      pageInfo {{ hasNextPage endCursor }}
+    }}
+  }}
+}}
+"""
+
+LOCATION_QUERY = "query StocksyncLocation { locations(first: 1) { nodes { id } } }"
+
+SET_QUANTITIES_MUTATION = """
+mutation StocksyncSetStock($input: InventorySetQuantitiesInput!, $key: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { id }
+    userErrors { code field message }
+  }
+}
+"""
+
+
+class ShopifyStore:
+    """A Shopify shop, reached at `{base_url}/admin/api/{version}/graphql.json`.
+
+    credentials: `access_token` (required), `location_id` (the location whose
+    `available` quantity we set; if absent, the shop's first location is read once) and
+    `api_version` (default 2026-04). Admin access tokens do not expire, so `token_cache`
+    is accepted for the registry's common signature and not used.
+    """
+
+    batch_limit = BATCH_LIMIT
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Mapping[str, str],
+        *,
+        token_cache: TokenCache | None = None,
+    ) -> None:
+        token = credentials.get("access_token")
+        if not token:
+            raise PermanentError("shopify: credentials have no access_token")
+        version = credentials.get("api_version") or DEFAULT_API_VERSION
+        self.path = f"admin/api/{version}/graphql.json"
+        self._location_id = credentials.get("location_id") or None
+        self.http = HttpClient(
+            "shopify",
+            base_url,
+            headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
+        )
+
+    def iter_catalog(self) -> Iterator[StoreProduct]:
+        """Stream every variant with a usable SKU, one page of 250 in memory at a time."""
+        cursor: str | None = None
+        while True:
+            data = self._graphql(CATALOG_QUERY, {"cursor": cursor})
+            nodes, cursor = _page(data, "productVariants")
+            yield from _products(nodes)
+            if cursor is None:
+                return
+
+    def get_product(self, product_id: str) -> list[StoreProduct]:
+        """The variants of one product (every Shopify product has at least one)."""
+        products: list[StoreProduct] = []
+        cursor: str | None = None
+        while True:
+            data = self._graphql(PRODUCT_QUERY, {"id": product_id, "cursor": cursor})
+            if data.get("product") is None:
+                return products
+            nodes, cursor = _page(data["product"], "variants")
+            products.extend(_products(nodes))
+            if cursor is None:
+                return products
+
+    def location_id(self) -> str:
+        """The location we write to: from credentials, else the shop's first, read once."""
+        if self._location_id is None:
+            data = self._graphql(LOCATION_QUERY, {})
+            try:
+                self._location_id = str(data["locations"]["nodes"][0]["id"])
+            except (KeyError, IndexError, TypeError) as exc:
+                raise PermanentError("shopify: the shop has no location to stock") from exc
+        return self._location_id
+
+    def set_stock(self, updates: Sequence[StockUpdate]) -> list[UpdateResult]:
+        """Set `available` at our location, `batch_limit` entries per mutation.
+
+        A chunk that fails with a `TransientError` aborts the call; chunks already sent
+        stay applied, which is harmless because every write is an absolute value.
+        """
+        results: list[UpdateResult] = []
+        for start in range(0, len(updates), self.batch_limit):
+            results.extend(self._set_chunk(updates[start : start + self.batch_limit]))
+        return results
+
+    def _set_chunk(self, chunk: Sequence[StockUpdate]) -> list[UpdateResult]:
+        """Write one chunk, resending it once without the items Shopify rejected.
+
+        Shopify applies a mutation with any `userErrors` not at all (the sandbox models
+        the same atomicity), so one bad inventory item would fail its 249 neighbours.
+        The resend carries a new idempotency key: its body differs, and Shopify rejects
+        a reused key with different parameters (third-party report, UNCONFIRMED).
+        """
+        failed = {i: "no inventory item id" for i, u in enumerate(chunk) if not u.variant_id}
+        sendable = [i for i in range(len(chunk)) if i not in failed]
+        rejected = self._mutate(chunk, sendable)
+        if rejected:
+            failed.update(rejected)
+            retry = [i for i in sendable if i not in rejected]
+            rejected_again = self._mutate(chunk, retry)
+            if rejected_again:
+                # Atomic again: nothing of the resend was applied, not even clean items.
+                for i in retry:
+                    failed[i] = rejected_again.get(i, "not applied: resend rejected for others")
+        return [UpdateResult(u.sku, i not in failed, failed.get(i)) for i, u in enumerate(chunk)]
+
+    def _mutate(self, chunk: Sequence[StockUpdate], indices: Sequence[int]) -> dict[int, str]:
+        """Send `chunk[indices]` in one mutation; return {chunk index: error} it rejected."""
+        if not indices:
+            return {}
+        location = self.location_id()
+        key = str(uuid.uuid4())
+        variables = {
+            "key": key,
+            "input": {
+                "name": "available",
+                "reason": "correction",
+                "referenceDocumentUri": f"stocksync://set-stock/{key}",
+                "quantities": [
+                    {
+                        "inventoryItemId": chunk[i].variant_id,
+                        "locationId": location,
+                        "quantity": chunk[i].quantity,
+                        "changeFromQuantity": None,
+                    }
+                    for i in indices
+                ],
+            },
+        }
+        try:
+            data = self._graphql(SET_QUANTITIES_MUTATION, variables)
+        except TransientError as exc:
+            if exc.status is not None:
+                raise
+            # No status means a timeout or a dropped connection: Shopify may have applied
+            # the mutation. The same key makes one immediate resend safe (Shopify answers
+            # a replayed key without applying twice); 429/5xx go to the caller's backoff.
+            data = self._graphql(SET_QUANTITIES_MUTATION, variables)
+        return _rejected(data, indices)
+
+    def _graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """POST one operation; return `data`, or raise for top-level errors."""
+        body = self.http.json("POST", self.path, json={"query": query, "variables": variables})
+        if not isinstance(body, dict):
+            raise PermanentError(f"shopify POST {self.path}: response is not a JSON object")
+        errors = body.get("errors")
+        if errors:
+            listed = errors if isinstance(errors, list) else [errors]
+            messages = "; ".join(_error_text(e) for e in listed)
+            if _is_throttled(listed):
+                raise TransientError(
+                    f"shopify POST {self.path}: {messages}",
+                    status=200,
+                    retry_after=_throttle_wait(body),
+                )
+            raise PermanentError(f"shopify POST {self.path}: {messages}", status=200)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise PermanentError(f"shopify POST {self.path}: response has no data")
+        return data
+
+
+def _throttle_wait(body: Mapping[str, Any]) -> float | None:
+    """Seconds until the cost bucket holds the requested cost again, from the body.
+
+    `(requestedQueryCost - currentlyAvailable) / restoreRate`, rounded up to whole
+    seconds and at least 1 so a caller never spins. None when the numbers are missing.
+    """
+    try:
+        cost = body["extensions"]["cost"]
+        bucket = cost["throttleStatus"]
+        needed = float(cost["requestedQueryCost"]) - float(bucket["currentlyAvailable"])
+        rate = float(bucket["restoreRate"])
+    except (KeyError, TypeError, ValueError):
+        # A throttle without usable numbers still is a throttle: the caller backs off
+        # on its own schedule.
+        return None
+    if rate <= 0:
+        return None
+    return float(max(1, math.ceil(needed / rate)))
+
+
+def _is_throttled(errors: list[Any]) -> bool:
+    return any(
+        isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "THROTTLED"
+        for e in errors
+    )
+
+
+def _error_text(error: Any) -> str:
+    if not isinstance(error, dict):
+        return str(error)
+    code = (error.get("extensions") or {}).get("code")
+    message = str(error.get("message", error))
+    return f"{code}: {message}" if code else message
+
+
+def _page(container: Mapping[str, Any], name: str) -> tuple[list[dict[str, Any]], str | None]:
+    """(nodes, cursor of the next page or None) of a connection field."""
+    try:
+        connection = container[name]
+        info = connection["pageInfo"]
+        nodes = list(connection["nodes"])
+        cursor = str(info["endCursor"]) if info["hasNextPage"] else None
+    except (KeyError, TypeError) as exc:
+        raise PermanentError(f"shopify: unexpected {name} page shape") from exc
+    return nodes, cursor
+
+
+def _products(nodes: Sequence[Mapping[str, Any]]) -> Iterator[StoreProduct]:
+    """StoreProducts of variant nodes; variants without a usable SKU cannot be matched."""
+    for node in nodes:
+        sku = try_normalize_sku(node.get("sku"))
+        if sku is None:
+            continue
+        try:
+            product_id, item = str(node["product"]["id"]), node["inventoryItem"]
+            variant_id, tracked = str(item["id"]), bool(item.get("tracked"))
+        except (KeyError, TypeError) as exc:
+            raise PermanentError(f"shopify: unexpected variant shape for {sku}") from exc
+        yield StoreProduct(sku, product_id, variant_id, node.get("inventoryQuantity"), tracked)
+
+
+def _rejected(data: Mapping[str, Any], indices: Sequence[int]) -> dict[int, str]:
+    """Map `userErrors` to chunk indices via their field path.
+
+    `field` looks like ["input", "quantities", "3", "inventoryItemId"], where 3 is the
+    position in the quantities we sent. An error naming no quantity (a bad `reason`,
+    say) is our request's fault as a whole, so it is permanent for the batch.
+    """
+    try:
+        errors = data["inventorySetQuantities"]["userErrors"] or []
+    except (KeyError, TypeError) as exc:
+        raise PermanentError("shopify inventorySetQuantities: unexpected payload") from exc
+    rejected: dict[int, str] = {}
+    for error in errors:
+        field = error.get("field") or []
+        text = f"{error.get('code')}: {error.get('message')}"
+        position = _quantity_position(field)
+        if position is None or position >= len(indices):
+            raise PermanentError(f"shopify inventorySetQuantities {field}: {text}")
+        rejected[indices[position]] = text
+    return rejected
+
+
+def _quantity_position(field: Sequence[str]) -> int | None:
+    if len(field) >= 3 and field[0] == "input" and field[1] == "quantities":
+        return int(field[2]) if str(field[2]).isdigit() else None
+    return None

@@ -1,0 +1,69 @@
+"""A Shopify sandbox: the GraphQL Admin endpoint, token check, cost throttling, webhooks.
+
+`POST /admin/api/<version>/graphql.json` with `X-Shopify-Access-Token` answers the
+operations in `sandbox.shopify_graphql`; the world lives in `sandbox.shopify_state`.
+The expected token is `config.credentials["access_token"]` (default `shpat_sandbox`).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Flask, Response, jsonify, request
+
+from sandbox.base import SandboxConfig, SandboxState, make_app
+from sandbox.shopify_graphql import execute
+from sandbox.shopify_state import ShopifyState
+
+DEFAULT_ACCESS_TOKEN = "shpat_sandbox"
+
+#: What the sandbox says one query costs. It does not price queries; real costs grow
+#: with `first` and nesting, and the actual numbers are not in platforms.md §5.
+QUERY_COST = 100.0
+
+INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+
+
+def throttled(state: SandboxState, reset: float) -> Response:
+    """Shopify's GraphQL throttle: 200, a THROTTLED error and the cost bucket's state.
+
+    The shape (200, `extensions.cost` at the top level, `actualQueryCost` null) follows
+    Shopify community answers; it is not in platforms.md §5 (UNCONFIRMED). The bucket
+    refills one query's cost per rate-limit window, so `(requested - available) /
+    restoreRate` is exactly the `reset` seconds the limiter reports.
+    """
+    limit, window = state.config.rate_limit or (1, 1.0)
+    restore_rate = QUERY_COST / window
+    return jsonify(
+        {
+            "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+            "extensions": {
+                "cost": {
+                    "requestedQueryCost": QUERY_COST,
+                    "actualQueryCost": None,
+                    "throttleStatus": {
+                        "maximumAvailable": QUERY_COST * limit,
+                        "currentlyAvailable": max(0.0, QUERY_COST - reset * restore_rate),
+                        "restoreRate": restore_rate,
+                    },
+                }
+            },
+        }
+    )
+
+
+def create_app(config: SandboxConfig) -> Flask:
+    """The Shopify sandbox app; its state is `app.config["SANDBOX_STATE"]`."""
+    state = ShopifyState(config)
+    app = make_app("shopify", state, too_many=throttled)
+
+    @app.post("/admin/api/<version>/graphql.json")
+    def graphql(version: str) -> Response | tuple[Response, int]:
+        # Every version gets 2026-04 behaviour (see sandbox.shopify_graphql).
+        expected = state.config.credentials.get("access_token", DEFAULT_ACCESS_TOKEN)
+        token = request.headers.get("X-Shopify-Access-Token", "")
+        if not hmac.compare_digest(token.encode(), expected.encode()):
+            return jsonify({"errors": INVALID_TOKEN}), 401
+        return jsonify(execute(state, request.get_json(silent=True)))
+
+    return app

@@ -1,0 +1,265 @@
+"""ShopifyStore against the Shopify sandbox, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from typing import Any
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+
+from connectors.errors import PermanentError, TransientError
+from connectors.registry import build_storefront
+from connectors.shopify import ShopifyStore
+from connectors.types import StockUpdate, StoreProduct
+from sandbox.base import SandboxConfig
+from sandbox.catalog import skus, store_quantity
+from sandbox.registry import create_app
+from sandbox.server import running
+from sandbox.shopify_state import ShopifyState
+
+TOKEN = "shpat_test_token"
+
+
+@contextmanager
+def shop(**config: Any) -> Iterator[tuple[str, ShopifyState]]:
+    """A running sandbox shop: (base URL, its state)."""
+    app = create_app("shopify", SandboxConfig(credentials={"access_token": TOKEN}, **config))
+    with running(app) as url:
+        yield url, app.config["SANDBOX_STATE"]
+
+
+def store(url: str, **credentials: str) -> ShopifyStore:
+    built = build_storefront("shopify", url, {"access_token": TOKEN, **credentials})
+    assert isinstance(built, ShopifyStore)
+    return built
+
+
+def sent_bodies(connector: ShopifyStore) -> list[dict[str, Any]]:
+    """Record every JSON body the connector sends, from its own session."""
+    bodies: list[dict[str, Any]] = []
+
+    def record(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        bodies.append(json.loads(response.request.body or b"{}"))
+
+    connector.http.session.hooks["response"].append(record)
+    return bodies
+
+
+def updates_for(products: list[StoreProduct], quantity: int) -> list[StockUpdate]:
+    return [StockUpdate(p.sku, p.product_id, p.variant_id, quantity) for p in products]
+
+
+def test_iter_catalog_streams_every_variant() -> None:
+    with shop(items=20_000, drift=0.2, seed=3) as (url, state):
+        products = list(store(url).iter_catalog())
+    assert len(products) == 20_000
+    assert {p.sku for p in products} == set(skus(20_000))
+    assert {p.sku: p.quantity for p in products} == {
+        sku: store_quantity(sku, 0.2, 3) for sku in skus(20_000)
+    }
+    assert all(p.variant_id.startswith("gid://shopify/InventoryItem/") for p in products)
+    assert all(p.product_id.startswith("gid://shopify/Product/") for p in products)
+    assert all(p.manages_stock for p in products)
+    assert len({p.product_id for p in products}) == state.products
+
+
+def _serve(items: int, urls: Queue[str], stop: Event) -> None:
+    app = create_app("shopify", SandboxConfig(items=items, credentials={"access_token": TOKEN}))
+    with running(app) as url:
+        urls.put(url)
+        stop.wait()
+
+
+@contextmanager
+def shop_in_another_process(items: int) -> Iterator[str]:
+    """A sandbox whose allocations tracemalloc cannot see.
+
+    tracemalloc counts every thread of a process, and werkzeug's server thread holds a
+    10 MB read buffer at the end of each request, which would drown the connector's own
+    memory. Spawned, not forked: the test process already runs threads.
+    """
+    context = multiprocessing.get_context("spawn")
+    urls: Queue[str] = context.Queue()
+    stop = context.Event()
+    process = context.Process(target=_serve, args=(items, urls, stop), daemon=True)
+    process.start()
+    try:
+        yield urls.get(timeout=60)
+    finally:
+        stop.set()
+        process.join(timeout=10)
+        urls.close()
+        urls.join_thread()
+
+
+def _peak_while_streaming(url: str) -> int:
+    connector = store(url)
+    next(connector.iter_catalog())  # connection pool and lazy imports out of the measure
+    tracemalloc.start()
+    try:
+        assert sum(1 for _ in connector.iter_catalog()) > 0
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_iter_catalog_memory_does_not_grow_with_the_catalog() -> None:
+    with shop_in_another_process(2_000) as url:
+        small = _peak_while_streaming(url)
+    with shop_in_another_process(20_000) as url:
+        large = _peak_while_streaming(url)
+    # Ten times the catalog must not cost twice the memory: one page lives at a time.
+    assert large / small < 2.0
+
+
+def test_iter_catalog_skips_variants_without_a_usable_sku() -> None:
+    with shop(items=30) as (url, state):
+        state.set_sku(0, "   ")
+        state.set_sku(1, "X" * 21)
+        state.set_sku(2, "  sku-lower ")
+        found = {p.sku for p in store(url).iter_catalog()}
+    assert len(found) == 28
+    assert "SKU-LOWER" in found
+
+
+def test_get_product_returns_its_variants() -> None:
+    with shop(items=30) as (url, state):
+        connector = store(url)
+        variants = connector.get_product("gid://shopify/Product/3")
+        assert [v.sku for v in variants] == [skus(30)[i] for i in state.variant_range(3)]
+        assert {v.product_id for v in variants} == {"gid://shopify/Product/3"}
+        assert connector.get_product("gid://shopify/Product/999") == []
+
+
+def test_set_stock_chunks_at_250_and_reads_back() -> None:
+    with shop(items=700) as (url, state):
+        connector = store(url)
+        bodies = sent_bodies(connector)
+        products = list(connector.iter_catalog())[:600]
+        results = connector.set_stock(updates_for(products, 42))
+
+        assert [r.sku for r in results] == [p.sku for p in products]
+        assert all(r.ok for r in results)
+        assert len(state.writes) == math.ceil(600 / 250)
+        assert max(w.items for w in state.writes) <= connector.batch_limit == 250
+        assert {p.sku: p.quantity for p in connector.iter_catalog()} == {
+            sku: 42 if i < 600 else store_quantity(sku, 0.0) for i, sku in enumerate(skus(700))
+        }
+    mutations = [b for b in bodies if "inventorySetQuantities" in b["query"]]
+    assert len(mutations) == 3
+    assert len({m["variables"]["key"] for m in mutations}) == 3
+    for mutation in mutations:
+        assert "@idempotent(key: $key)" in mutation["query"]
+        for quantity in mutation["variables"]["input"]["quantities"]:
+            assert "changeFromQuantity" in quantity
+            assert quantity["changeFromQuantity"] is None
+
+
+def test_location_is_read_once_unless_configured() -> None:
+    with shop(items=10) as (url, _state):
+        connector = store(url)
+        bodies = sent_bodies(connector)
+        products = list(connector.iter_catalog())
+        connector.set_stock(updates_for(products[:2], 1))
+        connector.set_stock(updates_for(products[2:4], 1))
+        assert sum("locations(" in b["query"] for b in bodies) == 1
+
+        configured = store(url, location_id="gid://shopify/Location/1")
+        configured_bodies = sent_bodies(configured)
+        assert all(r.ok for r in configured.set_stock(updates_for(products[:2], 2)))
+        assert not any("locations(" in b["query"] for b in configured_bodies)
+
+
+def test_a_bad_inventory_item_fails_only_its_own_sku() -> None:
+    with shop(items=300) as (url, state):
+        connector = store(url)
+        products = list(connector.iter_catalog())
+        updates = updates_for(products, 9)
+        bad = StockUpdate("SKU-000007", products[6].product_id, "gid://shopify/InventoryItem/1", 9)
+        updates[6] = bad
+        updates[8] = StockUpdate(products[8].sku, products[8].product_id, None, 9)
+        results = connector.set_stock(updates)
+
+        failed = {r.sku: r.error for r in results if not r.ok}
+        assert set(failed) == {"SKU-000007", "SKU-000009"}
+        assert failed["SKU-000007"] is not None
+        assert failed["SKU-000007"].startswith("INVALID_INVENTORY_ITEM")
+        assert failed["SKU-000009"] == "no inventory item id"
+        stock = state.stock()
+        assert stock["SKU-000007"] == store_quantity("SKU-000007", 0.0)
+        assert all(stock[u.sku] == 9 for u in updates if u.sku not in failed)
+        # Chunk one was rejected whole, then resent without the bad item; chunk two went once.
+        assert [w.items for w in state.writes] == [248, 50]
+
+
+class LoseFirstMutationAnswer(HTTPAdapter):
+    """Delivers the first mutation, then drops its answer like a connection reset."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped = False
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        response = super().send(request, **kwargs)
+        body = request.body if isinstance(request.body, bytes) else b""
+        if not self.dropped and b"inventorySetQuantities" in body:
+            self.dropped = True
+            raise requests.ConnectionError("connection reset after the mutation was sent")
+        return response
+
+
+def test_a_lost_answer_is_resent_with_the_same_key_and_applied_once() -> None:
+    with shop(items=10) as (url, state):
+        connector = store(url, location_id="gid://shopify/Location/1")
+        products = list(connector.iter_catalog())
+        connector.http.session.mount("http://", LoseFirstMutationAnswer())
+        bodies = sent_bodies(connector)
+        results = connector.set_stock(updates_for(products, 77))
+
+        assert all(r.ok for r in results)
+        assert set(state.stock().values()) == {77}
+        assert len(state.writes) == 1
+    # The hook sees only the answered resend; the sandbox saw both under one key.
+    assert len(state.idempotent) == 1
+    assert [b["variables"]["key"] for b in bodies] == list(state.idempotent)
+
+
+def test_throttled_is_transient_with_the_bucket_wait() -> None:
+    with shop(items=600, rate_limit=(1, 30.0)) as (url, _state):
+        pages = store(url).iter_catalog()
+        next(pages)
+        with pytest.raises(TransientError) as caught:
+            list(pages)
+    assert caught.value.status == 200
+    assert "THROTTLED" in str(caught.value)
+    assert caught.value.retry_after is not None
+    assert 25 <= caught.value.retry_after <= 30
+
+
+def test_http_503_is_transient() -> None:
+    with shop(items=10, outage=True) as (url, _state), pytest.raises(TransientError) as caught:
+        list(store(url).iter_catalog())
+    assert caught.value.status == 503
+
+
+def test_bad_token_is_permanent() -> None:
+    with shop(items=10) as (url, _state):
+        connector = build_storefront("shopify", url, {"access_token": "shpat_wrong"})
+        with pytest.raises(PermanentError) as caught:
+            list(connector.iter_catalog())
+    assert caught.value.status == 401
+    assert "Invalid API key or access token" in str(caught.value)
+
+
+def test_missing_access_token_is_permanent() -> None:
+    with pytest.raises(PermanentError):
+        ShopifyStore("http://127.0.0.1:9", {})

@@ -1,0 +1,247 @@
+"""The Shopify sandbox over real HTTP: catalog, GraphQL rules, throttling, webhooks."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import requests
+from werkzeug.datastructures import Headers
+from werkzeug.wrappers import Request, Response
+
+from sandbox.base import SandboxConfig
+from sandbox.catalog import skus, store_quantity
+from sandbox.registry import create_app
+from sandbox.server import running
+from sandbox.shopify_state import ITEM_BASE, ShopifyState
+
+TOKEN = "shpat_sandbox_test"
+LOCATION = "gid://shopify/Location/1"
+VARIANTS = """
+query ($first: Int!, $after: String) {
+  productVariants(first: $first, after: $after) {
+    nodes { id sku inventoryQuantity product { id } inventoryItem { id tracked } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+SET = """
+mutation ($input: InventorySetQuantitiesInput!, $key: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { id }
+    userErrors { code field message }
+  }
+}
+"""
+
+
+@contextmanager
+def shop(**config: Any) -> Iterator[tuple[str, ShopifyState]]:
+    config.setdefault("credentials", {"access_token": TOKEN})
+    app = create_app("shopify", SandboxConfig(**config))
+    with running(app) as url:
+        yield url, app.config["SANDBOX_STATE"]
+
+
+def gql(url: str, query: str, variables: Any = None, token: str = TOKEN) -> requests.Response:
+    return requests.post(
+        f"{url}/admin/api/2026-04/graphql.json",
+        json={"query": query, "variables": variables or {}},
+        headers={"X-Shopify-Access-Token": token},
+        timeout=10,
+    )
+
+
+def item(n: int) -> str:
+    return f"gid://shopify/InventoryItem/{ITEM_BASE + n}"
+
+
+def set_input(*quantities: tuple[str, int]) -> dict[str, Any]:
+    return {
+        "name": "available",
+        "reason": "correction",
+        "quantities": [
+            {
+                "inventoryItemId": n,
+                "locationId": LOCATION,
+                "quantity": q,
+                "changeFromQuantity": None,
+            }
+            for n, q in quantities
+        ],
+    }
+
+
+def test_catalog_pages_cover_the_seed_catalog_in_products_of_one_to_three() -> None:
+    with shop(items=1000, drift=0.3, seed=7) as (url, _state):
+        nodes: list[dict[str, Any]] = []
+        after = None
+        while True:
+            page = gql(url, VARIANTS, {"first": 250, "after": after}).json()["data"]
+            nodes += page["productVariants"]["nodes"]
+            if not page["productVariants"]["pageInfo"]["hasNextPage"]:
+                break
+            after = page["productVariants"]["pageInfo"]["endCursor"]
+    assert [n["sku"] for n in nodes] == skus(1000)
+    assert all(n["inventoryQuantity"] == store_quantity(n["sku"], 0.3, 7) for n in nodes)
+    sizes = Counter(n["product"]["id"] for n in nodes).values()
+    assert set(sizes) == {1, 2, 3}
+    assert sum(sizes) == 1000
+
+
+def test_product_query_returns_its_variants_or_null() -> None:
+    query = "query ($id: ID!) { product(id: $id) { id variants(first: 250) { nodes { sku } } } }"
+    with shop(items=10) as (url, _state):
+        found = gql(url, query, {"id": "gid://shopify/Product/2"}).json()["data"]["product"]
+        missing = gql(url, query, {"id": "gid://shopify/Product/99"}).json()["data"]["product"]
+    assert [n["sku"] for n in found["variants"]["nodes"]] == ["SKU-000002", "SKU-000003"]
+    assert missing is None
+
+
+def test_bad_or_missing_token_is_401() -> None:
+    with shop(items=10) as (url, _state):
+        wrong = gql(url, VARIANTS, {"first": 1}, token="shpat_wrong")
+        missing = requests.post(f"{url}/admin/api/2026-04/graphql.json", json={}, timeout=10)
+    for response in (wrong, missing):
+        assert response.status_code == 401
+        assert response.json() == {
+            "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
+        }
+
+
+def test_page_size_over_250_unknown_fields_and_bad_syntax_are_errors() -> None:
+    with shop(items=10) as (url, _state):
+        too_big = gql(url, VARIANTS, {"first": 251}).json()
+        unknown = gql(url, "{ orders(first: 1) { nodes { id } } }").json()
+        broken = gql(url, "query { productVariants(").json()
+    for body in (too_big, unknown, broken):
+        assert "data" not in body
+        assert body["errors"][0]["message"]
+
+
+def test_mutation_without_idempotent_directive_is_refused() -> None:
+    query = SET.replace(" @idempotent(key: $key)", "")
+    with shop(items=10) as (url, state):
+        body = gql(url, query, {"input": set_input((item(1), 5)), "key": "k"}).json()
+        assert state.stock()["SKU-000001"] == store_quantity("SKU-000001", 0.0)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "@idempotent directive is required" in body["errors"][0]["message"]
+
+
+def test_quantity_without_change_from_quantity_is_refused() -> None:
+    payload = set_input((item(1), 5))
+    del payload["quantities"][0]["changeFromQuantity"]
+    with shop(items=10) as (url, state):
+        body = gql(url, SET, {"input": payload, "key": "k"}).json()
+        assert state.stock()["SKU-000001"] == store_quantity("SKU-000001", 0.0)
+    assert "changeFromQuantity" in body["errors"][0]["message"]
+
+
+def test_unknown_inventory_item_is_a_user_error_and_nothing_is_saved() -> None:
+    with shop(items=10) as (url, state):
+        before = state.stock()
+        body = gql(url, SET, {"input": set_input((item(1), 5), (item(99), 5)), "key": "k"}).json()
+        assert state.stock() == before
+        assert state.writes == []
+    payload = body["data"]["inventorySetQuantities"]
+    assert payload["inventoryAdjustmentGroup"] is None
+    assert payload["userErrors"] == [
+        {
+            "field": ["input", "quantities", "1", "inventoryItemId"],
+            "code": "INVALID_INVENTORY_ITEM",
+            "message": "The inventory item was not found.",
+        }
+    ]
+
+
+def test_stale_change_from_quantity_is_a_user_error() -> None:
+    payload = set_input((item(1), 5))
+    payload["quantities"][0]["changeFromQuantity"] = store_quantity("SKU-000001", 0.0) + 1
+    with shop(items=10) as (url, _state):
+        body = gql(url, SET, {"input": payload, "key": "k"}).json()
+    errors = body["data"]["inventorySetQuantities"]["userErrors"]
+    assert [e["code"] for e in errors] == ["CHANGE_FROM_QUANTITY_STALE"]
+
+
+def test_a_replayed_key_answers_the_first_result_without_applying_again() -> None:
+    variables = {"input": set_input((item(1), 5)), "key": str(uuid.uuid4())}
+    with shop(items=10) as (url, state):
+        first = gql(url, SET, variables).json()
+        requests.post(f"{url}/_sandbox/stock", json={"SKU-000001": 9}, timeout=10)
+        replay = gql(url, SET, variables).json()
+        assert state.stock()["SKU-000001"] == 9
+        assert len(state.writes) == 1
+        variables["input"]["quantities"][0]["quantity"] = 6
+        other = gql(url, SET, variables).json()
+    assert replay == first
+    assert first["data"]["inventorySetQuantities"]["userErrors"] == []
+    assert "different parameters" in other["errors"][0]["message"]
+
+
+def test_rate_limit_answers_200_throttled_with_the_cost_bucket() -> None:
+    with shop(items=10, rate_limit=(1, 20.0)) as (url, state):
+        assert "data" in gql(url, VARIANTS, {"first": 1}).json()
+        response = gql(url, VARIANTS, {"first": 1})
+        assert state.rejected_429 == 1
+    assert response.status_code == 200
+    body = response.json()
+    assert body["errors"] == [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]
+    cost = body["extensions"]["cost"]
+    bucket = cost["throttleStatus"]
+    assert cost["actualQueryCost"] is None
+    assert 0 <= bucket["currentlyAvailable"] < cost["requestedQueryCost"]
+    wait = (cost["requestedQueryCost"] - bucket["currentlyAvailable"]) / bucket["restoreRate"]
+    assert 15 < wait <= 20
+
+
+@contextmanager
+def receiver() -> Iterator[tuple[str, list[tuple[Headers, bytes]]]]:
+    """A tiny webhook endpoint that keeps each delivery's headers and raw body."""
+    deliveries: list[tuple[Headers, bytes]] = []
+
+    @Request.application
+    def app(request: Request) -> Response:
+        deliveries.append((Headers(request.headers.items()), request.get_data()))
+        return Response("ok")
+
+    with running(app) as url:
+        yield f"{url}/webhooks/shopify", deliveries
+
+
+def test_stock_changes_send_signed_inventory_level_webhooks() -> None:
+    secret = "shpss_test_secret"
+    with receiver() as (hook_url, deliveries):
+        credentials = {"access_token": TOKEN, "client_secret": secret}
+        with shop(items=10, webhook_url=hook_url, credentials=credentials) as (url, state):
+            unchanged = store_quantity("SKU-000003", 0.0)
+            variables = {"input": set_input((item(1), 501), (item(3), unchanged)), "key": "k"}
+            assert gql(url, SET, variables).json()["data"]["inventorySetQuantities"]
+            requests.post(f"{url}/_sandbox/stock", json={"SKU-000002": 502}, timeout=10)
+            assert state.webhooks.wait_idle(10)
+    # An unchanged level is not an update: two deliveries, not three.
+    assert len(deliveries) == 2
+    for headers, raw in deliveries:
+        expected = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest())
+        assert hmac.compare_digest(headers["X-Shopify-Hmac-Sha256"].encode(), expected)
+        assert headers["X-Shopify-Topic"] == "inventory_levels/update"
+        assert headers["X-Shopify-Shop-Domain"] == "sandbox.myshopify.com"
+        assert headers["X-Shopify-API-Version"] == "2026-04"
+        assert headers["Content-Type"] == "application/json"
+        uuid.UUID(headers["X-Shopify-Event-Id"])
+        datetime.fromisoformat(headers["X-Shopify-Triggered-At"])
+    assert len({h["X-Shopify-Webhook-Id"] for h, _ in deliveries}) == 2
+    bodies = [json.loads(raw) for _, raw in deliveries]
+    assert [(b["inventory_item_id"], b["location_id"], b["available"]) for b in bodies] == [
+        (ITEM_BASE + 1, 1, 501),
+        (ITEM_BASE + 2, 1, 502),
+    ]
+    assert bodies[0]["admin_graphql_api_id"].startswith("gid://shopify/InventoryLevel/1?")
+    datetime.fromisoformat(bodies[0]["updated_at"])
