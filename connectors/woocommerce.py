@@ -1,0 +1,215 @@
+"""WooCommerce storefront: REST API v3 products, variations and batch stock writes.
+
+Auth is the store's consumer key and secret (platforms.md section 2): HTTP Basic by
+default, or `consumer_key`/`consumer_secret` query parameters when the credentials say
+`query_string_auth: "true"`, for hosts that strip the `Authorization` header. Stores are
+expected to be served over HTTPS; WC refuses both modes on plain HTTP.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import requests
+
+from connectors.errors import ConnectorError, PermanentError, TransientError
+from connectors.http import HttpClient
+from connectors.skus import try_normalize_sku
+from connectors.tokens import TokenCache
+from connectors.types import StockUpdate, StoreProduct, UpdateResult
+
+#: WordPress caps `per_page` at 100 (platforms.md section 2); the fewest pages possible.
+PAGE_SIZE = 100
+
+
+class _RedactingClient(HttpClient):
+    """An HttpClient that keeps the consumer secret out of its errors.
+
+    With query-string auth the secret is in every URL, and requests quotes the URL in
+    connection errors; those messages end up in logs and on batch rows.
+    """
+
+    def __init__(self, *args: Any, secret: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._secret = secret
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            return super().request(method, path, **kwargs)
+        except ConnectorError as exc:
+            if self._secret in str(exc):
+                exc.args = (str(exc).replace(self._secret, "[redacted]"),)
+                # The chained requests error quotes the same URL: drop it too.
+                exc.__cause__ = None
+                exc.__suppress_context__ = True
+            raise
+
+
+class WooCommerceStore:
+    """A WooCommerce store, by site root URL (the API lives under `/wp-json/wc/v3/`)."""
+
+    #: `check_batch_limit()` rejects a batch over 100 items in total with HTTP 413
+    #: (filter `woocommerce_rest_batch_items_limit`, default 100; platforms.md section 2).
+    batch_limit = 100
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Mapping[str, str],
+        *,
+        token_cache: TokenCache | None = None,
+    ) -> None:
+        """`token_cache` is accepted for the registry's uniform signature; WC keys never expire."""
+        try:
+            key, secret = credentials["consumer_key"], credentials["consumer_secret"]
+        except KeyError as exc:
+            raise PermanentError(f"woocommerce: credentials lack {exc.args[0]}") from None
+        session = requests.Session()
+        auth: tuple[str, str] | None = (key, secret)
+        if str(credentials.get("query_string_auth", "")).lower() == "true":
+            session.params = {"consumer_key": key, "consumer_secret": secret}
+            auth = None
+        self.http = _RedactingClient(
+            "woocommerce",
+            f"{base_url.rstrip('/')}/wp-json/wc/v3",
+            headers={"Accept": "application/json"},
+            auth=auth,
+            session=session,
+            secret=secret,
+        )
+
+    # Reads -----------------------------------------------------------------------------
+
+    def iter_catalog(self) -> Iterator[StoreProduct]:
+        """Every simple product and every variation, holding at most two pages of rows
+        (a page of products and, inside it, a page of one product's variations).
+
+        Pages in ascending id order: WC's default order is newest first, which would shift
+        rows between pages if a product were created during the walk.
+        """
+        for product in self._pages("products"):
+            yield from self._sellable(product)
+
+    def get_product(self, product_id: str) -> list[StoreProduct]:
+        """One product: itself if simple, its variations if variable, [] if it is gone.
+
+        A variation id also works (WC serves variations at `/products/<id>` too), which is
+        what a `product.updated` webhook for a variation names (platforms.md section 1).
+        """
+        try:
+            product = self.http.json("GET", f"products/{int(product_id)}")
+        except PermanentError as exc:
+            if exc.status == 404:
+                # Deleted since the webhook was sent: nothing left to sync.
+                return []
+            raise
+        except ValueError:
+            raise PermanentError(
+                f"woocommerce: product id {product_id!r} is not a number"
+            ) from None
+        return list(self._sellable(product))
+
+    def _sellable(self, product: Mapping[str, Any]) -> Iterator[StoreProduct]:
+        kind = product.get("type")
+        if kind == "variable":
+            for variation in self._pages(f"products/{product['id']}/variations"):
+                yield from _store_product(variation, parent_id=product["id"])
+        elif kind == "variation":
+            yield from _store_product(product, parent_id=product.get("parent_id"))
+        elif kind == "simple":
+            yield from _store_product(product, parent_id=None)
+        # grouped and external products hold no stock of their own: nothing to sync.
+
+    def _pages(self, path: str) -> Iterator[dict[str, Any]]:
+        """Rows of a collection, page by page, until `X-WP-TotalPages` (section 2)."""
+        page = 1
+        while True:
+            params = {"per_page": PAGE_SIZE, "page": page, "orderby": "id", "order": "asc"}
+            response = self.http.request("GET", path, params=params)
+            try:
+                rows = response.json()
+            except ValueError as exc:
+                raise TransientError(f"woocommerce GET {path}: response is not JSON") from exc
+            yield from rows
+            total_pages = response.headers.get("X-WP-TotalPages")
+            last = int(total_pages) if total_pages and total_pages.isdigit() else None
+            if len(rows) < PAGE_SIZE or (last is not None and page >= last):
+                return
+            page += 1
+
+    # Writes ----------------------------------------------------------------------------
+
+    def set_stock(self, updates: Sequence[StockUpdate]) -> list[UpdateResult]:
+        """Absolute stock through `products/batch` and `products/<id>/variations/batch`.
+
+        Variations can only be batched under their parent, so updates are grouped by
+        endpoint and each group cut into chunks of `batch_limit`. A 200 can still hold
+        failed items, so every item of every response is read. A transient error aborts
+        the call: the writes are absolute, so retrying the whole call is safe.
+        """
+        results: dict[int, UpdateResult] = {}
+        groups: dict[str, list[tuple[int, str, dict[str, Any]]]] = defaultdict(list)
+        for position, update in enumerate(updates):
+            try:
+                if update.variant_id is None:
+                    path, item_id = "products/batch", int(update.product_id)
+                else:
+                    path = f"products/{int(update.product_id)}/variations/batch"
+                    item_id = int(update.variant_id)
+            except ValueError:
+                reason = f"not WooCommerce ids: {update.product_id!r}, {update.variant_id!r}"
+                results[position] = UpdateResult(update.sku, False, reason)
+                continue
+            item = {"id": item_id, "manage_stock": True, "stock_quantity": update.quantity}
+            groups[path].append((position, update.sku, item))
+        for path, group in groups.items():
+            for start in range(0, len(group), self.batch_limit):
+                results.update(self._send_batch(path, group[start : start + self.batch_limit]))
+        return [results[position] for position in range(len(updates))]
+
+    def _send_batch(
+        self, path: str, chunk: Sequence[tuple[int, str, dict[str, Any]]]
+    ) -> dict[int, UpdateResult]:
+        """POST one chunk; match answers to items by id, in order if an id repeats."""
+        body = self.http.json("POST", path, json={"update": [item for _, _, item in chunk]})
+        answers: dict[int, deque[Mapping[str, Any]]] = defaultdict(deque)
+        for answer in body.get("update", []) if isinstance(body, dict) else []:
+            if isinstance(answer, dict) and isinstance(answer.get("id"), int):
+                answers[answer["id"]].append(answer)
+        results = {}
+        for position, sku, item in chunk:
+            pending = answers.get(item["id"])
+            results[position] = _result(sku, pending.popleft() if pending else None)
+        return results
+
+
+def _store_product(row: Mapping[str, Any], *, parent_id: Any) -> Iterator[StoreProduct]:
+    """A row as a StoreProduct, or nothing if its SKU can never match an ERP item."""
+    sku = try_normalize_sku(row.get("sku"))
+    if sku is None:
+        return
+    quantity = row.get("stock_quantity")
+    if parent_id is None:
+        product_id, variant_id = str(row["id"]), None
+    else:
+        product_id, variant_id = str(parent_id), str(row["id"])
+    yield StoreProduct(
+        sku=sku,
+        product_id=product_id,
+        variant_id=variant_id,
+        quantity=quantity if isinstance(quantity, int) else None,
+        # A variation may say "parent": its stock is the parent's, not its own.
+        manages_stock=row.get("manage_stock") is True,
+    )
+
+
+def _result(sku: str, answer: Mapping[str, Any] | None) -> UpdateResult:
+    """One batch item's outcome: WC reports failures as `{"id", "error"}` inside a 200."""
+    if answer is None:
+        return UpdateResult(sku, False, "missing from the batch response")
+    error = answer.get("error")
+    if isinstance(error, dict):
+        return UpdateResult(sku, False, f"{error.get('code')}: {error.get('message')}")
+    return UpdateResult(sku, True)

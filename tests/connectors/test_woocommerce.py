@@ -1,0 +1,270 @@
+"""WooCommerceStore against the WooCommerce sandbox, over real HTTP."""
+
+from __future__ import annotations
+
+import logging
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.wrappers import Request, Response
+
+from connectors.errors import PermanentError, TransientError
+from connectors.registry import build_storefront
+from connectors.types import StockUpdate, StoreProduct
+from connectors.woocommerce import WooCommerceStore
+from sandbox.base import SandboxConfig
+from sandbox.catalog import skus
+from sandbox.server import running
+from sandbox.woocommerce import WooCommerceState, create_app
+
+CREDENTIALS = {"consumer_key": "ck_test", "consumer_secret": "cs_test"}
+
+
+@contextmanager
+def sandbox(**config: Any) -> Iterator[tuple[str, WooCommerceState]]:
+    """A WooCommerce sandbox on a free port, with the test credentials."""
+    app = create_app(SandboxConfig(credentials=CREDENTIALS, **config))
+    with running(app) as base:
+        yield base, app.config["SANDBOX_STATE"]
+
+
+@pytest.fixture
+def small() -> Iterator[tuple[WooCommerceStore, WooCommerceState, str]]:
+    with sandbox(items=2000) as (base, state):
+        yield WooCommerceStore(base, CREDENTIALS), state, base
+
+
+class SkuTally:
+    """Checks a stream against the seed `SKU-000001..SKU-<n>` in constant memory.
+
+    The bitmap is allocated before tracing starts, so a tally of 20,000 SKUs costs the
+    traced stream nothing, unlike a set of seen SKUs would.
+    """
+
+    def __init__(self, expected: int) -> None:
+        self.seen = bytearray(expected + 1)
+        self.rows = self.duplicates = self.unexpected = 0
+
+    def add(self, sku: str) -> None:
+        self.rows += 1
+        index = int(sku[4:]) if sku.startswith("SKU-") and sku[4:].isdigit() else 0
+        if not 0 < index < len(self.seen):
+            self.unexpected += 1
+        elif self.seen[index]:
+            self.duplicates += 1
+        else:
+            self.seen[index] = 1
+
+    def matches_seed(self) -> bool:
+        return self.duplicates == self.unexpected == 0 and all(self.seen[1:])
+
+
+def _stream_traced(base: str, tally: SkuTally) -> int:
+    """Stream the whole catalog into `tally`; return the peak traced bytes."""
+    store = WooCommerceStore(base, CREDENTIALS)
+    tracemalloc.start()
+    try:
+        for product in store.iter_catalog():
+            tally.add(product.sku)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+# Reads -------------------------------------------------------------------------------
+
+
+def test_streams_exactly_the_seeded_20000_skus_in_constant_memory(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # pytest keeps every captured log record: the sandbox's per-request access log would
+    # grow with the catalog and be measured as if the stream held it.
+    caplog.set_level(logging.WARNING, logger="werkzeug")
+    small, big = SkuTally(2_000), SkuTally(20_000)
+    with sandbox(items=2_000) as (small_base, _), sandbox(items=20_000) as (big_base, _):
+        small_peak = _stream_traced(small_base, small)
+        big_peak = _stream_traced(big_base, big)
+
+    assert (small.rows, big.rows) == (2_000, 20_000)
+    assert small.matches_seed() and big.matches_seed()
+    # Ten times the rows, same page size: the peak is a page or two, not the catalog.
+    # (The sandbox serves from this process, so its per-request memory is in both peaks.)
+    assert big_peak < 2 * small_peak, (small_peak, big_peak)
+
+
+def test_variations_carry_their_parent_and_own_ids(small: Any) -> None:
+    store, state, _ = small
+    catalog = {p.sku: p for p in store.iter_catalog()}
+
+    variation = catalog["SKU-000010"]  # product 10 is the first variable one
+    record = state.catalog.records[int(variation.variant_id or 0)]
+    assert variation.product_id == str(record.parent_id)
+    assert variation.quantity == record.stock_quantity
+    assert catalog["SKU-000001"].variant_id is None
+    assert all(p.manages_stock for p in catalog.values())
+
+
+def test_products_without_a_usable_sku_are_skipped(small: Any) -> None:
+    store, _, base = small
+    for product_id, sku in (("100", " "), ("101", "X" * 25)):
+        response = requests.put(
+            f"{base}/wp-json/wc/v3/products/{product_id}",
+            json={"sku": sku},
+            auth=(CREDENTIALS["consumer_key"], CREDENTIALS["consumer_secret"]),
+            timeout=10,
+        )
+        response.raise_for_status()
+
+    seen = {p.sku for p in store.iter_catalog()}
+
+    assert seen == set(skus(2000)) - {"SKU-000001", "SKU-000002"}
+
+
+def test_get_product_reads_simple_variable_and_variation(small: Any) -> None:
+    store, state, _ = small
+    parent = state.catalog.records[state.catalog.by_sku["SKU-000010"]].parent_id
+
+    simple = store.get_product("100")
+    variations = store.get_product(str(parent))
+    one = store.get_product(variations[1].variant_id or "")
+
+    assert [p.sku for p in simple] == ["SKU-000001"]
+    assert [p.sku for p in variations] == ["SKU-000010", "SKU-000011", "SKU-000012"]
+    assert {p.product_id for p in variations} == {str(parent)}
+    assert one == [variations[1]]
+    assert store.get_product("999999") == []
+
+
+def test_query_string_auth_reads_the_catalog() -> None:
+    with sandbox(items=150) as (base, _):
+        store = WooCommerceStore(base, CREDENTIALS | {"query_string_auth": "true"})
+        assert sum(1 for _ in store.iter_catalog()) == 150
+
+
+# Writes ------------------------------------------------------------------------------
+
+
+def _updates(products: list[StoreProduct], start: int) -> list[StockUpdate]:
+    return [
+        StockUpdate(p.sku, p.product_id, p.variant_id, start + i) for i, p in enumerate(products)
+    ]
+
+
+def test_set_stock_chunks_by_endpoint_and_reads_back(small: Any) -> None:
+    store, state, _ = small
+    catalog = list(store.iter_catalog())
+    simple = [p for p in catalog if p.variant_id is None][:220]
+    variations = [p for p in catalog if p.variant_id is not None][:30]  # 10 parents
+    updates = _updates(simple + variations, 1000)
+
+    results = store.set_stock(updates)
+
+    assert [r.sku for r in results] == [u.sku for u in updates]
+    assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
+    sizes = sorted(w.items for w in state.writes)
+    assert sizes == [3] * 10 + [20, 100, 100]
+    assert {w.path for w in state.writes if w.items > 3} == {"/wp-json/wc/v3/products/batch"}
+    stock = state.stock()
+    assert {u.sku: stock[u.sku] for u in updates} == {u.sku: u.quantity for u in updates}
+    reread = {p.sku: p.quantity for p in store.iter_catalog()}
+    assert all(reread[u.sku] == u.quantity for u in updates)
+
+
+def test_a_failed_item_fails_alone(small: Any) -> None:
+    store, state, _ = small
+    catalog = list(store.iter_catalog())
+    first, second = [p for p in catalog if p.variant_id is None][:2]
+    variation = next(p for p in catalog if p.variant_id is not None)
+    updates = [
+        StockUpdate(first.sku, first.product_id, None, 7),
+        StockUpdate("GHOST", "999999", None, 7),
+        StockUpdate(variation.sku, "100", variation.variant_id, 7),  # wrong parent
+        StockUpdate(second.sku, second.product_id, None, 7),
+        StockUpdate("BAD-ID", "abc", None, 7),
+    ]
+
+    results = store.set_stock(updates)
+
+    assert [r.ok for r in results] == [True, False, False, True, False]
+    assert "woocommerce_rest_product_invalid_id" in (results[1].error or "")
+    assert "woocommerce_rest_product_variation_invalid_id" in (results[2].error or "")
+    assert "not WooCommerce ids" in (results[4].error or "")
+    assert state.stock()[first.sku] == state.stock()[second.sku] == 7
+
+
+def test_an_item_missing_from_the_response_fails() -> None:
+    @Request.application
+    def forgetful_store(request: Request) -> Response:
+        return Response('{"update": [{"id": 1, "sku": "A"}]}', mimetype="application/json")
+
+    with running(forgetful_store) as base:
+        results = WooCommerceStore(base, CREDENTIALS).set_stock(
+            [StockUpdate("A", "1", None, 1), StockUpdate("B", "2", None, 1)]
+        )
+
+    assert [r.ok for r in results] == [True, False]
+    assert results[1].error == "missing from the batch response"
+
+
+# Errors ------------------------------------------------------------------------------
+
+
+def test_429_is_transient_with_the_servers_wait() -> None:
+    with sandbox(items=10, share_429=1.0) as (base, _):
+        with pytest.raises(TransientError) as caught:
+            next(WooCommerceStore(base, CREDENTIALS).iter_catalog())
+
+    assert caught.value.status == 429
+    assert caught.value.retry_after == 1.0
+
+
+def test_503_is_transient() -> None:
+    with sandbox(items=10, share_5xx=1.0) as (base, _):
+        with pytest.raises(TransientError) as caught:
+            WooCommerceStore(base, CREDENTIALS).set_stock([StockUpdate("A", "100", None, 1)])
+
+    assert caught.value.status == 503
+
+
+@pytest.mark.parametrize(
+    ("credentials", "reason"),
+    [
+        ({"consumer_key": "ck_test", "consumer_secret": "cs_wrong"}, "Consumer secret is invalid"),
+        ({"consumer_key": "ck_wrong", "consumer_secret": "cs_test"}, "cannot list resources"),
+    ],
+)
+def test_bad_credentials_are_permanent(credentials: dict[str, str], reason: str) -> None:
+    with sandbox(items=10) as (base, _):
+        with pytest.raises(PermanentError) as caught:
+            next(WooCommerceStore(base, credentials).iter_catalog())
+
+    assert caught.value.status == 401
+    assert reason in str(caught.value)
+
+
+def test_query_string_secret_stays_out_of_errors() -> None:
+    with sandbox(items=1) as (base, _):
+        pass  # `base` now names a port nobody listens on
+    store = WooCommerceStore(base, CREDENTIALS | {"query_string_auth": "true"})
+
+    with pytest.raises(TransientError) as caught:
+        next(store.iter_catalog())
+
+    assert "connection failed" in str(caught.value)
+    assert CREDENTIALS["consumer_secret"] not in str(caught.value)
+    assert caught.value.__cause__ is None
+
+
+def test_the_registry_builds_it() -> None:
+    store = build_storefront("woocommerce", "http://127.0.0.1:9", CREDENTIALS)
+
+    assert isinstance(store, WooCommerceStore) and store.batch_limit == 100
+
+
+def test_missing_credentials_are_permanent() -> None:
+    with pytest.raises(PermanentError, match="consumer_secret"):
+        WooCommerceStore("http://127.0.0.1:9", {"consumer_key": "ck_test"})

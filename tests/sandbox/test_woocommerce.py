@@ -1,0 +1,352 @@
+"""The WooCommerce sandbox speaks the real API: paths, shapes, auth, limits, webhooks.
+
+Fidelity is checked with the official `woocommerce` PyPI client, unchanged: over plain
+HTTP it signs every request with one-legged OAuth 1.0a, which the sandbox verifies.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.wrappers import Request, Response
+from woocommerce import API
+from woocommerce.oauth import OAuth
+
+from sandbox.base import SandboxConfig
+from sandbox.catalog import skus, store_quantity
+from sandbox.server import running
+from sandbox.woocommerce import WooCommerceState, create_app
+
+KEY, SECRET = "ck_sandbox", "cs_sandbox"
+WC = "/wp-json/wc/v3"
+
+
+@contextmanager
+def sandbox(**config: Any) -> Iterator[tuple[str, WooCommerceState]]:
+    app = create_app(SandboxConfig(**config))
+    with running(app) as base:
+        yield base, app.config["SANDBOX_STATE"]
+
+
+@pytest.fixture
+def store() -> Iterator[tuple[str, WooCommerceState]]:
+    with sandbox(items=250, drift=0.1) as running_store:
+        yield running_store
+
+
+def call(method: str, url: str, **kwargs: Any) -> requests.Response:
+    kwargs.setdefault("auth", (KEY, SECRET))
+    return requests.request(method, url, timeout=10, **kwargs)
+
+
+# Catalog -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("items", [1, 11, 12, 1000])
+def test_seed_has_exactly_the_configured_sellable_skus(items: int) -> None:
+    with sandbox(items=items, drift=0.2, seed=3) as (base, state):
+        stock = call("GET", f"{base}/_sandbox/stock").json()
+
+    assert sorted(stock) == skus(items)
+    assert stock == {sku: store_quantity(sku, 0.2, 3) for sku in skus(items)}
+    variable = [p for p in state.catalog.records.values() if p.type == "variable"]
+    assert all(len(p.variations) == 3 for p in variable)
+    assert len(variable) == items // 12  # 10 products: 9 simple + 3 variations
+
+
+def test_products_page_like_wordpress(store: Any) -> None:
+    base, state = store
+    first = call("GET", f"{base}{WC}/products")
+    second = call("GET", f"{base}{WC}/products", params={"per_page": 100, "page": 2})
+    beyond = call("GET", f"{base}{WC}/products", params={"per_page": 100, "page": 9})
+
+    top_level = len(state.catalog.top_ids)
+    assert len(first.json()) == 10  # per_page defaults to 10
+    assert first.headers["X-WP-Total"] == str(top_level)
+    assert first.headers["X-WP-TotalPages"] == str(-(-top_level // 10))
+    assert first.json()[0]["id"] > first.json()[1]["id"]  # newest first by default
+    assert set(second.links) == {"prev", "next"}
+    assert second.links["next"]["url"].endswith("per_page=100&page=3")
+    assert beyond.status_code == 200 and beyond.json() == []
+    assert "next" not in beyond.links
+
+
+def test_per_page_over_100_is_rejected(store: Any) -> None:
+    base, _ = store
+    response = call("GET", f"{base}{WC}/products", params={"per_page": 101})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "rest_invalid_param"
+    assert body["data"]["status"] == 400 and "per_page" in body["data"]["params"]
+
+
+def test_sku_filter_takes_a_list_and_finds_variations(store: Any) -> None:
+    base, _ = store
+    response = call("GET", f"{base}{WC}/products", params={"sku": "SKU-000001,SKU-000011"})
+
+    found = {p["sku"]: p for p in response.json()}
+    assert set(found) == {"SKU-000001", "SKU-000011"}
+    assert found["SKU-000011"]["type"] == "variation"
+    assert found["SKU-000011"]["parent_id"] > 0
+
+
+def test_product_and_variation_shapes(store: Any) -> None:
+    base, state = store
+    parent_id = state.catalog.records[state.catalog.by_sku["SKU-000010"]].parent_id
+    parent = call("GET", f"{base}{WC}/products/{parent_id}").json()
+    variations = call("GET", f"{base}{WC}/products/{parent_id}/variations").json()
+    included = call("GET", f"{base}{WC}/products", params={"include": str(parent_id)}).json()
+
+    assert parent["type"] == "variable" and parent["manage_stock"] is False
+    assert sorted(parent["variations"]) == sorted(v["id"] for v in variations)
+    assert {v["sku"] for v in variations} == {"SKU-000010", "SKU-000011", "SKU-000012"}
+    assert all(v["parent_id"] == parent_id and v["type"] == "variation" for v in variations)
+    assert [p["id"] for p in included] == [parent_id]
+    assert set(parent) >= {"stock_quantity", "stock_status", "date_modified_gmt", "parent_id"}
+
+
+def test_unknown_product_and_route(store: Any) -> None:
+    base, _ = store
+    product = call("GET", f"{base}{WC}/products/424242")
+    route = call("GET", f"{base}{WC}/nothing-here")
+
+    assert product.status_code == 404
+    assert product.json()["code"] == "woocommerce_rest_product_invalid_id"
+    assert route.status_code == 404 and route.json()["code"] == "rest_no_route"
+
+
+# Writes ------------------------------------------------------------------------------
+
+
+def test_batch_over_100_items_is_413_and_not_applied(store: Any) -> None:
+    base, state = store
+    items = [{"id": 100, "stock_quantity": 1}] * 101
+    response = call("POST", f"{base}{WC}/products/batch", json={"update": items})
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "code": "woocommerce_rest_request_entity_too_large",
+        "message": "Unable to accept more than 100 items for this request.",
+        "data": {"status": 413},
+    }
+    assert state.writes == []
+
+
+def test_batch_reports_bad_items_inside_a_200(store: Any) -> None:
+    base, state = store
+    update = [
+        {"id": 100, "manage_stock": True, "stock_quantity": 42},
+        {"id": 999999, "stock_quantity": 1},
+        {"id": 101, "stock_quantity": -1},
+        {"id": 102, "stock_quantity": "7"},
+    ]
+    response = call("POST", f"{base}{WC}/products/batch", json={"update": update})
+
+    assert response.status_code == 200
+    first, unknown, negative, text = response.json()["update"]
+    assert first["stock_quantity"] == 42 and first["stock_status"] == "instock"
+    assert unknown == {
+        "id": 999999,
+        "error": {
+            "code": "woocommerce_rest_product_invalid_id",
+            "message": "Invalid ID.",
+            "data": {"status": 400},
+        },
+    }
+    assert negative["error"]["code"] == text["error"]["code"] == "rest_invalid_param"
+    assert [(w.path, w.items) for w in state.writes] == [(f"{WC}/products/batch", 4)]
+    assert state.stock()["SKU-000001"] == 42
+
+
+def test_variation_batch_only_touches_its_parents_variations(store: Any) -> None:
+    base, state = store
+    variation = state.catalog.records[state.catalog.by_sku["SKU-000010"]]
+    url = f"{base}{WC}/products/{variation.parent_id}/variations/batch"
+    update = [{"id": variation.id, "stock_quantity": 0}, {"id": 100, "stock_quantity": 0}]
+
+    own, foreign = call("POST", url, json={"update": update}).json()["update"]
+
+    assert own["stock_status"] == "outofstock"
+    assert foreign["error"]["code"] == "woocommerce_rest_product_variation_invalid_id"
+    assert state.stock()["SKU-000010"] == 0
+
+
+def test_put_updates_one_product(store: Any) -> None:
+    base, state = store
+    response = call("PUT", f"{base}{WC}/products/100", json={"stock_quantity": 5})
+
+    assert response.json()["stock_quantity"] == 5
+    assert response.json()["date_modified_gmt"] != "2024-01-01T00:00:00"
+    assert [(w.method, w.items) for w in state.writes] == [("PUT", 1)]
+
+
+# Auth and faults ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "auth", "code"),
+    [
+        ("GET", "/products", None, "woocommerce_rest_cannot_view"),
+        ("POST", "/products/batch", None, "woocommerce_rest_cannot_batch"),
+        ("PUT", "/products/100", None, "woocommerce_rest_cannot_edit"),
+        ("GET", "/products", ("ck_other", SECRET), "woocommerce_rest_cannot_view"),
+        ("GET", "/products", (KEY, "cs_wrong"), "woocommerce_rest_authentication_error"),
+    ],
+)
+def test_requests_without_valid_keys_get_401(
+    store: Any, method: str, path: str, auth: Any, code: str
+) -> None:
+    base, state = store
+    response = call(method, f"{base}{WC}{path}", auth=auth, json={})
+
+    assert response.status_code == 401
+    assert response.json()["code"] == code
+    assert response.json()["data"] == {"status": 401}
+    assert state.writes == []
+
+
+def test_keys_in_the_query_string_and_from_config() -> None:
+    credentials = {"consumer_key": "ck_mine", "consumer_secret": "cs_mine"}
+    with sandbox(items=5, credentials=credentials) as (base, _):
+        query = {"consumer_key": "ck_mine", "consumer_secret": "cs_mine"}
+        by_query = call("GET", f"{base}{WC}/products", params=query, auth=None)
+        defaults = call("GET", f"{base}{WC}/products")
+
+    assert by_query.status_code == 200 and len(by_query.json()) == 5
+    assert "consumer_secret" not in by_query.headers.get("Link", "")
+    assert defaults.status_code == 401
+
+
+def test_429_is_wc_shaped_with_retry_after() -> None:
+    with sandbox(items=5, share_429=1.0) as (base, _):
+        response = call("GET", f"{base}{WC}/products")
+
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    assert set(response.json()) == {"code", "message", "data"}
+    assert response.json()["data"] == {"status": 429}
+
+
+# The official client, unchanged (OAuth 1.0a over plain HTTP) ---------------------------
+
+
+def test_official_client_pages_the_catalog_and_batch_updates(store: Any) -> None:
+    base, state = store
+    wcapi = API(url=base, consumer_key=KEY, consumer_secret=SECRET, version="wc/v3", timeout=10)
+    seen: list[str] = []
+    page, pages = 1, 1
+    while page <= pages:
+        response = wcapi.get("products", params={"per_page": 100, "page": page})
+        assert response.status_code == 200, response.text
+        pages = int(response.headers["X-WP-TotalPages"])
+        for product in response.json():
+            if product["type"] == "variable":
+                variations = wcapi.get(f"products/{product['id']}/variations").json()
+                seen.extend(v["sku"] for v in variations)
+            else:
+                seen.append(product["sku"])
+        page += 1
+
+    update = [{"id": 100, "stock_quantity": 77}, {"id": 101, "stock_quantity": 78}]
+    batch = wcapi.post("products/batch", {"update": update})
+
+    assert pages == 3
+    assert sorted(seen) == skus(250)
+    assert batch.status_code == 200, batch.text
+    assert [p["stock_quantity"] for p in batch.json()["update"]] == [77, 78]
+    assert state.stock()["SKU-000001"] == 77
+
+
+def _signed_url(base: str, query: str = "per_page=5", **oauth: Any) -> str:
+    """A URL signed by the official client's own OAuth class."""
+    return OAuth(
+        f"{base}{WC}/products?{query}", KEY, SECRET, version="wc/v3", method="GET", **oauth
+    ).get_oauth_url()
+
+
+def test_oauth_rejects_tampering_replay_and_stale_timestamps(store: Any) -> None:
+    base, _ = store
+    signed = _signed_url(base)
+    tampered = signed.replace("per_page=5", "per_page=6")
+    stale = _signed_url(base, oauth_timestamp=int(time.time()) - 16 * 60)
+    unsigned = signed.split("&oauth_signature=")[0]
+
+    assert call("GET", signed, auth=None).status_code == 200
+    replayed = call("GET", signed, auth=None).json()
+    assert replayed["message"] == "Invalid nonce - nonce has already been used."
+    messages = {
+        call("GET", url, auth=None).json()["message"] for url in (tampered, stale, unsigned)
+    }
+    assert messages == {
+        "Invalid signature - provided signature does not match.",
+        "Invalid timestamp.",
+        "Missing OAuth parameter oauth_signature",
+    }
+
+
+# Webhooks ------------------------------------------------------------------------------
+
+
+@contextmanager
+def receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    """A tiny webhook endpoint that keeps each delivery's headers and raw body."""
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    @Request.application
+    def app(request: Request) -> Response:
+        received.append((dict(request.headers), request.get_data()))
+        return Response("ok")
+
+    with running(app) as url:
+        yield f"{url}/hooks/woocommerce", received
+
+
+def test_stock_changes_send_signed_product_updated_webhooks() -> None:
+    secret = "s3cret&<quoted>"
+    with receiver() as (url, received):
+        with sandbox(items=50, webhook_url=url, webhook_secret=secret) as (base, state):
+            changes = {"SKU-000001": 9, "SKU-000011": 0, "SKU-000002": -1}
+            call("POST", f"{base}/_sandbox/stock", json=changes)
+            call("POST", f"{base}/_sandbox/stock", json={"SKU-000001": 9})  # no change
+            call(
+                "POST",
+                f"{base}{WC}/products/batch",
+                json={"update": [{"id": 102, "stock_quantity": 3}]},
+            )
+            assert state.webhooks.wait_idle(10)
+
+    assert len(received) == 4
+    bodies = {}
+    for headers, raw in received:
+        expected = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest())
+        assert hmac.compare_digest(headers["X-Wc-Webhook-Signature"].encode(), expected)
+        assert headers["X-Wc-Webhook-Topic"] == "product.updated"
+        assert headers["X-Wc-Webhook-Resource"] == "product"
+        assert headers["X-Wc-Webhook-Event"] == "updated"
+        assert headers["X-Wc-Webhook-Source"] == f"{base}/"
+        assert headers["X-Wc-Webhook-Id"] == "1"
+        assert len(headers["X-Wc-Webhook-Delivery-Id"]) == 32
+        assert headers["Content-Type"] == "application/json"
+        assert headers["User-Agent"] == "WooCommerce/9.0 Hookshot (WordPress/6.5)"
+        assert b"\\/" in raw and raw == raw.strip()  # wp_json_encode escapes slashes
+        body = json.loads(raw)
+        bodies[body["sku"]] = body
+    assert {sku: b["stock_quantity"] for sku, b in bodies.items()} == {
+        "SKU-000001": 9,
+        "SKU-000011": 0,
+        "SKU-000002": -1,
+        "SKU-000003": 3,
+    }
+    variation = bodies["SKU-000011"]
+    assert variation["type"] == "variation" and variation["parent_id"] > 0
+    assert variation["stock_status"] == "outofstock"
