@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from api.health import health
+from api.receiver import receiver
 from api.resources import Resources
 from embedded.runtime import resolve
 from settings import Settings, load_settings
@@ -17,4 +18,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_body_bytes
     app.extensions["stocksync"] = Resources.build(settings)
     app.register_blueprint(health)
+    app.register_blueprint(receiver)
     return app

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis
+from celery import Celery
 from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.crypto import Vault
 from models.db import make_engine, make_sessionmaker
 from settings import Settings
+from workers.app import make_celery
 
 #: The receiver must answer fast even when Redis is down (DESIGN.md flow 1), so Redis
 #: calls on the request path give up quickly and the outbox sweeper catches up later.
@@ -23,17 +26,29 @@ class Resources:
     engine: Engine
     sessions: sessionmaker[Session]
     redis: redis.Redis
+    vault: Vault
+    #: A Celery client, used only to publish tasks from the web process.
+    celery: Celery
 
     @classmethod
     def build(cls, settings: Settings) -> Resources:
         assert settings.database_url and settings.redis_url, "settings must be resolved"
-        engine = make_engine(settings.database_url)
+        # A short connect timeout: with PostgreSQL down the receiver must answer 503
+        # quickly, so the platform retries, instead of holding the connection.
+        engine = make_engine(settings.database_url, connect_timeout=2)
         client = redis.Redis.from_url(
             settings.redis_url,
             socket_timeout=REDIS_TIMEOUT_SECONDS,
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         )
-        return cls(settings, engine, make_sessionmaker(engine), client)
+        return cls(
+            settings,
+            engine,
+            make_sessionmaker(engine),
+            client,
+            Vault(settings.encryption_keys),
+            make_celery(settings),
+        )
 
 
 def resources() -> Resources:

@@ -4,11 +4,12 @@ from models.base import Base
 from models.items import Item
 from models.sites import Platform, Site, Source, SourceKind
 from models.sync import BatchStatus, RunStatus, SyncBatch, SyncRun
-from models.webhook_log import WebhookLog, WebhookStatus
+from models.webhook_log import EventKind, WebhookLog, WebhookStatus
 
 __all__ = [
     "Base",
     "BatchStatus",
+    "EventKind",
     "Item",
     "Platform",
     "RunStatus",

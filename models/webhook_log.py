@@ -22,6 +22,21 @@ class WebhookStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class EventKind(enum.StrEnum):
+    """What an event means for us, whatever platform sent it: the worker dispatches on
+    this, and the dedupe window is per (owner, kind, entity)."""
+
+    STORE_PRODUCT_UPSERT = "store.product.upsert"
+    STORE_PRODUCT_DELETE = "store.product.delete"
+    #: A stock level changed in the store (an order, a manual edit, our own write).
+    STORE_STOCK = "store.stock"
+    ERP_ITEM_CHANGED = "erp.item.changed"
+    #: More changes than the ERP lists one by one (Business Central's `collection`).
+    ERP_COLLECTION = "erp.collection"
+    #: A generic "this SKU changed" hint (Standard Webhooks producers).
+    SKU_CHANGED = "sku.changed"
+
+
 class WebhookLog(Base):
     """One row per request. Secrets and full signatures are never stored here."""
 
@@ -53,6 +68,7 @@ class WebhookLog(Base):
         BigInteger, ForeignKey("sources.id", ondelete="SET NULL")
     )
     topic: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str | None] = mapped_column(String(40))
     delivery_id: Mapped[str | None] = mapped_column(String(200))
     entity: Mapped[str | None] = mapped_column(String(200))
     sku: Mapped[str | None] = mapped_column(String(20), index=True)

@@ -8,7 +8,7 @@ import celeryconfig
 from settings import Settings
 
 #: Modules whose tasks the worker registers.
-TASK_MODULES: list[str] = []
+TASK_MODULES: list[str] = ["workers.events"]
 
 
 def make_celery(settings: Settings) -> Celery:

@@ -1,0 +1,7 @@
+"""One module per webhook provider, each a spec plus two functions (STYLE.md rule 6):
+
+- `verify(raw_body, headers, secret, query)` raises `SignatureError(reason)`;
+- `parse(raw_body, headers, owner_id)` returns `Event`s or raises `MalformedPayload`.
+
+Headers arrive lower-cased. `registry.PROVIDERS` maps the URL's provider name to its spec.
+"""

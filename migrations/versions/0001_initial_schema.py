@@ -107,6 +107,7 @@ def upgrade() -> None:
     sa.Column('site_id', sa.BigInteger(), nullable=True),
     sa.Column('source_id', sa.BigInteger(), nullable=True),
     sa.Column('topic', sa.String(length=100), nullable=True),
+    sa.Column('kind', sa.String(length=40), nullable=True),
     sa.Column('delivery_id', sa.String(length=200), nullable=True),
     sa.Column('entity', sa.String(length=200), nullable=True),
     sa.Column('sku', sa.String(length=20), nullable=True),

@@ -1,0 +1,60 @@
+"""WooCommerce webhooks (platforms.md section 1).
+
+Signature: `X-WC-Webhook-Signature` = base64(HMAC-SHA256(secret, raw body)). The
+delivery-id header is `wp_hash(webhook_id . time())`: not stable, not even unique, so
+the idempotency key is (resource id, `date_modified_gmt`) as platforms.md advises.
+A variation's update arrives as `product.updated` with the variation's id and
+`parent_id`; the entity is then the parent product, which is what we re-read.
+"""
+
+from __future__ import annotations
+
+import re
+
+from api.webhooks.event import Event, Headers, MalformedPayload, Secret, SignatureError, parse_time
+from api.webhooks.signatures import entity_id, load_json, require_hmac_base64, require_object
+from connectors.skus import try_normalize_sku
+from models import EventKind
+
+TOPICS = {
+    "product.created": EventKind.STORE_PRODUCT_UPSERT,
+    "product.updated": EventKind.STORE_PRODUCT_UPSERT,
+    "product.restored": EventKind.STORE_PRODUCT_UPSERT,
+    "product.deleted": EventKind.STORE_PRODUCT_DELETE,
+}
+
+#: The creation ping: a form body `webhook_id=<id>` with no X-WC-* headers and no
+#: signature; WooCommerce activates the hook only on an exact 200.
+_PING = re.compile(rb"^webhook_id=\d+$")
+
+
+def is_ping(raw_body: bytes, headers: Headers) -> bool:
+    return "x-wc-webhook-signature" not in headers and bool(_PING.match(raw_body.strip()))
+
+
+def verify(raw_body: bytes, headers: Headers, secret: Secret, query: Headers | None = None) -> None:
+    if not isinstance(secret, str):
+        raise SignatureError("site secret is not a WooCommerce secret")
+    require_hmac_base64(secret, raw_body, headers.get("x-wc-webhook-signature"), "signature")
+
+
+def parse(raw_body: bytes, headers: Headers) -> list[Event]:
+    topic = headers.get("x-wc-webhook-topic", "")
+    if not topic:
+        raise MalformedPayload("missing X-WC-Webhook-Topic")
+    body = require_object(load_json(raw_body), "body")
+    product_id = entity_id(body.get("id"), "id")
+    parent = body.get("parent_id")
+    entity = str(parent) if isinstance(parent, int) and parent > 0 else product_id
+    modified = body.get("date_modified_gmt")
+    return [
+        Event(
+            topic=topic,
+            kind=TOPICS.get(topic),
+            entity=entity,
+            sku=try_normalize_sku(body.get("sku")),
+            delivery_id=f"{product_id}:{modified}" if isinstance(modified, str) else None,
+            occurred_at=parse_time(f"{modified}Z" if isinstance(modified, str) else None),
+            payload=body,
+        )
+    ]

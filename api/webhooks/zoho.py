@@ -1,0 +1,65 @@
+"""Zoho Inventory workflow webhooks (platforms.md section 6).
+
+Zoho documents no signature for Inventory webhooks, so the source's secret travels as a
+custom header (`X-Zoho-Webhook-Token`) or custom parameter (`?token=`) that the merchant
+sets on the webhook. Where the merchant's setup can sign (a Deluge function, a proxy),
+configure `{"token": ..., "hmac_key": ...}` and `X-Zoho-Webhook-Signature` must then be
+base64(HMAC-SHA256(hmac_key, raw body)) as well. Bodies are JSON, or a form whose
+`JSONString` field holds the JSON (Zoho's form option).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from api.webhooks.event import Event, Headers, MalformedPayload, Secret, SignatureError, parse_time
+from api.webhooks.signatures import (
+    entity_id,
+    load_json,
+    require_equal,
+    require_hmac_base64,
+    require_object,
+)
+from connectors.skus import try_normalize_sku
+from models import EventKind
+
+TOPIC = "item.changed"
+
+
+def verify(raw_body: bytes, headers: Headers, secret: Secret, query: Headers | None = None) -> None:
+    token = secret if isinstance(secret, str) else secret.get("token")
+    if not token:
+        raise SignatureError("source secret has no token")
+    provided = headers.get("x-zoho-webhook-token") or (query or {}).get("token")
+    require_equal(token, provided, "token")
+    if not isinstance(secret, str) and secret.get("hmac_key"):
+        require_hmac_base64(
+            secret["hmac_key"], raw_body, headers.get("x-zoho-webhook-signature"), "signature"
+        )
+
+
+def _body(raw_body: bytes, headers: Headers) -> object:
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        try:
+            form = parse_qs(raw_body.decode(), strict_parsing=True)
+        except (UnicodeDecodeError, ValueError):
+            raise MalformedPayload("form body is unreadable") from None
+        if "JSONString" not in form:
+            raise MalformedPayload("form body has no JSONString")
+        return load_json(form["JSONString"][0].encode())
+    return load_json(raw_body)
+
+
+def parse(raw_body: bytes, headers: Headers) -> list[Event]:
+    body = require_object(_body(raw_body, headers), "body")
+    item = require_object(body.get("item"), "item")
+    return [
+        Event(
+            topic=TOPIC,
+            kind=EventKind.ERP_ITEM_CHANGED,
+            entity=entity_id(item.get("item_id"), "item.item_id"),
+            sku=try_normalize_sku(item.get("sku")),
+            occurred_at=parse_time(item.get("last_modified_time")),
+            payload=body,
+        )
+    ]

@@ -1,0 +1,97 @@
+"""A receiver over real HTTP with one site or source per provider."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import redis
+import requests
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from models import Platform, SourceKind, WebhookLog
+from models.crypto import Vault
+from sandbox.server import running
+from settings import Settings
+from tests.api import signed
+from tests.factories import make_site, make_source
+
+
+@dataclass
+class Owners:
+    woocommerce: int
+    shopify: int
+    bigcommerce: int
+    standard: int
+    zoho: int
+    businesscentral: int
+
+    def url(self, base: str, provider: str) -> str:
+        return f"{base}/webhooks/{provider}/{getattr(self, provider)}"
+
+
+@pytest.fixture
+def owners(db: sessionmaker[Session], vault: Vault) -> Owners:
+    with db.begin() as session:
+        bc = make_source(
+            session, vault, name="bc", webhook_secret_sealed=vault.seal(signed.CLIENT_STATE)
+        )
+        zoho = make_source(
+            session,
+            vault,
+            name="zoho",
+            kind=SourceKind.ZOHO,
+            webhook_secret_sealed=vault.seal(signed.ZOHO_TOKEN),
+        )
+
+        def site(name: str, platform: Platform, secret: object) -> int:
+            return make_site(
+                session,
+                vault,
+                bc,
+                name=name,
+                platform=platform,
+                webhook_secret_sealed=vault.seal(secret),
+            ).id  # type: ignore[arg-type]
+
+        return Owners(
+            woocommerce=site("wc", Platform.WOOCOMMERCE, signed.WC_SECRET),
+            shopify=site("shop", Platform.SHOPIFY, signed.SHOPIFY_SECRET),
+            bigcommerce=site(
+                "bc-store",
+                Platform.BIGCOMMERCE,
+                {
+                    "header_secret": signed.BC_HEADER_SECRET,
+                    "client_secret": signed.BC_CLIENT_SECRET,
+                },
+            ),
+            standard=site("std", Platform.WOOCOMMERCE, signed.STANDARD_SECRET),
+            zoho=zoho.id,
+            businesscentral=bc.id,
+        )
+
+
+@pytest.fixture
+def app(settings: Settings, redis_client: redis.Redis) -> Flask:
+    return create_app(settings)
+
+
+@pytest.fixture
+def base_url(app: Flask) -> Iterator[str]:
+    with running(app) as url:
+        yield url
+
+
+def post(url: str, request: signed.Signed) -> requests.Response:
+    return requests.post(
+        url, data=request.body, headers=request.headers, params=request.query, timeout=10
+    )
+
+
+def rows(db: sessionmaker[Session]) -> list[WebhookLog]:
+    with db() as session:
+        return list(session.scalars(select(WebhookLog).order_by(WebhookLog.id)))

@@ -1,0 +1,224 @@
+"""The accept path over real HTTP, with requests signed exactly as each platform signs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import EventKind, Site, WebhookStatus
+from tests.api import signed
+from tests.api.conftest import Owners, post, rows
+
+VALID = {
+    "woocommerce": lambda: signed.woocommerce(),
+    "shopify": lambda: signed.shopify(),
+    "bigcommerce": lambda: signed.bigcommerce(),
+    "standard": lambda: signed.standard(),
+    "zoho": lambda: signed.zoho(),
+    "businesscentral": lambda: signed.businesscentral(),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(VALID))
+def test_a_valid_delivery_is_logged_and_queued(
+    provider: str, base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    response = post(owners.url(base_url, provider), VALID[provider]())
+    assert response.status_code == 200
+    [row] = rows(db)
+    assert row.status == WebhookStatus.QUEUED
+    assert row.provider == provider and row.kind is not None and row.entity
+
+
+TAMPERED = {
+    "woocommerce": signed.woocommerce,
+    "shopify": signed.shopify,
+    "bigcommerce": signed.bigcommerce,
+    "standard": signed.standard,
+    "zoho": signed.zoho,
+}
+
+
+@pytest.mark.parametrize("provider", sorted(TAMPERED))
+def test_a_tampered_body_is_refused_and_logged(
+    provider: str, base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    request = TAMPERED[provider]()
+    if provider == "zoho":  # no signature over the body unless an hmac_key is configured
+        request.headers["X-Zoho-Webhook-Token"] = "guess"
+    else:
+        request.body = request.body.replace(b"1", b"2", 1)
+    response = post(owners.url(base_url, provider), request)
+    assert response.status_code == 401
+    [row] = rows(db)
+    assert row.status == WebhookStatus.REJECTED and row.error
+
+
+@pytest.mark.parametrize(
+    ("provider", "request_"),
+    [
+        ("woocommerce", lambda: signed.woocommerce(secret="wrong")),
+        ("shopify", lambda: signed.shopify(secret="wrong")),
+        ("bigcommerce", lambda: signed.bigcommerce(client_secret="wrong")),
+        ("bigcommerce", lambda: signed.bigcommerce(header_secret="wrong")),
+        ("standard", lambda: signed.standard(secret="whsec_" + "QUJD" * 8)),
+    ],
+)
+def test_a_wrong_secret_is_refused(
+    provider: str, request_: object, base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    response = post(owners.url(base_url, provider), request_())  # type: ignore[operator]
+    assert response.status_code == 401
+    assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED]
+
+
+@pytest.mark.parametrize("provider", ["standard", "bigcommerce"])
+def test_a_stale_timestamp_is_refused(
+    provider: str, base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    stale = datetime.now(UTC) - timedelta(minutes=6)
+    request = signed.standard(at=stale) if provider == "standard" else signed.bigcommerce(at=stale)
+    response = post(owners.url(base_url, provider), request)
+    assert response.status_code == 401
+    [row] = rows(db)
+    assert row.status == WebhookStatus.REJECTED and "timestamp" in (row.error or "")
+
+
+def test_garbage_signature_headers_are_a_401_not_a_500(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    request = signed.standard()
+    request.headers["webhook-signature"] = "v1,%%%not-base64%%%"
+    request.headers["webhook-timestamp"] = "soon"
+    assert post(owners.url(base_url, "standard"), request).status_code == 401
+
+
+def test_businesscentral_never_answers_4xx(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    """Any 4xx but 408/429 deletes the subscription (platforms.md section 7)."""
+    url = owners.url(base_url, "businesscentral")
+    forged = post(url, signed.businesscentral(client_state="forged"))
+    malformed = requests.post(url, data=b"{nope", timeout=10)
+    assert forged.status_code == malformed.status_code == 200
+    assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED] * 2
+
+
+def test_businesscentral_handshake_echoes_the_token(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    response = requests.post(
+        owners.url(base_url, "businesscentral"), params={"validationToken": "abc 123"}, timeout=10
+    )
+    assert response.status_code == 200
+    assert response.text == "abc 123" and response.headers["Content-Type"].startswith("text/plain")
+    assert [r.topic for r in rows(db)] == ["handshake"]
+
+
+def test_businesscentral_notifications_are_one_event_each(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    ids = ("3f2504e0-4f89-11d3-9a0c-0305e82c3301", "3f2504e0-4f89-11d3-9a0c-0305e82c3302")
+    assert post(owners.url(base_url, "businesscentral"), signed.businesscentral(ids)).ok
+    logged = rows(db)
+    assert sorted(r.entity or "" for r in logged) == sorted(ids)
+    assert {r.kind for r in logged} == {EventKind.ERP_ITEM_CHANGED}
+
+
+def test_woocommerce_ping_gets_exactly_200(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    response = requests.post(
+        owners.url(base_url, "woocommerce"),
+        data=b"webhook_id=7",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert [(r.status, r.topic) for r in rows(db)] == [(WebhookStatus.IGNORED, "ping")]
+
+
+def test_unknown_site_provider_and_bad_id_are_404_and_logged(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    request = signed.shopify()
+    assert post(f"{base_url}/webhooks/shopify/999999", request).status_code == 404
+    assert post(f"{base_url}/webhooks/magento/{owners.shopify}", request).status_code == 404
+    assert post(f"{base_url}/webhooks/shopify/abc", request).status_code == 404
+    assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED] * 3
+
+
+def test_malformed_body_is_400(base_url: str, owners: Owners, db: sessionmaker[Session]) -> None:
+    request = signed.woocommerce()
+    request.body = b"[1, 2"
+    request.headers["X-WC-Webhook-Signature"] = signed._b64_hmac(signed.WC_SECRET, request.body)
+    assert post(owners.url(base_url, "woocommerce"), request).status_code == 400
+    [row] = rows(db)
+    assert row.status == WebhookStatus.REJECTED and row.error == "body is not JSON"
+
+
+def test_body_over_the_limit_is_413(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    request = signed.shopify()
+    request.body = b"x" * (3 * 1024 * 1024)
+    assert post(owners.url(base_url, "shopify"), request).status_code == 413
+    assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED]
+
+
+def test_unknown_topic_is_200_ignored(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    response = post(owners.url(base_url, "woocommerce"), signed.woocommerce(topic="order.created"))
+    assert response.status_code == 200
+    assert [r.status for r in rows(db)] == [WebhookStatus.IGNORED]
+
+
+def test_paused_site_is_200_ignored(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    with db.begin() as session:
+        session.execute(update(Site).where(Site.id == owners.shopify).values(webhooks_active=False))
+    response = post(owners.url(base_url, "shopify"), signed.shopify())
+    assert response.status_code == 200
+    [row] = rows(db)
+    assert row.status == WebhookStatus.IGNORED and "paused" in (row.error or "")
+
+
+def test_the_same_delivery_twice_is_a_duplicate(
+    base_url: str, owners: Owners, db: sessionmaker[Session], redis_client: object
+) -> None:
+    request = signed.shopify(webhook_id="same-delivery")
+    url = owners.url(base_url, "shopify")
+    assert post(url, request).ok
+    redis_client.flushdb()  # type: ignore[attr-defined]  # the database alone still catches it
+    assert post(url, request).ok
+    assert [r.status for r in rows(db)] == [WebhookStatus.QUEUED, WebhookStatus.DUPLICATE]
+
+
+def test_events_for_one_entity_inside_the_window_are_coalesced(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    url = owners.url(base_url, "shopify")
+    for _ in range(5):
+        assert post(url, signed.shopify(product_id=42)).ok
+    assert post(url, signed.shopify(product_id=43)).ok
+    statuses = [(r.entity, r.status) for r in rows(db)]
+    assert statuses == [("42", WebhookStatus.QUEUED)] + [("42", WebhookStatus.DUPLICATE)] * 4 + [
+        ("43", WebhookStatus.QUEUED)
+    ]
+
+
+def test_no_secret_or_signature_is_stored(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    request = signed.woocommerce()
+    post(owners.url(base_url, "woocommerce"), request)
+    signature = request.headers["X-WC-Webhook-Signature"]
+    for row in rows(db):
+        text = repr(vars(row))
+        assert signature not in text and signed.WC_SECRET not in text

@@ -1,0 +1,35 @@
+"""Our outages: Redis down still accepts durably; PostgreSQL down answers 503 fast."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from models import WebhookStatus
+from sandbox.server import running
+from settings import Settings
+from tests.api import signed
+from tests.api.conftest import Owners, post, rows
+
+
+def test_redis_down_still_answers_200_and_keeps_the_row_for_the_sweeper(
+    settings: Settings, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    app = create_app(replace(settings, redis_url="redis://127.0.0.1:1/0"))
+    with running(app) as base:
+        started = time.monotonic()
+        response = post(owners.url(base, "shopify"), signed.shopify())
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert [r.status for r in rows(db)] == [WebhookStatus.RECEIVED]
+    assert elapsed < 5  # bounded by the Redis client timeouts, not by Celery's retries
+
+
+def test_postgres_down_is_503_so_the_platform_retries(settings: Settings, owners: Owners) -> None:
+    down = replace(settings, database_url="postgresql+psycopg2://postgres@127.0.0.1:1/none")
+    with running(create_app(down)) as base:
+        response = post(owners.url(base, "shopify"), signed.shopify())
+    assert response.status_code == 503
