@@ -38,6 +38,7 @@ def enqueue_event(celery: Celery, row_id: int, countdown: float = 0.0) -> None:
 @shared_task(name=PROCESS_EVENT, bind=True, **presets.EVENT)
 def process(self: Task, row_id: int) -> None:
     from sync.events import process_event, record_failure
+
     from workers.context import get_context
 
     context = get_context()

@@ -26,6 +26,7 @@ BC_CLIENT_SECRET = "bc-client-secret"
 STANDARD_SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 ZOHO_TOKEN = "zoho-token"
 CLIENT_STATE = "bc-client-state"
+COMPANY = "00000000-0000-0000-0000-000000000001"
 
 
 @dataclass
@@ -170,7 +171,7 @@ def businesscentral(
                     "subscriptionId": "sub-1",
                     "clientState": client_state,
                     "expirationDateTime": now,
-                    "resource": f"api/v2.0/companies(00000000-0000-0000-0000-000000000001)/items({item})",
+                    "resource": f"api/v2.0/companies({COMPANY})/items({item})",
                     "changeType": change,
                     "lastModifiedDateTime": now,
                 }
