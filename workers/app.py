@@ -8,7 +8,7 @@ import celeryconfig
 from settings import Settings
 
 #: Modules whose tasks the worker registers.
-TASK_MODULES: list[str] = ["workers.events"]
+TASK_MODULES: list[str] = ["workers.events", "workers.outbox"]
 
 
 def make_celery(settings: Settings) -> Celery:
