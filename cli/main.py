@@ -11,6 +11,7 @@ from cli.context import Context
 from cli.db import db
 from cli.keys import keys
 from cli.sandbox import sandbox
+from cli.sites import sites, sources
 from cli.stack import down, up
 from settings import SettingsError
 
@@ -28,6 +29,8 @@ cli.add_command(keys)
 cli.add_command(up)
 cli.add_command(down)
 cli.add_command(sandbox)
+cli.add_command(sources)
+cli.add_command(sites)
 
 
 def main() -> None:
