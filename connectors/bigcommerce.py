@@ -23,8 +23,8 @@ from typing import Any
 
 import requests
 
-from connectors.errors import PermanentError, TransientError
-from connectors.http import HttpClient, retry_after_header
+from connectors.errors import PermanentError
+from connectors.http import HttpClient, decode_json, retry_after_header
 from connectors.skus import try_normalize_sku
 from connectors.tokens import TokenCache
 from connectors.types import StockUpdate, StoreProduct, UpdateResult
@@ -42,9 +42,15 @@ MAX_QUOTA_PAUSE = 35.0
 
 _RESET_MS = "X-Rate-Limit-Time-Reset-Ms"
 _REQUESTS_LEFT = "X-Rate-Limit-Requests-Left"
+#: Resends of one chunk after 422s that named some of its items. Each costs a request
+#: from the quota every app on the store shares, so it is bounded; 3 resends clear about
+#: a hundred bad items, far more than a sync of ERP-read SKUs should ever meet.
+MAX_RESENDS = 3
 #: How a 422 names the rejected items, e.g. "[Item with variant_id 106 is tracked by
 #: product, please update stock by product id]" (reference/inventory.v3.yml example).
-_NAMED_ITEM = re.compile(r"\b(variant_id|product_id) (\d+)\b")
+#: The id must be followed by something: in a body cut at 2,000 characters, a number at
+#: the very end may be cut short and name another item.
+_NAMED_ITEM = re.compile(r"\b(variant_id|product_id) (\d+)(?=\D)")
 
 
 def rate_limit_wait(response: requests.Response) -> float | None:
@@ -139,40 +145,46 @@ class BigCommerceStore:
         return results
 
     def _set_chunk(self, chunk: Sequence[StockUpdate]) -> list[UpdateResult]:
-        """Write one chunk; on 422, fail the items it names and resend the others once.
+        """Write one chunk; on 422, fail the items it names and resend the others.
 
         BigCommerce rejects the whole request and saves nothing when any item is invalid
         (platforms.md section 4), naming the items in the error title. Resending the
-        rest keeps one bad SKU from failing 1,999 good ones. If the resend is rejected
-        too, its error is recorded on every remaining item rather than looping.
+        rest keeps one bad SKU from failing 1,999 good ones. The names are read from the
+        error body, which `ConnectorError` keeps only the first 2,000 characters of, so
+        a 422 about many items may name only the first few dozen; each resend names
+        more. A 422 that names none of the items sent fails them all with its error.
         """
+        errors: dict[int, str] = {}
+        pending = list(range(len(chunk)))
+        for _attempt in range(1 + MAX_RESENDS):
+            rejection = self._try_put_absolute([chunk[i] for i in pending])
+            if rejection is None:
+                pending = []
+                break
+            named = _named_items(rejection.body)
+            rejected = {i for i in pending if _identity(chunk[i]) in named}
+            if not rejected:
+                # It blames none of the items sent: a resend would get the same answer.
+                errors.update(dict.fromkeys(pending, str(rejection)))
+                pending = []
+                break
+            errors.update(dict.fromkeys(rejected, str(rejection)))
+            pending = [i for i in pending if i not in rejected]
+            if not pending:
+                break
+        for i in pending:
+            errors[i] = f"not saved: still rejected for other items after {MAX_RESENDS} resends"
+        return [UpdateResult(u.sku, i not in errors, errors.get(i)) for i, u in enumerate(chunk)]
+
+    def _try_put_absolute(self, chunk: Sequence[StockUpdate]) -> PermanentError | None:
+        """`_put_absolute`, returning its 422 instead of raising it; None if saved."""
         try:
             self._put_absolute(chunk)
         except PermanentError as exc:
             if exc.status != 422:
                 raise
-            first_error = str(exc)
-        else:
-            return [UpdateResult(u.sku, True) for u in chunk]
-        named = set(_NAMED_ITEM.findall(first_error))
-        rejected = {i for i, u in enumerate(chunk) if _identity(u) in named}
-        if not rejected:
-            return [UpdateResult(u.sku, False, first_error) for u in chunk]
-        rest = [u for i, u in enumerate(chunk) if i not in rejected]
-        rest_error: str | None = None
-        if rest:
-            try:
-                self._put_absolute(rest)
-            except PermanentError as exc:
-                if exc.status != 422:
-                    raise
-                rest_error = str(exc)
-        return [
-            UpdateResult(u.sku, False, first_error)
-            if i in rejected
-            else UpdateResult(u.sku, rest_error is None, rest_error)
-            for i, u in enumerate(chunk)
-        ]
+            return exc
+        return None
 
     def _put_absolute(self, chunk: Sequence[StockUpdate]) -> None:
         items = []
@@ -192,12 +204,7 @@ class BigCommerceStore:
             time.sleep(min(pause, MAX_QUOTA_PAUSE))
         response = self.http.request(method, path, **kwargs)
         self._note_quota(response)
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise TransientError(
-                f"bigcommerce {method} {path}: response is not JSON", status=response.status_code
-            ) from exc
+        return decode_json(response, self.http.call_name(method, path))
 
     def _note_quota(self, response: requests.Response) -> None:
         """Record `reset_hint` when the window's quota is spent (platforms.md section 4)."""
@@ -235,6 +242,15 @@ def _store_products(product: Mapping[str, Any]) -> Iterator[StoreProduct]:
             product.get("inventory_level"),
             manages_stock=tracking == "product",
         )
+
+
+def _named_items(body: str | None) -> set[tuple[str, str]]:
+    """The (`variant_id` | `product_id`, id) pairs a 422 body names.
+
+    Read from the raw body text rather than parsed JSON: a body cut at 2,000 characters
+    is no longer valid JSON, but the names before the cut are still good.
+    """
+    return set(_NAMED_ITEM.findall(body or ""))
 
 
 def _identity(update: StockUpdate) -> tuple[str, str]:

@@ -7,22 +7,37 @@ the reason to record on the batch or event.
 
 from __future__ import annotations
 
+#: Most characters of a response body an error keeps: enough for a platform's error
+#: details, bounded so an HTML error page does not ride along on every error.
+MAX_BODY_CHARS = 2000
+
 
 class ConnectorError(Exception):
-    """Base of every error a connector raises."""
+    """Base of every error a connector raises.
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    `body` is the start of the error response's text, or None when there was no
+    response. Connectors parse platform error details from it rather than from the
+    message, which is for people and may be reworded or redacted.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, body: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.body = body[:MAX_BODY_CHARS] if body is not None else None
 
 
 class TransientError(ConnectorError):
     """Retry later. `retry_after` is the server's hint in seconds, or None."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, status=status, body=body)
         self.retry_after = retry_after
 
 

@@ -14,6 +14,8 @@ Facts used here are from ../shared/platforms.md section 5 unless marked otherwis
   most `first: 250`; GraphQL throttling answers 200 with a top-level `THROTTLED` error
   and the bucket in `extensions.cost.throttleStatus`. REST-style limits answer 429 with
   `Retry-After`, which `HttpClient` already turns into a `TransientError`.
+- Not in section 5 (shopify.dev): a top-level `INTERNAL_SERVER_ERROR` error code is
+  Shopify's own failure, reported inside a 200; it is transient like a 5xx.
 """
 
 from __future__ import annotations
@@ -208,12 +210,18 @@ class ShopifyStore:
         if errors:
             listed = errors if isinstance(errors, list) else [errors]
             messages = "; ".join(_error_text(e) for e in listed)
-            if _is_throttled(listed):
+            codes = _error_codes(listed)
+            if "THROTTLED" in codes:
                 raise TransientError(
                     f"shopify POST {self.path}: {messages}",
                     status=200,
                     retry_after=_throttle_wait(body),
                 )
+            if "INTERNAL_SERVER_ERROR" in codes:
+                # Shopify's own fault, answered as a GraphQL error instead of a 500
+                # (shopify.dev response codes; changelog "Improved GraphQL errors",
+                # 2019-10; not in platforms.md section 5). No wait hint comes with it.
+                raise TransientError(f"shopify POST {self.path}: {messages}", status=200)
             raise PermanentError(f"shopify POST {self.path}: {messages}", status=200)
         data = body.get("data")
         if not isinstance(data, dict):
@@ -241,11 +249,15 @@ def _throttle_wait(body: Mapping[str, Any]) -> float | None:
     return float(max(1, math.ceil(needed / rate)))
 
 
-def _is_throttled(errors: list[Any]) -> bool:
-    return any(
-        isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "THROTTLED"
-        for e in errors
-    )
+def _error_codes(errors: list[Any]) -> set[str]:
+    """The `extensions.code` of each top-level error that has one."""
+    codes = set()
+    for error in errors:
+        extensions = error.get("extensions") if isinstance(error, dict) else None
+        code = extensions.get("code") if isinstance(extensions, dict) else None
+        if isinstance(code, str):
+            codes.add(code)
+    return codes
 
 
 def _error_text(error: Any) -> str:

@@ -14,37 +14,14 @@ from typing import Any
 
 import requests
 
-from connectors.errors import ConnectorError, PermanentError, TransientError
-from connectors.http import HttpClient
+from connectors.errors import PermanentError
+from connectors.http import HttpClient, decode_json
 from connectors.skus import try_normalize_sku
 from connectors.tokens import TokenCache
 from connectors.types import StockUpdate, StoreProduct, UpdateResult
 
 #: WordPress caps `per_page` at 100 (platforms.md section 2); the fewest pages possible.
 PAGE_SIZE = 100
-
-
-class _RedactingClient(HttpClient):
-    """An HttpClient that keeps the consumer secret out of its errors.
-
-    With query-string auth the secret is in every URL, and requests quotes the URL in
-    connection errors; those messages end up in logs and on batch rows.
-    """
-
-    def __init__(self, *args: Any, secret: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._secret = secret
-
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        try:
-            return super().request(method, path, **kwargs)
-        except ConnectorError as exc:
-            if self._secret in str(exc):
-                exc.args = (str(exc).replace(self._secret, "[redacted]"),)
-                # The chained requests error quotes the same URL: drop it too.
-                exc.__cause__ = None
-                exc.__suppress_context__ = True
-            raise
 
 
 class WooCommerceStore:
@@ -71,13 +48,14 @@ class WooCommerceStore:
         if str(credentials.get("query_string_auth", "")).lower() == "true":
             session.params = {"consumer_key": key, "consumer_secret": secret}
             auth = None
-        self.http = _RedactingClient(
+        # With query-string auth the secret is in every URL; HttpClient keeps query
+        # values out of its error messages.
+        self.http = HttpClient(
             "woocommerce",
             f"{base_url.rstrip('/')}/wp-json/wc/v3",
             headers={"Accept": "application/json"},
             auth=auth,
             session=session,
-            secret=secret,
         )
 
     # Reads -----------------------------------------------------------------------------
@@ -128,10 +106,7 @@ class WooCommerceStore:
         while True:
             params = {"per_page": PAGE_SIZE, "page": page, "orderby": "id", "order": "asc"}
             response = self.http.request("GET", path, params=params)
-            try:
-                rows = response.json()
-            except ValueError as exc:
-                raise TransientError(f"woocommerce GET {path}: response is not JSON") from exc
+            rows = decode_json(response, self.http.call_name("GET", path))
             yield from rows
             total_pages = response.headers.get("X-WP-TotalPages")
             last = int(total_pages) if total_pages and total_pages.isdigit() else None

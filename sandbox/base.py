@@ -1,6 +1,6 @@
 """What every sandbox shares: config, stock state, write log, faults and control routes.
 
-A platform module calls `make_app(name, state, too_many)` and adds its own routes.
+A platform module calls `make_app(name, state, too_many, error)` and adds its own routes.
 Faults apply to platform routes only, never to `/_sandbox/*`, so a test can always read
 back the truth and change the settings of a sandbox it has made unhealthy.
 """
@@ -64,14 +64,27 @@ class FixedWindowLimiter:
     def take(self) -> tuple[bool, int, float]:
         """Consume one request: (allowed, requests left, seconds until reset)."""
         with self._lock:
-            now = time.monotonic()
-            if now - self._start >= self.window:
-                self._start, self._used = now, 0
-            reset = self.window - (now - self._start)
+            reset = self._roll()
             if self._used >= self.limit:
                 return False, 0, reset
             self._used += 1
             return True, self.limit - self._used, reset
+
+    def peek(self) -> tuple[int, float]:
+        """(requests left, seconds until reset) now, without consuming a request."""
+        with self._lock:
+            reset = self._roll()
+            return max(0, self.limit - self._used), reset
+
+    def _roll(self) -> float:
+        """Start a new window if the current one is over; seconds until it resets.
+
+        Callers hold `_lock`.
+        """
+        now = time.monotonic()
+        if now - self._start >= self.window:
+            self._start, self._used = now, 0
+        return self.window - (now - self._start)
 
 
 class SandboxState:
@@ -104,6 +117,15 @@ class SandboxState:
 
     def set_stock(self, changes: Mapping[str, int]) -> None:
         raise NotImplementedError
+
+    def known(self, skus: Iterable[str]) -> set[str]:
+        """Which of `skus` this sandbox holds stock for.
+
+        The default builds the whole `stock()` map, O(catalog) per call; platform
+        modules with a SKU index override it with lookups.
+        """
+        stock = self.stock()
+        return {sku for sku in skus if sku in stock}
 
 
 class WebhookSender:
@@ -150,7 +172,10 @@ class WebhookSender:
                 self._idle.notify_all()
 
 
+#: The platform's 429: (state, seconds until the quota resets) -> response.
 TooMany = Callable[[SandboxState, float], Response]
+#: The platform's error response for a status and a message, in its own error shape.
+ErrorResponse = Callable[[int, str], Response]
 
 
 def default_too_many(state: SandboxState, reset: float) -> Response:
@@ -160,8 +185,21 @@ def default_too_many(state: SandboxState, reset: float) -> Response:
     return response
 
 
-def make_app(name: str, state: SandboxState, too_many: TooMany = default_too_many) -> Flask:
-    """A Flask app with the shared fault injection and `/_sandbox/*` control routes."""
+def default_error(status: int, message: str) -> Response:
+    return Response(json.dumps({"message": message}), status, mimetype="application/json")
+
+
+def make_app(
+    name: str,
+    state: SandboxState,
+    too_many: TooMany = default_too_many,
+    error: ErrorResponse = default_error,
+) -> Flask:
+    """A Flask app with the shared fault injection and `/_sandbox/*` control routes.
+
+    `too_many` answers the quota's and injected 429s; `error` answers injected 5xx and
+    outages, so a connector parses its platform's real error shape in every fault.
+    """
     app = Flask(f"sandbox.{name}")
     app.config["SANDBOX_STATE"] = state
 
@@ -176,7 +214,7 @@ def make_app(name: str, state: SandboxState, too_many: TooMany = default_too_man
         if config.latency_ms:
             time.sleep(config.latency_ms / 1000)
         if config.outage:
-            return _error(503, "sandbox outage")
+            return error(503, "sandbox outage")
         if state.limiter is not None:
             allowed, _left, reset = state.limiter.take()
             if not allowed:
@@ -188,7 +226,7 @@ def make_app(name: str, state: SandboxState, too_many: TooMany = default_too_man
                 state.rejected_429 += 1
             return too_many(state, 1.0)
         if roll < config.share_429 + config.share_5xx:
-            return _error(503, "injected server error")
+            return error(503, "injected server error")
         return None
 
     @app.get(f"{CONTROL_PREFIX}/stock")
@@ -196,9 +234,23 @@ def make_app(name: str, state: SandboxState, too_many: TooMany = default_too_man
         return jsonify(state.stock())
 
     @app.post(f"{CONTROL_PREFIX}/stock")
-    def post_stock() -> Response:
-        changes = request.get_json(force=True)
-        state.set_stock({str(k): int(v) for k, v in changes.items()})
+    def post_stock() -> Response | tuple[Response, int]:
+        """Set stock by SKU, as an order or an admin edit would: all of it or nothing.
+
+        One rule for every sandbox: a SKU it does not hold is a mistake in the caller
+        (a test or the demo), answered 400 with `{"unknown": [...]}`, and nothing is set.
+        """
+        changes = request.get_json(force=True, silent=True)
+        if not isinstance(changes, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in changes.values()
+        ):
+            return jsonify({"error": "expected a JSON object of SKU: integer"}), 400
+        with state.lock:
+            # Held across both steps so no SKU can vanish between the check and the write.
+            unknown = sorted(set(changes) - state.known(changes))
+            if unknown:
+                return jsonify({"unknown": unknown}), 400
+            state.set_stock(changes)
         return jsonify({"changed": len(changes)})
 
     @app.get(f"{CONTROL_PREFIX}/stats")
@@ -232,11 +284,6 @@ def make_app(name: str, state: SandboxState, too_many: TooMany = default_too_man
         return jsonify({"ok": True})
 
     return app
-
-
-def _error(status: int, message: str) -> Response:
-    response = Response(json.dumps({"message": message}), status, mimetype="application/json")
-    return response
 
 
 def pages(items: Iterable[Any], page: int, per_page: int) -> list[Any]:

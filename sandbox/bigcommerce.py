@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import math
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -67,7 +66,7 @@ def too_many(state: SandboxState, reset: float) -> Response:
 def create_app(config: SandboxConfig) -> Flask:
     """The BigCommerce sandbox; its state is `app.config["SANDBOX_STATE"]`."""
     state = BigCommerceState(config)
-    app = make_app("bigcommerce", state, too_many=too_many)
+    app = make_app("bigcommerce", state, too_many=too_many, error=problem_response)
 
     @app.before_request
     def authenticate() -> Response | None:
@@ -93,12 +92,7 @@ def create_app(config: SandboxConfig) -> Flask:
             or "X-Rate-Limit-Requests-Left" in response.headers
         ):
             return response
-        with limiter._lock:
-            elapsed = time.monotonic() - limiter._start
-            if elapsed >= limiter.window:
-                left, reset = limiter.limit, limiter.window
-            else:
-                left, reset = max(0, limiter.limit - limiter._used), limiter.window - elapsed
+        left, reset = limiter.peek()
         _set_quota_headers(response, limiter, left=left, reset=reset)
         return response
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,11 +153,14 @@ class BigCommerceState(SandboxState):
 
     # -- writes -----------------------------------------------------------------------
 
+    def known(self, skus: Iterable[str]) -> set[str]:
+        return {sku for sku in skus if sku in self.variant_by_sku}
+
     def set_stock(self, changes: Mapping[str, int]) -> None:
         """A merchant's control-panel edit: set levels by SKU and send the webhooks.
 
-        An unknown SKU raises KeyError: a test naming a SKU the sandbox lacks is a bug
-        in the test, and should fail loudly.
+        The control route refuses unknown SKUs first (400); a direct caller naming one
+        gets KeyError before anything is set.
         """
         with self.lock:
             targets = [(self.variant_by_sku[sku], quantity) for sku, quantity in changes.items()]

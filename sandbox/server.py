@@ -1,13 +1,26 @@
-"""Run a sandbox WSGI app over real HTTP: in a thread for tests, in the foreground for CLI."""
+"""Run a sandbox WSGI app over real HTTP: in a thread or a child process for tests, in the
+foreground for the CLI."""
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 from typing import Any
 
 from werkzeug.serving import make_server
+
+from sandbox import registry
+from sandbox.base import SandboxConfig
+
+#: Seconds a child sandbox may take to import Flask and seed its catalog.
+CHILD_START_TIMEOUT = 60.0
 
 
 @contextmanager
@@ -23,7 +36,80 @@ def running(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
         yield f"http://{host}:{server.server_port}"
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def running_in_subprocess(
+    platform: str, config: SandboxConfig, host: str = "127.0.0.1"
+) -> Iterator[str]:
+    """Serve `platform`'s sandbox from a child process; yield its base URL; stop on exit.
+
+    For measuring the memory of a client: tracemalloc counts every thread of its process,
+    and werkzeug's request threads allocate a read buffer of about 10 MB per request, so
+    a sandbox in the test's own process hides what the client holds. The child is
+    spawned, not forked: forking a process that runs threads can copy a held lock. Its
+    state is out of reach; use the `/_sandbox/*` routes.
+    """
+    context = multiprocessing.get_context("spawn")
+    started: Queue[tuple[str, str]] = context.Queue()
+    stop = context.Event()
+    child = context.Process(
+        target=_serve_child,
+        args=(platform, config, host, started, stop),
+        name=f"sandbox-{platform}",
+        daemon=True,
+    )
+    child.start()
+    try:
+        yield _wait_for_url(child, started)
+    finally:
+        stop.set()
+        child.join(timeout=10)
+        if child.is_alive():
+            child.terminate()
+            child.join(timeout=5)
+        started.close()
+        started.join_thread()
+
+
+def _wait_for_url(child: BaseProcess, started: Queue[tuple[str, str]]) -> str:
+    """The child's base URL; its error if it failed to start, instead of a long wait."""
+    waited = 0.0
+    while waited < CHILD_START_TIMEOUT:
+        try:
+            outcome, value = started.get(timeout=0.2)
+        except queue.Empty:
+            if not child.is_alive():
+                raise RuntimeError(f"{child.name} exited with code {child.exitcode}") from None
+            waited += 0.2
+            continue
+        if outcome == "error":
+            raise RuntimeError(f"{child.name} failed to start: {value}")
+        return value
+    raise RuntimeError(f"{child.name} did not start within {CHILD_START_TIMEOUT:.0f} s")
+
+
+def _serve_child(
+    platform: str,
+    config: SandboxConfig,
+    host: str,
+    started: Queue[tuple[str, str]],
+    stop: Event,
+) -> None:
+    """The child's body: build the app, report its URL, serve until `stop` is set."""
+    # Nobody reads the child's access log; one line per request would only cost time.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    try:
+        app = registry.create_app(platform, config)
+    except Exception as exc:
+        # Reported to the parent, which raises it; the child has nothing left to do.
+        started.put(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    with running(app, host) as url:
+        started.put(("ok", url))
+        stop.wait()
 
 
 def serve_forever(app: Any, host: str, port: int) -> None:

@@ -52,18 +52,26 @@ def throttled(state: SandboxState, reset: float) -> Response:
     )
 
 
+def server_error(status: int, message: str) -> Response:
+    """Shopify's REST-style error body, `{"errors": "..."}`, which its HTTP-level
+    failures use too (the 401 below; platforms.md §5 records no 5xx body, UNCONFIRMED)."""
+    response = jsonify({"errors": message})
+    response.status_code = status
+    return response
+
+
 def create_app(config: SandboxConfig) -> Flask:
     """The Shopify sandbox app; its state is `app.config["SANDBOX_STATE"]`."""
     state = ShopifyState(config)
-    app = make_app("shopify", state, too_many=throttled)
+    app = make_app("shopify", state, too_many=throttled, error=server_error)
 
     @app.post("/admin/api/<version>/graphql.json")
-    def graphql(version: str) -> Response | tuple[Response, int]:
+    def graphql(version: str) -> Response:
         # Every version gets 2026-04 behaviour (see sandbox.shopify_graphql).
         expected = state.config.credentials.get("access_token", DEFAULT_ACCESS_TOKEN)
         token = request.headers.get("X-Shopify-Access-Token", "")
         if not hmac.compare_digest(token.encode(), expected.encode()):
-            return jsonify({"errors": INVALID_TOKEN}), 401
+            return server_error(401, INVALID_TOKEN)
         return jsonify(execute(state, request.get_json(silent=True)))
 
     return app

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,11 +95,15 @@ class ShopifyState(SandboxState):
         with self.lock:
             return dict(zip(self.skus, self.quantities, strict=True))
 
+    def known(self, skus: Iterable[str]) -> set[str]:
+        with self.lock:
+            return {sku for sku in skus if sku in self._index_of_sku}
+
     def set_stock(self, changes: Mapping[str, int]) -> None:
         """Set `available` by SKU (the control route).
 
-        An unknown SKU raises KeyError: a test naming a SKU the sandbox lacks is a bug in
-        the test, and should fail loudly.
+        The control route refuses unknown SKUs first (400); a direct caller naming one
+        gets KeyError before anything is set.
         """
         with self.lock:
             self.apply({self._index_of_sku[sku]: qty for sku, qty in changes.items()})

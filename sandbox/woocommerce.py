@@ -63,15 +63,25 @@ class WooCommerceState(SandboxState):
         with self.lock:
             return {p.sku: p.stock_quantity or 0 for p in self.catalog.sellable()}
 
-    def set_stock(self, changes: Mapping[str, int]) -> None:
-        """A stock change made outside the API (an order, the admin screen)."""
-        changed = []
+    def known(self, skus: Iterable[str]) -> set[str]:
+        """SKUs of sellable posts; a variable parent's SKU holds no stock of its own."""
         with self.lock:
+            return {sku for sku in skus if self.catalog.sellable_by_sku(sku) is not None}
+
+    def set_stock(self, changes: Mapping[str, int]) -> None:
+        """A stock change made outside the API (an order, the admin screen).
+
+        The control route refuses unknown SKUs first (400); a direct caller naming one
+        gets KeyError before anything is set.
+        """
+        with self.lock:
+            targets = []
             for sku, quantity in changes.items():
                 product = self.catalog.sellable_by_sku(sku)
-                # A SKU this store does not sell changes nothing, as in a real store.
-                if product is not None and self.catalog.set_quantity(product, quantity):
-                    changed.append(product)
+                if product is None:
+                    raise KeyError(sku)
+                targets.append((product, quantity))
+            changed = [p for p, q in targets if self.catalog.set_quantity(p, q)]
         self.notify(changed)
 
     def notify(self, products: Iterable[Product]) -> None:
@@ -95,6 +105,15 @@ class WooCommerceState(SandboxState):
                 body=body,
             )
             self.webhooks.send(url, body, headers)
+
+
+def server_error(status: int, message: str) -> Response:
+    """An injected 5xx or outage in WordPress's REST error shape.
+
+    The code is the one WordPress's fatal-error handler answers REST requests with
+    (UNCONFIRMED, not in platforms.md); a real host may answer an HTML page instead.
+    """
+    return WcError("internal_server_error", message, status).response()
 
 
 def too_many(state: SandboxState, reset: float) -> Response:
@@ -165,7 +184,7 @@ def create_app(config: SandboxConfig) -> Flask:
     """The store's Flask app; its state is `app.config["SANDBOX_STATE"]`."""
     state = WooCommerceState(config)
     catalog = state.catalog
-    app = make_app("woocommerce", state, too_many)
+    app = make_app("woocommerce", state, too_many, server_error)
 
     def api_root() -> str:
         return request.host_url.rstrip("/") + API

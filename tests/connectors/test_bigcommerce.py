@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 import requests
@@ -17,7 +17,8 @@ from sandbox.base import SandboxConfig
 from sandbox.bigcommerce import create_app
 from sandbox.bigcommerce_catalog import BigCommerceState
 from sandbox.catalog import skus
-from sandbox.server import running
+from sandbox.server import running, running_in_subprocess
+from tests.connectors.memory import peak_bytes_while
 
 CREDENTIALS = {"store_hash": "abc123", "access_token": "token-1"}
 
@@ -43,20 +44,17 @@ def test_catalog_streams_every_variant_sku_of_20000() -> None:
 
 
 def _peak_while_streaming(items: int) -> int:
-    with sandbox(items=items) as (url, _state):
-        tracemalloc.start()
-        try:
-            count = sum(1 for _ in store(url).iter_catalog())
-            _current, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-    assert count == items
-    return peak
+    config = SandboxConfig(items=items, credentials=CREDENTIALS)
+    with running_in_subprocess("bigcommerce", config) as url:
+        drained = peak_bytes_while(store(url).iter_catalog)
+    assert drained.items == items
+    return drained.peak_bytes
 
 
 def test_catalog_memory_does_not_grow_with_the_catalog() -> None:
     small, large = _peak_while_streaming(2_000), _peak_while_streaming(20_000)
-    assert large / small < 2, (small, large)
+    # Ten times the catalog must not cost twice the memory: one page lives at a time.
+    assert large / small < 2.0, (small, large)
 
 
 def test_catalog_names_items_the_way_the_inventory_api_takes_them() -> None:
@@ -104,6 +102,39 @@ def test_a_422_fails_only_the_item_it_names() -> None:
     assert set(stock.values()) == {11}
 
 
+def test_a_422_naming_more_items_than_its_cut_body_holds_fails_only_those() -> None:
+    """40 bad items make a title longer than the 2,000 characters an error keeps of the
+    body: the first 422 names some of them, the resend names the rest."""
+    with sandbox(items=100) as (url, state):
+        bc = store(url)
+        updates = [StockUpdate(p.sku, p.product_id, p.variant_id, 5) for p in bc.iter_catalog()]
+        bad = set(range(0, 80, 2))
+        for i in bad:
+            updates[i] = replace(updates[i], quantity=-1)
+        results = bc.set_stock(updates)
+        stock = state.stock()
+        writes = [w.items for w in state.writes]
+    assert {i for i, r in enumerate(results) if not r.ok} == bad
+    assert all("has quantity -1" in (results[i].error or "") for i in bad)
+    assert writes == [60]
+    assert {stock[u.sku] for i, u in enumerate(updates) if i not in bad} == {5}
+
+
+def test_resends_are_bounded_when_every_422_names_new_items() -> None:
+    """150 bad items need more resends than allowed: what is left is reported unsaved."""
+    with sandbox(items=200) as (url, state):
+        bc = store(url)
+        updates = [StockUpdate(p.sku, p.product_id, p.variant_id, 5) for p in bc.iter_catalog()]
+        updates[:150] = [replace(u, quantity=-1) for u in updates[:150]]
+        results = bc.set_stock(updates)
+        writes = state.writes
+    unsaved = [r for r in results if (r.error or "").startswith("not saved")]
+    assert not any(r.ok for r in results)
+    assert writes == []
+    assert len(unsaved) > 50  # every good item, and the bad ones never named
+    assert all("has quantity -1" in (r.error or "") for r in results if r not in unsaved)
+
+
 def test_a_tracking_mismatch_fails_only_that_sku() -> None:
     """A variant-tracked product written by product id: BigCommerce's documented 422."""
     with sandbox(items=8) as (url, state):
@@ -149,6 +180,7 @@ def test_a_503_is_transient() -> None:
     with sandbox(items=8, outage=True) as (url, _state), pytest.raises(TransientError) as caught:
         list(store(url).iter_catalog())
     assert caught.value.status == 503
+    assert str(caught.value).endswith("HTTP 503 sandbox outage")
 
 
 def test_a_bad_token_is_permanent() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,8 +16,9 @@ from connectors.types import StockUpdate, StoreProduct
 from connectors.woocommerce import WooCommerceStore
 from sandbox.base import SandboxConfig
 from sandbox.catalog import skus
-from sandbox.server import running
+from sandbox.server import running, running_in_subprocess
 from sandbox.woocommerce import WooCommerceState, create_app
+from tests.connectors.memory import peak_bytes_while
 
 CREDENTIALS = {"consumer_key": "ck_test", "consumer_secret": "cs_test"}
 
@@ -63,37 +62,26 @@ class SkuTally:
         return self.duplicates == self.unexpected == 0 and all(self.seen[1:])
 
 
-def _stream_traced(base: str, tally: SkuTally) -> int:
-    """Stream the whole catalog into `tally`; return the peak traced bytes."""
-    store = WooCommerceStore(base, CREDENTIALS)
-    tracemalloc.start()
-    try:
-        for product in store.iter_catalog():
-            tally.add(product.sku)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+def _stream_peak(items: int) -> tuple[SkuTally, int]:
+    """Stream a catalog of `items` SKUs into a tally; return it and the peak bytes."""
+    tally = SkuTally(items)
+    config = SandboxConfig(items=items, credentials=CREDENTIALS)
+    with running_in_subprocess("woocommerce", config) as base:
+        store = WooCommerceStore(base, CREDENTIALS)
+        drained = peak_bytes_while(store.iter_catalog, lambda product: tally.add(product.sku))
+    return tally, drained.peak_bytes
 
 
 # Reads -------------------------------------------------------------------------------
 
 
-def test_streams_exactly_the_seeded_20000_skus_in_constant_memory(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    # pytest keeps every captured log record: the sandbox's per-request access log would
-    # grow with the catalog and be measured as if the stream held it.
-    caplog.set_level(logging.WARNING, logger="werkzeug")
-    small, big = SkuTally(2_000), SkuTally(20_000)
-    with sandbox(items=2_000) as (small_base, _), sandbox(items=20_000) as (big_base, _):
-        small_peak = _stream_traced(small_base, small)
-        big_peak = _stream_traced(big_base, big)
+def test_streams_exactly_the_seeded_20000_skus_in_constant_memory() -> None:
+    (small, small_peak), (big, big_peak) = _stream_peak(2_000), _stream_peak(20_000)
 
     assert (small.rows, big.rows) == (2_000, 20_000)
     assert small.matches_seed() and big.matches_seed()
     # Ten times the rows, same page size: the peak is a page or two, not the catalog.
-    # (The sandbox serves from this process, so its per-request memory is in both peaks.)
-    assert big_peak < 2 * small_peak, (small_peak, big_peak)
+    assert big_peak / small_peak < 2.0, (small_peak, big_peak)
 
 
 def test_variations_carry_their_parent_and_own_ids(small: Any) -> None:
@@ -228,6 +216,7 @@ def test_503_is_transient() -> None:
             WooCommerceStore(base, CREDENTIALS).set_stock([StockUpdate("A", "100", None, 1)])
 
     assert caught.value.status == 503
+    assert str(caught.value).endswith("HTTP 503 internal_server_error: injected server error")
 
 
 @pytest.mark.parametrize(
@@ -244,19 +233,6 @@ def test_bad_credentials_are_permanent(credentials: dict[str, str], reason: str)
 
     assert caught.value.status == 401
     assert reason in str(caught.value)
-
-
-def test_query_string_secret_stays_out_of_errors() -> None:
-    with sandbox(items=1) as (base, _):
-        pass  # `base` now names a port nobody listens on
-    store = WooCommerceStore(base, CREDENTIALS | {"query_string_auth": "true"})
-
-    with pytest.raises(TransientError) as caught:
-        next(store.iter_catalog())
-
-    assert "connection failed" in str(caught.value)
-    assert CREDENTIALS["consumer_secret"] not in str(caught.value)
-    assert caught.value.__cause__ is None
 
 
 def test_the_registry_builds_it() -> None:

@@ -14,7 +14,7 @@ import requests
 from standardwebhooks import Webhook, WebhookVerificationError
 from werkzeug.wrappers import Request, Response
 
-from sandbox.base import SandboxConfig
+from sandbox.base import FixedWindowLimiter, SandboxConfig
 from sandbox.bigcommerce import create_app
 from sandbox.bigcommerce_catalog import MAX_LEVEL, BigCommerceState
 from sandbox.catalog import skus
@@ -185,6 +185,37 @@ def test_quota_headers_count_down_then_429_says_when_the_window_resets() -> None
         assert response.headers["X-Rate-Limit-Time-Window-Ms"] == "30000"
         assert response.headers["X-Rate-Limit-Requests-Quota"] == "5"
         assert 0 < int(response.headers["X-Rate-Limit-Time-Reset-Ms"]) <= 30_000
+
+
+def test_peek_reports_the_window_without_spending_it() -> None:
+    limiter = FixedWindowLimiter(3, 30.0)
+    limiter.take()
+
+    left, reset = limiter.peek()
+    assert left == limiter.peek()[0] == 2
+    assert 29 < reset <= 30
+    assert limiter.take()[:2] == (True, 1)
+
+
+@pytest.mark.parametrize("fault", [{"outage": True}, {"share_5xx": 1.0}])
+def test_server_errors_are_problem_shaped(fault: dict[str, Any]) -> None:
+    with sandbox(items=8, **fault) as api:
+        response = api.get("catalog/products")
+    assert response.status_code == 503
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert set(response.json()) == {"status", "title", "type", "errors"}
+    assert response.json()["status"] == 503
+
+
+def test_unknown_skus_are_refused_and_nothing_changes() -> None:
+    with sandbox(items=8) as api:
+        before = api.state.stock()
+        changes = {"SKU-000001": 0, "SKU-999999": 1, "NOPE": 2}
+        response = requests.post(f"{api.url}/_sandbox/stock", json=changes, timeout=10)
+        after = api.state.stock()
+    assert response.status_code == 400
+    assert response.json() == {"unknown": ["NOPE", "SKU-999999"]}
+    assert after == before
 
 
 class Receiver:

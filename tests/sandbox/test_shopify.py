@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import pytest
 import requests
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
@@ -200,6 +201,25 @@ def test_rate_limit_answers_200_throttled_with_the_cost_bucket() -> None:
     assert 0 <= bucket["currentlyAvailable"] < cost["requestedQueryCost"]
     wait = (cost["requestedQueryCost"] - bucket["currentlyAvailable"]) / bucket["restoreRate"]
     assert 15 < wait <= 20
+
+
+@pytest.mark.parametrize("fault", [{"outage": True}, {"share_5xx": 1.0}])
+def test_server_errors_are_shopify_shaped(fault: dict[str, Any]) -> None:
+    with shop(items=10, **fault) as (url, _state):
+        response = gql(url, VARIANTS, {"first": 1})
+    assert response.status_code == 503
+    assert set(response.json()) == {"errors"}
+    assert isinstance(response.json()["errors"], str)
+
+
+def test_unknown_skus_are_refused_and_nothing_changes() -> None:
+    with shop(items=10) as (url, state):
+        before = state.stock()
+        changes = {"SKU-000001": 0, "SKU-000011": 1}
+        response = requests.post(f"{url}/_sandbox/stock", json=changes, timeout=10)
+        assert state.stock() == before
+    assert response.status_code == 400
+    assert response.json() == {"unknown": ["SKU-000011"]}
 
 
 @contextmanager

@@ -237,6 +237,42 @@ def test_429_is_wc_shaped_with_retry_after() -> None:
     assert response.json()["data"] == {"status": 429}
 
 
+@pytest.mark.parametrize("fault", [{"outage": True}, {"share_5xx": 1.0}])
+def test_server_errors_are_wp_error_shaped(fault: dict[str, Any]) -> None:
+    with sandbox(items=5, **fault) as (base, _):
+        response = call("GET", f"{base}{WC}/products")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert set(body) == {"code", "message", "data"}
+    assert body["code"] == "internal_server_error" and body["data"] == {"status": 503}
+
+
+# Control routes ------------------------------------------------------------------------
+
+
+def test_unknown_skus_are_refused_and_nothing_changes(store: Any) -> None:
+    base, state = store
+    before = state.stock()
+    # A variable parent's SKU is no stock of its own: unknown too.
+    changes = {"SKU-000001": 0, "NOPE": 1, "PARENT-000010": 2}
+    response = call("POST", f"{base}/_sandbox/stock", json=changes)
+
+    assert response.status_code == 400
+    assert response.json() == {"unknown": ["NOPE", "PARENT-000010"]}
+    assert state.stock() == before
+
+
+@pytest.mark.parametrize("body", [["SKU-000001", 1], {"SKU-000001": "7"}, {"SKU-000001": True}])
+def test_stock_changes_must_be_an_object_of_integers(store: Any, body: Any) -> None:
+    base, state = store
+    before = state.stock()
+    response = call("POST", f"{base}/_sandbox/stock", json=body)
+
+    assert response.status_code == 400
+    assert state.stock() == before
+
+
 # The official client, unchanged (OAuth 1.0a over plain HTTP) ---------------------------
 
 
