@@ -1,0 +1,174 @@
+"""Dynamics 365 Business Central (API v2.0) as an inventory source (platforms.md section 7).
+
+Reads items through the standard `items` API page of one company with an app-only
+(client-credentials) token from Entra ID. Business Central's own throttling answers are
+429 (rate or queue full), 503 (queued too long) and 504 (gateway timeout), each worth a
+retry after `Retry-After` (section 7, operational limits); `connectors.http` already
+turns them into `TransientError` with that hint, so nothing here special-cases them.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from connectors.errors import PermanentError
+from connectors.http import HttpClient
+from connectors.oauth import AccessToken, TokenAuth, cache_key, require
+from connectors.skus import try_normalize_sku
+from connectors.tokens import TokenCache
+from connectors.types import SourceItem
+
+#: Entra ID's token endpoint for app-only (client-credentials) tokens (section 7).
+ENTRA_ENDPOINT = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+#: The one scope an app-only token for the BC APIs asks for (section 7, S2S auth).
+API_SCOPE = "https://api.businesscentral.dynamics.com/.default"
+
+#: Rows per page we ask for with `Prefer: odata.maxpagesize`. BC allows up to 20,000
+#: (section 7, server-driven paging); 1,000 keeps one page's memory small and each
+#: request short, at 20 requests per 20,000 items, far below 6,000 per 5 minutes.
+PAGE_SIZE = 1000
+
+#: Longest request URL we send. The real limit of the BC API front end is UNCONFIRMED
+#: (section 7 only warns about URL length); 2,000 characters stays under every common
+#: proxy and server default we know of (IIS `maxQueryString` 2,048), so it is a safe
+#: choice, not a measured one. About 50 SKUs fit in one filter at this length.
+MAX_URL_LENGTH = 2000
+
+#: Only the fields a stock reading needs, to keep pages small.
+SELECT = "id,number,inventory,type,blocked,lastModifiedDateTime"
+
+# `or` joins equality tests on the same field only; `in` is documented only with
+# `$schemaversion=2.1` for OData web services and UNCONFIRMED for `/api/v2.0` (section 7).
+_OR = quote(" or ")
+
+
+class BusinessCentralSource:
+    """`InventorySource` over one Business Central company.
+
+    `credentials`: `tenant_id`, `client_id`, `client_secret`, `company_id`, optional
+    `environment` (default `production`) and `token_url` (default Entra ID's endpoint
+    for the tenant; a sandbox overrides it).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Mapping[str, str],
+        *,
+        token_cache: TokenCache | None = None,
+    ) -> None:
+        require(
+            credentials, "businesscentral", "tenant_id", "client_id", "client_secret", "company_id"
+        )
+        tenant = credentials["tenant_id"]
+        environment = credentials.get("environment") or "production"
+        self.token_url = credentials.get("token_url") or ENTRA_ENDPOINT.format(tenant=tenant)
+        self._token_form = {
+            "grant_type": "client_credentials",
+            "client_id": credentials["client_id"],
+            "client_secret": credentials["client_secret"],
+            "scope": API_SCOPE,
+        }
+        # The tenant form of the endpoint: the one that works with app-only tokens (7).
+        api_base = (
+            f"{base_url.rstrip('/')}/v2.0/{tenant}/{environment}/api/v2.0"
+            f"/companies({credentials['company_id']})"
+        )
+        self.api = TokenAuth(
+            HttpClient("businesscentral", api_base),
+            mint=self._mint,
+            key=cache_key("businesscentral", self.token_url, tenant, credentials["client_id"]),
+            scheme="Bearer",
+            token_cache=token_cache,
+        )
+
+    def iter_items(self) -> Iterator[SourceItem]:
+        """Every sellable item, one page of `PAGE_SIZE` in memory at a time."""
+        yield from self._read(f"items?$select={SELECT}")
+
+    def get_quantities(self, skus: Sequence[str]) -> dict[str, SourceItem]:
+        """Read `skus` with `number eq '..' or ...` filters, as few URLs as fit the limit.
+
+        500 SKUs of the `SKU-000001` form take 10 requests. A SKU that cannot be an item
+        number (see `connectors.skus`) cannot exist in BC and is simply absent.
+        """
+        wanted = {sku for sku in map(try_normalize_sku, skus) if sku}
+        found: dict[str, SourceItem] = {}
+        for url in self._filter_urls(sorted(wanted)):
+            for item in self._read(url):
+                # Guards against a filter the server ignored: never report unasked SKUs.
+                if item.sku in wanted:
+                    found[item.sku] = item
+        return found
+
+    def get_item(self, item_id: str) -> SourceItem | None:
+        """One item by its GUID (the id a webhook's `resource` names); None if unknown."""
+        try:
+            key = uuid.UUID(item_id)
+        except ValueError:
+            # Not a GUID, so it names no item; also keeps arbitrary text out of the URL.
+            return None
+        try:
+            row = self.api.json("GET", f"items({key})?$select={SELECT}")
+        except PermanentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return _to_item(row, datetime.now(UTC))
+
+    def _read(self, url: str | None) -> Iterator[SourceItem]:
+        """Follow `@odata.nextLink` from `url` until the server stops sending one (7)."""
+        while url:
+            page = self.api.json("GET", url, headers={"Prefer": f"odata.maxpagesize={PAGE_SIZE}"})
+            read_at = datetime.now(UTC)
+            for row in page.get("value", []):
+                item = _to_item(row, read_at)
+                if item is not None:
+                    yield item
+            url = page.get("@odata.nextLink")
+
+    def _filter_urls(self, skus: list[str]) -> Iterator[str]:
+        """Pack `number eq` clauses greedily into URLs of at most `MAX_URL_LENGTH` chars."""
+        prefix = f"items?$select={SELECT}&$filter="
+        budget = MAX_URL_LENGTH - len(self.api.http.url(prefix))
+        clauses: list[str] = []
+        used = 0
+        for sku in skus:
+            # OData string literals escape a single quote by doubling it.
+            clause = quote("number eq '{}'".format(sku.replace("'", "''")), safe="'")
+            cost = len(clause) + (len(_OR) if clauses else 0)
+            if clauses and used + cost > budget:
+                yield prefix + _OR.join(clauses)
+                clauses, cost = [], len(clause)
+                used = 0
+            clauses.append(clause)
+            used += cost
+        if clauses:
+            yield prefix + _OR.join(clauses)
+
+    def _mint(self) -> AccessToken:
+        """Client-credentials grant against Entra ID (section 7); a bad secret is a 401."""
+        body: dict[str, Any] = self.api.http.json("POST", self.token_url, data=self._token_form)
+        return AccessToken(str(body["access_token"]), int(body["expires_in"]))
+
+
+def _to_item(row: Mapping[str, Any], read_at: datetime) -> SourceItem | None:
+    """A `SourceItem` for sellable stock, or None.
+
+    Only `type == "Inventory"` items carry stock (Service and Non-Inventory do not), and a
+    blocked item may not be sold. `inventory` is a decimal (section 7): a fraction of a
+    unit cannot be sold, so it is floored, and negative stock (allowed by some posting
+    setups) sells as zero.
+    """
+    if row.get("type") != "Inventory" or row.get("blocked"):
+        return None
+    sku = try_normalize_sku(row.get("number"))
+    if sku is None:
+        return None
+    quantity = max(0, math.floor(float(row.get("inventory") or 0)))
+    return SourceItem(sku=sku, quantity=quantity, item_id=str(row["id"]), read_at=read_at)

@@ -1,0 +1,201 @@
+"""Zoho Inventory as an inventory source (platforms.md section 6).
+
+Calls go to `{base_url}/inventory/v1` (the data centre's API host, e.g.
+`https://www.zohoapis.eu`) with `organization_id` on every call and the header
+`Authorization: Zoho-oauthtoken <token>`. Access tokens come from the data centre's
+accounts server and are shared through the token cache, because Zoho mints at most 10
+per refresh token per 10 minutes (section 6). The token response also names an
+`api_domain`; we keep the configured `base_url` instead, since only the token string is
+cached, and a source is configured for one data centre anyway.
+
+Rate limits: 100 requests per minute per organization and a daily quota by plan, with
+429 when exceeded (section 6, UNCONFIRMED). `connectors.http` turns 429 into a
+`TransientError`; whether Zoho sends `Retry-After` is UNCONFIRMED.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from itertools import chain
+from typing import Any
+from urllib.parse import quote
+
+from connectors.errors import PermanentError, TransientError
+from connectors.http import HttpClient
+from connectors.oauth import AccessToken, TokenAuth, cache_key, require
+from connectors.skus import try_normalize_sku
+from connectors.tokens import TokenCache
+from connectors.types import SourceItem
+
+DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
+
+#: The item-level stock fields Zoho returns (section 6, "likely" names). Which one is
+#: sellable is a per-customer decision: `available_stock` (the default) nets out
+#: committed stock; `actual_available_stock` is most likely its physical-stock twin
+#: (UNCONFIRMED); `stock_on_hand` ignores commitments.
+STOCK_FIELDS = ("available_stock", "actual_available_stock", "stock_on_hand")
+
+#: Items per list page: Zoho's default and, as far as known, its maximum (section 6;
+#: UNCONFIRMED for Inventory and UNCONFIRMED that more than 200 is accepted).
+PER_PAGE = 200
+
+#: Up to this many SKUs, `get_quantities` asks per SKU (`GET items?sku=`) instead of
+#: paging the whole list. Zoho documents no multi-SKU filter, so the choice is between
+#: n calls and ceil(catalog / 200) calls; a webhook or a small batch wins with per-SKU
+#: calls, anything bigger with the list (a 500-SKU batch per SKU would be 5 minutes of
+#: the 100 requests/minute budget, section 6).
+PER_SKU_LOOKUPS = 5
+
+#: The window of Zoho's 10-tokens-per-refresh-token limit (section 6). After the 10th
+#: mint the accounts server refuses until the window ends, so that is the wait to hint.
+TOKEN_WINDOW_SECONDS = 600
+
+#: The `error` of the accounts server's answer once that limit is reached (400).
+_QUOTA_ERROR = "Access Denied"
+
+
+class ZohoInventorySource:
+    """`InventorySource` over one Zoho Inventory organization.
+
+    `credentials`: `client_id`, `client_secret`, `refresh_token`, `organization_id`,
+    optional `accounts_url` (the data centre's accounts server, default `.com`) and
+    `stock_field` (one of `STOCK_FIELDS`, default `available_stock`).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Mapping[str, str],
+        *,
+        token_cache: TokenCache | None = None,
+    ) -> None:
+        require(
+            credentials, "zoho", "client_id", "client_secret", "refresh_token", "organization_id"
+        )
+        self.stock_field = credentials.get("stock_field") or "available_stock"
+        if self.stock_field not in STOCK_FIELDS:
+            raise PermanentError(
+                f"zoho: stock_field {self.stock_field!r} is not one of {', '.join(STOCK_FIELDS)}"
+            )
+        accounts_url = (credentials.get("accounts_url") or DEFAULT_ACCOUNTS_URL).rstrip("/")
+        self.token_url = f"{accounts_url}/oauth/v2/token"
+        # Section 6 shows these as query parameters; sent as a form body instead (as
+        # public clients do, INFERRED) so the secret never lands in URL access logs.
+        self._token_form = {
+            "grant_type": "refresh_token",
+            "client_id": credentials["client_id"],
+            "client_secret": credentials["client_secret"],
+            "refresh_token": credentials["refresh_token"],
+        }
+        self._organization = {"organization_id": credentials["organization_id"]}
+        self.api = TokenAuth(
+            HttpClient("zoho", f"{base_url.rstrip('/')}/inventory/v1"),
+            mint=self._mint,
+            key=cache_key(
+                "zoho", self.token_url, credentials["client_id"], credentials["refresh_token"]
+            ),
+            scheme="Zoho-oauthtoken",
+            token_cache=token_cache,
+        )
+
+    def iter_items(self) -> Iterator[SourceItem]:
+        """Every sellable item, one page of `PER_PAGE` in memory at a time."""
+        return self._read({})
+
+    def get_quantities(self, skus: Sequence[str]) -> dict[str, SourceItem]:
+        """Read `skus` in the fewest calls Zoho allows (see `PER_SKU_LOOKUPS`).
+
+        Paging stops as soon as every wanted SKU was seen, so a batch costs at most
+        ceil(catalog / 200) calls. Zoho's `sku` filter may match loosely or by case
+        (UNCONFIRMED), so results are always matched exactly on the normalised SKU.
+        """
+        wanted = {sku for sku in map(try_normalize_sku, skus) if sku}
+        items: Iterator[SourceItem]
+        if len(wanted) <= PER_SKU_LOOKUPS:
+            items = chain.from_iterable(self._read({"sku": sku}) for sku in sorted(wanted))
+        else:
+            items = self._read({})
+        found: dict[str, SourceItem] = {}
+        for item in items:
+            if item.sku in wanted:
+                found[item.sku] = item
+                if len(found) == len(wanted):
+                    break
+        return found
+
+    def get_item(self, item_id: str) -> SourceItem | None:
+        """One item by Zoho's `item_id` (what a workflow webhook names); None if unknown.
+
+        An unknown id answers 404 in the sandbox; the real code is UNCONFIRMED.
+        """
+        try:
+            body = self.api.json(
+                "GET", f"items/{quote(item_id, safe='')}", params=self._organization
+            )
+        except PermanentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self._to_item(body.get("item") or {}, datetime.now(UTC))
+
+    def _read(self, filters: Mapping[str, str]) -> Iterator[SourceItem]:
+        """Page `GET items` while `page_context.has_more_page` is true (section 6)."""
+        page = 1
+        while True:
+            params = {**self._organization, **filters, "page": page, "per_page": PER_PAGE}
+            body = self.api.json("GET", "items", params=params)
+            read_at = datetime.now(UTC)
+            for row in body.get("items", []):
+                item = self._to_item(row, read_at)
+                if item is not None:
+                    yield item
+            if not body.get("page_context", {}).get("has_more_page"):
+                return
+            page += 1
+
+    def _to_item(self, row: Mapping[str, Any], read_at: datetime) -> SourceItem | None:
+        """A `SourceItem` for an active item that tracks stock, or None.
+
+        Inactive items cannot be sold; items without the stock field (services,
+        non-inventory items) track no stock. Stock may be fractional: floored, and
+        negative stock sells as zero.
+        """
+        stock = row.get(self.stock_field)
+        sku = try_normalize_sku(row.get("sku"))
+        if row.get("status") != "active" or stock is None or sku is None:
+            return None
+        quantity = max(0, math.floor(float(stock)))
+        return SourceItem(sku=sku, quantity=quantity, item_id=str(row["item_id"]), read_at=read_at)
+
+    def _mint(self) -> AccessToken:
+        """Refresh-token grant (section 6).
+
+        Zoho answers a bad client or refresh token with HTTP 200 and `{"error": ...}`
+        (seen in public client bug reports, e.g. asciisd/zoho#6), so a body without an
+        access token is a refusal too.
+        """
+        try:
+            body: dict[str, Any] = self.api.http.json("POST", self.token_url, data=self._token_form)
+        except PermanentError as exc:
+            if _error_of(exc.body) == _QUOTA_ERROR:
+                raise TransientError(
+                    f"zoho: token limit reached (10 per 10 minutes): {exc}",
+                    status=exc.status,
+                    retry_after=TOKEN_WINDOW_SECONDS,
+                ) from exc
+            raise
+        if "access_token" not in body:
+            raise PermanentError(f"zoho POST /oauth/v2/token: {body.get('error', body)}")
+        return AccessToken(str(body["access_token"]), int(body.get("expires_in", 3600)))
+
+
+def _error_of(body: str | None) -> object:
+    """The `error` of an accounts-server answer, or None if the body is not such JSON."""
+    try:
+        return json.loads(body or "").get("error")
+    except (ValueError, AttributeError):
+        # Not a JSON object (a proxy's HTML page, say): no Zoho error to read.
+        return None

@@ -1,0 +1,223 @@
+"""BusinessCentralSource against the Business Central sandbox, over real HTTP."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pytest
+
+from connectors.businesscentral import MAX_URL_LENGTH, BusinessCentralSource
+from connectors.errors import PermanentError, TransientError
+from connectors.tokens import MemoryTokenCache, TokenCache
+from sandbox.base import SandboxConfig
+from sandbox.businesscentral import BusinessCentralState, create_app
+from sandbox.catalog import erp_quantity, sku_for
+from sandbox.server import running, running_in_subprocess
+from tests.connectors.memory import peak_bytes_while
+
+COMPANY = "5a1b6c2d-0000-4000-8000-00000000c0de"
+
+
+class Sandbox:
+    """A running sandbox, its state, and a factory of sources pointed at it."""
+
+    def __init__(self, url: str, state: BusinessCentralState) -> None:
+        self.url = url
+        self.state = state
+
+    def source(self, cache: TokenCache | None = None, **overrides: str) -> BusinessCentralSource:
+        return _source(self.url, cache, **overrides)
+
+
+def _source(url: str, cache: TokenCache | None = None, **overrides: str) -> BusinessCentralSource:
+    credentials = {
+        "tenant_id": "contoso",
+        "client_id": "sandbox-client",
+        "client_secret": "sandbox-secret",
+        "environment": "production",
+        "company_id": COMPANY,
+        "token_url": f"{url}/contoso/oauth2/v2.0/token",
+    } | overrides
+    return BusinessCentralSource(url, credentials, token_cache=cache)
+
+
+def _config(items: int) -> SandboxConfig:
+    return SandboxConfig(items=items, seed=7, credentials={"company_id": COMPANY})
+
+
+def _serve(items: int) -> Iterator[Sandbox]:
+    app = create_app(_config(items))
+    with running(app) as url:
+        yield Sandbox(url, app.config["SANDBOX_STATE"])
+
+
+@pytest.fixture
+def bc() -> Iterator[Sandbox]:
+    yield from _serve(60)
+
+
+@pytest.fixture(scope="module")
+def big() -> Iterator[Sandbox]:
+    yield from _serve(20_000)
+
+
+def test_streams_every_item_with_the_seeded_quantity(big: Sandbox) -> None:
+    stock = {item.sku: item.quantity for item in big.source().iter_items()}
+
+    assert len(stock) == 20_000
+    assert stock == {sku_for(i): erp_quantity(sku_for(i), 7) for i in range(1, 20_001)}
+
+
+def _peak_while_streaming(items: int) -> int:
+    """Peak bytes of this process streaming `items` from a sandbox in another process."""
+    with running_in_subprocess("businesscentral", _config(items)) as url:
+        drained = peak_bytes_while(_source(url).iter_items)
+    assert drained.items == items
+    return drained.peak_bytes
+
+
+def test_streaming_memory_does_not_grow_with_the_catalog() -> None:
+    small, big = _peak_while_streaming(2_000), _peak_while_streaming(20_000)
+
+    assert big / small < 2.0, (small, big)
+
+
+def test_blocked_and_service_items_are_not_sellable_stock(bc: Sandbox) -> None:
+    skus = {item.sku for item in bc.source().iter_items()}
+
+    assert len(skus) == 60
+    assert {"SERVICE-FEE", "OLD-000001"}.isdisjoint(skus)
+    assert bc.source().get_quantities(["SERVICE-FEE", "OLD-000001"]) == {}
+
+
+def test_500_skus_take_few_requests_each_under_the_url_limit(big: Sandbox) -> None:
+    source = big.source()
+    source.api.token()
+    urls: list[str] = []
+    source.api.http.session.hooks["response"].append(lambda r, *a, **k: urls.append(r.url))
+    wanted = [sku_for(i) for i in range(1, 20_001, 40)]
+    calls_before = big.state.calls
+
+    found = source.get_quantities([*wanted, "UNKNOWN-1", "it's"])
+
+    assert len(wanted) == 500
+    assert {sku: item.quantity for sku, item in found.items()} == {
+        sku: erp_quantity(sku, 7) for sku in wanted
+    }
+    assert big.state.calls - calls_before == len(urls) <= 12
+    assert max(map(len, urls)) <= MAX_URL_LENGTH
+
+
+def test_skus_are_normalised_and_quotes_escaped(bc: Sandbox) -> None:
+    found = bc.source().get_quantities([" sku-000003 ", "O'BRIEN", "x" * 30])
+
+    assert list(found) == ["SKU-000003"]
+    assert found["SKU-000003"].quantity == erp_quantity("SKU-000003", 7)
+
+
+def test_get_item_by_id_and_unknown_ids(bc: Sandbox) -> None:
+    source = bc.source()
+    first = next(source.iter_items())
+    again = source.get_item(first.item_id)
+
+    assert again is not None
+    assert (again.sku, again.quantity, again.item_id) == (first.sku, first.quantity, first.item_id)
+    assert source.get_item("00000000-0000-0000-0000-000000000000") is None
+    assert source.get_item("not-a-guid") is None
+
+
+def test_decimal_and_negative_inventory_are_floored_at_zero(bc: Sandbox) -> None:
+    bc.state.by_number["SKU-000001"]["inventory"] = 4.75
+    bc.state.by_number["SKU-000002"]["inventory"] = -3.0
+
+    found = bc.source().get_quantities(["SKU-000001", "SKU-000002"])
+
+    assert {sku: item.quantity for sku, item in found.items()} == {
+        "SKU-000001": 4,
+        "SKU-000002": 0,
+    }
+
+
+def test_connectors_sharing_a_cache_mint_one_token(bc: Sandbox) -> None:
+    cache = MemoryTokenCache()
+
+    for source in (bc.source(cache), bc.source(cache), bc.source(cache)):
+        assert source.get_quantities(["SKU-000001"])
+
+    assert bc.state.tokens.minted == 1
+
+
+class RecordingCache(MemoryTokenCache):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stored: list[tuple[str, str, int]] = []
+
+    def set(self, key: str, value: str, ttl_seconds: int) -> None:
+        self.stored.append((key, value, ttl_seconds))
+        super().set(key, value, ttl_seconds)
+
+
+def test_token_is_cached_5_minutes_short_of_expiry_under_an_opaque_key(bc: Sandbox) -> None:
+    cache = RecordingCache()
+    bc.source(cache).api.token()
+
+    [(key, _value, ttl)] = cache.stored
+    assert ttl == 3599 - 300
+    assert "sandbox-secret" not in key and "sandbox-client" not in key
+
+
+def test_revoked_token_is_reminted_once_and_the_call_succeeds(bc: Sandbox) -> None:
+    cache = MemoryTokenCache()
+    source = bc.source(cache)
+    source.api.token()
+    bc.state.tokens.revoke_all()
+
+    assert source.get_quantities(["SKU-000001"])
+    assert bc.state.tokens.minted == 2
+    assert bc.source(cache).get_quantities(["SKU-000002"])
+    assert bc.state.tokens.minted == 2
+
+
+def test_bad_client_secret_is_permanent(bc: Sandbox) -> None:
+    with pytest.raises(PermanentError) as failure:
+        bc.source(client_secret="wrong").get_quantities(["SKU-000001"])
+
+    assert failure.value.status == 401
+
+
+def test_missing_credentials_are_permanent(bc: Sandbox) -> None:
+    with pytest.raises(PermanentError, match="company_id"):
+        bc.source(company_id="")
+
+
+def test_429_is_transient_with_the_retry_after_hint(bc: Sandbox) -> None:
+    source = bc.source()
+    source.api.token()
+    bc.state.set_faults(share_429=1.0)
+
+    with pytest.raises(TransientError) as failure:
+        list(source.iter_items())
+
+    assert failure.value.status == 429
+    assert failure.value.retry_after == 1.0
+
+
+def test_503_is_transient(bc: Sandbox) -> None:
+    source = bc.source()
+    source.api.token()
+    bc.state.set_faults(outage=True)
+
+    with pytest.raises(TransientError) as failure:
+        source.get_item(next(iter(bc.state.by_id)))
+
+    assert failure.value.status == 503
+
+
+def test_request_budget_for_a_full_read_is_one_call_per_1000_items(big: Sandbox) -> None:
+    source = big.source()
+    source.api.token()
+    before = big.state.calls
+
+    assert sum(1 for _ in source.iter_items()) == 20_000
+    assert big.state.calls - before == math.ceil(20_002 / 1000)

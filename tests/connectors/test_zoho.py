@@ -1,0 +1,197 @@
+"""ZohoInventorySource against the Zoho Inventory sandbox, over real HTTP."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from connectors.errors import PermanentError, TransientError
+from connectors.tokens import MemoryTokenCache, TokenCache
+from connectors.zoho import TOKEN_WINDOW_SECONDS, ZohoInventorySource
+from sandbox.base import SandboxConfig
+from sandbox.catalog import erp_quantity, sku_for
+from sandbox.server import running, running_in_subprocess
+from sandbox.zoho import ZohoState, create_app
+from tests.connectors.memory import peak_bytes_while
+
+SEED = 3
+
+
+@dataclass
+class Zoho:
+    url: str
+    state: ZohoState
+
+    def connect(self, cache: TokenCache | None = None, **overrides: str) -> ZohoInventorySource:
+        return connect(self.url, cache, **overrides)
+
+
+def connect(url: str, cache: TokenCache | None = None, **overrides: str) -> ZohoInventorySource:
+    """A source whose API and accounts server are both the sandbox at `url`."""
+    credentials = {
+        "client_id": "sandbox-client",
+        "client_secret": "sandbox-secret",
+        "refresh_token": "sandbox-refresh",
+        "organization_id": "10234695",
+        "accounts_url": url,
+        **overrides,
+    }
+    return ZohoInventorySource(url, credentials, token_cache=cache)
+
+
+@pytest.fixture
+def zoho() -> Iterator[Zoho]:
+    app = create_app(SandboxConfig(items=450, seed=SEED))
+    with running(app) as url:
+        yield Zoho(url, app.config["SANDBOX_STATE"])
+
+
+@pytest.fixture(scope="module")
+def big() -> Iterator[Zoho]:
+    """20,000 items, shared by the tests that only read."""
+    app = create_app(SandboxConfig(items=20_000, seed=SEED))
+    with running(app) as url:
+        yield Zoho(url, app.config["SANDBOX_STATE"])
+
+
+def test_full_read_yields_each_seeded_item_once(big: Zoho) -> None:
+    read = [(item.sku, item.quantity) for item in big.connect().iter_items()]
+
+    assert len(read) == 20_000
+    assert dict(read) == {sku_for(i): erp_quantity(sku_for(i), SEED) for i in range(1, 20_001)}
+
+
+def test_memory_while_streaming_is_flat() -> None:
+    peaks = {}
+    for size in (2_000, 20_000):
+        # Served from another process, so only the connector's memory is traced here.
+        with running_in_subprocess("zoho", SandboxConfig(items=size, seed=SEED)) as url:
+            drained = peak_bytes_while(connect(url).iter_items)
+        assert drained.items == size
+        peaks[size] = drained.peak_bytes
+
+    assert peaks[20_000] / peaks[2_000] < 2.0, peaks
+
+
+def test_500_skus_cost_at_most_one_pass_over_the_list(big: Zoho) -> None:
+    sandbox = big
+    wanted = [sku_for(i) for i in range(37, 20_001, 40)]
+    calls = sandbox.state.calls
+
+    found = sandbox.connect().get_quantities([*wanted, "NOT-IN-ZOHO"])
+
+    assert len(wanted) == 500
+    assert {sku: item.quantity for sku, item in found.items()} == {
+        sku: erp_quantity(sku, SEED) for sku in wanted
+    }
+    # One token, then ceil(20,002 / 200) pages at the most.
+    assert sandbox.state.calls - calls <= math.ceil(20_002 / 200) + 1
+
+
+def test_paging_stops_once_every_sku_is_found(zoho: Zoho) -> None:
+    source = zoho.connect()
+    source.api.token()
+    calls = zoho.state.calls
+
+    found = source.get_quantities([sku_for(i) for i in range(1, 11)])
+
+    assert len(found) == 10
+    assert zoho.state.calls - calls == 1
+
+
+def test_a_few_skus_are_read_one_call_each(zoho: Zoho) -> None:
+    source = zoho.connect()
+    source.api.token()
+    calls = zoho.state.calls
+
+    found = source.get_quantities(["sku-000400", "SKU-000009", "GONE-1"])
+
+    assert sorted(found) == ["SKU-000009", "SKU-000400"]
+    assert zoho.state.calls - calls == 3
+
+
+def test_inactive_and_service_items_are_skipped(zoho: Zoho) -> None:
+    skus = [item.sku for item in zoho.connect().iter_items()]
+
+    assert len(skus) == 450
+    assert "OLD-000001" not in skus and "SERVICE-FEE" not in skus
+
+
+def test_stock_field_is_chosen_per_customer(zoho: Zoho) -> None:
+    item = zoho.state.by_sku["SKU-000005"]
+    on_hand = zoho.connect(stock_field="stock_on_hand").get_quantities(["SKU-000005"])
+    available = zoho.connect().get_quantities(["SKU-000005"])
+
+    assert on_hand["SKU-000005"].quantity == int(item["stock_on_hand"])
+    assert available["SKU-000005"].quantity == int(item["available_stock"])
+    with pytest.raises(PermanentError, match="stock_field"):
+        zoho.connect(stock_field="warehouse_stock")
+
+
+def test_get_item_reads_one_item_or_none(zoho: Zoho) -> None:
+    item_id = zoho.state.by_sku["SKU-000042"]["item_id"]
+    source = zoho.connect()
+
+    item = source.get_item(item_id)
+
+    assert item is not None and item.sku == "SKU-000042" and item.item_id == item_id
+    assert item.quantity == erp_quantity("SKU-000042", SEED)
+    assert source.get_item("999") is None
+
+
+def test_three_sources_one_cache_one_token(zoho: Zoho) -> None:
+    shared = MemoryTokenCache()
+
+    for _ in range(3):
+        zoho.connect(shared).get_item(zoho.state.by_sku["SKU-000001"]["item_id"])
+
+    assert zoho.state.tokens.minted == 1
+
+
+def test_a_401_drops_the_token_and_retries_once(zoho: Zoho) -> None:
+    source = zoho.connect()
+    source.get_quantities(["SKU-000001"])
+    zoho.state.tokens.revoke_all()
+
+    assert "SKU-000001" in source.get_quantities(["SKU-000001"])
+    assert zoho.state.tokens.minted == 2
+
+
+def test_wrong_secret_answered_with_200_is_permanent(zoho: Zoho) -> None:
+    with pytest.raises(PermanentError, match="invalid_client"):
+        zoho.connect(client_secret="nope").iter_items().__next__()
+
+
+def test_token_quota_exhausted_is_transient_for_the_window(zoho: Zoho) -> None:
+    for _ in range(10):
+        zoho.connect().api.token()  # ten workers without a shared cache
+
+    with pytest.raises(TransientError) as failure:
+        zoho.connect().api.token()
+
+    assert failure.value.retry_after == TOKEN_WINDOW_SECONDS
+
+
+def test_rate_limited_call_is_transient_with_its_wait(zoho: Zoho) -> None:
+    source = zoho.connect()
+    source.api.token()
+    zoho.state.set_faults(share_429=1.0)
+
+    with pytest.raises(TransientError) as failure:
+        source.get_quantities(["SKU-000001"])
+
+    assert (failure.value.status, failure.value.retry_after) == (429, 1.0)
+
+
+def test_server_error_is_transient(zoho: Zoho) -> None:
+    source = zoho.connect()
+    source.api.token()
+    zoho.state.set_faults(share_5xx=1.0)
+
+    with pytest.raises(TransientError) as failure:
+        source.get_item("1")
+
+    assert failure.value.status == 503

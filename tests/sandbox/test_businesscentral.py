@@ -1,0 +1,274 @@
+"""The Business Central sandbox speaks API v2.0: Entra tokens, OData paging, webhooks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.wrappers import Request, Response
+
+from sandbox.base import SandboxConfig
+from sandbox.businesscentral import BusinessCentralState, create_app
+from sandbox.catalog import erp_quantity
+from sandbox.server import running
+
+TENANT = "contoso"
+
+
+class BC:
+    """A running sandbox with a valid bearer token, and helpers for its API paths."""
+
+    def __init__(self, url: str, state: BusinessCentralState) -> None:
+        self.url = url
+        self.state = state
+        self.api = f"{url}/v2.0/{TENANT}/production/api/v2.0"
+        self.items = f"{self.api}/companies({state.company_id})/items"
+        self.headers = {"Authorization": f"Bearer {state.tokens.mint()}"}
+
+    def get(self, url: str, **headers: str) -> requests.Response:
+        return requests.get(url, headers=self.headers | headers, timeout=10)
+
+    def send(self, method: str, url: str, body: Any = None, **headers: str) -> requests.Response:
+        return requests.request(method, url, json=body, headers=self.headers | headers, timeout=10)
+
+
+@pytest.fixture
+def bc() -> Iterator[BC]:
+    app = create_app(SandboxConfig(items=25, seed=1))
+    with running(app) as url:
+        yield BC(url, app.config["SANDBOX_STATE"])
+
+
+class Receiver:
+    """A webhook endpoint: answers BC's validation call (or not) and keeps what it got."""
+
+    def __init__(self, echo: bool) -> None:
+        self.echo = echo
+        self.validations: list[str] = []
+        self.notifications: list[dict[str, Any]] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        token = request.args.get("validationToken")
+        if token is not None:
+            self.validations.append(token)
+            reply = Response(token if self.echo else "hello", mimetype="text/plain")
+        else:
+            self.notifications.append(json.loads(request.get_data()))
+            reply = Response(status=202)
+        return reply(environ, start_response)
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, Receiver]]:
+    endpoint = Receiver(echo=True)
+    with running(endpoint) as url:
+        yield f"{url}/hooks/bc", endpoint
+
+
+def test_token_endpoint_checks_the_client_credentials(bc: BC) -> None:
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": "sandbox-client",
+        "client_secret": "sandbox-secret",
+        "scope": "https://api.businesscentral.dynamics.com/.default",
+    }
+    token_url = f"{bc.url}/{TENANT}/oauth2/v2.0/token"
+
+    good = requests.post(token_url, data=form, timeout=10)
+    bad = requests.post(token_url, data=form | {"client_secret": "x"}, timeout=10)
+    scope = requests.post(token_url, data=form | {"scope": "api://other/.default"}, timeout=10)
+
+    assert good.status_code == 200
+    assert good.json()["token_type"] == "Bearer" and good.json()["expires_in"] == 3599
+    assert (bad.status_code, bad.json()["error"]) == (401, "invalid_client")
+    assert (scope.status_code, scope.json()["error"]) == (400, "invalid_scope")
+
+
+def test_api_calls_need_a_valid_bearer_token(bc: BC) -> None:
+    missing = requests.get(bc.items, timeout=10)
+    bc.state.tokens.revoke_all()
+    revoked = bc.get(bc.items)
+
+    for answer in (missing, revoked):
+        assert answer.status_code == 401
+        assert answer.json()["error"]["code"] == "Authentication_InvalidCredentials"
+
+
+def test_companies_and_items_carry_odata_metadata(bc: BC) -> None:
+    companies = bc.get(f"{bc.api}/companies").json()
+    items = bc.get(bc.items).json()
+
+    assert companies["value"][0]["id"] == bc.state.company_id
+    assert items["@odata.context"].endswith(f"$metadata#companies({bc.state.company_id})/items")
+    assert len(items["value"]) == 27  # 25 stocked items, a service and a blocked item
+    first = items["value"][0]
+    assert first["@odata.etag"].startswith('W/"')
+    assert {"id", "number", "type", "blocked", "inventory"} <= first.keys()
+    assert isinstance(first["inventory"], float)
+
+
+def test_server_driven_paging_follows_next_links(bc: BC) -> None:
+    url: str | None = f"{bc.items}?$select=number,inventory"
+    numbers: list[str] = []
+    while url:
+        answer = bc.get(url, Prefer="odata.maxpagesize=10")
+        assert answer.headers["Preference-Applied"] == "odata.maxpagesize=10"
+        page = answer.json()
+        assert len(page["value"]) <= 10
+        assert all(set(row) == {"@odata.etag", "number", "inventory"} for row in page["value"])
+        numbers += [row["number"] for row in page["value"]]
+        url = page.get("@odata.nextLink")
+        assert url is None or "$skiptoken=" in url
+
+    assert numbers == sorted(bc.state.by_number)
+
+
+def test_page_size_is_capped_at_20000() -> None:
+    app = create_app(SandboxConfig(items=20_001))
+    with running(app) as url:
+        sandbox = BC(url, app.config["SANDBOX_STATE"])
+        page = sandbox.get(f"{sandbox.items}?$select=number", Prefer="odata.maxpagesize=50000")
+        default = sandbox.get(f"{sandbox.items}?$select=number&$top=20001").json()
+
+    assert page.headers["Preference-Applied"] == "odata.maxpagesize=20000"
+    assert len(page.json()["value"]) == 20_000 and "@odata.nextLink" in page.json()
+    assert len(default["value"]) == 20_000 and "@odata.nextLink" in default
+
+
+def test_filter_by_number_with_or_top_and_skip(bc: BC) -> None:
+    clauses = " or ".join(f"number eq '{n}'" for n in ("SKU-000003", "SKU-000001", "O''NE"))
+    found = bc.get(f"{bc.items}?$filter={clauses}").json()["value"]
+    window = bc.get(f"{bc.items}?$top=2&$skip=3").json()["value"]
+
+    assert [row["number"] for row in found] == ["SKU-000001", "SKU-000003"]
+    assert found[0]["inventory"] == erp_quantity("SKU-000001", 1)
+    assert [row["number"] for row in window] == sorted(bc.state.by_number)[3:5]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "$filter=number eq 'A' or displayName eq 'B'",
+        "$filter=number in ('A','B')",
+        "$select=number,colour",
+    ],
+)
+def test_unsupported_queries_are_odata_bad_requests(bc: BC, query: str) -> None:
+    answer = bc.get(f"{bc.items}?{query}")
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "BadRequest"
+
+
+def test_one_item_by_guid(bc: BC) -> None:
+    row = bc.state.by_number["SKU-000007"]
+
+    found = bc.get(f"{bc.items}({row['id']})").json()
+    unknown = bc.get(f"{bc.items}(00000000-0000-0000-0000-000000000000)")
+
+    assert (found["number"], found["inventory"]) == ("SKU-000007", row["inventory"])
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "BadRequest_NotFound"
+
+
+def _subscribe(bc: BC, url: str, client_state: str = "s3cret") -> requests.Response:
+    body = {
+        "notificationUrl": url,
+        "resource": f"/api/v2.0/companies({bc.state.company_id})/items",
+        "clientState": client_state,
+    }
+    return bc.send("POST", f"{bc.api}/subscriptions", body)
+
+
+def test_subscription_needs_the_validation_token_echoed(
+    bc: BC, receiver: tuple[str, Receiver]
+) -> None:
+    url, endpoint = receiver
+
+    created = _subscribe(bc, url)
+
+    assert created.status_code == 201
+    assert len(endpoint.validations) == 1
+    listed = bc.get(f"{bc.api}/subscriptions").json()["value"]
+    assert [s["subscriptionId"] for s in listed] == [created.json()["subscriptionId"]]
+    assert listed[0]["expirationDateTime"] > listed[0]["lastModifiedDateTime"]
+
+
+def test_subscription_fails_when_the_receiver_does_not_echo(bc: BC) -> None:
+    mute = Receiver(echo=False)
+    with running(mute) as url:
+        refused = _subscribe(bc, f"{url}/hooks")
+
+    assert refused.status_code == 400
+    assert len(mute.validations) == 1
+    assert bc.get(f"{bc.api}/subscriptions").json()["value"] == []
+
+
+def test_stock_change_notifies_with_client_state(bc: BC, receiver: tuple[str, Receiver]) -> None:
+    url, endpoint = receiver
+    subscription = _subscribe(bc, url).json()
+    item_id = bc.state.by_number["SKU-000004"]["id"]
+
+    bc.state.set_stock({"SKU-000004": 42})
+    assert bc.state.webhooks.wait_idle(10)
+
+    [notification] = endpoint.notifications[0]["value"]
+    assert notification["subscriptionId"] == subscription["subscriptionId"]
+    assert notification["clientState"] == "s3cret"
+    assert notification["changeType"] == "updated"
+    assert notification["resource"] == (
+        f"api/v2.0/companies({bc.state.company_id})/items({item_id})"
+    )
+    assert (
+        notification["lastModifiedDateTime"]
+        == bc.state.by_number["SKU-000004"]["lastModifiedDateTime"]
+    )
+    assert bc.get(f"{bc.items}({item_id})").json()["inventory"] == 42.0
+
+
+def test_configured_webhook_url_gets_the_secret_as_client_state(
+    receiver: tuple[str, Receiver],
+) -> None:
+    url, endpoint = receiver
+    app = create_app(SandboxConfig(items=5, webhook_url=url, webhook_secret="from-config"))
+    state = app.config["SANDBOX_STATE"]
+    with running(app) as base:
+        requests.post(f"{base}/_sandbox/stock", json={"SKU-000002": 9}, timeout=10)
+        assert state.webhooks.wait_idle(10)
+
+    [notification] = endpoint.notifications[0]["value"]
+    assert notification["clientState"] == "from-config"
+    assert notification["resource"].endswith(f"items({state.by_number['SKU-000002']['id']})")
+
+
+def test_renew_needs_if_match_and_repeats_the_handshake(
+    bc: BC, receiver: tuple[str, Receiver]
+) -> None:
+    url, endpoint = receiver
+    created = _subscribe(bc, url).json()
+    one = f"{bc.api}/subscriptions('{created['subscriptionId']}')"
+
+    without = bc.send("PATCH", one, {})
+    stale = bc.send("PATCH", one, {}, **{"If-Match": 'W/"stale"'})
+    renewed = bc.send("PATCH", one, {}, **{"If-Match": created["@odata.etag"]})
+
+    assert (without.status_code, stale.status_code, renewed.status_code) == (400, 412, 200)
+    assert renewed.json()["expirationDateTime"] > created["expirationDateTime"]
+    assert len(endpoint.validations) == 2
+    assert bc.send("DELETE", one).status_code == 204
+    assert bc.send("DELETE", one).status_code == 404
+    assert bc.get(f"{bc.api}/subscriptions").json()["value"] == []
+
+
+def test_injected_429_has_retry_after_and_an_odata_body(bc: BC) -> None:
+    bc.state.set_faults(share_429=1.0)
+
+    answer = bc.get(bc.items)
+
+    assert answer.status_code == 429
+    assert answer.headers["Retry-After"] == "1"
+    assert answer.json()["error"]["code"] == "Application_TooManyRequests"

@@ -1,0 +1,166 @@
+"""The Zoho Inventory sandbox speaks its API: accounts tokens, org-scoped items, webhooks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.wrappers import Request, Response
+
+from sandbox.base import SandboxConfig
+from sandbox.catalog import erp_quantity, skus
+from sandbox.server import running
+from sandbox.zoho import ZohoState, create_app
+
+ORG = "10234695"
+REFRESH = {
+    "grant_type": "refresh_token",
+    "client_id": "sandbox-client",
+    "client_secret": "sandbox-secret",
+    "refresh_token": "sandbox-refresh",
+}
+
+
+@pytest.fixture
+def zoho() -> Iterator[tuple[str, ZohoState]]:
+    app = create_app(SandboxConfig(items=450, seed=2))
+    with running(app) as url:
+        yield url, app.config["SANDBOX_STATE"]
+
+
+def items(url: str, token: str, **params: Any) -> requests.Response:
+    return requests.get(
+        f"{url}/inventory/v1/items",
+        params={"organization_id": ORG, **params},
+        headers={"Authorization": f"Zoho-oauthtoken {token}"},
+        timeout=10,
+    )
+
+
+def test_refresh_grant_returns_a_token_and_the_api_domain(zoho: tuple[str, ZohoState]) -> None:
+    url, _ = zoho
+
+    query = requests.post(f"{url}/oauth/v2/token", params=REFRESH, timeout=10).json()
+    form = requests.post(f"{url}/oauth/v2/token", data=REFRESH, timeout=10).json()
+
+    assert query["expires_in"] == form["expires_in"] == 3600
+    assert query["api_domain"] == url
+    assert query["access_token"] != form["access_token"]
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [({"client_secret": "wrong"}, "invalid_client"), ({"refresh_token": "old"}, "invalid_code")],
+)
+def test_bad_credentials_are_a_200_with_an_error(
+    zoho: tuple[str, ZohoState], change: dict[str, str], error: str
+) -> None:
+    url, state = zoho
+
+    answer = requests.post(f"{url}/oauth/v2/token", data=REFRESH | change, timeout=10)
+
+    assert (answer.status_code, answer.json()) == (200, {"error": error})
+    assert state.tokens.minted == 0
+
+
+def test_the_eleventh_token_in_ten_minutes_is_refused(zoho: tuple[str, ZohoState]) -> None:
+    url, state = zoho
+    answers = [requests.post(f"{url}/oauth/v2/token", data=REFRESH, timeout=10) for _ in range(11)]
+
+    assert [a.status_code for a in answers] == [200] * 10 + [400]
+    assert answers[-1].json()["error"] == "Access Denied"
+    assert "too many requests" in answers[-1].json()["error_description"]
+    assert state.tokens.minted == 10
+
+
+def test_calls_need_a_token_and_the_organization(zoho: tuple[str, ZohoState]) -> None:
+    url, state = zoho
+    token = state.mint_token() or ""
+
+    anonymous = items(url, "made-up")
+    no_org = requests.get(
+        f"{url}/inventory/v1/items",
+        headers={"Authorization": f"Zoho-oauthtoken {token}"},
+        timeout=10,
+    )
+
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, 57)
+    assert (no_org.status_code, no_org.json()["code"]) == (400, 6041)
+
+
+def test_pages_hold_at_most_200_items(zoho: tuple[str, ZohoState]) -> None:
+    url, state = zoho
+    token = state.mint_token() or ""
+    seen: list[dict[str, Any]] = []
+    page, more = 1, True
+    while more:
+        body = items(url, token, page=page, per_page=500).json()
+        assert body["code"] == 0 and body["page_context"]["per_page"] == 200
+        seen += body["items"]
+        more, page = body["page_context"]["has_more_page"], page + 1
+
+    assert page - 1 == 3  # 452 items: 450 stocked, one inactive, one service
+    sellable = [i for i in seen if i["status"] == "active" and "available_stock" in i]
+    assert {i["sku"]: i["available_stock"] for i in sellable} == {
+        sku: erp_quantity(sku, 2) for sku in skus(450)
+    }
+    assert all(i["stock_on_hand"] >= i["available_stock"] for i in seen if "stock_on_hand" in i)
+
+
+def test_sku_filter_and_single_item(zoho: tuple[str, ZohoState]) -> None:
+    url, state = zoho
+    token = state.mint_token() or ""
+    headers = {"Authorization": f"Zoho-oauthtoken {token}"}
+
+    [found] = items(url, token, sku="SKU-000321").json()["items"]
+    one = requests.get(
+        f"{url}/inventory/v1/items/{found['item_id']}",
+        params={"organization_id": ORG},
+        headers=headers,
+        timeout=10,
+    )
+    missing = requests.get(
+        f"{url}/inventory/v1/items/1", params={"organization_id": ORG}, headers=headers, timeout=10
+    )
+
+    assert items(url, token, sku="NOPE").json()["items"] == []
+    assert one.json()["item"] == found
+    assert missing.status_code == 404
+
+
+def test_stock_change_posts_the_item_with_the_secret_header() -> None:
+    received: list[tuple[str | None, dict[str, Any]]] = []
+
+    def endpoint(environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        received.append((request.headers.get("X-Zoho-Webhook-Token"), json.loads(request.data)))
+        return Response("ok")(environ, start_response)
+
+    with running(endpoint) as hook_url:
+        app = create_app(SandboxConfig(items=10, webhook_url=hook_url, webhook_secret="tok"))
+        state = app.config["SANDBOX_STATE"]
+        with running(app) as url:
+            requests.post(f"{url}/_sandbox/stock", json={"SKU-000003": 17}, timeout=10)
+            assert state.webhooks.wait_idle(10)
+
+    [(secret, body)] = received
+    assert secret == "tok"
+    assert body["item"]["sku"] == "SKU-000003"
+    assert body["item"]["available_stock"] == 17
+    assert body["item"]["item_id"] == state.by_sku["SKU-000003"]["item_id"]
+    assert state.stock()["SKU-000003"] == 17
+
+
+def test_injected_429_answers_with_retry_after(zoho: tuple[str, ZohoState]) -> None:
+    url, state = zoho
+    token = state.mint_token() or ""
+    state.set_faults(share_429=1.0)
+
+    answer = items(url, token)
+
+    assert answer.status_code == 429
+    assert answer.headers["Retry-After"] == "1"
+    assert isinstance(answer.json()["code"], int)
