@@ -7,6 +7,7 @@ from flask import Flask
 from api.health import health
 from api.receiver import receiver
 from api.resources import Resources
+from api.unified import unified
 from embedded.runtime import resolve
 from settings import Settings, load_settings
 
@@ -18,5 +19,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_body_bytes
     app.extensions["stocksync"] = Resources.build(settings)
     app.register_blueprint(health)
+    app.register_blueprint(unified)
     app.register_blueprint(receiver)
     return app

@@ -10,7 +10,9 @@ Upserts change only what differs (`ON CONFLICT DO UPDATE ... WHERE (cols) IS DIS
 FROM (excluded cols)`) and never let an older `updated_at` overwrite a newer one, since
 plugins retry and deliver out of order. `syncedCount` counts rows inserted or changed;
 `skippedCount` the rest: identical, stale, repeated within the request, or a product
-whose SKU cannot exist in the ERP (connectors/skus.py).
+whose SKU cannot exist in the ERP (connectors/skus.py). `action` is checked but does
+not change the write: an upsert is right for both, and a `created` delivered after its
+`updated` must not fail. The body's rules are in api/unified_schema.py.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from itertools import groupby
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import Row, Table, and_, delete, func, or_, tuple_
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -36,7 +39,7 @@ from api.unified_schema import Entry, Invalid, parse_body
 from connectors.skus import try_normalize_sku
 from models import Category, Customer, Item, Order, OrderLine, RunStatus, SyncRun
 from models.base import utcnow
-from models.commerce import email_hash_key, hash_email, strip_emails
+from models.commerce import email_hash_key, hash_email, strip_emails, upsert_changed
 from models.db import transaction
 
 log = logging.getLogger(__name__)
@@ -84,30 +87,6 @@ def _latest(
     return [chosen[k] for k in sorted(chosen, key=str)]
 
 
-def _upsert(
-    session: Session, table: Table, rows: list[dict[str, Any]], key: str, *, versioned: bool
-) -> list[Row[Any]]:
-    """Insert or update `rows` (all with the same columns) of one site; return (id, key)
-    of the rows inserted or changed. With `versioned`, a row whose `source_updated_at`
-    is older than the stored one is left alone."""
-    stmt = insert(table)
-    new = stmt.excluded
-    columns = [c for c in rows[0] if c not in ("site_id", key, "source_updated_at")]
-    changed = tuple_(*(table.c[c] for c in columns)).is_distinct_from(
-        tuple_(*(new[c] for c in columns))
-    )
-    values: dict[str, Any] = {c: new[c] for c in columns}
-    values["updated_at"] = func.now()  # Column.onupdate does not apply to ON CONFLICT
-    if versioned:
-        mine, theirs = table.c.source_updated_at, new.source_updated_at
-        changed = and_(changed, or_(mine.is_(None), theirs.is_(None), theirs >= mine))
-        values["source_updated_at"] = func.coalesce(theirs, mine)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["site_id", key], set_=values, where=changed
-    ).returning(table.c.id, table.c[key])
-    return list(session.execute(stmt, rows))
-
-
 def _by_id(entry: Entry) -> str:
     return str(entry.fields["id"])
 
@@ -135,12 +114,7 @@ def sync_orders(session: Session, batch: Batch) -> Outcome:
         }
         for e in entries
     ]
-    changed = dict(
-        (external_id, order_id)
-        for order_id, external_id in _upsert(
-            session, Order.__table__, rows, "external_id", versioned=True
-        )
-    )
+    changed = upsert_changed(session, Order, rows, "external_id", versioned=True)
     if changed:
         session.execute(
             delete(OrderLine).where(
@@ -179,7 +153,7 @@ def sync_customers(session: Session, batch: Batch) -> Outcome:
         }
         for e in _latest(batch.entries, _by_id, _updated)
     ]
-    changed = _upsert(session, Customer.__table__, rows, "external_id", versioned=True)
+    changed = upsert_changed(session, Customer, rows, "external_id", versioned=True)
     return Outcome(len(batch.entries), len(changed))
 
 
@@ -194,7 +168,7 @@ def sync_categories(session: Session, batch: Batch) -> Outcome:
         }
         for e in _latest(batch.entries, _by_id)
     ]
-    changed = _upsert(session, Category.__table__, rows, "external_id", versioned=False)
+    changed = upsert_changed(session, Category, rows, "external_id", versioned=False)
     return Outcome(len(batch.entries), len(changed))
 
 
@@ -225,12 +199,11 @@ def sync_products(session: Session, batch: Batch) -> Outcome:
         sku = try_normalize_sku(entry.fields["sku"])
         if sku is not None:
             rows.append(_item_row(batch.site_id, sku, entry.fields))
-    unique = _latest(rows, lambda row: row["sku"])
     changed = 0
-    for with_quantity in (True, False):  # one statement per column set
-        group = [row for row in unique if ("quantity" in row) is with_quantity]
-        if group:
-            changed += len(_upsert(session, Item.__table__, group, "sku", versioned=False))
+    # One statement per run of rows with the same columns, in SKU order throughout, so
+    # row locks are still taken in one global order (see `_latest`).
+    for _, run in groupby(_latest(rows, lambda row: row["sku"]), lambda row: "quantity" in row):
+        changed += len(upsert_changed(session, Item, list(run), "sku", versioned=False))
     return Outcome(len(batch.entries), changed, invalid=len(batch.entries) - len(rows))
 
 
@@ -324,8 +297,8 @@ def database_error(error: Exception) -> Response:
     """Our outage is 503, so the plugin retries; a value PostgreSQL refuses that the
     schema let through is still the sender's, 400. Anything else is our bug: re-raise."""
     if isinstance(error, DataError):
-        log.warning("unified.refused_by_database", exc_info=error)
-        return _refuse(400, "VALIDATION_ERROR", "a value cannot be stored", "unified.data_error")
+        message, cause = "a value cannot be stored", type(error.orig).__name__
+        return _refuse(400, "VALIDATION_ERROR", message, "unified.data_error", cause=cause)
     outage = isinstance(error, OperationalError | InterfaceError | PoolTimeoutError)
     if outage or (isinstance(error, DBAPIError) and error.connection_invalidated):
         return _refuse(503, "UNAVAILABLE", "the database is unavailable", "unified.db_unavailable")

@@ -245,7 +245,9 @@ def parse_body(raw: bytes) -> SyncRequest:
     else:
         _fail("data", f"must be an object or a list of 1 to {MAX_RECORDS} objects")
     schema = SCHEMAS[body["resource"]]
-    entries = [Entry(record(schema, item, path), item) for item, path in zip(items, paths)]
+    entries = [
+        Entry(record(schema, item, path), item) for item, path in zip(items, paths, strict=True)
+    ]
     return SyncRequest(body["resource"], body["action"], entries)
 
 

@@ -1,16 +1,25 @@
 """SQLAlchemy models and database setup (DESIGN.md, data model). Imports nothing of ours."""
 
 from models.base import Base
+from models.commerce import Category, Customer, Order, OrderLine
 from models.items import Item
 from models.sites import Platform, Site, Source, SourceKind
+from models.subscriptions import DeliveryStatus, EventDelivery, EventSubscription
 from models.sync import BatchStatus, RunStatus, SyncBatch, SyncRun
 from models.webhook_log import EventKind, WebhookLog, WebhookStatus
 
 __all__ = [
     "Base",
     "BatchStatus",
+    "Category",
+    "Customer",
+    "DeliveryStatus",
+    "EventDelivery",
     "EventKind",
+    "EventSubscription",
     "Item",
+    "Order",
+    "OrderLine",
     "Platform",
     "RunStatus",
     "Site",

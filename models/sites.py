@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import (
@@ -65,6 +65,8 @@ class Site(Base):
             "rate_limit_concurrency IS NULL OR rate_limit_concurrency > 0",
             name="rate_limit_concurrency",
         ),
+        # A plugin's key names its site: one indexed lookup authenticates and identifies.
+        Index("uq_sites_api_key_hash", "api_key_hash", unique=True),
     )
 
     id: Mapped[bigint_pk]
