@@ -8,7 +8,15 @@ import celeryconfig
 from settings import Settings
 
 #: Modules whose tasks the worker registers.
-TASK_MODULES: list[str] = ["workers.events", "workers.outbox"]
+TASK_MODULES: list[str] = [
+    "workers.events",
+    "workers.outbox",
+    "workers.runs",
+    "workers.batches",
+    "workers.maintenance",
+    "workers.lifecycle",
+    "schedules.tasks",
+]
 
 
 def make_celery(settings: Settings) -> Celery:

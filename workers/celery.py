@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from embedded.runtime import resolve
+from schedules.beat import beat_schedule
 from settings import SettingsError, load_settings
 from workers.app import make_celery
 
@@ -15,3 +16,4 @@ try:
     app = make_celery(resolve(load_settings()))
 except SettingsError as error:
     sys.exit(f"stocksync: {error}")
+app.conf.beat_schedule = beat_schedule()

@@ -11,7 +11,9 @@ from celery.contrib.testing.worker import start_worker
 
 import celeryconfig
 from settings import Settings
+from tests.sync.stack import FAST, installed_context
 from workers.app import make_celery
+from workers.context import WorkerContext
 
 
 @pytest.fixture
@@ -40,3 +42,10 @@ def worker_factory(celery_app: Celery) -> Iterator[object]:
     yield start
     for context in started:
         context.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def sync_ctx(settings: Settings, redis_client: redis.Redis) -> Iterator[WorkerContext]:
+    """The worker context every task of this process uses, with test-short waits."""
+    with installed_context(settings, **FAST) as context:
+        yield context

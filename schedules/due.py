@@ -1,0 +1,86 @@
+"""Which sites are due for their nightly full sync, and starting those runs once.
+
+Beat asks every few minutes instead of firing at 02:00: "is the site's local time
+past its `full_sync_hour`, and has it no full run for its local date yet?" That one
+question handles what a fixed-time trigger gets wrong (DESIGN.md flow 4):
+
+- **DST.** On a spring-forward night 02:00 does not exist: the first local time past
+  it is 03:00, and the run starts then. On a fall-back night 01:00-02:00 happens twice,
+  but 02:00 once, and the local date has one run either way.
+- **Beat down at 2 AM.** When it comes back (same local date) the site is still past
+  its hour with no run: the run starts then, once.
+- **New sites** get their first run at the next beat.
+- **Two beats at once.** Both may find the site due; the unique index
+  `uq_sync_runs_full_per_day` on (site, local date) lets only one insert succeed.
+
+Limit: a beat down across local midnight skips that date's run (the next date's runs
+normally); the webhooks and the next night catch up.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import Site, SyncRun
+from models.db import transaction
+from sync.runs import RunKind, create_run
+
+log = logging.getLogger(__name__)
+
+
+def due_date(now: datetime, timezone: str, hour: int) -> date | None:
+    """The site's local date if its local time is at or past `hour`:00, else None."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return local.date() if local.hour >= hour else None
+
+
+def due_sites(session: Session, now: datetime) -> list[tuple[int, date]]:
+    """(site id, local date) of every active site due and without its full run."""
+    candidates: list[tuple[int, date]] = []
+    for site_id, timezone, hour in session.execute(
+        select(Site.id, Site.timezone, Site.full_sync_hour).where(Site.active).order_by(Site.id)
+    ):
+        try:
+            local_date = due_date(now, timezone, hour)
+        except (ZoneInfoNotFoundError, ValueError):
+            # Zones are validated when a site is saved; one bad row must not stop the
+            # other sites' runs, so it is logged and skipped.
+            log.error("schedules.due.bad_timezone site=%d timezone=%r", site_id, timezone)
+            continue
+        if local_date is not None:
+            candidates.append((site_id, local_date))
+    if not candidates:
+        return []
+    done = {
+        (site_id, local_date)
+        for site_id, local_date in session.execute(
+            select(SyncRun.site_id, SyncRun.local_date).where(
+                SyncRun.kind == RunKind.FULL,
+                tuple_(SyncRun.site_id, SyncRun.local_date).in_(candidates),
+            )
+        )
+    }
+    return [candidate for candidate in candidates if candidate not in done]
+
+
+def start_due_runs(sessions: sessionmaker[Session], now: datetime) -> list[int]:
+    """Create the due sites' full runs; return the ids created (to publish after commit)."""
+    created: list[int] = []
+    with transaction(sessions) as session:
+        for site_id, local_date in due_sites(session, now):
+            try:
+                with session.begin_nested():
+                    run = create_run(session, site_id, RunKind.FULL, "beat", local_date)
+            except IntegrityError:
+                # The one insert that can race: another beat created this site's run
+                # for the same local date first. The unique index decided; nothing to do.
+                log.info("schedules.due.already_started site=%d date=%s", site_id, local_date)
+                continue
+            created.append(run.id)
+    return created

@@ -1,0 +1,183 @@
+"""One full-sync batch: claim it, read its SKUs from the ERP, push, count, finish.
+
+Claims are atomic and carry a token, `attempts` after the claim, so that every later
+step of this delivery checks it still owns the batch:
+
+- A batch is claimed from `queued`, only while its run is `running` (a paused or
+  cancelled run leaves its batches where they are).
+- A message Redis hands out again (`redelivered`: its worker died, so it was restored
+  from the unacked set) may take over a batch still marked `processing`: with time
+  limits far below the visibility timeout, the delivery that claimed it is dead.
+- Finishing is one transaction with the push itself (`sync.push.push_in_session`):
+  the items update, the batch's counts and the run's totals commit together or not at
+  all, and only if the token still matches. A redelivered batch that already finished
+  finds nothing to claim, so no SKU is ever counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, joinedload, sessionmaker
+
+from models import BatchStatus, Site, SyncRun
+from models.db import transaction
+from sync.push import PushOutcome, push_in_session
+from sync.runs import close_run
+
+if TYPE_CHECKING:
+    from workers.context import WorkerContext
+
+NOT_IN_ERP = "SKU not in the ERP"
+
+
+class StaleClaim(Exception):
+    """Another delivery took the batch over; this one must not record anything."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    batch_id: int
+    run_id: int
+    site_id: int
+    kind: str
+    #: `sync_batches.attempts` after this claim: the claim's token.
+    attempt: int
+    skus: list[str]
+
+
+def claim_batch(session: Session, batch_id: int, *, redelivered: bool = False) -> Claim | None:
+    """Take the batch, or None if there is nothing for this delivery to do."""
+    row = session.execute(
+        text(
+            """
+            UPDATE sync_batches b
+            SET status = 'processing', attempts = b.attempts + 1,
+                claimed_at = now(), updated_at = now()
+            FROM sync_runs r
+            WHERE b.id = :id AND r.id = b.run_id AND r.status = 'running'
+              AND (b.status = 'queued' OR (b.status = 'processing' AND :redelivered))
+            RETURNING b.run_id, r.site_id, r.kind, b.attempts, b.skus
+            """
+        ),
+        {"id": batch_id, "redelivered": redelivered},
+    ).one_or_none()
+    if row is None:
+        return None
+    return Claim(batch_id, row.run_id, row.site_id, row.kind, row.attempts, list(row.skus))
+
+
+def release_batch(sessions: sessionmaker[Session], claim: Claim, error: str) -> None:
+    """Put a claimed batch back to `queued` for its retry, keeping the error for ops."""
+    with transaction(sessions) as session:
+        session.execute(
+            text(
+                """
+                UPDATE sync_batches SET status = 'queued', error = :error, updated_at = now()
+                WHERE id = :id AND status = 'processing' AND attempts = :attempt
+                """
+            ),
+            {"id": claim.batch_id, "attempt": claim.attempt, "error": error},
+        )
+
+
+def finish_batch(
+    session: Session,
+    claim: Claim,
+    outcome: PushOutcome,
+    *,
+    status: BatchStatus = BatchStatus.COMPLETED,
+    error: str | None = None,
+) -> list[int]:
+    """Record the batch's outcome and add it to its run; close the run if it was last.
+
+    Times are `clock_timestamp()`, not `now()`: this transaction began before the
+    store writes, and `now()` would date the batch's end from before them.
+
+    Returns the lifecycle deliveries recorded if the run closed. Raises `StaleClaim` if
+    the batch is no longer this claim's, so the caller's transaction rolls back. A batch
+    that completes after retries keeps its last error, which tells why it was retried.
+    """
+    finished = session.execute(
+        text(
+            """
+            UPDATE sync_batches SET status = :status, synced = :synced,
+                unchanged = :unchanged, failed = :failed, store_calls = :store_calls,
+                error = coalesce(:error, error), failures = CAST(:failures AS jsonb),
+                finished_at = clock_timestamp(), updated_at = clock_timestamp()
+            WHERE id = :id AND status = 'processing' AND attempts = :attempt
+            RETURNING id
+            """
+        ),
+        _batch_params(claim, outcome, status, error),
+    ).one_or_none()
+    if finished is None:
+        raise StaleClaim(f"batch {claim.batch_id} was taken over after attempt {claim.attempt}")
+    pending = session.execute(
+        text(
+            """
+            UPDATE sync_runs SET synced = synced + :synced, unchanged = unchanged + :unchanged,
+                failed = failed + :failed, store_calls = store_calls + :store_calls,
+                batches_pending = batches_pending - 1, updated_at = clock_timestamp()
+            WHERE id = :run_id
+            RETURNING batches_pending
+            """
+        ),
+        {**_counts(outcome), "run_id": claim.run_id},
+    ).scalar_one()
+    if pending > 0:
+        return []
+    run = session.get_one(SyncRun, claim.run_id, with_for_update=True, populate_existing=True)
+    return close_run(session, run)
+
+
+def fail_batch(sessions: sessionmaker[Session], claim: Claim, error: str) -> list[int]:
+    """The batch gave up (retries spent, or a permanent error): all its SKUs failed."""
+    outcome = PushOutcome(failed=len(claim.skus))
+    with transaction(sessions) as session:
+        return finish_batch(session, claim, outcome, status=BatchStatus.FAILED, error=error)
+
+
+def sync_batch(ctx: WorkerContext, claim: Claim) -> list[int]:
+    """Read the batch's SKUs from the ERP, push what changed, record it all at once.
+
+    Connector errors rise to the task, which retries transient ones. Returns the
+    lifecycle deliveries to publish if this batch closed the run.
+    """
+    with ctx.sessions() as session:
+        site = session.get_one(Site, claim.site_id, options=[joinedload(Site.source)])
+    readings = ctx.source(site.source).get_quantities(claim.skus)
+    store = ctx.storefront(site)
+    with transaction(ctx.sessions) as session:
+        outcome = push_in_session(session, site.id, list(readings.values()), store)
+        for sku in claim.skus:
+            if sku not in readings:
+                outcome.fail(sku, NOT_IN_ERP)
+        return finish_batch(session, claim, outcome)
+
+
+def _counts(outcome: PushOutcome) -> dict[str, int]:
+    # A stale reading means the store already holds a newer value: nothing to do,
+    # which for the batch's totals is "unchanged".
+    return {
+        "synced": outcome.synced,
+        "unchanged": outcome.unchanged + outcome.stale,
+        "failed": outcome.failed,
+        "store_calls": outcome.store_calls,
+    }
+
+
+def _batch_params(
+    claim: Claim, outcome: PushOutcome, status: BatchStatus, error: str | None
+) -> dict[str, Any]:
+    return {
+        **_counts(outcome),
+        "id": claim.batch_id,
+        "attempt": claim.attempt,
+        "status": str(status),
+        "error": error,
+        "failures": json.dumps(outcome.failures) if outcome.failures else None,
+    }

@@ -1,0 +1,207 @@
+"""A store's request quota, held in Redis and shared by every worker (DESIGN.md flow 6).
+
+Celery's `rate_limit` is per worker, while a platform's quota is per store: four workers
+each "within" 150 requests per 30 s send 600. So every request to a store first takes a
+place here. Two limits at once, checked and taken atomically by one Lua script:
+
+- **requests per window**, a sliding-window log (a sorted set of request times): never
+  more than `requests` in any `window` seconds. A sliding window is stricter than the
+  platforms' fixed windows, so staying under it stays under theirs wherever their
+  window starts. The window we count over is a little longer than the platform's
+  (`GUARD`) to absorb the time between taking a place and the request arriving.
+- **concurrent requests**, a semaphore whose places are leases: a place expires
+  `slot_ttl` after it was last renewed, and a holder renews it every third of that
+  while its request runs. A worker killed mid-request stops renewing, so its place
+  frees itself within `slot_ttl` (BigCommerce allows one request at a time: a place
+  held for the 65 s a request may take would stall the store's every worker).
+
+Time is Redis's own clock (`TIME`), so workers on hosts with skewed clocks agree.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import redis
+
+from connectors.errors import TransientError
+from models import Platform, Site
+
+
+@dataclass(frozen=True)
+class Quota:
+    """At most `requests` per `window_seconds`, at most `concurrency` at once."""
+
+    requests: int
+    window_seconds: float
+    concurrency: int
+
+
+#: Defaults for a site whose `rate_limit_*` columns are NULL.
+PLATFORM_QUOTAS: dict[Platform, Quota] = {
+    # Standard and Plus plans: 150 requests per 30 s, shared by every app on the store
+    # (platforms.md section 4, "Rate limits"). One request at a time: BigCommerce asks
+    # to wait for each inventory write's 200 before sending the next (same section).
+    Platform.BIGCOMMERCE: Quota(150, 30.0, 1),
+    # Not in platforms.md (section 5 documents no numbers; the GraphQL cost bucket is
+    # UNCONFIRMED there). Shopify's long-standing REST limit is a 40-request bucket
+    # leaking 2 per second: 40 per 20 s averages the same 2 per second.
+    Platform.SHOPIFY: Quota(40, 20.0, 2),
+    # WooCommerce core has no rate limit; hosts and security plugins set their own
+    # (platforms.md section 2, UNCONFIRMED). 5 per second and 2 at once keep a small
+    # host's PHP workers free for shoppers; raise it per site for a bigger host.
+    Platform.WOOCOMMERCE: Quota(300, 60.0, 2),
+}
+
+#: Share of the window added to it: our clock and the platform's disagree by the time
+#: a request spends between taking its place and arriving (at least 100 ms).
+GUARD = 0.1
+#: A place not renewed for this long is freed (its holder died); live holders renew it
+#: every third of this.
+SLOT_TTL_SECONDS = 15.0
+#: How long a waiter sleeps before asking again for a concurrency place (no one can
+#: know when the holder finishes), in seconds.
+POLL_SECONDS = 0.05
+#: Longest total wait for a place before giving up with `StoreLimitBusy`, so a task
+#: retries later instead of sitting on a worker past its time limit.
+MAX_WAIT_SECONDS = 45.0
+
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local concurrency = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[4])
+local poll = tonumber(ARGV[6])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) >= concurrency then
+  local soonest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return {0, math.max(1, math.min(poll, tonumber(soonest[2]) - now))}
+end
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, math.max(1, tonumber(oldest[2]) + window - now)}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[5])
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[5])
+redis.call('PEXPIRE', KEYS[1], window)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return {1, 0}
+"""
+
+
+_RENEW = """
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+end
+return 0
+"""
+
+
+class StoreLimitBusy(TransientError):
+    """No place became free within the maximum wait: retry the task later."""
+
+
+class StoreLimit:
+    """The shared limit of one site. `with limit.acquire(): <one store request>`.
+
+    Stores built by `WorkerContext.storefront` already take it around each of their
+    requests (sync/pacing.py): wrapping their calls in `acquire()` again would hold a
+    place while waiting for another, which with one place (BigCommerce) never comes.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        site_id: int,
+        quota: Quota,
+        *,
+        max_wait: float = MAX_WAIT_SECONDS,
+        slot_ttl: float = SLOT_TTL_SECONDS,
+    ) -> None:
+        self.client = client
+        self.site_id = site_id
+        self.quota = quota
+        self.max_wait = max_wait
+        self.slot_ttl = slot_ttl
+        self.keys = [f"stocksync:limit:{site_id}:window", f"stocksync:limit:{site_id}:slots"]
+        self._script = client.register_script(_ACQUIRE)
+        self._renew = client.register_script(_RENEW)
+
+    def try_acquire(self, token: str) -> float:
+        """Take a place for `token` if one is free: 0.0, else the seconds to wait."""
+        window_ms = self.quota.window_seconds * 1000
+        granted, wait_ms = self._script(
+            keys=self.keys,
+            args=[
+                self.quota.requests,
+                round(window_ms + max(100.0, window_ms * GUARD)),
+                self.quota.concurrency,
+                round(self.slot_ttl * 1000),
+                token,
+                round(POLL_SECONDS * 1000),
+            ],
+        )
+        return 0.0 if granted else float(wait_ms) / 1000
+
+    def release(self, token: str) -> None:
+        """Free the concurrency place; the request still counts in its window."""
+        self.client.zrem(self.keys[1], token)
+
+    @contextmanager
+    def acquire(self) -> Iterator[None]:
+        """Block until a place is free, hold it for the body, then free it.
+
+        Raises `StoreLimitBusy` (a `TransientError`, so tasks retry with backoff) if no
+        place is free within `max_wait` seconds.
+        """
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + self.max_wait
+        while (wait := self.try_acquire(token)) > 0:
+            remaining = deadline - time.monotonic()
+            if wait > remaining:
+                raise StoreLimitBusy(
+                    f"store limit of site {self.site_id} busy for more than {self.max_wait:g} s",
+                    retry_after=wait,
+                )
+            # A little jitter so waiters released by the same expiry do not all ask at once.
+            time.sleep(wait + random.uniform(0, POLL_SECONDS))
+        done = threading.Event()
+        renewer = threading.Thread(target=self._keep, args=(token, done), daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            done.set()
+            self.release(token)
+
+    def _keep(self, token: str, done: threading.Event) -> None:
+        """Renew the place's lease until the request is done (runs in its own thread)."""
+        while not done.wait(self.slot_ttl / 3):
+            try:
+                self._renew(keys=[self.keys[1]], args=[round(self.slot_ttl * 1000), token])
+            except redis.RedisError:
+                # Redis unreachable: the lease may lapse and another worker take the
+                # place early, one request too many at worst; the request goes on.
+                continue
+
+
+def quota_for(site: Site) -> Quota:
+    """The site's own settings where set, the platform's default for the rest."""
+    default = PLATFORM_QUOTAS[Platform(site.platform)]
+    return Quota(
+        requests=site.rate_limit_requests or default.requests,
+        window_seconds=float(site.rate_limit_window_seconds or default.window_seconds),
+        concurrency=site.rate_limit_concurrency or default.concurrency,
+    )

@@ -1,0 +1,178 @@
+"""SIGKILL in the middle of a 20,000-SKU run, against real `celery worker` processes.
+
+The workers are separate processes (prefork, as in production) started with the
+environment a deployment gives them; the sandboxes serve them over HTTP from here.
+
+Two kills, the two ways a batch survives a dead worker:
+
+1. One pool process is killed mid-batch. Its parent sees the worker lost and, with
+   late acks and `reject_on_worker_lost`, puts the message back at once, marked
+   `redelivered`; the next delivery takes the batch over from the dead claim.
+2. The whole worker (parent and pool) is killed. Its unacked messages would come back
+   only after Redis's visibility timeout (1 h), so the batches it held stay
+   `processing`: the maintenance function returns them, run here with its clock set
+   31 minutes ahead (STUCK_BATCH_MINUTES is 30) instead of waiting, and a new worker
+   finishes the run.
+
+Either way the counts are exact: no SKU is counted twice, none is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import BatchStatus, RunStatus, SyncBatch
+from models.crypto import Vault
+from models.db import transaction
+from settings import Settings
+from sync.recovery import return_stuck_batches
+from tests.sync.stack import finished, run_row, sandbox_stack, wait_for
+from workers import runs
+from workers.app import make_celery
+
+ITEMS = 20_000
+CELERY = str(Path(sys.executable).with_name("celery"))
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def worker_process(settings: Settings, encryption_key: str, log: Path) -> Iterator[int]:
+    """`celery -A workers worker` with two pool processes; yields its pid."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": str(settings.database_url),
+        "REDIS_URL": str(settings.redis_url),
+        "STOCKSYNC_ENCRYPTION_KEY": encryption_key,
+        "STOCKSYNC_HOME": str(log.parent),
+        "WORKER_CONCURRENCY": "2",
+    }
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [CELERY, "-A", "workers", "worker", "-Q", "events,sync,maintenance", "-l", "WARNING"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: killed as one below
+        )
+    try:
+        yield process.pid
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _count(db: sessionmaker[Session], run_id: int, status: BatchStatus) -> int:
+    with db() as session:
+        return session.execute(
+            select(func.count())
+            .select_from(SyncBatch)
+            .where(SyncBatch.run_id == run_id, SyncBatch.status == status)
+        ).scalar_one()
+
+
+def _db_now(db: sessionmaker[Session]) -> datetime:
+    with db() as session:
+        return session.execute(select(func.now())).scalar_one()
+
+
+def _queue_empty(client: redis.Redis) -> bool:
+    lists = [key for key in client.scan_iter("sync*") if client.type(key) == b"list"]
+    return sum(client.llen(key) for key in lists) == 0
+
+
+def _live_claims(db: sessionmaker[Session], run_id: int, since: datetime) -> int:
+    """Batches processing under a claim made after `since` (so by a live worker)."""
+    with db() as session:
+        return session.execute(
+            select(func.count())
+            .select_from(SyncBatch)
+            .where(
+                SyncBatch.run_id == run_id,
+                SyncBatch.status == BatchStatus.PROCESSING,
+                SyncBatch.claimed_at >= since,
+            )
+        ).scalar_one()
+
+
+def _batches_total(db: sessionmaker[Session], run_id: int) -> int:
+    return run_row(db, run_id).batches_total
+
+
+@pytest.mark.slow
+def test_killed_workers_lose_no_sku_and_count_none_twice(
+    db: sessionmaker[Session],
+    vault: Vault,
+    settings: Settings,
+    encryption_key: str,
+    redis_client: redis.Redis,
+    tmp_path: Path,
+) -> None:
+    app = make_celery(settings)
+    log = tmp_path / "worker.log"
+    with sandbox_stack(
+        db, vault, "bigcommerce", items=ITEMS, drift=0.1, store={"latency_ms": 40}
+    ) as stack:
+        stack.erp.set_faults(latency_ms=10)  # a batch takes a quarter second or so
+        drifted = stack.differing()
+        run_id = runs.start_sync(app, db, stack.site_id)
+        completed = lambda: _count(db, run_id, BatchStatus.COMPLETED)  # noqa: E731
+        processing = lambda: _count(db, run_id, BatchStatus.PROCESSING)  # noqa: E731
+
+        with worker_process(settings, encryption_key, log) as pid:
+            wait_for(lambda: _batches_total(db, run_id) > 0, what="the batches")
+            wait_for(lambda: completed() >= 8 and processing() > 0, what="a quarter done")
+            os.kill(_children(pid)[0], signal.SIGKILL)  # one pool process, mid-batch
+            wait_for(lambda: completed() >= 20 and processing() > 0, what="half done")
+            os.killpg(pid, signal.SIGKILL)  # the whole worker
+            killed_at = _db_now(db)
+            held = processing()
+
+        with worker_process(settings, encryption_key, log):
+            # Maintenance runs once the new worker has done all it can: every message
+            # it can reach taken, and no batch in hand (the ones still `processing`
+            # were claimed by the dead worker).
+            wait_for(
+                lambda: _queue_empty(redis_client) and not _live_claims(db, run_id, killed_at),
+                what="the new worker to run out of reachable batches",
+            )
+            with transaction(db) as session:
+                returned = return_stuck_batches(
+                    session, datetime.now(UTC) + timedelta(minutes=31), 30
+                )
+            for batch_id, kind in returned.batches:
+                runs.publish_batches(app, [batch_id], kind)
+            wait_for(lambda: finished(db, run_id), what="the run")
+
+        assert stack.differing() == set(), log.read_text()[-3000:]
+
+    run = run_row(db, run_id)
+    assert held > 0
+    assert (run.status, run.total, run.synced, run.unchanged, run.failed) == (
+        RunStatus.COMPLETED,
+        ITEMS,
+        len(drifted),
+        ITEMS - len(drifted),
+        0,
+    )
+    with db() as session:
+        attempts = session.scalars(select(SyncBatch.attempts).where(SyncBatch.run_id == run_id))
+        assert max(attempts) >= 2  # some batch was taken over or returned, and redone

@@ -1,0 +1,34 @@
+"""The beat schedule names real tasks, at the periods the design asks for."""
+
+from __future__ import annotations
+
+from celery.schedules import crontab
+
+from schedules.beat import DUE_CHECK_SECONDS, OUTBOX_SWEEP, beat_schedule
+from settings import Settings
+from workers.app import make_celery
+
+
+def test_every_entry_names_a_registered_task() -> None:
+    app = make_celery(Settings(redis_url="redis://127.0.0.1:1/0"))
+    app.loader.import_default_modules()
+    for name, entry in beat_schedule().items():
+        assert entry["task"] in app.tasks, name
+
+
+def test_periods() -> None:
+    schedule = {entry["task"]: entry["schedule"] for entry in beat_schedule().values()}
+    assert schedule["schedules.tasks.start_due_syncs"] == DUE_CHECK_SECONDS <= 300
+    assert schedule["workers.maintenance.return_stuck_batches"] == 300
+    assert schedule[OUTBOX_SWEEP] == 60
+    purge = schedule["workers.maintenance.purge_webhook_log"]
+    assert isinstance(purge, crontab)
+    assert purge.hour == {3} and purge.minute == {0}
+
+
+def test_a_backlog_of_beats_expires_instead_of_piling_up() -> None:
+    for name, entry in beat_schedule().items():
+        period = entry["schedule"]
+        if isinstance(period, float):
+            assert entry["options"]["expires"] <= period, name
+        assert entry["options"]["queue"] == "maintenance", name

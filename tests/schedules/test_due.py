@@ -1,0 +1,177 @@
+"""Which sites are due, with a frozen clock: time zones, DST days, a beat that was
+down at 2 AM, and two beats racing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import SyncRun
+from models.crypto import Vault
+from models.db import transaction
+from schedules.due import due_date, start_due_runs
+from sync.runs import RunKind, create_run
+from tests.factories import make_site, make_source
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "expected"),
+    [
+        ("UTC", utc(2026, 3, 8, 1, 59), None),
+        ("UTC", utc(2026, 3, 8, 2, 0), date(2026, 3, 8)),
+        ("UTC", utc(2026, 3, 8, 23, 59), date(2026, 3, 8)),
+        # Spring forward: 01:59 EST is followed by 03:00 EDT; 02:00 never happens, so
+        # the first beat at or after 03:00 local (07:00 UTC) starts the run.
+        ("America/New_York", utc(2026, 3, 8, 6, 59), None),
+        ("America/New_York", utc(2026, 3, 8, 7, 0), date(2026, 3, 8)),
+        # Fall back: 01:00-01:59 happens twice (EDT, then EST); 02:00 EST once.
+        ("America/New_York", utc(2026, 11, 1, 5, 30), None),
+        ("America/New_York", utc(2026, 11, 1, 6, 30), None),
+        ("America/New_York", utc(2026, 11, 1, 7, 0), date(2026, 11, 1)),
+        # UTC+05:30: 02:00 in Kolkata is 20:30 UTC the day before.
+        ("Asia/Kolkata", utc(2026, 11, 21, 20, 29), None),
+        ("Asia/Kolkata", utc(2026, 11, 21, 20, 30), date(2026, 11, 22)),
+    ],
+)
+def test_a_site_is_due_once_its_local_time_passes_its_hour(
+    zone: str, now: datetime, expected: date | None
+) -> None:
+    assert due_date(now, zone, 2) == expected
+
+
+def _sites(db: sessionmaker[Session], vault: Vault, *zones: str) -> dict[str, int]:
+    with transaction(db) as session:
+        source = make_source(session, vault)
+        return {
+            zone: make_site(session, vault, source, name=zone, timezone=zone).id for zone in zones
+        }
+
+
+def _runs(db: sessionmaker[Session]) -> list[tuple[int, date]]:
+    with db() as session:
+        rows = session.execute(
+            select(SyncRun.site_id, SyncRun.local_date).where(SyncRun.kind == RunKind.FULL)
+        )
+        return [(site, day) for site, day in rows if day is not None]
+
+
+ZONES = ("UTC", "America/New_York", "Asia/Kolkata")
+
+
+@pytest.mark.parametrize("day", [date(2026, 3, 8), date(2026, 11, 1)])
+def test_beats_every_five_minutes_start_one_run_per_site_per_local_date(
+    db: sessionmaker[Session], vault: Vault, day: date
+) -> None:
+    """Two days of beats across a DST change, sites in three zones."""
+    sites = _sites(db, vault, *ZONES)
+    now = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(hours=12)
+    first_start: dict[tuple[int, date], datetime] = {}
+    while now < datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(hours=36):
+        for run_id in start_due_runs(db, now):
+            with db() as session:
+                run = session.get_one(SyncRun, run_id)
+                first_start[(run.site_id, run.local_date or day)] = now
+        now += timedelta(minutes=5)
+
+    runs = _runs(db)
+    assert max(Counter(runs).values()) == 1
+    new_york = sites["America/New_York"]
+    assert first_start[(new_york, day)] == (
+        utc(2026, 3, 8, 7, 0) if day.month == 3 else utc(2026, 11, 1, 7, 0)
+    )
+    assert first_start[(sites["Asia/Kolkata"], day)] == datetime.combine(
+        day - timedelta(days=1), datetime.min.time(), UTC
+    ) + timedelta(hours=20, minutes=30)
+    assert first_start[(sites["UTC"], day)] == datetime.combine(day, datetime.min.time(), UTC) + (
+        timedelta(hours=2)
+    )
+
+
+def test_a_beat_that_was_down_at_2_am_starts_the_run_when_it_returns_once(
+    db: sessionmaker[Session], vault: Vault
+) -> None:
+    sites = _sites(db, vault, "America/New_York")
+    back_at_ten = utc(2026, 11, 1, 15, 0)  # 10:00 EST
+    started = start_due_runs(db, back_at_ten)
+    assert len(started) == 1
+    assert start_due_runs(db, back_at_ten + timedelta(minutes=5)) == []
+    assert _runs(db) == [(sites["America/New_York"], date(2026, 11, 1))]
+
+
+def test_inactive_sites_and_manual_runs_do_not_count(
+    db: sessionmaker[Session], vault: Vault
+) -> None:
+    with transaction(db) as session:
+        source = make_source(session, vault)
+        asleep = make_site(session, vault, source, name="asleep", active=False)
+        awake = make_site(session, vault, source, name="awake")
+        create_run(session, awake.id, RunKind.MANUAL, "api", date(2026, 11, 22))
+    assert len(start_due_runs(db, utc(2026, 11, 22, 3, 0))) == 1
+    assert [site for site, _ in _runs(db)] == [awake.id] and asleep.id != awake.id
+
+
+def test_the_unique_index_settles_a_race_the_check_missed(
+    db: sessionmaker[Session], vault: Vault
+) -> None:
+    """Another beat inserted the run after this one looked: its insert fails, quietly."""
+    site = _sites(db, vault, "UTC")["UTC"]
+    now = utc(2026, 11, 22, 3, 0)
+    other_beat = db()
+    other_beat.begin()
+    create_run(other_beat, site, RunKind.FULL, "beat", date(2026, 11, 22))  # not committed
+    result: list[list[int]] = []
+    beat = threading.Thread(target=lambda: result.append(start_due_runs(db, now)), daemon=True)
+    try:
+        beat.start()
+        _wait_until_blocked(db)
+        other_beat.commit()
+    finally:
+        other_beat.close()  # rolls back if the wait failed, so the beat never hangs
+    beat.join(timeout=10)
+    assert result == [[]]
+    assert len(_runs(db)) == 1
+
+
+def _wait_until_blocked(db: sessionmaker[Session]) -> None:
+    """Until some session waits on a lock (the beat's insert on the other's row)."""
+    deadline = time.monotonic() + 10
+    with db() as session:
+        while not session.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ).scalar_one():
+            assert time.monotonic() < deadline, "the beat never waited for the other"
+            session.rollback()
+            time.sleep(0.01)
+
+
+def test_two_beats_at_once_start_one_run(db: sessionmaker[Session], vault: Vault) -> None:
+    sites = _sites(db, vault, *ZONES)
+    for day in range(10):
+        now = utc(2026, 11, 10 + day, 23, 0)
+        barrier = threading.Barrier(2)
+        started: list[int] = []
+
+        def beat(now: datetime, barrier: threading.Barrier, started: list[int]) -> None:
+            barrier.wait()
+            started.extend(start_due_runs(db, now))
+
+        beats = [threading.Thread(target=beat, args=(now, barrier, started)) for _ in range(2)]
+        for thread in beats:
+            thread.start()
+        for thread in beats:
+            thread.join()
+        assert len(started) == len(sites)
+    assert max(Counter(_runs(db)).values()) == 1

@@ -1,0 +1,256 @@
+"""Test helpers for full-sync tests: sandboxes, their rows, a context, real workers.
+
+Plain context managers rather than fixtures, so `tests/sync`, `tests/workers` and
+`tests/functional` share them without a conftest of their own.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery, bootsteps
+from celery.contrib.testing.worker import start_worker
+from celery.worker import WorkController
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, sessionmaker
+
+import celeryconfig
+from models import Item, Platform, Site, SyncBatch, SyncRun
+from models.crypto import Vault
+from models.db import transaction
+from sandbox.base import SandboxConfig, SandboxState
+from sandbox.registry import create_app
+from sandbox.server import running
+from settings import Settings
+from sync.pacing import Pacing
+from sync.runs import begin_run, create_run, prepare_batches
+from tests.factories import make_site, make_source
+from workers import context as worker_context
+from workers.context import WorkerContext, build_context
+
+STORE_CREDENTIALS: dict[str, dict[str, str]] = {
+    "woocommerce": {"consumer_key": "ck_test", "consumer_secret": "cs_test"},
+    "bigcommerce": {"store_hash": "sandbox", "access_token": "sandbox-token"},
+    "shopify": {"access_token": "shpat_sandbox", "location_id": "gid://shopify/Location/1"},
+}
+#: A quota no test reaches unless it means to: the platforms' defaults are slow.
+GENEROUS = {"rate_limit_requests": 100_000, "rate_limit_window_seconds": 1}
+
+
+@dataclass
+class Stack:
+    """A Business Central ERP and one store, both served over HTTP, and their rows."""
+
+    erp_url: str
+    erp: SandboxState
+    store_url: str
+    store: SandboxState
+    platform: str
+    site_id: int
+    source_id: int
+    #: The Flask apps, for tests that wrap them (`app.wsgi_app = Middleware(...)`).
+    erp_app: Any = None
+    store_app: Any = None
+
+    def store_stock(self) -> dict[str, int]:
+        return self.store.stock()
+
+    def erp_stock(self) -> dict[str, int]:
+        return self.erp.stock()
+
+    def differing(self) -> set[str]:
+        """SKUs whose store stock differs from the ERP's."""
+        erp, store = self.erp_stock(), self.store_stock()
+        return {sku for sku, quantity in store.items() if erp.get(sku) != quantity}
+
+
+def erp_credentials(url: str, state: Any) -> dict[str, str]:
+    return {
+        "tenant_id": "contoso",
+        "client_id": "sandbox-client",
+        "client_secret": "sandbox-secret",
+        "company_id": state.company_id,
+        "token_url": f"{url}/contoso/oauth2/v2.0/token",
+    }
+
+
+@contextmanager
+def sandbox_stack(
+    sessions: sessionmaker[Session],
+    vault: Vault,
+    platform: str,
+    *,
+    items: int,
+    drift: float = 0.1,
+    store: Mapping[str, Any] | None = None,
+    site: Mapping[str, Any] | None = None,
+    name: str = "shop",
+) -> Iterator[Stack]:
+    """Serve an ERP and a store seeded alike (`drift` of the store's SKUs differ)."""
+    erp_app = create_app("businesscentral", SandboxConfig(items=items))
+    store_config = SandboxConfig(
+        items=items, drift=drift, credentials=STORE_CREDENTIALS[platform], **(store or {})
+    )
+    store_app = create_app(platform, store_config)
+    with running(erp_app) as erp_url, running(store_app) as store_url:
+        erp = erp_app.config["SANDBOX_STATE"]
+        with transaction(sessions) as session:
+            source = make_source(
+                session,
+                vault,
+                name=f"erp-{name}",
+                base_url=erp_url,
+                credentials_sealed=vault.seal(erp_credentials(erp_url, erp)),
+            )
+            row = make_site(
+                session,
+                vault,
+                source,
+                name=name,
+                platform=Platform(platform),
+                base_url=store_url,
+                credentials_sealed=vault.seal(STORE_CREDENTIALS[platform]),
+                **{**GENEROUS, **(site or {})},
+            )
+            ids = row.id, source.id
+        yield Stack(
+            erp_url,
+            erp,
+            store_url,
+            store_app.config["SANDBOX_STATE"],
+            platform,
+            *ids,
+            erp_app=erp_app,
+            store_app=store_app,
+        )
+
+
+@contextmanager
+def installed_context(settings: Settings, **options: Any) -> Iterator[WorkerContext]:
+    """A worker context with test timings, used by every task of this process."""
+    context = build_context(settings, **options)
+    worker_context.install(context)
+    try:
+        yield context
+    finally:
+        worker_context.reset()
+
+
+#: Waits short enough for tests; the shapes (exponential, capped, hints honoured) stay.
+FAST: dict[str, Any] = {
+    "backoff_base_seconds": 0.01,
+    "pacing": Pacing(retries=3, max_wait=2.0, base_seconds=0.01),
+    "delivery_schedule": (0.2, 0.4, 0.8),
+}
+
+
+class WakeUp(bootsteps.StartStopStep):
+    """Wake the worker's event loop every 50 ms.
+
+    With the threads pool, a finished task does not wake the loop (prefork's pipes
+    do), so on Redis a worker takes its next message only at the next timer, up to
+    10 s later (kombu's restore timer). Production workers are prefork; this keeps the
+    in-process test workers from idling between batches.
+    """
+
+    requires = {"celery.worker.components:Hub"}
+
+    def start(self, worker: WorkController) -> None:
+        if worker.hub is not None:
+            worker.hub.call_repeatedly(0.05, lambda: None)
+
+
+@contextmanager
+def workers(app: Celery, concurrency: int = 1, count: int = 1) -> Iterator[None]:
+    """`count` real workers (threads pool) consuming every queue, in this process."""
+    if WakeUp not in app.steps["worker"]:
+        app.steps["worker"].add(WakeUp)
+    with ExitStack() as stack:
+        for _ in range(count):
+            stack.enter_context(
+                start_worker(
+                    app,
+                    pool="solo" if concurrency == 1 else "threads",
+                    concurrency=concurrency,
+                    perform_ping_check=False,
+                    queues=list(celeryconfig.QUEUES),
+                    loglevel="WARNING",
+                    shutdown_timeout=60,
+                )
+            )
+        yield
+
+
+def prepared_run(ctx: WorkerContext, site_id: int, kind: str = "manual") -> tuple[int, list[int]]:
+    """A run begun, its catalog mirrored and its batches cut, but nothing published."""
+    with transaction(ctx.sessions) as session:
+        run_id = create_run(session, site_id, kind, "test").id
+    with transaction(ctx.sessions) as session:
+        begin_run(session, run_id)
+    return run_id, prepare_batches(ctx, run_id).batch_ids
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 120.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what or predicate}"
+        time.sleep(0.05)
+
+
+def load_site(sessions: sessionmaker[Session], site_id: int) -> Site:
+    with sessions() as session:
+        return session.get_one(Site, site_id, options=[joinedload(Site.source)])
+
+
+def sync_to_end(app: Celery, sessions: sessionmaker[Session], site_id: int) -> SyncRun:
+    """Start a manual run of the site and wait for it to finish; return its row."""
+    from workers.runs import start_sync
+
+    run_id = start_sync(app, sessions, site_id)
+    wait_for(lambda: finished(sessions, run_id), what=f"run {run_id}")
+    return run_row(sessions, run_id)
+
+
+def run_row(sessions: sessionmaker[Session], run_id: int) -> SyncRun:
+    with sessions() as session:
+        return session.get_one(SyncRun, run_id)
+
+
+def finished(sessions: sessionmaker[Session], run_id: int) -> bool:
+    return run_row(sessions, run_id).finished_at is not None
+
+
+def expected_write_calls(
+    sessions: sessionmaker[Session], run_id: int, changed: set[str], platform: str, limit: int
+) -> int:
+    """Store write requests a run should make for `changed` SKUs, batch by batch.
+
+    BigCommerce and Shopify take one batch's changes in chunks of their batch limit.
+    WooCommerce can batch variations only under their parent
+    (`products/<parent>/variations/batch`) and simple products under `products/batch`,
+    so each batch costs one chunked request group per endpoint it touches.
+    """
+    with sessions() as session:
+        endpoint = {
+            sku: ("products" if variant_id is None else product_id)
+            for sku, product_id, variant_id in session.execute(
+                select(Item.sku, Item.product_id, Item.variant_id)
+                .join(SyncRun, SyncRun.site_id == Item.site_id)
+                .where(SyncRun.id == run_id)
+            )
+        }
+        batches = session.scalars(select(SyncBatch.skus).where(SyncBatch.run_id == run_id)).all()
+    calls = 0
+    for skus in batches:
+        groups: dict[str, int] = {}
+        for sku in skus:
+            if sku in changed:
+                key = endpoint[sku] if platform == "woocommerce" else "all"
+                groups[key] = groups.get(key, 0) + 1
+        calls += sum(math.ceil(count / limit) for count in groups.values())
+    return calls

@@ -1,0 +1,130 @@
+"""The catalog mirror: upserts, deactivation, values pushed meanwhile, bounded memory."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable, Iterator, Sequence
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.types import StockUpdate, StoreProduct, UpdateResult
+from models import Item
+from models.crypto import Vault
+from sync.catalog import CHUNK, refresh_catalog
+from tests.factories import make_site, make_source
+from tests.sync.stack import Stack, load_site
+from workers.context import WorkerContext
+
+
+class ListedStore:
+    """A store listing generated products, calling `during(index)` as it streams."""
+
+    batch_limit = 100
+
+    def __init__(
+        self, count: int, during: Callable[[int], None] = lambda _: None, skip: int = 0
+    ) -> None:
+        self.count, self.during, self.skip = count, during, skip
+
+    def iter_catalog(self) -> Iterator[StoreProduct]:
+        for i in range(self.skip, self.count):
+            self.during(i)
+            yield StoreProduct(f"SKU-{i:06d}", str(i), None, 5, manages_stock=i % 100 != 99)
+
+    def set_stock(self, updates: Sequence[StockUpdate]) -> list[UpdateResult]:
+        raise AssertionError("a catalog refresh never writes")
+
+    def get_product(self, product_id: str) -> list[StoreProduct]:
+        return []
+
+
+def _site(db: sessionmaker[Session], vault: Vault) -> int:
+    with db.begin() as session:
+        return make_site(session, vault, make_source(session, vault)).id
+
+
+def _items(db: sessionmaker[Session], site_id: int) -> dict[str, Item]:
+    with db() as session:
+        rows = session.scalars(select(Item).where(Item.site_id == site_id))
+        return {item.sku: item for item in rows}
+
+
+def test_the_mirror_follows_the_store(ctx: WorkerContext, woo: Stack) -> None:
+    site = load_site(ctx.sessions, woo.site_id)
+    first = refresh_catalog(ctx, site, ctx.storefront(site))
+    items = _items(ctx.sessions, woo.site_id)
+
+    assert (first.seen, first.added, first.deactivated) == (300, 300, 0)
+    assert {sku: item.quantity for sku, item in items.items()} == woo.store_stock()
+    variation = next(item for item in items.values() if item.variant_id is not None)
+    assert variation.product_id != variation.variant_id
+
+    again = refresh_catalog(ctx, site, ctx.storefront(site))
+    assert (again.seen, again.added, again.deactivated) == (300, 0, 0)
+
+
+def test_products_gone_from_the_store_or_untracked_become_inactive(
+    ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+) -> None:
+    site = load_site(db, _site(db, vault))
+    refresh_catalog(ctx, site, ListedStore(300))
+    outcome = refresh_catalog(ctx, site, ListedStore(300, skip=100))
+    items = _items(db, site.id)
+
+    assert outcome.deactivated == 100 - 1  # SKU-000099 was inactive already (untracked)
+    assert not any(items[f"SKU-{i:06d}"].active for i in range(100))
+    assert [sku for sku, item in items.items() if not item.active and sku >= "SKU-000100"] == [
+        "SKU-000199",
+        "SKU-000299",
+    ]
+
+
+def test_a_value_pushed_during_the_refresh_is_kept(
+    ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+) -> None:
+    site = load_site(db, _site(db, vault))
+    refresh_catalog(ctx, site, ListedStore(CHUNK + 10))
+    target = f"SKU-{CHUNK + 5:06d}"
+
+    def push_meanwhile(index: int) -> None:
+        if index == CHUNK - 1:  # the page with `target` was read before this push
+            with db.begin() as session:
+                session.execute(
+                    text(
+                        "UPDATE items SET quantity = 77, last_synced_at = clock_timestamp() "
+                        "WHERE site_id = :site AND sku = :sku"
+                    ),
+                    {"site": site.id, "sku": target},
+                )
+
+    refresh_catalog(ctx, site, ListedStore(CHUNK + 10, during=push_meanwhile))
+    items = _items(db, site.id)
+    assert items[target].quantity == 77
+    assert items[f"SKU-{CHUNK + 4:06d}"].quantity == 5
+
+
+def _peak(ctx: WorkerContext, site_id: int, count: int) -> int:
+    site = load_site(ctx.sessions, site_id)
+    tracemalloc.start()
+    try:
+        assert refresh_catalog(ctx, site, ListedStore(count)).seen == count
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.slow
+def test_memory_does_not_grow_with_the_catalog(
+    ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """100,000 SKUs take no more memory than 10,000: one chunk is held at a time."""
+    with db.begin() as session:
+        source = make_source(session, vault)
+        small = make_site(session, vault, source, name="small").id
+        large = make_site(session, vault, source, name="large").id
+    _peak(ctx, small, 2 * CHUNK)  # warm SQLAlchemy's statement cache
+    small_peak, large_peak = _peak(ctx, small, 10_000), _peak(ctx, large, 100_000)
+    print(f"peak traced memory: 10,000 SKUs {small_peak:,} B, 100,000 SKUs {large_peak:,} B")
+    assert large_peak < 1.5 * small_peak

@@ -1,0 +1,153 @@
+"""The one write path: what is written, skipped, failed, and who wins a race."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.interfaces import Storefront
+from connectors.types import SourceItem, StockUpdate, StoreProduct, UpdateResult
+from models import Item
+from sync.catalog import refresh_catalog
+from sync.push import UNKNOWN_SKU, push_readings
+from tests.sync.stack import Stack, load_site
+from workers.context import WorkerContext
+
+
+def _mirror(ctx: WorkerContext, stack: Stack) -> None:
+    site = load_site(ctx.sessions, stack.site_id)
+    refresh_catalog(ctx, site, ctx.storefront(site))
+
+
+def _reading(sku: str, quantity: int, read_at: datetime | None = None) -> SourceItem:
+    return SourceItem(sku, quantity, f"id-{sku}", read_at or datetime.now(UTC))
+
+
+def _item(sessions: sessionmaker[Session], site_id: int, sku: str) -> Item:
+    with sessions() as session:
+        return session.scalars(select(Item).where(Item.site_id == site_id, Item.sku == sku)).one()
+
+
+def test_only_changed_skus_are_written_and_every_reading_is_accounted_for(
+    ctx: WorkerContext, woo: Stack
+) -> None:
+    _mirror(ctx, woo)
+    site = load_site(ctx.sessions, woo.site_id)
+    store_now, erp = woo.store_stock(), woo.erp_stock()
+    changed = sorted(woo.differing())[:30]
+    same = [sku for sku in sorted(store_now) if sku not in woo.differing()][:20]
+    readings = [_reading(sku, erp[sku]) for sku in changed + same]
+    readings.append(_reading("NOT-IN-STORE", 5))
+
+    outcome = push_readings(ctx, site, readings, ctx.storefront(site))
+
+    assert (outcome.synced, outcome.unchanged, outcome.stale, outcome.failed) == (30, 20, 0, 1)
+    assert outcome.failures == {"NOT-IN-STORE": UNKNOWN_SKU}
+    assert outcome.store_calls == len(woo.store.writes) > 0
+    after = woo.store_stock()
+    assert all(after[sku] == erp[sku] for sku in changed)
+    row = _item(ctx.sessions, woo.site_id, changed[0])
+    assert row.quantity == erp[changed[0]] and row.last_synced_at is not None
+
+
+def test_nothing_changed_means_no_store_call(ctx: WorkerContext, woo: Stack) -> None:
+    _mirror(ctx, woo)
+    site = load_site(ctx.sessions, woo.site_id)
+    stock = woo.store_stock()
+    outcome = push_readings(
+        ctx, site, [_reading(sku, q) for sku, q in stock.items()], ctx.storefront(site)
+    )
+    assert (outcome.unchanged, outcome.store_calls, len(woo.store.writes)) == (300, 0, 0)
+
+
+def test_an_older_reading_never_overwrites_a_newer_one(ctx: WorkerContext, woo: Stack) -> None:
+    _mirror(ctx, woo)
+    site = load_site(ctx.sessions, woo.site_id)
+    store = ctx.storefront(site)
+    sku = "SKU-000001"
+    now = datetime.now(UTC)
+    assert push_readings(ctx, site, [_reading(sku, 41, now)], store).synced == 1
+    late = push_readings(ctx, site, [_reading(sku, 7, now - timedelta(seconds=1))], store)
+    # Even a confirmation moves the clock on: an older reading of the same value
+    # followed by a still older one must leave the newest value in place.
+    confirm = push_readings(ctx, site, [_reading(sku, 41, now + timedelta(seconds=1))], store)
+
+    assert (late.stale, late.synced, confirm.unchanged) == (1, 0, 1)
+    assert woo.store_stock()[sku] == 41
+    assert _item(ctx.sessions, woo.site_id, sku).erp_read_at == now + timedelta(seconds=1)
+
+
+def test_a_refused_item_fails_alone(ctx: WorkerContext, woo: Stack) -> None:
+    _mirror(ctx, woo)
+    with ctx.sessions.begin() as session:
+        session.add(Item(site_id=woo.site_id, sku="GHOST-1", product_id="999999", quantity=1))
+    site = load_site(ctx.sessions, woo.site_id)
+    changed = sorted(woo.differing())[:3]
+    erp = woo.erp_stock()
+    readings = [_reading(sku, erp[sku]) for sku in changed] + [_reading("GHOST-1", 9)]
+
+    outcome = push_readings(ctx, site, readings, ctx.storefront(site))
+
+    assert (outcome.synced, outcome.failed) == (3, 1)
+    assert "invalid_id" in outcome.failures["GHOST-1"]
+    assert _item(ctx.sessions, woo.site_id, "GHOST-1").quantity == 1
+
+
+class SlowFirstWriter:
+    """A store whose first `set_stock` (of all the wrappers sharing `first`) stalls:
+    the slow worker of a race, still writing when the other one arrives."""
+
+    def __init__(self, store: Storefront, first: threading.Lock, delay: float) -> None:
+        self.store, self.first, self.delay = store, first, delay
+        self.batch_limit = store.batch_limit
+
+    def set_stock(self, updates: Sequence[StockUpdate]) -> list[UpdateResult]:
+        if self.first.acquire(blocking=False):
+            time.sleep(self.delay)
+        return self.store.set_stock(updates)
+
+    def iter_catalog(self) -> Iterator[StoreProduct]:
+        return self.store.iter_catalog()
+
+    def get_product(self, product_id: str) -> list[StoreProduct]:
+        return self.store.get_product(product_id)
+
+
+def test_the_newer_erp_reading_wins_a_race_every_time(ctx: WorkerContext, woo: Stack) -> None:
+    """A webhook event and a full-sync batch push one SKU whose ERP value changed
+    between their reads; whichever thread writes first is slowed down. 100 times."""
+    _mirror(ctx, woo)
+    site = load_site(ctx.sessions, woo.site_id)
+    erp = ctx.source(site.source)
+    sku, rng = "SKU-000004", random.Random(5)
+    for round_ in range(100):
+        woo.erp.set_stock({sku: 1000 + 2 * round_})
+        older = erp.get_quantities([sku])[sku]
+        woo.erp.set_stock({sku: 1001 + 2 * round_})
+        newer = erp.get_quantities([sku])[sku]
+        assert older.read_at < newer.read_at
+
+        first = threading.Lock()
+        pushes = [
+            threading.Thread(
+                target=push_readings,
+                args=(ctx, site, [reading], SlowFirstWriter(ctx.storefront(site), first, 0.02)),
+            )
+            for reading in (older, newer)
+        ]
+        if rng.random() < 0.5:
+            pushes.reverse()
+        pushes[0].start()
+        time.sleep(0.002)
+        pushes[1].start()
+        for push in pushes:
+            push.join()
+
+        assert woo.store_stock()[sku] == newer.quantity, f"round {round_}"
+        assert _item(ctx.sessions, woo.site_id, sku).erp_read_at == newer.read_at

@@ -1,0 +1,140 @@
+"""Maintenance: stuck batches come back, lost messages are republished, stuck runs
+fail and say so, old webhook-log rows are purged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from celery import Celery
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import BatchStatus, EventDelivery, RunStatus, SyncBatch, WebhookLog, WebhookStatus
+from models.crypto import Vault
+from models.db import transaction
+from sync import lifecycle
+from sync.batches import claim_batch
+from sync.controls import pause_run
+from sync.recovery import fail_stuck_runs, return_stuck_batches
+from sync.retention import purge_webhook_log
+from tests.sync.stack import (
+    finished,
+    prepared_run,
+    run_row,
+    sandbox_stack,
+    wait_for,
+    workers,
+)
+from workers.context import WorkerContext
+from workers.maintenance import RETURN_STUCK_BATCHES
+
+
+def _age(db: sessionmaker[Session], table: str, column: str, minutes: int) -> None:
+    with transaction(db) as session:
+        session.execute(
+            text(f"UPDATE {table} SET {column} = now() - make_interval(mins => :m)"),
+            {"m": minutes},
+        )
+
+
+def test_a_batch_stuck_in_processing_comes_back_and_the_run_completes(
+    sync_ctx: WorkerContext, celery_app: Celery, db: sessionmaker[Session], vault: Vault
+) -> None:
+    with sandbox_stack(db, vault, "shopify", items=1200) as stack:
+        drifted = stack.differing()
+        run_id, batch_ids = prepared_run(sync_ctx, stack.site_id)
+        with transaction(db) as session:
+            # A worker claimed the first batch and died; the others' messages were lost.
+            assert claim_batch(session, batch_ids[0]) is not None
+        _age(db, "sync_batches", "claimed_at", 31)
+        _age(db, "sync_batches", "updated_at", 31)
+        with workers(celery_app):
+            celery_app.send_task(RETURN_STUCK_BATCHES, queue="maintenance")
+            wait_for(lambda: finished(db, run_id), what="the run")
+        assert stack.differing() == set()
+
+    run = run_row(db, run_id)
+    assert (run.status, run.synced, run.unchanged) == (
+        RunStatus.COMPLETED,
+        len(drifted),
+        1200 - len(drifted),
+    )
+
+
+def test_only_batches_stuck_longer_than_the_limit_come_back(
+    sync_ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+) -> None:
+    with sandbox_stack(db, vault, "shopify", items=1500) as stack:
+        run_id, (first, second, third) = prepared_run(sync_ctx, stack.site_id)
+    with transaction(db) as session:
+        claim_batch(session, first)
+        claim_batch(session, second)
+    now = datetime.now(UTC)
+    with transaction(db) as session:
+        assert return_stuck_batches(session, now, 30).batches == []
+    with transaction(db) as session:
+        later = return_stuck_batches(session, now + timedelta(minutes=31), 30)
+    assert sorted(later.batches) == [(first, "manual"), (second, "manual"), (third, "manual")]
+    with db() as session:
+        statuses = session.scalars(select(SyncBatch.status).where(SyncBatch.run_id == run_id))
+        assert set(statuses) == {BatchStatus.QUEUED}
+
+
+def test_a_paused_runs_stuck_batches_return_to_the_queue_but_wait_for_resume(
+    sync_ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+) -> None:
+    with sandbox_stack(db, vault, "shopify", items=300) as stack:
+        run_id, (batch,) = prepared_run(sync_ctx, stack.site_id)
+    with transaction(db) as session:
+        claim_batch(session, batch)
+        pause_run(session, run_id)
+    with transaction(db) as session:
+        returned = return_stuck_batches(session, datetime.now(UTC) + timedelta(hours=1), 30)
+    assert (returned.batches, returned.held) == ([], 1)
+
+
+def test_a_run_without_progress_fails_and_reports_it(
+    sync_ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+) -> None:
+    with sandbox_stack(db, vault, "shopify", items=600) as stack:
+        with transaction(db) as session:
+            lifecycle.subscribe(session, vault, "http://127.0.0.1:9/hook")
+        run_id, _ = prepared_run(sync_ctx, stack.site_id)
+    now = datetime.now(UTC)
+    with transaction(db) as session:
+        assert fail_stuck_runs(session, now, 120) == ([], [])
+    with transaction(db) as session:
+        runs, deliveries = fail_stuck_runs(session, now + timedelta(minutes=121), 120)
+
+    run = run_row(db, run_id)
+    assert runs == [run_id] and run.status == RunStatus.FAILED
+    assert run.error == "no progress for 120 minutes" and run.skipped == 600
+    with db() as session:
+        [delivery] = [session.get_one(EventDelivery, d) for d in deliveries]
+        assert delivery.topic == lifecycle.FAILED
+        assert delivery.payload["data"]["error"] == run.error
+
+
+def test_webhook_log_rows_past_retention_are_purged(db: sessionmaker[Session]) -> None:
+    now = datetime.now(UTC)
+    with transaction(db) as session:
+        session.add_all(
+            WebhookLog(
+                provider="shopify",
+                status=WebhookStatus.PROCESSED,
+                received_at=now - timedelta(days=age),
+            )
+            for age in (0, 89, 91, 400)
+        )
+    assert purge_webhook_log(db, now, 90) == 2
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(WebhookLog)) == 2
+
+
+def test_the_maintenance_tasks_are_registered(celery_app: Celery) -> None:
+    celery_app.loader.import_default_modules()
+    assert {
+        "workers.maintenance.return_stuck_batches",
+        "workers.maintenance.fail_stuck_runs",
+        "workers.maintenance.purge_webhook_log",
+    } <= set(celery_app.tasks)

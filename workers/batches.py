@@ -1,0 +1,60 @@
+"""The full-sync batch task: claim, sync, record; retry transient failures.
+
+Thin by design (STYLE.md rule 2): the batch's id in, `sync.batches` does the work. The
+task decides only about retries: a transient error puts the batch back to `queued` and
+retries it with backoff (honouring the platform's wait) up to the preset's limit; then,
+or on a permanent error, the batch is `failed` with its error and the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.app.task import Task
+
+from models.db import transaction
+from sync.batches import StaleClaim, claim_batch, fail_batch, release_batch, sync_batch
+from workers import presets
+from workers.context import get_context
+from workers.lifecycle import publish_deliveries
+from workers.runs import BATCH, EXPECTED, RETRYABLE, describe, retry_or_give_up
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name=BATCH, bind=True, **presets.SYNC)
+def process(self: Task, batch_id: int) -> None:
+    """Sync one batch of a run (see sync/batches.py for the claim and its token)."""
+    ctx = get_context(self.app)
+    # Redis marks a message it hands out again after its worker was lost (kombu sets
+    # `redelivered` when restoring an unacked message): that delivery may take over.
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    with transaction(ctx.sessions) as session:
+        claim = claim_batch(session, batch_id, redelivered=redelivered)
+    if claim is None:
+        return  # finished, cancelled, held by a live delivery, or its run is paused
+
+    def release(error: str) -> None:
+        release_batch(ctx.sessions, claim, error)
+
+    def give_up(error: str) -> list[int]:
+        return fail_batch(ctx.sessions, claim, error)
+
+    try:
+        deliveries = sync_batch(ctx, claim)
+    except StaleClaim as exc:
+        # A redelivered message took the batch over; its delivery records the outcome.
+        log.warning("sync.batch.taken_over batch=%d: %s", batch_id, exc)
+        return
+    except RETRYABLE as exc:
+        # Raises Celery's `Retry` while retries remain; then the batch fails, run goes on.
+        deliveries = retry_or_give_up(self, ctx, exc, release=release, give_up=give_up)
+    except Exception as exc:
+        # Permanent (bad credentials, a refused request) or a bug: the batch fails with
+        # the reason so its run can still finish; a bug is raised again for the logs.
+        publish_deliveries(self.app, give_up(describe(exc)))
+        if isinstance(exc, EXPECTED):
+            return
+        raise
+    publish_deliveries(self.app, deliveries)

@@ -1,0 +1,97 @@
+"""Delivery of sync lifecycle events to subscribers, from the `events` queue.
+
+Each attempt is claimed in the database first (sync/lifecycle.py), so duplicate
+messages cost nothing, then POSTed, then recorded. The next attempt's time is always
+stored on the row; when the wait fits a countdown (at most the presets' cap, far below
+the Redis visibility timeout) the retry is also published with that countdown,
+otherwise the sweeper publishes it when due. Waits reach hours (about a day in all),
+and an ETA message that long would be handed out twice by Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from celery import Celery, shared_task
+from celery.app.task import Task
+
+from connectors.errors import ConnectorError
+from connectors.http import HttpClient
+from models.db import transaction
+from sync import lifecycle
+from workers import presets
+from workers.context import get_context
+
+log = logging.getLogger(__name__)
+
+DELIVER = "workers.lifecycle.deliver"
+SWEEP = "workers.lifecycle.sweep"
+
+#: Connect and read timeouts for a subscriber; Standard Webhooks recommends consumers
+#: answer within 15-30 s (platforms.md section 9).
+TIMEOUT = (5.0, 20.0)
+#: A pending delivery due for this long lost its message (or never had one): the
+#: sweeper publishes it. Longer than a countdown's usual lateness, so the sweeper does
+#: not race the countdown messages.
+OVERDUE = timedelta(minutes=1)
+
+
+def publish_deliveries(app: Celery, delivery_ids: Iterable[int], countdown: float = 0) -> None:
+    """Queue an attempt of each delivery (after the rows are committed)."""
+    for delivery_id in delivery_ids:
+        app.send_task(
+            DELIVER,
+            args=[delivery_id],
+            queue=presets.EVENT["queue"],
+            priority=presets.PRIORITY_EVENT,
+            countdown=countdown or None,
+        )
+
+
+@shared_task(name=DELIVER, bind=True, **presets.EVENT)
+def deliver(self: Task, delivery_id: int) -> None:
+    """One attempt of one delivery; schedules the next attempt if it failed."""
+    ctx = get_context(self.app)
+    with transaction(ctx.sessions) as session:
+        attempt = lifecycle.claim_attempt(session, ctx.vault, delivery_id)
+    if attempt is None:
+        return  # delivered, given up, not due yet, or its subscriber was deactivated
+    status, error = post(attempt)
+    with transaction(ctx.sessions) as session:
+        delay = lifecycle.record_attempt(session, attempt, status, error, ctx.delivery_schedule)
+    if delay is not None and delay <= presets.BACKOFF_CAP_SECONDS:
+        publish_deliveries(self.app, [delivery_id], countdown=delay)
+
+
+def post(attempt: lifecycle.Attempt) -> tuple[int | None, str | None]:
+    """POST the signed event: (HTTP status or None, error or None). Never raises."""
+    client = HttpClient("subscriber", attempt.url, timeout=TIMEOUT)
+    try:
+        response = client.request(
+            "POST",
+            attempt.url,
+            data=attempt.body.encode(),
+            headers=attempt.headers(datetime.now(UTC)),
+            # A 3xx is a failure, not a hop to follow (Standard Webhooks, section 9).
+            allow_redirects=False,
+        )
+    except ConnectorError as exc:
+        # Every failure is recorded on the row and retried by schedule; none is ours.
+        return exc.status, str(exc)[:500]
+    if 200 <= response.status_code < 300:
+        return response.status_code, None
+    return response.status_code, f"HTTP {response.status_code} (redirects are not followed)"
+
+
+@shared_task(name=SWEEP, bind=True, **presets.MAINTENANCE)
+def sweep(self: Task) -> int:
+    """Publish pending deliveries whose time has come and that no message carries."""
+    ctx = get_context(self.app)
+    with ctx.sessions() as session:
+        due = lifecycle.due_deliveries(session, OVERDUE)
+    publish_deliveries(self.app, due)
+    if due:
+        log.info("lifecycle.sweep published=%d", len(due))
+    return len(due)
