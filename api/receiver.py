@@ -1,38 +1,34 @@
-"""`POST /webhooks/<provider>/<owner_id>`: verify, parse, log, dedupe, enqueue, 200.
+"""`POST /webhooks/<provider>/<owner_id>`: verify, parse, log durably, 200.
 
 A flat ladder of guard clauses, each with its own log event (STYLE.md rule 7): the
 sender's fault is 400/401/404/413, an unknown topic or a paused site 200 `ignored`, our
 outage 503 (so the platform retries). Every request leaves a `webhook_log` row, and
-nothing slow happens before the answer: processing runs in a worker.
+nothing slow happens before the answer: dedupe and publishing happen in the relay
+(workers/relay.py), processing in a worker.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from api.intake import Owner, accept, write_row
+from api.intake import Owner, event_row, record
+from api.owners import Found
 from api.resources import Resources, resources
 from api.webhooks import woocommerce
-from api.webhooks.event import MalformedPayload, Secret, SignatureError
+from api.webhooks.event import MalformedPayload, SignatureError
 from api.webhooks.registry import PROVIDERS, Provider
-from models import Site, Source, WebhookStatus
-from models.crypto import VaultError
+from models import WebhookStatus
 
 log = logging.getLogger(__name__)
 receiver = Blueprint("webhooks", __name__)
 
 
-class Outage(Exception):
-    """PostgreSQL is unreachable: answer 503 so the platform retries."""
-
-
-def _answer(status: int, outcome: str, body: Response | None = None) -> tuple[Response, int]:
-    return (body or jsonify({"status": outcome})), status
+def _answer(status: int, outcome: str) -> tuple[Response, int]:
+    return jsonify({"status": outcome}), status
 
 
 def _record(
@@ -42,21 +38,19 @@ def _record(
     status: WebhookStatus,
     error: str | None = None,
     topic: str | None = None,
-    payload: Any = None,
 ) -> None:
-    try:
-        write_row(
-            res.sessions,
-            provider=provider[:32],
-            site_id=owner.site_id if owner else None,
-            source_id=owner.source_id if owner else None,
-            status=status,
-            error=error,
-            topic=topic,
-            payload=payload,
-        )
-    except SQLAlchemyError as exc:
-        raise Outage() from exc
+    """Log a request that is not an accepted event (refused, ignored, a handshake)."""
+    record(
+        res.intake,
+        {
+            "provider": provider[:32],
+            "site_id": owner.site_id if owner else None,
+            "source_id": owner.source_id if owner else None,
+            "error": error,
+            "topic": topic,
+        },
+        status,
+    )
 
 
 def _refuse(
@@ -75,38 +69,10 @@ def _refuse(
     return _answer(status, "rejected")
 
 
-def _owner(res: Resources, provider: Provider, raw_id: str) -> tuple[Owner, Secret | None] | None:
-    """The site or source the URL names and its decrypted secret; None if unknown."""
+def _owner(res: Resources, provider: Provider, raw_id: str) -> Found | None:
     if not raw_id.isdigit() or len(raw_id) > 18:
         return None
-    owner_id = int(raw_id)
-    try:
-        with res.sessions() as session:
-            row: Site | Source | None
-            if provider.owner == "site":
-                row = session.get(Site, owner_id)
-                if row is None:
-                    return None
-                owner = Owner(
-                    "site", row.id, row.id, row.source_id, row.active and row.webhooks_active
-                )
-            else:
-                row = session.get(Source, owner_id)
-                if row is None:
-                    return None
-                owner = Owner("source", row.id, None, row.id, True)
-            sealed = row.webhook_secret_sealed
-    except SQLAlchemyError as exc:
-        raise Outage() from exc
-    try:
-        return owner, res.vault.open(sealed) if sealed else None
-    except VaultError:
-        log.error("webhook.secret_undecryptable", extra={"owner": raw_id})
-        return owner, None
-
-
-def _headers() -> dict[str, str]:
-    return {name.lower(): value for name, value in request.headers.items()}
+    return res.owners.get(provider.owner, int(raw_id))
 
 
 @receiver.post("/webhooks/<name>/<raw_id>")
@@ -114,8 +80,8 @@ def receive(name: str, raw_id: str) -> tuple[Response, int]:
     res = resources()
     try:
         return _receive(res, name, raw_id)
-    except Outage:
-        log.error("webhook.database_unavailable", extra={"provider": name})
+    except SQLAlchemyError as exc:
+        log.error("webhook.database_unavailable", extra={"provider": name, "error": repr(exc)})
         return _answer(503, "unavailable")
 
 
@@ -135,18 +101,18 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
         return _refuse(
             res, provider, name, None, 404, "unknown_owner", f"no {provider.owner} {raw_id!r}"
         )
-    owner, secret = found
-    headers = _headers()
+    owner, secret, undecryptable = found
+    headers = {key.lower(): value for key, value in request.headers.items()}
 
     if name == "businesscentral" and "validationToken" in request.args:
         _record(res, name, owner, WebhookStatus.IGNORED, topic="handshake")
-        token = request.args["validationToken"]
-        return Response(token, 200, mimetype="text/plain"), 200
+        return Response(request.args["validationToken"], 200, mimetype="text/plain"), 200
     if name == "woocommerce" and woocommerce.is_ping(raw_body, headers):
         _record(res, name, owner, WebhookStatus.IGNORED, topic="ping")
         return _answer(200, "ignored")
     if secret is None:
-        return _refuse(res, provider, name, owner, 401, "no_secret", "no webhook secret configured")
+        why = "stored secret does not decrypt" if undecryptable else "no webhook secret configured"
+        return _refuse(res, provider, name, owner, 401, "no_secret", why)
     try:
         provider.verify(raw_body, headers, secret, dict(request.args))
     except SignatureError as exc:
@@ -164,10 +130,10 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
             owner,
             WebhookStatus.IGNORED,
             error="webhooks paused for this site",
-            topic=events[0].topic[:100] if events else None,
+            topic=events[0].topic[:100],
         )
         return _answer(200, "ignored")
-    outcomes = []
+    outcome = "accepted"
     for event in events:
         if event.kind is None:
             log.info("webhook.unknown_topic", extra={"provider": name, "topic": event.topic})
@@ -179,20 +145,9 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
                 error="topic not handled",
                 topic=event.topic[:100],
             )
-            outcomes.append(WebhookStatus.IGNORED)
+            outcome = "ignored" if len(events) == 1 else outcome
             continue
-        try:
-            outcomes.append(
-                accept(
-                    res.sessions,
-                    res.redis,
-                    res.celery,
-                    name,
-                    owner,
-                    event,
-                    res.settings.dedupe_window_seconds,
-                )
-            )
-        except SQLAlchemyError as exc:
-            raise Outage() from exc
-    return _answer(200, outcomes[0] if len(outcomes) == 1 else "accepted")
+        status = record(res.intake, event_row(name, owner, event), WebhookStatus.RECEIVED)
+        if status is WebhookStatus.DUPLICATE and len(events) == 1:
+            outcome = "duplicate"
+    return _answer(200, outcome)

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.owners import OwnerCache
 from models.crypto import Vault
 from models.db import make_engine, make_sessionmaker
 from settings import Settings
@@ -29,6 +30,10 @@ class Resources:
     vault: Vault
     #: A Celery client, used only to publish tasks from the web process.
     celery: Celery
+    #: Autocommit, no pre-ping: each webhook row is one INSERT, one round trip. A lost
+    #: connection fails that request with 503 and the pool reconnects for the next.
+    intake: Engine
+    owners: OwnerCache
 
     @classmethod
     def build(cls, settings: Settings) -> Resources:
@@ -41,13 +46,14 @@ class Resources:
             socket_timeout=REDIS_TIMEOUT_SECONDS,
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         )
+        sessions = make_sessionmaker(engine)
+        vault = Vault(settings.encryption_keys)
+        celery = make_celery(settings)
+        intake = make_engine(
+            settings.database_url, connect_timeout=2, pre_ping=False
+        ).execution_options(isolation_level="AUTOCOMMIT")
         return cls(
-            settings,
-            engine,
-            make_sessionmaker(engine),
-            client,
-            Vault(settings.encryption_keys),
-            make_celery(settings),
+            settings, engine, sessions, client, vault, celery, intake, OwnerCache(sessions, vault)
         )
 
 

@@ -10,6 +10,7 @@ import click
 from cli.context import Context
 from cli.db import db
 from cli.keys import keys
+from cli.relay import relay
 from cli.sandbox import sandbox
 from cli.sites import sites, sources
 from cli.stack import down, up
@@ -29,6 +30,7 @@ cli.add_command(keys)
 cli.add_command(up)
 cli.add_command(down)
 cli.add_command(sandbox)
+cli.add_command(relay)
 cli.add_command(sources)
 cli.add_command(sites)
 

@@ -37,6 +37,10 @@ def _specs(settings: Settings, with_flower: bool) -> list[ProcessSpec]:
                 f"{settings.web_host}:{settings.web_port}",
                 "--workers",
                 "2",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "8",
                 "--graceful-timeout",
                 "10",
                 "--access-logfile",
@@ -58,12 +62,16 @@ def _specs(settings: Settings, with_flower: bool) -> list[ProcessSpec]:
                 "stocksync@%h",
             ],
         ),
+        ProcessSpec("relay", [python, "-m", "cli.main", "relay"]),
         ProcessSpec("beat", [*celery, "beat", "--loglevel", settings.log_level]),
     ]
     if with_flower:
         flower = [*celery, "flower", f"--port={settings.flower_port}", "--address=127.0.0.1"]
         if settings.flower_basic_auth:
             flower.append(f"--basic_auth={settings.flower_basic_auth}")
+        else:
+            # Bound to 127.0.0.1 only; anything reachable from elsewhere needs auth.
+            click.echo("stocksync up: Flower without FLOWER_BASIC_AUTH (local only)", err=True)
         specs.append(ProcessSpec("flower", flower))
     return specs
 
@@ -99,6 +107,10 @@ def up(obj: Context, flower: bool) -> None:
         f"stocksync up: web http://{settings.web_host}:{settings.web_port} "
         f"(readyz: /readyz)"
         + (f", flower http://127.0.0.1:{settings.flower_port}" if flower else "")
+    )
+    click.echo(
+        f"stocksync up: dashboard http://{settings.web_host}:{settings.web_port}/ "
+        + ("(log in with ADMIN_TOKEN)" if settings.admin_token else "(set ADMIN_TOKEN to use it)")
     )
     code = 0
     try:

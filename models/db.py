@@ -9,13 +9,15 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(database_url: str, *, pool_size: int = 5, connect_timeout: int = 5) -> Engine:
+def make_engine(
+    database_url: str, *, pool_size: int = 5, connect_timeout: int = 5, pre_ping: bool = True
+) -> Engine:
     """`pool_pre_ping` so a worker survives a PostgreSQL restart without a failed task."""
     return create_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=10,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         connect_args={"connect_timeout": connect_timeout},
     )
 

@@ -1,8 +1,9 @@
-"""The outbox sweeper: webhook rows that were logged but never reached the queue.
+"""The outbox sweeper: `queued` webhook rows whose message never ran.
 
-A row stays `received` when Redis was down at intake or the receiver died between its
-commit and its publish; a row can sit `queued` with no message if Redis lost it (a
-restart without persistence) or the sweeper itself died after marking. Both are found
+`received` rows are the relay's (workers/relay.py), which sends them as soon as Redis
+answers. A row can still sit `queued` with no live message: Redis lost it (a restart
+without persistence), or a worker lost its broker while holding it for its countdown,
+which leaves it in Redis's unacked set until the visibility timeout. Such rows are found
 by age and published again. A row processed twice is harmless: the task takes a row
 lock and skips rows that are no longer pending.
 """
@@ -10,24 +11,26 @@ lock and skips rows that are no longer pending.
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from kombu.exceptions import KombuError
 from redis import RedisError
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import WebhookLog, WebhookStatus
 
 log = logging.getLogger(__name__)
 
-#: `received` rows younger than this are still on the receiver's normal path.
-RECEIVED_GRACE = timedelta(seconds=60)
-#: `queued` rows older than this lost their message: far beyond the dedupe countdown
-#: and any backlog the events queue should ever have.
-QUEUED_TIMEOUT = timedelta(minutes=30)
+#: `queued` rows older than this are published again. Their message may be gone (a Redis
+#: restart without persistence), or stuck in Redis's unacked set: a worker that loses
+#: its broker while holding a message with a countdown leaves it there until the
+#: visibility timeout (1 h). Far above the dedupe countdown and a normal events
+#: backlog; a row published twice is processed once (sync/events.py), so erring early
+#: costs a message, not a double write.
+QUEUED_TIMEOUT = timedelta(minutes=10)
 
 
 def sweep(
@@ -37,48 +40,37 @@ def sweep(
     now: datetime | None = None,
     limit: int = 1000,
 ) -> int:
-    """Publish up to `limit` stranded rows; return how many were published.
+    """Publish up to `limit` stranded rows again; return how many were published.
 
-    Rows are marked `queued` and committed *before* publishing: a worker that gets the
+    `queued_at` is renewed and committed *before* publishing: a worker that gets the
     message must find the row unlocked. Killed after the commit, a row waits for
     QUEUED_TIMEOUT and is swept again. A publish failure (Redis still down) puts the
-    unpublished rows back to `received` and stops this sweep.
+    unpublished rows back (their `queued_at` as it was) and stops this sweep.
     """
     now = now or datetime.now(UTC)
     with sessions.begin() as session:
-        ids = list(
-            session.scalars(
-                select(WebhookLog.id)
+        previous: dict[int, Any] = dict(
+            session.execute(
+                select(WebhookLog.id, WebhookLog.queued_at)
                 .where(
-                    or_(
-                        and_(
-                            WebhookLog.status == WebhookStatus.RECEIVED,
-                            WebhookLog.received_at < now - RECEIVED_GRACE,
-                        ),
-                        and_(
-                            WebhookLog.status == WebhookStatus.QUEUED,
-                            WebhookLog.queued_at < now - QUEUED_TIMEOUT,
-                        ),
-                    )
+                    WebhookLog.status == WebhookStatus.QUEUED,
+                    WebhookLog.queued_at < now - QUEUED_TIMEOUT,
                 )
                 .order_by(WebhookLog.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
-            )
+            ).all()
         )
+        ids = list(previous)
         if not ids:
             return 0
-        session.execute(
-            update(WebhookLog)
-            .where(WebhookLog.id.in_(ids))
-            .values(status=WebhookStatus.QUEUED, queued_at=now)
-        )
+        session.execute(update(WebhookLog).where(WebhookLog.id.in_(ids)).values(queued_at=now))
     for done, row_id in enumerate(ids):
         try:
             publish(row_id)
-        except (KombuError, RedisError, OSError, socket.timeout) as exc:
-            # The broker is still down: hand the rest back to the next sweep.
-            _unmark(sessions, ids[done:])
+        except (TimeoutError, KombuError, RedisError, OSError) as exc:
+            # The broker is still down: the rest stay due for the next sweep.
+            _unmark(sessions, ids[done:], previous)
             log.warning(
                 "outbox.publish_failed", extra={"left": len(ids) - done, "error": repr(exc)}
             )
@@ -87,10 +79,12 @@ def sweep(
     return len(ids)
 
 
-def _unmark(sessions: sessionmaker[Session], ids: list[int]) -> None:
+def _unmark(sessions: sessionmaker[Session], ids: list[int], previous: dict[int, Any]) -> None:
+    """Put back the `queued_at` the rows had, so they stay due for the next sweep."""
     with sessions.begin() as session:
-        session.execute(
-            update(WebhookLog)
-            .where(WebhookLog.id.in_(ids), WebhookLog.status == WebhookStatus.QUEUED)
-            .values(status=WebhookStatus.RECEIVED, queued_at=None)
-        )
+        for row_id in ids:
+            session.execute(
+                update(WebhookLog)
+                .where(WebhookLog.id == row_id, WebhookLog.status == WebhookStatus.QUEUED)
+                .values(queued_at=previous[row_id])
+            )

@@ -13,12 +13,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import psycopg2
 import pytest
 import redis
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Base
@@ -26,8 +24,10 @@ from models.crypto import Vault
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
 from settings import Settings, normalize_database_url
+from tests.databases import scratch_database
 
-TEST_DATABASE = "stocksync_test"
+#: Per process: several test sessions (developers, CI) may share one server.
+TEST_DATABASE = f"stocksync_test_{os.getpid()}"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -47,18 +47,11 @@ def database_server_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(database_server_url: str) -> str:
-    """A fresh `stocksync_test` database at the head migration."""
-    admin = make_url(database_server_url)
-    conn = psycopg2.connect(admin.set(drivername="postgresql").render_as_string(False))
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
-    conn.close()
-    url = admin.set(database=TEST_DATABASE).render_as_string(False)
-    upgrade(url)
-    return url
+def database_url(database_server_url: str) -> Iterator[str]:
+    """This session's own database at the head migration."""
+    with scratch_database(database_server_url, TEST_DATABASE) as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +61,10 @@ def redis_url() -> str:
         return configured
     from embedded.redis import ensure_redis
 
-    return ensure_redis(_test_home())
+    # The embedded server is shared by this machine's test sessions: each takes its
+    # own database index (1-15), since each test empties its keyspace.
+    base = ensure_redis(_test_home()).rsplit("/", 1)[0]
+    return f"{base}/{os.getpid() % 15 + 1}"
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,7 @@ def _program(argv: list[str]) -> list[str]:
 
 def test_every_procfile_process_is_a_compose_service_running_the_same_program() -> None:
     procfile, compose = _procfile(), _compose()
-    for name in ("web", "worker", "beat", "flower"):
+    for name in ("web", "worker", "relay", "beat", "flower"):
         command = compose[name]["command"]
         assert isinstance(command, str)
         assert _program(shlex.split(command)) == _program(procfile[name]), name
@@ -62,7 +62,7 @@ def test_workers_consume_the_same_queues() -> None:
 def test_migrations_run_before_the_app_and_services_are_health_checked() -> None:
     compose = _compose()
     assert compose["migrations"]["command"] == " ".join(_procfile()["release"])
-    for name in ("web", "worker", "beat", "flower"):
+    for name in ("web", "worker", "relay", "beat", "flower"):
         depends = compose[name]["depends_on"]
         assert isinstance(depends, dict)
         assert depends["migrations"] == {"condition": "service_completed_successfully"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -13,12 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from models import Platform, SourceKind, WebhookLog
+from models import Platform, SourceKind, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
 from tests.api import signed
 from tests.factories import make_site, make_source
+from tests.relaying import relaying
 
 
 @dataclass
@@ -81,8 +83,9 @@ def app(settings: Settings, redis_client: redis.Redis) -> Flask:
 
 
 @pytest.fixture
-def base_url(app: Flask) -> Iterator[str]:
-    with running(app) as url:
+def base_url(app: Flask, settings: Settings) -> Iterator[str]:
+    """The receiver over HTTP, with a relay moving accepted rows to the queue."""
+    with running(app) as url, relaying(settings):
         yield url
 
 
@@ -92,6 +95,14 @@ def post(url: str, request: signed.Signed) -> requests.Response:
     )
 
 
-def rows(db: sessionmaker[Session]) -> list[WebhookLog]:
-    with db() as session:
-        return list(session.scalars(select(WebhookLog).order_by(WebhookLog.id)))
+def rows(db: sessionmaker[Session], settle: bool = True) -> list[WebhookLog]:
+    """The log rows, by default once the relay has decided each accepted event's fate
+    (queued or duplicate; it runs just after the 200, see workers/relay.py)."""
+    deadline = time.monotonic() + 10
+    while True:
+        with db() as session:
+            found = list(session.scalars(select(WebhookLog).order_by(WebhookLog.id)))
+        pending = any(r.status == WebhookStatus.RECEIVED for r in found)
+        if not settle or not pending or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)

@@ -15,7 +15,7 @@ from tests.api import signed
 from tests.api.conftest import Owners, post, rows
 
 
-def test_redis_down_still_answers_200_and_keeps_the_row_for_the_sweeper(
+def test_redis_down_still_answers_200_and_keeps_the_row_for_the_relay(
     settings: Settings, owners: Owners, db: sessionmaker[Session]
 ) -> None:
     app = create_app(replace(settings, redis_url="redis://127.0.0.1:1/0"))
@@ -24,8 +24,8 @@ def test_redis_down_still_answers_200_and_keeps_the_row_for_the_sweeper(
         response = post(owners.url(base, "shopify"), signed.shopify())
         elapsed = time.monotonic() - started
     assert response.status_code == 200
-    assert [r.status for r in rows(db)] == [WebhookStatus.RECEIVED]
-    assert elapsed < 5  # bounded by the Redis client timeouts, not by Celery's retries
+    assert [r.status for r in rows(db, settle=False)] == [WebhookStatus.RECEIVED]
+    assert elapsed < 5  # the request path does not touch Redis at all
 
 
 def test_postgres_down_is_503_so_the_platform_retries(settings: Settings, owners: Owners) -> None:

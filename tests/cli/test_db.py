@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
-import psycopg2
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
-from sqlalchemy.engine import make_url
 
 from cli.main import cli
+from tests.databases import scratch_database
 
-SCRATCH = "stocksync_cli_test"
+SCRATCH = f"stocksync_cli_test_{os.getpid()}"
 
 
 @pytest.fixture
 def empty_url(database_server_url: str) -> Iterator[str]:
-    admin = make_url(database_server_url)
-    conn = psycopg2.connect(admin.set(drivername="postgresql").render_as_string(False))
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{SCRATCH}"')
-    yield admin.set(database=SCRATCH).render_as_string(False)
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
-    conn.close()
+    with scratch_database(database_server_url, SCRATCH) as url:
+        yield url
 
 
 def test_db_upgrade_creates_the_schema(empty_url: str) -> None:

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
-import psycopg2
 import pytest
 from sqlalchemy import create_engine, inspect
-from sqlalchemy.engine import make_url
 
 from models import Base
 from models.migrate import downgrade, upgrade
+from tests.databases import scratch_database
 
-SCRATCH = "stocksync_migrations_test"
+SCRATCH = f"stocksync_migrations_test_{os.getpid()}"
 
 
 @pytest.fixture
 def empty_database(database_server_url: str) -> Iterator[str]:
-    admin = make_url(database_server_url)
-    conn = psycopg2.connect(admin.set(drivername="postgresql").render_as_string(False))
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{SCRATCH}"')
-    yield admin.set(database=SCRATCH).render_as_string(False)
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
-    conn.close()
+    with scratch_database(database_server_url, SCRATCH) as url:
+        yield url
 
 
 def _tables(url: str) -> set[str]:

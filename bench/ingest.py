@@ -1,0 +1,136 @@
+"""Ingest benchmark: the webhook receiver under gunicorn against a bare Flask route.
+
+    python -m bench.ingest [--seconds 10] [--connections 32]
+
+Both apps run under the same gunicorn settings as the Procfile's web process (2
+workers, 8 threads each: each request waits for its row's WAL flush, and threads let
+those waits overlap so PostgreSQL flushes them together) and get the same
+load over loopback: signed WooCommerce and Shopify deliveries, each for a different
+product (so none is coalesced away), from wrk (Debian's package) when present, else a
+Python load generator. The receiver runs on real PostgreSQL and Redis (DATABASE_URL /
+REDIS_URL, else embedded), with the relay (`stocksync relay`) running beside it, since
+every accepted row costs its share there too. Target (issue 7): at least half the bare
+route's req/s, p99 under 50 ms at 32 connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, bench_settings, child_env, free_port, gunicorn, process, report
+from bench.loadgen import python_load
+from models.crypto import Vault
+from models.db import make_engine, make_sessionmaker
+from sync import sites as admin
+from tests.api import signed
+
+DATABASE = "stocksync_bench_ingest"
+
+
+def _register(settings: Any) -> tuple[int, int]:
+    engine = make_engine(settings.database_url)
+    vault = Vault(settings.encryption_keys)
+    with make_sessionmaker(engine).begin() as session:
+        admin.add_source(session, vault, name="erp", kind="businesscentral",
+                         base_url="http://127.0.0.1:1", credentials={})
+        wc = admin.add_site(session, vault, name="wc", platform="woocommerce",
+                            base_url="http://127.0.0.1:1", source="erp", credentials={},
+                            webhook_secret=signed.WC_SECRET)
+        shop = admin.add_site(session, vault, name="shop", platform="shopify",
+                              base_url="http://127.0.0.1:1", source="erp", credentials={},
+                              webhook_secret=signed.SHOPIFY_SECRET)
+        ids = wc.id, shop.id
+    engine.dispose()
+    return ids
+
+
+def _deliveries(count: int, wc_site: int, shop_site: int) -> Iterator[str]:
+    """One line per request: path, headers, body; half WooCommerce, half Shopify."""
+    for i in range(count):
+        if i % 2:
+            request, path = signed.woocommerce(product_id=i), f"/webhooks/woocommerce/{wc_site}"
+        else:
+            request, path = signed.shopify(product_id=i), f"/webhooks/shopify/{shop_site}"
+        headers = "|".join(f"{k}: {v}" for k, v in request.headers.items())
+        yield f"{path}\t{headers}\t{request.body.decode()}"
+
+
+def _wrk(url: str, requests_file: Path, seconds: int, connections: int) -> dict[str, float]:
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+         "-s", str(ROOT / "bench" / "requests.lua"), url],
+        env={"REQUESTS": str(requests_file), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, check=True,
+    )
+    out = result.stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "p99_ms": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _load(url: str, requests_file: Path, seconds: int, connections: int) -> dict[str, float]:
+    if shutil.which("wrk"):
+        return _wrk(url, requests_file, seconds, connections)
+    return python_load(url, requests_file, seconds, connections)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+
+    settings = bench_settings(DATABASE)
+    wc_site, shop_site = _register(settings)
+    requests_file = settings.home / "ingest-requests.txt"
+    requests_file.parent.mkdir(parents=True, exist_ok=True)
+    # Enough distinct deliveries that none repeats within a run at the target rate.
+    requests_file.write_text("\n".join(_deliveries(60_000, wc_site, shop_site)) + "\n")
+    tool = "wrk" if shutil.which("wrk") else "python load generator"
+    print(f"load: {tool}, {args.connections} connections, {args.seconds} s per app; "
+          "gunicorn 2 workers x 8 threads\n")
+
+    results = {}
+    relay = [sys.executable, "-m", "cli.main", "relay"]
+    for name, app in (("bare Flask route", "bench.bare_app:app"), ("receiver", "api.wsgi:app")):
+        port = free_port()
+        with ExitStack() as stack:
+            if app == "api.wsgi:app":
+                stack.enter_context(process(relay, child_env(settings)))
+            stack.enter_context(process(gunicorn(app, port), child_env(settings),
+                                        ready_url=f"http://127.0.0.1:{port}/healthz"))
+            time.sleep(1)  # both workers booted
+            results[name] = _load(f"http://127.0.0.1:{port}", requests_file, args.seconds,
+                                  args.connections)
+    bare, receiver = results["bare Flask route"], results["receiver"]
+    ratio = receiver["rps"] / bare["rps"]
+    rows = [[name, r["rps"], r["p50_ms"], r["p99_ms"], int(r["non_2xx"])]
+            for name, r in results.items()]
+    rows.append(["receiver / bare", f"{ratio:.2f}x", "", "", ""])
+    report("ingest", ["app", "req/s", "p50 ms", "p99 ms", "non-2xx"], rows,
+           {"tool": tool, "connections": args.connections, "seconds": args.seconds,
+            "results": results, "ratio": ratio,
+            "targets": {"ratio_min": 0.5, "p99_ms_max": 50}})
+    print(f"\ntarget: ratio >= 0.50 (got {ratio:.2f}), p99 < 50 ms (got {receiver['p99_ms']:.1f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""Processing one webhook event (DESIGN.md flow 3), dispatched on its `EventKind`.
+
+An event says *that* something changed; every handler reads the current state from its
+owner (the store's product, the ERP's item) and writes through `sync.push`, the one
+write path, so a late, duplicated or reordered event can never push a stale number.
+
+Exactly-once where it matters: the log row is locked (`FOR UPDATE NOWAIT`) for the
+whole processing and only `received`/`queued` rows are processed, so a row published
+twice (sweeper and receiver, or a redelivery) is processed once; a second worker that
+finds the row locked retries shortly instead of waiting or dropping it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from connectors.errors import PermanentError, TransientError
+from connectors.types import SourceItem
+from models import EventKind, Item, Site, Source, WebhookLog, WebhookStatus
+from models.db import transaction
+from sync.catalog import upsert_products
+from sync.push import PushOutcome, push_readings
+
+if TYPE_CHECKING:
+    from workers.context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+PENDING = (WebhookStatus.RECEIVED, WebhookStatus.QUEUED)
+#: Seconds before retrying an event another worker is processing right now.
+LOCKED_RETRY_SECONDS = 5.0
+
+#: Starts a manual full sync of a site (injected by the task: needs the Celery app).
+StartSync = Callable[[int], object]
+
+
+class EventFailed(Exception):
+    """The event cannot succeed (per-SKU refusals, bad data); the row says why."""
+
+
+def process_event(ctx: WorkerContext, row_id: int, start_sync: StartSync) -> None:
+    """Process one `webhook_log` row if it is still pending (module docstring)."""
+    _count_attempt(ctx, row_id)
+    try:
+        with transaction(ctx.sessions) as session:
+            try:
+                row = session.scalars(
+                    select(WebhookLog).where(WebhookLog.id == row_id).with_for_update(nowait=True)
+                ).one_or_none()
+            except OperationalError as exc:
+                raise TransientError(
+                    "event is being processed by another worker", retry_after=LOCKED_RETRY_SECONDS
+                ) from exc
+            if row is None or row.status not in PENDING:
+                return
+            handler = HANDLERS.get(EventKind(row.kind)) if row.kind else None
+            try:
+                if handler is None:
+                    raise EventFailed(f"no handler for kind {row.kind!r}")
+                summary = handler(ctx, session, row, start_sync)
+            except (PermanentError, EventFailed) as exc:
+                _finish(row, WebhookStatus.FAILED, str(exc))
+                log.warning("event.failed", extra={"row": row_id, "error": str(exc)})
+                return
+            _finish(row, WebhookStatus.PROCESSED, None)
+            log.info("event.processed", extra={"row": row_id, "summary": summary})
+    except TransientError as exc:
+        _note(ctx, row_id, f"retrying: {exc}")
+        raise
+
+
+def record_failure(ctx: WorkerContext, row_id: int, error: str) -> None:
+    """Retries exhausted: the row is `failed`, kept for replay from the admin API."""
+    with transaction(ctx.sessions) as session:
+        session.execute(
+            update(WebhookLog)
+            .where(WebhookLog.id == row_id, WebhookLog.status.in_(PENDING))
+            .values(status=WebhookStatus.FAILED, error=error[:2000], processed_at=datetime.now(UTC))
+        )
+
+
+def _count_attempt(ctx: WorkerContext, row_id: int) -> None:
+    """Counted in its own transaction, so an attempt that fails still counts."""
+    with transaction(ctx.sessions) as session:
+        session.execute(
+            update(WebhookLog)
+            .where(WebhookLog.id == row_id)
+            .values(attempts=WebhookLog.attempts + 1)
+        )
+
+
+def _note(ctx: WorkerContext, row_id: int, error: str) -> None:
+    with transaction(ctx.sessions) as session:
+        session.execute(
+            update(WebhookLog).where(WebhookLog.id == row_id).values(error=error[:2000])
+        )
+
+
+def _finish(row: WebhookLog, status: WebhookStatus, error: str | None) -> None:
+    row.status = status
+    row.error = error[:2000] if error else None
+    row.processed_at = datetime.now(UTC)
+
+
+def _site(session: Session, row: WebhookLog) -> Site:
+    site = session.get(Site, row.site_id) if row.site_id else None
+    if site is None:
+        raise EventFailed("the event's site no longer exists")
+    return site
+
+
+def _require_pushed(site: Site, outcome: PushOutcome) -> str:
+    if outcome.failures:
+        sample = "; ".join(f"{sku}: {why}" for sku, why in list(outcome.failures.items())[:5])
+        raise EventFailed(f"site {site.id}: {outcome.failed} SKU(s) failed ({sample})")
+    return f"site {site.id}: {outcome.synced} pushed, {outcome.unchanged} unchanged"
+
+
+def _store_product_upsert(
+    ctx: WorkerContext, session: Session, row: WebhookLog, start_sync: StartSync
+) -> str:
+    """Refresh the product's rows in `items`; SKUs new to us get the ERP's stock now."""
+    site = _site(session, row)
+    store = ctx.storefront(site)
+    products = store.get_product(row.entity or "")
+    if not products:
+        return _deactivate(ctx, site, row.entity or "")
+    new_skus = upsert_products(ctx, site.id, products)
+    if not new_skus:
+        return f"site {site.id}: {len(products)} SKU(s) refreshed"
+    readings = ctx.source(site.source).get_quantities(new_skus)
+    return _require_pushed(site, push_readings(ctx, site, list(readings.values()), store))
+
+
+def _store_product_delete(
+    ctx: WorkerContext, session: Session, row: WebhookLog, start_sync: StartSync
+) -> str:
+    return _deactivate(ctx, _site(session, row), row.entity or "")
+
+
+def _deactivate(ctx: WorkerContext, site: Site, product_id: str) -> str:
+    with transaction(ctx.sessions) as session:
+        gone = session.execute(
+            update(Item)
+            .where(Item.site_id == site.id, Item.product_id == product_id, Item.active)
+            .values(active=False)
+            .returning(Item.id)
+        ).all()
+    return f"site {site.id}: product {product_id} gone, {len(gone)} SKU(s) deactivated"
+
+
+def _store_stock(
+    ctx: WorkerContext, session: Session, row: WebhookLog, start_sync: StartSync
+) -> str:
+    """A stock level moved in the store (an order, a hand edit, our own write's echo).
+
+    Not pushed back: after an order the store is briefly *below* the ERP until the ERP
+    books it, and pushing the ERP's number then would sell stock that is gone. The
+    ERP's own change notice, or the nightly sync, brings the store back in line.
+    """
+    return "store-side stock change; the ERP stays the truth"
+
+
+def _erp_item_changed(
+    ctx: WorkerContext, session: Session, row: WebhookLog, start_sync: StartSync
+) -> str:
+    source = session.get(Source, row.source_id) if row.source_id else None
+    if source is None:
+        raise EventFailed("the event's source no longer exists")
+    reading = ctx.source(source).get_item(row.entity or "")
+    if reading is None:
+        return "item no longer in the ERP"
+    return _push_everywhere(ctx, session, source.id, reading)
+
+
+def _sku_changed(
+    ctx: WorkerContext, session: Session, row: WebhookLog, start_sync: StartSync
+) -> str:
+    site = _site(session, row)
+    readings = ctx.source(site.source).get_quantities([row.sku or ""])
+    if not readings:
+        return f"SKU {row.sku} not in the ERP"
+    return _require_pushed(
+        site, push_readings(ctx, site, list(readings.values()), ctx.storefront(site))
+    )
+
+
+def _push_everywhere(
+    ctx: WorkerContext, session: Session, source_id: int, reading: SourceItem
+) -> str:
+    """Push one ERP reading to every active site of the source that sells the SKU."""
+    sites = session.scalars(
+        select(Site)
+        .join(Item, Item.site_id == Site.id)
+        .where(Site.source_id == source_id, Site.active, Item.sku == reading.sku, Item.active)
+        .order_by(Site.id)
+    ).all()
+    summaries, failures = [], []
+    for site in sites:
+        try:
+            summaries.append(
+                _require_pushed(site, push_readings(ctx, site, [reading], ctx.storefront(site)))
+            )
+        except (EventFailed, PermanentError) as exc:
+            # One store refusing must not keep the others stale: go on, fail at the end.
+            failures.append(str(exc))
+    if failures:
+        raise EventFailed("; ".join(failures))
+    return "; ".join(summaries) or f"SKU {reading.sku} is on no active site"
+
+
+def _erp_collection(
+    ctx: WorkerContext, session: Session, row: WebhookLog, start_sync: StartSync
+) -> str:
+    """Too many changes to list (Business Central sends one `collection` notice for over
+    1,000 records, platforms.md section 7): a manual full sync of each site, which
+    writes only what differs, is the exact and cheap answer."""
+    site_ids = session.scalars(
+        select(Site.id).where(Site.source_id == row.source_id, Site.active)
+    ).all()
+    for site_id in site_ids:
+        start_sync(site_id)
+    return f"full sync started for {len(site_ids)} site(s)"
+
+
+Handler = Callable[["WorkerContext", Session, WebhookLog, StartSync], str]
+
+HANDLERS: dict[EventKind, Handler] = {
+    EventKind.STORE_PRODUCT_UPSERT: _store_product_upsert,
+    EventKind.STORE_PRODUCT_DELETE: _store_product_delete,
+    EventKind.STORE_STOCK: _store_stock,
+    EventKind.ERP_ITEM_CHANGED: _erp_item_changed,
+    EventKind.SKU_CHANGED: _sku_changed,
+    EventKind.ERP_COLLECTION: _erp_collection,
+}

@@ -1,0 +1,29 @@
+"""The receiver builds event messages itself (workers.events.event_message); they must
+be the messages Celery's own client would publish, or workers would reject them."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import redis
+from celery import Celery
+
+from workers.events import EVENTS_QUEUE, enqueue_event, event_message
+
+
+def test_event_message_matches_what_celery_publishes(
+    celery_app: Celery, redis_client: redis.Redis
+) -> None:
+    enqueue_event(celery_app, 42, countdown=5)
+    [raw] = redis_client.lrange(EVENTS_QUEUE, 0, -1)
+    theirs, ours = json.loads(raw), json.loads(event_message(42, 5))
+    assert ours.keys() == theirs.keys()
+    assert ours["headers"].keys() == theirs["headers"].keys()
+    assert ours["properties"].keys() == theirs["properties"].keys()
+    for field in ("task", "lang", "retries", "argsrepr", "timelimit"):
+        assert ours["headers"][field] == theirs["headers"][field], field
+    for field in ("delivery_info", "priority", "body_encoding", "delivery_mode"):
+        assert ours["properties"][field] == theirs["properties"][field], field
+    assert base64.b64decode(ours["body"]) == base64.b64decode(theirs["body"])
+    assert ours["headers"]["eta"] and theirs["headers"]["eta"]

@@ -1,0 +1,112 @@
+"""The relay: moves accepted webhook rows from PostgreSQL to the events queue.
+
+The receiver only writes rows (`received`); this loop, in its own process
+(`stocksync relay`), claims them in batches and, for each batch, makes one Redis call
+that opens each row's 5-second dedupe window and pushes a message for the first row of
+every window (DESIGN.md flows 1-2, "dedupe and enqueue in one Redis round trip"), then
+marks the rows `queued` or `duplicate`. Redis down: rows simply wait and go out when it
+is back. Several relays may run: `FOR UPDATE SKIP LOCKED` gives each its own rows.
+
+Killed at any line: before the commit the rows are still `received` and are claimed
+again. The script is idempotent per row: a window already holding *this* row's id means
+its message was pushed by the earlier attempt, so the row is `queued`, not a duplicate
+of itself, and it is not pushed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from models import WebhookStatus
+from workers.events import EVENTS_QUEUE, event_message
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+#: Pause when there is nothing to relay: the added latency inside a 5 s window.
+IDLE_SECONDS = 0.05
+#: Pause after a failure (Redis or PostgreSQL down), so a dead dependency is not hammered.
+ERROR_SECONDS = 1.0
+
+_DEDUPE_AND_ENQUEUE = """
+local marks = {}
+for i = 2, #ARGV, 3 do
+  local key, id, message = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if redis.call('SET', key, id, 'NX', 'PX', ARGV[1]) then
+    redis.call('LPUSH', KEYS[1], message)
+    marks[#marks + 1] = 1
+  elseif redis.call('GET', key) == id then
+    marks[#marks + 1] = 1
+  else
+    marks[#marks + 1] = 0
+  end
+end
+return marks
+"""
+
+_CLAIM = text(
+    """
+    SELECT id, dedupe_key FROM webhook_log
+    WHERE status = 'received' AND dedupe_key IS NOT NULL
+    ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+    """
+)
+
+_MARK = text(
+    """
+    UPDATE webhook_log SET status = v.status, error = v.error,
+        queued_at = CASE WHEN v.status = 'queued' THEN now() ELSE queued_at END
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS varchar[]), CAST(:errors AS text[]))
+        AS v(id, status, error)
+    WHERE webhook_log.id = v.id
+    """
+)
+
+
+class Relay:
+    def __init__(self, engine: Engine, client: redis.Redis, window_seconds: float) -> None:
+        self.engine = engine
+        self.window_seconds = window_seconds
+        self._script = client.register_script(_DEDUPE_AND_ENQUEUE)
+
+    def relay_once(self, limit: int = BATCH) -> int:
+        """Relay one batch of `received` rows; return how many were handled."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(_CLAIM, {"limit": limit}).all()
+            if not rows:
+                return 0
+            args: list[Any] = [int(self.window_seconds * 1000)]
+            for row_id, key in rows:
+                args += [key, str(row_id), event_message(row_id, self.window_seconds)]
+            opened = self._script(keys=[EVENTS_QUEUE], args=args)
+            marks = [
+                (row_id, WebhookStatus.QUEUED.value, None)
+                if first
+                else (row_id, WebhookStatus.DUPLICATE.value, "coalesced into the open window")
+                for (row_id, _key), first in zip(rows, opened, strict=True)
+            ]
+            ids, statuses, errors = (list(column) for column in zip(*marks, strict=True))
+            conn.execute(_MARK, {"ids": ids, "statuses": statuses, "errors": errors})
+        return len(rows)
+
+    def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Relay until `should_stop()`; never dies of a dependency's outage."""
+        while not should_stop():
+            try:
+                handled = self.relay_once()
+            except (redis.RedisError, SQLAlchemyError, OSError) as exc:
+                # Rows stay `received` and go out once the dependency is back.
+                log.warning("relay.failed", extra={"error": repr(exc)})
+                time.sleep(ERROR_SECONDS)
+                continue
+            if handled:
+                log.debug("relay.batch", extra={"rows": handled})
+            else:
+                time.sleep(IDLE_SECONDS)
