@@ -40,8 +40,9 @@ def bench_settings(database: str) -> Settings:
     settings = resolve(load_settings(environ))
     assert settings.database_url
     url = make_url(settings.database_url)
-    admin = psycopg2.connect(url.set(drivername="postgresql", database="postgres")
-                             .render_as_string(False))
+    admin = psycopg2.connect(
+        url.set(drivername="postgresql", database="postgres").render_as_string(False)
+    )
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -72,12 +73,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def process(argv: Sequence[str], env: Mapping[str, str], ready_url: str | None = None,
-            log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    ready_url: str | None = None,
+    log: Path | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run `argv` until the block ends; wait for `ready_url` to answer first."""
     output = log.open("ab") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(list(argv), env=dict(env), cwd=ROOT, stdout=output,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        list(argv),
+        env=dict(env),
+        cwd=ROOT,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         if ready_url:
             deadline = time.monotonic() + 60
@@ -104,18 +115,36 @@ def process(argv: Sequence[str], env: Mapping[str, str], ready_url: str | None =
 
 
 def gunicorn(app: str, port: int, workers: int = 2) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
-            "--workers", str(workers), "--worker-class", "gthread", "--threads", "8",
-            "--log-level", "warning"]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        app,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "8",
+        "--log-level",
+        "warning",
+    ]
 
 
 def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "when": datetime.now(UTC).isoformat()}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "when": datetime.now(UTC).isoformat(),
+    }
 
 
-def report(name: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
-           data: Mapping[str, Any]) -> Path:
+def report(
+    name: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], data: Mapping[str, Any]
+) -> Path:
     """Print a table and write `bench/results/<name>.json`."""
     widths = [max(len(str(h)), *(len(_cell(r[i])) for r in rows)) for i, h in enumerate(headers)]
     print(" | ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True)))

@@ -40,14 +40,34 @@ def _register(settings: Any) -> tuple[int, int]:
     engine = make_engine(settings.database_url)
     vault = Vault(settings.encryption_keys)
     with make_sessionmaker(engine).begin() as session:
-        admin.add_source(session, vault, name="erp", kind="businesscentral",
-                         base_url="http://127.0.0.1:1", credentials={})
-        wc = admin.add_site(session, vault, name="wc", platform="woocommerce",
-                            base_url="http://127.0.0.1:1", source="erp", credentials={},
-                            webhook_secret=signed.WC_SECRET)
-        shop = admin.add_site(session, vault, name="shop", platform="shopify",
-                              base_url="http://127.0.0.1:1", source="erp", credentials={},
-                              webhook_secret=signed.SHOPIFY_SECRET)
+        admin.add_source(
+            session,
+            vault,
+            name="erp",
+            kind="businesscentral",
+            base_url="http://127.0.0.1:1",
+            credentials={},
+        )
+        wc = admin.add_site(
+            session,
+            vault,
+            name="wc",
+            platform="woocommerce",
+            base_url="http://127.0.0.1:1",
+            source="erp",
+            credentials={},
+            webhook_secret=signed.WC_SECRET,
+        )
+        shop = admin.add_site(
+            session,
+            vault,
+            name="shop",
+            platform="shopify",
+            base_url="http://127.0.0.1:1",
+            source="erp",
+            credentials={},
+            webhook_secret=signed.SHOPIFY_SECRET,
+        )
         ids = wc.id, shop.id
     engine.dispose()
     return ids
@@ -66,10 +86,20 @@ def _deliveries(count: int, wc_site: int, shop_site: int) -> Iterator[str]:
 
 def _wrk(url: str, requests_file: Path, seconds: int, connections: int) -> dict[str, float]:
     result = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "-s", str(ROOT / "bench" / "requests.lua"), url],
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(ROOT / "bench" / "requests.lua"),
+            url,
+        ],
         env={"REQUESTS": str(requests_file), "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     out = result.stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -105,8 +135,10 @@ def main() -> None:
     # Enough distinct deliveries that none repeats within a run at the target rate.
     requests_file.write_text("\n".join(_deliveries(60_000, wc_site, shop_site)) + "\n")
     tool = "wrk" if shutil.which("wrk") else "python load generator"
-    print(f"load: {tool}, {args.connections} connections, {args.seconds} s per app; "
-          "gunicorn 2 workers x 8 threads\n")
+    print(
+        f"load: {tool}, {args.connections} connections, {args.seconds} s per app; "
+        "gunicorn 2 workers x 8 threads\n"
+    )
 
     results = {}
     relay = [sys.executable, "-m", "cli.main", "relay"]
@@ -115,20 +147,36 @@ def main() -> None:
         with ExitStack() as stack:
             if app == "api.wsgi:app":
                 stack.enter_context(process(relay, child_env(settings)))
-            stack.enter_context(process(gunicorn(app, port), child_env(settings),
-                                        ready_url=f"http://127.0.0.1:{port}/healthz"))
+            stack.enter_context(
+                process(
+                    gunicorn(app, port),
+                    child_env(settings),
+                    ready_url=f"http://127.0.0.1:{port}/healthz",
+                )
+            )
             time.sleep(1)  # both workers booted
-            results[name] = _load(f"http://127.0.0.1:{port}", requests_file, args.seconds,
-                                  args.connections)
+            results[name] = _load(
+                f"http://127.0.0.1:{port}", requests_file, args.seconds, args.connections
+            )
     bare, receiver = results["bare Flask route"], results["receiver"]
     ratio = receiver["rps"] / bare["rps"]
-    rows = [[name, r["rps"], r["p50_ms"], r["p99_ms"], int(r["non_2xx"])]
-            for name, r in results.items()]
+    rows = [
+        [name, r["rps"], r["p50_ms"], r["p99_ms"], int(r["non_2xx"])] for name, r in results.items()
+    ]
     rows.append(["receiver / bare", f"{ratio:.2f}x", "", "", ""])
-    report("ingest", ["app", "req/s", "p50 ms", "p99 ms", "non-2xx"], rows,
-           {"tool": tool, "connections": args.connections, "seconds": args.seconds,
-            "results": results, "ratio": ratio,
-            "targets": {"ratio_min": 0.5, "p99_ms_max": 50}})
+    report(
+        "ingest",
+        ["app", "req/s", "p50 ms", "p99 ms", "non-2xx"],
+        rows,
+        {
+            "tool": tool,
+            "connections": args.connections,
+            "seconds": args.seconds,
+            "results": results,
+            "ratio": ratio,
+            "targets": {"ratio_min": 0.5, "p99_ms_max": 50},
+        },
+    )
     print(f"\ntarget: ratio >= 0.50 (got {ratio:.2f}), p99 < 50 ms (got {receiver['p99_ms']:.1f})")
 
 

@@ -52,5 +52,9 @@ def python_load(url: str, requests_file: Path, seconds: int, connections: int) -
     for thread in threads:
         thread.join()
     quantiles = statistics.quantiles(latencies, n=100)
-    return {"rps": len(latencies) / seconds, "p50_ms": quantiles[49] * 1000,
-            "p99_ms": quantiles[98] * 1000, "non_2xx": float(failures)}
+    return {
+        "rps": len(latencies) / seconds,
+        "p50_ms": quantiles[49] * 1000,
+        "p99_ms": quantiles[98] * 1000,
+        "non_2xx": float(failures),
+    }

@@ -28,7 +28,10 @@ def relay(obj: Context) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    worker = Relay(make_engine(settings.database_url), redis.Redis.from_url(settings.redis_url),
-                   settings.dedupe_window_seconds)
+    worker = Relay(
+        make_engine(settings.database_url),
+        redis.Redis.from_url(settings.redis_url),
+        settings.dedupe_window_seconds,
+    )
     click.echo("relay running")
     worker.run(lambda: stopping)

@@ -1,0 +1,140 @@
+"""Every provider end to end: the platform's own sandbox signs and sends its webhook,
+the receiver verifies it, the relay queues it and a real worker processes it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from models import Platform, Site, SourceKind, WebhookLog, WebhookStatus
+from models.crypto import Vault
+from models.db import transaction
+from sandbox.base import SandboxConfig
+from sandbox.registry import create_app as create_sandbox
+from sandbox.server import running
+from settings import Settings
+from sync.catalog import refresh_catalog
+from tests.factories import make_site, make_source
+from tests.relaying import relaying
+from tests.sync.stack import (
+    FAST,
+    GENEROUS,
+    STORE_CREDENTIALS,
+    installed_context,
+    sandbox_stack,
+    wait_for,
+    workers,
+)
+from workers.app import make_celery
+
+#: What each store sandbox signs with (sandbox defaults), as the site's webhook secret.
+STORE_SECRETS: dict[str, Any] = {
+    "woocommerce": "sandbox-webhook-secret",
+    "shopify": "sandbox-client-secret",
+    "bigcommerce": {
+        "header_secret": "sandbox-webhook-secret",
+        "client_secret": "sandbox-client-secret",
+    },
+}
+
+
+#: The Zoho sandbox's defaults (sandbox/zoho.py).
+ZOHO_CREDENTIALS = {
+    "client_id": "sandbox-client",
+    "client_secret": "sandbox-secret",
+    "refresh_token": "sandbox-refresh",
+    "organization_id": "10234695",
+}
+
+
+def _rows(db: sessionmaker[Session], provider: str) -> list[WebhookLog]:
+    with db() as session:
+        return list(session.scalars(select(WebhookLog).where(WebhookLog.provider == provider)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform", sorted(STORE_SECRETS))
+def test_a_store_webhook_is_verified_and_processed(
+    platform: str,
+    settings: Settings,
+    db: sessionmaker[Session],
+    vault: Vault,
+    redis_client: object,
+) -> None:
+    with (
+        sandbox_stack(db, vault, platform, items=40, drift=0.0) as stack,
+        installed_context(settings, **FAST) as context,
+    ):
+        with transaction(db) as session:
+            site = session.get_one(Site, stack.site_id)
+            site.webhook_secret_sealed = vault.seal(STORE_SECRETS[platform])
+        with context.sessions() as session:
+            site = session.get_one(Site, stack.site_id)
+            refresh_catalog(context, site, context.storefront(site))
+        with (
+            running(create_app(settings)) as base,
+            relaying(settings),
+            workers(make_celery(settings)),
+        ):
+            stack.store.set_faults(webhook_url=f"{base}/webhooks/{platform}/{stack.site_id}")
+            sku = sorted(stack.store_stock())[3]
+            stack.store.set_stock({sku: stack.store_stock()[sku] + 5})
+            wait_for(
+                lambda: any(r.status == WebhookStatus.PROCESSED for r in _rows(db, platform)),
+                60,
+                f"{platform} processed",
+            )
+    assert all(r.status != WebhookStatus.REJECTED for r in _rows(db, platform))
+
+
+@pytest.mark.slow
+def test_a_zoho_item_change_reaches_the_store(
+    settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
+) -> None:
+    erp_app = create_sandbox("zoho", SandboxConfig(items=40))
+    store_app = create_sandbox(
+        "woocommerce", SandboxConfig(items=40, credentials=STORE_CREDENTIALS["woocommerce"])
+    )
+    with (
+        running(erp_app) as erp_url,
+        running(store_app) as store_url,
+        installed_context(settings, **FAST) as context,
+    ):
+        erp, store = erp_app.config["SANDBOX_STATE"], store_app.config["SANDBOX_STATE"]
+        with transaction(db) as session:
+            source = make_source(
+                session,
+                vault,
+                name="zoho",
+                kind=SourceKind.ZOHO,
+                base_url=erp_url,
+                credentials_sealed=vault.seal(ZOHO_CREDENTIALS | {"accounts_url": erp_url}),
+                webhook_secret_sealed=vault.seal("sandbox-webhook-secret"),
+            )
+            site = make_site(
+                session,
+                vault,
+                source,
+                platform=Platform.WOOCOMMERCE,
+                base_url=store_url,
+                credentials_sealed=vault.seal(STORE_CREDENTIALS["woocommerce"]),
+                **GENEROUS,
+            )
+            ids = source.id, site.id
+        with context.sessions() as session:
+            row = session.get_one(Site, ids[1])
+            refresh_catalog(context, row, context.storefront(row))
+        with (
+            running(create_app(settings)) as base,
+            relaying(settings),
+            workers(make_celery(settings)),
+        ):
+            erp.set_faults(webhook_url=f"{base}/webhooks/zoho/{ids[0]}")
+            sku = sorted(store.stock())[5]
+            erp.set_stock({sku: 321})
+            wait_for(lambda: store.stock()[sku] == 321, 60, "the store to get Zoho's stock")
+    assert [r.status for r in _rows(db, "zoho")] == [WebhookStatus.PROCESSED]
