@@ -222,3 +222,21 @@ def test_no_secret_or_signature_is_stored(
     for row in rows(db):
         text = repr(vars(row))
         assert signature not in text and signed.WC_SECRET not in text
+
+
+def test_zoho_with_an_hmac_key_requires_the_signature_too(
+    base_url: str, owners: Owners, db: sessionmaker[Session], vault: object
+) -> None:
+    from models import Source
+
+    with db.begin() as session:
+        session.get_one(Source, owners.zoho).webhook_secret_sealed = vault.seal(  # type: ignore[attr-defined]
+            {"token": signed.ZOHO_TOKEN, "hmac_key": "zoho-hmac-key"}
+        )
+    url = owners.url(base_url, "zoho")
+    unsigned = signed.zoho(item_id="1")
+    good = signed.zoho(item_id="2")
+    good.headers["X-Zoho-Webhook-Signature"] = signed._b64_hmac("zoho-hmac-key", good.body)
+    assert post(url, unsigned).status_code == 401
+    assert post(url, good).status_code == 200
+    assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED, WebhookStatus.QUEUED]
