@@ -10,10 +10,15 @@ import click
 from cli.context import Context
 from cli.db import db
 from cli.keys import keys
+from cli.log import log
 from cli.relay import relay
+from cli.runs import runs
 from cli.sandbox import sandbox
 from cli.sites import sites, sources
 from cli.stack import down, up
+from cli.stats import stats
+from cli.sync import sync
+from logconfig import configure_logging
 from settings import SettingsError
 
 
@@ -22,7 +27,9 @@ from settings import SettingsError
 def cli(ctx: click.Context) -> None:
     """stocksync: keep storefront stock equal to the ERP."""
     ctx.obj = Context()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # JSON lines on stderr like every other process; warnings only, so they do not bury
+    # the command's own output (the processes `up` starts log at LOG_LEVEL).
+    configure_logging("cli", logging.WARNING)
 
 
 cli.add_command(db)
@@ -33,6 +40,10 @@ cli.add_command(sandbox)
 cli.add_command(relay)
 cli.add_command(sources)
 cli.add_command(sites)
+cli.add_command(sync)
+cli.add_command(runs)
+cli.add_command(stats)
+cli.add_command(log)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 import celeryconfig
+from logconfig import install_celery_logging
 from settings import Settings
 
 #: Modules whose tasks the worker registers.
@@ -23,6 +24,7 @@ def make_celery(settings: Settings) -> Celery:
     """Build the app from resolved settings (service URLs filled in)."""
     if not settings.redis_url:
         raise ValueError("make_celery needs resolved settings (redis_url is None)")
+    install_celery_logging()
     app = Celery("stocksync", include=TASK_MODULES)
     app.conf.update(celeryconfig.build(settings))
     app.conf.stocksync_settings = settings

@@ -1,0 +1,102 @@
+"""Who may use the admin API, `/metrics` and the dashboard: the holder of ADMIN_TOKEN.
+
+Two ways in, one secret:
+- `Authorization: Bearer <ADMIN_TOKEN>` (scripts, Prometheus), compared in constant
+  time;
+- the dashboard's signed session cookie, set by logging in with the same token. The
+  cookie holds an HMAC fingerprint of the token, so changing ADMIN_TOKEN logs every
+  browser out. A browser sends cookies with any request a page makes it send, so
+  state-changing requests authenticated by the cookie must also carry the session's
+  CSRF token in `X-CSRF-Token`, which another origin's page cannot read.
+
+Without ADMIN_TOKEN the admin surface is off (503), never open.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app, request, session
+
+from api.admin.errors import Disabled, Forbidden, Unauthorized
+from api.api_keys import bearer_token
+from api.resources import resources
+
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_SESSION_KEY_INFO = b"stocksync/flask.session/v1"
+DISABLED = "admin API disabled: set ADMIN_TOKEN"
+
+
+def session_secret(encryption_key: str) -> bytes:
+    """Flask's SECRET_KEY, derived from the newest Fernet key with its own HKDF label.
+
+    No extra setting to manage, and independent of the encryption key it comes from
+    (neither reveals the other). Rotating the first encryption key logs browsers out.
+    """
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SESSION_KEY_INFO)
+    return hkdf.derive(base64.urlsafe_b64decode(encryption_key))
+
+
+def _token() -> str:
+    token = resources().settings.admin_token
+    if token is None:
+        raise Disabled(DISABLED)
+    return token
+
+
+def _fingerprint(token: str) -> str:
+    key = current_app.secret_key
+    assert isinstance(key, bytes)
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def token_matches(given: str) -> bool:
+    return hmac.compare_digest(given.encode(), _token().encode())
+
+
+def log_in(given: str) -> bool:
+    """Start a dashboard session if `given` is the admin token."""
+    if not token_matches(given):
+        return False
+    session.clear()
+    session.permanent = True
+    session["admin"] = _fingerprint(_token())
+    session["csrf"] = secrets.token_urlsafe(32)
+    return True
+
+
+def log_out() -> None:
+    session.clear()
+
+
+def logged_in() -> bool:
+    """Whether the request carries a session made with the current admin token."""
+    mark = session.get("admin")
+    return isinstance(mark, str) and hmac.compare_digest(mark, _fingerprint(_token()))
+
+
+def csrf_token() -> str:
+    return str(session.get("csrf", ""))
+
+
+def require_admin() -> None:
+    """`before_request` of every admin blueprint: raise unless the caller is the admin."""
+    token = _token()
+    header = request.headers.get("Authorization")
+    if header is not None:
+        given = bearer_token(header)
+        if given is not None and hmac.compare_digest(given.encode(), token.encode()):
+            return
+        raise Unauthorized("invalid admin token")
+    if not logged_in():
+        raise Unauthorized("send Authorization: Bearer <ADMIN_TOKEN>")
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent.encode(), csrf_token().encode()):
+            raise Forbidden(f"missing or wrong {CSRF_HEADER} header")

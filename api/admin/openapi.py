@@ -1,0 +1,116 @@
+"""`GET /api/openapi.json`: the admin API's OpenAPI 3.1 document, built from the routes.
+
+Each admin view carries its operation (api/admin/http.py `endpoint`), so the document is
+assembled by walking the app's URL map: a route cannot be served without being
+documented, nor documented without being served. Served without authentication: it
+describes the API and holds no data.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify
+
+from api.admin.http import Doc, openapi_path
+from api.admin.schemas import COMPONENTS, ID, ref
+
+openapi = Blueprint("admin_openapi", __name__)
+
+_ERRORS = {
+    400: "The request cannot be read (not JSON, a query value of the wrong type).",
+    401: "No or wrong admin token.",
+    403: "Cookie session without the X-CSRF-Token header.",
+    404: "No such row.",
+    409: "The row's state does not allow this.",
+    422: "A value is not acceptable; the message names the field.",
+    503: "ADMIN_TOKEN is not set (code admin_disabled), or PostgreSQL is down.",
+}
+
+
+def _error(status: int) -> dict[str, Any]:
+    return {
+        "description": _ERRORS[status],
+        "content": {"application/json": {"schema": ref("Error")}},
+    }
+
+
+def operation(method: str, rule: str, doc: Doc) -> tuple[str, dict[str, Any]]:
+    """The OpenAPI path and operation object of one route."""
+    path, names = openapi_path(rule)
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": ID} for name in names
+    ]
+    parameters += [
+        {
+            "name": p.name,
+            "in": "query",
+            "required": False,
+            "schema": dict(p.schema),
+            "description": p.description,
+        }
+        for p in doc.query
+    ]
+    statuses = {401, 403, 503, *doc.errors}
+    if doc.query or doc.body is not None:
+        statuses |= {400, 422}
+    if names:
+        statuses.add(404)
+    responses: dict[str, Any] = {str(status): _error(status) for status in sorted(statuses)}
+    if doc.status == 204:
+        responses["204"] = {"description": "Done."}
+    else:
+        success: dict[str, Any] = {"description": "OK."}
+        if doc.response is not None:
+            success["content"] = {"application/json": {"schema": doc.response}}
+        responses[str(doc.status)] = success
+    op: dict[str, Any] = {
+        "operationId": method.lower() + re.sub(r"[^a-z0-9]+", "_", path.lower()).rstrip("_"),
+        "summary": doc.summary,
+        "tags": [doc.tag],
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if doc.description:
+        op["description"] = doc.description
+    if doc.body is not None:
+        required = bool(doc.body.get("required"))
+        op["requestBody"] = {
+            "required": required,
+            "content": {"application/json": {"schema": doc.body}},
+        }
+    return path, op
+
+
+def build_document(app: Flask) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in app.url_map.iter_rules():
+        spec = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        if spec is None:
+            continue
+        method, rule_text, doc = spec
+        path, op = operation(method, rule_text, doc)
+        paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "stocksync admin API",
+            "version": "1",
+            "description": "Runs, sites, sources, the webhook log, stats and lifecycle "
+            "event subscriptions. Authenticate with `Authorization: Bearer <ADMIN_TOKEN>`. "
+            "Errors are `{error: {code, message}}`.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"adminToken": []}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": COMPONENTS,
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+@openapi.get("/api/openapi.json")
+def document() -> Response:
+    return jsonify(build_document(current_app))

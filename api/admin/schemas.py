@@ -1,0 +1,308 @@
+"""JSON Schemas of the admin API: request bodies (checked) and responses (documented).
+
+OpenAPI 3.1 uses JSON Schema 2020-12, so the same dicts validate requests
+(api/admin/http.py) and describe them in `/api/openapi.json`: one source for both.
+Response schemas are referenced as `#/components/schemas/<Name>`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models import Platform, RunStatus, SourceKind, WebhookStatus
+from sync.lifecycle import TOPICS
+
+Schema = dict[str, Any]
+
+MAX_ID = 2**63 - 1
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(kind: str, **extra: Any) -> Schema:
+    return {"type": [kind, "null"], **extra}
+
+
+def text(max_length: int, min_length: int = 0, **extra: Any) -> Schema:
+    return {"type": "string", "minLength": min_length, "maxLength": max_length, **extra}
+
+
+ID: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+TIME: Schema = nullable("string", format="date-time")
+URL: Schema = text(500, 8, pattern=r"^https?://[^\s]+$")
+NAME: Schema = text(100, 1, pattern=r"\S")
+TIMEZONE: Schema = text(64, 1)
+HOUR: Schema = {"type": "integer", "minimum": 0, "maximum": 23}
+POSITIVE: Schema = nullable("integer", minimum=1, maximum=1_000_000)
+CREDENTIALS: Schema = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 50,
+    "additionalProperties": {"type": ["string", "number", "boolean"], "maxLength": 10_000},
+    "description": "Write-only: stored encrypted, never returned.",
+}
+SECRET: Schema = {
+    "oneOf": [
+        text(1000, 1),
+        {
+            "type": "object",
+            "minProperties": 1,
+            "maxProperties": 10,
+            "additionalProperties": text(1000, 1),
+        },
+    ],
+    "description": "Write-only webhook secret: a string, or a JSON object for providers "
+    "with two (BigCommerce, Zoho).",
+}
+ROTATE: Schema = {
+    "type": "boolean",
+    "description": "Generate a new secret; it is returned once, in `webhook_secret`.",
+}
+
+SITE_CREATE: Schema = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "platform", "base_url", "source", "credentials"],
+    "properties": {
+        "name": NAME,
+        "platform": {"enum": [p.value for p in Platform]},
+        "base_url": URL,
+        "source": {
+            "type": ["integer", "string"],
+            "minimum": 1,
+            "maximum": MAX_ID,
+            "maxLength": 100,
+        },
+        "credentials": CREDENTIALS,
+        "webhook_secret": SECRET,
+        "timezone": TIMEZONE,
+        "full_sync_hour": HOUR,
+    },
+}
+#: What sites and sources both let an update change: names, address, secrets.
+_OWNER_UPDATE: Schema = {
+    "name": NAME,
+    "base_url": URL,
+    "credentials": CREDENTIALS,
+    "webhook_secret": SECRET,
+    "rotate_webhook_secret": ROTATE,
+}
+
+
+def _update(properties: Schema) -> Schema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": properties,
+    }
+
+
+SITE_UPDATE: Schema = _update(
+    {
+        **_OWNER_UPDATE,
+        "timezone": TIMEZONE,
+        "full_sync_hour": HOUR,
+        "active": {"type": "boolean"},
+        "webhooks_active": {"type": "boolean"},
+        "rate_limit_requests": POSITIVE,
+        "rate_limit_window_seconds": POSITIVE,
+        "rate_limit_concurrency": POSITIVE,
+    }
+)
+SOURCE_CREATE: Schema = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "kind", "base_url", "credentials"],
+    "properties": {
+        "name": NAME,
+        "kind": {"enum": [k.value for k in SourceKind]},
+        "base_url": URL,
+        "credentials": CREDENTIALS,
+        "webhook_secret": SECRET,
+    },
+}
+SOURCE_UPDATE: Schema = _update(_OWNER_UPDATE)
+TOGGLE: Schema = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"active": {"type": "boolean", "description": "Omit to flip."}},
+}
+TOPIC_LIST: Schema = {
+    "type": "array",
+    "items": {"enum": list(TOPICS)},
+    "minItems": 1,
+    "uniqueItems": True,
+}
+SUBSCRIPTION_CREATE: Schema = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["url"],
+    "properties": {"url": URL, "topics": TOPIC_LIST, "site_id": nullable("integer", **ID)},
+}
+SUBSCRIPTION_UPDATE: Schema = _update(
+    {
+        "url": URL,
+        "topics": TOPIC_LIST,
+        "site_id": nullable("integer", minimum=1, maximum=MAX_ID),
+        "active": {"type": "boolean"},
+        "rotate_secret": {"type": "boolean", "description": "Returned once, in `secret`."},
+    }
+)
+
+
+def _object(properties: Schema, required: list[str] | None = None) -> Schema:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required if required is not None else list(properties),
+    }
+
+
+_ITEM = _object(
+    {
+        "sku": {"type": "string"},
+        "product_id": {"type": "string"},
+        "variant_id": nullable("string"),
+        "quantity": nullable("integer"),
+        "last_synced_at": TIME,
+    }
+)
+_RUN = _object(
+    {
+        "id": ID,
+        "site_id": ID,
+        "kind": {"type": "string"},
+        "trigger": {"type": "string"},
+        "status": {"enum": [s.value for s in RunStatus]},
+        "total": {"type": "integer"},
+        "synced": {"type": "integer"},
+        "unchanged": {"type": "integer"},
+        "failed": {"type": "integer"},
+        "skipped": {"type": "integer"},
+        "pending": {"type": "integer", "description": "SKUs in batches not finished yet."},
+        "percent": {"type": "number"},
+        "rate": nullable("number", description="SKUs per second since the run started."),
+        "eta_seconds": nullable("number"),
+        "error": nullable("string"),
+        "started_at": TIME,
+        "finished_at": TIME,
+        "created_at": TIME,
+    }
+)
+_SITE = _object(
+    {
+        "id": ID,
+        "name": {"type": "string"},
+        "platform": {"type": "string"},
+        "base_url": {"type": "string"},
+        "source_id": ID,
+        "timezone": {"type": "string"},
+        "full_sync_hour": HOUR,
+        "active": {"type": "boolean"},
+        "webhooks_active": {"type": "boolean"},
+        "has_webhook_secret": {"type": "boolean"},
+        "has_api_key": {"type": "boolean"},
+        "rate_limit_requests": nullable("integer"),
+        "rate_limit_window_seconds": nullable("integer"),
+        "rate_limit_concurrency": nullable("integer"),
+        "webhook_secret": {"type": "string", "description": "Only when just generated."},
+    },
+    required=["id", "name", "platform", "active", "webhooks_active"],
+)
+_SOURCE = _object(
+    {
+        "id": ID,
+        "name": {"type": "string"},
+        "kind": {"type": "string"},
+        "base_url": {"type": "string"},
+        "has_webhook_secret": {"type": "boolean"},
+        "site_ids": {"type": "array", "items": ID},
+        "webhook_secret": {"type": "string", "description": "Only when just generated."},
+    },
+    required=["id", "name", "kind", "base_url", "has_webhook_secret", "site_ids"],
+)
+_LOG_ROW = _object(
+    {
+        "id": ID,
+        "provider": {"type": "string"},
+        "site_id": nullable("integer"),
+        "source_id": nullable("integer"),
+        "topic": nullable("string"),
+        "kind": nullable("string"),
+        "delivery_id": nullable("string"),
+        "entity": nullable("string"),
+        "sku": nullable("string"),
+        "status": {"enum": [s.value for s in WebhookStatus]},
+        "error": nullable("string"),
+        "attempts": {"type": "integer"},
+        "received_at": TIME,
+        "queued_at": TIME,
+        "processed_at": TIME,
+        "occurred_at": TIME,
+        "payload": {"description": "Only on GET /api/webhooks/log/{id}."},
+    },
+    required=["id", "provider", "status", "received_at"],
+)
+_SUBSCRIPTION = _object(
+    {
+        "id": ID,
+        "url": {"type": "string"},
+        "topics": {"type": "array", "items": {"type": "string"}},
+        "site_id": nullable("integer"),
+        "active": {"type": "boolean"},
+        "deactivated_reason": nullable("string"),
+        "created_at": TIME,
+        "secret": {"type": "string", "description": "Only on creation and rotation."},
+    },
+    required=["id", "url", "topics", "site_id", "active"],
+)
+_WEBHOOKS = _object(
+    {"site_id": ID, "webhooks_active": {"type": "boolean"}, "last_received_at": TIME}
+)
+_COUNTS = {name: {"type": "integer"} for name in ("total", "pending", "processing", "completed")}
+
+COMPONENTS: dict[str, Schema] = {
+    "Error": _object(
+        {"error": _object({"code": {"type": "string"}, "message": {"type": "string"}})}
+    ),
+    "Item": _ITEM,
+    "Run": _RUN,
+    "RunDetail": {
+        "allOf": [ref("Run"), _object({"recent_items": {"type": "array", "items": ref("Item")}})]
+    },
+    "Site": _SITE,
+    "Source": _SOURCE,
+    "WebhookLogRow": _LOG_ROW,
+    "Subscription": _SUBSCRIPTION,
+    "WebhookState": _WEBHOOKS,
+    "Stats": _object(
+        {
+            "queue": _object(
+                {**_COUNTS, "failed": {"type": "integer"}, "cancelled": {"type": "integer"}}
+            ),
+            "last_syncs": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "site_id": ID,
+                        "name": {"type": "string"},
+                        "last_sync": TIME,
+                        "last_status": nullable("string"),
+                    }
+                ),
+            },
+            "broker": nullable("object"),
+        }
+    ),
+}
+
+
+def listing(item: str) -> Schema:
+    """A page of rows: `items`, and `next_cursor` where the route pages by cursor."""
+    return _object(
+        {"items": {"type": "array", "items": ref(item)}, "next_cursor": nullable("integer")},
+        required=["items"],
+    )

@@ -1,0 +1,84 @@
+"""The status dashboard at `/`: server-rendered HTML, one small script, no build step.
+
+Log in with the admin token; the page then polls `GET /api/overview` and calls the
+admin API with the session cookie and its CSRF header (api/admin/auth.py). Pages are
+served with a strict Content-Security-Policy (no inline script or style), and every
+value from the database is put into the page as text, never as HTML.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from api.admin import auth
+from api.resources import resources
+from models import Platform, Site, WebhookStatus
+
+dashboard = Blueprint("dashboard", __name__)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+@dashboard.after_request
+def _secure(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _disabled() -> tuple[str, int]:
+    return render_template("login.html", error=auth.DISABLED, disabled=True), 503
+
+
+@dashboard.before_request
+def _enabled() -> tuple[str, int] | None:
+    """Without ADMIN_TOKEN there is no way in: say so on every page."""
+    if resources().settings.admin_token is None:
+        return _disabled()
+    return None
+
+
+@dashboard.get("/")
+def index() -> Response | tuple[str, int] | str:
+    if not auth.logged_in():
+        return redirect(url_for("dashboard.login_form"))  # type: ignore[return-value]
+    with resources().sessions() as session:
+        sites = session.scalars(select(Site).order_by(Site.id)).all()
+        return render_template(
+            "dashboard.html",
+            sites=sites,
+            csrf_token=auth.csrf_token(),
+            statuses=[s.value for s in WebhookStatus],
+            providers=[p.value for p in Platform] + ["standard", "zoho", "businesscentral"],
+        )
+
+
+@dashboard.get("/login")
+def login_form() -> tuple[str, int] | str:
+    return render_template("login.html", error=None, disabled=False)
+
+
+@dashboard.post("/login")
+def login() -> Response | tuple[str, int]:
+    token = request.form.get("token", "")
+    if not auth.log_in(token):
+        return render_template("login.html", error="wrong token", disabled=False), 401
+    return redirect(url_for("dashboard.index"))  # type: ignore[return-value]
+
+
+@dashboard.post("/logout")
+def logout() -> Response | tuple[str, int]:
+    """A form post carrying the CSRF token: a foreign page must not log the admin out."""
+    sent = request.form.get("csrf_token", "")
+    if auth.logged_in() and sent and hmac.compare_digest(sent.encode(), auth.csrf_token().encode()):
+        auth.log_out()
+    return redirect(url_for("dashboard.login_form"))  # type: ignore[return-value]

@@ -1,0 +1,224 @@
+// The dashboard's behaviour: poll /api/overview, drive runs and webhooks, search the log.
+// Plain DOM calls, no framework and no build step. Every value from the server is set
+// with textContent, never as HTML. State-changing calls carry the session's CSRF token.
+"use strict";
+
+const POLL_MS = 1500;
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
+const flash = document.getElementById("flash");
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    credentials: "same-origin",
+    headers: {
+      "Accept": "application/json",
+      "Content-Type": "application/json",
+      "X-CSRF-Token": csrf,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401) {
+    window.location.assign("/login");
+    throw new Error("logged out");
+  }
+  const data = response.status === 204 ? null : await response.json();
+  if (!response.ok) {
+    throw new Error(data && data.error ? data.error.message : `HTTP ${response.status}`);
+  }
+  return data;
+}
+
+function say(message, isError) {
+  flash.textContent = message;
+  flash.classList.toggle("error", Boolean(isError));
+}
+
+function ago(iso) {
+  if (!iso) return "never";
+  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
+  return new Date(iso).toLocaleString();
+}
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}
+
+function cell(row, text) {
+  const td = document.createElement("td");
+  td.textContent = text === null || text === undefined ? "" : String(text);
+  row.appendChild(td);
+  return td;
+}
+
+function renderWebhooks(card, site) {
+  const button = card.querySelector(".webhook-toggle");
+  button.dataset.active = String(site.webhooks.active);
+  button.querySelector(".webhook-label").textContent =
+    `webhooks ${site.webhooks.active ? "active" : "inactive"}`;
+  const time = card.querySelector(".last-received-at");
+  time.textContent = ago(site.webhooks.last_received_at);
+  time.dateTime = site.webhooks.last_received_at || "";
+}
+
+function renderRun(card, run) {
+  const live = run && ["queued", "running", "paused"].includes(run.status);
+  card.dataset.runId = run ? run.id : "";
+  card.dataset.runStatus = run ? run.status : "";
+  card.querySelector(".run-title").textContent = run
+    ? `Run #${run.id} (${run.kind}) ${run.status}${run.error ? `: ${run.error}` : ""}`
+    : "No run yet";
+  const percent = run ? run.percent : 0;
+  const bar = card.querySelector(".progress");
+  bar.setAttribute("aria-valuenow", String(percent));
+  bar.dataset.status = run ? run.status : "";
+  bar.querySelector(".bar").style.width = `${percent}%`;
+  card.querySelector(".counts").textContent = run
+    ? `${percent}% · ${run.synced} synced, ${run.unchanged} unchanged, ${run.failed} failed, ` +
+      `${run.pending} pending of ${run.total} · ` +
+      `${run.rate === null ? "–" : run.rate.toFixed(1)} SKU/s · ETA ${duration(run.eta_seconds)}`
+    : "";
+  const show = { start: !live, pause: live && run.status !== "paused",
+    resume: live && run.status === "paused", cancel: live };
+  for (const [action, visible] of Object.entries(show)) {
+    card.querySelector(`[data-action="${action}"]`).hidden = !visible;
+  }
+}
+
+function renderItems(card, items) {
+  const body = card.querySelector(".recent-items");
+  body.replaceChildren();
+  for (const item of items) {
+    const row = document.createElement("tr");
+    cell(row, item.sku);
+    cell(row, item.quantity);
+    cell(row, ago(item.last_synced_at));
+    body.appendChild(row);
+  }
+}
+
+async function poll() {
+  try {
+    const overview = await api("GET", "/api/overview");
+    for (const site of overview.sites) {
+      const card = document.getElementById(`site-${site.id}`);
+      if (!card) continue; // a site added since the page loaded: shown after a reload
+      renderWebhooks(card, site);
+      renderRun(card, site.run);
+      renderItems(card, site.recent_items);
+    }
+  } catch (error) {
+    say(`could not refresh: ${error.message}`, true);
+  } finally {
+    window.setTimeout(poll, POLL_MS);
+  }
+}
+
+async function act(card, action) {
+  const siteId = card.dataset.siteId;
+  const runId = card.dataset.runId;
+  const path = action === "start"
+    ? `/api/inventory/sync/${siteId}`
+    : `/api/sync/runs/${runId}/${action}`;
+  try {
+    const answer = await api("POST", path);
+    if (action === "start") {
+      card.dataset.runId = answer.started[0].run_id;
+      say(`run ${answer.started[0].run_id} started`);
+    } else {
+      renderRun(card, answer);
+      say(`run ${runId}: ${action} done`);
+    }
+  } catch (error) {
+    say(`${action}: ${error.message}`, true);
+  }
+}
+
+async function toggle(card) {
+  try {
+    const state = await api("POST", `/api/sites/${card.dataset.siteId}/webhooks/toggle`, {});
+    renderWebhooks(card, { webhooks: { active: state.webhooks_active, last_received_at: state.last_received_at } });
+    say(`webhooks ${state.webhooks_active ? "on" : "off"}`);
+  } catch (error) {
+    say(`toggle: ${error.message}`, true);
+  }
+}
+
+// --- webhook log ---------------------------------------------------------------------
+
+const logRows = document.getElementById("log-rows");
+const logMore = document.getElementById("log-more");
+let logCursor = null;
+
+function logQuery(cursor) {
+  const params = new URLSearchParams();
+  for (const [name, value] of new FormData(document.getElementById("log-filters"))) {
+    if (!value) continue;
+    const text = String(value);
+    params.set(name, name === "since" || name === "until" ? new Date(text).toISOString() : text);
+  }
+  params.set("limit", "50");
+  if (cursor) params.set("cursor", cursor);
+  return `/api/webhooks/log?${params}`;
+}
+
+function logRow(entry) {
+  const row = document.createElement("tr");
+  row.dataset.status = entry.status;
+  for (const value of [entry.id, new Date(entry.received_at).toLocaleString(), entry.provider,
+    entry.site_id, entry.topic, entry.entity, entry.sku, entry.status, entry.attempts, entry.error]) {
+    cell(row, value);
+  }
+  const actions = cell(row, "");
+  if (entry.status === "failed") {
+    const replay = document.createElement("button");
+    replay.type = "button";
+    replay.textContent = "Replay";
+    replay.addEventListener("click", async () => {
+      try {
+        await api("POST", `/api/webhooks/log/${entry.id}/replay`);
+        say(`event ${entry.id} queued again`);
+        loadLog(false);
+      } catch (error) {
+        say(`replay: ${error.message}`, true);
+      }
+    });
+    actions.appendChild(replay);
+  }
+  return row;
+}
+
+async function loadLog(more) {
+  try {
+    const page = await api("GET", logQuery(more ? logCursor : null));
+    if (!more) logRows.replaceChildren();
+    for (const entry of page.items) logRows.appendChild(logRow(entry));
+    logCursor = page.next_cursor;
+    logMore.hidden = logCursor === null;
+    document.querySelector(".log").dataset.loaded = String(Date.now());
+  } catch (error) {
+    say(`log: ${error.message}`, true);
+  }
+}
+
+document.getElementById("sites").addEventListener("click", (event) => {
+  const card = event.target.closest(".site");
+  if (!card) return;
+  const button = event.target.closest("button");
+  if (!button) return;
+  if (button.classList.contains("webhook-toggle")) toggle(card);
+  else if (button.dataset.action) act(card, button.dataset.action);
+});
+document.getElementById("log-filters").addEventListener("submit", (event) => {
+  event.preventDefault();
+  loadLog(false);
+});
+logMore.addEventListener("click", () => loadLog(true));
+
+poll();
+loadLog(false);

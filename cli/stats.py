@@ -1,0 +1,41 @@
+"""`stocksync stats`: the sync queue, each site's last sync and the broker's depths.
+
+The same document as `GET /api/inventory/stats` (api/admin/stats.py).
+"""
+
+from __future__ import annotations
+
+import click
+
+from api.admin.stats import collect
+from cli.context import Context
+from cli.services import echo_json, services
+
+
+@click.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def stats(obj: Context, as_json: bool) -> None:
+    """Batches by status, last sync per site, messages waiting in each queue."""
+    with services(obj) as svc, svc.sessions() as session:
+        document = collect(session, svc.redis, svc.celery.conf.broker_transport_options)
+    if as_json:
+        echo_json(document)
+        return
+    queue = document["queue"]
+    click.echo(
+        "batches (live, and finished in 24 h): "
+        + "  ".join(f"{name} {queue[name]:,}" for name in queue)
+    )
+    broker = document["broker"]
+    if broker is None:
+        click.echo(f"broker: unavailable ({document.get('broker_error')})")
+    else:
+        waiting = "  ".join(f"{name} {n:,}" for name, n in broker["queues"].items())
+        click.echo(f"broker: {waiting}  unacked {broker['unacked']:,}")
+    click.echo("last syncs:")
+    for row in document["last_syncs"]:
+        when = row["last_sync"].strftime("%Y-%m-%d %H:%M %Z") if row["last_sync"] else "never"
+        click.echo(
+            f"  {row['site_id']:>4}  {row['name']:<20} {when:<22} {row['last_status'] or '-'}"
+        )

@@ -1,0 +1,26 @@
+"""`GET /api/overview`: per site, the live run first, webhook state, recent items."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import Item, RunStatus
+from tests.api.admin.conftest import Api, Shop, run_row
+
+
+def test_the_live_run_wins_over_newer_finished_ones(
+    api: Api, shop: Shop, db: sessionmaker[Session]
+) -> None:
+    assert api.get("/api/overview").json["sites"][0]["run"] is None
+    with db.begin() as session:
+        live = run_row(session, shop.site_id, status=RunStatus.PAUSED).id
+        run_row(session, shop.site_id, status=RunStatus.COMPLETED, finished_at=datetime.now(UTC))
+        session.add(
+            Item(site_id=shop.site_id, sku="A-1", product_id="1", last_synced_at=datetime.now(UTC))
+        )
+    (site,) = api.get("/api/overview").json["sites"]
+    assert (site["run"]["id"], site["run"]["status"]) == (live, "paused")
+    assert site["webhooks"] == {"active": True, "last_received_at": None}
+    assert [item["sku"] for item in site["recent_items"]] == ["A-1"]

@@ -1,0 +1,143 @@
+"""Sites through the API: create, list, show, update, deactivate, webhooks toggle.
+Credentials and secrets go in and never come out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import Site, WebhookStatus
+from models.crypto import Vault
+from tests.api.admin.conftest import AUTH, Api, Shop, error_code, log_row
+
+NEW_SITE: dict[str, Any] = {
+    "name": "new-shop",
+    "platform": "shopify",
+    "base_url": "https://new-shop.myshopify.com",
+    "source": "erp",
+    "credentials": {"access_token": "shpat_secret"},
+    "webhook_secret": "shpss_secret",
+    "timezone": "Europe/Paris",
+    "full_sync_hour": 3,
+}
+
+
+def _no_secrets(body: Any) -> None:
+    text = str(body)
+    for secret in ("shpat_secret", "shpss_secret", "credentials", "sealed", "api_key_hash"):
+        assert secret not in text, secret
+
+
+def test_create_stores_secrets_sealed_and_never_returns_them(
+    api: Api, shop: Shop, db: sessionmaker[Session], vault: Vault
+) -> None:
+    response = api.post("/api/sites", NEW_SITE)
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert (body["name"], body["platform"], body["timezone"], body["source_id"]) == (
+        "new-shop",
+        "shopify",
+        "Europe/Paris",
+        shop.source_id,
+    )
+    assert body["has_webhook_secret"] is True
+    _no_secrets(body)
+    with db() as session:
+        site = session.get_one(Site, body["id"])
+        assert vault.open(site.credentials_sealed) == {"access_token": "shpat_secret"}
+        assert vault.open(site.webhook_secret_sealed or "") == "shpss_secret"
+    _no_secrets(api.get("/api/sites").json)
+    _no_secrets(api.get(f"/api/sites/{body['id']}").json)
+    assert api.post("/api/sites", {**NEW_SITE, "source": shop.source_id}).status_code == 422
+
+
+def test_create_validation_errors_name_the_field(api: Api, shop: Shop) -> None:
+    cases = {
+        "platform": ({**NEW_SITE, "platform": "magento"}, "platform"),
+        "timezone": ({**NEW_SITE, "timezone": "Mars/Olympus"}, "time zone"),
+        "hour": ({**NEW_SITE, "full_sync_hour": 24}, "full_sync_hour"),
+        "url": ({**NEW_SITE, "base_url": "ftp://x"}, "base_url"),
+        "source": ({**NEW_SITE, "source": "nope"}, "no source"),
+        "missing": ({k: v for k, v in NEW_SITE.items() if k != "credentials"}, "credentials"),
+        "extra": ({**NEW_SITE, "api_key_hash": "x"}, "api_key_hash"),
+        "nul": ({**NEW_SITE, "name": "a\x00b"}, "NUL"),
+    }
+    for case, (body, words) in cases.items():
+        response = api.post("/api/sites", body)
+        assert response.status_code == 422, case
+        assert error_code(response) == "invalid" and words in response.json["error"]["message"], (
+            case,
+            response.json,
+        )
+    not_json = api.client.post(
+        "/api/sites", data="{", headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert not_json.status_code == 400 and error_code(not_json) == "bad_request"
+
+
+def test_update_rotates_the_secret_once_and_checks_fields(
+    api: Api, shop: Shop, db: sessionmaker[Session], vault: Vault
+) -> None:
+    path = f"/api/sites/{shop.site_id}"
+    changed = api.patch(path, {"timezone": "Asia/Tokyo", "rate_limit_requests": 10})
+    assert changed.status_code == 200
+    assert (changed.json["timezone"], changed.json["rate_limit_requests"]) == ("Asia/Tokyo", 10)
+    rotated = api.patch(path, {"rotate_webhook_secret": True})
+    secret = rotated.json["webhook_secret"]
+    with db() as session:
+        assert vault.open(session.get_one(Site, shop.site_id).webhook_secret_sealed or "") == secret
+    assert "webhook_secret" not in api.get(path).json
+    api.patch(path, {"credentials": {"consumer_key": "new"}})
+    with db() as session:
+        assert vault.open(session.get_one(Site, shop.site_id).credentials_sealed) == {
+            "consumer_key": "new"
+        }
+    assert api.patch(path, {}).status_code == 422
+    assert (
+        api.patch(path, {"webhook_secret": "x", "rotate_webhook_secret": True}).status_code == 422
+    )
+    assert api.patch(path, {"timezone": "Nowhere/City"}).status_code == 422
+    assert api.patch("/api/sites/999", {"active": True}).status_code == 404
+    api.post("/api/sites", NEW_SITE)
+    taken = api.patch(path, {"name": "new-shop"})
+    assert taken.status_code == 409 and error_code(taken) == "conflict"
+
+
+def test_deactivate_keeps_the_site(api: Api, shop: Shop) -> None:
+    response = api.delete(f"/api/sites/{shop.site_id}")
+    assert response.status_code == 200 and response.json["active"] is False
+    assert api.get(f"/api/sites/{shop.site_id}").json["active"] is False
+    assert api.post(f"/api/inventory/sync/{shop.site_id}").status_code == 409
+    assert api.patch(f"/api/sites/{shop.site_id}", {"active": True}).json["active"] is True
+    assert api.delete("/api/sites/999").status_code == 404
+
+
+def test_toggle_flips_or_sets_and_reports_the_last_delivery(
+    api: Api, shop: Shop, db: sessionmaker[Session]
+) -> None:
+    path = f"/api/sites/{shop.site_id}/webhooks/toggle"
+    first = api.post(path)
+    assert first.json == {
+        "site_id": shop.site_id,
+        "webhooks_active": False,
+        "last_received_at": None,
+    }
+    assert api.post(path).json["webhooks_active"] is True
+    assert api.post(path, {"active": True}).json["webhooks_active"] is True
+    latest = datetime.now(UTC) - timedelta(minutes=1)
+    with db.begin() as session:
+        log_row(session, site_id=shop.site_id, received_at=latest - timedelta(hours=1))
+        log_row(session, site_id=shop.site_id, received_at=latest, status=WebhookStatus.IGNORED)
+    state = api.post(path, {"active": False}).json
+    assert datetime.fromisoformat(state["last_received_at"]) == latest
+    assert api.post(path, {"active": "yes"}).status_code == 422
+    assert api.post("/api/sites/999/webhooks/toggle").status_code == 404
+
+
+def test_list_pages(api: Api, shop: Shop) -> None:
+    api.post("/api/sites", NEW_SITE)
+    assert [s["name"] for s in api.get("/api/sites").json["items"]] == ["shop", "new-shop"]
+    assert [s["name"] for s in api.get("/api/sites", offset=1).json["items"]] == ["new-shop"]
+    assert api.get("/api/sites", limit=500).status_code == 422

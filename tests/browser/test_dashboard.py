@@ -1,0 +1,143 @@
+"""The dashboard in headless Chromium, driving a real run of a 20,000-SKU sandbox store:
+log in, start a sync, watch the bar move, pause, resume, toggle webhooks, filter the log.
+
+Debian's `chromium` (apt), driven by Playwright's Python client through its
+`executable_path`: no browser download. Assertions are on the DOM and the database; the
+screenshot in tests/artifacts/ is for people.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from models import RunStatus, Site, SyncRun, WebhookStatus
+from models.crypto import Vault
+from sandbox.server import running
+from settings import Settings
+from tests.api.admin.conftest import TOKEN, log_row
+from tests.sync.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
+from workers.app import make_celery
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ITEMS = 20_000
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs Debian's chromium: apt-get install -y chromium")
+    pytest.skip(
+        "no Chromium at /usr/bin/chromium (apt-get install -y chromium)", allow_module_level=True
+    )
+
+
+@pytest.fixture
+def celery_app(settings: Settings, redis_client: redis.Redis) -> Iterator[Celery]:
+    with installed_context(settings, **FAST):
+        yield make_celery(settings)
+
+
+@pytest.fixture
+def stack(db: sessionmaker[Session], vault: Vault) -> Iterator[Stack]:
+    # Each store call takes 20 ms, so the run lasts long enough to act on.
+    with sandbox_stack(
+        db, vault, "bigcommerce", items=ITEMS, drift=0.05, store={"latency_ms": 20}
+    ) as stack:
+        yield stack
+
+
+def _run(db: sessionmaker[Session], site_id: int) -> SyncRun | None:
+    with db() as session:
+        return session.query(SyncRun).filter_by(site_id=site_id).order_by(SyncRun.id.desc()).first()
+
+
+@pytest.mark.slow
+def test_operate_a_run_from_the_dashboard(
+    settings: Settings, celery_app: Celery, stack: Stack, db: sessionmaker[Session]
+) -> None:
+    with db.begin() as session:
+        for n in range(3):
+            log_row(session, site_id=stack.site_id, status=WebhookStatus.FAILED, sku=f"F-{n}")
+        for n in range(5):
+            log_row(session, site_id=stack.site_id, sku=f"P-{n}")
+    web = create_app(replace(settings, admin_token=TOKEN))
+    with (
+        running(web) as base,
+        workers(celery_app),
+        playwright_api.sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{base}/login")
+            page.fill("#token", TOKEN)
+            page.click("button[type=submit]")
+            card = page.locator(f"#site-{stack.site_id}")
+            bar = card.locator(".progress")
+
+            def percent() -> float:
+                return float(bar.get_attribute("aria-valuenow") or 0)
+
+            card.locator('[data-action="start"]').click()
+            wait_for(lambda: percent() > 0, 60, "the bar to start")
+            first = percent()
+            wait_for(lambda: percent() > first, 30, "the bar to move")
+            assert percent() < 100, "the run ended before it could be paused"
+
+            card.locator('[data-action="pause"]').click()
+            wait_for(lambda: card.get_attribute("data-run-status") == "paused", 10, "paused")
+            assert card.locator('[data-action="resume"]').is_visible()
+            run = _run(db, stack.site_id)
+            assert run is not None and run.status == RunStatus.PAUSED
+            paused_at = percent()
+
+            card.locator('[data-action="resume"]').click()
+            wait_for(lambda: percent() > paused_at, 30, "the bar to move after resume")
+            assert card.get_attribute("data-run-status") in ("running", "completed")
+
+            toggle = card.locator(".webhook-toggle")
+            assert toggle.get_attribute("data-active") == "true"
+            toggle.click()
+            wait_for(lambda: toggle.get_attribute("data-active") == "false", 10, "toggled")
+            with db() as session:
+                assert session.get_one(Site, stack.site_id).webhooks_active is False
+
+            rows = page.locator("#log-rows tr")
+            wait_for(lambda: rows.count() == 8, 10, "the whole log")
+            page.select_option('#log-filters select[name="status"]', "failed")
+            page.click('#log-filters button[type="submit"]')
+            wait_for(lambda: rows.count() == 3, 10, "the filtered log")
+            assert {rows.nth(i).get_attribute("data-status") for i in range(3)} == {"failed"}
+            page.fill('#log-filters input[name="q"]', "f-1")
+            page.click('#log-filters button[type="submit"]')
+            wait_for(lambda: rows.count() == 1, 10, "the searched log")
+
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+            if card.get_attribute("data-run-status") == "running":
+                card.locator('[data-action="cancel"]').click()
+                wait_for(
+                    lambda: card.get_attribute("data-run-status") == "cancelled", 60, "cancelled"
+                )
+        finally:
+            browser.close()

@@ -1,0 +1,70 @@
+"""`stocksync runs|stats|log`: the operator commands, person-readable and `--json`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+from click.testing import CliRunner
+from sqlalchemy.orm import Session, sessionmaker
+
+from cli.main import cli
+from models import RunStatus, WebhookStatus
+from models.crypto import Vault
+from settings import Settings
+from tests.api.admin.conftest import log_row, run_row
+from tests.factories import make_site, make_source
+
+
+@pytest.fixture
+def run(settings: Settings, db: sessionmaker[Session], redis_client: redis.Redis):  # type: ignore[no-untyped-def]
+    assert settings.database_url and settings.redis_url
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "STOCKSYNC_ENCRYPTION_KEY": settings.encryption_keys[0],
+    }
+
+    def invoke(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(cli, list(args), env=env)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return invoke
+
+
+@pytest.fixture
+def site_id(db: sessionmaker[Session], vault: Vault) -> int:
+    with db.begin() as session:
+        site = make_site(session, vault, make_source(session, vault))
+        run_row(session, site.id, status=RunStatus.RUNNING, batches_total=0, total=10)
+        log_row(session, site_id=site.id, status=WebhookStatus.FAILED, error="store said no")
+        log_row(session, site_id=site.id, sku="OK-1")
+        return site.id
+
+
+def test_runs_list_show_pause_resume_cancel(run, site_id: int) -> None:  # type: ignore[no-untyped-def]
+    assert [r["id"] for r in json.loads(run("runs", "list", "--json"))] == [1]
+    assert "running" in run("runs", "list", "--site", "shop")
+    assert "run 1 site 1: 0/10 (0.0%)" in run("runs", "show", "1")
+    assert "run 1 paused" in run("runs", "pause", "1")
+    refused = run("runs", "pause", "1", code=1)
+    assert "cannot pause run 1: it is paused" in refused
+    assert json.loads(run("runs", "resume", "1", "--json"))["status"] in ("queued", "running")
+    assert "run 1 cancelled (now cancelled)" in run("runs", "cancel", "1")
+    assert "no run 9" in run("runs", "cancel", "9", code=1)
+
+
+def test_stats_and_log(run, site_id: int) -> None:  # type: ignore[no-untyped-def]
+    stats = json.loads(run("stats", "--json"))
+    assert stats["broker"]["queues"] == {"events": 0, "sync": 0, "maintenance": 0}
+    assert stats["last_syncs"][0]["last_status"] == "running"
+    text = run("stats")
+    assert "broker: events 0" in text and "shop" in text
+    failed = run("log", "--status", "failed")
+    assert "failed" in failed and "store said no" in failed and "OK-1" not in failed
+    rows = json.loads(run("log", "--json", "--search", "ok-"))
+    assert [r["sku"] for r in rows] == ["OK-1"]
+    assert "no matching" in run("log", "--site", "shop", "--topic", "nothing")
+    assert "no site 'nope'" in run("log", "--site", "nope", code=1)

@@ -1,0 +1,96 @@
+"""`stocksync sync`: the live progress of a real run (sandbox store and ERP, a real
+worker), and the exit code of a run that fails."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+import redis
+from celery import Celery
+from click.testing import CliRunner, Result
+from sqlalchemy.orm import Session, sessionmaker
+
+from cli.main import cli
+from models.crypto import Vault
+from settings import Settings
+from tests.sync.stack import FAST, installed_context, sandbox_stack, workers
+from workers.app import make_celery
+
+ITEMS = 4000
+LINE = re.compile(r"run \d+ shop: (?P<done>[\d,]+)/(?P<total>[\d,]+) .* (?P<status>\w+)$")
+
+
+@pytest.fixture
+def env(settings: Settings) -> dict[str, str]:
+    assert settings.database_url and settings.redis_url
+    return {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "STOCKSYNC_ENCRYPTION_KEY": settings.encryption_keys[0],
+    }
+
+
+@pytest.fixture
+def app(settings: Settings, redis_client: redis.Redis) -> Iterator[Celery]:
+    """Small batches, so a run of a few seconds moves in many steps."""
+    settings = replace(settings, batch_size=250)
+    with installed_context(settings, **FAST):
+        yield make_celery(settings)
+
+
+def _sync(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(cli, ["sync", *args], env=env, catch_exceptions=False)
+
+
+def _numbers(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+@pytest.mark.slow
+def test_progress_lines_climb_to_the_total_and_exit_0(
+    app: Celery, env: dict[str, str], db: sessionmaker[Session], vault: Vault
+) -> None:
+    store = {"latency_ms": 100}
+    with sandbox_stack(db, vault, "bigcommerce", items=ITEMS, store=store), workers(app):
+        result = _sync(env, "shop")
+
+    assert result.exit_code == 0, result.output
+    lines = [m for m in map(LINE.search, result.output.splitlines()) if m]
+    done = [_numbers(m["done"]) for m in lines]
+    assert len(lines) >= 3, result.output  # it printed progress while the run went on
+    assert done == sorted(done) and len(set(done)) >= 3
+    assert done[-1] == _numbers(lines[-1]["total"]) == ITEMS
+    assert lines[-1]["status"] == "completed"
+    assert "rate" in result.output and "ETA" in result.output and "pending" in result.output
+
+
+@pytest.mark.slow
+def test_a_run_that_fails_exits_1(
+    app: Celery, env: dict[str, str], db: sessionmaker[Session], vault: Vault
+) -> None:
+    with sandbox_stack(db, vault, "shopify", items=200) as stack, workers(app):
+        stack.store.set_faults(outage=True)  # the catalog cannot be read: the run fails
+        result = _sync(env, "shop", "--json")
+
+    assert result.exit_code == 1, result.output
+    final = json.loads(result.output.splitlines()[-1])
+    assert final["status"] == "failed" and final["site"] == "shop"
+
+
+def test_no_wait_starts_and_a_second_start_is_refused(
+    env: dict[str, str], db: sessionmaker[Session], vault: Vault, redis_client: redis.Redis
+) -> None:
+    with sandbox_stack(db, vault, "woocommerce", items=10):
+        first = _sync(env, "shop", "--no-wait", "--json")
+        second = _sync(env, "shop", "--no-wait")
+        everything = _sync(env, "--all", "--no-wait", "--json")
+
+    assert first.exit_code == 0, first.output
+    run_id = json.loads(first.output)["started"][0]["run_id"]
+    assert second.exit_code == 1 and f"already has run {run_id} queued" in second.output
+    assert json.loads(everything.output)["started"] == []
+    assert _sync(env).exit_code == 2  # neither a site nor --all
