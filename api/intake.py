@@ -78,26 +78,28 @@ COLUMNS = (
 #: 3.7). The table is `models.WebhookLog`; a test checks this list against it.
 _TARGET = f"{WebhookLog.__tablename__} ({', '.join(COLUMNS)})"
 _PLACEHOLDERS = ", ".join(["%s"] * len(COLUMNS))
-INSERT_SQL = f"INSERT INTO {_TARGET} VALUES ({_PLACEHOLDERS})"  # noqa: S608 (constants only)
+INSERT_SQL = f"INSERT INTO {_TARGET} VALUES ({_PLACEHOLDERS}) RETURNING id"  # noqa: S608
 
 
-def record(engine: Engine, values: dict[str, Any], status: WebhookStatus) -> WebhookStatus:
-    """Write one row durably; return its status (`duplicate` for a delivery seen before).
+def record(
+    engine: Engine, values: dict[str, Any], status: WebhookStatus
+) -> tuple[WebhookStatus, int]:
+    """Write one row durably; return its status (`duplicate` for a delivery seen before)
+    and its id, which every later log line about the event carries as `event`.
 
     The INSERT runs in autocommit: it is its own transaction, durable on return.
     """
     row = {**values, "status": status}
     try:
-        _insert(engine, row)
-        return status
+        return status, _insert(engine, row)
     except psycopg2.errors.UniqueViolation:
         # The one insert that can race (uq_webhook_log_delivery): a platform retry of a
         # delivery already held. Log the retry itself as a duplicate.
-        _insert(engine, {**row, "status": WebhookStatus.DUPLICATE, "error": "delivery seen before"})
-        return WebhookStatus.DUPLICATE
+        duplicate = {**row, "status": WebhookStatus.DUPLICATE, "error": "delivery seen before"}
+        return WebhookStatus.DUPLICATE, _insert(engine, duplicate)
 
 
-def _insert(engine: Engine, row: dict[str, Any]) -> None:
+def _insert(engine: Engine, row: dict[str, Any]) -> int:
     params = [row.get(column) for column in COLUMNS]
     params[COLUMNS.index("payload")] = _json(row.get("payload"))
     params[COLUMNS.index("status")] = str(row["status"])
@@ -108,10 +110,12 @@ def _insert(engine: Engine, row: dict[str, Any]) -> None:
         cursor = connection.cursor()
         try:
             cursor.execute(INSERT_SQL, params)
+            row_id: int = cursor.fetchone()[0]  # type: ignore[index]
         finally:
             cursor.close()
     finally:
         connection.close()  # back to the pool
+    return row_id
 
 
 def _json(value: Any) -> str | None:

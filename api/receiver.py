@@ -147,7 +147,19 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
             )
             outcome = "ignored" if len(events) == 1 else outcome
             continue
-        status = record(res.intake, event_row(name, owner, event), WebhookStatus.RECEIVED)
+        status, row_id = record(res.intake, event_row(name, owner, event), WebhookStatus.RECEIVED)
+        log.info(
+            "webhook.accepted",
+            extra={
+                "event": row_id,
+                "provider": name,
+                "site": owner.site_id,
+                "source": owner.source_id,
+                "topic": event.topic,
+                "entity": event.entity,
+                "status": status.value,
+            },
+        )
         if status is WebhookStatus.DUPLICATE and len(events) == 1:
             outcome = "duplicate"
     return _answer(200, outcome)

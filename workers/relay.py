@@ -94,6 +94,8 @@ class Relay:
             ]
             ids, statuses, errors = (list(column) for column in zip(*marks, strict=True))
             conn.execute(_MARK, {"ids": ids, "statuses": statuses, "errors": errors})
+        queued = [row_id for row_id, status, _ in marks if status == WebhookStatus.QUEUED]
+        log.info("relay.queued", extra={"events": queued, "coalesced": len(rows) - len(queued)})
         return len(rows)
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
@@ -106,7 +108,5 @@ class Relay:
                 log.warning("relay.failed", extra={"error": repr(exc)})
                 time.sleep(ERROR_SECONDS)
                 continue
-            if handled:
-                log.debug("relay.batch", extra={"rows": handled})
-            else:
+            if not handled:
                 time.sleep(IDLE_SECONDS)
