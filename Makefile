@@ -14,8 +14,14 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-## Run the stack on embedded PostgreSQL and Redis (until Ctrl-C).
+## The end-to-end demo: sandboxes, the stack, a full sync, webhooks, a summary.
+## `make demo ARGS=--keep` leaves the stack and dashboard up until Ctrl-C.
+## Run as a module from the checkout, like the stack's own processes (`python -m`).
 demo: install
+	$(PY) -m cli.main demo $(ARGS)
+
+## Run the stack on embedded PostgreSQL and Redis (until Ctrl-C).
+up: install
 	$(VENV)/bin/stocksync up $(ARGS)
 
 ## Lint, type-check, then the whole test suite on real PostgreSQL and Redis.
@@ -26,8 +32,6 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
-
-up: demo
 
 down: install
 	$(VENV)/bin/stocksync down

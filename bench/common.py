@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+import redis
 import requests
 from sqlalchemy.engine import make_url
 
@@ -51,6 +52,23 @@ def bench_settings(database: str) -> Settings:
     database_url = url.set(database=database).render_as_string(False)
     upgrade(database_url)
     return replace(settings, database_url=database_url)
+
+
+def fresh_redis(settings: Settings, index: int) -> Settings:
+    """`settings` on Redis database `index` of the same server, emptied first.
+
+    What `bench_settings` does for PostgreSQL: a benchmark with a worker must not find
+    another run's messages queued (the ingest benchmark leaves its relayed events on
+    database 0, and a worker would work through all of them before anything timed).
+    """
+    assert settings.redis_url
+    url = f"{settings.redis_url.rsplit('/', 1)[0]}/{index}"
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return replace(settings, redis_url=url)
 
 
 def child_env(settings: Settings, **extra: str) -> dict[str, str]:

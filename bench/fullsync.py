@@ -1,0 +1,195 @@
+"""Full-sync benchmark: stocksync's full sync against the floor, per platform and size.
+
+    python -m bench.fullsync [--items 20000 100000] [--platforms woocommerce shopify]
+                             [--latency 0 50] [--concurrency 2]
+
+For each case, an ERP sandbox and a store sandbox (same SKUs, 10% at other
+quantities, every API call answered after `--latency` ms) run as processes of their
+own, and a real `celery -A workers worker` runs the sync: catalog refresh, batches of
+500 through the queue, only the changes written. Measured: wall time from the run's
+creation to its close, SKUs/s, the store's requests, and the worker's peak memory
+(parent and prefork children, from /proc).
+
+The floor is the same work with nothing of ours in between, in this process with as
+many threads as the worker has processes: list the store's catalog (its ids are needed
+to write) and upsert it into PostgreSQL, then per 500 SKUs read the ERP, write the
+differing SKUs with the same batch calls and update their rows. The store's drift is
+put back before the floor runs, so both write the same SKUs. Targets (issue 7): 20,000
+SKUs in under 20 s at 0 ms, no more than 1.5x the floor, peak worker memory under
+250 MB at 100,000 SKUs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from contextlib import ExitStack
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bench.common import bench_settings, fresh_redis, report
+from bench.floor import floor
+from bench.stack import SandboxSite, TreeMemory, celery_worker, redrift, sandbox_site
+from demo.platforms import STORES
+from models import SyncBatch, SyncRun
+from models.db import make_engine, make_sessionmaker
+from settings import Settings
+from workers.app import make_celery
+from workers.runs import start_sync
+
+DATABASE = "stocksync_bench_fullsync"
+#: This benchmark's own Redis database (bench/common.py `fresh_redis`).
+REDIS_DB = 11
+DRIFT = 0.1
+#: Longest a single run may take before the case is reported as timed out.
+RUN_TIMEOUT = 1800.0
+
+
+def _sync(settings: Settings, site: SandboxSite, concurrency: int) -> dict[str, Any]:
+    """One full sync through a real worker; its figures."""
+    assert settings.database_url
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    celery = make_celery(settings)
+    log = settings.home / "bench-fullsync-worker.log"
+    try:
+        with celery_worker(settings, concurrency, log) as proc, TreeMemory(proc.pid) as memory:
+            site.store.reset_stats()
+            run_id = start_sync(celery, sessions, site.site_id, trigger="bench")
+            deadline = time.monotonic() + RUN_TIMEOUT
+            while True:
+                with sessions() as session:
+                    run = session.get_one(SyncRun, run_id)
+                if run.finished_at is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+        assert run.finished_at is not None, f"run {run_id} did not finish"
+        with sessions() as session:
+            first = session.scalar(
+                select(func.min(SyncBatch.claimed_at)).where(SyncBatch.run_id == run_id)
+            )
+        first = first or run.finished_at
+        return {
+            "status": str(run.status),
+            "seconds": (run.finished_at - run.created_at).total_seconds(),
+            # Start task picked up, catalog refreshed, batches cut: until the first claim.
+            "refresh_seconds": (first - run.created_at).total_seconds(),
+            "batches_seconds": (run.finished_at - first).total_seconds(),
+            "synced": run.synced,
+            "unchanged": run.unchanged,
+            "failed": run.failed,
+            "write_calls": run.store_calls,
+            "store_requests": site.store.stats()["calls"],
+            "peak_rss_mb": memory.peak_rss_mb,
+            "peak_pss_mb": memory.peak_pss_mb,
+        }
+    finally:
+        celery.close()
+        engine.dispose()
+
+
+def run_case(platform: str, items: int, latency_ms: float, concurrency: int) -> dict[str, Any]:
+    settings = fresh_redis(bench_settings(DATABASE), REDIS_DB)
+    assert settings.database_url
+    engine = make_engine(settings.database_url)
+    try:
+        with ExitStack() as stack:
+            site = sandbox_site(
+                stack,
+                make_sessionmaker(engine),
+                settings,
+                platform,
+                items=items,
+                drift=DRIFT,
+                latency_ms=latency_ms,
+            )
+            sync = _sync(settings, site, concurrency)
+            store_now = site.store.stock()
+            left = sum(1 for sku, q in site.erp.stock().items() if store_now.get(sku) != q)
+            redrift(site, DRIFT)
+            site.store.reset_stats()
+            bottom = floor(settings.database_url, site, concurrency)
+            bottom["store_requests"] = site.store.stats()["calls"]
+    finally:
+        engine.dispose()
+    return {**sync, "left_differing": left, "floor": bottom}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--platforms", nargs="+", choices=STORES, default=list(STORES))
+    parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 50.0])
+    parser.add_argument("--concurrency", type=int, default=None, help="worker processes")
+    args = parser.parse_args()
+    concurrency = args.concurrency or bench_settings(DATABASE).worker_concurrency
+
+    cases: dict[str, dict[str, Any]] = {}
+    rows = []
+    for items in args.items:
+        for latency in args.latency:
+            for platform in args.platforms:
+                name = f"{platform} {items} {latency:g}ms"
+                print(f"[fullsync] {name} ...", flush=True)
+                result = run_case(platform, items, latency, concurrency)
+                cases[name] = result
+                ratio = result["seconds"] / result["floor"]["seconds"]
+                result["ratio"] = ratio
+                print(
+                    f"[fullsync] {name}: sync {result['seconds']:.1f} s, "
+                    f"floor {result['floor']['seconds']:.1f} s, {ratio:.2f}x",
+                    flush=True,
+                )
+                rows.append(_row(platform, items, latency, result))
+    report(
+        "fullsync",
+        [
+            "platform",
+            "SKUs",
+            "latency",
+            "sync s",
+            "SKU/s",
+            "floor s",
+            "ratio",
+            "refresh s",
+            "batches s",
+            "writes",
+            "store reqs",
+            "floor reqs",
+            "peak RSS MB",
+            "peak PSS MB",
+            "status",
+        ],
+        rows,
+        {
+            "concurrency": concurrency,
+            "drift": DRIFT,
+            "cases": cases,
+            "targets": {"20k_at_0ms_seconds_max": 20, "ratio_max": 1.5, "rss_mb_max_at_100k": 250},
+        },
+    )
+
+
+def _row(platform: str, items: int, latency: float, r: dict[str, Any]) -> list[Any]:
+    return [
+        platform,
+        f"{items:,}",
+        f"{latency:g} ms",
+        r["seconds"],
+        f"{items / r['seconds']:,.0f}",
+        r["floor"]["seconds"],
+        f"{r['ratio']:.2f}x",
+        f"{r['refresh_seconds']:.1f} / {r['floor']['refresh_seconds']:.1f}",
+        f"{r['batches_seconds']:.1f} / {r['floor']['batches_seconds']:.1f}",
+        r["write_calls"],
+        r["store_requests"],
+        r["floor"]["store_requests"],
+        r["peak_rss_mb"],
+        r["peak_pss_mb"],
+        r["status"] if not r["left_differing"] else f"{r['left_differing']} differ",
+    ]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""The parts of a running system the full-sync and latency benchmarks share: an ERP and
+a store sandbox registered as a source and its site, a real Celery worker process, and
+the memory of a process tree read from /proc.
+
+The sandboxes and the registration are the demo's (demo/platforms.py,
+demo/registration.py), so the benchmarks measure the setup a user sees in `make demo`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from subprocess import Popen
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench.common import child_env, process
+from demo.platforms import ERP, Account, Sandbox, new_account, start_sandbox
+from demo.registration import Registered, register
+from models.crypto import Vault
+from sandbox.catalog import store_quantity
+from settings import Settings
+from workers.app import make_celery
+
+#: Seconds a worker may take to import everything and answer a ping.
+WORKER_READY_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class SandboxSite:
+    erp: Sandbox
+    store: Sandbox
+    accounts: dict[str, Account]
+    registered: Registered
+
+    @property
+    def site_id(self) -> int:
+        return self.registered.site_ids[self.store.platform]
+
+
+def sandbox_site(
+    stack: ExitStack,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    platform: str,
+    *,
+    items: int,
+    drift: float = 0.1,
+    latency_ms: float = 0.0,
+) -> SandboxSite:
+    """An ERP and a `platform` store with `items` SKUs (`drift` of them differing), both
+    answering every API call after `latency_ms`, registered as a source and its site."""
+    accounts = {p: new_account(p) for p in (ERP, platform)}
+    erp = start_sandbox(stack, accounts[ERP], items, latency_ms=latency_ms)
+    store = start_sandbox(stack, accounts[platform], items, drift, latency_ms)
+    vault = Vault(settings.encryption_keys)
+    registered = register(sessions, vault, "bench", accounts, {ERP: erp, platform: store})
+    return SandboxSite(erp, store, accounts, registered)
+
+
+def redrift(site: SandboxSite, drift: float) -> int:
+    """Put the store back to its seeded stock, `drift` of it differing from the ERP's
+    seed, so a second sync has the same work to do; how many SKUs that changed."""
+    stock = site.store.stock()
+    changes = {
+        sku: seeded
+        for sku, quantity in stock.items()
+        if (seeded := store_quantity(sku, drift)) != quantity
+    }
+    pairs = list(changes.items())
+    for start in range(0, len(pairs), 5000):
+        site.store.set_stock(dict(pairs[start : start + 5000]))
+    return len(changes)
+
+
+@contextmanager
+def celery_worker(settings: Settings, concurrency: int, log: Path) -> Iterator[Popen[bytes]]:
+    """`celery -A workers worker` on every queue, as `stocksync up` runs it, once it
+    answers a ping (so timings do not include its start-up)."""
+    argv = [sys.executable, "-m", "celery", "-A", "workers", "worker"]
+    argv += ["-Q", "events,sync,maintenance", "--concurrency", str(concurrency)]
+    argv += ["--loglevel", "WARNING", "-n", f"bench-{os.getpid()}@%h"]
+    env = child_env(settings, WORKER_CONCURRENCY=str(concurrency))
+    celery = make_celery(settings)
+    try:
+        with process(argv, env, log=log) as proc:
+            deadline = time.monotonic() + WORKER_READY_TIMEOUT
+            while not celery.control.ping(timeout=0.5):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the worker did not start (see {log})")
+            yield proc
+    finally:
+        celery.close()
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (prefork children, their threads' processes)."""
+    pids, index = [pid], 0
+    while index < len(pids):
+        current = pids[index]
+        index += 1
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            # The process ended between two reads: it holds no memory any more.
+            continue
+        pids.extend(int(child) for child in children)
+    return pids
+
+
+def _kib(path: str, field: str) -> int:
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except OSError:
+        # The process ended between listing and reading it.
+        return 0
+    return 0
+
+
+class TreeMemory:
+    """Samples a process tree's memory every `interval` s in a thread; keeps the peaks.
+
+    RSS summed over the tree counts the pages prefork children share with their parent
+    once per process, so it overstates; PSS (each shared page divided among its users)
+    is what the tree really costs the machine. Both are kept.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak_rss_mb = 0.0
+        self.peak_pss_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="memory", daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            pids = _tree(self.pid)
+            rss = sum(_kib(f"/proc/{p}/status", "VmRSS:") for p in pids) / 1024
+            pss = sum(_kib(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids) / 1024
+            self.peak_rss_mb = max(self.peak_rss_mb, rss)
+            self.peak_pss_mb = max(self.peak_pss_mb, pss)
+            if self._stop.wait(self.interval):
+                return

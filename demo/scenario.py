@@ -1,0 +1,188 @@
+"""The demo from start to summary (README, "The two commands").
+
+PostgreSQL and Redis (embedded unless configured), a Business Central sandbox and
+three store sandboxes holding the same SKUs at drifted quantities, the source and the
+sites registered, then the processes `stocksync up` runs. Then the nightly full sync
+of the three sites with live progress, the real-time path (demo/realtime.py), and a
+summary read back from the rows and the sandboxes. Exit status 0 only if every store
+ends equal to the ERP.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cli.stack import _embedded_running
+from demo import fullsync, realtime, report, summary
+from demo.platforms import ERP, STORES, Sandbox, new_account, start_sandbox
+from demo.processes import LoggedSupervisor, port_or_free, stack_supervisor, wait_ready
+from demo.registration import Registered, deactivate, register
+from demo.watch import ErpChanges
+from embedded.postgres import stop_postgres
+from embedded.redis import stop_redis
+from embedded.runtime import resolve
+from models import migrate
+from models.crypto import Vault
+from models.db import make_engine, make_sessionmaker
+from settings import Settings
+from workers.app import make_celery
+
+
+@dataclass(frozen=True)
+class Options:
+    items: int = 20_000
+    drift: float = 0.1
+    changes: int = 200
+    workers: int = 4
+    keep: bool = False
+    #: Longest the full syncs, then the real-time path, may take before the demo fails.
+    sync_timeout: float = 600.0
+    settle_timeout: float = 120.0
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_demo(configured: Settings, options: Options) -> int:
+    """Run the demo; the exit status (0: every store equals the ERP)."""
+    started = time.monotonic()
+    pg_before, redis_before = _embedded_running(configured.home)
+    say("starting PostgreSQL and Redis" + (" (embedded)" if not configured.database_url else ""))
+    try:
+        settings = _stack_settings(resolve(configured), options)
+        assert settings.database_url
+        migrate.upgrade(settings.database_url)
+        with ExitStack() as stack:
+            return _run(settings, options, stack, started)
+    finally:
+        # Only the embedded servers this command started, as `stocksync up` does.
+        if configured.database_url is None and not pg_before:
+            stop_postgres(configured.home)
+        if configured.redis_url is None and not redis_before:
+            stop_redis(configured.home)
+
+
+def _stack_settings(settings: Settings, options: Options) -> Settings:
+    return replace(
+        settings,
+        web_port=port_or_free(settings.web_port),
+        flower_port=port_or_free(settings.flower_port),
+        worker_concurrency=options.workers,
+        admin_token=settings.admin_token or secrets.token_urlsafe(18),
+        log_level="WARNING" if settings.log_level == "INFO" else settings.log_level,
+    )
+
+
+def _run(settings: Settings, options: Options, stack: ExitStack, started: float) -> int:
+    assert settings.database_url and settings.admin_token
+    engine = make_engine(settings.database_url)
+    stack.callback(engine.dispose)
+    sessions = make_sessionmaker(engine)
+    celery = make_celery(settings)
+    stack.callback(celery.close)
+
+    say(
+        f"starting the sandboxes: Business Central with {options.items:,} items, "
+        f"{', '.join(STORES)} with the same SKUs ({options.drift:.0%} at other quantities)"
+    )
+    accounts = {p: new_account(p) for p in (ERP, *STORES)}
+    sandboxes = {ERP: start_sandbox(stack, accounts[ERP], options.items)}
+    for platform in STORES:
+        sandboxes[platform] = start_sandbox(stack, accounts[platform], options.items, options.drift)
+    registered = register(
+        sessions,
+        Vault(settings.encryption_keys),
+        f"demo-{secrets.token_hex(3)}",
+        accounts,
+        sandboxes,
+    )
+    stack.callback(deactivate, sessions, registered)
+    say(
+        f"registered source {registered.source_name} and sites "
+        f"{', '.join(registered.site_names.values())}"
+    )
+
+    web = f"http://{settings.web_host}:{settings.web_port}"
+    log = settings.home / "demo" / "stack.log"
+    supervisor = stack_supervisor(
+        settings, log, flower=options.keep, admin_token=settings.admin_token
+    )
+    stack.callback(supervisor.stop)
+    supervisor.start()
+    wait_ready(f"{web}/readyz", supervisor)
+    say(f"stack up: web, relay, worker ({options.workers} processes), beat; logs in {log}")
+
+    stores = {p: sandboxes[p] for p in STORES}
+    platforms = realtime.Platforms(sandboxes[ERP], stores, accounts, registered, web)
+    realtime.point_webhooks(platforms, [ERP])
+    for store in stores.values():
+        store.reset_stats()
+    say("\nfull sync of the three sites (tonight's 02:00 run, started now):")
+    runs = fullsync.start_full_syncs(celery, sessions, registered.site_ids)
+    fullsync.follow_runs(sessions, runs, registered.site_names, supervisor, options.sync_timeout)
+    requests_made = {p: int(store.stats()["calls"]) for p, store in stores.items()}
+
+    say("\nreal-time path: store webhooks on; orders, ERP changes, duplicates, a forgery...")
+    realtime.point_webhooks(platforms, STORES)
+    changes = ErpChanges(registered.site_ids)
+    sent = realtime.drive(platforms, changes, options.changes)
+    say(f"sent; waiting for the stores to take the ERP's {len(sent.erp_skus)} new values")
+    latencies = changes.wait(sessions, options.settle_timeout)
+    _settle(sessions, registered, supervisor, options.settle_timeout)
+
+    syncs = summary.site_syncs(sessions, runs, requests_made)
+    hooks = summary.webhooks(sessions, registered)
+    differing = summary.differences(sandboxes[ERP], stores)
+    lines = [
+        "",
+        f"== summary ({time.monotonic() - started:.0f} s) ==",
+        *report.full_sync(syncs, registered.site_names),
+        *report.realtime(sent, hooks, latencies, len(changes), settings.dedupe_window_seconds),
+        *report.equality(differing, len(sandboxes[ERP].stock())),
+    ]
+    say("\n".join(lines))
+    code = 0 if not any(differing.values()) else 1
+    if options.keep:
+        _keep(settings, web, supervisor, sandboxes)
+    return code
+
+
+def _settle(
+    sessions: sessionmaker[Session],
+    registered: Registered,
+    supervisor: LoggedSupervisor,
+    timeout: float,
+) -> None:
+    """Wait until no accepted event is left unprocessed and no new ones arrive.
+
+    The stores echo stocksync's own writes as webhooks (BigCommerce and Shopify do,
+    platforms.md sections 3 and 5), so the log keeps growing a little after the last
+    store value changed; the summary counts them too.
+    """
+    deadline = time.monotonic() + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        supervisor.check()
+        hooks = summary.webhooks(sessions, registered)
+        if hooks.pending == 0 and hooks.received == last:
+            return
+        last = hooks.received
+        time.sleep(1.5)
+
+
+def _keep(
+    settings: Settings, web: str, supervisor: LoggedSupervisor, sandboxes: dict[str, Sandbox]
+) -> None:
+    say("\n--keep: the stack stays up until Ctrl-C")
+    say(f"  dashboard  {web}/  (admin token: {settings.admin_token})")
+    say(f"  admin API  {web}/api/overview  (Authorization: Bearer <admin token>)")
+    say(f"  Flower     http://127.0.0.1:{settings.flower_port}")
+    for platform, sandbox in sandboxes.items():
+        say(f"  {platform:<16} {sandbox.url}/_sandbox/stock")
+    supervisor.wait()
