@@ -37,6 +37,18 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _settled_tree(pid: int, timeout: float = 20.0) -> set[int]:
+    """The process tree once it stops changing (pools start after their parents)."""
+    deadline = time.monotonic() + timeout
+    tree, stable_since = _children(pid), time.monotonic()
+    while time.monotonic() - stable_since < 1.0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        current = _children(pid)
+        if current != tree:
+            tree, stable_since = current, time.monotonic()
+    return tree
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -73,9 +85,8 @@ def test_up_is_ready_within_30s_and_ctrl_c_leaves_no_process(tmp_path: Path) -> 
                 # Not listening yet, or gunicorn's workers still booting.
                 time.sleep(0.2)
         assert ready, "not ready within 30 s"
-        time.sleep(2)  # let every process settle, then record the whole tree
-        seen |= _children(proc.pid)
-        assert len(seen) >= 4  # web, worker, beat, flower and their pools
+        seen |= _settled_tree(proc.pid)
+        assert len(seen) >= 5  # web, relay, worker, beat, flower and their pools
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
     finally:
