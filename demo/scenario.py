@@ -62,9 +62,13 @@ def run_demo(configured: Settings, options: Options) -> int:
             return _run(settings, options, stack, started)
     finally:
         # Only the embedded servers this command started, as `stocksync up` does.
-        if configured.database_url is None and not pg_before:
+        stop_pg = configured.database_url is None and not pg_before
+        stop_rd = configured.redis_url is None and not redis_before
+        if stop_pg or stop_rd:
+            say("stopping the embedded PostgreSQL and Redis")
+        if stop_pg:
             stop_postgres(configured.home)
-        if configured.redis_url is None and not redis_before:
+        if stop_rd:
             stop_redis(configured.home)
 
 
