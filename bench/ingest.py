@@ -26,8 +26,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, bench_settings, child_env, free_port, gunicorn, process, report
+from bench.common import ROOT, bench_settings, child_env, gunicorn, process, report
 from bench.loadgen import python_load
+from embedded.ports import free_port
 from models.crypto import Vault
 from models.db import make_engine, make_sessionmaker
 from sync import sites as admin

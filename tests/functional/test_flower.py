@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.admin.runs import start_manual_sync
+from embedded.ports import free_port
 from models.crypto import Vault
 from settings import Settings
 from tests.sync.stack import finished, run_row, sandbox_stack, wait_for
@@ -25,12 +25,6 @@ from workers.app import make_celery
 
 AUTH = ("ops", "flower-pass")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -71,7 +65,7 @@ def test_flower_lists_our_worker_and_the_run_tasks(
         "STOCKSYNC_ENCRYPTION_KEY": settings.encryption_keys[0],
         "STOCKSYNC_HOME": str(tmp_path),
     }
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     celery = [sys.executable, "-m", "celery", "-A", "workers"]
     worker = [*celery, "worker", "-Q", "events,sync,maintenance", "-c", "1", "-n", "flowertest@%h"]
