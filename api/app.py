@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Flask
 
 from api import admin
-from api.admin.auth import session_secret
+from api.admin.auth import OperatorSessions, session_secret
 from api.dashboard import dashboard
 from api.health import health
 from api.metrics import init_metrics
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Strict",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
+    app.session_interface = OperatorSessions()
     res = app.extensions["stocksync"] = Resources.build(settings)
     app.register_blueprint(health)
     app.register_blueprint(unified)

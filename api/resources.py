@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.intake import IntakeWriter
 from api.owners import OwnerCache
 from models.crypto import Vault
 from models.db import make_engine, make_sessionmaker
@@ -30,9 +31,9 @@ class Resources:
     vault: Vault
     #: A Celery client, used only to publish tasks from the web process.
     celery: Celery
-    #: Autocommit, no pre-ping: each webhook row is one INSERT, one round trip. A lost
-    #: connection fails that request with 503 and the pool reconnects for the next.
-    intake: Engine
+    #: Writes the webhook log rows, several requests' rows per commit. Its engine has no
+    #: pre-ping: a lost connection fails that batch with 503 and the pool reconnects.
+    intake: IntakeWriter
     owners: OwnerCache
 
     @classmethod
@@ -49,9 +50,7 @@ class Resources:
         sessions = make_sessionmaker(engine)
         vault = Vault(settings.encryption_keys)
         celery = make_celery(settings)
-        intake = make_engine(
-            settings.database_url, connect_timeout=2, pre_ping=False
-        ).execution_options(isolation_level="AUTOCOMMIT")
+        intake = IntakeWriter(make_engine(settings.database_url, connect_timeout=2, pre_ping=False))
         return cls(
             settings, engine, sessions, client, vault, celery, intake, OwnerCache(sessions, vault)
         )

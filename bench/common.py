@@ -125,20 +125,17 @@ def process(
             output.close()  # type: ignore[union-attr]
 
 
-def gunicorn(app: str, port: int, workers: int = 2) -> list[str]:
+def gunicorn(app: str, port: int) -> list[str]:
+    """`app` under the web process's own gunicorn settings (api/gunicorn_conf.py)."""
     return [
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        "python:api.gunicorn_conf",
         app,
         "--bind",
         f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        "8",
         "--log-level",
         "warning",
     ]

@@ -2,10 +2,9 @@
 
     python -m bench.ingest [--seconds 10] [--connections 32]
 
-Both apps run under the same gunicorn settings as the Procfile's web process (2
-workers, 8 threads each: each request waits for its row's WAL flush, and threads let
-those waits overlap so PostgreSQL flushes them together) and get the same
-load over loopback: signed WooCommerce and Shopify deliveries, each for a different
+Both apps run under the web process's own gunicorn settings (api/gunicorn_conf.py: 2
+gevent workers; the receiver's concurrent requests share one commit, api/intake.py)
+and get the same load over loopback: signed WooCommerce and Shopify deliveries, each for a different
 product (so none is coalesced away), from wrk (Debian's package) when present, else a
 Python load generator. The receiver runs on real PostgreSQL and Redis (DATABASE_URL /
 REDIS_URL, else embedded), with the relay (`stocksync relay`) running beside it, since
@@ -86,10 +85,11 @@ def _deliveries(count: int, wc_site: int, shop_site: int) -> Iterator[str]:
 
 
 def _wrk(url: str, requests_file: Path, seconds: int, connections: int) -> dict[str, float]:
+    threads = 2
     result = subprocess.run(
         [
             "wrk",
-            "-t2",
+            f"-t{threads}",
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
@@ -97,7 +97,11 @@ def _wrk(url: str, requests_file: Path, seconds: int, connections: int) -> dict[
             str(ROOT / "bench" / "requests.lua"),
             url,
         ],
-        env={"REQUESTS": str(requests_file), "PATH": "/usr/bin:/bin"},
+        env={
+            "REQUESTS": str(requests_file),
+            "WRK_THREADS": str(threads),
+            "PATH": "/usr/bin:/bin",
+        },
         capture_output=True,
         text=True,
         check=True,
@@ -138,7 +142,7 @@ def main() -> None:
     tool = "wrk" if shutil.which("wrk") else "python load generator"
     print(
         f"load: {tool}, {args.connections} connections, {args.seconds} s per app; "
-        "gunicorn 2 workers x 8 threads\n"
+        "gunicorn settings of api/gunicorn_conf.py (2 gevent workers)\n"
     )
 
     results = {}

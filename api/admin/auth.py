@@ -21,7 +21,8 @@ import secrets
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app, request, session
+from flask import Flask, Request, current_app, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from api.admin.errors import Disabled, Forbidden, Unauthorized
 from api.api_keys import bearer_token
@@ -31,6 +32,8 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SESSION_KEY_INFO = b"stocksync/flask.session/v1"
 DISABLED = "admin API disabled: set ADMIN_TOKEN"
+#: Paths that only platforms and API clients call, never a browser.
+NO_SESSION_PATHS = ("/webhooks/", "/api/sync/webhook")
 
 
 def session_secret(encryption_key: str) -> bytes:
@@ -41,6 +44,21 @@ def session_secret(encryption_key: str) -> bytes:
     """
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SESSION_KEY_INFO)
     return hkdf.derive(base64.urlsafe_b64decode(encryption_key))
+
+
+class OperatorSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, skipped on the webhook paths.
+
+    Only the dashboard and the admin API use the session; platforms never send its
+    cookie. Opening one still builds a signer per request, about 6 % of the receiver's
+    CPU under load (py-spy on bench/ingest.py), so webhook requests get Flask's
+    read-only null session instead.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(NO_SESSION_PATHS):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def _token() -> str:

@@ -8,7 +8,9 @@ from dataclasses import replace
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from api.intake import IntakeWriter
 from models import WebhookStatus
+from models.db import make_engine
 from sandbox.server import running
 from settings import Settings
 from tests.api import signed
@@ -33,3 +35,17 @@ def test_postgres_down_is_503_so_the_platform_retries(settings: Settings, owners
     with running(create_app(down)) as base:
         response = post(owners.url(base, "shopify"), signed.shopify())
     assert response.status_code == 503
+
+
+def test_postgres_lost_after_the_owner_was_cached_is_503(
+    settings: Settings, owners: Owners
+) -> None:
+    app = create_app(settings)
+    with running(app) as base:
+        assert post(owners.url(base, "shopify"), signed.shopify()).status_code == 200
+        res = app.extensions["stocksync"]
+        lost = make_engine("postgresql+psycopg2://postgres@127.0.0.1:1/none", connect_timeout=1)
+        app.extensions["stocksync"] = replace(res, intake=IntakeWriter(lost))
+        response = post(owners.url(base, "shopify"), signed.shopify())
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable"}
