@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from models import Platform, Site
+from sync import limits
 from sync.limits import PLATFORM_QUOTAS, Quota, StoreLimit, StoreLimitBusy, quota_for
 
 
@@ -103,3 +104,21 @@ def test_a_place_in_use_is_renewed_past_its_lease(redis_client: redis.Redis) -> 
         time.sleep(0.7)  # more than twice the lease: only renewal keeps the place
         assert limit.try_acquire("other") > 0
     assert limit.try_acquire("other") == 0.0
+
+
+def test_a_waiter_wakes_when_the_place_is_released(
+    redis_client: redis.Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Woken by the release, not by the end of its longest block (made 20 s here)."""
+    monkeypatch.setattr(limits, "POLL_SECONDS", 20.0)
+    quota = Quota(100, 1.0, 1)
+    holder = StoreLimit(redis_client, 1, quota)
+    waiter = StoreLimit(redis.Redis.from_url(redis_url), 1, quota)
+    assert holder.try_acquire("holder") == 0.0
+    releaser = threading.Timer(0.2, holder.release, args=["holder"])
+    releaser.start()
+    started = time.monotonic()
+    with waiter.acquire():
+        waited = time.monotonic() - started
+    releaser.join()
+    assert waited < 10  # half the block: it did not sit out the 20 s
