@@ -230,12 +230,15 @@ def _insert(engine: Engine, rows: list[dict[str, Any]]) -> list[int]:
         # round trip. Every round trip costs the writer a wait for the interpreter
         # lock when it returns (up to sys.getswitchinterval(), 5 ms), so BEGIN and
         # COMMIT as round trips of their own tripled its time per batch.
-        connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+        driver = connection.driver_connection
+        driver.autocommit = True  # type: ignore[union-attr]
         cursor = connection.cursor()
         try:
             returned = execute_values(cursor, INSERT_SQL, params, page_size=len(params), fetch=True)
         finally:
             cursor.close()
+            # The pool hands this connection to others, who expect transactions.
+            driver.autocommit = False  # type: ignore[union-attr]
     finally:
         connection.close()  # back to the pool
     return sorted(row_id for (row_id,) in returned)
