@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from connectors.errors import TransientError
 from connectors.types import StockUpdate, StoreProduct, UpdateResult
 from models import Item
 from models.crypto import Vault
@@ -128,3 +129,19 @@ def test_memory_does_not_grow_with_the_catalog(
     small_peak, large_peak = _peak(ctx, small, 10_000), _peak(ctx, large, 100_000)
     print(f"peak traced memory: 10,000 SKUs {small_peak:,} B, 100,000 SKUs {large_peak:,} B")
     assert large_peak < 1.5 * small_peak
+
+
+def test_a_store_error_while_reading_ahead_reaches_the_caller(
+    ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """The listing runs on a reader thread: its error must still fail the refresh, with
+    the chunks read before it kept (each is committed on its own)."""
+    site = load_site(db, _site(db, vault))
+
+    def fail_in_second_chunk(index: int) -> None:
+        if index == CHUNK + 5:
+            raise TransientError("store answered 503")
+
+    with pytest.raises(TransientError, match="503"):
+        refresh_catalog(ctx, site, ListedStore(CHUNK * 3, during=fail_in_second_chunk))
+    assert len(_items(db, site.id)) == CHUNK
