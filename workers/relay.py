@@ -30,7 +30,11 @@ from workers.events import EVENTS_QUEUE, event_message
 log = logging.getLogger(__name__)
 
 BATCH = 500
-#: Pause when there is nothing to relay: the added latency inside a 5 s window.
+#: Pause after a batch that was not full (or empty): the most it adds to an event's
+#: latency, well inside the 5 s window. Looping straight back after a part batch made
+#: batches of a few rows, whose fixed cost (a transaction, a Lua call, two statements)
+#: was half the relay's CPU and PostgreSQL's; bench/ingest.py measured 0.20 ms of
+#: relay, PostgreSQL and Redis CPU per event that way, 0.13 ms with this pause.
 IDLE_SECONDS = 0.05
 #: Pause after a failure (Redis or PostgreSQL down), so a dead dependency is not hammered.
 ERROR_SECONDS = 1.0
@@ -108,5 +112,5 @@ class Relay:
                 log.warning("relay.failed", extra={"error": repr(exc)})
                 time.sleep(ERROR_SECONDS)
                 continue
-            if not handled:
+            if handled < BATCH:
                 time.sleep(IDLE_SECONDS)
