@@ -29,20 +29,34 @@ class OwnerCache:
         self.sessions = sessions
         self.vault = vault
         self._entries: dict[tuple[str, int], tuple[float, Found | None]] = {}
-        self._lock = threading.Lock()
+        #: One loader per key. Without it every request arriving while an entry was
+        #: being reloaded loaded it too: under load, a herd of reads every few seconds.
+        self._loading: dict[tuple[str, int], threading.Lock] = {}
 
     def get(self, kind: str, owner_id: int) -> Found | None:
-        """The owner and its secret; None if no such site/source. Raises SQLAlchemyError."""
+        """The owner and its secret; None if no such site/source. Raises SQLAlchemyError.
+
+        An expired entry is still answered while another request reloads it, so a
+        change is seen within `TTL_SECONDS` plus one read.
+        """
         key = (kind, owner_id)
-        now = time.monotonic()
-        with self._lock:
-            entry = self._entries.get(key)
-        if entry is not None and now - entry[0] < TTL_SECONDS:
+        entry = self._entries.get(key)
+        if entry is not None and time.monotonic() - entry[0] < TTL_SECONDS:
             return entry[1]
-        found = self._load(kind, owner_id)
-        with self._lock:
-            self._entries[key] = (now, found)
-        return found
+        lock = self._loading.setdefault(key, threading.Lock())
+        if entry is not None and not lock.acquire(blocking=False):
+            return entry[1]  # stale, being reloaded by another request
+        if entry is None:
+            lock.acquire()
+        try:
+            entry = self._entries.get(key)
+            if entry is not None and time.monotonic() - entry[0] < TTL_SECONDS:
+                return entry[1]  # loaded by the request this one waited for
+            found = self._load(kind, owner_id)
+            self._entries[key] = (time.monotonic(), found)
+            return found
+        finally:
+            lock.release()
 
     def _load(self, kind: str, owner_id: int) -> Found | None:
         with self.sessions() as session:

@@ -1,0 +1,98 @@
+"""The webhook owner cache: one database read per owner however many requests arrive
+while it is being read, and a stale entry answered while it is read again."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from api import owners as owners_module
+from api.intake import Owner
+from api.owners import OwnerCache
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def _cache(monkeypatch: pytest.MonkeyPatch, load: Any) -> tuple[OwnerCache, _Clock]:
+    clock = _Clock()
+    monkeypatch.setattr(owners_module, "time", clock)
+    cache = OwnerCache(sessions=None, vault=None)  # type: ignore[arg-type]  # _load replaced
+    monkeypatch.setattr(cache, "_load", load)
+    return cache, clock
+
+
+def _found(version: int) -> Any:
+    return Owner("site", 7, 7, 1, True), f"secret-{version}", False
+
+
+def test_requests_arriving_during_the_first_read_share_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads: list[int] = []
+    release = threading.Event()
+
+    def load(kind: str, owner_id: int) -> Any:
+        reads.append(owner_id)
+        release.wait(5)
+        return _found(1)
+
+    cache, _ = _cache(monkeypatch, load)
+    with ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(cache.get, "site", 7) for _ in range(16)]
+        threading.Timer(0.2, release.set).start()
+        results = [future.result(timeout=10) for future in futures]
+    assert reads == [7]
+    assert {result[1] for result in results} == {"secret-1"}
+
+
+def test_an_expired_entry_is_answered_while_one_request_reads_it_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    version = iter([1, 2])
+    reading = threading.Event()
+    release = threading.Event()
+
+    def load(kind: str, owner_id: int) -> Any:
+        found = _found(next(version))
+        if found[1] == "secret-2":
+            reading.set()
+            release.wait(5)
+        return found
+
+    cache, clock = _cache(monkeypatch, load)
+    assert cache.get("site", 7)[1] == "secret-1"  # type: ignore[index]
+    clock.now += owners_module.TTL_SECONDS + 1
+    with ThreadPoolExecutor(1) as pool:
+        reloading = pool.submit(cache.get, "site", 7)
+        assert reading.wait(5)
+        # Another request meanwhile: the stale entry, no second read, no wait.
+        assert cache.get("site", 7)[1] == "secret-1"  # type: ignore[index]
+        release.set()
+        assert reloading.result(timeout=5)[1] == "secret-2"  # type: ignore[index]
+    assert cache.get("site", 7)[1] == "secret-2"  # type: ignore[index]
+
+
+def test_a_failed_read_is_not_cached_and_the_next_request_reads_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outcomes: list[Any] = [RuntimeError("database down"), _found(1)]
+
+    def load(kind: str, owner_id: int) -> Any:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    cache, _ = _cache(monkeypatch, load)
+    with pytest.raises(RuntimeError):
+        cache.get("site", 7)
+    assert cache.get("site", 7)[1] == "secret-1"  # type: ignore[index]
