@@ -21,6 +21,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +95,8 @@ INSERT_SQL = f"INSERT INTO {_TARGET} VALUES %s RETURNING id"  # noqa: S608
 MAX_BATCH = 256
 #: How long a request waits for its row before answering 503.
 WRITE_TIMEOUT_SECONDS = 10.0
+#: A connection unused this long is checked before the next INSERT (see `_cursor`).
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 class IntakeUnavailable(Exception):
@@ -132,6 +135,8 @@ class IntakeWriter:
     def __init__(self, engine: Engine, timeout: float = WRITE_TIMEOUT_SECONDS) -> None:
         self.engine = engine
         self.timeout = timeout
+        self._connection: Any = None
+        self._last_used = 0.0
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._started_in: int | None = None
         self._start_lock = threading.Lock()
@@ -184,7 +189,7 @@ class IntakeWriter:
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
-            row_ids = _insert(self.engine, [pending.row for pending in batch])
+            row_ids = self._insert([pending.row for pending in batch])
             for pending, row_id in zip(batch, row_ids, strict=True):
                 pending.row_id = row_id
         except psycopg2.errors.UniqueViolation:
@@ -194,14 +199,12 @@ class IntakeWriter:
             for pending in batch:
                 self._write_alone(pending)
         except (psycopg2.Error, SQLAlchemyError) as exc:
-            log.error("webhook.log_write_failed", extra={"rows": len(batch), "error": repr(exc)})
-            for pending in batch:
-                pending.error = IntakeUnavailable(repr(exc))
+            self._fail(batch, exc)
 
     def _write_alone(self, pending: _Pending) -> None:
         try:
             try:
-                (pending.row_id,) = _insert(self.engine, [pending.row])
+                (pending.row_id,) = self._insert([pending.row])
             except psycopg2.errors.UniqueViolation:
                 # As above: this row is the retry of a delivery already held.
                 duplicate = {
@@ -209,39 +212,64 @@ class IntakeWriter:
                     "status": WebhookStatus.DUPLICATE,
                     "error": "delivery seen before",
                 }
-                (pending.row_id,) = _insert(self.engine, [duplicate])
+                (pending.row_id,) = self._insert([duplicate])
                 pending.status = WebhookStatus.DUPLICATE
         except (psycopg2.Error, SQLAlchemyError) as exc:
-            log.error("webhook.log_write_failed", extra={"rows": 1, "error": repr(exc)})
+            self._fail([pending], exc)
+
+    def _fail(self, batch: list[_Pending], exc: Exception) -> None:
+        """PostgreSQL down or the connection lost: these requests answer 503 (the
+        platform retries them) and the next batch starts on a new connection."""
+        log.error("webhook.log_write_failed", extra={"rows": len(batch), "error": repr(exc)})
+        self._disconnect()
+        for pending in batch:
             pending.error = IntakeUnavailable(repr(exc))
 
+    def _insert(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert `rows` in one statement and one transaction; their ids, in row order.
 
-def _insert(engine: Engine, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert `rows` in one statement and one transaction; their ids, in row order.
-
-    The ids come from the table's sequence, drawn as the VALUES rows are inserted, in
-    order; sorting the returned ids therefore maps them back to the rows whatever
-    order RETURNING emits them in (SQLAlchemy's insertmanyvalues relies on the same).
-    """
-    params = [_params(row) for row in rows]
-    connection = engine.raw_connection()
-    try:
-        # Autocommit: the one INSERT is its own transaction, all rows or none, and one
-        # round trip. Every round trip costs the writer a wait for the interpreter
-        # lock when it returns (up to sys.getswitchinterval(), 5 ms), so BEGIN and
-        # COMMIT as round trips of their own tripled its time per batch.
-        driver = connection.driver_connection
-        driver.autocommit = True  # type: ignore[union-attr]
-        cursor = connection.cursor()
-        try:
+        The ids come from the table's sequence, drawn as the VALUES rows are inserted,
+        in order; sorting the returned ids therefore maps them back to the rows whatever
+        order RETURNING emits them in (SQLAlchemy's insertmanyvalues relies on the same).
+        """
+        params = [_params(row) for row in rows]
+        with self._cursor() as cursor:
             returned = execute_values(cursor, INSERT_SQL, params, page_size=len(params), fetch=True)
-        finally:
-            cursor.close()
-            # The pool hands this connection to others, who expect transactions.
-            driver.autocommit = False  # type: ignore[union-attr]
-    finally:
-        connection.close()  # back to the pool
-    return sorted(row_id for (row_id,) in returned)
+        return sorted(row_id for (row_id,) in returned)
+
+    def _cursor(self) -> Any:
+        """A cursor on the writer's own connection, in autocommit: the one INSERT is its
+        own transaction, all rows or none, in one round trip.
+
+        Why its own connection rather than the pool's: a checkout and check-in per
+        batch (with the pool's reset) cost about as much client CPU as the INSERT, and
+        BEGIN and COMMIT as round trips of their own tripled the batch's time. Why a
+        ping after a quiet spell: a connection that PostgreSQL dropped meanwhile (a
+        restart) would otherwise cost the next batch a 503; a ping, unlike a retried
+        INSERT, can be repeated without writing anything twice.
+        """
+        now = time.monotonic()
+        if self._connection is not None and now - self._last_used > PING_AFTER_IDLE_SECONDS:
+            try:
+                with self._connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+            except psycopg2.Error:
+                self._disconnect()
+        if self._connection is None:
+            pooled = self.engine.raw_connection()
+            pooled.detach()  # ours until closed; never handed to anyone else
+            self._connection = pooled
+            pooled.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+        self._last_used = now
+        return self._connection.cursor()
+
+    def _disconnect(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except psycopg2.Error:
+                log.debug("webhook.log_writer_close_failed", exc_info=True)
+            self._connection = None
 
 
 def _params(row: dict[str, Any]) -> list[Any]:

@@ -31,8 +31,8 @@ class Resources:
     vault: Vault
     #: A Celery client, used only to publish tasks from the web process.
     celery: Celery
-    #: Writes the webhook log rows, several requests' rows per commit. Its engine has no
-    #: pre-ping: a lost connection fails that batch with 503 and the pool reconnects.
+    #: Writes the webhook log rows, several requests' rows per commit, on a connection
+    #: of its own (its engine only opens it; api/intake.py says when it is checked).
     intake: IntakeWriter
     owners: OwnerCache
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from api import intake
 from api.intake import COLUMNS, IntakeUnavailable, IntakeWriter
 from models import WebhookLog, WebhookStatus
 from models.db import make_engine
@@ -105,3 +106,44 @@ def test_database_unreachable_fails_each_request_fast_and_the_writer_lives_on() 
             writer.record(_row(1, "lost"), WebhookStatus.RECEIVED)
         # Failed by the writer, not by the 10 s wait running out: it is still alive.
         assert time.monotonic() - started < 5
+
+
+def _terminate_writer_connection(engine: Engine, writer: IntakeWriter) -> None:
+    """What a PostgreSQL restart does to the writer's connection."""
+    pid = writer._connection.dbapi_connection.get_backend_pid()
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+
+def test_a_connection_dropped_while_busy_costs_one_batch_then_a_new_one_is_opened(
+    engine: Engine, owners: Owners
+) -> None:
+    writer = IntakeWriter(engine)
+    writer.record(_row(owners.shopify, "before"), WebhookStatus.RECEIVED)
+    _terminate_writer_connection(engine, writer)
+    with pytest.raises(IntakeUnavailable):  # 503: the platform retries it
+        writer.record(_row(owners.shopify, "lost"), WebhookStatus.RECEIVED)
+    status, _ = writer.record(_row(owners.shopify, "after"), WebhookStatus.RECEIVED)
+    assert status is WebhookStatus.RECEIVED
+    assert sorted(delivery for delivery, _, _ in _stored(engine).values()) == ["after", "before"]
+
+
+def test_a_connection_dropped_while_idle_is_replaced_before_the_next_insert(
+    engine: Engine, owners: Owners, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = IntakeWriter(engine)
+    writer.record(_row(owners.shopify, "before"), WebhookStatus.RECEIVED)
+    _terminate_writer_connection(engine, writer)
+    monkeypatch.setattr(intake, "PING_AFTER_IDLE_SECONDS", 0.0)
+    status, _ = writer.record(_row(owners.shopify, "after"), WebhookStatus.RECEIVED)
+    assert status is WebhookStatus.RECEIVED
+    assert len(_stored(engine)) == 2
+
+
+def test_batches_reuse_one_connection(engine: Engine, owners: Owners) -> None:
+    writer = IntakeWriter(engine)
+    backends = set()
+    for i in range(5):
+        writer.record(_row(owners.shopify, f"d{i}"), WebhookStatus.RECEIVED)
+        backends.add(writer._connection.dbapi_connection.get_backend_pid())
+    assert len(backends) == 1
