@@ -10,6 +10,7 @@ nothing slow happens before the answer: dedupe and publishing happen in the rela
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, Response, request
 from sqlalchemy.exc import SQLAlchemyError
@@ -75,6 +76,23 @@ def _owner(res: Resources, provider: Provider, raw_id: str) -> Found | None:
     return res.owners.get(provider.owner, int(raw_id))
 
 
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's headers with lower-cased names, as the providers take them.
+
+    Read straight from the WSGI environ, as werkzeug's `EnvironHeaders` would, in one
+    pass: its iteration was a sixth of the receiver's own Python time per request.
+    """
+    headers = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    return headers
+
+
 @receiver.post("/webhooks/<name>/<raw_id>")
 def receive(name: str, raw_id: str) -> tuple[Response, int]:
     res = resources()
@@ -102,7 +120,7 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
             res, provider, name, None, 404, "unknown_owner", f"no {provider.owner} {raw_id!r}"
         )
     owner, secret, undecryptable = found
-    headers = {key.lower(): value for key, value in request.headers.items()}
+    headers = _headers(request.environ)
 
     if name == "businesscentral" and "validationToken" in request.args:
         _record(res, name, owner, WebhookStatus.IGNORED, topic="handshake")
@@ -114,7 +132,8 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
         why = "stored secret does not decrypt" if undecryptable else "no webhook secret configured"
         return _refuse(res, provider, name, owner, 401, "no_secret", why)
     try:
-        provider.verify(raw_body, headers, secret, dict(request.args))
+        query = dict(request.args) if request.environ.get("QUERY_STRING") else {}
+        provider.verify(raw_body, headers, secret, query)
     except SignatureError as exc:
         return _refuse(res, provider, name, owner, 401, "bad_signature", exc.reason)
     try:
