@@ -57,8 +57,8 @@ def fresh_redis(settings: Settings, index: int) -> Settings:
     """`settings` on Redis database `index` of the same server, emptied first.
 
     What `bench_settings` does for PostgreSQL: a benchmark with a worker must not find
-    another run's messages queued (the ingest benchmark leaves its relayed events on
-    database 0, and a worker would work through all of them before anything timed).
+    another run's messages queued (a worker would work through all of them before
+    anything was timed); each benchmark has its own database index.
     """
     assert settings.redis_url
     url = f"{settings.redis_url.rsplit('/', 1)[0]}/{index}"
