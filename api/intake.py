@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.webhooks.event import Event
 from models import WebhookLog, WebhookStatus
+from models.webhook_log import DELIVERY_UNIQUE_WHERE
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,14 @@ COLUMNS = (
 #: statement building cost more CPU than the rest of the request (cProfile, 1.5 ms of
 #: 3.7). The table is `models.WebhookLog`; a test checks this list against it.
 _TARGET = f"{WebhookLog.__tablename__} ({', '.join(COLUMNS)})"
-INSERT_SQL = f"INSERT INTO {_TARGET} VALUES %s RETURNING id"  # noqa: S608
+#: A platform's retry of a delivery already held conflicts on uq_webhook_log_delivery
+#: and is skipped, not failed: the rest of its batch is written (see `_write`).
+INSERT_SQL = (
+    f"INSERT INTO {_TARGET} VALUES %s "  # noqa: S608
+    "ON CONFLICT (provider, site_id, delivery_id) "
+    f"WHERE {DELIVERY_UNIQUE_WHERE} DO NOTHING "
+    "RETURNING id, provider, site_id, delivery_id"
+)
 
 #: Rows per INSERT: more than a web process has requests in flight, so one statement
 #: takes every row waiting.
@@ -188,34 +196,29 @@ class IntakeWriter:
                     pending.done.release()
 
     def _write(self, batch: list[_Pending]) -> None:
+        """Write the batch; a row whose delivery is already held (a platform's retry)
+        is written again as `duplicate`, with the next statement.
+
+        Why ON CONFLICT rather than catching the violation: a violation rolled the
+        whole batch back, and writing its rows one at a time made a retry storm (after
+        an outage of ours every platform redelivers) the slowest path of all.
+        """
         try:
-            row_ids = self._insert([pending.row for pending in batch])
-            for pending, row_id in zip(batch, row_ids, strict=True):
-                pending.row_id = row_id
-        except psycopg2.errors.UniqueViolation:
-            # The one insert that can race (uq_webhook_log_delivery): a platform retry
-            # of a delivery already held. The batch rolled back whole; write its rows
-            # one at a time, so only the retry itself is logged as a duplicate.
-            for pending in batch:
-                self._write_alone(pending)
+            skipped = _settle(batch, self._insert([pending.row for pending in batch]))
         except (psycopg2.Error, SQLAlchemyError) as exc:
             self._fail(batch, exc)
-
-    def _write_alone(self, pending: _Pending) -> None:
+            return
+        if not skipped:
+            return
+        duplicate = {"status": WebhookStatus.DUPLICATE, "error": "delivery seen before"}
         try:
-            try:
-                (pending.row_id,) = self._insert([pending.row])
-            except psycopg2.errors.UniqueViolation:
-                # As above: this row is the retry of a delivery already held.
-                duplicate = {
-                    **pending.row,
-                    "status": WebhookStatus.DUPLICATE,
-                    "error": "delivery seen before",
-                }
-                (pending.row_id,) = self._insert([duplicate])
-                pending.status = WebhookStatus.DUPLICATE
+            written = self._insert([{**pending.row, **duplicate} for pending in skipped])
         except (psycopg2.Error, SQLAlchemyError) as exc:
-            self._fail([pending], exc)
+            self._fail(skipped, exc)  # the rest of the batch is written: they answer 200
+            return
+        for pending, (row_id, *_) in zip(skipped, written, strict=True):
+            pending.row_id = row_id
+            pending.status = WebhookStatus.DUPLICATE
 
     def _fail(self, batch: list[_Pending], exc: Exception) -> None:
         """PostgreSQL down or the connection lost: these requests answer 503 (the
@@ -225,17 +228,13 @@ class IntakeWriter:
         for pending in batch:
             pending.error = IntakeUnavailable(repr(exc))
 
-    def _insert(self, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert `rows` in one statement and one transaction; their ids, in row order.
-
-        The ids come from the table's sequence, drawn as the VALUES rows are inserted,
-        in order; sorting the returned ids therefore maps them back to the rows whatever
-        order RETURNING emits them in (SQLAlchemy's insertmanyvalues relies on the same).
-        """
+    def _insert(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Insert `rows` in one statement and one transaction; the written rows'
+        (id, provider, site_id, delivery_id), by id."""
         params = [_params(row) for row in rows]
         with self._cursor() as cursor:
             returned = execute_values(cursor, INSERT_SQL, params, page_size=len(params), fetch=True)
-        return sorted(row_id for (row_id,) in returned)
+        return sorted(returned)
 
     def _cursor(self) -> Any:
         """A cursor on the writer's own connection, in autocommit: the one INSERT is its
@@ -270,6 +269,39 @@ class IntakeWriter:
             except psycopg2.Error:
                 log.debug("webhook.log_writer_close_failed", exc_info=True)
             self._connection = None
+
+
+def _settle(batch: list[_Pending], written: list[tuple[Any, ...]]) -> list[_Pending]:
+    """Give each written row's request its id; return the requests whose row was skipped.
+
+    Which rows were skipped: VALUES rows are inserted in order, so of the rows sharing a
+    delivery key the first is written unless the key was held already, and rows the
+    unique index does not cover are always written. The ids come from the table's
+    sequence, drawn in the same order, so the written rows sorted by id are the written
+    requests in batch order (SQLAlchemy's insertmanyvalues relies on the same).
+    """
+    keys = {(provider, site_id, delivery) for _, provider, site_id, delivery in written}
+    written_ids = iter(row_id for row_id, *_ in written)
+    skipped = []
+    for pending in batch:
+        key = _delivery_key(pending)
+        if key is None or key in keys:
+            if key is not None:
+                keys.discard(key)  # a second row with the key conflicts with this one
+            pending.row_id = next(written_ids)
+        else:
+            skipped.append(pending)
+    return skipped
+
+
+def _delivery_key(pending: _Pending) -> tuple[Any, ...] | None:
+    """The row's key in uq_webhook_log_delivery; None if the index does not cover it."""
+    row = pending.row
+    if row.get("delivery_id") is None or row.get("site_id") is None:
+        return None  # NULLs never conflict
+    if pending.status in (WebhookStatus.DUPLICATE, WebhookStatus.REJECTED):
+        return None
+    return row["provider"], row["site_id"], row["delivery_id"]
 
 
 def _params(row: dict[str, Any]) -> list[Any]:

@@ -37,6 +37,11 @@ class EventKind(enum.StrEnum):
     SKU_CHANGED = "sku.changed"
 
 
+#: Which rows uq_webhook_log_delivery covers; the receiver's INSERT names it in its
+#: ON CONFLICT clause (api/intake.py), which must match the index to use it.
+DELIVERY_UNIQUE_WHERE = "delivery_id IS NOT NULL AND status NOT IN ('duplicate', 'rejected')"
+
+
 class WebhookLog(Base):
     """One row per request. Secrets and full signatures are never stored here."""
 
@@ -53,9 +58,7 @@ class WebhookLog(Base):
             "site_id",
             "delivery_id",
             unique=True,
-            postgresql_where=text(
-                "delivery_id IS NOT NULL AND status NOT IN ('duplicate', 'rejected')"
-            ),
+            postgresql_where=text(DELIVERY_UNIQUE_WHERE),
         ),
     )
 

@@ -95,6 +95,42 @@ def test_a_retried_delivery_in_a_batch_is_the_only_duplicate(
     assert len(stored) == 33
 
 
+def test_a_delivery_twice_in_one_batch_is_written_once_and_logged_once_as_duplicate(
+    engine: Engine, owners: Owners
+) -> None:
+    writer = IntakeWriter(engine)
+    rows = [_row(owners.shopify, d) for d in ("a", "twice", "b", "twice", "c")]
+    pending = [intake._Pending({**row, "status": WebhookStatus.RECEIVED}) for row in rows]
+    writer._write(pending)  # one batch, as the writer thread would take them
+    stored = _stored(engine)
+    assert [stored[p.row_id][:2] for p in pending] == [
+        ("a", "received"),
+        ("twice", "received"),
+        ("b", "received"),
+        ("twice", "duplicate"),
+        ("c", "received"),
+    ]
+    assert [p.status for p in pending].count(WebhookStatus.DUPLICATE) == 1
+
+
+def test_a_retry_storm_is_logged_in_shared_commits_not_row_by_row(
+    engine: Engine, owners: Owners
+) -> None:
+    """After an outage of ours every platform redelivers: each retry is a duplicate,
+    and the batch they arrive in costs two statements, not two per row."""
+    writer = IntakeWriter(engine)
+    deliveries = [f"delivery-{i}" for i in range(64)]
+    _record_all(writer, owners.shopify, deliveries)
+    first = set(_stored(engine))
+    retried = _record_all(writer, owners.shopify, deliveries)
+    assert {status for status, _ in retried.values()} == {WebhookStatus.DUPLICATE}
+    stored = _stored(engine)
+    retries = {row_id: row for row_id, row in stored.items() if row_id not in first}
+    assert sorted(delivery for delivery, _, _ in retries.values()) == sorted(deliveries)
+    assert {status for _, status, _ in retries.values()} == {"duplicate"}
+    assert len({xid for _, _, xid in retries.values()}) < 32
+
+
 def test_database_unreachable_fails_each_request_fast_and_the_writer_lives_on() -> None:
     writer = IntakeWriter(
         make_engine("postgresql+psycopg2://postgres@127.0.0.1:1/none", connect_timeout=1),
