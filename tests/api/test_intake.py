@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import psycopg2
 import pytest
 from sqlalchemy import Engine, text
 
@@ -183,3 +184,32 @@ def test_batches_reuse_one_connection(engine: Engine, owners: Owners) -> None:
         writer.record(_row(owners.shopify, f"d{i}"), WebhookStatus.RECEIVED)
         backends.add(writer._connection.dbapi_connection.get_backend_pid())
     assert len(backends) == 1
+
+
+def test_postgres_lost_before_the_duplicates_are_logged_fails_only_them(
+    engine: Engine, owners: Owners, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch's new rows are committed by then and answer 200; only the retries,
+    whose duplicate rows were not written, answer 503 (and are retried again)."""
+    writer = IntakeWriter(engine)
+    writer.record(_row(owners.shopify, "held"), WebhookStatus.RECEIVED)
+    insert = writer._insert
+    calls: list[int] = []
+
+    def lost_on_second_statement(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+        return insert(rows)
+
+    monkeypatch.setattr(writer, "_insert", lost_on_second_statement)
+    pending = [
+        intake._Pending({**_row(owners.shopify, d), "status": WebhookStatus.RECEIVED})
+        for d in ("new", "held")
+    ]
+    writer._write(pending)
+    new, retry = pending
+    assert new.error is None and new.row_id > 0
+    assert isinstance(retry.error, IntakeUnavailable)
+    assert sorted(d for d, _, _ in _stored(engine).values()) == ["held", "new"]
+    assert calls == [2, 1]
