@@ -3,6 +3,7 @@ still gets its own row's id, and a retried delivery in a batch costs only itself
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -196,11 +197,11 @@ def test_postgres_lost_before_the_duplicates_are_logged_fails_only_them(
     insert = writer._insert
     calls: list[int] = []
 
-    def lost_on_second_statement(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        calls.append(len(rows))
+    def lost_on_second_statement(rows_json: str) -> list[tuple[Any, ...]]:
+        calls.append(len(json.loads(rows_json)))
         if len(calls) == 2:
             raise psycopg2.OperationalError("server closed the connection unexpectedly")
-        return insert(rows)
+        return insert(rows_json)
 
     monkeypatch.setattr(writer, "_insert", lost_on_second_statement)
     pending = [
@@ -213,3 +214,29 @@ def test_postgres_lost_before_the_duplicates_are_logged_fails_only_them(
     assert isinstance(retry.error, IntakeUnavailable)
     assert sorted(d for d, _, _ in _stored(engine).values()) == ["held", "new"]
     assert calls == [2, 1]
+
+
+def test_text_postgresql_cannot_store_is_cleaned_and_costs_no_other_row(
+    engine: Engine, owners: Owners
+) -> None:
+    """A NUL (JSON \\u0000) or a lone surrogate in a signed payload: PostgreSQL's text
+    and jsonb refuse both, which failed the whole batch (every request in it a 503,
+    and the sender's retries failing the next batches). Now the odd row is stored
+    with those characters removed or replaced and its batch is written."""
+    writer = IntakeWriter(engine)
+    odd = {
+        **_row(owners.shopify, "odd\x00id"),
+        "payload": {"title": "a\x00b", "note": "x\udc80y", "k\x00": ["\ud800"]},
+    }
+    rows = [_row(owners.shopify, "before"), odd, _row(owners.shopify, "after")]
+    pending = [intake._Pending({**row, "status": WebhookStatus.RECEIVED}) for row in rows]
+    writer._write(pending)
+    assert [p.error for p in pending] == [None, None, None]
+    with engine.connect() as conn:
+        stored = {
+            row.id: (row.delivery_id, row.payload)
+            for row in conn.execute(text("SELECT id, delivery_id, payload FROM webhook_log"))
+        }
+    assert [stored[p.row_id][0] for p in pending] == ["before", "oddid", "after"]
+    assert stored[pending[1].row_id][1] == {"title": "ab", "note": "x\ufffdy", "k": ["\ufffd"]}
+    assert stored[pending[0].row_id][1] == {"delivery": "before"}

@@ -240,3 +240,17 @@ def test_zoho_with_an_hmac_key_requires_the_signature_too(
     assert post(url, unsigned).status_code == 401
     assert post(url, good).status_code == 200
     assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED, WebhookStatus.QUEUED]
+
+
+def test_a_signed_payload_with_a_nul_is_accepted_and_stored_without_it(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    """PostgreSQL cannot store JSON's \\u0000; such a delivery was a 503 forever (and
+    failed the requests sharing its commit). It is stored, NUL removed, and queued."""
+    request = signed.woocommerce(name="Mug\u0000 (blue)")
+    assert b"\\u0000" in request.body
+    response = post(owners.url(base_url, "woocommerce"), request)
+    assert response.status_code == 200
+    [row] = rows(db)
+    assert row.status == WebhookStatus.QUEUED
+    assert row.payload["name"] == "Mug (blue)"
