@@ -36,6 +36,9 @@ def require_hmac_base64(secret: str, raw_body: bytes, provided: str | None, what
     require_equal(hmac_sha256_base64(secret, raw_body), provided, what)
 
 
+_STANDARD_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+
+
 def verify_standard(raw_body: bytes, headers: Headers, secret: str | bytes) -> None:
     """Standard Webhooks (platforms.md section 9): `webhook-id`, `webhook-timestamp`
     (within 5 minutes), `webhook-signature` with any matching `v1` entry.
@@ -44,11 +47,11 @@ def verify_standard(raw_body: bytes, headers: Headers, secret: str | bytes) -> N
     """
     if isinstance(secret, bytes):
         secret = base64.b64encode(secret).decode()
-    for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
+    for name in _STANDARD_HEADERS:
         if not headers.get(name):
             raise SignatureError(f"missing {name}")
     try:
-        Webhook(secret).verify(raw_body, dict(headers))
+        Webhook(secret).verify(raw_body, {name: headers[name] for name in _STANDARD_HEADERS})
     except WebhookVerificationError as exc:
         raise SignatureError(str(exc).lower()) from None
     except (ValueError, TypeError, binascii.Error, KeyError, UnicodeDecodeError):
