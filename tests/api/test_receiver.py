@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -257,22 +256,16 @@ def test_a_signed_payload_with_a_nul_is_accepted_and_stored_without_it(
     assert row.payload["name"] == "Mug (blue)"
 
 
-def _chunked(body: bytes) -> Iterator[bytes]:
-    """A body sent with Transfer-Encoding: chunked (no Content-Length), in two chunks."""
-    yield body[:10]
-    yield body[10:]
+def _post_chunked(url: str, request: signed.Signed) -> requests.Response:
+    """POST `request` with its body sent chunked (no Content-Length), in two chunks."""
+    chunks = iter([request.body[:10], request.body[10:]])
+    return requests.post(url, data=chunks, headers=request.headers, timeout=10)
 
 
 def test_a_chunked_delivery_is_read_to_its_end_and_accepted(
     base_url: str, owners: Owners, db: sessionmaker[Session]
 ) -> None:
-    request = signed.shopify()
-    response = requests.post(
-        owners.url(base_url, "shopify"),
-        data=_chunked(request.body),
-        headers=request.headers,
-        timeout=10,
-    )
+    response = _post_chunked(owners.url(base_url, "shopify"), signed.shopify())
     assert response.status_code == 200
     [row] = rows(db)
     assert row.status == WebhookStatus.QUEUED
@@ -282,11 +275,6 @@ def test_a_chunked_body_over_the_limit_is_413(
     base_url: str, owners: Owners, db: sessionmaker[Session]
 ) -> None:
     request = signed.shopify()
-    response = requests.post(
-        owners.url(base_url, "shopify"),
-        data=_chunked(b"x" * (3 * 1024 * 1024)),
-        headers=request.headers,
-        timeout=10,
-    )
-    assert response.status_code == 413
+    request.body = b"x" * (3 * 1024 * 1024)
+    assert _post_chunked(owners.url(base_url, "shopify"), request).status_code == 413
     assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED]
