@@ -59,11 +59,20 @@ def verify_standard(raw_body: bytes, headers: Headers, secret: str | bytes) -> N
 
 
 def load_json(raw_body: bytes) -> Any:
-    """Decode a JSON body, or raise `MalformedPayload`."""
+    """Decode a JSON body, or raise `MalformedPayload`.
+
+    NaN and Infinity are refused: Python's json module reads them, but they are not
+    JSON and PostgreSQL's jsonb rejects them, which would fail the webhook log's whole
+    commit batch (api/intake.py) instead of this one request.
+    """
     try:
-        return json.loads(raw_body)
+        return json.loads(raw_body, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         raise MalformedPayload("body is not JSON") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def require_object(value: Any, what: str) -> dict[str, Any]:

@@ -278,3 +278,18 @@ def test_a_chunked_body_over_the_limit_is_413(
     request.body = b"x" * (3 * 1024 * 1024)
     assert _post_chunked(owners.url(base_url, "shopify"), request).status_code == 413
     assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED]
+
+
+def test_a_signed_body_with_nan_is_400_malformed(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    """Python's json module reads NaN and Infinity, which are not JSON; PostgreSQL's
+    jsonb refuses them, so such a body failed its whole commit batch (503 for every
+    request in it, again on each retry). It is refused alone, as malformed."""
+    request = signed.woocommerce()
+    request.body = request.body[:-1] + b',"price":NaN}'
+    request.headers["X-WC-Webhook-Signature"] = signed._b64_hmac(signed.WC_SECRET, request.body)
+    response = post(owners.url(base_url, "woocommerce"), request)
+    assert response.status_code == 400
+    [row] = rows(db)
+    assert row.status == WebhookStatus.REJECTED and row.error == "body is not JSON"
