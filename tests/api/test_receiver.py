@@ -152,9 +152,22 @@ def test_unknown_site_provider_and_bad_id_are_404_and_logged(
     assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED] * 3
 
 
-def test_malformed_body_is_400(base_url: str, owners: Owners, db: sessionmaker[Session]) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[1, 2",
+        # Python's json module reads NaN and Infinity, which are not JSON; jsonb refuses
+        # them, so such a body failed its whole commit batch (503 for every request in
+        # it, again on each retry). It is refused alone.
+        b'{"id": 10, "sku": "SKU-1", "price": NaN}',
+    ],
+    ids=["truncated", "nan"],
+)
+def test_malformed_body_is_400(
+    body: bytes, base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
     request = signed.woocommerce()
-    request.body = b"[1, 2"
+    request.body = body
     request.headers["X-WC-Webhook-Signature"] = signed._b64_hmac(signed.WC_SECRET, request.body)
     assert post(owners.url(base_url, "woocommerce"), request).status_code == 400
     [row] = rows(db)
@@ -278,18 +291,3 @@ def test_a_chunked_body_over_the_limit_is_413(
     request.body = b"x" * (3 * 1024 * 1024)
     assert _post_chunked(owners.url(base_url, "shopify"), request).status_code == 413
     assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED]
-
-
-def test_a_signed_body_with_nan_is_400_malformed(
-    base_url: str, owners: Owners, db: sessionmaker[Session]
-) -> None:
-    """Python's json module reads NaN and Infinity, which are not JSON; PostgreSQL's
-    jsonb refuses them, so such a body failed its whole commit batch (503 for every
-    request in it, again on each retry). It is refused alone, as malformed."""
-    request = signed.woocommerce()
-    request.body = request.body[:-1] + b',"price":NaN}'
-    request.headers["X-WC-Webhook-Signature"] = signed._b64_hmac(signed.WC_SECRET, request.body)
-    response = post(owners.url(base_url, "woocommerce"), request)
-    assert response.status_code == 400
-    [row] = rows(db)
-    assert row.status == WebhookStatus.REJECTED and row.error == "body is not JSON"
