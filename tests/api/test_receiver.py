@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from flask import Flask
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -287,3 +288,25 @@ def test_a_chunked_delivery_is_read_to_its_end_and_accepted(
     assert response.status_code == 200
     [row] = rows(db)
     assert row.status == WebhookStatus.QUEUED
+
+
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [("\u00b2", 401), ("9" * 5000, 413), ("0" * 30 + "12", 401)],
+    ids=["not-ascii-digits", "more-digits-than-int-reads", "leading-zeros"],
+)
+def test_a_content_length_python_cannot_read_is_no_500(
+    length: str, status: int, app: Flask, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    """`str.isdigit` accepts "²" and int() refuses it, or a number of over 4,300 digits:
+    such a header from a WSGI server that passes it on answered 500. Now it is read as
+    no body (the signature then fails) or as a body over the limit."""
+    request = signed.shopify()
+    response = app.test_client().post(
+        f"/webhooks/shopify/{owners.shopify}",
+        data=request.body,
+        headers=request.headers,
+        environ_overrides={"CONTENT_LENGTH": length},
+    )
+    assert response.status_code == status
+    assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED]
