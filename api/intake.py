@@ -283,11 +283,12 @@ class IntakeWriter:
 def _settle(batch: list[_Pending], written: list[tuple[Any, ...]]) -> list[_Pending]:
     """Give each written row's request its id; return the requests whose row was skipped.
 
-    Which rows were skipped: VALUES rows are inserted in order, so of the rows sharing a
-    delivery key the first is written unless the key was held already, and rows the
-    unique index does not cover are always written. The ids come from the table's
-    sequence, drawn in the same order, so the written rows sorted by id are the written
-    requests in batch order (SQLAlchemy's insertmanyvalues relies on the same).
+    Which rows were skipped: the rows are inserted in batch order (`INSERT_SQL` orders
+    them by their place in the JSON array), so of the rows sharing a delivery key the
+    first is written unless the key was held already, and rows the unique index does
+    not cover are always written. The ids come from the table's sequence, drawn in the
+    same order, so the written rows sorted by id are the written requests in batch
+    order (SQLAlchemy's insertmanyvalues relies on the same).
     """
     keys = {(provider, site_id, delivery) for _, provider, site_id, delivery in written}
     written_ids = iter(row_id for row_id, *_ in written)
