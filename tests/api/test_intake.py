@@ -240,3 +240,17 @@ def test_text_postgresql_cannot_store_is_cleaned_and_costs_no_other_row(
     assert [stored[p.row_id][0] for p in pending] == ["before", "oddid", "after"]
     assert stored[pending[1].row_id][1] == {"title": "ab", "note": "x\ufffdy", "k": ["\ufffd"]}
     assert stored[pending[0].row_id][1] == {"delivery": "before"}
+
+
+def test_a_row_the_writer_cannot_encode_fails_its_batch_and_the_writer_lives_on(
+    engine: Engine, owners: Owners
+) -> None:
+    """A bug of ours (a value JSON cannot hold) is a 503 for its batch, which the
+    platforms retry, not a dead writer that every later request would wait on."""
+    writer = IntakeWriter(engine)
+    broken = {**_row(owners.shopify, "broken"), "payload": {"value": object()}}
+    with pytest.raises(IntakeUnavailable):
+        writer.record(broken, WebhookStatus.RECEIVED)
+    status, row_id = writer.record(_row(owners.shopify, "next"), WebhookStatus.RECEIVED)
+    assert status is WebhookStatus.RECEIVED
+    assert _stored(engine)[row_id][:2] == ("next", "received")
