@@ -28,9 +28,20 @@ log = logging.getLogger(__name__)
 receiver = Blueprint("webhooks", __name__)
 
 
+#: The answer's header naming what became of the delivery: accepted, duplicate, ignored,
+#: rejected or unavailable (the platforms read only the status code).
+OUTCOME_HEADER = "Stocksync-Outcome"
+
+
 def _answer(status: int, outcome: str) -> tuple[Response, int]:
-    # A fixed body per outcome: jsonify's encoder was 3 % of the receiver's CPU.
-    return Response(f'{{"status": "{outcome}"}}', status, mimetype="application/json"), status
+    """An empty answer with the outcome in a header.
+
+    Why not a JSON body: gunicorn writes a response's headers and its body with two
+    send() calls, so any body costs every webhook a second TCP segment and its sender a
+    second wake-up. bench/ingest.py measured 2,770-2,960 req/s with a 22-byte body
+    against 3,340-3,400 without one, the same code otherwise.
+    """
+    return Response(b"", status, headers={OUTCOME_HEADER: outcome}), status
 
 
 def _record(

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import requests
 
+from api.receiver import OUTCOME_HEADER
 from sandbox.shopify_state import ITEM_BASE, LOCATION_NUMBER
 from sandbox.woocommerce_webhooks import delivery_headers, encode_body
 
@@ -77,9 +78,6 @@ def _wc_now() -> str:
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> str:
     response = requests.post(url, data=body, headers=headers, timeout=10)
-    try:
-        outcome = response.json().get("status", "")
-    except ValueError:
-        # Not the receiver's JSON answer (a proxy's error page): the code says enough.
-        outcome = ""
+    # No outcome header: not the receiver's answer (a proxy's error page); the code says enough.
+    outcome = response.headers.get(OUTCOME_HEADER, "")
     return f"{response.status_code} {outcome}".strip()

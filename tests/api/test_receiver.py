@@ -31,6 +31,7 @@ def test_a_valid_delivery_is_logged_and_queued(
 ) -> None:
     response = post(owners.url(base_url, provider), VALID[provider]())
     assert response.status_code == 200
+    assert response.headers["Stocksync-Outcome"] == "accepted"
     [row] = rows(db)
     assert row.status == WebhookStatus.QUEUED
     assert row.provider == provider and row.kind is not None and row.entity
@@ -56,6 +57,7 @@ def test_a_tampered_body_is_refused_and_logged(
         request.body = request.body.replace(b"1", b"2", 1)
     response = post(owners.url(base_url, provider), request)
     assert response.status_code == 401
+    assert response.headers["Stocksync-Outcome"] == "rejected"
     [row] = rows(db)
     assert row.status == WebhookStatus.REJECTED and row.error
 
@@ -86,6 +88,7 @@ def test_a_stale_timestamp_is_refused(
     request = signed.standard(at=stale) if provider == "standard" else signed.bigcommerce(at=stale)
     response = post(owners.url(base_url, provider), request)
     assert response.status_code == 401
+    assert response.headers["Stocksync-Outcome"] == "rejected"
     [row] = rows(db)
     assert row.status == WebhookStatus.REJECTED and "timestamp" in (row.error or "")
 
@@ -200,6 +203,7 @@ def test_unknown_topic_is_200_ignored(
 ) -> None:
     response = post(owners.url(base_url, "woocommerce"), signed.woocommerce(topic="order.created"))
     assert response.status_code == 200
+    assert response.headers["Stocksync-Outcome"] == "ignored"
     assert [r.status for r in rows(db)] == [WebhookStatus.IGNORED]
 
 
@@ -219,9 +223,9 @@ def test_the_same_delivery_twice_is_a_duplicate(
 ) -> None:
     request = signed.shopify(webhook_id="same-delivery")
     url = owners.url(base_url, "shopify")
-    assert post(url, request).ok
+    assert post(url, request).headers["Stocksync-Outcome"] == "accepted"
     redis_client.flushdb()  # type: ignore[attr-defined]  # the database alone still catches it
-    assert post(url, request).ok
+    assert post(url, request).headers["Stocksync-Outcome"] == "duplicate"
     assert [r.status for r in rows(db)] == [WebhookStatus.QUEUED, WebhookStatus.DUPLICATE]
 
 

@@ -48,4 +48,4 @@ def test_postgres_lost_after_the_owner_was_cached_is_503(
         app.extensions["stocksync"] = replace(res, intake=IntakeWriter(lost))
         response = post(owners.url(base, "shopify"), signed.shopify())
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable"}
+    assert response.headers["Stocksync-Outcome"] == "unavailable"
