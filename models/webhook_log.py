@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -64,12 +64,11 @@ class WebhookLog(Base):
 
     id: Mapped[bigint_pk]
     provider: Mapped[str] = mapped_column(String(32))
-    site_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("sites.id", ondelete="SET NULL")
-    )
-    source_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("sources.id", ondelete="SET NULL")
-    )
+    # The owner's id as the request arrived, without a foreign key: a row for a site or
+    # source deleted meanwhile must still be logged, not fail the commit it shares with
+    # other requests (migration 0005). The worker fails such an event by name.
+    site_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_id: Mapped[int | None] = mapped_column(BigInteger)
     topic: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str | None] = mapped_column(String(40))
     delivery_id: Mapped[str | None] = mapped_column(String(200))

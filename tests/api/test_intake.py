@@ -97,6 +97,34 @@ def test_a_retried_delivery_in_a_batch_is_the_only_duplicate(
     assert len(stored) == 33
 
 
+def test_a_row_for_a_deleted_owner_is_logged_and_costs_no_other_row(
+    engine: Engine, owners: Owners
+) -> None:
+    # The receiver caches owners for seconds: a request for a site or source deleted
+    # meanwhile must not fail the commit it shares (it did, with foreign keys: 503s).
+    writer = IntakeWriter(engine)
+    deliveries = [f"delivery-{i}" for i in range(16)]
+    start = threading.Barrier(len(deliveries))
+
+    def one(delivery: str) -> tuple[WebhookStatus, int]:
+        row = _row(owners.shopify, delivery)
+        if delivery == "delivery-0":
+            row |= {"site_id": 987_654, "source_id": 876_543}  # no such site or source
+        start.wait()
+        return writer.record(row, WebhookStatus.RECEIVED)
+
+    with ThreadPoolExecutor(len(deliveries)) as pool:
+        results = list(pool.map(one, deliveries))
+    stored = _stored(engine)
+    assert [status for status, _ in results] == [WebhookStatus.RECEIVED] * 16
+    assert sorted(delivery for delivery, _, _ in stored.values()) == sorted(deliveries)
+    with engine.connect() as conn:
+        orphan = conn.execute(
+            text("SELECT site_id, source_id FROM webhook_log WHERE delivery_id = 'delivery-0'")
+        ).one()
+    assert tuple(orphan) == (987_654, 876_543)
+
+
 def test_a_delivery_twice_in_one_batch_is_written_once_and_logged_once_as_duplicate(
     engine: Engine, owners: Owners
 ) -> None:
