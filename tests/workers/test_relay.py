@@ -1,0 +1,63 @@
+"""The relay against real PostgreSQL and Redis: one message per window, and a relay
+killed between its Redis call and its commit neither loses nor doubles a message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import WebhookLog, WebhookStatus
+from workers.events import EVENTS_QUEUE
+from workers.relay import Relay
+
+
+def _log(db: sessionmaker[Session], keys: list[str]) -> list[int]:
+    with db.begin() as session:
+        rows = [
+            WebhookLog(provider="shopify", status=WebhookStatus.RECEIVED, dedupe_key=key)
+            for key in keys
+        ]
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
+
+
+def _states(db: sessionmaker[Session]) -> list[tuple[str, str | None, bool]]:
+    with db() as session:
+        rows = session.scalars(select(WebhookLog).order_by(WebhookLog.id)).all()
+        return [(row.status, row.error, row.queued_at is not None) for row in rows]
+
+
+def test_the_first_row_of_each_window_is_queued_and_the_rest_coalesced(
+    engine: Engine, db: sessionmaker[Session], redis_client: redis.Redis
+) -> None:
+    _log(db, ["w:a", "w:a", "w:b", "w:a"])
+    assert Relay(engine, redis_client, 5.0).relay_once() == 4
+    coalesced = ("duplicate", "coalesced into the open window", False)
+    assert _states(db) == [("queued", None, True), coalesced, ("queued", None, True), coalesced]
+    assert redis_client.llen(EVENTS_QUEUE) == 2
+
+
+def test_killed_after_the_redis_call_the_rows_go_out_once_on_the_next_attempt(
+    engine: Engine, db: sessionmaker[Session], redis_client: redis.Redis
+) -> None:
+    _log(db, ["w:a", "w:a", "w:b"])
+    relay = Relay(engine, redis_client, 5.0)
+    script = relay._script
+
+    def then_die(**kwargs: Any) -> Any:
+        script(**kwargs)  # the windows are open and the messages pushed ...
+        raise SystemExit("killed")  # ... and the process dies before the commit
+
+    relay._script = then_die  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        relay.relay_once()
+    assert [status for status, _, _ in _states(db)] == ["received"] * 3
+    relay._script = script  # type: ignore[method-assign]
+    assert relay.relay_once() == 3
+    assert [status for status, _, _ in _states(db)] == ["queued", "duplicate", "queued"]
+    assert redis_client.llen(EVENTS_QUEUE) == 2  # not pushed again
