@@ -38,10 +38,13 @@ def _answer(status: int, outcome: str) -> tuple[Response, int]:
 
     Why not a JSON body: gunicorn writes a response's headers and its body with two
     send() calls, so any body costs every webhook a second TCP segment and its sender a
-    second wake-up. bench/ingest.py measured 2,770-2,960 req/s with a 22-byte body
-    against 3,340-3,400 without one, the same code otherwise.
+    second wake-up. Under bench/ingest.py's load, four interleaved pairs of runs gave
+    3,102 req/s on average with a 22-byte JSON body and 3,259 without one (+5 %), the
+    same code otherwise.
     """
-    return Response(b"", status, headers={OUTCOME_HEADER: outcome}), status
+    response = Response(b"", status, mimetype="text/plain")
+    response.headers.add(OUTCOME_HEADER, outcome)  # 3 us, against 6 us as headers={...}
+    return response, status
 
 
 def _record(
