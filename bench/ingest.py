@@ -46,7 +46,9 @@ REDIS_DB = 10
 APPS = {"bare Flask route": "bench.bare_app:app", "receiver": "api.wsgi:app"}
 
 
-def _register(settings: Any) -> tuple[int, int]:
+def register_sites(settings: Any) -> tuple[int, int]:
+    """A source and the WooCommerce and Shopify sites the deliveries are signed for;
+    their ids (also bench/instructions.py's)."""
     engine = make_engine(settings.database_url)
     vault = Vault(settings.encryption_keys)
     with make_sessionmaker(engine).begin() as session:
@@ -83,7 +85,7 @@ def _register(settings: Any) -> tuple[int, int]:
     return ids
 
 
-def _deliveries(count: int, wc_site: int, shop_site: int) -> Iterator[str]:
+def delivery_lines(count: int, wc_site: int, shop_site: int) -> Iterator[str]:
     """One line per request: path, headers, body; half WooCommerce, half Shopify."""
     for i in range(count):
         if i % 2:
@@ -137,7 +139,8 @@ def _load(url: str, requests_file: Path, seconds: int, connections: int) -> dict
     return python_load(url, requests_file, seconds, connections)
 
 
-def _empty_log(settings: Any) -> None:
+def empty_log(settings: Any) -> None:
+    """Empty the webhook log, so replayed deliveries are not duplicates of a last run's."""
     engine = make_engine(settings.database_url)
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE webhook_log"))
@@ -150,7 +153,7 @@ def _round(
     """One load run against `app`, started fresh (the receiver with its relay, on an
     empty log: the deliveries replayed each round would otherwise all be duplicates)."""
     if app == APPS["receiver"]:
-        _empty_log(settings)
+        empty_log(settings)
     port = free_port()
     with ExitStack() as stack:
         if app == APPS["receiver"]:
@@ -175,11 +178,11 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = fresh_redis(bench_settings(DATABASE), REDIS_DB)
-    wc_site, shop_site = _register(settings)
+    wc_site, shop_site = register_sites(settings)
     requests_file = settings.home / "ingest-requests.txt"
     requests_file.parent.mkdir(parents=True, exist_ok=True)
     # Enough distinct deliveries that none repeats within a run at the target rate.
-    requests_file.write_text("\n".join(_deliveries(60_000, wc_site, shop_site)) + "\n")
+    requests_file.write_text("\n".join(delivery_lines(60_000, wc_site, shop_site)) + "\n")
     tool = "wrk" if shutil.which("wrk") else "python load generator"
     print(
         f"load: {tool}, {args.connections} connections, {args.seconds} s per run, "
