@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -78,6 +79,21 @@ def test_concurrent_rows_share_commits_and_each_request_gets_its_own_id(
         assert stored[row_id][:2] == (delivery, "received")
     # Grouped: fewer transactions than rows (one per request before).
     assert len({xid for _, _, xid in stored.values()}) < 64
+
+
+def test_a_batch_over_the_statement_limit_is_written_in_parts(
+    engine: Engine, owners: Owners, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(intake, "MAX_BATCH", 4)
+    writer = IntakeWriter(engine)
+    deliveries = [f"delivery-{i}" for i in range(32)]
+    results = _record_all(writer, owners.shopify, deliveries)
+    stored = _stored(engine)
+    assert {delivery: stored[row_id][0] for delivery, (_, row_id) in results.items()} == {
+        delivery: delivery for delivery in deliveries
+    }
+    per_transaction = Counter(xid for _, _, xid in stored.values())
+    assert max(per_transaction.values()) <= 4
 
 
 def test_a_retried_delivery_in_a_batch_is_the_only_duplicate(
@@ -172,6 +188,32 @@ def test_database_unreachable_fails_each_request_fast_and_the_writer_lives_on() 
             writer.record(_row(1, "lost"), WebhookStatus.RECEIVED)
         # Failed by the writer, not by the 10 s wait running out: it is still alive.
         assert time.monotonic() - started < 5
+
+
+def test_a_write_that_hangs_answers_503_in_time_and_its_row_is_kept_once_it_ends(
+    engine: Engine, owners: Owners, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = IntakeWriter(engine, timeout=0.5)
+    release = threading.Event()
+    insert = writer._insert
+
+    def hung(rows_json: str) -> list[tuple[Any, ...]]:
+        release.wait()  # PostgreSQL not answering
+        return insert(rows_json)
+
+    monkeypatch.setattr(writer, "_insert", hung)
+    started = time.monotonic()
+    with pytest.raises(IntakeUnavailable, match=r"not written within 0\.5 s"):
+        writer.record(_row(owners.shopify, "slow"), WebhookStatus.RECEIVED)
+    assert time.monotonic() - started < 5
+    release.set()
+    # The row is committed after all; the platform's retry then finds it.
+    status, _ = writer.record(_row(owners.shopify, "slow"), WebhookStatus.RECEIVED)
+    assert status is WebhookStatus.DUPLICATE
+    assert sorted(status for _, status, _ in _stored(engine).values()) == [
+        "duplicate",
+        "received",
+    ]
 
 
 def _terminate_writer_connection(engine: Engine, writer: IntakeWriter) -> None:
