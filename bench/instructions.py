@@ -4,9 +4,11 @@
 
 Why counted and not timed: on a shared 2-core VM the same ingest run swings by 10-30 %
 (bench/ingest.py), so a change worth a few percent cannot be seen in req/s. valgrind's
-callgrind counts the instructions a process executes, which repeat exactly from run to
-run whatever the neighbours do. Each app is called in-process by `--greenlets` gevent
-greenlets (bench/wsgi_loop.py), on real PostgreSQL (DATABASE_URL, else embedded), with
+callgrind counts the instructions a process executes, whatever the neighbours do:
+with a fixed hash seed the bare route's count repeats exactly, the receiver's within
+about 0.5 % (its batches, and so its per-row share of each INSERT, follow PostgreSQL's
+timing). Each app is called in-process by `--greenlets` gevent greenlets
+(bench/wsgi_loop.py), on real PostgreSQL (DATABASE_URL, else embedded), with
 bench/ingest.py's signed WooCommerce and Shopify deliveries: once for a warm-up count
 and once for `--requests` more, and the difference divided by `--requests`, so start-up
 and imports cancel out. What this leaves out: gunicorn's HTTP parsing and socket writes
@@ -48,7 +50,7 @@ def _instructions(settings: Any, app: str, requests_file: Path, count: int, gree
                 str(count),
                 str(greenlets),
             ],
-            env=child_env(settings),
+            env=child_env(settings, PYTHONHASHSEED="0"),  # str hashing varies per run otherwise
             capture_output=True,
             text=True,
             check=True,

@@ -13,14 +13,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 
-def _parse(line: str) -> tuple[str, dict[str, str], bytes]:
+def parse_request(line: str) -> tuple[str, dict[str, str], bytes]:
+    """Path, headers and body of one line of bench/ingest.py's request file (also read
+    by bench/requests.lua and bench/wsgi_loop.py)."""
     path, headers_text, body = line.rstrip("\n").split("\t", 2)
     headers = dict(pair.split(": ", 1) for pair in headers_text.split("|") if pair)
     return path, headers, body.encode()
 
 
 def python_load(url: str, requests_file: Path, seconds: int, connections: int) -> dict[str, float]:
-    requests = [_parse(line) for line in requests_file.read_text().splitlines() if line]
+    requests = [parse_request(line) for line in requests_file.read_text().splitlines() if line]
     cursor = itertools.cycle(range(len(requests)))
     lock = threading.Lock()
     latencies: list[float] = []

@@ -26,10 +26,11 @@ from typing import Any  # noqa: E402
 
 import gevent  # noqa: E402
 
+from bench.loadgen import parse_request  # noqa: E402
+
 
 def _environ(line: str) -> dict[str, Any]:
-    path, headers, text = line.rstrip("\n").split("\t", 2)
-    body = text.encode()
+    path, headers, body = parse_request(line)
     environ = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": path,
@@ -48,8 +49,7 @@ def _environ(line: str) -> dict[str, Any]:
         "wsgi.run_once": False,
         "CONTENT_LENGTH": str(len(body)),
     }
-    for header in headers.split("|"):
-        name, value = header.split(": ", 1)
+    for name, value in headers.items():
         key = name.upper().replace("-", "_")
         environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"] = value
     return environ
