@@ -257,6 +257,47 @@ def test_batches_reuse_one_connection(engine: Engine, owners: Owners) -> None:
     assert len(backends) == 1
 
 
+def _prepared_runs(writer: IntakeWriter) -> int:
+    """How many times the writer's session ran its prepared INSERT (0: not prepared)."""
+    with writer._connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements WHERE name = %s",
+            (intake.PREPARED,),
+        )
+        found = cursor.fetchone()
+    return found[0] if found else 0
+
+
+def test_every_batch_runs_the_prepared_insert_also_after_a_reconnect(
+    engine: Engine, owners: Owners
+) -> None:
+    writer = IntakeWriter(engine)
+    for i in range(3):
+        writer.record(_row(owners.shopify, f"d{i}"), WebhookStatus.RECEIVED)
+    assert _prepared_runs(writer) == 3
+    _terminate_writer_connection(engine, writer)
+    with pytest.raises(IntakeUnavailable):
+        writer.record(_row(owners.shopify, "lost"), WebhookStatus.RECEIVED)
+    writer.record(_row(owners.shopify, "after"), WebhookStatus.RECEIVED)
+    assert _prepared_runs(writer) == 1
+
+
+def test_a_session_that_lost_the_prepared_insert_goes_on_writing_unprepared(
+    engine: Engine, owners: Owners, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As behind a pooler in transaction mode, or after DISCARD ALL: no 503, no row
+    written twice."""
+    writer = IntakeWriter(engine)
+    writer.record(_row(owners.shopify, "before"), WebhookStatus.RECEIVED)
+    with writer._connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    for delivery in ("after", "later"):
+        status, _ = writer.record(_row(owners.shopify, delivery), WebhookStatus.RECEIVED)
+        assert status is WebhookStatus.RECEIVED
+    assert sorted(d for d, _, _ in _stored(engine).values()) == ["after", "before", "later"]
+    assert [r.message for r in caplog.records].count("webhook.log_writer_unprepared") == 1
+
+
 def test_postgres_lost_before_the_duplicates_are_logged_fails_only_them(
     engine: Engine, owners: Owners, monkeypatch: pytest.MonkeyPatch
 ) -> None:
