@@ -20,7 +20,10 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
 
 
 def _recorder(app: Celery, key: str) -> object:
-    @app.task(name=f"tests.record.{key}", **presets.SYNC)
+    """A task of `app` alone: Celery's default (shared=True) would also add it to every
+    app made later in the session, whose task lists other tests check."""
+
+    @app.task(name=f"tests.record.{key}", shared=False, **presets.SYNC)
     def record(label: str) -> None:
         redis.Redis.from_url(app.conf.broker_url).rpush(key, label)
 
