@@ -21,6 +21,8 @@ from sandbox.base import SandboxConfig
 
 #: Seconds a child sandbox may take to import Flask and seed its catalog.
 CHILD_START_TIMEOUT = 60.0
+#: How often a child sandbox checks that its parent still lives (see `_serve_child`).
+ORPHAN_CHECK_SECONDS = 0.5
 
 
 @contextmanager
@@ -109,7 +111,13 @@ def _serve_child(
         return
     with running(app, host) as url:
         started.put(("ok", url))
-        stop.wait()
+        parent = multiprocessing.parent_process()
+        # Until the parent sets `stop`, or dies without setting it: `daemon=True` stops
+        # a child only when its parent exits normally, so a SIGKILLed demo or benchmark
+        # left its sandboxes serving, holding their ports and catalogs, until reboot.
+        while not stop.wait(ORPHAN_CHECK_SECONDS):
+            if parent is not None and not parent.is_alive():
+                return
 
 
 def serve_forever(app: Any, host: str, port: int) -> None:
