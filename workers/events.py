@@ -18,6 +18,7 @@ from celery import Celery, Task, shared_task
 
 from connectors.errors import TransientError
 from workers import presets
+from workers.publish import send
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,10 @@ def enqueue_event(celery: Celery, row_id: int, countdown: float = 0.0) -> None:
     `retry=False`: on the request path a dead broker must fail in milliseconds, not
     after Celery's publish retries; the outbox sweeper is the retry.
     """
-    celery.send_task(
+    send(
+        celery,
         PROCESS_EVENT,
-        args=(row_id,),
+        [row_id],
         countdown=countdown or None,
         queue=presets.EVENT["queue"],
         priority=presets.EVENT["priority"],

@@ -23,6 +23,7 @@ from models.db import transaction
 from sync import lifecycle
 from workers import presets
 from workers.context import get_context
+from workers.publish import send
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,10 @@ OVERDUE = timedelta(minutes=1)
 def publish_deliveries(app: Celery, delivery_ids: Iterable[int], countdown: float = 0) -> None:
     """Queue an attempt of each delivery (after the rows are committed)."""
     for delivery_id in delivery_ids:
-        app.send_task(
+        send(
+            app,
             DELIVER,
-            args=[delivery_id],
+            [delivery_id],
             queue=presets.EVENT["queue"],
             priority=presets.PRIORITY_EVENT,
             countdown=countdown or None,

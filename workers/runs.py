@@ -26,6 +26,7 @@ from sync.runs import RunKind, begin_run, create_run, fail_run, prepare_batches
 from workers import presets
 from workers.context import WorkerContext, get_context
 from workers.lifecycle import publish_deliveries
+from workers.publish import send
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,12 @@ def priority_for(kind: str) -> int:
 
 
 def publish_start(app: Celery, run_id: int, kind: str) -> None:
-    app.send_task(START, args=[run_id], queue=presets.SYNC["queue"], priority=priority_for(kind))
+    send(app, START, [run_id], queue=presets.SYNC["queue"], priority=priority_for(kind))
 
 
 def publish_batches(app: Celery, batch_ids: Iterable[int], kind: str) -> None:
     for batch_id in batch_ids:
-        app.send_task(
-            BATCH, args=[batch_id], queue=presets.SYNC["queue"], priority=priority_for(kind)
-        )
+        send(app, BATCH, [batch_id], queue=presets.SYNC["queue"], priority=priority_for(kind))
 
 
 def start_sync(
