@@ -1,8 +1,9 @@
 """What the operator commands (`sync`, `runs`, `stats`, `log`) need: the database, a
 Celery client to publish with, Redis; built from resolved settings, closed after.
 
-Refusals from the shared operator functions (api/admin/errors.py, sync/sites.py)
-become one-line click errors with exit code 1, as every other command's do.
+Refusals from the shared operator functions (api/admin/errors.py, sync/sites.py), and
+PostgreSQL or Redis being down (the API's 503s), become one-line click errors with exit
+code 1, as every other command's do.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.admin.errors import OperatorError
-from api.admin.http import dumps
+from api.admin.http import OUTAGES, dumps
 from cli.context import Context
 from embedded.runtime import resolve
 from models.db import make_engine, make_sessionmaker
@@ -46,6 +47,8 @@ def services(obj: Context) -> Iterator[Services]:
         yield Services(settings, make_sessionmaker(engine), celery, client)
     except (OperatorError, AdminError) as error:
         raise click.ClickException(str(error)) from None
+    except OUTAGES as error:
+        raise click.ClickException(f"PostgreSQL or Redis is unavailable: {error}") from None
     finally:
         celery.close()
         client.close()

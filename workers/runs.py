@@ -15,6 +15,7 @@ from datetime import date
 from celery import Celery, shared_task
 from celery.app.task import Task
 from celery.exceptions import SoftTimeLimitExceeded
+from kombu.exceptions import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.errors import PermanentError, TransientError
@@ -61,10 +62,21 @@ def start_sync(
     trigger: str = "api",
     local_date: date | None = None,
 ) -> int:
-    """Create a run for the site and start it; return the run's id."""
+    """Create a run for the site and start it; return the run's id.
+
+    If the start cannot be published (Redis down), the run is failed by name and the
+    broker's error raised: left queued, it would refuse every later start of the site
+    (409) until the stuck-run check fails it hours later. Its lifecycle event goes out
+    with the delivery sweep once Redis is back.
+    """
     with transaction(sessions) as session:
         run_id = create_run(session, site_id, kind, trigger, local_date).id
-    publish_start(app, run_id, kind)
+    try:
+        publish_start(app, run_id, kind)
+    except OperationalError as exc:
+        with transaction(sessions) as session:
+            fail_run(session, run_id, f"could not be queued: {describe(exc)}")
+        raise
     return run_id
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import kombu.exceptions
 import redis
 from flask import Blueprint, Response, jsonify, request
 from jsonschema import Draft202012Validator
@@ -38,6 +39,7 @@ OUTAGES: tuple[type[Exception], ...] = (
     PoolTimeoutError,
     redis.ConnectionError,
     redis.TimeoutError,
+    kombu.exceptions.OperationalError,  # the broker, when a task is published
 )
 
 #: Row ids are PostgreSQL bigints; a larger number in a URL is a 404, not a DataError.

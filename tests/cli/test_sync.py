@@ -12,9 +12,12 @@ import pytest
 import redis
 from celery import Celery
 from click.testing import CliRunner, Result
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.main import cli
+from embedded.ports import free_port
+from models import RunStatus, SyncRun
 from models.crypto import Vault
 from settings import Settings
 from tests.sync.stack import FAST, installed_context, sandbox_stack, workers
@@ -94,3 +97,23 @@ def test_no_wait_starts_and_a_second_start_is_refused(
     assert second.exit_code == 1 and f"already has run {run_id} queued" in second.output
     assert json.loads(everything.output)["started"] == []
     assert _sync(env).exit_code == 2  # neither a site nor --all
+
+
+def test_a_start_with_redis_down_exits_1_naming_it_and_fails_the_run(
+    env: dict[str, str], db: sessionmaker[Session], vault: Vault
+) -> None:
+    """One line, no traceback; the run is failed, so a start after the outage is not
+    refused as "already queued"."""
+    down = {**env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    with sandbox_stack(db, vault, "woocommerce", items=10):
+        result = _sync(down, "shop", "--no-wait")
+        again = _sync(env, "shop", "--no-wait")
+
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: PostgreSQL or Redis is unavailable: ")
+    assert "Traceback" not in result.output
+    with db() as session:
+        first = session.scalars(select(SyncRun).order_by(SyncRun.id)).first()
+        assert first is not None and first.status == RunStatus.FAILED
+        assert first.error is not None and first.error.startswith("could not be queued")
+    assert again.exit_code == 0, again.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -13,8 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.admin.errors import Conflict
 from api.admin.runs import start_manual_sync
+from api.app import create_app
+from embedded.ports import free_port
 from models import Item, RunStatus, Source, SyncRun
 from models.crypto import Vault
+from settings import Settings
 from tests.api.admin.conftest import Api, Shop, error_code, run_row
 from tests.factories import make_site
 
@@ -162,3 +166,20 @@ def test_two_simultaneous_starts_make_one_run(
     assert outcomes[:3] == ["conflict"] * 3 and outcomes[3].startswith("run ")
     with db() as session:
         assert session.scalar(select(func.count()).select_from(SyncRun)) == 1
+
+
+def test_a_start_that_cannot_be_queued_is_503_and_does_not_block_the_next(
+    settings: Settings, api: Api, shop: Shop, db: sessionmaker[Session]
+) -> None:
+    """Redis down when the start is published: the run is failed by name at once, not
+    left queued (409 to every retry) until the stuck-run check hours later."""
+    broker_down = Api(
+        create_app(replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")).test_client()
+    )
+    response = broker_down.post(f"/api/inventory/sync/{shop.site_id}")
+    assert response.status_code == 503 and error_code(response) == "unavailable"
+    with db() as session:
+        (run,) = session.scalars(select(SyncRun)).all()
+        assert run.status == RunStatus.FAILED
+        assert run.error is not None and "could not be queued" in run.error
+    assert api.post(f"/api/inventory/sync/{shop.site_id}").status_code == 202
