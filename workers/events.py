@@ -34,7 +34,7 @@ def enqueue_event(celery: Celery, row_id: int, countdown: float = 0.0) -> None:
     send(
         celery,
         PROCESS_EVENT,
-        [row_id],
+        (row_id,),  # a tuple, as event_message's argsrepr says
         countdown=countdown or None,
         queue=presets.EVENT["queue"],
         priority=presets.EVENT["priority"],

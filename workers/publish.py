@@ -20,4 +20,4 @@ from celery import Celery
 def send(app: Celery, name: str, args: Sequence[Any], **options: Any) -> None:
     """Queue task `name` with `args`; `options` as `send_task`'s (queue, priority, ...).
     Raises kombu's OperationalError when the broker cannot be reached."""
-    app.send_task(name, args=list(args), ignore_result=True, **options)
+    app.send_task(name, args=args, ignore_result=True, **options)
