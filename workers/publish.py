@@ -1,4 +1,5 @@
-"""Publishing a task by name: the one way our code queues work.
+"""Publishing a task by name: the one way our code queues work through Celery's client
+(the relay builds its event messages itself, workers/events.py).
 
 Why not `Celery.send_task` directly: it reads `ignore_result` from its own arguments
 only, not from `task_ignore_result`, so every publish first had the Redis result
