@@ -141,6 +141,37 @@ def gunicorn(app: str, port: int) -> list[str]:
     ]
 
 
+class MachineCpu:
+    """CPU seconds the whole machine spent between entering and leaving the block.
+
+    Why beside wall time: on this shared VM a phase's wall time swings by tens of
+    percent with the neighbours' load (steal), while the CPU our processes, the
+    sandboxes, PostgreSQL and Redis burn for the same work moves far less. `busy` is
+    user + nice + system + irq + softirq of /proc/stat's first line, `steal` the time
+    the hypervisor gave our vCPUs to others; idle and iowait are not work.
+    """
+
+    busy = 0.0
+    steal = 0.0
+
+    def __enter__(self) -> MachineCpu:
+        self._start = _cpu_ticks()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = _cpu_ticks()
+        hz = os.sysconf("SC_CLK_TCK")
+        self.busy = (end[0] - self._start[0]) / hz
+        self.steal = (end[1] - self._start[1]) / hz
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, steal) clock ticks since boot, summed over every CPU (`MachineCpu`)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return user + nice + system + irq + softirq, steal
+
+
 def machine() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
