@@ -2,8 +2,8 @@
 
 Contract of `push_readings(ctx, site, readings, store)`, all in one transaction:
 
-1. Lock the site's active `items` rows for the readings' SKUs, in SKU order
-   (`SELECT ... ORDER BY sku FOR UPDATE`; sorted, so two writers never deadlock).
+1. Lock the site's active `items` rows for the readings' SKUs, in SKU order (`LOCK_ITEMS`;
+   sorted, so two writers never deadlock).
 2. Per reading (the newest one if a SKU is read twice):
    - no active row for the site: **failed**, "unknown SKU for site" (the catalog
      refresh puts rows there);
@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from connectors.interfaces import Storefront
 from connectors.types import SourceItem, StockUpdate
-from models import Item, Site
+from models import Site
 from models.db import transaction
 from sync.pacing import calls_made
 
@@ -45,6 +45,29 @@ if TYPE_CHECKING:
     from workers.context import WorkerContext
 
 UNKNOWN_SKU = "unknown SKU for site"
+
+#: The site's active rows for the SKUs, each found through the (site_id, sku) index and
+#: locked in the array's order, which the caller sorts (step 1).
+#:
+#: Why a LATERAL subquery with LIMIT 1 (the pair is unique anyway) rather than
+#: `sku IN (...)`: the LIMIT keeps the planner from flattening it into a join of its
+#: choosing, and it chose to scan every row of the site and filter on the SKUs, with
+#: its statistics fresh (a sequential scan) or stale after a first catalog load (a
+#: bitmap scan on `site_id` alone). That is 500 locked rows out of all 20,000 read per
+#: batch: 6-9 ms against 2.5-3 ms here, growing with the catalog (quadratic over a
+#: full sync) where this grows with the batch.
+LOCK_ITEMS = text(
+    """
+    SELECT item.id, item.sku, item.product_id, item.variant_id, item.quantity, item.erp_read_at
+    FROM unnest(CAST(:skus AS text[])) AS wanted(sku)
+    CROSS JOIN LATERAL (
+        SELECT id, sku, product_id, variant_id, quantity, erp_read_at FROM items
+        WHERE site_id = :site_id AND sku = wanted.sku AND active
+        LIMIT 1
+        FOR UPDATE
+    ) AS item
+    """
+)
 
 _RECORD = text(
     """
@@ -104,13 +127,7 @@ def push_in_session(
             newest[reading.sku] = reading
     rows = {
         row.sku: row
-        for row in session.execute(
-            select(Item.id, Item.sku, Item.product_id, Item.variant_id, Item.quantity)
-            .add_columns(Item.erp_read_at)
-            .where(Item.site_id == site_id, Item.active, Item.sku.in_(sorted(newest)))
-            .order_by(Item.sku)
-            .with_for_update()
-        )
+        for row in session.execute(LOCK_ITEMS, {"site_id": site_id, "skus": sorted(newest)})
     }
     confirmed: list[tuple[int, int, datetime, bool]] = []
     changed: list[tuple[int, StockUpdate, datetime]] = []
