@@ -10,10 +10,11 @@ place here. Two limits at once, checked and taken atomically by one Lua script:
   window starts. The window we count over is a little longer than the platform's
   (`GUARD`) to absorb the time between taking a place and the request arriving.
 - **concurrent requests**, a semaphore whose places are leases: a place expires
-  `slot_ttl` after it was last renewed, and a holder renews it every third of that
-  while its request runs. A worker killed mid-request stops renewing, so its place
-  frees itself within `slot_ttl` (BigCommerce allows one request at a time: a place
-  held for the 65 s a request may take would stall the store's every worker).
+  `slot_ttl` after it was last renewed, and the holding limit's renewer thread renews
+  it every third of that while its request runs. A worker killed mid-request stops
+  renewing, so its place frees itself within `slot_ttl` (BigCommerce allows one
+  request at a time: a place held for the 65 s a request may take would stall the
+  store's every worker).
 
 Time is Redis's own clock (`TIME`), so workers on hosts with skewed clocks agree.
 
@@ -144,6 +145,10 @@ class StoreLimit:
         self.freed_key = f"stocksync:limit:{site_id}:freed"
         self._script = client.register_script(_ACQUIRE)
         self._renew = client.register_script(_RENEW)
+        #: The places this limit holds now, and whether a thread is renewing them.
+        self._held: set[str] = set()
+        self._held_lock = threading.Lock()
+        self._renewing = False
 
     def try_acquire(self, token: str) -> float:
         """Take a place for `token` if one is free: 0.0, else the seconds to wait."""
@@ -201,24 +206,54 @@ class StoreLimit:
             else:
                 # A little jitter so waiters released by one expiry do not all ask at once.
                 time.sleep(wait + random.uniform(0, 0.05))
-        done = threading.Event()
-        renewer = threading.Thread(target=self._keep, args=(token, done), daemon=True)
-        renewer.start()
+        self._hold(token)
         try:
             yield
         finally:
-            done.set()
+            with self._held_lock:
+                self._held.discard(token)
             self.release(token)
 
-    def _keep(self, token: str, done: threading.Event) -> None:
-        """Renew the place's lease until the request is done (runs in its own thread)."""
-        while not done.wait(self.slot_ttl / 3):
-            try:
-                self._renew(keys=[self.keys[1]], args=[round(self.slot_ttl * 1000), token])
-            except redis.RedisError:
-                # Redis unreachable: the lease may lapse and another worker take the
-                # place early, one request too many at worst; the request goes on.
-                continue
+    def _hold(self, token: str) -> None:
+        """Have the place renewed while it is held, by this limit's one renewer thread,
+        started if none is running.
+
+        Why one thread for all of a limit's places rather than one per request:
+        `Thread.start()` waits until the new thread has run, and while the catalog
+        reader and the upserts kept the interpreter busy that wait took up to its
+        switch interval (5 ms) for every store request; a WooCommerce refresh sends one
+        per 100 products.
+        """
+        with self._held_lock:
+            self._held.add(token)
+            if self._renewing:
+                return
+            self._renewing = True
+        threading.Thread(target=self._keep, name="store-limit-renewer", daemon=True).start()
+
+    def _keep(self) -> None:
+        """Renew every held place each third of the lease; stop once none is held.
+
+        A place taken just after a round is renewed at the next, within a third of its
+        lease. The check and the flag change share the lock with `_hold`, so a place is
+        never added while this thread is deciding to stop.
+        """
+        while True:
+            time.sleep(self.slot_ttl / 3)
+            with self._held_lock:
+                tokens = list(self._held)
+                if not tokens:
+                    self._renewing = False
+                    return
+            for token in tokens:
+                try:
+                    # A place released meanwhile is left alone: the script renews only
+                    # a place still in the set.
+                    self._renew(keys=[self.keys[1]], args=[round(self.slot_ttl * 1000), token])
+                except redis.RedisError:
+                    # Redis unreachable: the lease may lapse and another worker take the
+                    # place early, one request too many at worst; the request goes on.
+                    continue
 
 
 def quota_for(site: Site) -> Quota:

@@ -122,3 +122,43 @@ def test_a_waiter_wakes_when_the_place_is_released(
         waited = time.monotonic() - started
     releaser.join()
     assert waited < 10  # half the block: it did not sit out the 20 s
+
+
+def test_one_renewer_keeps_every_place_a_limit_holds(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Places held at once by two threads are both renewed past their lease, by one
+    thread: one started per request cost every store request a thread start."""
+    #: What each started thread's target was bound to (the limit, for its renewer).
+    started: list[object] = []
+
+    class Counted(threading.Thread):
+        def start(self) -> None:
+            started.append(getattr(self._target, "__self__", None))  # type: ignore[attr-defined]
+            super().start()
+
+    monkeypatch.setattr(limits.threading, "Thread", Counted)
+    limit = StoreLimit(redis_client, 1, Quota(1000, 1.0, 2), slot_ttl=0.3)
+    other = StoreLimit(redis_client, 1, Quota(1000, 1.0, 2))
+    for _ in range(20):
+        with limit.acquire():
+            pass
+    both_held = threading.Barrier(3)
+
+    def hold() -> None:
+        with limit.acquire():
+            both_held.wait()
+            time.sleep(0.7)  # more than twice the lease: only renewal keeps the place
+
+    holders = [threading.Thread(target=hold) for _ in range(2)]
+    for holder in holders:
+        holder.start()
+    both_held.wait()
+    time.sleep(0.6)
+    refused = other.try_acquire("third")
+    for holder in holders:
+        holder.join()
+
+    assert refused > 0
+    assert other.try_acquire("third") == 0.0
+    assert sum(1 for owner in started if owner is limit) == 1
