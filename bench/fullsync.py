@@ -1,7 +1,7 @@
 """Full-sync benchmark: stocksync's full sync against the floor, per platform and size.
 
     python -m bench.fullsync [--items 20000 100000] [--platforms woocommerce shopify]
-                             [--latency 0 50] [--concurrency 2]
+                             [--latency 0 50] [--concurrency 2] [--rounds 3]
 
 For each case, an ERP sandbox and a store sandbox (same SKUs, 10% at other
 quantities, every API call answered after `--latency` ms) run as processes of their
@@ -19,6 +19,12 @@ SKUs in under 20 s at 0 ms, no more than 1.5x the floor, peak worker memory unde
 250 MB at 100,000 SKUs, memory being the worker's PSS summed over its processes
 (bench/stack.py `TreeMemory`: summed RSS counts the libraries the prefork children
 share with their parent once per process; it is printed too).
+
+With `--rounds N` the sync and its floor take turns N times on the same sandboxes and
+the round with the median ratio is reported. Beside wall time, each phase's machine
+CPU (bench/common.py `MachineCpu`: every process, sandboxes and PostgreSQL included) is
+counted: the CPU ratio moves far less than wall time with the neighbours' load, and
+shows what the guarantees cost where our two worker processes hide it in wall time.
 """
 
 from __future__ import annotations
