@@ -39,6 +39,9 @@ def bench_settings(database: str) -> Settings:
     environ.setdefault("STOCKSYNC_HOME", str(ROOT / "var" / "bench"))
     settings = resolve(load_settings(environ))
     assert settings.database_url
+    # Embedded services create it; with DATABASE_URL/REDIS_URL set, the worker and
+    # server logs written under it still need it on a fresh clone.
+    settings.home.mkdir(parents=True, exist_ok=True)
     url = make_url(settings.database_url)
     admin = psycopg2.connect(
         url.set(drivername="postgresql", database="postgres").render_as_string(False)
