@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Item
@@ -38,19 +38,25 @@ class ErpChanges:
 
     def written(self, sessions: sessionmaker[Session]) -> dict[tuple[int, str], float]:
         """Seconds from ERP change to store write, for each pair written as expected."""
-        if not self._expected:
-            return {}
-        with sessions() as session:
-            rows = session.execute(
-                select(Item.site_id, Item.sku, Item.quantity, Item.last_synced_at).where(
-                    tuple_(Item.site_id, Item.sku).in_(list(self._expected))
-                )
-            ).all()
+        by_site: dict[int, list[str]] = {}
+        for site_id, sku in self._expected:
+            by_site.setdefault(site_id, []).append(sku)
         out = {}
-        for site_id, sku, quantity, synced_at in rows:
-            value, changed_at = self._expected[(site_id, sku)]
-            if quantity == value and isinstance(synced_at, datetime):
-                out[(site_id, sku)] = synced_at.timestamp() - changed_at
+        with sessions() as session:
+            # One `sku IN (...)` per site, not `(site_id, sku) IN (...)`: PostgreSQL
+            # tests a row against a list of pairs one pair at a time, which on 100,000
+            # unanalysed rows and 1,000 pairs took 3.2 s of its CPU per poll (the load
+            # slowed the very events being timed); a list of scalars it hashes (34 ms).
+            for site_id, skus in by_site.items():
+                rows = session.execute(
+                    select(Item.sku, Item.quantity, Item.last_synced_at).where(
+                        Item.site_id == site_id, Item.sku.in_(skus)
+                    )
+                )
+                for sku, quantity, synced_at in rows:
+                    value, changed_at = self._expected[(site_id, sku)]
+                    if quantity == value and isinstance(synced_at, datetime):
+                        out[(site_id, sku)] = synced_at.timestamp() - changed_at
         return out
 
     def wait(self, sessions: sessionmaker[Session], timeout: float) -> list[float]:
