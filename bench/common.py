@@ -39,9 +39,6 @@ def bench_settings(database: str) -> Settings:
     environ.setdefault("STOCKSYNC_HOME", str(ROOT / "var" / "bench"))
     settings = resolve(load_settings(environ))
     assert settings.database_url
-    # Embedded services create it; with DATABASE_URL/REDIS_URL set, the worker and
-    # server logs written under it still need it on a fresh clone.
-    settings.home.mkdir(parents=True, exist_ok=True)
     url = make_url(settings.database_url)
     admin = psycopg2.connect(
         url.set(drivername="postgresql", database="postgres").render_as_string(False)
@@ -93,7 +90,13 @@ def process(
     ready_url: str | None = None,
     log: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `argv` until the block ends; wait for `ready_url` to answer first."""
+    """Run `argv` until the block ends; wait for `ready_url` to answer first.
+
+    `log`'s folder is made here, where the file is opened: with DATABASE_URL/REDIS_URL
+    set nothing else creates the benchmark home on a fresh clone.
+    """
+    if log:
+        log.parent.mkdir(parents=True, exist_ok=True)
     output = log.open("ab") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
         list(argv),
