@@ -18,7 +18,7 @@ install: $(STAMP)
 ## `make demo ARGS=--keep` leaves the stack and dashboard up until Ctrl-C.
 ## Run as a module from the checkout, like the stack's own processes (`python -m`).
 demo: install
-	$(PY) -m cli.main demo $(ARGS)
+	$(PY) -m demo $(ARGS)
 
 ## Run the stack on embedded PostgreSQL and Redis (until Ctrl-C).
 up: install

@@ -14,14 +14,20 @@ from api.metrics import init_metrics
 from api.receiver import receiver
 from api.resources import Resources
 from api.unified import unified
-from embedded.runtime import resolve
 from logconfig import configure_logging
-from settings import Settings, load_settings
+from settings import Settings, SettingsError, load_settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the WSGI app. Without settings, read the environment and resolve services."""
-    settings = resolve(settings or load_settings())
+    """Build the WSGI app on resolved settings (service URLs and keys filled in); without
+    settings, on the environment's. Starting embedded servers is the entry point's
+    business (api/wsgi.py), not the factory's."""
+    settings = settings or load_settings()
+    if not (settings.database_url and settings.redis_url and settings.encryption_keys):
+        raise SettingsError(
+            "DATABASE_URL, REDIS_URL and STOCKSYNC_ENCRYPTION_KEY must be set "
+            "(or run the stack with `stocksync up`, which starts embedded servers)"
+        )
     configure_logging("web", settings.log_level)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_body_bytes

@@ -11,11 +11,11 @@ from __future__ import annotations
 import hmac
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from api.admin import auth
-from api.resources import resources
-from models import Platform, Site, WebhookStatus
+from api.resources import context, resources
+from models import Platform, WebhookStatus
+from sync.sites import list_sites
 
 dashboard = Blueprint("dashboard", __name__)
 
@@ -51,15 +51,13 @@ def _enabled() -> tuple[str, int] | None:
 def index() -> Response | tuple[str, int] | str:
     if not auth.logged_in():
         return redirect(url_for("dashboard.login_form"))  # type: ignore[return-value]
-    with resources().sessions() as session:
-        sites = session.scalars(select(Site).order_by(Site.id)).all()
-        return render_template(
-            "dashboard.html",
-            sites=sites,
-            csrf_token=auth.csrf_token(),
-            statuses=[s.value for s in WebhookStatus],
-            providers=[p.value for p in Platform] + ["standard", "zoho", "businesscentral"],
-        )
+    return render_template(
+        "dashboard.html",
+        sites=list_sites(context()),
+        csrf_token=auth.csrf_token(),
+        statuses=[s.value for s in WebhookStatus],
+        providers=[p.value for p in Platform] + ["standard", "zoho", "businesscentral"],
+    )
 
 
 @dashboard.get("/login")

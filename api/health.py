@@ -29,12 +29,12 @@ def readyz() -> tuple[Response, int]:
     res = resources()
     failing: dict[str, str] = {}
     try:
-        with res.engine.connect() as conn:
+        with res.ctx.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         failing["postgresql"] = type(exc).__name__
     try:
-        res.redis.ping()
+        res.ctx.redis.ping()
     except redis.RedisError as exc:
         failing["redis"] = type(exc).__name__
     if failing:

@@ -3,7 +3,7 @@
 Why from the database and not from counters in memory: the web app runs as several
 gunicorn processes and the work happens in Celery processes, so no one process has the
 counts; per-process counters would need prometheus_client's multiprocess mode and its
-files. The rows are the truth already (DESIGN.md), every process sees them alike, and
+files. The rows are the truth already (docs/architecture.md), every process sees them alike, and
 the dashboard and API read the same numbers.
 
 So nearly everything is a gauge over a stated window (its HELP says which):
@@ -31,7 +31,6 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-import redis
 from flask import Flask, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -46,8 +45,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from api.admin.http import admin_blueprint
-from api.admin.stats import BATCH_COUNTS, broker_depths
 from api.resources import Resources
+from sync.errors import Unavailable
+from sync.stats import BATCH_COUNTS
 
 log = logging.getLogger(__name__)
 metrics = admin_blueprint("metrics")
@@ -184,8 +184,7 @@ def database_metrics(session: Session) -> Iterator[Metric]:
     )
 
 
-def broker_metrics(client: redis.Redis, options: dict[str, Any]) -> Iterator[Metric]:
-    depths = broker_depths(client, options)
+def broker_metrics(depths: dict[str, Any]) -> Iterator[Metric]:
     depth = GaugeMetricFamily(
         "stocksync_queue_depth", "Messages waiting in the broker, per queue.", labels=["queue"]
     )
@@ -220,7 +219,7 @@ class StocksyncCollector(Collector):
             "stocksync_metrics_source_up", "1 if the source could be read.", labels=["source"]
         )
         try:
-            with self.res.sessions.begin() as session:
+            with self.res.ctx.sessions.begin() as session:
                 found += list(database_metrics(session))
             up.add_metric(["postgresql"], 1)
         except SQLAlchemyError as exc:
@@ -228,13 +227,11 @@ class StocksyncCollector(Collector):
             log.warning("metrics.database_unavailable", extra={"error": type(exc).__name__})
             up.add_metric(["postgresql"], 0)
         try:
-            found += list(
-                broker_metrics(self.res.redis, self.res.celery.conf.broker_transport_options)
-            )
+            found += list(broker_metrics(self.res.ctx.broker.depths()))
             up.add_metric(["redis"], 1)
-        except redis.RedisError as exc:
+        except Unavailable as exc:
             # Same: the database half is still worth serving.
-            log.warning("metrics.redis_unavailable", extra={"error": type(exc).__name__})
+            log.warning("metrics.redis_unavailable", extra={"error": exc.message})
             up.add_metric(["redis"], 0)
         return [*found, up]
 

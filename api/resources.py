@@ -1,40 +1,38 @@
-"""What request handlers share: settings, the database, Redis. One bundle per app."""
+"""What request handlers share: the service context, the receiver's intake writer and
+owner cache. One bundle per app, built by the factory."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import redis
-from celery import Celery
 from flask import current_app
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from api.intake import IntakeWriter
 from api.owners import OwnerCache
-from models.crypto import Vault
-from models.db import make_engine, make_sessionmaker
+from models.db import make_engine
 from settings import Settings
-from workers.app import make_celery
+from sync.context import Context
+from workers.context import client_context
 
-#: The receiver must answer fast even when Redis is down (DESIGN.md flow 1), so Redis
-#: calls on the request path give up quickly and the outbox sweeper catches up later.
+#: The receiver must answer fast even when Redis is down (docs/architecture.md flow 1),
+#: so Redis calls from the web process give up quickly; the outbox sweeper catches up.
 REDIS_TIMEOUT_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
 class Resources:
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    redis: redis.Redis
-    vault: Vault
-    #: A Celery client, used only to publish tasks from the web process.
-    celery: Celery
+    #: The service layer's context: every admin route calls `sync/` with it. Its broker
+    #: is a Celery client, used only to publish tasks from the web process.
+    ctx: Context
     #: Writes the webhook log rows, several requests' rows per commit, on a connection
     #: of its own (its engine only opens it; api/intake.py says when it is checked).
     intake: IntakeWriter
     owners: OwnerCache
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
 
     @classmethod
     def build(cls, settings: Settings) -> Resources:
@@ -47,15 +45,16 @@ class Resources:
             socket_timeout=REDIS_TIMEOUT_SECONDS,
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         )
-        sessions = make_sessionmaker(engine)
-        vault = Vault(settings.encryption_keys)
-        celery = make_celery(settings)
+        ctx = client_context(settings, engine=engine, redis_client=client)
         intake = IntakeWriter(make_engine(settings.database_url, connect_timeout=2, pre_ping=False))
-        return cls(
-            settings, engine, sessions, client, vault, celery, intake, OwnerCache(sessions, vault)
-        )
+        return cls(ctx, intake, OwnerCache(ctx.sessions, ctx.vault))
 
 
 def resources() -> Resources:
     res: Resources = current_app.extensions["stocksync"]
     return res
+
+
+def context() -> Context:
+    """The service context of the current app, for a route to call `sync/` with."""
+    return resources().ctx

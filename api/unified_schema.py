@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
+from sync.unified import Entry
+
 #: A plugin with more changes sends several requests; this keeps one request's
 #: transaction (and the row locks it holds) short.
 MAX_RECORDS = 1000
@@ -198,14 +200,6 @@ SCHEMAS: dict[str, Schema] = {
         "manage_stock?": flag,
     },
 }
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One record: its checked fields, and the object as sent (for `raw`)."""
-
-    fields: dict[str, Any]
-    raw: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,9 @@ from bench.floor import floor
 from bench.stack import SandboxSite, TreeMemory, celery_worker, redrift, sandbox_site
 from demo.platforms import STORES
 from models import SyncBatch, SyncRun
-from models.db import make_engine, make_sessionmaker
 from settings import Settings
-from workers.app import make_celery
-from workers.runs import start_sync
+from sync.runs import start_run
+from workers.context import client_context
 
 DATABASE = "stocksync_bench_fullsync"
 #: This benchmark's own Redis database (bench/common.py `fresh_redis`).
@@ -58,16 +57,15 @@ RUN_TIMEOUT = 1800.0
 def _sync(settings: Settings, site: SandboxSite, concurrency: int) -> dict[str, Any]:
     """One full sync through a real worker; its figures."""
     assert settings.database_url
-    engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
-    celery = make_celery(settings)
+    ctx = client_context(settings)
+    sessions = ctx.sessions
     log = settings.home / "bench-fullsync-worker.log"
     try:
         with celery_worker(settings, concurrency, log) as proc, TreeMemory(proc.pid) as memory:
             site.store.reset_stats()
             # From the start on: the worker's own start-up is not the sync's work.
             with MachineCpu() as cpu:
-                run_id = start_sync(celery, sessions, site.site_id, trigger="bench")
+                run_id = start_run(ctx, site.site_id, trigger="bench")
                 deadline = time.monotonic() + RUN_TIMEOUT
                 while True:
                     with sessions() as session:
@@ -98,8 +96,7 @@ def _sync(settings: Settings, site: SandboxSite, concurrency: int) -> dict[str, 
             "steal_seconds": cpu.steal,
         }
     finally:
-        celery.close()
-        engine.dispose()
+        ctx.dispose()
 
 
 def run_case(
@@ -113,24 +110,13 @@ def run_case(
     1.63x for the same case and code, as the neighbours' load came and went.
     """
     settings = fresh_redis(bench_settings(DATABASE), REDIS_DB)
-    assert settings.database_url
-    engine = make_engine(settings.database_url)
     done: list[dict[str, Any]] = []
-    try:
-        with ExitStack() as stack:
-            site = sandbox_site(
-                stack,
-                make_sessionmaker(engine),
-                settings,
-                platform,
-                items=items,
-                drift=DRIFT,
-                latency_ms=latency_ms,
-            )
-            for _ in range(rounds):
-                done.append(_round(settings, site, concurrency))
-    finally:
-        engine.dispose()
+    with ExitStack() as stack:
+        ctx = client_context(settings)
+        stack.callback(ctx.dispose)
+        site = sandbox_site(stack, ctx, platform, items=items, drift=DRIFT, latency_ms=latency_ms)
+        for _ in range(rounds):
+            done.append(_round(settings, site, concurrency))
     median = sorted(done, key=lambda r: r["ratio"])[(len(done) - 1) // 2]
     return {
         **median,

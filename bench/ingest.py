@@ -40,10 +40,11 @@ from sqlalchemy import text
 from bench.common import ROOT, bench_settings, child_env, fresh_redis, gunicorn, process, report
 from bench.loadgen import python_load
 from embedded.ports import free_port
-from models.crypto import Vault
-from models.db import make_engine, make_sessionmaker
-from sync import sites as admin
+from models.db import make_engine
+from sync.sites import add_site
+from sync.sources import add_source
 from tests.api import signed
+from workers.context import client_context
 
 DATABASE = "stocksync_bench_ingest"
 #: The relay's messages go here, emptied at the start, not onto another run's queues.
@@ -54,20 +55,17 @@ APPS = {"bare Flask route": "bench.bare_app:app", "receiver": "api.wsgi:app"}
 def register_sites(settings: Any) -> tuple[int, int]:
     """A source and the WooCommerce and Shopify sites the deliveries are signed for;
     their ids (also bench/instructions.py's)."""
-    engine = make_engine(settings.database_url)
-    vault = Vault(settings.encryption_keys)
-    with make_sessionmaker(engine).begin() as session:
-        admin.add_source(
-            session,
-            vault,
+    ctx = client_context(settings)
+    try:
+        add_source(
+            ctx,
             name="erp",
             kind="businesscentral",
             base_url="http://127.0.0.1:1",
             credentials={},
         )
-        wc = admin.add_site(
-            session,
-            vault,
+        wc = add_site(
+            ctx,
             name="wc",
             platform="woocommerce",
             base_url="http://127.0.0.1:1",
@@ -75,9 +73,8 @@ def register_sites(settings: Any) -> tuple[int, int]:
             credentials={},
             webhook_secret=signed.WC_SECRET,
         )
-        shop = admin.add_site(
-            session,
-            vault,
+        shop = add_site(
+            ctx,
             name="shop",
             platform="shopify",
             base_url="http://127.0.0.1:1",
@@ -85,9 +82,9 @@ def register_sites(settings: Any) -> tuple[int, int]:
             credentials={},
             webhook_secret=signed.SHOPIFY_SECRET,
         )
-        ids = wc.id, shop.id
-    engine.dispose()
-    return ids
+    finally:
+        ctx.dispose()
+    return wc["id"], shop["id"]
 
 
 def delivery_lines(count: int, wc_site: int, shop_site: int) -> Iterator[str]:

@@ -43,10 +43,9 @@ from demo.summary import percentile
 from demo.watch import ErpChanges
 from embedded.ports import free_port
 from models import EventKind, SyncRun, WebhookLog, WebhookStatus
-from models.db import make_engine, make_sessionmaker
 from settings import Settings
-from workers.app import make_celery
-from workers.runs import start_sync
+from sync.runs import start_run
+from workers.context import client_context
 
 DATABASE = "stocksync_bench_latency"
 REDIS_DB = 12
@@ -129,18 +128,16 @@ def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
 
 
 def measure(settings: Settings, site: SandboxSite, events: int, rate: float) -> dict[str, Any]:
-    assert settings.database_url
-    engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
-    celery = make_celery(settings)
+    ctx = client_context(settings)
+    sessions = ctx.sessions
     try:
         print("[latency] initial full sync (mirrors the catalog)", flush=True)
-        _wait_run(sessions, start_sync(celery, sessions, site.site_id, trigger="bench"))
+        _wait_run(sessions, start_run(ctx, site.site_id, trigger="bench"))
         chosen = random.Random(3).sample(sorted(site.erp.stock()), 2 * events)
         print(f"[latency] {events} events, no sync running", flush=True)
         quiet = _phase(sessions, site, chosen[:events], rate)
         redrifted = redrift(site, DRIFT)
-        run_id = start_sync(celery, sessions, site.site_id, trigger="bench")
+        run_id = start_run(ctx, site.site_id, trigger="bench")
         _wait_run(sessions, run_id, cut=True)
         print(f"[latency] {events} events during a full sync ({redrifted} SKUs to fix)")
         busy = _phase(sessions, site, chosen[events:], rate)
@@ -151,8 +148,7 @@ def measure(settings: Settings, site: SandboxSite, events: int, rate: float) -> 
         busy["processed_during_sync"] = still_running
         return {"quiet": quiet, "during_sync": busy}
     finally:
-        celery.close()
-        engine.dispose()
+        ctx.dispose()
 
 
 def _processed_before(session: Session, after_id: int, run_id: int) -> int:
@@ -189,13 +185,10 @@ def main() -> None:
     receiver = f"http://127.0.0.1:{port}"
     env = child_env(settings)
     home = settings.home
-    assert settings.database_url
-    engine = make_engine(settings.database_url)
     with ExitStack() as stack:
-        stack.callback(engine.dispose)
-        site = sandbox_site(
-            stack, make_sessionmaker(engine), settings, args.platform, items=args.items, drift=DRIFT
-        )
+        ctx = client_context(settings)
+        stack.callback(ctx.dispose)
+        site = sandbox_site(stack, ctx, args.platform, items=args.items, drift=DRIFT)
         stack.enter_context(
             process(gunicorn("api.wsgi:app", port), env, f"{receiver}/readyz", home / "web.log")
         )

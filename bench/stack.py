@@ -18,14 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from bench.common import child_env, process
 from demo.platforms import ERP, Account, Sandbox, new_account, start_sandbox
 from demo.registration import Registered, register
-from models.crypto import Vault
 from sandbox.catalog import store_quantity
 from settings import Settings
+from sync.context import Context
 from workers.app import make_celery
 
 #: Seconds a worker may take to import everything and answer a ping.
@@ -46,8 +44,7 @@ class SandboxSite:
 
 def sandbox_site(
     stack: ExitStack,
-    sessions: sessionmaker[Session],
-    settings: Settings,
+    ctx: Context,
     platform: str,
     *,
     items: int,
@@ -59,8 +56,7 @@ def sandbox_site(
     accounts = {p: new_account(p) for p in (ERP, platform)}
     erp = start_sandbox(stack, accounts[ERP], items, latency_ms=latency_ms)
     store = start_sandbox(stack, accounts[platform], items, drift, latency_ms)
-    vault = Vault(settings.encryption_keys)
-    registered = register(sessions, vault, "bench", accounts, {ERP: erp, platform: store})
+    registered = register(ctx, "bench", accounts, {ERP: erp, platform: store})
     return SandboxSite(erp, store, accounts, registered)
 
 

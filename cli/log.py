@@ -1,6 +1,6 @@
 """`stocksync log`: search the webhook log, e.g. `stocksync log --status failed`.
 
-The same search as `GET /api/webhooks/log` (api/admin/webhook_log.py), newest first.
+The same search as `GET /api/webhooks/log` (sync/webhook_log.py), newest first.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import click
 
-from api.admin.webhook_log import list_rows
 from cli.context import Context
 from cli.services import echo_json, services
 from models import WebhookStatus
-from sync.sites import find_site
+from sync.sites import site_id
+from sync.webhook_log import list_rows
 
 
 @click.command("log")
@@ -38,16 +38,16 @@ def log(
     as_json: bool,
 ) -> None:
     """Webhook requests and what became of them, newest first."""
-    with services(obj) as svc, svc.sessions() as session:
+    with services(obj) as ctx:
         filters = {
             "status": status,
-            "site_id": find_site(session, site).id if site else None,
+            "site_id": site_id(ctx, site) if site else None,
             "provider": provider,
             "topic": topic,
             "q": q,
             "since": since.replace(tzinfo=UTC) if since else None,
         }
-        page = list_rows(session, filters, limit)
+        page = list_rows(ctx, filters, limit)
     if as_json:
         echo_json(page["items"])
         return

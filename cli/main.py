@@ -9,7 +9,6 @@ import click
 
 from cli.context import Context
 from cli.db import db
-from cli.demo import demo
 from cli.keys import keys
 from cli.log import log
 from cli.relay import relay
@@ -36,7 +35,6 @@ def cli(ctx: click.Context) -> None:
 cli.add_command(db)
 cli.add_command(keys)
 cli.add_command(up)
-cli.add_command(demo)
 cli.add_command(down)
 cli.add_command(sandbox)
 cli.add_command(relay)

@@ -1,7 +1,7 @@
 """`stocksync runs list|show|pause|resume|cancel`: steer runs from the command line.
 
-The same functions as the admin API (api/admin/runs.py): a pause or cancel here is
-seen at once by the dashboard, and the other way round.
+The same service functions as the admin API (sync/controls.py, sync/progress.py): a
+pause or cancel here is seen at once by the dashboard, and the other way round.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from typing import Any
 
 import click
 
-from api.admin.runs import control_run, list_runs, run_detail
 from cli.context import Context
 from cli.services import echo_json, services
 from cli.sync import render
-from sync.controls import run_progress
-from sync.sites import find_site
+from sync.controls import CONTROLS
+from sync.progress import list_runs, run_detail, run_progress
+from sync.sites import site_id
 
 DONE = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
 
@@ -39,9 +39,10 @@ def list_command(
     obj: Context, site: str | None, status: str | None, limit: int, as_json: bool
 ) -> None:
     """Runs, newest first."""
-    with services(obj) as svc, svc.sessions() as session:
-        site_id = find_site(session, site).id if site else None
-        rows = list_runs(session, site_id, status, limit, 0)
+    with services(obj) as ctx:
+        chosen = site_id(ctx, site) if site else None
+        with ctx.sessions() as session:
+            rows = list_runs(session, chosen, status, limit, 0)
     if as_json:
         echo_json(rows)
         return
@@ -59,7 +60,7 @@ def list_command(
 @click.pass_obj
 def show(obj: Context, run_id: int, as_json: bool) -> None:
     """A run's progress and the site's recently synced items."""
-    with services(obj) as svc, svc.sessions() as session:
+    with services(obj) as ctx, ctx.sessions() as session:
         detail = run_detail(session, run_id)
         progress = run_progress(session, run_id)
     if as_json:
@@ -78,9 +79,9 @@ def _control(action: str) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     @click.pass_obj
     def command(obj: Context, run_id: int, as_json: bool) -> None:
-        with services(obj) as svc:
-            control_run(svc.sessions, svc.celery, run_id, action)
-            with svc.sessions() as session:
+        with services(obj) as ctx:
+            CONTROLS[action](ctx, run_id)
+            with ctx.sessions() as session:
                 detail: dict[str, Any] = run_detail(session, run_id)
         if as_json:
             echo_json({key: value for key, value in detail.items() if key != "recent_items"})
@@ -88,5 +89,5 @@ def _control(action: str) -> None:
             click.echo(f"run {run_id} {DONE[action]} (now {detail['status']})")
 
 
-for _action in DONE:
+for _action in CONTROLS:
     _control(_action)

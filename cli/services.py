@@ -1,58 +1,41 @@
-"""What the operator commands (`sync`, `runs`, `stats`, `log`) need: the database, a
-Celery client to publish with, Redis; built from resolved settings, closed after.
+"""What every operator command needs: the service context (sync/context.py) on
+resolved settings, with a Celery client as its broker; closed after the command.
 
-Refusals from the shared operator functions (api/admin/errors.py, sync/sites.py), and
-PostgreSQL or Redis being down (the API's 503s), become one-line click errors with exit
-code 1, as every other command's do.
+Refusals of the service layer (sync/errors.py) and PostgreSQL or Redis being down
+become one line on stderr and exit code 1, as every other command's errors do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import click
 import redis
-from celery import Celery
-from sqlalchemy.orm import Session, sessionmaker
 
-from api.admin.errors import OperatorError
-from api.admin.http import OUTAGES, dumps
-from cli.context import Context
+from cli.context import Context as CliContext
 from embedded.runtime import resolve
-from models.db import make_engine, make_sessionmaker
-from settings import Settings
-from sync.sites import AdminError
-from workers.app import make_celery
-
-
-@dataclass(frozen=True)
-class Services:
-    settings: Settings
-    sessions: sessionmaker[Session]
-    celery: Celery
-    redis: redis.Redis
+from sync.context import Context
+from sync.encoding import dumps
+from sync.errors import OUTAGES, ServiceError
+from workers.context import client_context
 
 
 @contextmanager
-def services(obj: Context) -> Iterator[Services]:
+def services(obj: CliContext) -> Iterator[Context]:
     settings = resolve(obj.settings)
-    assert settings.database_url and settings.redis_url
-    engine = make_engine(settings.database_url)
+    assert settings.redis_url
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
-    celery = make_celery(settings)
+    ctx = client_context(settings, redis_client=client)
     try:
-        yield Services(settings, make_sessionmaker(engine), celery, client)
-    except (OperatorError, AdminError) as error:
-        raise click.ClickException(str(error)) from None
+        yield ctx
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
     except OUTAGES as error:
         raise click.ClickException(f"PostgreSQL or Redis is unavailable: {error}") from None
     finally:
-        celery.close()
-        client.close()
-        engine.dispose()
+        ctx.dispose()
 
 
 def echo_json(value: Any) -> None:

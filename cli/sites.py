@@ -5,36 +5,16 @@ printed only when generated here, once."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from api.api_keys import hash_api_key, new_api_key
 from cli.context import Context
-from embedded.runtime import resolve
-from models import Site
-from models.crypto import Vault
-from models.db import make_engine, make_sessionmaker
-from sync import sites as admin
-
-
-@contextmanager
-def _session(obj: Context) -> Iterator[tuple[Session, Vault]]:
-    settings = resolve(obj.settings)
-    assert settings.database_url
-    engine = make_engine(settings.database_url)
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            yield session, Vault(settings.encryption_keys)
-    except admin.AdminError as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        engine.dispose()
+from cli.services import services
+from sync import sites as site_service
+from sync import sources as source_service
+from sync.api_keys import issue_api_key
 
 
 def _json_option(value: str) -> Any:
@@ -68,17 +48,16 @@ def add_source(
     obj: Context, name: str, kind: str, base_url: str, credentials: str, webhook_secret: str | None
 ) -> None:
     """Register an ERP."""
-    with _session(obj) as (session, vault):
-        source = admin.add_source(
-            session,
-            vault,
+    with services(obj) as ctx:
+        source = source_service.add_source(
+            ctx,
             name=name,
             kind=kind,
             base_url=base_url,
             credentials=_json_option(credentials),
             webhook_secret=_secret_option(webhook_secret),
         )
-        click.echo(f"source {source.id} {name} added")
+    click.echo(f"source {source['id']} {name} added")
 
 
 @sources.command("set-secret")
@@ -87,9 +66,9 @@ def add_source(
 @click.pass_obj
 def source_secret(obj: Context, source: str, secret: str | None) -> None:
     """Set or rotate an ERP's webhook secret."""
-    with _session(obj) as (session, vault):
-        generated = admin.set_secret(
-            session, vault, admin.find_source(session, source), _secret_option(secret)
+    with services(obj) as ctx:
+        generated = source_service.set_source_secret(
+            ctx, source_service.source_id(ctx, source), _secret_option(secret)
         )
     click.echo(f"new secret (shown once): {generated}" if generated else "secret set")
 
@@ -123,10 +102,9 @@ def add_site(
     full_sync_hour: int,
 ) -> None:
     """Register a store."""
-    with _session(obj) as (session, vault):
-        site = admin.add_site(
-            session,
-            vault,
+    with services(obj) as ctx:
+        site = site_service.add_site(
+            ctx,
             name=name,
             platform=platform,
             base_url=base_url,
@@ -136,7 +114,7 @@ def add_site(
             timezone=timezone,
             full_sync_hour=full_sync_hour,
         )
-        click.echo(f"site {site.id} {name} added; webhooks: /webhooks/{platform}/{site.id}")
+    click.echo(f"site {site['id']} {name} added; webhooks: /webhooks/{platform}/{site['id']}")
 
 
 @sites.command("list")
@@ -144,8 +122,8 @@ def add_site(
 @click.pass_obj
 def list_sites(obj: Context, as_json: bool) -> None:
     """List stores (never their credentials)."""
-    with _session(obj) as (session, _vault):
-        rows = [admin.describe_site(s) for s in session.scalars(select(Site).order_by(Site.id))]
+    with services(obj) as ctx:
+        rows = site_service.list_sites(ctx)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -162,9 +140,9 @@ def list_sites(obj: Context, as_json: bool) -> None:
 @click.pass_obj
 def toggle(obj: Context, site: str, webhooks: str) -> None:
     """Pause or resume a store's webhooks (paused ones are logged `ignored`)."""
-    with _session(obj) as (session, _vault):
-        row = admin.set_webhooks_active(session, site, webhooks == "on")
-        click.echo(f"site {row.id} webhooks {webhooks}")
+    with services(obj) as ctx:
+        state = site_service.toggle_webhooks(ctx, site_service.site_id(ctx, site), webhooks == "on")
+    click.echo(f"site {state['site_id']} webhooks {webhooks}")
 
 
 @sites.command("set-secret")
@@ -173,9 +151,9 @@ def toggle(obj: Context, site: str, webhooks: str) -> None:
 @click.pass_obj
 def site_secret(obj: Context, site: str, secret: str | None) -> None:
     """Set or rotate a store's webhook secret."""
-    with _session(obj) as (session, vault):
-        generated = admin.set_secret(
-            session, vault, admin.find_site(session, site), _secret_option(secret)
+    with services(obj) as ctx:
+        generated = site_service.set_site_secret(
+            ctx, site_service.site_id(ctx, site), _secret_option(secret)
         )
     click.echo(f"new secret (shown once): {generated}" if generated else "secret set")
 
@@ -185,7 +163,6 @@ def site_secret(obj: Context, site: str, secret: str | None) -> None:
 @click.pass_obj
 def api_key(obj: Context, site: str) -> None:
     """Issue (or rotate) the store plugin's API key; the old one stops working."""
-    key = new_api_key()
-    with _session(obj) as (session, _vault):
-        admin.find_site(session, site).api_key_hash = hash_api_key(key)
+    with services(obj) as ctx:
+        key = issue_api_key(ctx, site_service.site_id(ctx, site))
     click.echo(f"api key (shown once): {key}")

@@ -1,15 +1,15 @@
 """`stocksync stats`: the sync queue, each site's last sync and the broker's depths.
 
-The same document as `GET /api/inventory/stats` (api/admin/stats.py).
+The same document as `GET /api/inventory/stats` (sync/stats.py).
 """
 
 from __future__ import annotations
 
 import click
 
-from api.admin.stats import collect
 from cli.context import Context
 from cli.services import echo_json, services
+from sync.stats import collect
 
 
 @click.command("stats")
@@ -17,8 +17,8 @@ from cli.services import echo_json, services
 @click.pass_obj
 def stats(obj: Context, as_json: bool) -> None:
     """Batches by status, last sync per site, messages waiting in each queue."""
-    with services(obj) as svc, svc.sessions() as session:
-        document = collect(session, svc.redis, svc.celery.conf.broker_transport_options)
+    with services(obj) as ctx:
+        document = collect(ctx)
     if as_json:
         echo_json(document)
         return

@@ -1,6 +1,6 @@
 """`stocksync sync <site>|--all`: start manual full syncs and follow them to the end.
 
-The progress is read from the database every half second (sync.controls.run_progress,
+The progress is read from the database every half second (sync.progress.run_progress,
 the same numbers as the API and the dashboard), so following can stop and start again
 without touching the run: Ctrl-C stops following, not the run.
 
@@ -21,13 +21,13 @@ from typing import TextIO
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.admin.http import dumps
-from api.admin.runs import start_all, start_manual_sync
 from cli.context import Context
 from cli.services import echo_json, services
 from models import Site
-from sync.controls import Progress, run_progress
-from sync.sites import find_site
+from sync.encoding import dumps
+from sync.progress import Progress, run_progress
+from sync.runs import start_all, start_run
+from sync.sites import site_id
 
 FINISHED = ("completed", "failed", "cancelled")
 POLL_SECONDS = 0.5
@@ -127,16 +127,15 @@ def sync(obj: Context, site: str | None, every: bool, no_wait: bool, as_json: bo
     """
     if bool(site) == every:
         raise click.UsageError("give a SITE or --all")
-    with services(obj) as svc:
+    with services(obj) as ctx:
         if every:
-            outcome = start_all(svc.sessions, svc.celery, trigger="cli")
+            outcome = start_all(ctx, trigger="cli")
         else:
             assert site is not None
-            with svc.sessions() as session:
-                site_id = find_site(session, site).id
-            run_id = start_manual_sync(svc.sessions, svc.celery, site_id, trigger="cli")
-            outcome = {"started": [{"site_id": site_id, "run_id": run_id}], "skipped": []}
-        names = _site_names(svc.sessions, [s["site_id"] for s in outcome["started"]])
+            chosen = site_id(ctx, site)
+            run_id = start_run(ctx, chosen, trigger="cli")
+            outcome = {"started": [{"site_id": chosen, "run_id": run_id}], "skipped": []}
+        names = _site_names(ctx.sessions, [s["site_id"] for s in outcome["started"]])
         if as_json and no_wait:
             echo_json(outcome)
         elif not as_json:
@@ -149,7 +148,7 @@ def sync(obj: Context, site: str | None, every: bool, no_wait: bool, as_json: bo
         runs = [(s["run_id"], names[s["site_id"]]) for s in outcome["started"]]
         out = sys.stdout
         try:
-            final = follow(svc.sessions, runs, out, tty=out.isatty(), as_json=as_json)
+            final = follow(ctx.sessions, runs, out, tty=out.isatty(), as_json=as_json)
         except KeyboardInterrupt:
             click.echo("\nstopped following; the run goes on (stocksync runs cancel ID)", err=True)
             sys.exit(130)

@@ -25,9 +25,9 @@ import requests
 
 from connectors.errors import PermanentError
 from connectors.http import HttpClient, decode_json, retry_after_header
-from connectors.skus import try_normalize_sku
 from connectors.tokens import TokenCache
 from connectors.types import StockUpdate, StoreProduct, UpdateResult
+from models.skus import try_normalize_sku
 
 #: Items per absolute adjustment request (platforms.md section 4, Inventory API).
 BATCH_LIMIT = 2000

@@ -19,9 +19,9 @@ from urllib.parse import quote
 from connectors.errors import PermanentError
 from connectors.http import HttpClient
 from connectors.oauth import AccessToken, TokenAuth, cache_key, require
-from connectors.skus import try_normalize_sku
 from connectors.tokens import TokenCache
 from connectors.types import SourceItem
+from models.skus import try_normalize_sku
 
 #: Entra ID's token endpoint for app-only (client-credentials) tokens (section 7).
 ENTRA_ENDPOINT = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
@@ -95,7 +95,7 @@ class BusinessCentralSource:
         """Read `skus` with `number eq '..' or ...` filters, as few URLs as fit the limit.
 
         500 SKUs of the `SKU-000001` form take 10 requests. A SKU that cannot be an item
-        number (see `connectors.skus`) cannot exist in BC and is simply absent.
+        number (see `models.skus`) cannot exist in BC and is simply absent.
         """
         wanted = {sku for sku in map(try_normalize_sku, skus) if sku}
         found: dict[str, SourceItem] = {}

@@ -40,6 +40,11 @@ def _load(table: Mapping[str, str], platform: str) -> Any:
     return getattr(importlib.import_module(module_name), class_name)
 
 
+def storefront_class(platform: str) -> Any:
+    """The connector class of a store platform (its `batch_limit`, for instance)."""
+    return _load(STOREFRONTS, platform)
+
+
 def build_storefront(
     platform: str,
     base_url: str,
@@ -47,7 +52,7 @@ def build_storefront(
     *,
     token_cache: TokenCache | None = None,
 ) -> Storefront:
-    cls = _load(STOREFRONTS, platform)
+    cls = storefront_class(platform)
     store: Storefront = cls(base_url, credentials, token_cache=token_cache)
     return store
 

@@ -27,9 +27,9 @@ from typing import Any
 
 from connectors.errors import PermanentError, TransientError
 from connectors.http import HttpClient
-from connectors.skus import try_normalize_sku
 from connectors.tokens import TokenCache
 from connectors.types import StockUpdate, StoreProduct, UpdateResult
+from models.skus import try_normalize_sku
 
 #: The version whose inventory rules (changeFromQuantity, @idempotent) this module follows.
 DEFAULT_API_VERSION = "2026-04"

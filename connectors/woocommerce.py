@@ -16,9 +16,9 @@ import requests
 
 from connectors.errors import PermanentError
 from connectors.http import HttpClient, decode_json
-from connectors.skus import try_normalize_sku
 from connectors.tokens import TokenCache
 from connectors.types import StockUpdate, StoreProduct, UpdateResult
+from models.skus import try_normalize_sku
 
 #: WordPress caps `per_page` at 100 (platforms.md section 2); the fewest pages possible.
 PAGE_SIZE = 100

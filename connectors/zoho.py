@@ -26,9 +26,9 @@ from urllib.parse import quote
 from connectors.errors import PermanentError, TransientError
 from connectors.http import HttpClient
 from connectors.oauth import AccessToken, TokenAuth, cache_key, require
-from connectors.skus import try_normalize_sku
 from connectors.tokens import TokenCache
 from connectors.types import SourceItem
+from models.skus import try_normalize_sku
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
 

@@ -20,40 +20,36 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from celery import Celery
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.sync import follow
 from demo.processes import LoggedSupervisor
 from models import Site, SyncRun
-from sync.controls import Progress
-from sync.runs import RunKind
-from workers.runs import start_sync
+from sync.context import Context
+from sync.errors import Conflict
+from sync.progress import Progress
+from sync.runs import RunKind, start_run
 
 
 class RunsTimedOut(RuntimeError):
     """The runs did not finish in the time the demo allows them."""
 
 
-def start_full_syncs(
-    celery: Celery, sessions: sessionmaker[Session], site_ids: Mapping[str, int]
-) -> dict[str, int]:
+def start_full_syncs(ctx: Context, site_ids: Mapping[str, int]) -> dict[str, int]:
     """Tonight's full run of each site, started now; run id by platform."""
     runs = {}
     for platform, site_id in site_ids.items():
-        with sessions() as session:
+        with ctx.sessions() as session:
             zone = session.get_one(Site, site_id).timezone
         today = datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
         try:
-            runs[platform] = start_sync(
-                celery, sessions, site_id, kind=RunKind.FULL, trigger="demo", local_date=today
+            runs[platform] = start_run(
+                ctx, site_id, kind=RunKind.FULL, trigger="demo", local_date=today
             )
-        except IntegrityError:
-            # The one insert that can race: beat created today's run first
-            # (uq_sync_runs_full_per_day). Follow that one.
-            with sessions() as session:
+        except Conflict:
+            # Beat started today's run of the site first: follow that one.
+            with ctx.sessions() as session:
                 runs[platform] = session.scalars(
                     select(SyncRun.id).where(
                         SyncRun.site_id == site_id,

@@ -1,7 +1,7 @@
 """The stack's processes for the demo: the same ones `stocksync up` runs, logging to a
 file instead of the terminal, on free ports.
 
-The process list and their environment come from `cli/stack.py`, so the demo runs
+The process list and their environment come from `embedded/stack.py`, so the demo runs
 exactly what an operator runs. Their output (a JSON log line per request and per
 task) goes to one file, which the demo names: on the terminal it would bury the
 progress bars and the summary.
@@ -18,8 +18,8 @@ from typing import IO
 
 import requests
 
-from cli.stack import _child_env, _specs
-from cli.supervisor import ProcessSpec, Supervisor, _die_with_parent
+from embedded.stack import child_env, stack_processes
+from embedded.supervisor import ProcessSpec, Supervisor, die_with_parent
 from settings import Settings
 
 #: Seconds the web process may take to answer /readyz (gunicorn imports the whole app).
@@ -31,7 +31,7 @@ class StackDied(RuntimeError):
 
 
 class LoggedSupervisor(Supervisor):
-    """`cli.supervisor.Supervisor` with every child's output appended to one file."""
+    """`embedded.supervisor.Supervisor` with every child's output appended to one file."""
 
     def __init__(self, specs: Sequence[ProcessSpec], env: Mapping[str, str], log: Path) -> None:
         super().__init__(specs, env)
@@ -47,7 +47,7 @@ class LoggedSupervisor(Supervisor):
                 env=self.env,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
 
     def stop(self, grace_seconds: float = 20.0) -> None:
@@ -81,11 +81,11 @@ def stack_supervisor(
     settings: Settings, log: Path, *, flower: bool, admin_token: str
 ) -> LoggedSupervisor:
     """Web, relay, worker and beat (and Flower) for resolved `settings`, not started."""
-    env = _child_env(settings)
+    env = child_env(settings)
     env["ADMIN_TOKEN"] = admin_token
     env["LOG_LEVEL"] = settings.log_level
     env["WORKER_CONCURRENCY"] = str(settings.worker_concurrency)
-    return LoggedSupervisor(_specs(settings, flower), env, log)
+    return LoggedSupervisor(stack_processes(settings, flower), env, log)
 
 
 def wait_ready(url: str, supervisor: LoggedSupervisor, timeout: float = READY_TIMEOUT) -> None:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cli.stack import _embedded_running
 from demo import fullsync, realtime, report, summary
 from demo.platforms import ERP, STORES, Sandbox, new_account, start_sandbox
 from demo.processes import LoggedSupervisor, port_or_free, stack_supervisor, wait_ready
@@ -26,11 +25,10 @@ from demo.watch import ErpChanges
 from embedded.postgres import stop_postgres
 from embedded.redis import stop_redis
 from embedded.runtime import resolve
+from embedded.stack import embedded_running
 from models import migrate
-from models.crypto import Vault
-from models.db import make_engine, make_sessionmaker
 from settings import Settings
-from workers.app import make_celery
+from workers.context import client_context
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ def say(text: str) -> None:
 def run_demo(configured: Settings, options: Options) -> int:
     """Run the demo; the exit status (0: every store equals the ERP)."""
     started = time.monotonic()
-    pg_before, redis_before = _embedded_running(configured.home)
+    pg_before, redis_before = embedded_running(configured.home)
     say("starting PostgreSQL and Redis" + (" (embedded)" if not configured.database_url else ""))
     try:
         settings = _stack_settings(resolve(configured), options)
@@ -85,11 +83,9 @@ def _stack_settings(settings: Settings, options: Options) -> Settings:
 
 def _run(settings: Settings, options: Options, stack: ExitStack, started: float) -> int:
     assert settings.database_url and settings.admin_token
-    engine = make_engine(settings.database_url)
-    stack.callback(engine.dispose)
-    sessions = make_sessionmaker(engine)
-    celery = make_celery(settings)
-    stack.callback(celery.close)
+    ctx = client_context(settings)
+    stack.callback(ctx.dispose)
+    sessions = ctx.sessions
 
     say(
         f"starting the sandboxes: Business Central with {options.items:,} items, "
@@ -99,14 +95,8 @@ def _run(settings: Settings, options: Options, stack: ExitStack, started: float)
     sandboxes = {ERP: start_sandbox(stack, accounts[ERP], options.items)}
     for platform in STORES:
         sandboxes[platform] = start_sandbox(stack, accounts[platform], options.items, options.drift)
-    registered = register(
-        sessions,
-        Vault(settings.encryption_keys),
-        f"demo-{secrets.token_hex(3)}",
-        accounts,
-        sandboxes,
-    )
-    stack.callback(deactivate, sessions, registered)
+    registered = register(ctx, f"demo-{secrets.token_hex(3)}", accounts, sandboxes)
+    stack.callback(deactivate, ctx, registered)
     say(
         f"registered source {registered.source_name} and sites "
         f"{', '.join(registered.site_names.values())}"
@@ -128,7 +118,7 @@ def _run(settings: Settings, options: Options, stack: ExitStack, started: float)
     for store in stores.values():
         store.reset_stats()
     say("\nfull sync of the three sites (tonight's 02:00 run, started now):")
-    runs = fullsync.start_full_syncs(celery, sessions, registered.site_ids)
+    runs = fullsync.start_full_syncs(ctx, registered.site_ids)
     fullsync.follow_runs(sessions, runs, registered.site_names, supervisor, options.sync_timeout)
     requests_made = {p: int(store.stats()["calls"]) for p, store in stores.items()}
 

@@ -40,6 +40,14 @@ class BatchStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+#: A run in these statuses may still process batches; a site has at most one.
+LIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED)
+#: The unique indexes behind "one live run per site" and "one nightly run per local
+#: date" (sync/runs.py `start_run` tells them apart by name).
+LIVE_RUN_PER_SITE = "uq_sync_runs_live_per_site"
+FULL_RUN_PER_DAY = "uq_sync_runs_full_per_day"
+
+
 class SyncRun(Base):
     """One sync of a site. `kind` is `full`, `manual` or `webhook:<resource>`."""
 
@@ -47,11 +55,19 @@ class SyncRun(Base):
     __table_args__ = (
         # At most one nightly run per site per local date, even with two beats racing.
         Index(
-            "uq_sync_runs_full_per_day",
+            FULL_RUN_PER_DAY,
             "site_id",
             "local_date",
             unique=True,
             postgresql_where=text("kind = 'full'"),
+        ),
+        # At most one live run per site, whatever started it (manual, beat, an ERP
+        # collection notice), on any host.
+        Index(
+            LIVE_RUN_PER_SITE,
+            "site_id",
+            unique=True,
+            postgresql_where=text("status IN ('queued', 'running', 'paused')"),
         ),
         Index("ix_sync_runs_site_created", "site_id", "created_at"),
         Index("ix_sync_runs_status", "status"),

@@ -12,6 +12,11 @@ question handles what a fixed-time trigger gets wrong (DESIGN.md flow 4):
 - **New sites** get their first run at the next beat.
 - **Two beats at once.** Both may find the site due; the unique index
   `uq_sync_runs_full_per_day` on (site, local date) lets only one insert succeed.
+- **A run already going** (an operator's, or one an ERP `collection` notice started):
+  one live run per site, so the nightly run waits; the next beat after that run ends
+  finds the site still due and starts it.
+
+Runs start through `sync.runs.start_run`, the one way every trigger starts a run.
 
 Limit: a beat down across local midnight skips that date's run (the next date's runs
 normally); the webhooks and the next night catch up.
@@ -24,12 +29,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from models import Site, SyncRun
-from models.db import transaction
-from sync.runs import RunKind, create_run
+from sync.context import Context
+from sync.errors import Conflict
+from sync.runs import RunKind, start_run
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,7 @@ def due_sites(session: Session, now: datetime) -> list[tuple[int, date]]:
         except (ZoneInfoNotFoundError, ValueError):
             # Zones are validated when a site is saved; one bad row must not stop the
             # other sites' runs, so it is logged and skipped.
-            log.error("schedules.due.bad_timezone site=%d timezone=%r", site_id, timezone)
+            log.error("schedules.due.bad_timezone", extra={"site": site_id, "timezone": timezone})
             continue
         if local_date is not None:
             candidates.append((site_id, local_date))
@@ -69,18 +74,26 @@ def due_sites(session: Session, now: datetime) -> list[tuple[int, date]]:
     return [candidate for candidate in candidates if candidate not in done]
 
 
-def start_due_runs(sessions: sessionmaker[Session], now: datetime) -> list[int]:
-    """Create the due sites' full runs; return the ids created (to publish after commit)."""
-    created: list[int] = []
-    with transaction(sessions) as session:
-        for site_id, local_date in due_sites(session, now):
-            try:
-                with session.begin_nested():
-                    run = create_run(session, site_id, RunKind.FULL, "beat", local_date)
-            except IntegrityError:
-                # The one insert that can race: another beat created this site's run
-                # for the same local date first. The unique index decided; nothing to do.
-                log.info("schedules.due.already_started site=%d date=%s", site_id, local_date)
-                continue
-            created.append(run.id)
-    return created
+def start_due_runs(ctx: Context, now: datetime) -> list[int]:
+    """Start the due sites' full runs; return the ids of the runs started.
+
+    A site refused (another beat started its run first, or a run is going) is logged
+    and skipped. A broker outage raises `Unavailable` after failing that one run by
+    name: the other due sites are still due at the next beat.
+    """
+    with ctx.sessions() as session:
+        due = due_sites(session, now)
+    started: list[int] = []
+    for site_id, local_date in due:
+        try:
+            started.append(
+                start_run(ctx, site_id, kind=RunKind.FULL, trigger="beat", local_date=local_date)
+            )
+        except Conflict as refusal:
+            log.info(
+                "schedules.due.not_started",
+                extra={"site": site_id, "date": str(local_date), "reason": refusal.message},
+            )
+    if started:
+        log.info("schedules.full_sync.started", extra={"runs": started})
+    return started

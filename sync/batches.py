@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from models import BatchStatus, Site, SyncRun
 from models.db import transaction
+from sync.context import Context
 from sync.push import PushOutcome, push_in_session
 from sync.runs import close_run
-
-if TYPE_CHECKING:
-    from workers.context import WorkerContext
 
 NOT_IN_ERP = "SKU not in the ERP"
 
@@ -141,7 +139,7 @@ def fail_batch(sessions: sessionmaker[Session], claim: Claim, error: str) -> lis
         return finish_batch(session, claim, outcome, status=BatchStatus.FAILED, error=error)
 
 
-def sync_batch(ctx: WorkerContext, claim: Claim) -> list[int]:
+def sync_batch(ctx: Context, claim: Claim) -> list[int]:
     """Read the batch's SKUs from the ERP, push what changed, record it all at once.
 
     Connector errors rise to the task, which retries transient ones. Returns the

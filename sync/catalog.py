@@ -1,12 +1,28 @@
-"""Refresh a site's catalog mirror (`items`) from its store, in bounded memory.
+"""The catalog mirror, `items`: the one module that writes it, with one set of rules.
 
-The store's catalog is streamed (`Storefront.iter_catalog`, one page in memory) and
-upserted in chunks of `CHUNK` rows, each chunk one `INSERT ... ON CONFLICT DO UPDATE`
-committed on its own, so no row lock is held for the whole walk and webhook pushes
-keep flowing. A thread reads the next chunk from the store while this one is written:
-at 0 ms platform latency the two take about as long. With both changes below, the
-refresh of 100,000 BigCommerce SKUs went from 9.6 s to 4.3-5.5 s (bench/fullsync.py;
-the floor's plain list-and-upsert takes 3.5-3.8 s).
+Who writes, all through here: the full sync's catalog refresh (`refresh_catalog`), a
+store product webhook's re-read and the store plugin's products (`mirror_products`),
+a deleted product (`deactivate_product`), and the write path's record of what it
+pushed (`lock_for_push`, `record_pushed`, called by sync/push.py).
+
+The rules, whoever writes:
+- **A product whose stock the store does not track is inactive**: never pushed, since
+  writing it would switch tracking on behind the merchant's back (WooCommerce's
+  `manage_stock`, BigCommerce's `inventory_tracking`). It holds no quantity.
+- **The store's quantity is copied, unless we pushed since it was read**: a row pushed
+  after the reading's time holds a newer value than the page or record we were given.
+  A quantity the writer does not know (None on a tracked product) keeps the stored one.
+- **Rows are written in SKU order**, the order sync/push.py locks them in, so a
+  mirror write and a push holding some of the same rows never deadlock.
+
+Refreshing from the store, in bounded memory: the store's catalog is streamed
+(`Storefront.iter_catalog`, one page in memory) and upserted in chunks of `CHUNK` rows,
+each chunk one `INSERT ... ON CONFLICT DO UPDATE` committed on its own, so no row lock
+is held for the whole walk and webhook pushes keep flowing. A thread reads the next
+chunk from the store while this one is written: at 0 ms platform latency the two take
+about as long. With both changes below, the refresh of 100,000 BigCommerce SKUs went
+from 9.6 s to 4.3-5.5 s (bench/fullsync.py; the floor's plain list-and-upsert takes
+3.5-3.8 s).
 
 The upsert is psycopg2's `execute_values`, counting the new rows inside PostgreSQL:
 SQLAlchemy's insertmanyvalues with a row returned per SKU spent 4.1 s on those 100,000
@@ -15,33 +31,28 @@ rows against 1.2 s for this (DESIGN.md speed table has the other paths).
 Nothing remembers which SKUs were seen: each upserted row gets `updated_at` = the
 refresh's start, and at the end every active row of the site older than that start is
 one the store no longer lists, and becomes inactive. 100,000 SKUs cost one chunk of
-memory, not 100,000 entries.
-
-The store's quantity is copied into `items.quantity`, so the full sync diffs the ERP
-against what the store really holds (orders and hand edits included), except for rows
-pushed since the refresh began: those hold a value newer than the page we read.
+memory, not 100,000 entries. The quantities copied are what the full sync diffs the
+ERP against: what the store really holds, orders and hand edits included.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from psycopg2.extras import execute_values
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from connectors.interfaces import Storefront
 from connectors.types import StoreProduct
 from models import Item, Site
 from models.db import transaction
-
-if TYPE_CHECKING:
-    from workers.context import WorkerContext
+from sync.context import Context
 
 #: Rows per upsert statement and per commit.
 CHUNK = 1000
@@ -57,7 +68,7 @@ class CatalogOutcome:
     deactivated: int = 0
 
 
-def refresh_catalog(ctx: WorkerContext, site: Site, store: Storefront) -> CatalogOutcome:
+def refresh_catalog(ctx: Context, site: Site, store: Storefront) -> CatalogOutcome:
     """Mirror `store`'s catalog into `items` for `site` (module docstring)."""
     outcome = CatalogOutcome()
     with transaction(ctx.sessions) as session:
@@ -114,9 +125,8 @@ def _rows(site_id: int, chunk: list[StoreProduct], started: datetime) -> list[di
             "sku": product.sku,
             "product_id": product.product_id,
             "variant_id": product.variant_id,
-            "quantity": product.quantity,
-            # A product whose stock the store does not track is not ours to set:
-            # writing it would switch tracking on behind the merchant's back.
+            "quantity": product.quantity if product.manages_stock else None,
+            # Untracked stock is not ours to set (the module's first rule).
             "active": product.manages_stock,
             "updated_at": started,
         }
@@ -126,23 +136,44 @@ def _rows(site_id: int, chunk: list[StoreProduct], started: datetime) -> list[di
 
 
 _COLUMNS = ("site_id", "sku", "product_id", "variant_id", "quantity", "active", "updated_at")
-#: Every row of a chunk has `updated_at` = the refresh's start, so `excluded.updated_at`
-#: is that start where the conditions below need it.
-_UPSERT = f"""
-INSERT INTO items ({", ".join(_COLUMNS)}) VALUES %s
-ON CONFLICT (site_id, sku) DO UPDATE SET
-    product_id = excluded.product_id,
-    variant_id = excluded.variant_id,
-    active = excluded.active,
-    -- Never backwards: a slower refresh of the same site that started earlier must
-    -- not make rows look unseen to the later one's deactivation step.
-    updated_at = greatest(items.updated_at, excluded.updated_at),
-    -- Pushed since the refresh began: our value is newer than the page we read.
-    quantity = CASE WHEN items.last_synced_at >= excluded.updated_at
-                    THEN items.quantity ELSE excluded.quantity END
-RETURNING sku, xmax = 0 AS added
-"""  # noqa: S608 (no input in the text: the rows go through execute_values)
-_COUNT_ADDED = f"WITH upserted AS ({_UPSERT}) SELECT count(*) FILTER (WHERE added) FROM upserted"  # noqa: S608
+#: Every row of one statement has `updated_at` = the writer's start (a refresh's, or
+#: the transaction's), so `excluded.updated_at` is that start where needed below.
+_QUANTITY = """CASE WHEN NOT excluded.active THEN NULL
+                WHEN items.last_synced_at >= excluded.updated_at THEN items.quantity
+                ELSE coalesce(excluded.quantity, items.quantity) END"""
+_CHANGED = f"""(items.product_id, items.variant_id, items.active, items.quantity)
+    IS DISTINCT FROM (excluded.product_id, excluded.variant_id, excluded.active, {_QUANTITY})"""
+
+
+def _upsert(*, touch_unchanged: bool) -> str:
+    """The one statement that writes store rows into the mirror (module rules).
+
+    Rows that would not change are left alone, so a replayed record costs no write and
+    `RETURNING` lists only rows added or changed. A refresh touches them all the same
+    (`touch_unchanged`): a row it has seen gets its start as `updated_at`, and the
+    rows left older at its end are the ones the store no longer lists.
+    """
+    where = f"items.updated_at < excluded.updated_at OR {_CHANGED}" if touch_unchanged else _CHANGED
+    return f"""
+    INSERT INTO items ({", ".join(_COLUMNS)}) VALUES %s
+    ON CONFLICT (site_id, sku) DO UPDATE SET
+        product_id = excluded.product_id,
+        variant_id = excluded.variant_id,
+        active = excluded.active,
+        -- Never backwards: a slower refresh of the same site that started earlier must
+        -- not make rows look unseen to the later one's deactivation step.
+        updated_at = greatest(items.updated_at, excluded.updated_at),
+        quantity = {_QUANTITY}
+    WHERE {where}
+    RETURNING sku, xmax = 0 AS added
+    """  # noqa: S608 (no input in the text: the rows go through execute_values)
+
+
+_COUNT_ADDED = (
+    f"WITH upserted AS ({_upsert(touch_unchanged=True)}) "  # noqa: S608 (no input)
+    "SELECT count(*) FILTER (WHERE added) FROM upserted"
+)
+_MIRROR = _upsert(touch_unchanged=False)
 
 
 def _execute_upsert(session: Session, sql: str, rows: list[dict[str, Any]]) -> list[Any]:
@@ -155,17 +186,98 @@ def _execute_upsert(session: Session, sql: str, rows: list[dict[str, Any]]) -> l
         cursor.close()
 
 
-def upsert_products(ctx: WorkerContext, site_id: int, products: list[StoreProduct]) -> list[str]:
-    """Mirror one product's SKUs (a webhook's re-read); return the SKUs new to `items`.
+@dataclass
+class Mirrored:
+    #: Rows added to or changed in the mirror.
+    changed: int = 0
+    #: Stock-tracked SKUs new to the mirror: the caller gives them the ERP's stock.
+    added: list[str] = field(default_factory=list)
 
-    The same upsert as the full refresh, for one product's rows. Stock-tracked SKUs that
-    were not in the mirror are returned so the caller gives them the ERP's stock now.
-    """
+
+def mirror_products(session: Session, site_id: int, products: list[StoreProduct]) -> Mirrored:
+    """Mirror a few products' SKUs (a webhook's re-read, the plugin's records) in the
+    caller's transaction, which the caller commits (the plugin's run row with them)."""
     if not products:
-        return []
-    with transaction(ctx.sessions) as session:
-        started: datetime = session.execute(select(func.now())).scalar_one()
-        rows = _rows(site_id, products, started)
-        results = _execute_upsert(session, _UPSERT, rows)
+        return Mirrored()
+    started: datetime = session.execute(select(func.now())).scalar_one()
+    rows = _rows(site_id, products, started)
+    results = _execute_upsert(session, _MIRROR, rows)
     tracked = {row["sku"] for row in rows if row["active"]}
-    return [sku for sku, new in results if new and sku in tracked]
+    return Mirrored(
+        changed=len(results), added=[sku for sku, new in results if new and sku in tracked]
+    )
+
+
+def deactivate_product(ctx: Context, site_id: int, product_id: str) -> int:
+    """The store deleted a product: its SKUs leave the mirror's active rows; return how
+    many. Kept, not deleted, so a restored product finds its history."""
+    with transaction(ctx.sessions) as session:
+        gone = session.execute(
+            update(Item)
+            .where(Item.site_id == site_id, Item.product_id == product_id, Item.active)
+            .values(active=False)
+            .returning(Item.id)
+        ).all()
+    return len(gone)
+
+
+#: The site's active rows for the SKUs, each found through the (site_id, sku) index and
+#: locked in the array's order, which the caller sorts.
+#:
+#: Why a LATERAL subquery with LIMIT 1 (the pair is unique anyway) rather than
+#: `sku IN (...)`: the LIMIT keeps the planner from flattening it into a join of its
+#: choosing, and it chose to scan every row of the site and filter on the SKUs, with
+#: its statistics fresh (a sequential scan) or stale after a first catalog load (a
+#: bitmap scan on `site_id` alone). That is 500 locked rows out of all 20,000 read per
+#: batch: 6-9 ms against 2.5-3 ms here, growing with the catalog (quadratic over a
+#: full sync) where this grows with the batch.
+LOCK_ITEMS = text(
+    """
+    SELECT item.id, item.sku, item.product_id, item.variant_id, item.quantity, item.erp_read_at
+    FROM unnest(CAST(:skus AS text[])) AS wanted(sku)
+    CROSS JOIN LATERAL (
+        SELECT id, sku, product_id, variant_id, quantity, erp_read_at FROM items
+        WHERE site_id = :site_id AND sku = wanted.sku AND active
+        LIMIT 1
+        FOR UPDATE
+    ) AS item
+    """
+)
+
+_RECORD = text(
+    """
+    UPDATE items SET
+        quantity = v.quantity,
+        erp_read_at = v.read_at,
+        last_synced_at = CASE WHEN v.written THEN :now ELSE items.last_synced_at END
+    FROM unnest(
+        CAST(:ids AS bigint[]), CAST(:quantities AS integer[]),
+        CAST(:read_ats AS timestamptz[]), CAST(:written AS boolean[])
+    ) AS v(id, quantity, read_at, written)
+    WHERE items.id = v.id
+    """
+)
+
+
+def lock_for_push(session: Session, site_id: int, skus: list[str]) -> dict[str, Any]:
+    """The site's active rows for `skus` (sorted by the caller), locked until commit:
+    `{sku: row}` with the row's id, store ids, quantity and `erp_read_at`."""
+    return {row.sku: row for row in session.execute(LOCK_ITEMS, {"site_id": site_id, "skus": skus})}
+
+
+def record_pushed(session: Session, rows: list[tuple[int, int, datetime, bool]]) -> None:
+    """Record what the write path wrote or confirmed: (item id, quantity, ERP reading
+    time, written?) per row, in one UPDATE (a round trip, not one per SKU)."""
+    if not rows:
+        return
+    ids, quantities, read_ats, written = (list(column) for column in zip(*rows, strict=True))
+    params: dict[str, Any] = {
+        "ids": ids,
+        "quantities": quantities,
+        "read_ats": read_ats,
+        "written": written,
+        # The wall clock after the write, not the transaction's start: the catalog
+        # refresh compares it with its own start to keep values pushed while it ran.
+        "now": session.execute(select(func.clock_timestamp())).scalar_one(),
+    }
+    session.execute(_RECORD, params)

@@ -1,26 +1,25 @@
-"""Operator controls of a run (pause, resume, cancel) and its progress, all from rows.
+"""Operator controls of a run: pause, resume, cancel. The API, the CLI and the
+dashboard call these same functions, so a pause here is seen everywhere at once.
 
 Nothing here lives in memory or in the broker: a paused run's batches simply stay
 `queued` in the database (their messages, when they come, find the run paused and do
-nothing), and `resume` queues them again. Each function works inside the caller's
-transaction and returns what to publish after commit (STYLE.md rule 5); the workers'
-`workers.runs` wraps them for the API and CLI.
+nothing), and `resume` queues them again. Each control commits its row change, then
+publishes what it queued (docs/style.md rule 5).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models import RunStatus, SyncRun
+from models.db import transaction
+from sync.context import Context
+from sync.errors import Conflict, NotFound
 from sync.runs import LIVE, cancel_queued_batches, close_run
-
-
-class RunStateError(ValueError):
-    """The run is not in a state that allows this control (e.g. resuming a finished run)."""
 
 
 @dataclass
@@ -36,9 +35,9 @@ class Resumed:
 def _locked(session: Session, run_id: int, allowed: tuple[RunStatus, ...], action: str) -> SyncRun:
     run = session.get(SyncRun, run_id, with_for_update=True)
     if run is None:
-        raise RunStateError(f"run {run_id} does not exist")
+        raise NotFound(f"no run {run_id}")
     if run.status not in allowed:
-        raise RunStateError(f"cannot {action} run {run_id}: it is {run.status}")
+        raise Conflict(f"cannot {action} run {run_id}: it is {run.status}")
     return run
 
 
@@ -92,59 +91,30 @@ def cancel_run(session: Session, run_id: int) -> list[int]:
     return close_run(session, run)
 
 
-@dataclass(frozen=True)
-class Progress:
-    run_id: int
-    status: str
-    total: int
-    synced: int
-    unchanged: int
-    failed: int
-    skipped: int
-    #: SKUs in batches not finished yet (queued or processing).
-    pending: int
-    percent: float
-    #: SKUs finished per second since the run started.
-    rate: float | None
-    #: Seconds until the pending SKUs are done at that rate; None if unknown.
-    eta_seconds: float | None
+def pause(ctx: Context, run_id: int) -> None:
+    with transaction(ctx.sessions) as session:
+        pause_run(session, run_id)
 
 
-def run_progress(session: Session, run_id: int, now: datetime | None = None) -> Progress:
-    """Where the run stands, computed from its row and its batches' rows."""
-    run = session.get(SyncRun, run_id)
-    if run is None:
-        raise RunStateError(f"run {run_id} does not exist")
-    pending = session.execute(
-        text(
-            """
-            SELECT coalesce(sum(jsonb_array_length(skus)), 0) FROM sync_batches
-            WHERE run_id = :run_id AND status IN ('queued', 'processing')
-            """
-        ),
-        {"run_id": run_id},
-    ).scalar_one()
-    done = run.synced + run.unchanged + run.failed
-    finished = done + run.skipped
-    percent = 100.0 * finished / run.total if run.total else (100.0 if run.finished_at else 0.0)
-    rate = eta = None
-    if run.started_at is not None:
-        end = run.finished_at or now or session.execute(select(func.now())).scalar_one()
-        elapsed = (end - run.started_at).total_seconds()
-        if elapsed > 0:
-            rate = done / elapsed
-            if rate > 0 and run.status == RunStatus.RUNNING:
-                eta = pending / rate
-    return Progress(
-        run_id=run.id,
-        status=str(run.status),
-        total=run.total,
-        synced=run.synced,
-        unchanged=run.unchanged,
-        failed=run.failed,
-        skipped=run.skipped,
-        pending=int(pending),
-        percent=round(percent, 2),
-        rate=rate,
-        eta_seconds=eta,
-    )
+def resume(ctx: Context, run_id: int) -> None:
+    """Resume the run and queue what it has left. If the broker is down, the run is
+    `running` with its batches `queued`: the stuck-batch check publishes them later."""
+    with transaction(ctx.sessions) as session:
+        resumed = resume_run(session, run_id)
+    if resumed.start:
+        ctx.broker.start_run(run_id, resumed.kind)
+    ctx.broker.batches(resumed.batch_ids, resumed.kind)
+
+
+def cancel(ctx: Context, run_id: int) -> None:
+    with transaction(ctx.sessions) as session:
+        deliveries = cancel_run(session, run_id)
+    ctx.broker.deliveries(deliveries)
+
+
+#: The controls by the name the API's path and the CLI's command use.
+CONTROLS: dict[str, Callable[[Context, int], None]] = {
+    "pause": pause,
+    "resume": resume,
+    "cancel": cancel,
+}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
@@ -25,11 +24,11 @@ from connectors.errors import PermanentError, TransientError
 from connectors.types import SourceItem
 from models import EventKind, Item, Site, Source, WebhookLog, WebhookStatus
 from models.db import transaction
-from sync.catalog import upsert_products
+from sync.catalog import deactivate_product, mirror_products
+from sync.context import Context
+from sync.errors import Conflict, Unavailable
 from sync.push import PushOutcome, push_readings
-
-if TYPE_CHECKING:
-    from workers.context import WorkerContext
+from sync.runs import start_run
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +36,12 @@ PENDING = (WebhookStatus.RECEIVED, WebhookStatus.QUEUED)
 #: Seconds before retrying an event another worker is processing right now.
 LOCKED_RETRY_SECONDS = 5.0
 
-#: Starts a manual full sync of a site (injected by the task: needs the Celery app).
-StartSync = Callable[[int], object]
-
 
 class EventFailed(Exception):
     """The event cannot succeed (per-SKU refusals, bad data); the row says why."""
 
 
-def process_event(ctx: WorkerContext, row_id: int, start_sync: StartSync) -> None:
+def process_event(ctx: Context, row_id: int) -> None:
     """Process one `webhook_log` row if it is still pending (module docstring)."""
     _count_attempt(ctx, row_id)
     try:
@@ -64,7 +60,7 @@ def process_event(ctx: WorkerContext, row_id: int, start_sync: StartSync) -> Non
             try:
                 if handler is None:
                     raise EventFailed(f"no handler for kind {row.kind!r}")
-                summary = handler(ctx, session, row, start_sync)
+                summary = handler(ctx, session, row)
             except (PermanentError, EventFailed) as exc:
                 _finish(row, WebhookStatus.FAILED, str(exc))
                 log.warning("event.failed", extra={"row": row_id, "error": str(exc)})
@@ -76,7 +72,7 @@ def process_event(ctx: WorkerContext, row_id: int, start_sync: StartSync) -> Non
         raise
 
 
-def record_failure(ctx: WorkerContext, row_id: int, error: str) -> None:
+def record_failure(ctx: Context, row_id: int, error: str) -> None:
     """Retries exhausted: the row is `failed`, kept for replay from the admin API."""
     with transaction(ctx.sessions) as session:
         session.execute(
@@ -86,7 +82,7 @@ def record_failure(ctx: WorkerContext, row_id: int, error: str) -> None:
         )
 
 
-def _count_attempt(ctx: WorkerContext, row_id: int) -> None:
+def _count_attempt(ctx: Context, row_id: int) -> None:
     """Counted in its own transaction, so an attempt that fails still counts."""
     with transaction(ctx.sessions) as session:
         session.execute(
@@ -96,7 +92,7 @@ def _count_attempt(ctx: WorkerContext, row_id: int) -> None:
         )
 
 
-def _note(ctx: WorkerContext, row_id: int, error: str) -> None:
+def _note(ctx: Context, row_id: int, error: str) -> None:
     with transaction(ctx.sessions) as session:
         session.execute(
             update(WebhookLog).where(WebhookLog.id == row_id).values(error=error[:2000])
@@ -123,42 +119,31 @@ def _require_pushed(site: Site, outcome: PushOutcome) -> str:
     return f"site {site.id}: {outcome.synced} pushed, {outcome.unchanged} unchanged"
 
 
-def _store_product_upsert(
-    ctx: WorkerContext, session: Session, row: WebhookLog, start_sync: StartSync
-) -> str:
+def _store_product_upsert(ctx: Context, session: Session, row: WebhookLog) -> str:
     """Refresh the product's rows in `items`; SKUs new to us get the ERP's stock now."""
     site = _site(session, row)
     store = ctx.storefront(site)
     products = store.get_product(row.entity or "")
     if not products:
         return _deactivate(ctx, site, row.entity or "")
-    new_skus = upsert_products(ctx, site.id, products)
+    with transaction(ctx.sessions) as mirror:
+        new_skus = mirror_products(mirror, site.id, products).added
     if not new_skus:
         return f"site {site.id}: {len(products)} SKU(s) refreshed"
     readings = ctx.source(site.source).get_quantities(new_skus)
     return _require_pushed(site, push_readings(ctx, site, list(readings.values()), store))
 
 
-def _store_product_delete(
-    ctx: WorkerContext, session: Session, row: WebhookLog, start_sync: StartSync
-) -> str:
+def _store_product_delete(ctx: Context, session: Session, row: WebhookLog) -> str:
     return _deactivate(ctx, _site(session, row), row.entity or "")
 
 
-def _deactivate(ctx: WorkerContext, site: Site, product_id: str) -> str:
-    with transaction(ctx.sessions) as session:
-        gone = session.execute(
-            update(Item)
-            .where(Item.site_id == site.id, Item.product_id == product_id, Item.active)
-            .values(active=False)
-            .returning(Item.id)
-        ).all()
-    return f"site {site.id}: product {product_id} gone, {len(gone)} SKU(s) deactivated"
+def _deactivate(ctx: Context, site: Site, product_id: str) -> str:
+    gone = deactivate_product(ctx, site.id, product_id)
+    return f"site {site.id}: product {product_id} gone, {gone} SKU(s) deactivated"
 
 
-def _store_stock(
-    ctx: WorkerContext, session: Session, row: WebhookLog, start_sync: StartSync
-) -> str:
+def _store_stock(ctx: Context, session: Session, row: WebhookLog) -> str:
     """A stock level moved in the store (an order, a hand edit, our own write's echo).
 
     Not pushed back: after an order the store is briefly *below* the ERP until the ERP
@@ -168,9 +153,7 @@ def _store_stock(
     return "store-side stock change; the ERP stays the truth"
 
 
-def _erp_item_changed(
-    ctx: WorkerContext, session: Session, row: WebhookLog, start_sync: StartSync
-) -> str:
+def _erp_item_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
     source = session.get(Source, row.source_id) if row.source_id else None
     if source is None:
         raise EventFailed("the event's source no longer exists")
@@ -180,9 +163,7 @@ def _erp_item_changed(
     return _push_everywhere(ctx, session, source.id, reading)
 
 
-def _sku_changed(
-    ctx: WorkerContext, session: Session, row: WebhookLog, start_sync: StartSync
-) -> str:
+def _sku_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
     site = _site(session, row)
     readings = ctx.source(site.source).get_quantities([row.sku or ""])
     if not readings:
@@ -192,9 +173,7 @@ def _sku_changed(
     )
 
 
-def _push_everywhere(
-    ctx: WorkerContext, session: Session, source_id: int, reading: SourceItem
-) -> str:
+def _push_everywhere(ctx: Context, session: Session, source_id: int, reading: SourceItem) -> str:
     """Push one ERP reading to every active site of the source that sells the SKU."""
     sites = session.scalars(
         select(Site)
@@ -216,21 +195,30 @@ def _push_everywhere(
     return "; ".join(summaries) or f"SKU {reading.sku} is on no active site"
 
 
-def _erp_collection(
-    ctx: WorkerContext, session: Session, row: WebhookLog, start_sync: StartSync
-) -> str:
+def _erp_collection(ctx: Context, session: Session, row: WebhookLog) -> str:
     """Too many changes to list (Business Central sends one `collection` notice for over
-    1,000 records, platforms.md section 7): a manual full sync of each site, which
-    writes only what differs, is the exact and cheap answer."""
+    1,000 records, docs/platforms.md section 7): a manual full sync of each site, which
+    writes only what differs, is the exact and cheap answer. A site with a run going
+    keeps that run (one live run per site): it reads the ERP batch by batch, so only
+    batches it finished before this notice miss the change until the next run."""
     site_ids = session.scalars(
-        select(Site.id).where(Site.source_id == row.source_id, Site.active)
+        select(Site.id).where(Site.source_id == row.source_id, Site.active).order_by(Site.id)
     ).all()
+    started, going = 0, []
     for site_id in site_ids:
-        start_sync(site_id)
-    return f"full sync started for {len(site_ids)} site(s)"
+        try:
+            start_run(ctx, site_id, trigger="webhook")
+            started += 1
+        except Conflict as refusal:
+            going.append(refusal.message)
+        except Unavailable as exc:
+            # The broker is down: retry the event; sites started meanwhile answer
+            # "already running" then.
+            raise TransientError(exc.message) from exc
+    return "; ".join([f"full sync started for {started} site(s)", *going])
 
 
-Handler = Callable[["WorkerContext", Session, WebhookLog, StartSync], str]
+Handler = Callable[[Context, Session, WebhookLog], str]
 
 HANDLERS: dict[EventKind, Handler] = {
     EventKind.STORE_PRODUCT_UPSERT: _store_product_upsert,

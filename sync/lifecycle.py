@@ -15,9 +15,7 @@ returned ids after commit, and a sweeper publishes any it missed.
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,37 +37,6 @@ TOPICS = (STARTED, COMPLETED, FAILED)
 #: While an attempt is under way its delivery is not due, so a duplicate message for
 #: it does nothing; an attempt that dies leaves it due again after this long.
 ATTEMPT_LEASE = timedelta(minutes=2)
-
-
-class SubscriptionError(ValueError):
-    """A subscription request that cannot work (bad URL, unknown topic)."""
-
-
-def new_secret() -> str:
-    """A Standard Webhooks symmetric secret: 32 random bytes, `whsec_` + base64."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def subscribe(
-    session: Session,
-    vault: Vault,
-    url: str,
-    topics: Sequence[str] = TOPICS,
-    site_id: int | None = None,
-) -> tuple[EventSubscription, str]:
-    """Add a subscriber; return it and its secret (shown once, stored sealed)."""
-    if not url.startswith(("https://", "http://")):
-        raise SubscriptionError(f"url must be http(s), got {url[:40]!r}")
-    unknown = sorted(set(topics) - set(TOPICS))
-    if unknown or not topics:
-        raise SubscriptionError(f"topics must be among {', '.join(TOPICS)}; got {unknown}")
-    secret = new_secret()
-    subscription = EventSubscription(
-        url=url, secret_sealed=vault.seal(secret), topics=sorted(set(topics)), site_id=site_id
-    )
-    session.add(subscription)
-    session.flush()
-    return subscription, secret
 
 
 def run_data(run: SyncRun) -> dict[str, Any]:

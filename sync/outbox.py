@@ -11,16 +11,15 @@ lock and skips rows that are no longer pending.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kombu.exceptions import KombuError
-from redis import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import WebhookLog, WebhookStatus
+from sync.context import Context
+from sync.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +32,7 @@ log = logging.getLogger(__name__)
 QUEUED_TIMEOUT = timedelta(minutes=10)
 
 
-def sweep(
-    sessions: sessionmaker[Session],
-    publish: Callable[[int], None],
-    *,
-    now: datetime | None = None,
-    limit: int = 1000,
-) -> int:
+def sweep(ctx: Context, *, now: datetime | None = None, limit: int = 1000) -> int:
     """Publish up to `limit` stranded rows again; return how many were published.
 
     `queued_at` is renewed and committed *before* publishing: a worker that gets the
@@ -48,7 +41,7 @@ def sweep(
     unpublished rows back (their `queued_at` as it was) and stops this sweep.
     """
     now = now or datetime.now(UTC)
-    with sessions.begin() as session:
+    with ctx.sessions.begin() as session:
         previous: dict[int, Any] = dict(
             session.execute(
                 select(WebhookLog.id, WebhookLog.queued_at)
@@ -67,12 +60,12 @@ def sweep(
         session.execute(update(WebhookLog).where(WebhookLog.id.in_(ids)).values(queued_at=now))
     for done, row_id in enumerate(ids):
         try:
-            publish(row_id)
-        except (TimeoutError, KombuError, RedisError, OSError) as exc:
+            ctx.broker.event(row_id)
+        except Unavailable as exc:
             # The broker is still down: the rest stay due for the next sweep.
-            _unmark(sessions, ids[done:], previous)
+            _unmark(ctx.sessions, ids[done:], previous)
             log.warning(
-                "outbox.publish_failed", extra={"left": len(ids) - done, "error": repr(exc)}
+                "outbox.publish_failed", extra={"left": len(ids) - done, "error": exc.message}
             )
             return done
     log.info("outbox.swept", extra={"published": len(ids)})

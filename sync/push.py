@@ -2,8 +2,8 @@
 
 Contract of `push_readings(ctx, site, readings, store)`, all in one transaction:
 
-1. Lock the site's active `items` rows for the readings' SKUs, in SKU order (`LOCK_ITEMS`;
-   sorted, so two writers never deadlock).
+1. Lock the site's active `items` rows for the readings' SKUs, in SKU order
+   (sync/catalog.py `lock_for_push`; sorted, so two writers never deadlock).
 2. Per reading (the newest one if a SKU is read twice):
    - no active row for the site: **failed**, "unknown SKU for site" (the catalog
      refresh puts rows there);
@@ -16,7 +16,7 @@ Contract of `push_readings(ctx, site, readings, store)`, all in one transaction:
    platform's batch requests. Each request passes the site's shared limit
    (sync/pacing.py). Per-item refusals fail only those SKUs.
 4. One bulk UPDATE of `quantity`, `erp_read_at` and `last_synced_at` for the written
-   and the confirmed rows, then commit.
+   and the confirmed rows (sync/catalog.py `record_pushed`), then commit.
 
 The row locks are held across the HTTP call on purpose: they serialise two writers of
 the same SKU, so the one holding the newer reading always writes last. Transient and
@@ -30,58 +30,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from connectors.interfaces import Storefront
 from connectors.types import SourceItem, StockUpdate
 from models import Site
 from models.db import transaction
+from sync.catalog import lock_for_push, record_pushed
+from sync.context import Context
 from sync.pacing import calls_made
 
-if TYPE_CHECKING:
-    from workers.context import WorkerContext
-
 UNKNOWN_SKU = "unknown SKU for site"
-
-#: The site's active rows for the SKUs, each found through the (site_id, sku) index and
-#: locked in the array's order, which the caller sorts (step 1).
-#:
-#: Why a LATERAL subquery with LIMIT 1 (the pair is unique anyway) rather than
-#: `sku IN (...)`: the LIMIT keeps the planner from flattening it into a join of its
-#: choosing, and it chose to scan every row of the site and filter on the SKUs, with
-#: its statistics fresh (a sequential scan) or stale after a first catalog load (a
-#: bitmap scan on `site_id` alone). That is 500 locked rows out of all 20,000 read per
-#: batch: 6-9 ms against 2.5-3 ms here, growing with the catalog (quadratic over a
-#: full sync) where this grows with the batch.
-LOCK_ITEMS = text(
-    """
-    SELECT item.id, item.sku, item.product_id, item.variant_id, item.quantity, item.erp_read_at
-    FROM unnest(CAST(:skus AS text[])) AS wanted(sku)
-    CROSS JOIN LATERAL (
-        SELECT id, sku, product_id, variant_id, quantity, erp_read_at FROM items
-        WHERE site_id = :site_id AND sku = wanted.sku AND active
-        LIMIT 1
-        FOR UPDATE
-    ) AS item
-    """
-)
-
-_RECORD = text(
-    """
-    UPDATE items SET
-        quantity = v.quantity,
-        erp_read_at = v.read_at,
-        last_synced_at = CASE WHEN v.written THEN :now ELSE items.last_synced_at END
-    FROM unnest(
-        CAST(:ids AS bigint[]), CAST(:quantities AS integer[]),
-        CAST(:read_ats AS timestamptz[]), CAST(:written AS boolean[])
-    ) AS v(id, quantity, read_at, written)
-    WHERE items.id = v.id
-    """
-)
 
 
 @dataclass
@@ -102,7 +62,7 @@ class PushOutcome:
 
 
 def push_readings(
-    ctx: WorkerContext, site: Site, readings: Sequence[SourceItem], store: Storefront
+    ctx: Context, site: Site, readings: Sequence[SourceItem], store: Storefront
 ) -> PushOutcome:
     """Push `readings` to `site` through `store` in one transaction (module docstring)."""
     with transaction(ctx.sessions) as session:
@@ -125,10 +85,7 @@ def push_in_session(
         kept = newest.get(reading.sku)
         if kept is None or reading.read_at > kept.read_at:
             newest[reading.sku] = reading
-    rows = {
-        row.sku: row
-        for row in session.execute(LOCK_ITEMS, {"site_id": site_id, "skus": sorted(newest)})
-    }
+    rows = lock_for_push(session, site_id, sorted(newest))
     confirmed: list[tuple[int, int, datetime, bool]] = []
     changed: list[tuple[int, StockUpdate, datetime]] = []
     for sku, reading in sorted(newest.items()):
@@ -145,7 +102,7 @@ def push_in_session(
             changed.append((row.id, update, reading.read_at))
     if changed:
         confirmed += _write(store, changed, outcome)
-    _record(session, confirmed)
+    record_pushed(session, confirmed)
     return outcome
 
 
@@ -170,20 +127,3 @@ def _write(
         else:
             outcome.fail(update.sku, result.error or "refused by the store")
     return written
-
-
-def _record(session: Session, rows: list[tuple[int, int, datetime, bool]]) -> None:
-    """One UPDATE for every written or confirmed row (a round trip, not one per SKU)."""
-    if not rows:
-        return
-    ids, quantities, read_ats, written = (list(column) for column in zip(*rows, strict=True))
-    params: dict[str, Any] = {
-        "ids": ids,
-        "quantities": quantities,
-        "read_ats": read_ats,
-        "written": written,
-        # The wall clock after the write, not the transaction's start: the catalog
-        # refresh compares it with its own start to keep values pushed while it ran.
-        "now": session.execute(select(func.clock_timestamp())).scalar_one(),
-    }
-    session.execute(_RECORD, params)

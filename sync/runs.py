@@ -1,32 +1,44 @@
-"""A sync run's life in the database: create, begin, cut into batches, close.
+"""Where a run starts, and its life in the database: create, begin, cut, close.
+
+`start_run` is the one way a run starts, whatever asks for it: an operator (API,
+CLI, dashboard), the nightly beat (schedules/due.py), an ERP `collection` notice
+(sync/events.py) or `start_all`. It enforces one live run per site (queued, running
+or paused), backed by the partial unique index `uq_sync_runs_live_per_site`, so two
+triggers racing on one site get one run and one `AlreadyRunning`, on any host.
 
 Every change of a run's state is one transaction on its row, so two workers (or a
 worker and an operator) never disagree about it, and each returns the lifecycle event
-deliveries it recorded, for the caller to publish after commit (STYLE.md rule 5).
+deliveries it recorded, for the caller to publish after commit (docs/style.md rule 5).
 
 A run is closed exactly once: when `finished_at` is set, by `close_run`, which is
 also when `PRODUCT_SYNC_COMPLETED` or `..._FAILED` is recorded. Runs finish by
-counting rows, not by chords (DESIGN.md flow 7): each batch's completion decrements
-`batches_pending` in one `UPDATE ... RETURNING`, and the one that reaches zero closes.
+counting rows, not by chords (docs/architecture.md flow 4): each batch's completion
+decrements `batches_pending` in one `UPDATE ... RETURNING`, and the one that reaches
+zero closes.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import Any
 
+from psycopg2.errors import UniqueViolation
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import BatchStatus, RunStatus, Site, SyncBatch, SyncRun
 from models.db import transaction
+from models.sync import FULL_RUN_PER_DAY, LIVE_RUN_PER_SITE, LIVE_RUN_STATUSES
 from sync import lifecycle
 from sync.catalog import refresh_catalog
+from sync.context import Context
+from sync.errors import AlreadyRunning, Conflict, NotFound, Unavailable
 
-if TYPE_CHECKING:
-    from workers.context import WorkerContext
+log = logging.getLogger(__name__)
 
 
 class RunKind(enum.StrEnum):
@@ -36,8 +48,9 @@ class RunKind(enum.StrEnum):
     MANUAL = "manual"
 
 
-#: Statuses in which a run may still process batches or be paused/cancelled.
-LIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED)
+#: Statuses in which a run may still process batches or be paused/cancelled; a site
+#: has at most one run in them (`uq_sync_runs_live_per_site`).
+LIVE = LIVE_RUN_STATUSES
 
 _CUT = text(
     """
@@ -69,17 +82,96 @@ class Cut:
     deliveries: list[int] = field(default_factory=list)
 
 
-def create_run(
-    session: Session, site_id: int, kind: str, trigger: str, local_date: date | None = None
+def start_run(
+    ctx: Context,
+    site_id: int,
+    *,
+    kind: str = RunKind.MANUAL,
+    trigger: str = "api",
+    local_date: date | None = None,
+) -> int:
+    """Start a run of the site and queue its start task; return the run's id.
+
+    Refused with `NotFound` (no such site), `Conflict` (site deactivated, or its
+    nightly run for `local_date` exists) or `AlreadyRunning` (the site has a live run).
+    The unique indexes decide races: the check is the INSERT itself.
+
+    If the start cannot be published (Redis down), the run is failed by name and
+    `Unavailable` raised: left queued, it would refuse every later start of the site
+    until the stuck-run check failed it hours later. Its lifecycle event goes out with
+    the delivery sweep once Redis is back.
+    """
+    with transaction(ctx.sessions) as session:
+        site = session.get(Site, site_id)
+        if site is None:
+            raise NotFound(f"no site {site_id}")
+        if not site.active:
+            raise Conflict(f"site {site_id} is deactivated")
+        run_id = _create_run(session, site_id, kind, trigger, local_date).id
+    try:
+        ctx.broker.start_run(run_id, kind)
+    except Unavailable as exc:
+        with transaction(ctx.sessions) as session:
+            fail_run(session, run_id, f"could not be queued: {exc.message}")
+        raise
+    log.info("sync.run.created", extra={"run": run_id, "site": site_id, "trigger": trigger})
+    return run_id
+
+
+def start_all(ctx: Context, trigger: str = "api") -> dict[str, Any]:
+    """Start a manual run of every active site that has none going.
+
+    A site with a live run, or deleted or deactivated meanwhile, is reported under
+    `skipped` with the reason, not raised: the others still start.
+    """
+    with ctx.sessions() as session:
+        site_ids = session.scalars(select(Site.id).where(Site.active).order_by(Site.id)).all()
+    started, skipped = [], []
+    for site_id in site_ids:
+        try:
+            started.append({"site_id": site_id, "run_id": start_run(ctx, site_id, trigger=trigger)})
+        except (Conflict, NotFound) as refusal:
+            skipped.append({"site_id": site_id, "reason": refusal.message})
+    return {"started": started, "skipped": skipped}
+
+
+def live_run(session: Session, site_id: int) -> SyncRun | None:
+    """The site's live run, if it has one (at most one, by the unique index)."""
+    return session.scalars(
+        select(SyncRun).where(SyncRun.site_id == site_id, SyncRun.status.in_(LIVE))
+    ).first()
+
+
+def _create_run(
+    session: Session, site_id: int, kind: str, trigger: str, local_date: date | None
 ) -> SyncRun:
-    """A queued run. For `full` runs, the unique index on (site, local_date) raises
-    IntegrityError on a second one for the same day; the caller decides what that means."""
+    """Insert a queued run, or raise the refusal its unique index stands for."""
     run = SyncRun(
         site_id=site_id, kind=kind, trigger=trigger, status=RunStatus.QUEUED, local_date=local_date
     )
-    session.add(run)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError as exc:
+        # The one insert that can race: another trigger started a run of this site
+        # first. Which index refused says which rule it broke.
+        constraint = _constraint(exc)
+        if constraint == LIVE_RUN_PER_SITE:
+            other = live_run(session, site_id)
+            raise AlreadyRunning(
+                site_id, other.id if other else None, other.status if other else None
+            ) from None
+        if constraint == FULL_RUN_PER_DAY:
+            raise Conflict(f"site {site_id} already has its nightly run for {local_date}") from None
+        raise
     return run
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    if isinstance(exc.orig, UniqueViolation):
+        return exc.orig.diag.constraint_name
+    return None
 
 
 def begin_run(session: Session, run_id: int) -> Begun | None:
@@ -129,7 +221,7 @@ def cut_batches(session: Session, run_id: int, batch_size: int) -> Cut:
     return Cut(batch_ids=ids, enqueue=run.status == RunStatus.RUNNING)
 
 
-def prepare_batches(ctx: WorkerContext, run_id: int) -> Cut:
+def prepare_batches(ctx: Context, run_id: int) -> Cut:
     """Refresh the site's catalog mirror from its store, then cut the run's batches."""
     with ctx.sessions() as session:
         site_id = session.get_one(SyncRun, run_id).site_id

@@ -1,141 +1,44 @@
-"""Managing sources and sites: create, list, toggle webhooks, set or rotate secrets.
+"""Sites (storefronts): add, describe, list, update, deactivate; webhooks on and off.
 
-Shared by the CLI and the admin API, so both validate the same way. Credentials and
-secrets go in sealed (models/crypto.py) and never come back out through these
-functions: the caller gets the clear secret only when it generated one.
+The admin API, the CLI and the demo call these, so all validate alike and describe a
+site the same way. A site is never deleted here: deactivating keeps its history and
+stops its syncs and webhooks (`active`); `webhooks_active` pauses only its webhooks,
+which are then logged `ignored`.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Platform, Site, Source, SourceKind
-from models.crypto import Vault
+from models import Platform, Site, Source, WebhookLog
+from sync.accounts import apply_changes, find, one_of, saving, set_secret
+from sync.context import Context
+from sync.errors import Invalid, NotFound
 
-
-class AdminError(ValueError):
-    """A request that cannot be carried out; the message says why."""
-
-
-def _one_of(value: str, allowed: type[Platform] | type[SourceKind], what: str) -> Any:
-    try:
-        return allowed(value)
-    except ValueError:
-        choices = ", ".join(m.value for m in allowed)
-        raise AdminError(f"{what} must be one of {choices}, got {value!r}") from None
+#: Plain columns an update may set as given (secrets and the zone are checked apart).
+SITE_FIELDS = (
+    "name",
+    "base_url",
+    "full_sync_hour",
+    "active",
+    "webhooks_active",
+    "rate_limit_requests",
+    "rate_limit_window_seconds",
+    "rate_limit_concurrency",
+)
 
 
 def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise AdminError(f"unknown IANA time zone {name!r}") from None
+        raise Invalid(f"unknown IANA time zone {name!r}") from None
     return name
-
-
-def _find(session: Session, model: type[Site] | type[Source], ref: str) -> Any:
-    """A row by id (all digits) or by name."""
-    column = model.id if ref.isdigit() else model.name
-    row = session.scalars(
-        select(model).where(column == (int(ref) if ref.isdigit() else ref))
-    ).first()
-    if row is None:
-        raise AdminError(f"no {model.__tablename__[:-1]} {ref!r}")
-    return row
-
-
-def find_source(session: Session, ref: str) -> Source:
-    source: Source = _find(session, Source, ref)
-    return source
-
-
-def find_site(session: Session, ref: str) -> Site:
-    site: Site = _find(session, Site, ref)
-    return site
-
-
-def add_source(
-    session: Session,
-    vault: Vault,
-    *,
-    name: str,
-    kind: str,
-    base_url: str,
-    credentials: Mapping[str, Any],
-    webhook_secret: str | Mapping[str, str] | None = None,
-) -> Source:
-    if session.scalars(select(Source).where(Source.name == name)).first():
-        raise AdminError(f"a source named {name!r} exists")
-    source = Source(
-        name=name,
-        kind=_one_of(kind, SourceKind, "kind"),
-        base_url=base_url,
-        credentials_sealed=vault.seal(credentials),
-        webhook_secret_sealed=vault.seal(webhook_secret) if webhook_secret else None,
-    )
-    session.add(source)
-    session.flush()
-    return source
-
-
-def add_site(
-    session: Session,
-    vault: Vault,
-    *,
-    name: str,
-    platform: str,
-    base_url: str,
-    source: str,
-    credentials: Mapping[str, Any],
-    webhook_secret: str | Mapping[str, str] | None = None,
-    timezone: str = "UTC",
-    full_sync_hour: int = 2,
-) -> Site:
-    if session.scalars(select(Site).where(Site.name == name)).first():
-        raise AdminError(f"a site named {name!r} exists")
-    if not 0 <= full_sync_hour <= 23:
-        raise AdminError(f"full_sync_hour must be 0-23, got {full_sync_hour}")
-    site = Site(
-        name=name,
-        platform=_one_of(platform, Platform, "platform"),
-        base_url=base_url,
-        source_id=find_source(session, source).id,
-        timezone=check_timezone(timezone),
-        full_sync_hour=full_sync_hour,
-        credentials_sealed=vault.seal(credentials),
-        webhook_secret_sealed=vault.seal(webhook_secret) if webhook_secret else None,
-    )
-    session.add(site)
-    session.flush()
-    return site
-
-
-def set_webhooks_active(session: Session, ref: str, active: bool) -> Site:
-    site = find_site(session, ref)
-    site.webhooks_active = active
-    return site
-
-
-def set_secret(
-    session: Session, vault: Vault, owner: Site | Source, secret: str | Mapping[str, str] | None
-) -> str | None:
-    """Set (or, with None, generate) an owner's webhook secret; return it if generated.
-
-    Rotation is just setting a new one: the platform must be given the new secret at
-    the same moment (Shopify keeps signing with the old one for up to an hour,
-    platforms.md section 5, so rotate there first and here right after).
-    """
-    generated = None
-    if secret is None:
-        generated = secret = secrets.token_urlsafe(32)
-    owner.webhook_secret_sealed = vault.seal(secret)
-    return generated
 
 
 def describe_site(site: Site) -> dict[str, Any]:
@@ -152,4 +55,110 @@ def describe_site(site: Site) -> dict[str, Any]:
         "webhooks_active": site.webhooks_active,
         "has_webhook_secret": site.webhook_secret_sealed is not None,
         "has_api_key": site.api_key_hash is not None,
+        "rate_limit_requests": site.rate_limit_requests,
+        "rate_limit_window_seconds": site.rate_limit_window_seconds,
+        "rate_limit_concurrency": site.rate_limit_concurrency,
     }
+
+
+def site_id(ctx: Context, ref: str | int) -> int:
+    """The id of the site named or numbered `ref`; `NotFound` if none."""
+    with ctx.sessions() as session:
+        return find(session, Site, ref).id
+
+
+def get_site(session: Session, site_id: int) -> Site:
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound(f"no site {site_id}")
+    return site
+
+
+def show_site(ctx: Context, site_id: int) -> dict[str, Any]:
+    with ctx.sessions() as session:
+        return describe_site(get_site(session, site_id))
+
+
+def list_sites(ctx: Context, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    with ctx.sessions() as session:
+        rows = session.scalars(select(Site).order_by(Site.id).limit(limit).offset(offset))
+        return [describe_site(site) for site in rows]
+
+
+def add_site(
+    ctx: Context,
+    *,
+    name: str,
+    platform: str,
+    base_url: str,
+    source: str | int,
+    credentials: Mapping[str, Any],
+    webhook_secret: str | Mapping[str, str] | None = None,
+    timezone: str = "UTC",
+    full_sync_hour: int = 2,
+) -> dict[str, Any]:
+    """Register a store fed by `source` (its id or name)."""
+    if not 0 <= full_sync_hour <= 23:
+        raise Invalid(f"full_sync_hour must be 0-23, got {full_sync_hour}")
+    with saving(ctx) as session:
+        if session.scalars(select(Site).where(Site.name == name)).first():
+            raise Invalid(f"a site named {name!r} exists")
+        try:
+            source_id = find(session, Source, source).id
+        except NotFound as missing:
+            raise Invalid(missing.message) from None
+        site = Site(
+            name=name,
+            platform=one_of(platform, Platform, "platform"),
+            base_url=base_url,
+            source_id=source_id,
+            timezone=check_timezone(timezone),
+            full_sync_hour=full_sync_hour,
+            credentials_sealed=ctx.vault.seal(credentials),
+            webhook_secret_sealed=ctx.vault.seal(webhook_secret) if webhook_secret else None,
+        )
+        session.add(site)
+        session.flush()
+        return describe_site(site)
+
+
+def update_site(ctx: Context, site_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Change a site's fields, credentials or secret; a secret generated here (with
+    `rotate_webhook_secret`) is in the answer's `webhook_secret`, once."""
+    with saving(ctx) as session:
+        site = get_site(session, site_id)
+        if "timezone" in changes:
+            site.timezone = check_timezone(changes["timezone"])
+        generated = apply_changes(session, ctx.vault, site, changes, SITE_FIELDS)
+        session.flush()
+        described = describe_site(site)
+    if generated:
+        described["webhook_secret"] = generated
+    return described
+
+
+def set_site_secret(
+    ctx: Context, site_id: int, secret: str | Mapping[str, str] | None
+) -> str | None:
+    """Set a site's webhook secret, or generate one (returned once) with None."""
+    with saving(ctx) as session:
+        return set_secret(ctx.vault, get_site(session, site_id), secret)
+
+
+def last_received(session: Session, site_id: int) -> Any:
+    """When the site's last webhook arrived (None if never)."""
+    return session.scalar(
+        select(func.max(WebhookLog.received_at)).where(WebhookLog.site_id == site_id)
+    )
+
+
+def toggle_webhooks(ctx: Context, site_id: int, active: bool | None) -> dict[str, Any]:
+    """Set (or, with None, flip) whether the site's webhooks are processed."""
+    with saving(ctx) as session:
+        site = get_site(session, site_id)
+        site.webhooks_active = (not site.webhooks_active) if active is None else active
+        return {
+            "site_id": site.id,
+            "webhooks_active": site.webhooks_active,
+            "last_received_at": last_received(session, site.id),
+        }

@@ -11,12 +11,10 @@ from settings import Settings
 #: Modules whose tasks the worker registers.
 TASK_MODULES: list[str] = [
     "workers.events",
-    "workers.outbox",
     "workers.runs",
     "workers.batches",
     "workers.maintenance",
     "workers.lifecycle",
-    "schedules.tasks",
 ]
 
 

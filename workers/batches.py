@@ -1,6 +1,6 @@
 """The full-sync batch task: claim, sync, record; retry transient failures.
 
-Thin by design (STYLE.md rule 2): the batch's id in, `sync.batches` does the work. The
+Thin by design (docs/style.md rule 2): the batch's id in, `sync.batches` does the work. The
 task decides only about retries: a transient error puts the batch back to `queued` and
 retries it with backoff (honouring the platform's wait) up to the preset's limit; then,
 or on a permanent error, the batch is `failed` with its error and the run goes on.
@@ -16,14 +16,14 @@ from celery.app.task import Task
 from models.db import transaction
 from sync.batches import StaleClaim, claim_batch, fail_batch, release_batch, sync_batch
 from workers import presets
+from workers.broker import PROCESS_BATCH
 from workers.context import get_context
-from workers.lifecycle import publish_deliveries
-from workers.runs import BATCH, EXPECTED, RETRYABLE, describe, retry_or_give_up
+from workers.runs import EXPECTED, RETRYABLE, describe, retry_or_give_up
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name=BATCH, bind=True, **presets.SYNC)
+@shared_task(name=PROCESS_BATCH, bind=True, **presets.SYNC)
 def process(self: Task, batch_id: int) -> None:
     """Sync one batch of a run (see sync/batches.py for the claim and its token)."""
     ctx = get_context(self.app)
@@ -45,7 +45,7 @@ def process(self: Task, batch_id: int) -> None:
         deliveries = sync_batch(ctx, claim)
     except StaleClaim as exc:
         # A redelivered message took the batch over; its delivery records the outcome.
-        log.warning("sync.batch.taken_over batch=%d: %s", batch_id, exc)
+        log.warning("sync.batch.taken_over", extra={"batch": batch_id, "error": str(exc)})
         return
     except RETRYABLE as exc:
         # Raises Celery's `Retry` while retries remain; then the batch fails, run goes on.
@@ -53,8 +53,8 @@ def process(self: Task, batch_id: int) -> None:
     except Exception as exc:
         # Permanent (bad credentials, a refused request) or a bug: the batch fails with
         # the reason so its run can still finish; a bug is raised again for the logs.
-        publish_deliveries(self.app, give_up(describe(exc)))
+        ctx.broker.deliveries(give_up(describe(exc)))
         if isinstance(exc, EXPECTED):
             return
         raise
-    publish_deliveries(self.app, deliveries)
+    ctx.broker.deliveries(deliveries)

@@ -1,8 +1,7 @@
-"""The webhook event task: thin, as STYLE.md rule 2 asks.
+"""The webhook event task, thin (docs/style.md rule 2), and its message for the relay.
 
 The message carries only the `webhook_log` row id; the row is the durable record and
-`sync.events.process_event` does the work. The receiver publishes by task name, so the
-web process never imports worker code paths beyond this module.
+`sync.events.process_event` does the work.
 """
 
 from __future__ import annotations
@@ -14,36 +13,19 @@ import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from celery import Celery, Task, shared_task
+from celery import Task, shared_task
 
 from connectors.errors import TransientError
+from sync.events import process_event, record_failure
 from workers import presets
-from workers.publish import send
+from workers.broker import PROCESS_EVENT
+from workers.context import get_context
 
 log = logging.getLogger(__name__)
 
-PROCESS_EVENT = "workers.events.process"
-
-
-def enqueue_event(celery: Celery, row_id: int, countdown: float = 0.0) -> None:
-    """Publish one event; raises on a broker failure (the row then waits for the sweeper).
-
-    `retry=False`: on the request path a dead broker must fail in milliseconds, not
-    after Celery's publish retries; the outbox sweeper is the retry.
-    """
-    send(
-        celery,
-        PROCESS_EVENT,
-        (row_id,),  # a tuple, as event_message's argsrepr says
-        countdown=countdown or None,
-        queue=presets.EVENT["queue"],
-        priority=presets.EVENT["priority"],
-        retry=False,
-    )
-
 
 def event_message(row_id: int, countdown: float) -> str:
-    """The broker message `enqueue_event` would publish, built without Celery's client.
+    """The broker message `CeleryBroker.event` would publish, built without Celery's client.
 
     The relay (workers/relay.py) pushes thousands of these a second in one Redis round
     trip with the dedupe key; Celery's publish path costs about half a millisecond of
@@ -126,19 +108,9 @@ _ENVELOPE = _envelope()
 
 @shared_task(name=PROCESS_EVENT, bind=True, **presets.EVENT)
 def process(self: Task, row_id: int) -> None:
-    # Imported here: the web process imports this module to publish, and must not
-    # pull in the worker's connectors and context.
-    from sync.events import process_event, record_failure
-    from workers.context import get_context
-    from workers.runs import start_sync
-
     context = get_context(self.app)
-
-    def sync_site(site_id: int) -> None:
-        start_sync(self.app, context.sessions, site_id, trigger="webhook")
-
     try:
-        process_event(context, row_id, sync_site)
+        process_event(context, row_id)
     except TransientError as exc:
         if self.request.retries >= self.max_retries:
             record_failure(context, row_id, f"gave up after {self.request.retries} retries: {exc}")

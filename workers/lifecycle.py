@@ -1,33 +1,32 @@
 """Delivery of sync lifecycle events to subscribers, from the `events` queue.
 
-Each attempt is claimed in the database first (sync/lifecycle.py), so duplicate
-messages cost nothing, then POSTed, then recorded. The next attempt's time is always
-stored on the row; when the wait fits a countdown (at most the presets' cap, far below
-the Redis visibility timeout) the retry is also published with that countdown,
-otherwise the sweeper publishes it when due. Waits reach hours (about a day in all),
-and an ETA message that long would be handed out twice by Redis.
+Each attempt is claimed in the database first (sync/lifecycle.py), so duplicate messages
+cost nothing, then POSTed, then recorded. The next attempt's time is always stored on
+the row; when the wait fits a countdown (at most the retry cap of sync/retry.py, far
+below the Redis visibility timeout) the retry is also published with that countdown,
+otherwise the sweeper publishes it when due. Waits reach hours (about a day in all), and
+an ETA message that long would be handed out twice by Redis.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from celery import Celery, shared_task
+from celery import shared_task
 from celery.app.task import Task
 
 from connectors.errors import ConnectorError
 from connectors.http import HttpClient
 from models.db import transaction
 from sync import lifecycle
+from sync.retry import BACKOFF_CAP_SECONDS
 from workers import presets
+from workers.broker import DELIVER
 from workers.context import get_context
-from workers.publish import send
 
 log = logging.getLogger(__name__)
 
-DELIVER = "workers.lifecycle.deliver"
 SWEEP = "workers.lifecycle.sweep"
 
 #: Connect and read timeouts for a subscriber; Standard Webhooks recommends consumers
@@ -37,19 +36,6 @@ TIMEOUT = (5.0, 20.0)
 #: sweeper publishes it. Longer than a countdown's usual lateness, so the sweeper does
 #: not race the countdown messages.
 OVERDUE = timedelta(minutes=1)
-
-
-def publish_deliveries(app: Celery, delivery_ids: Iterable[int], countdown: float = 0) -> None:
-    """Queue an attempt of each delivery (after the rows are committed)."""
-    for delivery_id in delivery_ids:
-        send(
-            app,
-            DELIVER,
-            [delivery_id],
-            queue=presets.EVENT["queue"],
-            priority=presets.PRIORITY_EVENT,
-            countdown=countdown or None,
-        )
 
 
 @shared_task(name=DELIVER, bind=True, **presets.EVENT)
@@ -63,8 +49,8 @@ def deliver(self: Task, delivery_id: int) -> None:
     status, error = post(attempt)
     with transaction(ctx.sessions) as session:
         delay = lifecycle.record_attempt(session, attempt, status, error, ctx.delivery_schedule)
-    if delay is not None and delay <= presets.BACKOFF_CAP_SECONDS:
-        publish_deliveries(self.app, [delivery_id], countdown=delay)
+    if delay is not None and delay <= BACKOFF_CAP_SECONDS:
+        ctx.broker.deliveries([delivery_id], countdown=delay)
 
 
 def post(attempt: lifecycle.Attempt) -> tuple[int | None, str | None]:
@@ -93,7 +79,7 @@ def sweep(self: Task) -> int:
     ctx = get_context(self.app)
     with ctx.sessions() as session:
         due = lifecycle.due_deliveries(session, OVERDUE)
-    publish_deliveries(self.app, due)
+    ctx.broker.deliveries(due)
     if due:
-        log.info("lifecycle.sweep published=%d", len(due))
+        log.info("lifecycle.swept", extra={"published": len(due)})
     return len(due)

@@ -1,7 +1,8 @@
-"""Maintenance tasks run by beat: recovery of batches and runs, log retention.
+"""Maintenance tasks run by beat: due nightly runs, recovery of batches and runs, the
+outbox and log retention.
 
-Each loads nothing but settings, calls one function of `sync/`, and publishes what
-that function returned after its transaction committed.
+Each calls one function of `sync/` or `schedules/` and publishes what it returned
+after its transaction committed. Their names are the strings schedules/beat.py uses.
 """
 
 from __future__ import annotations
@@ -13,18 +14,26 @@ from celery import shared_task
 from celery.app.task import Task
 
 from models.db import transaction
+from schedules.due import start_due_runs
+from sync.outbox import sweep
 from sync.recovery import fail_stuck_runs, return_stuck_batches
 from sync.retention import purge_webhook_log
 from workers import presets
 from workers.context import get_context
-from workers.lifecycle import publish_deliveries
-from workers.runs import publish_batches
 
 log = logging.getLogger(__name__)
 
+START_DUE_SYNCS = "workers.maintenance.start_due_syncs"
 RETURN_STUCK_BATCHES = "workers.maintenance.return_stuck_batches"
 FAIL_STUCK_RUNS = "workers.maintenance.fail_stuck_runs"
 PURGE_WEBHOOK_LOG = "workers.maintenance.purge_webhook_log"
+OUTBOX_SWEEP = "workers.maintenance.outbox_sweep"
+
+
+@shared_task(name=START_DUE_SYNCS, bind=True, **presets.MAINTENANCE)
+def start_due_syncs(self: Task) -> int:
+    """Start the full sync of every site past its local sync hour without one today."""
+    return len(start_due_runs(get_context(self.app), datetime.now(UTC)))
 
 
 @shared_task(name=RETURN_STUCK_BATCHES, bind=True, **presets.MAINTENANCE)
@@ -36,10 +45,11 @@ def return_stuck_batches_task(self: Task) -> int:
             session, datetime.now(UTC), ctx.settings.stuck_batch_minutes
         )
     for batch_id, kind in returned.batches:
-        publish_batches(self.app, [batch_id], kind)
+        ctx.broker.batches([batch_id], kind)
     if returned.batches or returned.held:
         log.warning(
-            "sync.batches.returned published=%d held=%d", len(returned.batches), returned.held
+            "sync.batches.returned",
+            extra={"published": len(returned.batches), "held": returned.held},
         )
     return len(returned.batches)
 
@@ -52,12 +62,18 @@ def fail_stuck_runs_task(self: Task) -> int:
         runs, deliveries = fail_stuck_runs(
             session, datetime.now(UTC), ctx.settings.stuck_run_minutes
         )
-    publish_deliveries(self.app, deliveries)
+    ctx.broker.deliveries(deliveries)
     for run_id in runs:
         log.error(
-            "sync.run.stuck run=%d failed after %d minutes", run_id, ctx.settings.stuck_run_minutes
+            "sync.run.stuck", extra={"run": run_id, "minutes": ctx.settings.stuck_run_minutes}
         )
     return len(runs)
+
+
+@shared_task(name=OUTBOX_SWEEP, bind=True, **presets.MAINTENANCE)
+def outbox_sweep(self: Task) -> int:
+    """Publish webhook rows left `queued` without a live message (sync/outbox.py)."""
+    return sweep(get_context(self.app))
 
 
 @shared_task(name=PURGE_WEBHOOK_LOG, bind=True, **presets.MAINTENANCE)
@@ -67,5 +83,5 @@ def purge_webhook_log_task(self: Task) -> int:
     deleted = purge_webhook_log(
         ctx.sessions, datetime.now(UTC), ctx.settings.webhook_log_retention_days
     )
-    log.info("webhook_log.purged rows=%d", deleted)
+    log.info("webhook_log.purged", extra={"rows": deleted})
     return deleted

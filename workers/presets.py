@@ -9,17 +9,12 @@ syncs, which beat nightly syncs; maintenance has its own queue.
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 PRIORITY_EVENT = 0
 PRIORITY_MANUAL_SYNC = 4
 PRIORITY_NIGHTLY_SYNC = 7
 PRIORITY_MAINTENANCE = 5
-
-#: Exponential backoff: base * 2**attempt seconds, full jitter, capped.
-BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_CAP_SECONDS = 600.0
 
 _COMMON: dict[str, Any] = {
     "acks_late": True,
@@ -52,20 +47,3 @@ MAINTENANCE: dict[str, Any] = _COMMON | {
 }
 
 PRESETS: dict[str, dict[str, Any]] = {"event": EVENT, "sync": SYNC, "maintenance": MAINTENANCE}
-
-
-def backoff_seconds(
-    attempt: int, hint: float | None = None, rng: random.Random | None = None
-) -> float:
-    """Seconds to wait before retry number `attempt` (0-based).
-
-    Full jitter spreads retries of many workers hit by the same outage; the platform's
-    own hint (`Retry-After`, BigCommerce's reset) is a floor, never shortened; the cap
-    keeps every countdown far below the broker's visibility timeout.
-    """
-    rng = rng or random.Random()
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2**attempt))
-    delay = rng.uniform(ceiling / 2, ceiling)
-    if hint is not None:
-        delay = max(delay, hint)
-    return min(delay, BACKOFF_CAP_SECONDS)

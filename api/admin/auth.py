@@ -25,7 +25,7 @@ from flask import Flask, Request, current_app, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from api.admin.errors import Disabled, Forbidden, Unauthorized
-from api.api_keys import bearer_token
+from api.bearer import bearer_token
 from api.resources import resources
 
 CSRF_HEADER = "X-CSRF-Token"

@@ -1,15 +1,18 @@
-"""The refusals of operator actions, shared by the admin API and the CLI.
+"""How the admin API answers a refusal: the service layer's errors (sync/errors.py)
+mapped to HTTP statuses, plus the few refusals only HTTP has (a request that cannot be
+read, a missing token or CSRF header, the API switched off).
 
-The plain functions of `api/admin/` raise these; the HTTP layer maps each to a status
-and an `{error: {code, message}}` body, the CLI to a one-line message and exit code 1.
-They carry no Flask types, so the CLI can use the same functions.
+The HTTP layer (api/admin/http.py) turns each into the one error body,
+`{"error": {"code", "message"}}`.
 """
 
 from __future__ import annotations
 
+from sync.errors import Conflict, Invalid, NotFound, ServiceError, Unavailable
 
-class OperatorError(Exception):
-    """Base: `status` and `code` say how the API answers."""
+
+class HttpRefusal(Exception):
+    """A refusal of the HTTP request itself; `status` and `code` say how to answer."""
 
     status = 400
     code = "bad_request"
@@ -19,47 +22,41 @@ class OperatorError(Exception):
         self.message = message
 
 
-class BadRequest(OperatorError):
+class BadRequest(HttpRefusal):
     """The request cannot be read (not JSON, a query value of the wrong type)."""
 
 
-class Invalid(OperatorError):
-    """Readable but not acceptable: a field's value, a reference to a missing row."""
-
-    status = 422
-    code = "invalid"
-
-
-class Unauthorized(OperatorError):
+class Unauthorized(HttpRefusal):
     status = 401
     code = "unauthorized"
 
 
-class Forbidden(OperatorError):
+class Forbidden(HttpRefusal):
     """Authenticated by the dashboard's cookie but without the CSRF header."""
 
     status = 403
     code = "forbidden"
 
 
-class NotFound(OperatorError):
-    status = 404
-    code = "not_found"
-
-
-class Conflict(OperatorError):
-    """The row's state does not allow this (a run already going, replaying a success)."""
-
-    status = 409
-    code = "conflict"
-
-
-class Unavailable(OperatorError):
-    """A service we need is down, or the admin API is switched off."""
+class Disabled(HttpRefusal):
+    """The admin API is switched off (no ADMIN_TOKEN configured)."""
 
     status = 503
-    code = "unavailable"
-
-
-class Disabled(Unavailable):
     code = "admin_disabled"
+
+
+#: Service errors by status (an `AlreadyRunning` is a `Conflict`: 409 `conflict`).
+SERVICE_STATUSES: tuple[tuple[type[ServiceError], int, str], ...] = (
+    (NotFound, 404, "not_found"),
+    (Conflict, 409, "conflict"),
+    (Invalid, 422, "invalid"),
+    (Unavailable, 503, "unavailable"),
+)
+
+
+def status_of(error: ServiceError) -> tuple[int, str]:
+    """The HTTP status and error code for a service error (500 only for a new kind)."""
+    for kind, status, code in SERVICE_STATUSES:
+        if isinstance(error, kind):
+            return status, code
+    return 500, "internal"

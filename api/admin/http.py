@@ -11,7 +11,6 @@ front, since a database error on operator input would otherwise be a 500.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -19,29 +18,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import kombu.exceptions
-import redis
 from flask import Blueprint, Response, jsonify, request
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.routing import BaseConverter, ValidationError
 
 from api.admin.auth import require_admin
-from api.admin.errors import BadRequest, Invalid, OperatorError
+from api.admin.errors import BadRequest, HttpRefusal, status_of
+from sync.encoding import dumps
+from sync.errors import OUTAGES, Invalid, ServiceError
 
 log = logging.getLogger(__name__)
-#: A service being down is our outage (503), never the operator's fault nor a 500.
-OUTAGES: tuple[type[Exception], ...] = (
-    OperationalError,
-    InterfaceError,
-    PoolTimeoutError,
-    redis.ConnectionError,
-    redis.TimeoutError,
-    kombu.exceptions.OperationalError,  # the broker, when a task is published
-)
-
 #: Row ids are PostgreSQL bigints; a larger number in a URL is a 404, not a DataError.
 MAX_ID = 2**63 - 1
 _PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -85,18 +72,6 @@ class Doc:
     description: str = ""
 
 
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def dumps(value: Any, indent: int | None = None) -> str:
-    """JSON for API answers and the CLI's `--json`: datetimes in ISO 8601 with offset
-    (Flask's default is the HTTP date format, which drops sub-second precision)."""
-    return json.dumps(value, default=_encode, indent=indent, sort_keys=True)
-
-
 def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
     """The one error shape of the admin API: `{"error": {"code", "message"}}`."""
     response = jsonify({"error": {"code": code, "message": message}})
@@ -105,8 +80,15 @@ def error_response(status: int, code: str, message: str) -> tuple[Response, int]
     return response, status
 
 
-def _refusal(error: OperatorError) -> tuple[Response, int]:
+def _refusal(error: HttpRefusal) -> tuple[Response, int]:
     return error_response(error.status, error.code, error.message)
+
+
+def _service_refusal(error: ServiceError) -> tuple[Response, int]:
+    status, code = status_of(error)
+    if status >= 500:
+        log.error("admin.refused", extra={"status": status, "error": error.message})
+    return error_response(status, code, error.message)
 
 
 def _outage(error: Exception) -> tuple[Response, int]:
@@ -119,7 +101,8 @@ def admin_blueprint(name: str) -> Blueprint:
     and answers refusals and outages in the admin API's error shape."""
     blueprint = Blueprint(f"admin_{name}", __name__)
     blueprint.before_request(require_admin)
-    blueprint.register_error_handler(OperatorError, _refusal)
+    blueprint.register_error_handler(HttpRefusal, _refusal)
+    blueprint.register_error_handler(ServiceError, _service_refusal)
     for outage in OUTAGES:
         blueprint.register_error_handler(outage, _outage)
     return blueprint

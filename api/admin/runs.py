@@ -1,164 +1,23 @@
 """Sync runs: start manual full syncs, list and inspect runs, pause / resume / cancel.
 
-The plain functions serve the API and the CLI alike; progress always comes from
-`sync.controls.run_progress`, i.e. from the run's and its batches' rows.
+Routes only: starting is `sync.runs.start_run` (one live run per site, 409 otherwise),
+the controls are `sync.controls`, and what is shown of a run is `sync.progress`, the
+same functions the CLI and the dashboard use.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session, sessionmaker
-
 from api.admin import schemas
-from api.admin.errors import Conflict, NotFound
 from api.admin.http import Doc, Param, admin_blueprint, endpoint, page_params
-from api.resources import resources
-from models import Item, RunStatus, Site, SyncRun
-from models.db import transaction
-from sync.controls import Progress, RunStateError, run_progress
-from sync.runs import LIVE
-from workers import runs as run_control
+from api.resources import context
+from models import RunStatus
+from sync.controls import CONTROLS
+from sync.progress import list_runs, run_detail
+from sync.runs import start_all, start_run
 
 runs = admin_blueprint("runs")
-
-#: Namespace of the advisory lock taken while checking for a live run and starting one.
-START_LOCK = 0x53594E43
-RECENT_ITEMS = 20
-
-
-def start_manual_sync(
-    sessions: sessionmaker[Session], celery: Celery, site_id: int, trigger: str = "api"
-) -> int:
-    """Start a manual full sync of the site; return the run id.
-
-    Refused (Conflict) while the site has a run queued, running or paused. The check and
-    the start happen under a per-site advisory lock, so two operators pressing "Start
-    Sync" together get one run and one 409, not two runs.
-    """
-    with transaction(sessions) as session:
-        session.execute(
-            # hashint8: any bigint id to the lock's int4 key; a collision only serialises.
-            text("SELECT pg_advisory_xact_lock(:ns, hashint8(:site))"),
-            {"ns": START_LOCK, "site": site_id},
-        )
-        site = session.get(Site, site_id)
-        if site is None:
-            raise NotFound(f"no site {site_id}")
-        if not site.active:
-            raise Conflict(f"site {site_id} is deactivated")
-        live = session.execute(
-            select(SyncRun.id, SyncRun.status)
-            .where(SyncRun.site_id == site_id, SyncRun.status.in_(LIVE))
-            .order_by(SyncRun.id)
-            .limit(1)
-        ).first()
-        if live is not None:
-            raise Conflict(f"site {site_id} already has run {live.id} {live.status}")
-        # Commits the run in its own transaction while this one holds the lock.
-        return run_control.start_sync(celery, sessions, site_id, trigger=trigger)
-
-
-def start_all(
-    sessions: sessionmaker[Session], celery: Celery, trigger: str = "api"
-) -> dict[str, Any]:
-    """Start a run for every active site that has none going."""
-    with sessions() as session:
-        site_ids = session.scalars(select(Site.id).where(Site.active).order_by(Site.id)).all()
-    started, skipped = [], []
-    for site_id in site_ids:
-        try:
-            started.append(
-                {
-                    "site_id": site_id,
-                    "run_id": start_manual_sync(sessions, celery, site_id, trigger),
-                }
-            )
-        except (Conflict, NotFound) as refusal:
-            # A site with a run going (or deleted meanwhile) is reported, not an error.
-            skipped.append({"site_id": site_id, "reason": refusal.message})
-    return {"started": started, "skipped": skipped}
-
-
-def describe_run(run: SyncRun, progress: Progress) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "site_id": run.site_id,
-        "kind": run.kind,
-        "trigger": run.trigger,
-        "status": progress.status,
-        "total": progress.total,
-        "synced": progress.synced,
-        "unchanged": progress.unchanged,
-        "failed": progress.failed,
-        "skipped": progress.skipped,
-        "pending": progress.pending,
-        "percent": progress.percent,
-        "rate": None if progress.rate is None else round(progress.rate, 2),
-        "eta_seconds": None if progress.eta_seconds is None else round(progress.eta_seconds, 1),
-        "error": run.error,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "created_at": run.created_at,
-    }
-
-
-def recent_items(session: Session, site_id: int, limit: int = RECENT_ITEMS) -> list[dict[str, Any]]:
-    """The site's items most recently written or confirmed by a sync, newest first."""
-    rows = session.scalars(
-        select(Item)
-        .where(Item.site_id == site_id, Item.last_synced_at.is_not(None))
-        .order_by(Item.last_synced_at.desc(), Item.id.desc())
-        .limit(limit)
-    )
-    return [
-        {
-            "sku": item.sku,
-            "product_id": item.product_id,
-            "variant_id": item.variant_id,
-            "quantity": item.quantity,
-            "last_synced_at": item.last_synced_at,
-        }
-        for item in rows
-    ]
-
-
-def run_detail(session: Session, run_id: int) -> dict[str, Any]:
-    run = session.get(SyncRun, run_id)
-    if run is None:
-        raise NotFound(f"no run {run_id}")
-    detail = describe_run(run, run_progress(session, run_id))
-    detail["recent_items"] = recent_items(session, run.site_id)
-    return detail
-
-
-def list_runs(
-    session: Session, site_id: int | None, status: str | None, limit: int, offset: int
-) -> list[dict[str, Any]]:
-    query = select(SyncRun).order_by(SyncRun.id.desc()).limit(limit).offset(offset)
-    if site_id is not None:
-        query = query.where(SyncRun.site_id == site_id)
-    if status is not None:
-        query = query.where(SyncRun.status == status)
-    return [describe_run(run, run_progress(session, run.id)) for run in session.scalars(query)]
-
-
-def control_run(sessions: sessionmaker[Session], celery: Celery, run_id: int, action: str) -> None:
-    """Pause, resume or cancel; NotFound for no such run, Conflict for a wrong state."""
-    with sessions() as session:
-        if session.get(SyncRun, run_id) is None:
-            raise NotFound(f"no run {run_id}")
-    try:
-        if action == "pause":
-            run_control.pause(sessions, run_id)
-        elif action == "resume":
-            run_control.resume(celery, sessions, run_id)
-        else:
-            run_control.cancel(celery, sessions, run_id)
-    except RunStateError as exc:
-        raise Conflict(str(exc)) from None
 
 
 # --- routes -------------------------------------------------------------------------
@@ -185,8 +44,7 @@ _RUN_IDS = {
     ),
 )
 def start_one(site_id: int) -> dict[str, Any]:
-    res = resources()
-    run_id = start_manual_sync(res.sessions, res.celery, site_id)
+    run_id = start_run(context(), site_id, trigger="api")
     return {"started": [{"site_id": site_id, "run_id": run_id}], "skipped": []}
 
 
@@ -202,8 +60,7 @@ def start_one(site_id: int) -> dict[str, Any]:
     ),
 )
 def start_every() -> dict[str, Any]:
-    res = resources()
-    return start_all(res.sessions, res.celery)
+    return start_all(context(), trigger="api")
 
 
 @endpoint(
@@ -222,7 +79,7 @@ def start_every() -> dict[str, Any]:
     ),
 )
 def index(query: dict[str, Any]) -> dict[str, Any]:
-    with resources().sessions() as session:
+    with context().sessions() as session:
         items = list_runs(
             session, query["site_id"], query["status"], query["limit"], query["offset"]
         )
@@ -242,7 +99,7 @@ def index(query: dict[str, Any]) -> dict[str, Any]:
     ),
 )
 def show(run_id: int) -> dict[str, Any]:
-    with resources().sessions() as session:
+    with context().sessions() as session:
         return run_detail(session, run_id)
 
 
@@ -260,11 +117,11 @@ def _control(action: str) -> None:
         name=f"{action}_run",
     )
     def control(run_id: int) -> dict[str, Any]:
-        res = resources()
-        control_run(res.sessions, res.celery, run_id, action)
-        with res.sessions() as session:
+        ctx = context()
+        CONTROLS[action](ctx, run_id)
+        with ctx.sessions() as session:
             return run_detail(session, run_id)
 
 
-for _action in ("pause", "resume", "cancel"):
+for _action in CONTROLS:
     _control(_action)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from api.webhooks.event import Event, Headers, MalformedPayload, Secret, SignatureError, parse_time
 from api.webhooks.signatures import load_json, require_object, verify_standard
-from connectors.skus import try_normalize_sku
 from models import EventKind
+from models.skus import try_normalize_sku
 
 PREFIXES = ("inventory.", "item.", "product.", "stock.")
 

@@ -13,8 +13,8 @@ import re
 
 from api.webhooks.event import Event, Headers, MalformedPayload, Secret, SignatureError, parse_time
 from api.webhooks.signatures import entity_id, load_json, require_hmac_base64, require_object
-from connectors.skus import try_normalize_sku
 from models import EventKind
+from models.skus import try_normalize_sku
 
 TOPICS = {
     "product.created": EventKind.STORE_PRODUCT_UPSERT,

@@ -20,8 +20,8 @@ from api.webhooks.signatures import (
     require_hmac_base64,
     require_object,
 )
-from connectors.skus import try_normalize_sku
 from models import EventKind
+from models.skus import try_normalize_sku
 
 TOPIC = "item.changed"
 

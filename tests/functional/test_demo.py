@@ -1,4 +1,4 @@
-"""`stocksync demo` end to end, as `make demo` runs it, with a smaller catalog: sandbox
+"""`python -m demo` end to end, as `make demo` runs it, with a smaller catalog: sandbox
 processes, the stack's processes, a full sync, the real-time path, the summary.
 
 It runs on the test session's PostgreSQL and Redis (DATABASE_URL / REDIS_URL), which
@@ -40,7 +40,6 @@ def demo_run(
         [
             sys.executable,
             "-m",
-            "cli.main",
             "demo",
             "--items",
             str(ITEMS),

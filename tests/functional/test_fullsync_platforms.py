@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.registry import STOREFRONTS, _load
+from connectors.registry import storefront_class
 from models import RunStatus
 from models.crypto import Vault
 from settings import Settings
@@ -30,7 +30,7 @@ def test_twenty_thousand_skus_end_equal_to_the_erp_with_the_fewest_writes(
     platform: str, db: sessionmaker[Session], vault: Vault, settings: Settings, redis_client: object
 ) -> None:
     app = make_celery(settings)
-    batch_limit = _load(STOREFRONTS, platform).batch_limit
+    batch_limit = storefront_class(platform).batch_limit
     with (
         sandbox_stack(db, vault, platform, items=ITEMS, drift=0.1) as stack,
         installed_context(settings, **FAST),

@@ -1,4 +1,4 @@
-"""Per-site API keys for the unified endpoint: make one, store its hash, find its site.
+"""Per-site API keys for the plugin endpoint: issue one, store its hash, find its site.
 
 A key is 32 random bytes (`secrets.token_urlsafe`), shown once to whoever sets it up
 and stored only as its SHA-256 in `sites.api_key_hash`. A plain, fast hash is enough
@@ -23,9 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Site
-
-#: 32 bytes is 43 url-safe characters; anything much longer is not one of our keys.
-MAX_KEY_LENGTH = 200
+from models.db import transaction
+from sync.context import Context
+from sync.sites import get_site
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,16 @@ class KeyOwner:
 
 
 def new_api_key() -> str:
-    """A fresh key (for `stocksync` to set or rotate a site's key; store its hash)."""
+    """A fresh key: 32 random bytes, url-safe (43 characters)."""
     return secrets.token_urlsafe(32)
+
+
+def issue_api_key(ctx: Context, site_id: int) -> str:
+    """Give the site a new key and return it, once; its previous key stops working."""
+    key = new_api_key()
+    with transaction(ctx.sessions) as session:
+        get_site(session, site_id).api_key_hash = hash_api_key(key)
+    return key
 
 
 def hash_api_key(key: str) -> str:
@@ -49,21 +57,6 @@ def hash_api_key(key: str) -> str:
 def verify_api_key(key: str, stored_hash: str) -> bool:
     """Whether `key` hashes to `stored_hash`, compared in constant time."""
     return hmac.compare_digest(hash_api_key(key), stored_hash)
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, else None.
-
-    The scheme is case-insensitive (RFC 7235). Anything unusable is None, so the caller
-    has one refusal path and malformed headers never raise.
-    """
-    if not authorization:
-        return None
-    scheme, _, token = authorization.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > MAX_KEY_LENGTH:
-        return None
-    return token
 
 
 def find_key_owner(session: Session, key: str) -> KeyOwner | None:

@@ -25,7 +25,7 @@ class ProcessSpec:
     argv: Sequence[str]
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before exec: get SIGTERM when the supervisor dies, however it dies."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -44,7 +44,7 @@ class Supervisor:
     def start(self) -> None:
         for spec in self.specs:
             self.procs[spec.name] = subprocess.Popen(
-                list(spec.argv), env=self.env, preexec_fn=_die_with_parent
+                list(spec.argv), env=self.env, preexec_fn=die_with_parent
             )
             print(f"[up] started {spec.name} (pid {self.procs[spec.name].pid})", flush=True)
 

@@ -1,6 +1,9 @@
-"""`stocksync demo [--keep]`: the whole system end to end against local sandboxes.
+"""`python -m demo [--keep]` (what `make demo` runs): the whole system end to end
+against local sandboxes.
 
 What it runs and prints is described in demo/scenario.py; this is only the command.
+Its own entry point, not a `stocksync` subcommand: the operator's CLI never imports
+the demo (docs/architecture.md, layers).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from demo.processes import StackDied
 from demo.scenario import Options, run_demo
 
 
-@click.command()
+@click.command("demo")
 @click.option("--keep", is_flag=True, help="Leave the stack and dashboard up until Ctrl-C.")
 @click.option(
     "--items",
@@ -38,16 +41,19 @@ from demo.scenario import Options, run_demo
     type=click.IntRange(1, 32),
     help="Celery worker processes.",
 )
-@click.pass_obj
-def demo(obj: Context, keep: bool, items: int, changes: int, workers: int) -> None:
+def demo(keep: bool, items: int, changes: int, workers: int) -> None:
     """Sandboxes, the stack, a full sync and the real-time path; then a summary.
 
     Exits 0 only if every store ends equal to the ERP.
     """
     options = Options(items=items, changes=min(changes, items // 2), workers=workers, keep=keep)
     try:
-        code = run_demo(obj.settings, options)
+        code = run_demo(Context().settings, options)
     except (StackDied, RunsTimedOut) as error:
         # Expected ways for the demo to fail: say which, not a traceback.
         raise click.ClickException(str(error)) from None
     sys.exit(code)
+
+
+if __name__ == "__main__":
+    demo()

@@ -1,0 +1,81 @@
+"""The stack's processes on one machine: web (gunicorn), worker, relay, beat, Flower.
+
+`stocksync up` and the demo run the same list under `embedded.supervisor.Supervisor`,
+so the demo measures what an operator runs. Children get the resolved service URLs
+(`child_env`), so they reuse the servers already running instead of starting their own.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from embedded.redis import running_port
+from embedded.supervisor import ProcessSpec
+from settings import Settings
+
+
+def stack_processes(settings: Settings, with_flower: bool) -> list[ProcessSpec]:
+    """The processes of the stack. Flower binds to 127.0.0.1 only, and with
+    FLOWER_BASIC_AUTH set asks for it."""
+    python = sys.executable
+    celery = [python, "-m", "celery", "-A", "workers"]
+    specs = [
+        ProcessSpec(
+            "web",
+            [
+                python,
+                "-m",
+                "gunicorn",
+                "--config",
+                "python:api.gunicorn_conf",
+                "api.wsgi:app",
+                "--bind",
+                f"{settings.web_host}:{settings.web_port}",
+                "--access-logfile",
+                "-",
+            ],
+        ),
+        ProcessSpec(
+            "worker",
+            [
+                *celery,
+                "worker",
+                "-Q",
+                "events,sync,maintenance",
+                "--loglevel",
+                settings.log_level,
+                "--concurrency",
+                str(settings.worker_concurrency),
+                "-n",
+                "stocksync@%h",
+            ],
+        ),
+        ProcessSpec("relay", [python, "-m", "cli.main", "relay"]),
+        ProcessSpec("beat", [*celery, "beat", "--loglevel", settings.log_level]),
+    ]
+    if with_flower:
+        flower = [*celery, "flower", f"--port={settings.flower_port}", "--address=127.0.0.1"]
+        if settings.flower_basic_auth:
+            flower.append(f"--basic_auth={settings.flower_basic_auth}")
+        specs.append(ProcessSpec("flower", flower))
+    return specs
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """Children get the resolved URLs, so they reuse our servers instead of starting any."""
+    env = dict(os.environ)
+    assert settings.database_url and settings.redis_url
+    env["DATABASE_URL"] = settings.database_url
+    env["REDIS_URL"] = settings.redis_url
+    env["STOCKSYNC_ENCRYPTION_KEY"] = ",".join(settings.encryption_keys)
+    env["STOCKSYNC_HOME"] = str(settings.home)
+    return env
+
+
+def embedded_running(home: Path) -> tuple[bool, bool]:
+    """Whether embedded PostgreSQL and Redis are already running under `home`: servers
+    someone else started, which whoever starts the stack must leave running."""
+    postgres_pid = home / "postgres" / "postmaster.pid"
+    return postgres_pid.exists(), running_port(home) is not None

@@ -1,0 +1,120 @@
+"""What sites and sources share: names, credentials and webhook secrets, sealed.
+
+Credentials and secrets go in sealed (models/crypto.py) and never come back out
+through the service layer: the caller gets a clear secret only when it generated one,
+once. `rotate_keys` re-seals them all under the newest encryption key.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import Site, Source
+from models.crypto import Vault
+from models.db import transaction
+from sync.context import Context
+from sync.errors import Conflict, Invalid, NotFound
+
+Owner = TypeVar("Owner", Site, Source)
+E = TypeVar("E", bound=enum.Enum)
+
+
+def find(session: Session, model: type[Owner], ref: str | int) -> Owner:
+    """A row by id (an int, or all digits) or by name; `NotFound` if none."""
+    by_id = isinstance(ref, int) or ref.isdigit()
+    column = model.id if by_id else model.name
+    row = session.scalars(select(model).where(column == (int(ref) if by_id else ref))).first()
+    if row is None:
+        raise NotFound(f"no {model.__tablename__[:-1]} {ref!r}")
+    return row
+
+
+def one_of(value: str, allowed: type[E], what: str) -> E:
+    """The member of `allowed` named `value`, or `Invalid` naming the choices."""
+    try:
+        return allowed(value)
+    except ValueError:
+        names = ", ".join(str(member.value) for member in allowed)
+        raise Invalid(f"{what} must be one of {names}, got {value!r}") from None
+
+
+def check_name_free(session: Session, row: Site | Source, name: str) -> None:
+    model = type(row)
+    taken = session.scalar(select(model.id).where(model.name == name, model.id != row.id))
+    if taken is not None:
+        raise Conflict(f"a {model.__tablename__[:-1]} named {name!r} exists")
+
+
+def set_secret(
+    vault: Vault, owner: Site | Source, secret: str | Mapping[str, str] | None
+) -> str | None:
+    """Set (or, with None, generate) an owner's webhook secret; return it if generated.
+
+    Rotation is just setting a new one: the platform must be given the new secret at
+    the same moment (Shopify keeps signing with the old one for up to an hour,
+    docs/platforms.md section 5, so rotate there first and here right after).
+    """
+    generated = None
+    if secret is None:
+        generated = secret = secrets.token_urlsafe(32)
+    owner.webhook_secret_sealed = vault.seal(secret)
+    return generated
+
+
+def apply_changes(
+    session: Session,
+    vault: Vault,
+    row: Site | Source,
+    changes: Mapping[str, Any],
+    fields: tuple[str, ...],
+) -> str | None:
+    """Set the given fields and secrets of a site or source; return a generated secret."""
+    if "webhook_secret" in changes and changes.get("rotate_webhook_secret"):
+        raise Invalid("give webhook_secret or rotate_webhook_secret, not both")
+    if "name" in changes:
+        check_name_free(session, row, changes["name"])
+    for name in fields:
+        if name in changes:
+            setattr(row, name, changes[name])
+    if "credentials" in changes:
+        row.credentials_sealed = vault.seal(changes["credentials"])
+    if "webhook_secret" in changes:
+        return set_secret(vault, row, changes["webhook_secret"])
+    if changes.get("rotate_webhook_secret"):
+        return set_secret(vault, row, None)
+    return None
+
+
+@contextmanager
+def saving(ctx: Context) -> Iterator[Session]:
+    """One transaction for a change of sites or sources; a racing duplicate name,
+    which only the unique index can catch, is a `Conflict`."""
+    try:
+        with transaction(ctx.sessions) as session:
+            yield session
+    except IntegrityError:
+        # The one race left after check_name_free: two requests creating one name.
+        raise Conflict("a row with that name was created meanwhile") from None
+
+
+def rotate_keys(ctx: Context) -> int:
+    """Re-seal every stored credential and secret under the first encryption key;
+    return how many sources and sites were re-sealed."""
+    with transaction(ctx.sessions) as session:
+        rows: list[Source | Site] = [
+            *session.scalars(select(Source)),
+            *session.scalars(select(Site)),
+        ]
+        for row in rows:
+            row.credentials_sealed = ctx.vault.rotate(row.credentials_sealed)
+            if row.webhook_secret_sealed:
+                row.webhook_secret_sealed = ctx.vault.rotate(row.webhook_secret_sealed)
+    return len(rows)

@@ -1,0 +1,151 @@
+"""What every service function needs (database, Redis, vault, connectors, a broker).
+
+One `Context` per process and settings: the workers build theirs lazily
+(workers/context.py), the web app and the CLI one each (api/resources.py,
+cli/services.py). It holds connections and factories, never per-request state.
+
+`broker` is how the service layer queues work without knowing Celery: a small
+interface that workers/broker.py implements on the Celery app and its Redis. So `sync/` starts a
+run, resumes one or replays an event itself, and every door (route, command, task,
+beat, demo) gets the same behaviour by calling the same function.
+
+Every wait the service layer chooses lives here too (`pacing`, `backoff_base_seconds`,
+`delivery_schedule`, `limit_max_wait`), so a test builds a context with short ones
+instead of patching constants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.interfaces import InventorySource, Storefront
+from connectors.registry import build_source, build_storefront
+from models import Site, Source
+from models.crypto import Vault
+from models.db import make_engine, make_sessionmaker
+from settings import Settings
+from sync import retry
+from sync.limits import MAX_WAIT_SECONDS, StoreLimit, quota_for
+from sync.pacing import Pacing, gate_connector
+from sync.tokens import RedisTokenCache
+
+
+class Broker(Protocol):
+    """Queues the tasks the service layer starts, and says what is waiting. Each method
+    raises `sync.errors.Unavailable` when the broker cannot be reached. Tasks are
+    queued only after the rows they name are committed (docs/style.md rule 5): the
+    row, not the message, is the record."""
+
+    def start_run(self, run_id: int, kind: str) -> None:
+        """The task that begins a run: refresh the catalog, cut and queue batches."""
+
+    def batches(self, batch_ids: Iterable[int], kind: str) -> None:
+        """One task per full-sync batch, at the run kind's priority."""
+
+    def deliveries(self, delivery_ids: Iterable[int], countdown: float = 0) -> None:
+        """An attempt of each lifecycle event delivery."""
+
+    def event(self, row_id: int, countdown: float = 0) -> None:
+        """Processing of one webhook log row."""
+
+    def depths(self) -> dict[str, Any]:
+        """`{"queues": {name: messages waiting}, "unacked": handed out, not acked}`."""
+
+    def close(self) -> None:
+        """Release the broker connections this broker opened (with its context)."""
+
+
+@dataclass
+class Context:
+    """Connections and connector factories of one process (see the module docstring)."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    redis: redis.Redis
+    vault: Vault
+    broker: Broker
+    #: In-place retries of throttled store requests (sync/pacing.py).
+    pacing: Pacing = field(default_factory=Pacing)
+    #: Base of the task-level retry backoff (sync/retry.py).
+    backoff_base_seconds: float = retry.BACKOFF_BASE_SECONDS
+    #: Longest wait for a place in a store's shared limit before the task retries.
+    limit_max_wait: float = MAX_WAIT_SECONDS
+    delivery_schedule: tuple[float, ...] = retry.DELIVERY_SCHEDULE
+
+    @property
+    def token_cache(self) -> RedisTokenCache:
+        return RedisTokenCache(self.redis)
+
+    def storefront(self, site: Site) -> Storefront:
+        """The site's connector, every request of it paced by the site's shared limit."""
+        store = build_storefront(
+            str(site.platform),
+            site.base_url,
+            self.vault.open(site.credentials_sealed),
+            token_cache=self.token_cache,
+        )
+        gate_connector(store, self.store_limit(site), self.pacing)
+        return store
+
+    def source(self, source: Source) -> InventorySource:
+        """The source's connector; short throttles (BC's 429/503 with `Retry-After`,
+        docs/platforms.md section 7) are retried in place like a store's."""
+        erp = build_source(
+            str(source.kind),
+            source.base_url,
+            self.vault.open(source.credentials_sealed),
+            token_cache=self.token_cache,
+        )
+        gate_connector(erp, None, self.pacing)
+        return erp
+
+    def store_limit(self, site: Site) -> StoreLimit:
+        return StoreLimit(self.redis, site.id, quota_for(site), max_wait=self.limit_max_wait)
+
+    def backoff(self, attempt: int, hint: float | None) -> float:
+        """Countdown before task retry `attempt`: the retry curve at our base.
+
+        The server's hint is a floor and the cap stays far below the visibility timeout.
+        """
+        scale = self.backoff_base_seconds / retry.BACKOFF_BASE_SECONDS
+        delay = retry.backoff_seconds(attempt) * scale
+        return min(max(delay, hint or 0.0), retry.BACKOFF_CAP_SECONDS)
+
+    def dispose(self) -> None:
+        self.broker.close()
+        self.engine.dispose()
+        self.redis.close()
+
+
+def build_context(
+    settings: Settings,
+    broker: Broker,
+    *,
+    engine: Engine | None = None,
+    redis_client: redis.Redis | None = None,
+    **options: Any,
+) -> Context:
+    """A context on `settings` (resolved: service URLs and keys filled in).
+
+    `engine` and `redis_client` let a caller choose its own timeouts (the web app
+    answers 503 fast instead of waiting on a dead server); by default plain ones.
+    """
+    if not settings.database_url or not settings.redis_url:
+        raise ValueError("build_context needs resolved settings (database_url, redis_url)")
+    engine = engine or make_engine(settings.database_url)
+    return Context(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        redis=redis_client or redis.Redis.from_url(settings.redis_url),
+        vault=Vault(settings.encryption_keys),
+        broker=broker,
+        **options,
+    )

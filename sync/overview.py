@@ -1,0 +1,36 @@
+"""The overview the dashboard polls: every site with its current run, webhook state and
+recently synced items, in one document (a few indexed queries per site), instead of
+one request per site and panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Site
+from sync.context import Context
+from sync.progress import current_run, recent_items
+from sync.sites import describe_site, last_received
+
+#: Recently synced items shown per site.
+RECENT = 10
+
+
+def site_overview(session: Session, site: Site) -> dict[str, Any]:
+    return {
+        **describe_site(site),
+        "webhooks": {
+            "active": site.webhooks_active,
+            "last_received_at": last_received(session, site.id),
+        },
+        "run": current_run(session, site.id),
+        "recent_items": recent_items(session, site.id, RECENT),
+    }
+
+
+def overview(ctx: Context) -> dict[str, Any]:
+    with ctx.sessions() as session:
+        sites = session.scalars(select(Site).order_by(Site.id)).all()
+        return {"sites": [site_overview(session, site) for site in sites]}

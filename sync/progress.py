@@ -1,0 +1,157 @@
+"""How runs stand, from their rows: progress, descriptions, listings, a site's current run.
+
+What the API, the CLI, the dashboard and the demo show about runs comes from these
+functions, so every door shows the same numbers. Progress is computed from the run's
+row and its batches' rows, never from memory or the broker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select, text
+from sqlalchemy.orm import Session
+
+from models import Item, RunStatus, SyncRun
+from sync.errors import NotFound
+from sync.runs import LIVE
+
+#: Items shown with a run's detail.
+RECENT_ITEMS = 20
+
+
+@dataclass(frozen=True)
+class Progress:
+    run_id: int
+    status: str
+    total: int
+    synced: int
+    unchanged: int
+    failed: int
+    skipped: int
+    #: SKUs in batches not finished yet (queued or processing).
+    pending: int
+    percent: float
+    #: SKUs finished per second since the run started.
+    rate: float | None
+    #: Seconds until the pending SKUs are done at that rate; None if unknown.
+    eta_seconds: float | None
+
+
+def run_progress(session: Session, run_id: int, now: datetime | None = None) -> Progress:
+    """Where the run stands, computed from its row and its batches' rows."""
+    run = session.get(SyncRun, run_id)
+    if run is None:
+        raise NotFound(f"no run {run_id}")
+    pending = session.execute(
+        text(
+            """
+            SELECT coalesce(sum(jsonb_array_length(skus)), 0) FROM sync_batches
+            WHERE run_id = :run_id AND status IN ('queued', 'processing')
+            """
+        ),
+        {"run_id": run_id},
+    ).scalar_one()
+    done = run.synced + run.unchanged + run.failed
+    finished = done + run.skipped
+    percent = 100.0 * finished / run.total if run.total else (100.0 if run.finished_at else 0.0)
+    rate = eta = None
+    if run.started_at is not None:
+        end = run.finished_at or now or session.execute(select(func.now())).scalar_one()
+        elapsed = (end - run.started_at).total_seconds()
+        if elapsed > 0:
+            rate = done / elapsed
+            if rate > 0 and run.status == RunStatus.RUNNING:
+                eta = pending / rate
+    return Progress(
+        run_id=run.id,
+        status=str(run.status),
+        total=run.total,
+        synced=run.synced,
+        unchanged=run.unchanged,
+        failed=run.failed,
+        skipped=run.skipped,
+        pending=int(pending),
+        percent=round(percent, 2),
+        rate=rate,
+        eta_seconds=eta,
+    )
+
+
+def describe_run(run: SyncRun, progress: Progress) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "site_id": run.site_id,
+        "kind": run.kind,
+        "trigger": run.trigger,
+        "status": progress.status,
+        "total": progress.total,
+        "synced": progress.synced,
+        "unchanged": progress.unchanged,
+        "failed": progress.failed,
+        "skipped": progress.skipped,
+        "pending": progress.pending,
+        "percent": progress.percent,
+        "rate": None if progress.rate is None else round(progress.rate, 2),
+        "eta_seconds": None if progress.eta_seconds is None else round(progress.eta_seconds, 1),
+        "error": run.error,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "created_at": run.created_at,
+    }
+
+
+def recent_items(session: Session, site_id: int, limit: int = RECENT_ITEMS) -> list[dict[str, Any]]:
+    """The site's items most recently written or confirmed by a sync, newest first."""
+    rows = session.scalars(
+        select(Item)
+        .where(Item.site_id == site_id, Item.last_synced_at.is_not(None))
+        .order_by(Item.last_synced_at.desc(), Item.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "sku": item.sku,
+            "product_id": item.product_id,
+            "variant_id": item.variant_id,
+            "quantity": item.quantity,
+            "last_synced_at": item.last_synced_at,
+        }
+        for item in rows
+    ]
+
+
+def run_detail(session: Session, run_id: int) -> dict[str, Any]:
+    """A run's description and its site's recently synced items."""
+    run = session.get(SyncRun, run_id)
+    if run is None:
+        raise NotFound(f"no run {run_id}")
+    detail = describe_run(run, run_progress(session, run_id))
+    detail["recent_items"] = recent_items(session, run.site_id)
+    return detail
+
+
+def list_runs(
+    session: Session, site_id: int | None, status: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """Runs newest first, optionally of one site or in one status."""
+    query = select(SyncRun).order_by(SyncRun.id.desc()).limit(limit).offset(offset)
+    if site_id is not None:
+        query = query.where(SyncRun.site_id == site_id)
+    if status is not None:
+        query = query.where(SyncRun.status == status)
+    return [describe_run(run, run_progress(session, run.id)) for run in session.scalars(query)]
+
+
+def current_run(session: Session, site_id: int) -> dict[str, Any] | None:
+    """The site's live run if it has one, else its latest; None if it never ran."""
+    live_first = case((SyncRun.status.in_(LIVE), 0), else_=1)
+    run = session.scalars(
+        select(SyncRun)
+        .where(SyncRun.site_id == site_id)
+        .order_by(live_first, SyncRun.id.desc())
+        .limit(1)
+    ).first()
+    return None if run is None else describe_run(run, run_progress(session, run.id))

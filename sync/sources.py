@@ -1,0 +1,112 @@
+"""Sources (ERP connections): add, describe, list, update, delete.
+
+A source has no `active` flag of its own (its sites have): "deactivating" one means
+deactivating its sites; deleting is refused while sites still use it, since a site
+without its ERP cannot sync. Credentials and secrets are write-only, as for sites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Site, Source, SourceKind
+from sync.accounts import apply_changes, find, one_of, saving, set_secret
+from sync.context import Context
+from sync.errors import Conflict, Invalid, NotFound
+
+SOURCE_FIELDS = ("name", "base_url")
+
+
+def describe_source(session: Session, source: Source) -> dict[str, Any]:
+    """What may be shown of a source (never credentials or secrets) and its sites."""
+    site_ids = session.scalars(select(Site.id).where(Site.source_id == source.id).order_by(Site.id))
+    return {
+        "id": source.id,
+        "name": source.name,
+        "kind": source.kind.value,
+        "base_url": source.base_url,
+        "has_webhook_secret": source.webhook_secret_sealed is not None,
+        "site_ids": list(site_ids),
+    }
+
+
+def source_id(ctx: Context, ref: str | int) -> int:
+    """The id of the source named or numbered `ref`; `NotFound` if none."""
+    with ctx.sessions() as session:
+        return find(session, Source, ref).id
+
+
+def get_source(session: Session, source_id: int) -> Source:
+    source = session.get(Source, source_id)
+    if source is None:
+        raise NotFound(f"no source {source_id}")
+    return source
+
+
+def show_source(ctx: Context, source_id: int) -> dict[str, Any]:
+    with ctx.sessions() as session:
+        return describe_source(session, get_source(session, source_id))
+
+
+def list_sources(ctx: Context, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    with ctx.sessions() as session:
+        rows = session.scalars(select(Source).order_by(Source.id).limit(limit).offset(offset))
+        return [describe_source(session, source) for source in rows]
+
+
+def add_source(
+    ctx: Context,
+    *,
+    name: str,
+    kind: str,
+    base_url: str,
+    credentials: Mapping[str, Any],
+    webhook_secret: str | Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Register an ERP."""
+    with saving(ctx) as session:
+        if session.scalars(select(Source).where(Source.name == name)).first():
+            raise Invalid(f"a source named {name!r} exists")
+        source = Source(
+            name=name,
+            kind=one_of(kind, SourceKind, "kind"),
+            base_url=base_url,
+            credentials_sealed=ctx.vault.seal(credentials),
+            webhook_secret_sealed=ctx.vault.seal(webhook_secret) if webhook_secret else None,
+        )
+        session.add(source)
+        session.flush()
+        return describe_source(session, source)
+
+
+def update_source(ctx: Context, source_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Change a source's name, address, credentials or secret (see `update_site`)."""
+    with saving(ctx) as session:
+        source = get_source(session, source_id)
+        generated = apply_changes(session, ctx.vault, source, changes, SOURCE_FIELDS)
+        session.flush()
+        described = describe_source(session, source)
+    if generated:
+        described["webhook_secret"] = generated
+    return described
+
+
+def set_source_secret(
+    ctx: Context, source_id: int, secret: str | Mapping[str, str] | None
+) -> str | None:
+    """Set a source's webhook secret, or generate one (returned once) with None."""
+    with saving(ctx) as session:
+        return set_secret(ctx.vault, get_source(session, source_id), secret)
+
+
+def delete_source(ctx: Context, source_id: int) -> None:
+    """Delete a source no site uses; `Conflict` while sites still do."""
+    with saving(ctx) as session:
+        source = get_source(session, source_id)
+        if session.scalar(select(Site.id).where(Site.source_id == source_id).limit(1)):
+            raise Conflict(f"source {source_id} still feeds sites; delete or move them first")
+        session.delete(source)
