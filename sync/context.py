@@ -123,6 +123,12 @@ class Context:
         self.engine.dispose()
         self.redis.close()
 
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.dispose()
+
 
 def build_context(
     settings: Settings,

@@ -18,12 +18,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.api_keys import bearer_token, hash_api_key, new_api_key, verify_api_key
 from api.app import create_app
+from api.bearer import bearer_token
 from models import Customer, Item, Order, OrderLine, SyncRun
 from models.commerce import email_hash_key, hash_email
 from models.crypto import Vault
 from settings import Settings
+from sync.api_keys import hash_api_key, new_api_key, verify_api_key
 from tests.factories import make_site, make_source
 
 URL = "/api/sync/webhook"

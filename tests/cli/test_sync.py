@@ -110,7 +110,7 @@ def test_a_start_with_redis_down_exits_1_naming_it_and_fails_the_run(
         again = _sync(env, "shop", "--no-wait")
 
     assert result.exit_code == 1
-    assert result.output.startswith("Error: PostgreSQL or Redis is unavailable: ")
+    assert result.output.startswith("Error: the broker cannot be reached")
     assert "Traceback" not in result.output
     with db() as session:
         first = session.scalars(select(SyncRun).order_by(SyncRun.id)).first()

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import Platform, Site, Source, SourceKind
+from models import Platform, RunStatus, Site, Source, SourceKind, SyncRun
 from models.crypto import Vault
 
 
@@ -39,3 +39,18 @@ def make_site(session: Session, vault: Vault, source: Source, **overrides: Any) 
     session.add(site)
     session.flush()
     return site
+
+
+def make_run(
+    session: Session,
+    site_id: int,
+    kind: str = "manual",
+    trigger: str = "test",
+    status: RunStatus = RunStatus.QUEUED,
+    **overrides: Any,
+) -> SyncRun:
+    """A run row as `sync.runs.start_run` inserts it, without publishing anything."""
+    run = SyncRun(site_id=site_id, kind=kind, trigger=trigger, status=status, **overrides)
+    session.add(run)
+    session.flush()
+    return run

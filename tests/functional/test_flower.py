@@ -16,12 +16,12 @@ import pytest
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.admin.runs import start_manual_sync
 from embedded.ports import free_port
 from models.crypto import Vault
 from settings import Settings
+from sync.runs import start_run
 from tests.sync.stack import finished, run_row, sandbox_stack, wait_for
-from workers.app import make_celery
+from workers.context import client_context
 
 AUTH = ("ops", "flower-pass")
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,7 +90,11 @@ def test_flower_lists_our_worker_and_the_run_tasks(
         refused = _get(f"{base}/api/workers")
         assert refused is not None and refused.status_code == 401
 
-        run_id = start_manual_sync(db, make_celery(settings), stack.site_id, trigger="test")
+        ctx = client_context(settings)
+        try:
+            run_id = start_run(ctx, stack.site_id, trigger="test")
+        finally:
+            ctx.dispose()
         wait_for(lambda: finished(db, run_id), 120, "the run")
         expected = run_row(db, run_id).batches_total + 1  # the start task and each batch
 

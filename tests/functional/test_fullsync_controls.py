@@ -18,6 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import BatchStatus, RunStatus, SyncBatch
 from models.crypto import Vault
 from settings import Settings
+from sync import controls
+from sync.context import Context
+from sync.progress import Progress, run_progress
+from sync.runs import start_run
 from tests.sync.stack import (
     FAST,
     Stack,
@@ -28,16 +32,26 @@ from tests.sync.stack import (
     wait_for,
     workers,
 )
-from workers import runs
 from workers.app import make_celery
+from workers.context import get_context
 
 ITEMS = 10_000
 
 
 @pytest.fixture
-def app(settings: Settings, redis_client: redis.Redis) -> Iterator[Celery]:
-    with installed_context(settings, **FAST):
-        yield make_celery(settings)
+def ctx(settings: Settings, redis_client: redis.Redis) -> Iterator[Context]:
+    with installed_context(settings, **FAST) as context:
+        yield context
+
+
+@pytest.fixture
+def app(settings: Settings, ctx: Context) -> Celery:
+    return make_celery(settings)
+
+
+def _progress(db: sessionmaker[Session], run_id: int) -> Progress:
+    with db() as session:
+        return run_progress(session, run_id)
 
 
 @pytest.fixture
@@ -49,8 +63,8 @@ def stack(db: sessionmaker[Session], vault: Vault) -> Iterator[Stack]:
 
 
 def _started_and_30_percent_done(app: Celery, db: sessionmaker[Session], stack: Stack) -> int:
-    run_id = runs.start_sync(app, db, stack.site_id)
-    wait_for(lambda: runs.progress(db, run_id).percent >= 30, what="30 %")
+    run_id = start_run(get_context(app), stack.site_id)
+    wait_for(lambda: _progress(db, run_id).percent >= 30, what="30 %")
     return run_id
 
 
@@ -95,13 +109,13 @@ def test_pause_holds_the_rest_and_resume_syncs_it_once(
     drifted = stack.differing()
     with workers(app):
         run_id = _started_and_30_percent_done(app, db, stack)
-        runs.pause(db, run_id)
+        controls.pause(get_context(app), run_id)
         wait_for(lambda: _quiet(db, run_id, redis_client), what="the worker to settle")
-        paused = runs.progress(db, run_id)
+        paused = _progress(db, run_id)
         written = len(stack.store.writes)
         # Messages arriving now (a duplicate, a retry) find the run paused.
         queued = _batches(db, run_id)[BatchStatus.QUEUED]
-        runs.publish_batches(app, _queued_ids(db, run_id), "manual")
+        get_context(app).broker.batches(_queued_ids(db, run_id), "manual")
         wait_for(lambda: _quiet(db, run_id, redis_client), what="the duplicates to drain")
 
         assert paused.status == RunStatus.PAUSED and 30 <= paused.percent < 70
@@ -109,7 +123,7 @@ def test_pause_holds_the_rest_and_resume_syncs_it_once(
         assert len(stack.store.writes) == written
         assert stack.differing()  # the rest is not synced yet
 
-        runs.resume(app, db, run_id)
+        controls.resume(get_context(app), run_id)
         wait_for(lambda: finished(db, run_id), what="the run")
 
     run = run_row(db, run_id)
@@ -120,7 +134,7 @@ def test_pause_holds_the_rest_and_resume_syncs_it_once(
         ITEMS - len(drifted),
     )
     assert _written(stack) == len(drifted)  # every changed SKU written once, none twice
-    done = runs.progress(db, run_id)
+    done = _progress(db, run_id)
     assert (done.percent, done.pending, done.eta_seconds) == (100.0, 0, None)
 
 
@@ -131,8 +145,8 @@ def test_cancel_stops_the_rest_and_keeps_what_was_synced(
     drifted = stack.differing()
     with workers(app):
         run_id = _started_and_30_percent_done(app, db, stack)
-        moving = runs.progress(db, run_id)
-        runs.cancel(app, db, run_id)
+        moving = _progress(db, run_id)
+        controls.cancel(get_context(app), run_id)
         wait_for(lambda: finished(db, run_id), what="the run to close")
         wait_for(lambda: _quiet(db, run_id, redis_client), what="the worker to settle")
 
@@ -147,4 +161,4 @@ def test_cancel_stops_the_rest_and_keeps_what_was_synced(
     # What was synced stays synced; nothing of the cancelled batches was written.
     assert stack.differing() == drifted & left
     assert _written(stack) == run.synced == len(drifted & done)
-    assert runs.progress(db, run_id).pending == 0
+    assert _progress(db, run_id).pending == 0

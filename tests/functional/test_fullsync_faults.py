@@ -28,7 +28,6 @@ from tests.sync.stack import (
     workers,
 )
 from workers.app import make_celery
-from workers.runs import publish_batches
 
 ITEMS = 6000
 
@@ -92,7 +91,7 @@ def test_a_run_completes_through_429s_and_503s(
         stack.store_app.wsgi_app, stack.erp_app.wsgi_app = recorders
         for sandbox in (stack.store, stack.erp):
             sandbox.set_faults(share_429=0.1, share_5xx=0.1)
-        publish_batches(app, batch_ids, "manual")
+        ctx.broker.batches(batch_ids, "manual")
         with workers(app, concurrency=2):
             wait_for(lambda: finished(db, run_id), timeout=240, what="the run")
 

@@ -38,9 +38,9 @@ from models.crypto import Vault
 from models.db import transaction
 from settings import Settings
 from sync.recovery import return_stuck_batches
+from sync.runs import start_run
 from tests.sync.stack import finished, run_row, sandbox_stack, wait_for
-from workers import runs
-from workers.app import make_celery
+from workers.context import client_context
 
 ITEMS = 20_000
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -126,14 +126,17 @@ def test_killed_workers_lose_no_sku_and_count_none_twice(
     redis_client: redis.Redis,
     tmp_path: Path,
 ) -> None:
-    app = make_celery(settings)
+    ctx = client_context(settings)
     log = tmp_path / "worker.log"
-    with sandbox_stack(
-        db, vault, "bigcommerce", items=ITEMS, drift=0.1, store={"latency_ms": 40}
-    ) as stack:
+    with (
+        ctx,
+        sandbox_stack(
+            db, vault, "bigcommerce", items=ITEMS, drift=0.1, store={"latency_ms": 40}
+        ) as stack,
+    ):
         stack.erp.set_faults(latency_ms=10)  # a batch takes a quarter second or so
         drifted = stack.differing()
-        run_id = runs.start_sync(app, db, stack.site_id)
+        run_id = start_run(ctx, stack.site_id)
         completed = lambda: _count(db, run_id, BatchStatus.COMPLETED)  # noqa: E731
         processing = lambda: _count(db, run_id, BatchStatus.PROCESSING)  # noqa: E731
 
@@ -159,7 +162,7 @@ def test_killed_workers_lose_no_sku_and_count_none_twice(
                     session, datetime.now(UTC) + timedelta(minutes=31), 30
                 )
             for batch_id, kind in returned.batches:
-                runs.publish_batches(app, [batch_id], kind)
+                ctx.broker.batches([batch_id], kind)
             wait_for(lambda: finished(db, run_id), what="the run")
 
         assert stack.differing() == set(), log.read_text()[-3000:]

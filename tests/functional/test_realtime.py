@@ -20,10 +20,10 @@ from models.db import transaction
 from sandbox.server import running
 from settings import Settings
 from sync.catalog import refresh_catalog
+from sync.context import Context
 from tests.relaying import relaying
 from tests.sync.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
 from workers.app import make_celery
-from workers.context import WorkerContext
 
 CLIENT_STATE = "erp-client-state"
 
@@ -31,7 +31,7 @@ CLIENT_STATE = "erp-client-state"
 @dataclass
 class Realtime:
     stack: Stack
-    context: WorkerContext
+    context: Context
     receiver_url: str
     celery: Celery
 

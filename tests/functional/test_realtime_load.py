@@ -28,7 +28,6 @@ from tests.functional.test_fullsync_sigkill import worker_process
 from tests.relaying import relaying
 from tests.sync.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
 from workers.app import make_celery
-from workers.events import enqueue_event
 
 
 @pytest.fixture
@@ -111,10 +110,9 @@ def test_redis_stopped_mid_flood_loses_nothing_and_processes_nothing_twice(
     _mirror(settings, stack)
     skus = sorted(stack.erp_stock())[:60]
     changes = _change_erp(stack, skus)
-    app = make_celery(settings)
     try:
         with (
-            installed_context(settings, **FAST),
+            installed_context(settings, **FAST) as ctx,
             running(create_app(settings)) as base,
             relaying(settings),
             worker_process(settings, settings.encryption_keys[0], tmp_path / "worker.log"),
@@ -132,7 +130,7 @@ def test_redis_stopped_mid_flood_loses_nothing_and_processes_nothing_twice(
             # worker held them for their countdown when the broker went away) until the
             # visibility timeout; the sweeper republishes them sooner. Ten minutes on:
             later = datetime.now(UTC) + QUEUED_TIMEOUT + timedelta(seconds=1)
-            sweep(db, lambda row_id: enqueue_event(app, row_id), now=later)
+            sweep(ctx, now=later)
             wait_for(
                 lambda: all(r.status == WebhookStatus.PROCESSED for r in _rows(db)),
                 60,

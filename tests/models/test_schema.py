@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Item, RunStatus, SyncRun
 from models.crypto import Vault
+from models.sync import LIVE_RUN_STATUSES
 from tests.factories import make_site, make_source
 
 
@@ -31,7 +32,11 @@ def test_one_full_run_per_site_per_local_date(db: sessionmaker[Session], vault: 
 
         def run(kind: str) -> SyncRun:
             return SyncRun(
-                site_id=site.id, kind=kind, trigger="beat", status=RunStatus.QUEUED, local_date=day
+                site_id=site.id,
+                kind=kind,
+                trigger="beat",
+                status=RunStatus.COMPLETED,
+                local_date=day,
             )
 
         session.add_all([run("full"), run("manual"), run("manual")])
@@ -39,6 +44,21 @@ def test_one_full_run_per_site_per_local_date(db: sessionmaker[Session], vault: 
         session.add(run("full"))
         with pytest.raises(IntegrityError, match="uq_sync_runs_full_per_day"):
             session.commit()
+
+
+def test_one_live_run_per_site(db: sessionmaker[Session], vault: Vault) -> None:
+    """Whatever started them: a second queued, running or paused run is refused."""
+    with db() as session:
+        site = make_site(session, vault, make_source(session, vault))
+        finished = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+        for status in (RunStatus.RUNNING, *finished):
+            session.add(SyncRun(site_id=site.id, kind="manual", trigger="api", status=status))
+        session.commit()  # one live run and three finished ones
+        for status in LIVE_RUN_STATUSES:
+            session.add(SyncRun(site_id=site.id, kind="full", trigger="beat", status=status))
+            with pytest.raises(IntegrityError, match="uq_sync_runs_live_per_site"):
+                session.commit()
+            session.rollback()
 
 
 @pytest.mark.parametrize(

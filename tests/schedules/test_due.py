@@ -6,18 +6,36 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import SyncRun
+from models import RunStatus, SyncRun
 from models.crypto import Vault
 from models.db import transaction
 from schedules.due import due_date, start_due_runs
-from sync.runs import RunKind, create_run
-from tests.factories import make_site, make_source
+from settings import Settings
+from sync.context import Context, build_context
+from sync.runs import LIVE, RunKind
+from tests.factories import make_run, make_site, make_source
+from tests.support.broker import RecordingBroker
+
+
+@pytest.fixture
+def ctx(settings: Settings, db: sessionmaker[Session]) -> Iterator[Context]:
+    with build_context(settings, RecordingBroker()) as context:
+        yield context
+
+
+def _finish_runs(db: sessionmaker[Session]) -> None:
+    """What the workers do between two nights: every live run ends."""
+    with transaction(db) as session:
+        session.execute(
+            update(SyncRun).where(SyncRun.status.in_(LIVE)).values(status=RunStatus.COMPLETED)
+        )
 
 
 def utc(*args: int) -> datetime:
@@ -70,17 +88,18 @@ ZONES = ("UTC", "America/New_York", "Asia/Kolkata")
 
 @pytest.mark.parametrize("day", [date(2026, 3, 8), date(2026, 11, 1)])
 def test_beats_every_five_minutes_start_one_run_per_site_per_local_date(
-    db: sessionmaker[Session], vault: Vault, day: date
+    db: sessionmaker[Session], vault: Vault, ctx: Context, day: date
 ) -> None:
     """Two days of beats across a DST change, sites in three zones."""
     sites = _sites(db, vault, *ZONES)
     now = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(hours=12)
     first_start: dict[tuple[int, date], datetime] = {}
     while now < datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(hours=36):
-        for run_id in start_due_runs(db, now):
+        for run_id in start_due_runs(ctx, now):
             with db() as session:
                 run = session.get_one(SyncRun, run_id)
                 first_start[(run.site_id, run.local_date or day)] = now
+        _finish_runs(db)
         now += timedelta(minutes=5)
 
     runs = _runs(db)
@@ -98,39 +117,54 @@ def test_beats_every_five_minutes_start_one_run_per_site_per_local_date(
 
 
 def test_a_beat_that_was_down_at_2_am_starts_the_run_when_it_returns_once(
-    db: sessionmaker[Session], vault: Vault
+    db: sessionmaker[Session], vault: Vault, ctx: Context
 ) -> None:
     sites = _sites(db, vault, "America/New_York")
     back_at_ten = utc(2026, 11, 1, 15, 0)  # 10:00 EST
-    started = start_due_runs(db, back_at_ten)
+    started = start_due_runs(ctx, back_at_ten)
     assert len(started) == 1
-    assert start_due_runs(db, back_at_ten + timedelta(minutes=5)) == []
+    _finish_runs(db)
+    assert start_due_runs(ctx, back_at_ten + timedelta(minutes=5)) == []
     assert _runs(db) == [(sites["America/New_York"], date(2026, 11, 1))]
 
 
-def test_inactive_sites_and_manual_runs_do_not_count(
-    db: sessionmaker[Session], vault: Vault
+def test_inactive_sites_and_finished_manual_runs_do_not_count(
+    db: sessionmaker[Session], vault: Vault, ctx: Context
 ) -> None:
     with transaction(db) as session:
         source = make_source(session, vault)
         asleep = make_site(session, vault, source, name="asleep", active=False)
         awake = make_site(session, vault, source, name="awake")
-        create_run(session, awake.id, RunKind.MANUAL, "api", date(2026, 11, 22))
-    assert len(start_due_runs(db, utc(2026, 11, 22, 3, 0))) == 1
+        make_run(session, awake.id, status=RunStatus.COMPLETED, local_date=date(2026, 11, 22))
+    assert len(start_due_runs(ctx, utc(2026, 11, 22, 3, 0))) == 1
     assert [site for site, _ in _runs(db)] == [awake.id] and asleep.id != awake.id
 
 
+def test_a_run_going_makes_the_nightly_wait_for_the_next_beat_after_it(
+    db: sessionmaker[Session], vault: Vault, ctx: Context
+) -> None:
+    """One live run per site: the nightly run does not overlap an operator's."""
+    site = _sites(db, vault, "UTC")["UTC"]
+    with transaction(db) as session:
+        make_run(session, site, status=RunStatus.RUNNING)
+    assert start_due_runs(ctx, utc(2026, 11, 22, 3, 0)) == []
+    assert _runs(db) == []
+    _finish_runs(db)
+    assert len(start_due_runs(ctx, utc(2026, 11, 22, 3, 5))) == 1
+    assert _runs(db) == [(site, date(2026, 11, 22))]
+
+
 def test_the_unique_index_settles_a_race_the_check_missed(
-    db: sessionmaker[Session], vault: Vault
+    db: sessionmaker[Session], vault: Vault, ctx: Context
 ) -> None:
     """Another beat inserted the run after this one looked: its insert fails, quietly."""
     site = _sites(db, vault, "UTC")["UTC"]
     now = utc(2026, 11, 22, 3, 0)
     other_beat = db()
     other_beat.begin()
-    create_run(other_beat, site, RunKind.FULL, "beat", date(2026, 11, 22))  # not committed
+    make_run(other_beat, site, RunKind.FULL, "beat", local_date=date(2026, 11, 22))  # not committed
     result: list[list[int]] = []
-    beat = threading.Thread(target=lambda: result.append(start_due_runs(db, now)), daemon=True)
+    beat = threading.Thread(target=lambda: result.append(start_due_runs(ctx, now)), daemon=True)
     try:
         beat.start()
         _wait_until_blocked(db)
@@ -157,7 +191,9 @@ def _wait_until_blocked(db: sessionmaker[Session]) -> None:
             time.sleep(0.01)
 
 
-def test_two_beats_at_once_start_one_run(db: sessionmaker[Session], vault: Vault) -> None:
+def test_two_beats_at_once_start_one_run(
+    db: sessionmaker[Session], vault: Vault, ctx: Context
+) -> None:
     sites = _sites(db, vault, *ZONES)
     for day in range(10):
         now = utc(2026, 11, 10 + day, 23, 0)
@@ -166,7 +202,7 @@ def test_two_beats_at_once_start_one_run(db: sessionmaker[Session], vault: Vault
 
         def beat(now: datetime, barrier: threading.Barrier, started: list[int]) -> None:
             barrier.wait()
-            started.extend(start_due_runs(db, now))
+            started.extend(start_due_runs(ctx, now))
 
         beats = [threading.Thread(target=beat, args=(now, barrier, started)) for _ in range(2)]
         for thread in beats:
@@ -174,4 +210,5 @@ def test_two_beats_at_once_start_one_run(db: sessionmaker[Session], vault: Vault
         for thread in beats:
             thread.join()
         assert len(started) == len(sites)
+        _finish_runs(db)
     assert max(Counter(_runs(db)).values()) == 1

@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.crypto import Vault
 from settings import Settings
+from sync.context import Context
 from tests.sync.stack import FAST, Stack, sandbox_stack
-from workers.context import WorkerContext, build_context
+from workers.context import client_context
 
 
 @pytest.fixture
-def ctx(settings: Settings, redis_client: redis.Redis) -> Iterator[WorkerContext]:
-    context = build_context(settings, **FAST)
+def ctx(settings: Settings, redis_client: redis.Redis) -> Iterator[Context]:
+    context = client_context(settings, **FAST)
     yield context
     context.dispose()
 

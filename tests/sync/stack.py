@@ -27,11 +27,12 @@ from sandbox.base import SandboxConfig, SandboxState
 from sandbox.registry import create_app
 from sandbox.server import running
 from settings import Settings
+from sync.context import Context
 from sync.pacing import Pacing
-from sync.runs import begin_run, create_run, prepare_batches
-from tests.factories import make_site, make_source
+from sync.runs import begin_run, prepare_batches, start_run
+from tests.factories import make_run, make_site, make_source
 from workers import context as worker_context
-from workers.context import WorkerContext, build_context
+from workers.context import client_context, get_context
 
 STORE_CREDENTIALS: dict[str, dict[str, str]] = {
     "woocommerce": {"consumer_key": "ck_test", "consumer_secret": "cs_test"},
@@ -131,9 +132,9 @@ def sandbox_stack(
 
 
 @contextmanager
-def installed_context(settings: Settings, **options: Any) -> Iterator[WorkerContext]:
-    """A worker context with test timings, used by every task of this process."""
-    context = build_context(settings, **options)
+def installed_context(settings: Settings, **options: Any) -> Iterator[Context]:
+    """A context with test timings, used by every task of this process."""
+    context = client_context(settings, **options)
     worker_context.install(context)
     try:
         yield context
@@ -186,10 +187,10 @@ def workers(app: Celery, concurrency: int = 1, count: int = 1) -> Iterator[None]
         yield
 
 
-def prepared_run(ctx: WorkerContext, site_id: int, kind: str = "manual") -> tuple[int, list[int]]:
+def prepared_run(ctx: Context, site_id: int, kind: str = "manual") -> tuple[int, list[int]]:
     """A run begun, its catalog mirrored and its batches cut, but nothing published."""
     with transaction(ctx.sessions) as session:
-        run_id = create_run(session, site_id, kind, "test").id
+        run_id = make_run(session, site_id, kind).id
     with transaction(ctx.sessions) as session:
         begin_run(session, run_id)
     return run_id, prepare_batches(ctx, run_id).batch_ids
@@ -209,9 +210,7 @@ def load_site(sessions: sessionmaker[Session], site_id: int) -> Site:
 
 def sync_to_end(app: Celery, sessions: sessionmaker[Session], site_id: int) -> SyncRun:
     """Start a manual run of the site and wait for it to finish; return its row."""
-    from workers.runs import start_sync
-
-    run_id = start_sync(app, sessions, site_id)
+    run_id = start_run(get_context(app), site_id)
     wait_for(lambda: finished(sessions, run_id), what=f"run {run_id}")
     return run_row(sessions, run_id)
 

@@ -14,9 +14,9 @@ from connectors.types import StockUpdate, StoreProduct, UpdateResult
 from models import Item
 from models.crypto import Vault
 from sync.catalog import CHUNK, refresh_catalog
+from sync.context import Context
 from tests.factories import make_site, make_source
 from tests.sync.stack import Stack, load_site
-from workers.context import WorkerContext
 
 
 class ListedStore:
@@ -52,7 +52,7 @@ def _items(db: sessionmaker[Session], site_id: int) -> dict[str, Item]:
         return {item.sku: item for item in rows}
 
 
-def test_the_mirror_follows_the_store(ctx: WorkerContext, woo: Stack) -> None:
+def test_the_mirror_follows_the_store(ctx: Context, woo: Stack) -> None:
     site = load_site(ctx.sessions, woo.site_id)
     first = refresh_catalog(ctx, site, ctx.storefront(site))
     items = _items(ctx.sessions, woo.site_id)
@@ -67,7 +67,7 @@ def test_the_mirror_follows_the_store(ctx: WorkerContext, woo: Stack) -> None:
 
 
 def test_products_gone_from_the_store_or_untracked_become_inactive(
-    ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+    ctx: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     site = load_site(db, _site(db, vault))
     refresh_catalog(ctx, site, ListedStore(300))
@@ -83,7 +83,7 @@ def test_products_gone_from_the_store_or_untracked_become_inactive(
 
 
 def test_a_value_pushed_during_the_refresh_is_kept(
-    ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+    ctx: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     site = load_site(db, _site(db, vault))
     refresh_catalog(ctx, site, ListedStore(CHUNK + 10))
@@ -106,7 +106,7 @@ def test_a_value_pushed_during_the_refresh_is_kept(
     assert items[f"SKU-{CHUNK + 4:06d}"].quantity == 5
 
 
-def _peak(ctx: WorkerContext, site_id: int, count: int) -> int:
+def _peak(ctx: Context, site_id: int, count: int) -> int:
     site = load_site(ctx.sessions, site_id)
     tracemalloc.start()
     try:
@@ -118,7 +118,7 @@ def _peak(ctx: WorkerContext, site_id: int, count: int) -> int:
 
 @pytest.mark.slow
 def test_memory_does_not_grow_with_the_catalog(
-    ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+    ctx: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     """100,000 SKUs take no more memory than 10,000: one chunk is held at a time."""
     with db.begin() as session:
@@ -132,7 +132,7 @@ def test_memory_does_not_grow_with_the_catalog(
 
 
 def test_a_store_error_while_reading_ahead_reaches_the_caller(
-    ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+    ctx: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     """The listing runs on a reader thread: its error must still fail the refresh, with
     the chunks read before it kept (each is committed on its own)."""

@@ -21,12 +21,14 @@ from models.db import transaction
 from sandbox.server import running
 from settings import Settings
 from sync import lifecycle
-from sync.runs import create_run
+from sync.context import Context, build_context
+from sync.retry import BACKOFF_CAP_SECONDS, DELIVERY_SCHEDULE
+from sync.subscribers import subscribe
+from tests.factories import make_run
+from tests.support.broker import RecordingBroker
 from tests.sync.stack import FAST, installed_context, sandbox_stack, sync_to_end, wait_for, workers
-from workers import presets
 from workers.app import make_celery
-from workers.context import DELIVERY_SCHEDULE
-from workers.lifecycle import OVERDUE, publish_deliveries
+from workers.lifecycle import OVERDUE
 
 
 @dataclass
@@ -59,10 +61,16 @@ def subscriber(*answers: int) -> Iterator[Subscriber]:
         yield endpoint
 
 
-def _subscribe(db: sessionmaker[Session], vault: Vault, url: str) -> tuple[int, str]:
-    with transaction(db) as session:
-        subscription, secret = lifecycle.subscribe(session, vault, url)
-        return subscription.id, secret
+@pytest.fixture
+def service(settings: Settings, db: sessionmaker[Session]) -> Iterator[Context]:
+    """A context whose broker only records: these tests publish through their own."""
+    with build_context(settings, RecordingBroker()) as context:
+        yield context
+
+
+def _subscribe(ctx: Context, url: str) -> tuple[int, str]:
+    subscription = subscribe(ctx, url)
+    return subscription["id"], subscription["secret"]
 
 
 def _deliveries(db: sessionmaker[Session]) -> list[EventDelivery]:
@@ -71,7 +79,11 @@ def _deliveries(db: sessionmaker[Session]) -> list[EventDelivery]:
 
 
 def test_a_subscriber_hears_started_then_completed_signed(
-    db: sessionmaker[Session], vault: Vault, settings: Settings, redis_client: object
+    db: sessionmaker[Session],
+    vault: Vault,
+    settings: Settings,
+    redis_client: object,
+    service: Context,
 ) -> None:
     app = make_celery(settings)
     with (
@@ -80,7 +92,7 @@ def test_a_subscriber_hears_started_then_completed_signed(
         installed_context(settings, **FAST),
         workers(app),
     ):
-        _, secret = _subscribe(db, vault, endpoint.url)
+        _, secret = _subscribe(service, endpoint.url)
         run = sync_to_end(app, db, stack.site_id)
         wait_for(lambda: len(endpoint.received) == 2, what="two deliveries")
 
@@ -100,17 +112,20 @@ def test_a_subscriber_hears_started_then_completed_signed(
 
 
 def test_a_failing_subscriber_is_retried_with_growing_delays_under_one_id(
-    db: sessionmaker[Session], vault: Vault, settings: Settings, redis_client: object
+    db: sessionmaker[Session],
+    vault: Vault,
+    settings: Settings,
+    redis_client: object,
+    service: Context,
 ) -> None:
     app = make_celery(settings)
     with subscriber(503, 500, 429) as endpoint, installed_context(settings, **FAST) as ctx:
-        _, secret = _subscribe(db, vault, endpoint.url)
+        _, secret = _subscribe(service, endpoint.url)
         with sandbox_stack(db, vault, "shopify", items=10) as stack, transaction(db) as session:
-            run = create_run(session, stack.site_id, "manual", "test")
-            run.status = RunStatus.COMPLETED
+            run = make_run(session, stack.site_id, status=RunStatus.COMPLETED)
             [delivery_id] = lifecycle.record_run_event(session, run, lifecycle.COMPLETED)
         with workers(app):
-            publish_deliveries(app, [delivery_id])
+            ctx.broker.deliveries([delivery_id])
             wait_for(lambda: _deliveries(db)[0].status != DeliveryStatus.PENDING)
 
     [delivery] = _deliveries(db)
@@ -128,19 +143,23 @@ def test_a_failing_subscriber_is_retried_with_growing_delays_under_one_id(
 
 
 def test_410_gone_deactivates_the_subscriber(
-    db: sessionmaker[Session], vault: Vault, settings: Settings, redis_client: object
+    db: sessionmaker[Session],
+    vault: Vault,
+    settings: Settings,
+    redis_client: object,
+    service: Context,
 ) -> None:
     app = make_celery(settings)
-    with subscriber(410) as endpoint, installed_context(settings, **FAST):
-        subscription_id, _ = _subscribe(db, vault, endpoint.url)
+    with subscriber(410) as endpoint, installed_context(settings, **FAST) as ctx:
+        subscription_id, _ = _subscribe(service, endpoint.url)
         with sandbox_stack(db, vault, "shopify", items=10) as stack, transaction(db) as session:
-            run = create_run(session, stack.site_id, "manual", "test")
+            run = make_run(session, stack.site_id)
             first = lifecycle.record_run_event(session, run, lifecycle.STARTED)
             second = lifecycle.record_run_event(session, run, lifecycle.FAILED)
         with workers(app):
-            publish_deliveries(app, first)
+            ctx.broker.deliveries(first)
             wait_for(lambda: _deliveries(db)[0].status != DeliveryStatus.PENDING)
-            publish_deliveries(app, second)  # finds its subscriber gone: not sent
+            ctx.broker.deliveries(second)  # finds its subscriber gone: not sent
 
     assert len(endpoint.received) == 1
     assert [d.status for d in _deliveries(db)] == [DeliveryStatus.CANCELLED] * 2
@@ -151,12 +170,12 @@ def test_410_gone_deactivates_the_subscriber(
 
 
 def test_waits_longer_than_a_countdown_are_left_to_the_sweeper(
-    db: sessionmaker[Session], vault: Vault
+    db: sessionmaker[Session], vault: Vault, service: Context
 ) -> None:
     with subscriber() as endpoint:
-        _subscribe(db, vault, endpoint.url)
+        _subscribe(service, endpoint.url)
     with sandbox_stack(db, vault, "shopify", items=10) as stack, transaction(db) as session:
-        run = create_run(session, stack.site_id, "manual", "test")
+        run = make_run(session, stack.site_id)
         [delivery_id] = lifecycle.record_run_event(session, run, lifecycle.STARTED)
     with transaction(db) as session:
         attempt = lifecycle.claim_attempt(session, vault, delivery_id)
@@ -165,7 +184,7 @@ def test_waits_longer_than_a_countdown_are_left_to_the_sweeper(
         assert lifecycle.claim_attempt(session, vault, delivery_id) is None
     with transaction(db) as session:
         delay = lifecycle.record_attempt(session, attempt, 503, "HTTP 503", DELIVERY_SCHEDULE[3:])
-    assert delay is not None and delay > presets.BACKOFF_CAP_SECONDS
+    assert delay is not None and delay > BACKOFF_CAP_SECONDS
     with transaction(db) as session:
         assert lifecycle.due_deliveries(session, OVERDUE) == []
         session.execute(
@@ -175,20 +194,3 @@ def test_waits_longer_than_a_countdown_are_left_to_the_sweeper(
         )
     with db() as session:
         assert lifecycle.due_deliveries(session, OVERDUE) == [delivery_id]
-
-
-def test_the_retry_schedule_grows_and_spans_about_a_day() -> None:
-    assert list(DELIVERY_SCHEDULE) == sorted(DELIVERY_SCHEDULE)
-    assert 20 * 3600 <= sum(DELIVERY_SCHEDULE) <= 28 * 3600
-
-
-def test_a_subscription_needs_a_url_and_known_topics(
-    db: sessionmaker[Session], vault: Vault
-) -> None:
-    with db() as session:
-        with pytest.raises(lifecycle.SubscriptionError):
-            lifecycle.subscribe(session, vault, "ftp://example.com")
-        with pytest.raises(lifecycle.SubscriptionError):
-            lifecycle.subscribe(session, vault, "https://example.com", ["ORDER_CREATED"])
-        subscription, secret = lifecycle.subscribe(session, vault, "https://example.com")
-        assert secret.startswith("whsec_") and secret not in subscription.secret_sealed

@@ -16,13 +16,13 @@ from connectors.interfaces import Storefront
 from connectors.types import SourceItem, StockUpdate, StoreProduct, UpdateResult
 from models import Item
 from models.db import transaction
-from sync.catalog import refresh_catalog
-from sync.push import LOCK_ITEMS, UNKNOWN_SKU, push_readings
+from sync.catalog import LOCK_ITEMS, refresh_catalog
+from sync.context import Context
+from sync.push import UNKNOWN_SKU, push_readings
 from tests.sync.stack import Stack, load_site
-from workers.context import WorkerContext
 
 
-def _mirror(ctx: WorkerContext, stack: Stack) -> None:
+def _mirror(ctx: Context, stack: Stack) -> None:
     site = load_site(ctx.sessions, stack.site_id)
     refresh_catalog(ctx, site, ctx.storefront(site))
 
@@ -37,7 +37,7 @@ def _item(sessions: sessionmaker[Session], site_id: int, sku: str) -> Item:
 
 
 def test_only_changed_skus_are_written_and_every_reading_is_accounted_for(
-    ctx: WorkerContext, woo: Stack
+    ctx: Context, woo: Stack
 ) -> None:
     _mirror(ctx, woo)
     site = load_site(ctx.sessions, woo.site_id)
@@ -58,7 +58,7 @@ def test_only_changed_skus_are_written_and_every_reading_is_accounted_for(
     assert row.quantity == erp[changed[0]] and row.last_synced_at is not None
 
 
-def test_nothing_changed_means_no_store_call(ctx: WorkerContext, woo: Stack) -> None:
+def test_nothing_changed_means_no_store_call(ctx: Context, woo: Stack) -> None:
     _mirror(ctx, woo)
     site = load_site(ctx.sessions, woo.site_id)
     stock = woo.store_stock()
@@ -68,7 +68,7 @@ def test_nothing_changed_means_no_store_call(ctx: WorkerContext, woo: Stack) -> 
     assert (outcome.unchanged, outcome.store_calls, len(woo.store.writes)) == (300, 0, 0)
 
 
-def test_an_older_reading_never_overwrites_a_newer_one(ctx: WorkerContext, woo: Stack) -> None:
+def test_an_older_reading_never_overwrites_a_newer_one(ctx: Context, woo: Stack) -> None:
     _mirror(ctx, woo)
     site = load_site(ctx.sessions, woo.site_id)
     store = ctx.storefront(site)
@@ -85,7 +85,7 @@ def test_an_older_reading_never_overwrites_a_newer_one(ctx: WorkerContext, woo: 
     assert _item(ctx.sessions, woo.site_id, sku).erp_read_at == now + timedelta(seconds=1)
 
 
-def test_a_refused_item_fails_alone(ctx: WorkerContext, woo: Stack) -> None:
+def test_a_refused_item_fails_alone(ctx: Context, woo: Stack) -> None:
     _mirror(ctx, woo)
     with ctx.sessions.begin() as session:
         session.add(Item(site_id=woo.site_id, sku="GHOST-1", product_id="999999", quantity=1))
@@ -121,7 +121,7 @@ class SlowFirstWriter:
         return self.store.get_product(product_id)
 
 
-def test_the_newer_erp_reading_wins_a_race_every_time(ctx: WorkerContext, woo: Stack) -> None:
+def test_the_newer_erp_reading_wins_a_race_every_time(ctx: Context, woo: Stack) -> None:
     """A webhook event and a full-sync batch push one SKU whose ERP value changed
     between their reads; whichever thread writes first is slowed down. 100 times."""
     _mirror(ctx, woo)
@@ -164,7 +164,7 @@ def _rows_read(plan: dict[str, Any], table: str) -> int:
     return read + sum(_rows_read(child, table) for child in plan.get("Plans", []))
 
 
-def test_locking_a_batch_reads_its_rows_not_the_whole_site(ctx: WorkerContext, woo: Stack) -> None:
+def test_locking_a_batch_reads_its_rows_not_the_whole_site(ctx: Context, woo: Stack) -> None:
     """A full sync locks 500 rows per batch; reading every row of the site for each made
     the sync quadratic in the catalog's size (the planner chose to, with fresh
     statistics and with none)."""

@@ -11,9 +11,9 @@ from celery.contrib.testing.worker import start_worker
 
 import celeryconfig
 from settings import Settings
+from sync.context import Context
 from tests.sync.stack import FAST, installed_context
 from workers.app import make_celery
-from workers.context import WorkerContext
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def worker_factory(celery_app: Celery) -> Iterator[object]:
 
 
 @pytest.fixture
-def sync_ctx(settings: Settings, redis_client: redis.Redis) -> Iterator[WorkerContext]:
+def sync_ctx(settings: Settings, redis_client: redis.Redis) -> Iterator[Context]:
     """The worker context every task of this process uses, with test-short waits."""
     with installed_context(settings, **FAST) as context:
         yield context

@@ -9,6 +9,7 @@ import redis
 from celery import Celery
 
 import celeryconfig
+from sync import retry
 from workers import presets
 
 
@@ -57,21 +58,10 @@ def test_a_high_priority_task_overtakes_a_queue_of_low_priority_ones(
 def test_countdowns_and_time_limits_stay_below_the_visibility_timeout() -> None:
     """Otherwise Redis redelivers an unacked message and the task runs twice."""
     limit = celeryconfig.VISIBILITY_TIMEOUT
-    assert presets.BACKOFF_CAP_SECONDS < limit / 2
+    assert retry.BACKOFF_CAP_SECONDS < limit / 2
     for name, preset in presets.PRESETS.items():
         assert preset["time_limit"] < limit / 2, name
         assert preset["soft_time_limit"] < preset["time_limit"], name
-
-
-def test_backoff_grows_honours_the_server_hint_and_is_capped() -> None:
-    import random
-
-    rng = random.Random(1)
-    first = [presets.backoff_seconds(0, rng=rng) for _ in range(100)]
-    late = [presets.backoff_seconds(6, rng=rng) for _ in range(100)]
-    assert max(first) <= presets.BACKOFF_BASE_SECONDS < min(late)
-    assert presets.backoff_seconds(0, hint=42.0, rng=rng) >= 42.0
-    assert presets.backoff_seconds(30, rng=rng) <= presets.BACKOFF_CAP_SECONDS
 
 
 def test_the_app_speaks_json_only_and_acks_late(celery_app: Celery) -> None:

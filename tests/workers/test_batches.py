@@ -11,6 +11,8 @@ from models import BatchStatus, RunStatus, SyncBatch
 from models.crypto import Vault
 from models.db import transaction
 from sync.batches import NOT_IN_ERP, Claim, StaleClaim, claim_batch, fail_batch, sync_batch
+from sync.context import Context
+from sync.retry import BACKOFF_CAP_SECONDS
 from tests.sync.stack import (
     Stack,
     finished,
@@ -21,8 +23,6 @@ from tests.sync.stack import (
     workers,
 )
 from workers import presets
-from workers.context import WorkerContext
-from workers.runs import publish_batches
 
 
 def _batches(db: sessionmaker[Session], run_id: int) -> list[SyncBatch]:
@@ -44,13 +44,13 @@ def _stack(db: sessionmaker[Session], vault: Vault, items: int, **kwargs: object
 
 
 def test_transient_failures_are_retried_until_the_store_recovers(
-    sync_ctx: WorkerContext, celery_app: Celery, db: sessionmaker[Session], vault: Vault
+    sync_ctx: Context, celery_app: Celery, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with _stack(db, vault, 1000) as stack:
         drifted = stack.differing()
         run_id, batch_ids = prepared_run(sync_ctx, stack.site_id)
         stack.store.set_faults(share_5xx=1.0)
-        publish_batches(celery_app, batch_ids, "manual")
+        sync_ctx.broker.batches(batch_ids, "manual")
         with workers(celery_app):
             wait_for(lambda: all(b.attempts >= 2 for b in _batches(db, run_id)), what="retries")
             stack.store.set_faults(share_5xx=0.0)
@@ -63,12 +63,12 @@ def test_transient_failures_are_retried_until_the_store_recovers(
 
 
 def test_a_batch_that_keeps_failing_fails_with_its_error_and_so_does_its_run(
-    sync_ctx: WorkerContext, celery_app: Celery, db: sessionmaker[Session], vault: Vault
+    sync_ctx: Context, celery_app: Celery, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with _stack(db, vault, 400) as stack:
         run_id, batch_ids = prepared_run(sync_ctx, stack.site_id)
         stack.store.set_faults(share_5xx=1.0)
-        publish_batches(celery_app, batch_ids, "manual")
+        sync_ctx.broker.batches(batch_ids, "manual")
         with workers(celery_app):
             wait_for(lambda: finished(db, run_id), what="the run to give up")
 
@@ -82,7 +82,7 @@ def test_a_batch_that_keeps_failing_fails_with_its_error_and_so_does_its_run(
 
 
 def test_a_failed_batch_does_not_stop_the_others(
-    sync_ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+    sync_ctx: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with _stack(db, vault, 1000) as stack:
         run_id, (first, second) = prepared_run(sync_ctx, stack.site_id)
@@ -96,7 +96,7 @@ def test_a_failed_batch_does_not_stop_the_others(
 
 
 def test_a_redelivered_batch_is_never_counted_twice(
-    sync_ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+    sync_ctx: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with _stack(db, vault, 600) as stack:
         run_id, (first, second) = prepared_run(sync_ctx, stack.site_id)
@@ -123,13 +123,13 @@ def test_a_redelivered_batch_is_never_counted_twice(
 
 
 def test_skus_the_erp_does_not_know_fail_alone(
-    sync_ctx: WorkerContext, celery_app: Celery, db: sessionmaker[Session], vault: Vault
+    sync_ctx: Context, celery_app: Celery, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with _stack(db, vault, 300) as stack:
         run_id, batch_ids = prepared_run(sync_ctx, stack.site_id)
         stack.erp.items = [row for row in stack.erp.items if row["number"] != "SKU-000007"]
         stack.erp.by_number.pop("SKU-000007")
-        publish_batches(celery_app, batch_ids, "manual")
+        sync_ctx.broker.batches(batch_ids, "manual")
         with workers(celery_app):
             wait_for(lambda: finished(db, run_id), what="the run")
 
@@ -139,7 +139,7 @@ def test_skus_the_erp_does_not_know_fail_alone(
     assert batch.failures == {"SKU-000007": NOT_IN_ERP}
 
 
-def test_a_retry_waits_at_least_what_the_platform_asked(sync_ctx: WorkerContext) -> None:
+def test_a_retry_waits_at_least_what_the_platform_asked(sync_ctx: Context) -> None:
     assert sync_ctx.backoff(0, 30.0) >= 30.0
     assert sync_ctx.backoff(0, None) <= sync_ctx.backoff_base_seconds
-    assert sync_ctx.backoff(40, 10_000.0) == presets.BACKOFF_CAP_SECONDS
+    assert sync_ctx.backoff(40, 10_000.0) == BACKOFF_CAP_SECONDS

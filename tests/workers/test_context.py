@@ -12,13 +12,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.crypto import Vault
 from settings import Settings
+from sync.context import build_context
 from sync.limits import Quota
 from sync.pacing import calls_made
+from sync.tokens import RedisTokenCache
+from tests.support.broker import RecordingBroker
 from tests.sync.stack import load_site, sandbox_stack
 from workers import context as worker_context
 from workers.app import make_celery
-from workers.context import build_context, get_context
-from workers.token_cache import RedisTokenCache
+from workers.context import client_context, get_context
 
 
 def test_one_context_per_process_and_settings(settings: Settings, redis_client: object) -> None:
@@ -32,7 +34,7 @@ def test_one_context_per_process_and_settings(settings: Settings, redis_client: 
 
 
 def test_an_installed_context_is_the_one_tasks_get(settings: Settings) -> None:
-    context = build_context(settings, backoff_base_seconds=0.5)
+    context = client_context(settings, backoff_base_seconds=0.5)
     try:
         worker_context.install(context)
         assert get_context(make_celery(settings)) is context
@@ -42,13 +44,13 @@ def test_an_installed_context_is_the_one_tasks_get(settings: Settings) -> None:
 
 def test_unresolved_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="resolved"):
-        build_context(Settings())
+        build_context(Settings(), RecordingBroker())
 
 
 def test_connectors_come_decrypted_and_gated(
     settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
 ) -> None:
-    context = build_context(settings)
+    context = client_context(settings)
     try:
         with sandbox_stack(db, vault, "shopify", items=5, site={"rate_limit_requests": 9}) as stack:
             site = load_site(db, stack.site_id)

@@ -9,13 +9,14 @@ import json
 import redis
 from celery import Celery
 
-from workers.events import EVENTS_QUEUE, enqueue_event, event_message
+from workers.broker import CeleryBroker
+from workers.events import EVENTS_QUEUE, event_message
 
 
 def test_event_message_matches_what_celery_publishes(
     celery_app: Celery, redis_client: redis.Redis
 ) -> None:
-    enqueue_event(celery_app, 42, countdown=5)
+    CeleryBroker(celery_app, redis_client).event(42, countdown=5)
     [raw] = redis_client.lrange(EVENTS_QUEUE, 0, -1)
     theirs, ours = json.loads(raw), json.loads(event_message(42, 5))
     assert ours.keys() == theirs.keys()

@@ -14,9 +14,11 @@ from models.crypto import Vault
 from models.db import transaction
 from sync import lifecycle
 from sync.batches import claim_batch
+from sync.context import Context
 from sync.controls import pause_run
 from sync.recovery import fail_stuck_runs, return_stuck_batches
 from sync.retention import purge_webhook_log
+from sync.subscribers import subscribe
 from tests.sync.stack import (
     finished,
     prepared_run,
@@ -25,7 +27,6 @@ from tests.sync.stack import (
     wait_for,
     workers,
 )
-from workers.context import WorkerContext
 from workers.maintenance import RETURN_STUCK_BATCHES
 
 
@@ -38,7 +39,7 @@ def _age(db: sessionmaker[Session], table: str, column: str, minutes: int) -> No
 
 
 def test_a_batch_stuck_in_processing_comes_back_and_the_run_completes(
-    sync_ctx: WorkerContext, celery_app: Celery, db: sessionmaker[Session], vault: Vault
+    sync_ctx: Context, celery_app: Celery, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with sandbox_stack(db, vault, "shopify", items=1200) as stack:
         drifted = stack.differing()
@@ -62,7 +63,7 @@ def test_a_batch_stuck_in_processing_comes_back_and_the_run_completes(
 
 
 def test_only_batches_stuck_longer_than_the_limit_come_back(
-    sync_ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+    sync_ctx: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with sandbox_stack(db, vault, "shopify", items=1500) as stack:
         run_id, (first, second, third) = prepared_run(sync_ctx, stack.site_id)
@@ -81,7 +82,7 @@ def test_only_batches_stuck_longer_than_the_limit_come_back(
 
 
 def test_a_paused_runs_stuck_batches_return_to_the_queue_but_wait_for_resume(
-    sync_ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+    sync_ctx: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with sandbox_stack(db, vault, "shopify", items=300) as stack:
         run_id, (batch,) = prepared_run(sync_ctx, stack.site_id)
@@ -94,11 +95,10 @@ def test_a_paused_runs_stuck_batches_return_to_the_queue_but_wait_for_resume(
 
 
 def test_a_run_without_progress_fails_and_reports_it(
-    sync_ctx: WorkerContext, db: sessionmaker[Session], vault: Vault
+    sync_ctx: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with sandbox_stack(db, vault, "shopify", items=600) as stack:
-        with transaction(db) as session:
-            lifecycle.subscribe(session, vault, "http://127.0.0.1:9/hook")
+        subscribe(sync_ctx, "http://127.0.0.1:9/hook")
         run_id, _ = prepared_run(sync_ctx, stack.site_id)
     now = datetime.now(UTC)
     with transaction(db) as session:

@@ -8,13 +8,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import BatchStatus, Item, RunStatus, Site, SyncBatch
 from models.crypto import Vault
-from tests.sync.stack import sandbox_stack, sync_to_end, wait_for, workers
-from workers import presets, runs
-from workers.context import WorkerContext
+from sync.context import Context
+from sync.runs import start_run
+from tests.sync.stack import run_row, sandbox_stack, sync_to_end, wait_for, workers
+from workers import presets
+from workers.broker import priority_for
 
 
 def test_a_run_mirrors_the_catalog_syncs_the_changes_and_closes_itself(
-    db: sessionmaker[Session], vault: Vault, celery_app: Celery, sync_ctx: WorkerContext
+    db: sessionmaker[Session], vault: Vault, celery_app: Celery, sync_ctx: Context
 ) -> None:
     with sandbox_stack(db, vault, "bigcommerce", items=1200, drift=0.2) as stack:
         drifted = stack.differing()
@@ -41,13 +43,13 @@ def test_a_run_mirrors_the_catalog_syncs_the_changes_and_closes_itself(
 
 
 def test_manual_runs_outrank_nightly_ones_and_events_outrank_both() -> None:
-    assert runs.priority_for("manual") == presets.PRIORITY_MANUAL_SYNC
-    assert runs.priority_for("full") == presets.PRIORITY_NIGHTLY_SYNC
+    assert priority_for("manual") == presets.PRIORITY_MANUAL_SYNC
+    assert priority_for("full") == presets.PRIORITY_NIGHTLY_SYNC
     assert presets.PRIORITY_EVENT < presets.PRIORITY_MANUAL_SYNC < presets.PRIORITY_NIGHTLY_SYNC
 
 
 def test_a_store_with_no_sku_completes_at_once(
-    db: sessionmaker[Session], vault: Vault, celery_app: Celery, sync_ctx: WorkerContext
+    db: sessionmaker[Session], vault: Vault, celery_app: Celery, sync_ctx: Context
 ) -> None:
     with sandbox_stack(db, vault, "shopify", items=0) as stack, workers(celery_app):
         run = sync_to_end(celery_app, db, stack.site_id)
@@ -55,7 +57,7 @@ def test_a_store_with_no_sku_completes_at_once(
 
 
 def test_a_catalog_that_cannot_be_read_fails_the_run_with_the_reason(
-    db: sessionmaker[Session], vault: Vault, celery_app: Celery, sync_ctx: WorkerContext
+    db: sessionmaker[Session], vault: Vault, celery_app: Celery, sync_ctx: Context
 ) -> None:
     with sandbox_stack(db, vault, "shopify", items=10) as stack, workers(celery_app):
         with db.begin() as session:
@@ -71,12 +73,12 @@ def test_a_catalog_that_cannot_be_read_fails_the_run_with_the_reason(
 
 
 def test_a_store_down_during_the_refresh_is_retried(
-    db: sessionmaker[Session], vault: Vault, celery_app: Celery, sync_ctx: WorkerContext
+    db: sessionmaker[Session], vault: Vault, celery_app: Celery, sync_ctx: Context
 ) -> None:
     with sandbox_stack(db, vault, "shopify", items=700) as stack, workers(celery_app):
         stack.store.set_faults(outage=True)
-        run_id = runs.start_sync(celery_app, db, stack.site_id)
+        run_id = start_run(sync_ctx, stack.site_id)
         wait_for(lambda: stack.store.calls >= 8, what="failed catalog reads")
         stack.store.set_faults(outage=False)
-        wait_for(lambda: runs.progress(db, run_id).status == RunStatus.COMPLETED)
+        wait_for(lambda: run_row(db, run_id).status == RunStatus.COMPLETED)
         assert stack.differing() == set()

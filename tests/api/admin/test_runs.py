@@ -12,13 +12,13 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.admin.errors import Conflict
-from api.admin.runs import start_manual_sync
 from api.app import create_app
 from embedded.ports import free_port
 from models import Item, RunStatus, Source, SyncRun
 from models.crypto import Vault
 from settings import Settings
+from sync.errors import AlreadyRunning
+from sync.runs import start_run
 from tests.api.admin.conftest import Api, Shop, error_code, run_row
 from tests.factories import make_site
 
@@ -149,15 +149,15 @@ def test_pause_resume_cancel_and_their_conflicts(
 def test_two_simultaneous_starts_make_one_run(
     app: Flask, shop: Shop, db: sessionmaker[Session]
 ) -> None:
-    """The per-site advisory lock: both requests check, only one finds no run going."""
-    res = app.extensions["stocksync"]
+    """The live-run index decides: every start inserts, only one insert succeeds."""
+    ctx = app.extensions["stocksync"].ctx
     barrier = threading.Barrier(4)
 
     def start() -> str:
         barrier.wait()
         try:
-            return f"run {start_manual_sync(res.sessions, res.celery, shop.site_id)}"
-        except Conflict:
+            return f"run {start_run(ctx, shop.site_id)}"
+        except AlreadyRunning:
             # The expected answer of all but one.
             return "conflict"
 

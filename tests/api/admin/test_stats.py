@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.admin.stats import queue_keys
 from models import BatchStatus, RunStatus, SyncBatch
 from settings import Settings
 from tests.api.admin.conftest import Api, Shop, run_row
 from workers.app import make_celery
+from workers.broker import queue_keys
 
 
 def test_queue_counts_last_syncs_and_broker_depths(
