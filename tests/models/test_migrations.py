@@ -63,3 +63,66 @@ def test_0005_downgrade_clears_ids_of_deleted_owners_then_restores_the_keys(
         engine.dispose()
     assert tuple(ids) == (None, None)
     assert keys == {"fk_webhook_log_site_id_sites", "fk_webhook_log_source_id_sources"}
+
+
+def test_0006_keeps_each_sites_oldest_live_run_and_cancels_the_others(
+    empty_database: str,
+) -> None:
+    """Before 0006 the beat and ERP collection notices could start a second live run of
+    a site; the unique index can only be built once each site has one, the oldest."""
+    upgrade(empty_database, "0005")
+    engine = create_engine(empty_database)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO sources (id, name, kind, base_url, credentials_sealed) "
+                    "VALUES (1, 'erp', 'businesscentral', 'http://erp', 'x')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO sites (id, name, platform, base_url, source_id, "
+                    "credentials_sealed, timezone) "
+                    "VALUES (1, 'shop', 'woocommerce', 'http://shop', 1, 'x', 'UTC')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO sync_runs (id, site_id, kind, trigger, status, "
+                    "batches_total, batches_pending) VALUES "
+                    "(1, 1, 'manual', 'api', 'running', 2, 2), "
+                    "(2, 1, 'full', 'beat', 'running', 2, 2), "
+                    "(3, 1, 'manual', 'api', 'completed', 0, 0)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO sync_batches (run_id, seq, skus, status) VALUES "
+                    "(2, 0, '[\"A\", \"B\"]', 'processing'), (2, 1, '[\"C\"]', 'queued')"
+                )
+            )
+        upgrade(empty_database)
+        with engine.connect() as conn:
+            runs = conn.execute(
+                text(
+                    "SELECT id, status, skipped, batches_pending, finished_at IS NULL "
+                    "FROM sync_runs ORDER BY id"
+                )
+            ).all()
+            batches = conn.execute(
+                text("SELECT seq, status FROM sync_batches WHERE run_id = 2 ORDER BY seq")
+            ).all()
+        downgrade(empty_database, "0005")
+        indexes = {i["name"] for i in inspect(engine).get_indexes("sync_runs")}
+    finally:
+        engine.dispose()
+    # The newer live run is cancelled: its queued batch skipped, its processing batch
+    # left to finish and close it, as an operator's cancel would.
+    assert [tuple(run) for run in runs] == [
+        (1, "running", 0, 2, True),
+        (2, "cancelled", 1, 1, True),
+        (3, "completed", 0, 0, True),
+    ]
+    assert [tuple(batch) for batch in batches] == [(0, "processing"), (1, "cancelled")]
+    assert "uq_sync_runs_live_per_site" not in indexes
