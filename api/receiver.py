@@ -1,6 +1,6 @@
 """`POST /webhooks/<provider>/<owner_id>`: verify, parse, log durably, 200.
 
-A flat ladder of guard clauses, each with its own log event (STYLE.md rule 7): the
+A flat ladder of guard clauses, each with its own log event (docs/style.md rule 7): the
 sender's fault is 400/401/404/413, an unknown topic or a paused site 200 `ignored`, our
 outage 503 (so the platform retries). Every request leaves a `webhook_log` row, and
 nothing slow happens before the answer: dedupe and publishing happen in the relay
@@ -77,7 +77,7 @@ def _refuse(
     event: str,
     error: str,
 ) -> tuple[Response, int]:
-    log.info(f"webhook.{event}", extra={"provider": name, "error": error})
+    log.info(event, extra={"provider": name, "error": error})
     _record(res, name, owner, WebhookStatus.REJECTED, error=error)
     if provider is not None and provider.refusal_status is not None:
         status = provider.refusal_status
@@ -172,16 +172,26 @@ def receive(name: str, raw_id: str) -> tuple[Response, int]:
 def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
     provider = PROVIDERS.get(name)
     if provider is None:
-        return _refuse(res, None, name, None, 404, "unknown_provider", f"unknown provider {name!r}")
+        return _refuse(
+            res, None, name, None, 404, "webhook.unknown_provider", f"unknown provider {name!r}"
+        )
     environ = request.environ
     limit = res.settings.max_webhook_body_bytes
     raw_body = _read_body(environ, limit)
     if raw_body is None:
-        return _refuse(res, provider, name, None, 413, "too_large", f"body over {limit} bytes")
+        return _refuse(
+            res, provider, name, None, 413, "webhook.too_large", f"body over {limit} bytes"
+        )
     found = _owner(res, provider, raw_id)
     if found is None:
         return _refuse(
-            res, provider, name, None, 404, "unknown_owner", f"no {provider.owner} {raw_id!r}"
+            res,
+            provider,
+            name,
+            None,
+            404,
+            "webhook.unknown_owner",
+            f"no {provider.owner} {raw_id!r}",
         )
     owner, secret, undecryptable = found
     headers = RequestHeaders(environ)
@@ -194,16 +204,16 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
         return _answer(200, "ignored")
     if secret is None:
         why = "stored secret does not decrypt" if undecryptable else "no webhook secret configured"
-        return _refuse(res, provider, name, owner, 401, "no_secret", why)
+        return _refuse(res, provider, name, owner, 401, "webhook.no_secret", why)
     try:
         query = dict(request.args) if environ.get("QUERY_STRING") else {}
         provider.verify(raw_body, headers, secret, query)
     except SignatureError as exc:
-        return _refuse(res, provider, name, owner, 401, "bad_signature", exc.reason)
+        return _refuse(res, provider, name, owner, 401, "webhook.bad_signature", exc.reason)
     try:
         events = provider.parse(raw_body, headers)
     except MalformedPayload as exc:
-        return _refuse(res, provider, name, owner, 400, "malformed", exc.reason)
+        return _refuse(res, provider, name, owner, 400, "webhook.malformed", exc.reason)
 
     if not owner.accepting:
         log.info("webhook.paused", extra={"provider": name, "owner": owner.id})

@@ -24,14 +24,19 @@ from sync.context import Context
 from sync.errors import Conflict, Invalid, NotFound
 
 Owner = TypeVar("Owner", Site, Source)
+#: Ids are PostgreSQL bigints: a larger number names no row (and must not reach a query).
+MAX_ID = 2**63 - 1
 E = TypeVar("E", bound=enum.Enum)
 
 
 def find(session: Session, model: type[Owner], ref: str | int) -> Owner:
-    """A row by id (an int, or all digits) or by name; `NotFound` if none."""
-    by_id = isinstance(ref, int) or ref.isdigit()
+    """A row by id (all digits) or by name; `NotFound` if none."""
+    text = str(ref)
+    by_id = text.isdigit()
+    if by_id and int(text) > MAX_ID:
+        raise NotFound(f"no {model.__tablename__[:-1]} {ref!r}")
     column = model.id if by_id else model.name
-    row = session.scalars(select(model).where(column == (int(ref) if by_id else ref))).first()
+    row = session.scalars(select(model).where(column == (int(text) if by_id else text))).first()
     if row is None:
         raise NotFound(f"no {model.__tablename__[:-1]} {ref!r}")
     return row
