@@ -20,7 +20,7 @@ from sandbox.server import running
 from settings import Settings
 from tests.api import signed
 from tests.factories import make_site, make_source
-from tests.relaying import relaying
+from tests.support.relaying import relaying
 
 
 @dataclass

@@ -18,7 +18,7 @@ from sandbox.bigcommerce import create_app
 from sandbox.bigcommerce_catalog import BigCommerceState
 from sandbox.catalog import skus
 from sandbox.server import running, running_in_subprocess
-from tests.connectors.memory import peak_bytes_while
+from tests.support.memory import peak_bytes_while
 
 CREDENTIALS = {"store_hash": "abc123", "access_token": "token-1"}
 

@@ -18,7 +18,7 @@ from sandbox.base import SandboxConfig
 from sandbox.catalog import skus
 from sandbox.server import running, running_in_subprocess
 from sandbox.woocommerce import WooCommerceState, create_app
-from tests.connectors.memory import peak_bytes_while
+from tests.support.memory import peak_bytes_while
 
 CREDENTIALS = {"consumer_key": "ck_test", "consumer_secret": "cs_test"}
 

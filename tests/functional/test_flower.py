@@ -20,7 +20,7 @@ from api.admin.runs import start_manual_sync
 from embedded.ports import free_port
 from models.crypto import Vault
 from settings import Settings
-from tests.sync.stack import finished, run_row, sandbox_stack, wait_for
+from tests.support.stack import finished, run_row, sandbox_stack, wait_for
 from workers.app import make_celery
 
 AUTH = ("ops", "flower-pass")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import BatchStatus, RunStatus, SyncBatch
 from models.crypto import Vault
 from settings import Settings
-from tests.sync.stack import (
+from tests.support.stack import (
     FAST,
     Stack,
     finished,

@@ -38,7 +38,7 @@ from models.crypto import Vault
 from models.db import transaction
 from settings import Settings
 from sync.recovery import return_stuck_batches
-from tests.sync.stack import finished, run_row, sandbox_stack, wait_for
+from tests.support.stack import finished, run_row, sandbox_stack, wait_for
 from workers import runs
 from workers.app import make_celery
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.crypto import Vault
 from settings import Settings
-from tests.sync.stack import FAST, Stack, sandbox_stack
+from tests.support.stack import FAST, Stack, sandbox_stack
 from workers.context import WorkerContext, build_context
 
 

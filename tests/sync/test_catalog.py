@@ -15,7 +15,7 @@ from models import Item
 from models.crypto import Vault
 from sync.catalog import CHUNK, refresh_catalog
 from tests.factories import make_site, make_source
-from tests.sync.stack import Stack, load_site
+from tests.support.stack import Stack, load_site
 from workers.context import WorkerContext
 
 

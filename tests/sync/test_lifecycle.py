@@ -22,7 +22,14 @@ from sandbox.server import running
 from settings import Settings
 from sync import lifecycle
 from sync.runs import create_run
-from tests.sync.stack import FAST, installed_context, sandbox_stack, sync_to_end, wait_for, workers
+from tests.support.stack import (
+    FAST,
+    installed_context,
+    sandbox_stack,
+    sync_to_end,
+    wait_for,
+    workers,
+)
 from workers import presets
 from workers.app import make_celery
 from workers.context import DELIVERY_SCHEDULE

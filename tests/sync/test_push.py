@@ -18,7 +18,7 @@ from models import Item
 from models.db import transaction
 from sync.catalog import refresh_catalog
 from sync.push import LOCK_ITEMS, UNKNOWN_SKU, push_readings
-from tests.sync.stack import Stack, load_site
+from tests.support.stack import Stack, load_site
 from workers.context import WorkerContext
 
 

@@ -11,7 +11,7 @@ from celery.contrib.testing.worker import start_worker
 
 import celeryconfig
 from settings import Settings
-from tests.sync.stack import FAST, installed_context
+from tests.support.stack import FAST, installed_context
 from workers.app import make_celery
 from workers.context import WorkerContext
 

@@ -11,7 +11,7 @@ from models import BatchStatus, RunStatus, SyncBatch
 from models.crypto import Vault
 from models.db import transaction
 from sync.batches import NOT_IN_ERP, Claim, StaleClaim, claim_batch, fail_batch, sync_batch
-from tests.sync.stack import (
+from tests.support.stack import (
     Stack,
     finished,
     prepared_run,

@@ -14,7 +14,7 @@ from models.crypto import Vault
 from settings import Settings
 from sync.limits import Quota
 from sync.pacing import calls_made
-from tests.sync.stack import load_site, sandbox_stack
+from tests.support.stack import load_site, sandbox_stack
 from workers import context as worker_context
 from workers.app import make_celery
 from workers.context import build_context, get_context

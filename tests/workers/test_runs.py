@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import BatchStatus, Item, RunStatus, Site, SyncBatch
 from models.crypto import Vault
-from tests.sync.stack import sandbox_stack, sync_to_end, wait_for, workers
+from tests.support.stack import sandbox_stack, sync_to_end, wait_for, workers
 from workers import presets, runs
 from workers.context import WorkerContext
 
