@@ -15,8 +15,10 @@ from api.app import create_app
 from models import BatchStatus, RunStatus, SyncBatch, WebhookStatus
 from models.crypto import Vault
 from settings import Settings
-from tests.api.admin.conftest import AUTH, Shop, log_row, run_row
 from tests.factories import make_site, make_source
+from tests.factories.sync import run_row
+from tests.factories.webhook_log import log_row
+from tests.support.admin_api import AUTH, Shop
 from workers.app import make_celery
 
 
