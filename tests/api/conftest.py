@@ -1,4 +1,5 @@
-"""A receiver over real HTTP with one site or source per provider."""
+"""A receiver over real HTTP with one site or source per provider, and a shop for the
+admin API and metrics tests."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sandbox.server import running
 from settings import Settings
 from tests.api import signed
 from tests.factories import make_site, make_source
+from tests.support.admin_api import Shop
 from tests.support.receiver import Owners
 from tests.support.relaying import relaying
 
@@ -71,3 +73,11 @@ def base_url(app: Flask, settings: Settings) -> Iterator[str]:
     """The receiver over HTTP, with a relay moving accepted rows to the queue."""
     with running(app) as url, relaying(settings):
         yield url
+
+
+@pytest.fixture
+def shop(db: sessionmaker[Session], vault: Vault) -> Shop:
+    with db.begin() as session:
+        source = make_source(session, vault)
+        site = make_site(session, vault, source)
+        return Shop(source.id, site.id)

@@ -8,10 +8,8 @@ from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from models.crypto import Vault
 from settings import Settings
-from tests.factories import make_site, make_source
-from tests.support.admin_api import Api, Shop
+from tests.support.admin_api import Api
 
 
 @pytest.fixture
@@ -22,11 +20,3 @@ def app(settings: Settings, redis_client: redis.Redis, db: sessionmaker[Session]
 @pytest.fixture
 def api(app: Flask) -> Api:
     return Api(app.test_client())
-
-
-@pytest.fixture
-def shop(db: sessionmaker[Session], vault: Vault) -> Shop:
-    with db.begin() as session:
-        source = make_source(session, vault)
-        site = make_site(session, vault, source)
-        return Shop(source.id, site.id)
