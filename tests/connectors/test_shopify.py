@@ -81,6 +81,7 @@ def _peaks(items: int) -> tuple[int, int]:
     return streamed.peak_bytes, listed.peak_bytes
 
 
+@pytest.mark.slow
 def test_iter_catalog_memory_does_not_grow_with_the_catalog() -> None:
     (small, small_listed), (large, large_listed) = _peaks(2_000), _peaks(20_000)
     # Ten times the catalog must not cost twice the memory: one page lives at a time.

@@ -75,6 +75,7 @@ def _stream_peak(items: int) -> tuple[SkuTally, int]:
 # Reads -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_streams_exactly_the_seeded_20000_skus_in_constant_memory() -> None:
     (small, small_peak), (big, big_peak) = _stream_peak(2_000), _stream_peak(20_000)
 
