@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models import RunStatus, SyncRun
+from tests.factories import add_row
 
 
 def run_row(session: Session, site_id: int, **overrides: Any) -> SyncRun:
@@ -17,8 +18,4 @@ def run_row(session: Session, site_id: int, **overrides: Any) -> SyncRun:
         "trigger": "test",
         "status": RunStatus.QUEUED,
     }
-    fields.update(overrides)
-    run = SyncRun(**fields)
-    session.add(run)
-    session.flush()
-    return run
+    return add_row(session, SyncRun, {**fields, **overrides})

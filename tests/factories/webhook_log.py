@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models import WebhookLog, WebhookStatus
+from tests.factories import add_row
 
 
 def log_row(session: Session, **overrides: Any) -> WebhookLog:
@@ -19,8 +20,4 @@ def log_row(session: Session, **overrides: Any) -> WebhookLog:
         "sku": "SKU-0001",
         "status": WebhookStatus.PROCESSED,
     }
-    fields.update(overrides)
-    row = WebhookLog(**fields)
-    session.add(row)
-    session.flush()
-    return row
+    return add_row(session, WebhookLog, {**fields, **overrides})
