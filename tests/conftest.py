@@ -24,7 +24,7 @@ from models.crypto import Vault
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
 from settings import Settings, normalize_database_url
-from tests.databases import scratch_database
+from tests.support.databases import scratch_database
 
 #: Per process: several test sessions (developers, CI) may share one server.
 TEST_DATABASE = f"stocksync_test_{os.getpid()}"

@@ -24,8 +24,8 @@ from models.db import transaction
 from sandbox.server import running
 from settings import Settings
 from sync.catalog import refresh_catalog
-from tests.relaying import relaying
-from tests.sync.stack import FAST, installed_context, sandbox_stack, wait_for, workers
+from tests.support.relaying import relaying
+from tests.support.stack import FAST, installed_context, sandbox_stack, wait_for, workers
 from workers.app import make_celery
 
 CLIENT_STATE = "erp-client-state"

@@ -1,39 +1,25 @@
-"""A receiver over real HTTP with one site or source per provider."""
+"""A receiver over real HTTP with one site or source per provider, and a shop for the
+admin API and metrics tests."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 import redis
-import requests
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from models import Platform, SourceKind, WebhookLog, WebhookStatus
+from models import Platform, SourceKind
 from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
 from tests.api import signed
 from tests.factories import make_site, make_source
-from tests.relaying import relaying
-
-
-@dataclass
-class Owners:
-    woocommerce: int
-    shopify: int
-    bigcommerce: int
-    standard: int
-    zoho: int
-    businesscentral: int
-
-    def url(self, base: str, provider: str) -> str:
-        return f"{base}/webhooks/{provider}/{getattr(self, provider)}"
+from tests.support.admin_api import Shop
+from tests.support.receiver import Owners
+from tests.support.relaying import relaying
 
 
 @pytest.fixture
@@ -89,20 +75,9 @@ def base_url(app: Flask, settings: Settings) -> Iterator[str]:
         yield url
 
 
-def post(url: str, request: signed.Signed) -> requests.Response:
-    return requests.post(
-        url, data=request.body, headers=request.headers, params=request.query, timeout=10
-    )
-
-
-def rows(db: sessionmaker[Session], settle: bool = True) -> list[WebhookLog]:
-    """The log rows, by default once the relay has decided each accepted event's fate
-    (queued or duplicate; it runs just after the 200, see workers/relay.py)."""
-    deadline = time.monotonic() + 10
-    while True:
-        with db() as session:
-            found = list(session.scalars(select(WebhookLog).order_by(WebhookLog.id)))
-        pending = any(r.status == WebhookStatus.RECEIVED for r in found)
-        if not settle or not pending or time.monotonic() > deadline:
-            return found
-        time.sleep(0.02)
+@pytest.fixture
+def shop(db: sessionmaker[Session], vault: Vault) -> Shop:
+    with db.begin() as session:
+        source = make_source(session, vault)
+        site = make_site(session, vault, source)
+        return Shop(source.id, site.id)

@@ -19,7 +19,7 @@ from embedded.ports import free_port
 from models import WebhookStatus
 from settings import Settings
 from tests.api import signed
-from tests.api.conftest import Owners, post, rows
+from tests.support.receiver import Owners, post, rows
 
 ROOT = Path(__file__).resolve().parents[2]
 

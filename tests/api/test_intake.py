@@ -18,7 +18,7 @@ from api import intake
 from api.intake import COLUMNS, IntakeUnavailable, IntakeWriter
 from models import WebhookLog, WebhookStatus
 from models.db import make_engine
-from tests.api.conftest import Owners
+from tests.support.receiver import Owners
 
 
 def test_insert_columns_exist_and_cover_every_required_column() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import redis
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
@@ -13,18 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from models import BatchStatus, RunStatus, SyncBatch, WebhookStatus
-from models.crypto import Vault
 from settings import Settings
-from tests.api.admin.conftest import AUTH, Shop, log_row, run_row
-from tests.factories import make_site, make_source
+from tests.factories.sync import run_row
+from tests.factories.webhook_log import log_row
+from tests.support.admin_api import AUTH, Shop
 from workers.app import make_celery
-
-
-@pytest.fixture
-def shop(db: sessionmaker[Session], vault: Vault) -> Shop:
-    with db.begin() as session:
-        source = make_source(session, vault)
-        return Shop(source.id, make_site(session, vault, source).id)
 
 
 def _samples(app: Flask) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import EventKind, Site, WebhookStatus
 from tests.api import signed
-from tests.api.conftest import Owners, post, rows
+from tests.support.receiver import Owners, post, rows
 
 VALID = {
     "woocommerce": lambda: signed.woocommerce(),

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.webhooks.registry import PROVIDERS
 from models import WebhookLog
-from tests.api.conftest import Owners
+from tests.support.receiver import Owners
 
 HEADER_NAMES = [
     "X-WC-Webhook-Signature",

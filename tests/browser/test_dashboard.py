@@ -24,8 +24,9 @@ from models import RunStatus, Site, SyncRun, WebhookStatus
 from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
-from tests.api.admin.conftest import TOKEN, log_row
-from tests.sync.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
+from tests.factories.webhook_log import log_row
+from tests.support.admin_api import TOKEN
+from tests.support.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
 from workers.app import make_celery
 
 CHROMIUM = "/usr/bin/chromium"

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
 
 from cli.main import cli
-from tests.databases import scratch_database
+from tests.support.databases import scratch_database
 
 SCRATCH = f"stocksync_cli_test_{os.getpid()}"
 

@@ -13,8 +13,9 @@ from cli.main import cli
 from models import RunStatus, WebhookStatus
 from models.crypto import Vault
 from settings import Settings
-from tests.api.admin.conftest import log_row, run_row
 from tests.factories import make_site, make_source
+from tests.factories.sync import run_row
+from tests.factories.webhook_log import log_row
 
 
 @pytest.fixture

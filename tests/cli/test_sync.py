@@ -20,7 +20,7 @@ from embedded.ports import free_port
 from models import RunStatus, SyncRun
 from models.crypto import Vault
 from settings import Settings
-from tests.sync.stack import FAST, installed_context, sandbox_stack, workers
+from tests.support.stack import FAST, installed_context, sandbox_stack, workers
 from workers.app import make_celery
 
 ITEMS = 4000

@@ -18,7 +18,7 @@ from sandbox.bigcommerce import create_app
 from sandbox.bigcommerce_catalog import BigCommerceState
 from sandbox.catalog import skus
 from sandbox.server import running, running_in_subprocess
-from tests.connectors.memory import peak_bytes_while
+from tests.support.memory import peak_bytes_while
 
 CREDENTIALS = {"store_hash": "abc123", "access_token": "token-1"}
 
@@ -51,6 +51,7 @@ def _peak_while_streaming(items: int) -> int:
     return drained.peak_bytes
 
 
+@pytest.mark.slow
 def test_catalog_memory_does_not_grow_with_the_catalog() -> None:
     small, large = _peak_while_streaming(2_000), _peak_while_streaming(20_000)
     # Ten times the catalog must not cost twice the memory: one page lives at a time.

@@ -14,7 +14,7 @@ from sandbox.base import SandboxConfig
 from sandbox.businesscentral import BusinessCentralState, create_app
 from sandbox.catalog import erp_quantity, sku_for
 from sandbox.server import running, running_in_subprocess
-from tests.connectors.memory import peak_bytes_while
+from tests.support.memory import peak_bytes_while
 
 COMPANY = "5a1b6c2d-0000-4000-8000-00000000c0de"
 

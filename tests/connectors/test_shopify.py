@@ -22,7 +22,7 @@ from sandbox.catalog import skus, store_quantity
 from sandbox.registry import create_app
 from sandbox.server import running, running_in_subprocess
 from sandbox.shopify_state import ShopifyState
-from tests.connectors.memory import peak_bytes_while
+from tests.support.memory import peak_bytes_while
 
 TOKEN = "shpat_test_token"
 
@@ -81,6 +81,7 @@ def _peaks(items: int) -> tuple[int, int]:
     return streamed.peak_bytes, listed.peak_bytes
 
 
+@pytest.mark.slow
 def test_iter_catalog_memory_does_not_grow_with_the_catalog() -> None:
     (small, small_listed), (large, large_listed) = _peaks(2_000), _peaks(20_000)
     # Ten times the catalog must not cost twice the memory: one page lives at a time.

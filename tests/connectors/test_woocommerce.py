@@ -18,7 +18,7 @@ from sandbox.base import SandboxConfig
 from sandbox.catalog import skus
 from sandbox.server import running, running_in_subprocess
 from sandbox.woocommerce import WooCommerceState, create_app
-from tests.connectors.memory import peak_bytes_while
+from tests.support.memory import peak_bytes_while
 
 CREDENTIALS = {"consumer_key": "ck_test", "consumer_secret": "cs_test"}
 
@@ -75,6 +75,7 @@ def _stream_peak(items: int) -> tuple[SkuTally, int]:
 # Reads -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_streams_exactly_the_seeded_20000_skus_in_constant_memory() -> None:
     (small, small_peak), (big, big_peak) = _stream_peak(2_000), _stream_peak(20_000)
 

@@ -15,7 +15,7 @@ from sandbox.base import SandboxConfig
 from sandbox.catalog import erp_quantity, sku_for
 from sandbox.server import running, running_in_subprocess
 from sandbox.zoho import ZohoState, create_app
-from tests.connectors.memory import peak_bytes_while
+from tests.support.memory import peak_bytes_while
 
 SEED = 3
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from models import Platform, RunStatus, Site, Source, SourceKind, SyncRun
+from models import Base, Platform, Site, Source, SourceKind
 from models.crypto import Vault
+
+Row = TypeVar("Row", bound=Base)
+
+
+def add_row(session: Session, model: type[Row], fields: dict[str, Any]) -> Row:
+    """A row of `model` made of `fields`, added and flushed so its id is set."""
+    row = model(**fields)
+    session.add(row)
+    session.flush()
+    return row
 
 
 def make_source(session: Session, vault: Vault, **overrides: Any) -> Source:
@@ -17,11 +27,7 @@ def make_source(session: Session, vault: Vault, **overrides: Any) -> Source:
         "base_url": "http://127.0.0.1:1",
         "credentials_sealed": vault.seal({"client_id": "c", "client_secret": "s"}),
     }
-    fields.update(overrides)
-    source = Source(**fields)
-    session.add(source)
-    session.flush()
-    return source
+    return add_row(session, Source, {**fields, **overrides})
 
 
 def make_site(session: Session, vault: Vault, source: Source, **overrides: Any) -> Site:
@@ -34,23 +40,4 @@ def make_site(session: Session, vault: Vault, source: Source, **overrides: Any) 
         "source_id": source.id,
         "timezone": "UTC",
     }
-    fields.update(overrides)
-    site = Site(**fields)
-    session.add(site)
-    session.flush()
-    return site
-
-
-def make_run(
-    session: Session,
-    site_id: int,
-    kind: str = "manual",
-    trigger: str = "test",
-    status: RunStatus = RunStatus.QUEUED,
-    **overrides: Any,
-) -> SyncRun:
-    """A run row as `sync.runs.start_run` inserts it, without publishing anything."""
-    run = SyncRun(site_id=site_id, kind=kind, trigger=trigger, status=status, **overrides)
-    session.add(run)
-    session.flush()
-    return run
+    return add_row(session, Site, {**fields, **overrides})

@@ -20,7 +20,7 @@ from embedded.ports import free_port
 from models.crypto import Vault
 from settings import Settings
 from sync.runs import start_run
-from tests.sync.stack import finished, run_row, sandbox_stack, wait_for
+from tests.support.stack import finished, run_row, sandbox_stack, wait_for
 from workers.context import client_context
 
 AUTH = ("ops", "flower-pass")

@@ -22,7 +22,7 @@ from sync import controls
 from sync.context import Context
 from sync.progress import Progress, run_progress
 from sync.runs import start_run
-from tests.sync.stack import (
+from tests.support.stack import (
     FAST,
     Stack,
     finished,

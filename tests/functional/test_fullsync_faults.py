@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import RunStatus
 from models.crypto import Vault
 from settings import Settings
-from tests.sync.stack import (
+from tests.support.stack import (
     FAST,
     finished,
     installed_context,

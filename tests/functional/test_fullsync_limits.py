@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import RunStatus
 from models.crypto import Vault
 from settings import Settings
-from tests.sync.stack import FAST, installed_context, sandbox_stack, sync_to_end, workers
+from tests.support.stack import FAST, installed_context, sandbox_stack, sync_to_end, workers
 from workers.app import make_celery
 
 QUOTA = (20, 2.0)

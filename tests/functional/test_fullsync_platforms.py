@@ -11,7 +11,7 @@ from connectors.registry import storefront_class
 from models import RunStatus
 from models.crypto import Vault
 from settings import Settings
-from tests.sync.stack import (
+from tests.support.stack import (
     FAST,
     expected_write_calls,
     installed_context,

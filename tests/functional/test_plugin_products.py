@@ -21,8 +21,8 @@ from settings import Settings
 from sync.api_keys import issue_api_key
 from sync.catalog import refresh_catalog
 from sync.context import Context
-from tests.relaying import relaying
-from tests.sync.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
+from tests.support.relaying import relaying
+from tests.support.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
 from workers.app import make_celery
 
 CLIENT_STATE = "erp-client-state"

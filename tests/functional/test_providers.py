@@ -19,8 +19,8 @@ from sandbox.server import running
 from settings import Settings
 from sync.catalog import refresh_catalog
 from tests.factories import make_site, make_source
-from tests.relaying import relaying
-from tests.sync.stack import (
+from tests.support.relaying import relaying
+from tests.support.stack import (
     FAST,
     GENEROUS,
     STORE_CREDENTIALS,

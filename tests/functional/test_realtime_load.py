@@ -23,10 +23,10 @@ from settings import Settings
 from sync.catalog import refresh_catalog
 from sync.outbox import QUEUED_TIMEOUT, sweep
 from tests.api import signed
-from tests.functional.stoppable_redis import StoppableRedis
-from tests.functional.test_fullsync_sigkill import worker_process
-from tests.relaying import relaying
-from tests.sync.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
+from tests.support.relaying import relaying
+from tests.support.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
+from tests.support.stoppable_redis import StoppableRedis
+from tests.support.worker_process import worker_process
 from workers.app import make_celery
 
 

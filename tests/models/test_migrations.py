@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from models import Base
 from models.migrate import downgrade, upgrade
-from tests.databases import scratch_database
+from tests.support.databases import scratch_database
 
 SCRATCH = f"stocksync_migrations_test_{os.getpid()}"
 

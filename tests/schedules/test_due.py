@@ -20,7 +20,8 @@ from schedules.due import due_date, start_due_runs
 from settings import Settings
 from sync.context import Context, build_context
 from sync.runs import LIVE, RunKind
-from tests.factories import make_run, make_site, make_source
+from tests.factories import make_site, make_source
+from tests.factories.sync import run_row
 from tests.support.broker import RecordingBroker
 
 
@@ -135,7 +136,7 @@ def test_inactive_sites_and_finished_manual_runs_do_not_count(
         source = make_source(session, vault)
         asleep = make_site(session, vault, source, name="asleep", active=False)
         awake = make_site(session, vault, source, name="awake")
-        make_run(session, awake.id, status=RunStatus.COMPLETED, local_date=date(2026, 11, 22))
+        run_row(session, awake.id, status=RunStatus.COMPLETED, local_date=date(2026, 11, 22))
     assert len(start_due_runs(ctx, utc(2026, 11, 22, 3, 0))) == 1
     assert [site for site, _ in _runs(db)] == [awake.id] and asleep.id != awake.id
 
@@ -146,7 +147,7 @@ def test_a_run_going_makes_the_nightly_wait_for_the_next_beat_after_it(
     """One live run per site: the nightly run does not overlap an operator's."""
     site = _sites(db, vault, "UTC")["UTC"]
     with transaction(db) as session:
-        make_run(session, site, status=RunStatus.RUNNING)
+        run_row(session, site, status=RunStatus.RUNNING)
     assert start_due_runs(ctx, utc(2026, 11, 22, 3, 0)) == []
     assert _runs(db) == []
     _finish_runs(db)
@@ -162,7 +163,8 @@ def test_the_unique_index_settles_a_race_the_check_missed(
     now = utc(2026, 11, 22, 3, 0)
     other_beat = db()
     other_beat.begin()
-    make_run(other_beat, site, RunKind.FULL, "beat", local_date=date(2026, 11, 22))  # not committed
+    # Not committed yet: the other beat's insert holds the index entries.
+    run_row(other_beat, site, kind=RunKind.FULL, trigger="beat", local_date=date(2026, 11, 22))
     result: list[list[int]] = []
     beat = threading.Thread(target=lambda: result.append(start_due_runs(ctx, now)), daemon=True)
     try:

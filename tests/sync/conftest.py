@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.crypto import Vault
 from settings import Settings
 from sync.context import Context
-from tests.sync.stack import FAST, Stack, sandbox_stack
+from tests.support.stack import FAST, Stack, sandbox_stack
 from workers.context import client_context
 
 

@@ -16,7 +16,7 @@ from models.crypto import Vault
 from sync.catalog import CHUNK, refresh_catalog
 from sync.context import Context
 from tests.factories import make_site, make_source
-from tests.sync.stack import Stack, load_site
+from tests.support.stack import Stack, load_site
 
 
 class ListedStore:

@@ -24,9 +24,16 @@ from sync import lifecycle
 from sync.context import Context, build_context
 from sync.retry import BACKOFF_CAP_SECONDS, DELIVERY_SCHEDULE
 from sync.subscribers import subscribe
-from tests.factories import make_run
+from tests.factories.sync import run_row
 from tests.support.broker import RecordingBroker
-from tests.sync.stack import FAST, installed_context, sandbox_stack, sync_to_end, wait_for, workers
+from tests.support.stack import (
+    FAST,
+    installed_context,
+    sandbox_stack,
+    sync_to_end,
+    wait_for,
+    workers,
+)
 from workers.app import make_celery
 from workers.lifecycle import OVERDUE
 
@@ -122,7 +129,7 @@ def test_a_failing_subscriber_is_retried_with_growing_delays_under_one_id(
     with subscriber(503, 500, 429) as endpoint, installed_context(settings, **FAST) as ctx:
         _, secret = _subscribe(service, endpoint.url)
         with sandbox_stack(db, vault, "shopify", items=10) as stack, transaction(db) as session:
-            run = make_run(session, stack.site_id, status=RunStatus.COMPLETED)
+            run = run_row(session, stack.site_id, status=RunStatus.COMPLETED)
             [delivery_id] = lifecycle.record_run_event(session, run, lifecycle.COMPLETED)
         with workers(app):
             ctx.broker.deliveries([delivery_id])
@@ -153,7 +160,7 @@ def test_410_gone_deactivates_the_subscriber(
     with subscriber(410) as endpoint, installed_context(settings, **FAST) as ctx:
         subscription_id, _ = _subscribe(service, endpoint.url)
         with sandbox_stack(db, vault, "shopify", items=10) as stack, transaction(db) as session:
-            run = make_run(session, stack.site_id)
+            run = run_row(session, stack.site_id)
             first = lifecycle.record_run_event(session, run, lifecycle.STARTED)
             second = lifecycle.record_run_event(session, run, lifecycle.FAILED)
         with workers(app):
@@ -175,7 +182,7 @@ def test_waits_longer_than_a_countdown_are_left_to_the_sweeper(
     with subscriber() as endpoint:
         _subscribe(service, endpoint.url)
     with sandbox_stack(db, vault, "shopify", items=10) as stack, transaction(db) as session:
-        run = make_run(session, stack.site_id)
+        run = run_row(session, stack.site_id)
         [delivery_id] = lifecycle.record_run_event(session, run, lifecycle.STARTED)
     with transaction(db) as session:
         attempt = lifecycle.claim_attempt(session, vault, delivery_id)

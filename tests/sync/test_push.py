@@ -19,7 +19,7 @@ from models.db import transaction
 from sync.catalog import LOCK_ITEMS, refresh_catalog
 from sync.context import Context
 from sync.push import UNKNOWN_SKU, push_readings
-from tests.sync.stack import Stack, load_site
+from tests.support.stack import Stack, load_site
 
 
 def _mirror(ctx: Context, stack: Stack) -> None:

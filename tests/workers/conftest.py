@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 import redis
 from celery import Celery
-from celery.contrib.testing.worker import start_worker
 
-import celeryconfig
 from settings import Settings
 from sync.context import Context
-from tests.sync.stack import FAST, installed_context
+from tests.support.stack import FAST, installed_context, workers
 from workers.app import make_celery
 
 
@@ -24,24 +23,8 @@ def celery_app(settings: Settings, redis_client: redis.Redis) -> Celery:
 @pytest.fixture
 def worker_factory(celery_app: Celery) -> Iterator[object]:
     """Start a worker on demand (after a test has queued its messages)."""
-    started: list[object] = []
-
-    def start(concurrency: int = 1) -> None:
-        context = start_worker(
-            celery_app,
-            pool="solo" if concurrency == 1 else "threads",
-            concurrency=concurrency,
-            perform_ping_check=False,
-            queues=list(celeryconfig.QUEUES),
-            loglevel="WARNING",
-            shutdown_timeout=30,
-        )
-        context.__enter__()
-        started.append(context)
-
-    yield start
-    for context in started:
-        context.__exit__(None, None, None)  # type: ignore[attr-defined]
+    with ExitStack() as started:
+        yield lambda concurrency=1: started.enter_context(workers(celery_app, concurrency))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from models.db import transaction
 from sync.batches import NOT_IN_ERP, Claim, StaleClaim, claim_batch, fail_batch, sync_batch
 from sync.context import Context
 from sync.retry import BACKOFF_CAP_SECONDS
-from tests.sync.stack import (
+from tests.support.stack import (
     Stack,
     finished,
     prepared_run,

@@ -17,7 +17,7 @@ from sync.limits import Quota
 from sync.pacing import calls_made
 from sync.tokens import RedisTokenCache
 from tests.support.broker import RecordingBroker
-from tests.sync.stack import load_site, sandbox_stack
+from tests.support.stack import load_site, sandbox_stack
 from workers import context as worker_context
 from workers.app import make_celery
 from workers.context import client_context, get_context

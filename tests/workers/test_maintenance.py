@@ -19,7 +19,7 @@ from sync.controls import pause_run
 from sync.recovery import fail_stuck_runs, return_stuck_batches
 from sync.retention import purge_webhook_log
 from sync.subscribers import subscribe
-from tests.sync.stack import (
+from tests.support.stack import (
     finished,
     prepared_run,
     run_row,

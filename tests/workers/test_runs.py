@@ -10,7 +10,7 @@ from models import BatchStatus, Item, RunStatus, Site, SyncBatch
 from models.crypto import Vault
 from sync.context import Context
 from sync.runs import start_run
-from tests.sync.stack import run_row, sandbox_stack, sync_to_end, wait_for, workers
+from tests.support.stack import run_row, sandbox_stack, sync_to_end, wait_for, workers
 from workers import presets
 from workers.broker import priority_for
 

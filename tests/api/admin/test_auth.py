@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from settings import Settings
-from tests.api.admin.conftest import AUTH, TOKEN, Api, Shop, error_code
+from tests.support.admin_api import AUTH, TOKEN, Api, Shop, error_code
 
 
 def test_no_token_wrong_token_and_malformed_header_are_401(api: Api) -> None:

@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.admin.conftest import AUTH, Shop
+from tests.support.admin_api import AUTH, Shop
 
 #: Routes under /api/ that are not the admin API: the store plugins' endpoint (its own
 #: key, documented in api/unified_schema.py) and the document itself.

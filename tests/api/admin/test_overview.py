@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Item, RunStatus
-from tests.api.admin.conftest import Api, Shop, run_row
+from tests.factories.sync import run_row
+from tests.support.admin_api import Api, Shop
 
 
 def test_the_live_run_wins_over_newer_finished_ones(

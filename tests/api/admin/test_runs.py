@@ -19,8 +19,9 @@ from models.crypto import Vault
 from settings import Settings
 from sync.errors import AlreadyRunning
 from sync.runs import start_run
-from tests.api.admin.conftest import Api, Shop, error_code, run_row
 from tests.factories import make_site
+from tests.factories.sync import run_row
+from tests.support.admin_api import Api, Shop, error_code
 
 
 def _queued_start_messages(client: redis.Redis) -> int:

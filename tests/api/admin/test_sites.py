@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Site, WebhookStatus
 from models.crypto import Vault
-from tests.api.admin.conftest import AUTH, Api, Shop, error_code, log_row
+from tests.factories.webhook_log import log_row
+from tests.support.admin_api import AUTH, Api, Shop, error_code
 
 NEW_SITE: dict[str, Any] = {
     "name": "new-shop",

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Source
 from models.crypto import Vault
-from tests.api.admin.conftest import Api, Shop, error_code
+from tests.support.admin_api import Api, Shop, error_code
 
 NEW_SOURCE = {
     "name": "zoho",

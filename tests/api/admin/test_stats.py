@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import BatchStatus, RunStatus, SyncBatch
 from settings import Settings
-from tests.api.admin.conftest import Api, Shop, run_row
+from tests.factories.sync import run_row
+from tests.support.admin_api import Api, Shop
 from workers.app import make_celery
 from workers.broker import queue_keys
 

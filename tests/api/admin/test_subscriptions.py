@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import EventSubscription
 from models.crypto import Vault
-from tests.api.admin.conftest import Api, Shop
+from tests.support.admin_api import Api, Shop
 
 PATH = "/api/events/subscriptions"
 

@@ -8,7 +8,8 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import WebhookLog, WebhookStatus
-from tests.api.admin.conftest import Api, Shop, error_code, log_row
+from tests.factories.webhook_log import log_row
+from tests.support.admin_api import Api, Shop, error_code
 
 
 def _ids(api: Api, **query: object) -> list[int]:

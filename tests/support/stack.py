@@ -30,7 +30,8 @@ from settings import Settings
 from sync.context import Context
 from sync.pacing import Pacing
 from sync.runs import begin_run, prepare_batches, start_run
-from tests.factories import make_run, make_site, make_source
+from tests.factories import make_site, make_source
+from tests.factories.sync import run_row as build_run
 from workers import context as worker_context
 from workers.context import client_context, get_context
 
@@ -190,7 +191,7 @@ def workers(app: Celery, concurrency: int = 1, count: int = 1) -> Iterator[None]
 def prepared_run(ctx: Context, site_id: int, kind: str = "manual") -> tuple[int, list[int]]:
     """A run begun, its catalog mirrored and its batches cut, but nothing published."""
     with transaction(ctx.sessions) as session:
-        run_id = make_run(session, site_id, kind).id
+        run_id = build_run(session, site_id, kind=kind).id
     with transaction(ctx.sessions) as session:
         begin_run(session, run_id)
     return run_id, prepare_batches(ctx, run_id).batch_ids

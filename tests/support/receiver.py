@@ -1,0 +1,47 @@
+"""The webhook receiver as its tests call it: signed requests over HTTP, the log rows."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import WebhookLog, WebhookStatus
+from tests.api import signed
+
+
+@dataclass
+class Owners:
+    """The site or source id each provider's webhooks are addressed to (`owners` fixture)."""
+
+    woocommerce: int
+    shopify: int
+    bigcommerce: int
+    standard: int
+    zoho: int
+    businesscentral: int
+
+    def url(self, base: str, provider: str) -> str:
+        return f"{base}/webhooks/{provider}/{getattr(self, provider)}"
+
+
+def post(url: str, request: signed.Signed) -> requests.Response:
+    return requests.post(
+        url, data=request.body, headers=request.headers, params=request.query, timeout=10
+    )
+
+
+def rows(db: sessionmaker[Session], settle: bool = True) -> list[WebhookLog]:
+    """The log rows, by default once the relay has decided each accepted event's fate
+    (queued or duplicate; it runs just after the 200, see workers/relay.py)."""
+    deadline = time.monotonic() + 10
+    while True:
+        with db() as session:
+            found = list(session.scalars(select(WebhookLog).order_by(WebhookLog.id)))
+        pending = any(r.status == WebhookStatus.RECEIVED for r in found)
+        if not settle or not pending or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)

@@ -1,0 +1,44 @@
+"""A real `celery worker` process (prefork, as in production) for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from settings import Settings
+
+CELERY = str(Path(sys.executable).with_name("celery"))
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def worker_process(settings: Settings, encryption_key: str, log: Path) -> Iterator[int]:
+    """`celery -A workers worker` with two pool processes; yields its pid."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": str(settings.database_url),
+        "REDIS_URL": str(settings.redis_url),
+        "STOCKSYNC_ENCRYPTION_KEY": encryption_key,
+        "STOCKSYNC_HOME": str(log.parent),
+        "WORKER_CONCURRENCY": "2",
+    }
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [CELERY, "-A", "workers", "worker", "-Q", "events,sync,maintenance", "-l", "WARNING"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: killed as one below
+        )
+    try:
+        yield process.pid
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
