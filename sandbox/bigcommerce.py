@@ -15,15 +15,10 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from sandbox.base import (
-    CONTROL_PREFIX,
-    FixedWindowLimiter,
-    SandboxConfig,
-    SandboxState,
-    make_app,
-    pages,
-)
+from sandbox.app import make_app
+from sandbox.base import FixedWindowLimiter, SandboxConfig, SandboxState, pages
 from sandbox.bigcommerce_catalog import BigCommerceState, Rejected
+from sandbox.control import CONTROL_PREFIX
 
 PREFIX = "/stores/<store_hash>/v3"
 #: Catalog page size: 50 by default, 250 at most (`LimitParam`, platforms.md section 4).

@@ -22,7 +22,8 @@ from typing import Any
 import requests
 from flask import Flask, Response, jsonify, request
 
-from sandbox.base import SandboxConfig, SandboxState, make_app
+from sandbox.app import make_app
+from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bearer_tokens import IssuedTokens
 from sandbox.businesscentral_odata import (
     context,

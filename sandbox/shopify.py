@@ -11,7 +11,8 @@ import hmac
 
 from flask import Flask, Response, jsonify, request
 
-from sandbox.base import SandboxConfig, SandboxState, make_app
+from sandbox.app import make_app
+from sandbox.base import SandboxConfig, SandboxState
 from sandbox.shopify_graphql import execute
 from sandbox.shopify_state import ShopifyState
 

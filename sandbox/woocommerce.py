@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox.base import SandboxConfig, SandboxState, make_app
+from sandbox.app import make_app
+from sandbox.base import SandboxConfig, SandboxState
 from sandbox.woocommerce_auth import Authenticator
 from sandbox.woocommerce_catalog import Catalog, Product
 from sandbox.woocommerce_errors import WcError, invalid_param
