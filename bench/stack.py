@@ -21,9 +21,10 @@ from subprocess import Popen
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.common import child_env, process
-from demo.platforms import ERP, Account, Sandbox, new_account, start_sandbox
+from demo.platforms import ERP, Sandbox, start_sandbox
 from demo.registration import Registered, register
 from models.crypto import Vault
+from sandbox.accounts import Account, new_account
 from sandbox.catalog import store_quantity
 from settings import Settings
 from workers.app import make_celery

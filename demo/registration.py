@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from demo.platforms import ERP, Account, Sandbox
+from demo.platforms import ERP, Sandbox
 from models import Site
 from models.crypto import Vault
 from models.db import transaction
+from sandbox.accounts import Account
 from sync import sites as admin
 
 #: Requests per second a demo site may send its sandbox, all workers together.

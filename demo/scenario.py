@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cli.stack import _embedded_running
 from demo import fullsync, realtime, report, summary
-from demo.platforms import ERP, STORES, Sandbox, new_account, start_sandbox
+from demo.platforms import ERP, STORES, Sandbox, start_sandbox
 from demo.processes import LoggedSupervisor, port_or_free, stack_supervisor, wait_ready
 from demo.registration import Registered, deactivate, register
 from demo.watch import ErpChanges
@@ -29,6 +29,7 @@ from embedded.runtime import resolve
 from models import migrate
 from models.crypto import Vault
 from models.db import make_engine, make_sessionmaker
+from sandbox.accounts import new_account
 from settings import Settings
 from workers.app import make_celery
 

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import requests
 from flask import current_app, request
 
+from sandbox.accounts import DEFAULT_WEBHOOK_SECRET, Account
+
 
 @dataclass(frozen=True)
 class SandboxConfig:
@@ -33,8 +35,17 @@ class SandboxConfig:
     rate_limit: tuple[int, float] | None = None
     #: Where store sandboxes send their webhooks when stock or a product changes.
     webhook_url: str | None = None
-    webhook_secret: str = "sandbox-webhook-secret"
+    #: The secret set on that webhook (`sandbox.accounts.Account.webhook_secret`).
+    webhook_secret: str = DEFAULT_WEBHOOK_SECRET
+    #: Credentials the sandbox accepts; the platform's default account fills the rest.
     credentials: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_account(cls, account: Account, **knobs: Any) -> SandboxConfig:
+        """A sandbox of `account`: it accepts its credentials and signs with its secrets."""
+        return cls(
+            credentials=dict(account.sandbox), webhook_secret=account.webhook_secret, **knobs
+        )
 
 
 @dataclass

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.accounts import credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bigcommerce_webhooks import inventory_payload, signed_headers
 from sandbox.catalog import skus, store_quantity
@@ -66,11 +67,11 @@ class BigCommerceState(SandboxState):
 
     def __init__(self, config: SandboxConfig) -> None:
         super().__init__(config)
-        credentials = config.credentials
-        self.store_hash = credentials.get("store_hash", "sandbox")
-        self.access_token = credentials.get("access_token", "sandbox-token")
-        self.client_secret = credentials.get("client_secret", "sandbox-client-secret")
-        self.store_id = credentials.get("store_id", "1000001")
+        credentials = credentials_for("bigcommerce", config.credentials)
+        self.store_hash = credentials["store_hash"]
+        self.access_token = credentials["access_token"]
+        self.client_secret = credentials["client_secret"]
+        self.store_id = credentials["store_id"]
         self.products: list[Product] = []
         self.product_by_id: dict[int, Product] = {}
         self.variants: list[Variant] = []

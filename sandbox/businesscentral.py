@@ -22,6 +22,7 @@ from typing import Any
 import requests
 from flask import Flask, Response, jsonify, request
 
+from sandbox.accounts import credentials_for
 from sandbox.app import make_app
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bearer_tokens import IssuedTokens
@@ -55,10 +56,10 @@ class BusinessCentralState(SandboxState):
 
     def __init__(self, config: SandboxConfig) -> None:
         super().__init__(config)
-        credentials = config.credentials
-        self.client_id = credentials.get("client_id", "sandbox-client")
-        self.client_secret = credentials.get("client_secret", "sandbox-secret")
-        self.company_id = credentials.get("company_id") or stable_id(f"company:{config.seed}")
+        credentials = credentials_for("businesscentral", config.credentials)
+        self.client_id = credentials["client_id"]
+        self.client_secret = credentials["client_secret"]
+        self.company_id = credentials["company_id"]
         rows = [
             self._row(sku, "Inventory", erp_quantity(sku, config.seed))
             for sku in skus(config.items)

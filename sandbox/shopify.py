@@ -2,7 +2,7 @@
 
 `POST /admin/api/<version>/graphql.json` with `X-Shopify-Access-Token` answers the
 operations in `sandbox.shopify_graphql`; the world lives in `sandbox.shopify_state`.
-The expected token is `config.credentials["access_token"]` (default `shpat_sandbox`).
+The expected token is the account's `access_token` (`sandbox.accounts`).
 """
 
 from __future__ import annotations
@@ -11,12 +11,11 @@ import hmac
 
 from flask import Flask, Response, jsonify, request
 
+from sandbox.accounts import credentials_for
 from sandbox.app import make_app
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.shopify_graphql import execute
 from sandbox.shopify_state import ShopifyState
-
-DEFAULT_ACCESS_TOKEN = "shpat_sandbox"
 
 #: What the sandbox says one query costs. It does not price queries; real costs grow
 #: with `first` and nesting, and the actual numbers are not in platforms.md §5.
@@ -69,7 +68,7 @@ def create_app(config: SandboxConfig) -> Flask:
     @app.post("/admin/api/<version>/graphql.json")
     def graphql(version: str) -> Response:
         # Every version gets 2026-04 behaviour (see sandbox.shopify_graphql).
-        expected = state.config.credentials.get("access_token", DEFAULT_ACCESS_TOKEN)
+        expected = credentials_for("shopify", state.config.credentials)["access_token"]
         token = request.headers.get("X-Shopify-Access-Token", "")
         if not hmac.compare_digest(token.encode(), expected.encode()):
             return server_error(401, INVALID_TOKEN)

@@ -19,15 +19,16 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.accounts import SHOPIFY_LOCATION, credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.catalog import skus, store_quantity
 
-LOCATION_NUMBER = 1
-LOCATION_GID = f"gid://shopify/Location/{LOCATION_NUMBER}"
+LOCATION_GID = SHOPIFY_LOCATION
+#: The same location as a REST id, the form webhooks carry (platforms.md §5).
+LOCATION_NUMBER = int(LOCATION_GID.rpartition("/")[2])
 ITEM_BASE = 40_000_000
 WEBHOOK_API_VERSION = "2026-04"
 SHOP_DOMAIN = "sandbox.myshopify.com"
-DEFAULT_CLIENT_SECRET = "sandbox-client-secret"
 
 
 class ShopifyState(SandboxState):
@@ -144,7 +145,7 @@ class ShopifyState(SandboxState):
             },
             separators=(",", ":"),
         ).encode()
-        secret = self.config.credentials.get("client_secret", DEFAULT_CLIENT_SECRET)
+        secret = credentials_for("shopify", self.config.credentials)["client_secret"]
         digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
         self.webhooks.send(
             url,

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from sandbox.accounts import credentials_for
 from sandbox.app import make_app
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.woocommerce_auth import Authenticator
@@ -55,10 +56,8 @@ class WooCommerceState(SandboxState):
     def __init__(self, config: SandboxConfig) -> None:
         super().__init__(config)
         self.catalog = Catalog(config.items, config.drift, config.seed)
-        self.auth = Authenticator(
-            config.credentials.get("consumer_key") or "ck_sandbox",
-            config.credentials.get("consumer_secret") or "cs_sandbox",
-        )
+        credentials = credentials_for("woocommerce", config.credentials)
+        self.auth = Authenticator(credentials["consumer_key"], credentials["consumer_secret"])
 
     def stock(self) -> dict[str, int]:
         with self.lock:

@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from sandbox.accounts import credentials_for
 from sandbox.app import make_app
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bearer_tokens import IssuedTokens
@@ -44,13 +45,10 @@ class ZohoState(SandboxState):
 
     def __init__(self, config: SandboxConfig) -> None:
         super().__init__(config)
-        credentials = config.credentials
-        self.client = (
-            credentials.get("client_id", "sandbox-client"),
-            credentials.get("client_secret", "sandbox-secret"),
-        )
-        self.refresh_token = credentials.get("refresh_token", "sandbox-refresh")
-        self.organization_id = credentials.get("organization_id", "10234695")
+        credentials = credentials_for("zoho", config.credentials)
+        self.client = (credentials["client_id"], credentials["client_secret"])
+        self.refresh_token = credentials["refresh_token"]
+        self.organization_id = credentials["organization_id"]
         self.items = [
             self._item(index, sku, erp_quantity(sku, config.seed))
             for index, sku in enumerate(skus(config.items), start=1)
