@@ -22,7 +22,7 @@ from sandbox.base import SandboxConfig
 from sandbox.catalog import skus, store_quantity
 from sandbox.registry import create_app
 from sandbox.server import running, running_in_subprocess
-from sandbox.shopify_state import ShopifyState
+from sandbox.shopify.state import ShopifyState
 from tests.connectors.memory import peak_bytes_while
 
 TOKEN = "shpat_test_token"

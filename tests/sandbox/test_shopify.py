@@ -23,7 +23,7 @@ from sandbox.base import SandboxConfig
 from sandbox.catalog import skus, store_quantity
 from sandbox.registry import create_app
 from sandbox.server import running
-from sandbox.shopify_state import ITEM_BASE, ShopifyState
+from sandbox.shopify.state import ITEM_BASE, ShopifyState
 
 TOKEN = "shpat_sandbox_test"
 LOCATION = SHOPIFY_LOCATION
