@@ -17,7 +17,7 @@ import requests
 from api.receiver import OUTCOME_HEADER
 from sandbox.shopify.state import ITEM_BASE, LOCATION_NUMBER
 from sandbox.shopify.webhooks import delivery_headers as shopify_headers
-from sandbox.woocommerce_webhooks import delivery_headers, encode_body
+from sandbox.woocommerce.webhooks import delivery_headers, encode_body
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
 from sandbox.catalog import skus, store_quantity
 from sandbox.server import running
-from sandbox.woocommerce import WooCommerceState, create_app
+from sandbox.woocommerce import create_app
+from sandbox.woocommerce.state import WooCommerceState
 
 ACCOUNT = DEFAULTS["woocommerce"].sandbox
 KEY, SECRET = ACCOUNT["consumer_key"], ACCOUNT["consumer_secret"]
