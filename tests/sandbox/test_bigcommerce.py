@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request, Response
 from sandbox.accounts import DEFAULT_WEBHOOK_SECRET
 from sandbox.base import FixedWindowLimiter, SandboxConfig
 from sandbox.bigcommerce import create_app
-from sandbox.bigcommerce_catalog import MAX_LEVEL, BigCommerceState
+from sandbox.bigcommerce.state import MAX_LEVEL, BigCommerceState
 from sandbox.catalog import skus
 from sandbox.server import running
 
