@@ -12,7 +12,8 @@ from connectors.errors import PermanentError, TransientError
 from connectors.tokens import MemoryTokenCache, TokenCache
 from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
-from sandbox.businesscentral import BusinessCentralState, create_app
+from sandbox.businesscentral import create_app
+from sandbox.businesscentral.state import BusinessCentralState
 from sandbox.catalog import erp_quantity, sku_for
 from sandbox.server import running, running_in_subprocess
 from tests.connectors.memory import peak_bytes_while

@@ -12,7 +12,8 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
-from sandbox.businesscentral import BusinessCentralState, create_app
+from sandbox.businesscentral import create_app
+from sandbox.businesscentral.state import BusinessCentralState
 from sandbox.catalog import erp_quantity
 from sandbox.server import running
 
