@@ -15,7 +15,8 @@ from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
 from sandbox.catalog import erp_quantity, sku_for
 from sandbox.server import running, running_in_subprocess
-from sandbox.zoho import ZohoState, create_app
+from sandbox.zoho import create_app
+from sandbox.zoho.state import ZohoState
 from tests.connectors.memory import peak_bytes_while
 
 SEED = 3

@@ -14,7 +14,8 @@ from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
 from sandbox.catalog import erp_quantity, skus
 from sandbox.server import running
-from sandbox.zoho import ZohoState, create_app
+from sandbox.zoho import create_app
+from sandbox.zoho.state import ZohoState
 
 ACCOUNT = DEFAULTS["zoho"].sandbox
 ORG = ACCOUNT["organization_id"]
