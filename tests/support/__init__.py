@@ -1,0 +1,1 @@
+"""Helpers shared by tests of several packages; never a test module of their own."""
