@@ -19,13 +19,11 @@ from typing import Any
 
 import pytest
 import requests
-from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.webhooks.event import SignatureError
 from api.webhooks.registry import PROVIDERS
-from cli.main import cli
 from connectors.registry import build_source, build_storefront
 from embedded.ports import free_port
 from models import Site, Source
@@ -34,6 +32,7 @@ from sandbox.__main__ import SOURCE_NAME
 from sandbox.accounts import ERPS
 from sandbox.registry import PLATFORMS
 from settings import Settings
+from tests.support.cli import stocksync
 from tests.support.receiver import receiving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,16 +73,7 @@ def test_the_printed_connection_reads_the_sandbox_and_verifies_its_webhooks(
     platform: str, settings: Settings, db: sessionmaker[Session], vault: Vault
 ) -> None:
     secret = f"{platform}-hook-secret"
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "STOCKSYNC_ENCRYPTION_KEY": settings.encryption_keys[0],
-    }
-
-    def stocksync(*args: str) -> None:
-        result = CliRunner().invoke(cli, list(args), env=env)
-        assert result.exit_code == 0, result.output
-
+    run = stocksync(settings)
     with (
         receiving() as (hook_base, receiver),
         sandbox_process(
@@ -104,8 +94,8 @@ def test_the_printed_connection_reads_the_sandbox_and_verifies_its_webhooks(
 
         if platform not in ERPS:
             erp = ("--kind", "businesscentral", "--base-url", "http://127.0.0.1:1")
-            stocksync("sources", "add", SOURCE_NAME, *erp, "--credentials", "{}")
-        stocksync(*command[1:])
+            run("sources", "add", SOURCE_NAME, *erp, "--credentials", "{}")
+        run(*command[1:])
         with db() as session:
             owner = Source if platform in ERPS else Site
             row = session.scalars(select(owner)).all()[-1]
