@@ -33,9 +33,10 @@ class SandboxConfig:
     outage: bool = False
     #: (requests, window seconds) enforced like the platform does, or None for no limit.
     rate_limit: tuple[int, float] | None = None
-    #: Where store sandboxes send their webhooks when stock or a product changes.
+    #: Where the sandbox sends its webhooks when stock or a product changes.
     webhook_url: str | None = None
-    #: The secret set on that webhook (`sandbox.accounts.Account.webhook_secret`).
+    #: The secret set on that webhook (`sandbox.accounts.Account.webhook_secret`). Not
+    #: Shopify's: it signs with the app's client secret, `credentials["client_secret"]`.
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET
     #: Credentials the sandbox accepts; the platform's default account fills the rest.
     credentials: Mapping[str, str] = field(default_factory=dict)
