@@ -4,8 +4,10 @@
 
 Both apps run under the web process's own gunicorn settings (api/gunicorn_conf.py: 2
 gevent workers; the receiver's concurrent requests share one commit, api/intake.py)
-and get the same load over loopback: signed WooCommerce and Shopify deliveries, each for a different
-product (so none is coalesced away), from wrk (Debian's package) when present, else a
+and get the same load over loopback: WooCommerce and Shopify deliveries signed by the
+sandboxes' own formulas (sandbox/woocommerce/webhooks.py, sandbox/shopify/webhooks.py)
+with their default accounts' secrets, each for a different product (so none is
+coalesced away), from wrk (Debian's package) when present, else a
 Python load generator. The receiver runs on real PostgreSQL and Redis (DATABASE_URL /
 REDIS_URL, else embedded), with the relay (`stocksync relay`) running beside it, since
 every accepted row costs its share there too. Target (issue 7): at least half the bare
@@ -24,6 +26,7 @@ to 0.39x minutes apart, as neighbours' load came and went.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import statistics
@@ -32,6 +35,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +45,19 @@ from bench.common import ROOT, bench_settings, child_env, fresh_redis, gunicorn,
 from bench.loadgen import python_load
 from embedded.ports import free_port
 from models.db import make_engine
+from sandbox.accounts import DEFAULTS
+from sandbox.shopify import webhooks as shopify
+from sandbox.woocommerce import webhooks as woocommerce
 from sync.sites import add_site
 from sync.sources import add_source
-from tests.api import signed
 from workers.context import client_context
 
 DATABASE = "stocksync_bench_ingest"
 #: The relay's messages go here, emptied at the start, not onto another run's queues.
 REDIS_DB = 10
 APPS = {"bare Flask route": "bench.bare_app:app", "receiver": "api.wsgi:app"}
+#: The accounts whose secrets sign the deliveries and verify them on the sites.
+WOOCOMMERCE, SHOPIFY = DEFAULTS["woocommerce"], DEFAULTS["shopify"]
 
 
 def register_sites(settings: Any) -> tuple[int, int]:
@@ -71,7 +79,7 @@ def register_sites(settings: Any) -> tuple[int, int]:
             base_url="http://127.0.0.1:1",
             source="erp",
             credentials={},
-            webhook_secret=signed.WC_SECRET,
+            webhook_secret=WOOCOMMERCE.receiver_secret(),
         )
         shop = add_site(
             ctx,
@@ -80,7 +88,7 @@ def register_sites(settings: Any) -> tuple[int, int]:
             base_url="http://127.0.0.1:1",
             source="erp",
             credentials={},
-            webhook_secret=signed.SHOPIFY_SECRET,
+            webhook_secret=SHOPIFY.receiver_secret(),
         )
     finally:
         ctx.dispose()
@@ -91,11 +99,37 @@ def delivery_lines(count: int, wc_site: int, shop_site: int) -> Iterator[str]:
     """One line per request: path, headers, body; half WooCommerce, half Shopify."""
     for i in range(count):
         if i % 2:
-            request, path = signed.woocommerce(product_id=i), f"/webhooks/woocommerce/{wc_site}"
+            path, (body, headers) = f"/webhooks/woocommerce/{wc_site}", _woocommerce_update(i)
         else:
-            request, path = signed.shopify(product_id=i), f"/webhooks/shopify/{shop_site}"
-        headers = "|".join(f"{k}: {v}" for k, v in request.headers.items())
-        yield f"{path}\t{headers}\t{request.body.decode()}"
+            path, (body, headers) = f"/webhooks/shopify/{shop_site}", _shopify_update(i)
+        header_line = "|".join(f"{k}: {v}" for k, v in headers.items())
+        yield f"{path}\t{header_line}\t{body.decode()}"
+
+
+def _woocommerce_update(product_id: int) -> tuple[bytes, dict[str, str]]:
+    """A `product.updated`; its id and modification time are its idempotency key."""
+    modified = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    body = woocommerce.encode_body(
+        {
+            "id": product_id,
+            "sku": "SKU-1",
+            "parent_id": 0,
+            "type": "simple",
+            "date_modified_gmt": modified,
+        }
+    )
+    secret = WOOCOMMERCE.webhook_secret
+    headers = woocommerce.delivery_headers(
+        source="http://shop.test/", resource="product", event="updated", secret=secret, body=body
+    )
+    return body, headers
+
+
+def _shopify_update(product_id: int) -> tuple[bytes, dict[str, str]]:
+    """A `products/update`; each gets its own `X-Shopify-Webhook-Id`, the idempotency key."""
+    body = json.dumps({"id": product_id, "title": "Thing", "variants": []}).encode()
+    secret = SHOPIFY.sandbox["client_secret"]
+    return body, shopify.delivery_headers(topic="products/update", secret=secret, body=body)
 
 
 def _wrk(url: str, requests_file: Path, seconds: int, connections: int) -> dict[str, float]:

@@ -19,8 +19,9 @@ from pathlib import Path
 from subprocess import Popen
 
 from bench.common import child_env, process
-from demo.platforms import ERP, Account, Sandbox, new_account, start_sandbox
+from demo.platforms import ERP, Sandbox, start_sandbox
 from demo.registration import Registered, register
+from sandbox.accounts import Account, new_account
 from sandbox.catalog import store_quantity
 from settings import Settings
 from sync.context import Context

@@ -13,7 +13,6 @@ from cli.keys import keys
 from cli.log import log
 from cli.relay import relay
 from cli.runs import runs
-from cli.sandbox import sandbox
 from cli.sites import sites, sources
 from cli.stack import down, up
 from cli.stats import stats
@@ -36,7 +35,6 @@ cli.add_command(db)
 cli.add_command(keys)
 cli.add_command(up)
 cli.add_command(down)
-cli.add_command(sandbox)
 cli.add_command(relay)
 cli.add_command(sources)
 cli.add_command(sites)

@@ -7,20 +7,17 @@ the only thing wrong with each request is the one thing it is meant to get wrong
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import requests
 
 from api.receiver import OUTCOME_HEADER
-from sandbox.shopify_state import ITEM_BASE, LOCATION_NUMBER
-from sandbox.woocommerce_webhooks import delivery_headers, encode_body
+from sandbox.shopify.state import ITEM_BASE, LOCATION_NUMBER
+from sandbox.shopify.webhooks import delivery_headers as shopify_headers
+from sandbox.woocommerce.webhooks import delivery_headers, encode_body
 
 
 @dataclass(frozen=True)
@@ -33,17 +30,9 @@ class Sent:
 def shopify_retries(url: str, client_secret: str, variant_index: int, available: int) -> Sent:
     """One `inventory_levels/update` delivered three times with one `X-Shopify-Webhook-Id`,
     as Shopify retries a delivery whose answer it did not get (platforms.md section 5)."""
-    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     level = {"inventory_item_id": ITEM_BASE + variant_index + 1, "available": available}
     body = json.dumps({**level, "location_id": LOCATION_NUMBER}).encode()
-    digest = hmac.new(client_secret.encode(), body, hashlib.sha256).digest()
-    headers = {
-        "Content-Type": "application/json",
-        "X-Shopify-Topic": "inventory_levels/update",
-        "X-Shopify-Hmac-Sha256": base64.b64encode(digest).decode(),
-        "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-        "X-Shopify-Triggered-At": now,
-    }
+    headers = shopify_headers(topic="inventory_levels/update", secret=client_secret, body=body)
     answers = tuple(_post(url, body, headers) for _ in range(3))
     return Sent("one Shopify delivery sent 3 times (a platform retry)", answers)
 

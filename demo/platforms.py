@@ -1,106 +1,29 @@
-"""The platforms the demo and the benchmarks talk to: sandbox processes, their accounts,
-and a client for their control routes (`/_sandbox/*`).
+"""The platforms the demo and the benchmarks talk to: sandbox processes and a client
+for their control routes (`/_sandbox/*`).
 
-Each platform gets freshly generated credentials and webhook secrets: the sandbox is
-seeded with them (it checks the credentials and signs its webhooks with the secrets,
-as the real platform would), and stocksync is given the same ones when the source and
+Each platform gets a fresh account (`sandbox.accounts.new_account`): the sandbox is
+seeded with it (it checks the credentials and signs its webhooks with the secrets, as
+the real platform would), and stocksync is given the same ones when the source and
 sites are registered. So a webhook verifies only because the secrets really match.
 """
 
 from __future__ import annotations
 
-import secrets
 import signal
-import uuid
 from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from sandbox.accounts import Account
 from sandbox.base import SandboxConfig
 from sandbox.server import running_in_subprocess
 
 ERP = "businesscentral"
 STORES = ("woocommerce", "bigcommerce", "shopify")
-#: The one location the Shopify sandbox holds stock at (sandbox/shopify_state.py).
-SHOPIFY_LOCATION = "gid://shopify/Location/1"
-#: Tenant name in the Business Central URLs; the sandbox accepts any.
-BC_TENANT = "demo"
 #: Reading a 100,000-SKU stock map back can take a few seconds on a busy machine.
 CONTROL_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True)
-class Account:
-    """One platform account: what its sandbox is seeded with, and its webhook secret.
-
-    `sandbox` holds the credentials the sandbox expects, including the secrets it signs
-    webhooks with (Shopify and BigCommerce sign with the app's client secret);
-    `webhook_secret` is the secret set on the sandbox's one webhook (WooCommerce's
-    signing key, BigCommerce's custom header, Business Central's clientState).
-    """
-
-    platform: str
-    sandbox: Mapping[str, str]
-    webhook_secret: str
-
-    def stored_credentials(self, url: str) -> dict[str, str]:
-        """The credentials stocksync stores for this account, talking to `url`."""
-        if self.platform == ERP:
-            return {
-                "tenant_id": BC_TENANT,
-                "client_id": self.sandbox["client_id"],
-                "client_secret": self.sandbox["client_secret"],
-                "company_id": self.sandbox["company_id"],
-                "token_url": f"{url}/{BC_TENANT}/oauth2/v2.0/token",
-            }
-        if self.platform == "bigcommerce":
-            return {k: self.sandbox[k] for k in ("store_hash", "access_token")}
-        if self.platform == "shopify":
-            return {"access_token": self.sandbox["access_token"], "location_id": SHOPIFY_LOCATION}
-        return dict(self.sandbox)
-
-    def receiver_secret(self) -> str | dict[str, str]:
-        """What the receiver verifies this platform's webhooks with (README, Webhooks)."""
-        if self.platform == "bigcommerce":
-            return {
-                "header_secret": self.webhook_secret,
-                "client_secret": self.sandbox["client_secret"],
-            }
-        if self.platform == "shopify":
-            return self.sandbox["client_secret"]
-        return self.webhook_secret
-
-    def config(self, items: int, drift: float = 0.0, latency_ms: float = 0.0) -> SandboxConfig:
-        return SandboxConfig(
-            items=items,
-            drift=drift,
-            latency_ms=latency_ms,
-            credentials=dict(self.sandbox),
-            webhook_secret=self.webhook_secret,
-        )
-
-
-def new_account(platform: str) -> Account:
-    """An account with fresh random credentials and secrets."""
-    token = secrets.token_urlsafe
-    sandbox: dict[str, dict[str, str]] = {
-        ERP: {
-            "client_id": f"demo-{token(6)}",
-            "client_secret": token(24),
-            "company_id": str(uuid.uuid4()),
-        },
-        "woocommerce": {"consumer_key": f"ck_{token(16)}", "consumer_secret": f"cs_{token(16)}"},
-        "bigcommerce": {
-            "store_hash": "demo",
-            "access_token": token(24),
-            "client_secret": token(24),
-        },
-        "shopify": {"access_token": f"shpat_{token(16)}", "client_secret": token(24)},
-    }
-    return Account(platform, sandbox[platform], token(24))
 
 
 class Sandbox:
@@ -153,7 +76,7 @@ def start_sandbox(
     the whole foreground process group, and a sandbox dying of it mid-demo would print
     a traceback and fail requests; the parent stops it when `stack` closes.
     """
-    config = account.config(items, drift, latency_ms)
+    config = SandboxConfig.for_account(account, items=items, drift=drift, latency_ms=latency_ms)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         url = stack.enter_context(running_in_subprocess(account.platform, config))

@@ -22,9 +22,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from demo import deliveries
-from demo.platforms import ERP, STORES, Account, Sandbox
+from demo.platforms import ERP, STORES, Sandbox
 from demo.registration import Registered
 from demo.watch import ErpChanges
+from sandbox.accounts import Account
 
 ORDERS_PER_STORE = 10
 #: Successive changes of one SKU in a burst (store orders and ERP adjustments alike).

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from demo.platforms import ERP, Account, Sandbox
+from demo.platforms import ERP, Sandbox
+from sandbox.accounts import Account
 from sync.context import Context
 from sync.sites import add_site, update_site
 from sync.sources import add_source

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy.orm import Session, sessionmaker
 
 from demo import fullsync, realtime, report, summary
-from demo.platforms import ERP, STORES, Sandbox, new_account, start_sandbox
+from demo.platforms import ERP, STORES, Sandbox, start_sandbox
 from demo.processes import LoggedSupervisor, port_or_free, stack_supervisor, wait_ready
 from demo.registration import Registered, deactivate, register
 from demo.watch import ErpChanges
@@ -27,6 +27,7 @@ from embedded.redis import stop_redis
 from embedded.runtime import resolve
 from embedded.stack import embedded_running
 from models import migrate
+from sandbox.accounts import new_account
 from settings import Settings
 from workers.context import client_context
 

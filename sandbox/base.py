@@ -1,25 +1,23 @@
-"""What every sandbox shares: config, stock state, write log, faults and control routes.
+"""What every sandbox's world shares: config, stock state, write log, quota, webhooks.
 
-A platform module calls `make_app(name, state, too_many, error)` and adds its own routes.
-Faults apply to platform routes only, never to `/_sandbox/*`, so a test can always read
-back the truth and change the settings of a sandbox it has made unhealthy.
+The Flask side (fault injection, `/_sandbox/*` control routes) is `sandbox.app` and
+`sandbox.control`; a platform's views reach this state through `current_state`.
 """
 
 from __future__ import annotations
 
-import json
 import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 import requests
-from flask import Flask, Response, jsonify, request
+from flask import current_app, request
 
-CONTROL_PREFIX = "/_sandbox"
+from sandbox.accounts import DEFAULT_WEBHOOK_SECRET, Account
 
 
 @dataclass(frozen=True)
@@ -35,10 +33,20 @@ class SandboxConfig:
     outage: bool = False
     #: (requests, window seconds) enforced like the platform does, or None for no limit.
     rate_limit: tuple[int, float] | None = None
-    #: Where store sandboxes send their webhooks when stock or a product changes.
+    #: Where the sandbox sends its webhooks when stock or a product changes.
     webhook_url: str | None = None
-    webhook_secret: str = "sandbox-webhook-secret"
+    #: The secret set on that webhook (`sandbox.accounts.Account.webhook_secret`). Not
+    #: Shopify's: it signs with the app's client secret, `credentials["client_secret"]`.
+    webhook_secret: str = DEFAULT_WEBHOOK_SECRET
+    #: Credentials the sandbox accepts; the platform's default account fills the rest.
     credentials: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_account(cls, account: Account, **knobs: Any) -> SandboxConfig:
+        """A sandbox of `account`: it accepts its credentials and signs with its secrets."""
+        return cls(
+            credentials=dict(account.sandbox), webhook_secret=account.webhook_secret, **knobs
+        )
 
 
 @dataclass
@@ -172,122 +180,23 @@ class WebhookSender:
                 self._idle.notify_all()
 
 
-#: The platform's 429: (state, seconds until the quota resets) -> response.
-TooMany = Callable[[SandboxState, float], Response]
-#: The platform's error response for a status and a message, in its own error shape.
-ErrorResponse = Callable[[int, str], Response]
-
-
-def default_too_many(state: SandboxState, reset: float) -> Response:
-    response = jsonify({"message": "Too Many Requests"})
-    response.status_code = 429
-    response.headers["Retry-After"] = str(max(1, round(reset)))
-    return response
-
-
-def default_error(status: int, message: str) -> Response:
-    return Response(json.dumps({"message": message}), status, mimetype="application/json")
-
-
-def make_app(
-    name: str,
-    state: SandboxState,
-    too_many: TooMany = default_too_many,
-    error: ErrorResponse = default_error,
-) -> Flask:
-    """A Flask app with the shared fault injection and `/_sandbox/*` control routes.
-
-    `too_many` answers the quota's and injected 429s; `error` answers injected 5xx and
-    outages, so a connector parses its platform's real error shape in every fault.
-    """
-    app = Flask(f"sandbox.{name}")
-    app.config["SANDBOX_STATE"] = state
-
-    @app.before_request
-    def inject_faults() -> Response | None:
-        if request.path.startswith(CONTROL_PREFIX):
-            return None
-        config = state.config
-        with state.lock:
-            state.calls += 1
-            roll = state.random.random()
-        if config.latency_ms:
-            time.sleep(config.latency_ms / 1000)
-        if config.outage:
-            return error(503, "sandbox outage")
-        if state.limiter is not None:
-            allowed, _left, reset = state.limiter.take()
-            if not allowed:
-                with state.lock:
-                    state.rejected_429 += 1
-                return too_many(state, reset)
-        if roll < config.share_429:
-            with state.lock:
-                state.rejected_429 += 1
-            return too_many(state, 1.0)
-        if roll < config.share_429 + config.share_5xx:
-            return error(503, "injected server error")
-        return None
-
-    @app.get(f"{CONTROL_PREFIX}/stock")
-    def get_stock() -> Response:
-        return jsonify(state.stock())
-
-    @app.post(f"{CONTROL_PREFIX}/stock")
-    def post_stock() -> Response | tuple[Response, int]:
-        """Set stock by SKU, as an order or an admin edit would: all of it or nothing.
-
-        One rule for every sandbox: a SKU it does not hold is a mistake in the caller
-        (a test or the demo), answered 400 with `{"unknown": [...]}`, and nothing is set.
-        """
-        changes = request.get_json(force=True, silent=True)
-        if not isinstance(changes, dict) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in changes.values()
-        ):
-            return jsonify({"error": "expected a JSON object of SKU: integer"}), 400
-        with state.lock:
-            # Held across both steps so no SKU can vanish between the check and the write.
-            unknown = sorted(set(changes) - state.known(changes))
-            if unknown:
-                return jsonify({"unknown": unknown}), 400
-            state.set_stock(changes)
-        return jsonify({"changed": len(changes)})
-
-    @app.get(f"{CONTROL_PREFIX}/stats")
-    def get_stats() -> Response:
-        with state.lock:
-            writes = [asdict(w) for w in state.writes]
-            return jsonify(
-                {
-                    "calls": state.calls,
-                    "rejected_429": state.rejected_429,
-                    "write_calls": len(writes),
-                    "writes": writes,
-                    "webhooks_sent": state.webhooks.sent,
-                    "webhooks_failed": state.webhooks.failed,
-                }
-            )
-
-    @app.post(f"{CONTROL_PREFIX}/faults")
-    def post_faults() -> Response:
-        changes = request.get_json(force=True)
-        if "rate_limit" in changes and changes["rate_limit"] is not None:
-            changes["rate_limit"] = tuple(changes["rate_limit"])
-        state.set_faults(**changes)
-        return jsonify(asdict(state.config) | {"credentials": "hidden"})
-
-    @app.post(f"{CONTROL_PREFIX}/reset-stats")
-    def reset_stats() -> Response:
-        with state.lock:
-            state.writes.clear()
-            state.calls = state.rejected_429 = 0
-        return jsonify({"ok": True})
-
-    return app
-
-
 def pages(items: Iterable[Any], page: int, per_page: int) -> list[Any]:
     """Slice `items` (a list) for a 1-based `page`."""
     seq = list(items) if not isinstance(items, list) else items
     start = (page - 1) * per_page
     return seq[start : start + per_page]
+
+
+State = TypeVar("State", bound=SandboxState)
+
+
+def current_state(kind: type[State]) -> State:
+    """The world of the sandbox serving this request, as its platform's state type.
+
+    Views are module-level functions shared by every app built from their blueprint, so
+    each reaches its own app's state here rather than through a closure.
+    """
+    state = current_app.config["SANDBOX_STATE"]
+    if not isinstance(state, kind):
+        raise TypeError(f"this app serves a {type(state).__name__}, not a {kind.__name__}")
+    return state

@@ -1,5 +1,5 @@
-"""Run a sandbox WSGI app over real HTTP: in a thread or a child process for tests, in the
-foreground for the CLI."""
+"""Run a sandbox WSGI app over real HTTP: in a thread or a child process for tests and the
+demo, in the foreground for `python -m sandbox`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import multiprocessing
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
@@ -120,9 +120,16 @@ def _serve_child(
                 return
 
 
-def serve_forever(app: Any, host: str, port: int) -> None:
-    """Serve until interrupted (the `stocksync sandbox` command)."""
+def serve_forever(
+    app: Any, host: str, port: int, announce: Callable[[str], None] = lambda url: None
+) -> None:
+    """Serve until interrupted (`python -m sandbox`).
+
+    `announce` gets the base URL once the socket listens, so what it prints can be acted
+    on at once, and names the real port when `port` is 0.
+    """
     server = make_server(host, port, app, threaded=True)
+    announce(f"http://{host}:{server.server_port}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

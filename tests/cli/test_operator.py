@@ -6,33 +6,20 @@ import json
 
 import pytest
 import redis
-from click.testing import CliRunner
 from sqlalchemy.orm import Session, sessionmaker
 
-from cli.main import cli
 from models import RunStatus, WebhookStatus
 from models.crypto import Vault
 from settings import Settings
 from tests.factories import make_site, make_source
 from tests.factories.sync import run_row
 from tests.factories.webhook_log import log_row
+from tests.support.cli import stocksync
 
 
 @pytest.fixture
 def run(settings: Settings, db: sessionmaker[Session], redis_client: redis.Redis):  # type: ignore[no-untyped-def]
-    assert settings.database_url and settings.redis_url
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "STOCKSYNC_ENCRYPTION_KEY": settings.encryption_keys[0],
-    }
-
-    def invoke(*args: str, code: int = 0) -> str:
-        result = CliRunner().invoke(cli, list(args), env=env)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return invoke
+    return stocksync(settings)
 
 
 @pytest.fixture

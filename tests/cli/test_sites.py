@@ -13,22 +13,12 @@ from cli.main import cli
 from models import Site
 from models.crypto import Vault
 from settings import Settings
+from tests.support.cli import stocksync
 
 
 @pytest.fixture
 def run(settings: Settings, db: sessionmaker[Session]):  # type: ignore[no-untyped-def]
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "STOCKSYNC_ENCRYPTION_KEY": settings.encryption_keys[0],
-    }
-
-    def invoke(*args: str) -> str:
-        result = CliRunner().invoke(cli, list(args), env=env)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return invoke
+    return stocksync(settings)
 
 
 def _site(db: sessionmaker[Session]) -> Site:

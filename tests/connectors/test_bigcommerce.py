@@ -15,7 +15,7 @@ from connectors.errors import PermanentError, TransientError
 from connectors.types import StockUpdate
 from sandbox.base import SandboxConfig
 from sandbox.bigcommerce import create_app
-from sandbox.bigcommerce_catalog import BigCommerceState
+from sandbox.bigcommerce.state import BigCommerceState
 from sandbox.catalog import skus
 from sandbox.server import running, running_in_subprocess
 from tests.support.memory import peak_bytes_while

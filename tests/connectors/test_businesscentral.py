@@ -10,8 +10,10 @@ import pytest
 from connectors.businesscentral import MAX_URL_LENGTH, BusinessCentralSource
 from connectors.errors import PermanentError, TransientError
 from connectors.tokens import MemoryTokenCache, TokenCache
+from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
-from sandbox.businesscentral import BusinessCentralState, create_app
+from sandbox.businesscentral import create_app
+from sandbox.businesscentral.state import BusinessCentralState
 from sandbox.catalog import erp_quantity, sku_for
 from sandbox.server import running, running_in_subprocess
 from tests.support.memory import peak_bytes_while
@@ -31,14 +33,11 @@ class Sandbox:
 
 
 def _source(url: str, cache: TokenCache | None = None, **overrides: str) -> BusinessCentralSource:
-    credentials = {
-        "tenant_id": "contoso",
-        "client_id": "sandbox-client",
-        "client_secret": "sandbox-secret",
+    credentials = DEFAULTS["businesscentral"].stored_credentials(url) | {
         "environment": "production",
         "company_id": COMPANY,
-        "token_url": f"{url}/contoso/oauth2/v2.0/token",
-    } | overrides
+        **overrides,
+    }
     return BusinessCentralSource(url, credentials, token_cache=cache)
 
 
@@ -164,7 +163,8 @@ def test_token_is_cached_5_minutes_short_of_expiry_under_an_opaque_key(bc: Sandb
 
     [(key, _value, ttl)] = cache.stored
     assert ttl == 3599 - 300
-    assert "sandbox-secret" not in key and "sandbox-client" not in key
+    account = DEFAULTS["businesscentral"].sandbox
+    assert account["client_secret"] not in key and account["client_id"] not in key
 
 
 def test_revoked_token_is_reminted_once_and_the_call_succeeds(bc: Sandbox) -> None:

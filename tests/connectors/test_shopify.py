@@ -17,11 +17,12 @@ from connectors.errors import ConnectorError, PermanentError, TransientError
 from connectors.registry import build_storefront
 from connectors.shopify import ShopifyStore
 from connectors.types import StockUpdate, StoreProduct
+from sandbox.accounts import SHOPIFY_LOCATION
 from sandbox.base import SandboxConfig
 from sandbox.catalog import skus, store_quantity
 from sandbox.registry import create_app
 from sandbox.server import running, running_in_subprocess
-from sandbox.shopify_state import ShopifyState
+from sandbox.shopify.state import ShopifyState
 from tests.support.memory import peak_bytes_while
 
 TOKEN = "shpat_test_token"
@@ -144,7 +145,7 @@ def test_location_is_read_once_unless_configured() -> None:
         connector.set_stock(updates_for(products[2:4], 1))
         assert sum("locations(" in b["query"] for b in bodies) == 1
 
-        configured = store(url, location_id="gid://shopify/Location/1")
+        configured = store(url, location_id=SHOPIFY_LOCATION)
         configured_bodies = sent_bodies(configured)
         assert all(r.ok for r in configured.set_stock(updates_for(products[:2], 2)))
         assert not any("locations(" in b["query"] for b in configured_bodies)
@@ -190,7 +191,7 @@ class LoseFirstMutationAnswer(HTTPAdapter):
 
 def test_a_lost_answer_is_resent_with_the_same_key_and_applied_once() -> None:
     with shop(items=10) as (url, state):
-        connector = store(url, location_id="gid://shopify/Location/1")
+        connector = store(url, location_id=SHOPIFY_LOCATION)
         products = list(connector.iter_catalog())
         connector.http.session.mount("http://", LoseFirstMutationAnswer())
         bodies = sent_bodies(connector)

@@ -17,7 +17,8 @@ from connectors.woocommerce import WooCommerceStore
 from sandbox.base import SandboxConfig
 from sandbox.catalog import skus
 from sandbox.server import running, running_in_subprocess
-from sandbox.woocommerce import WooCommerceState, create_app
+from sandbox.woocommerce import create_app
+from sandbox.woocommerce.state import WooCommerceState
 from tests.support.memory import peak_bytes_while
 
 CREDENTIALS = {"consumer_key": "ck_test", "consumer_secret": "cs_test"}

@@ -11,10 +11,12 @@ import pytest
 from connectors.errors import PermanentError, TransientError
 from connectors.tokens import MemoryTokenCache, TokenCache
 from connectors.zoho import TOKEN_WINDOW_SECONDS, ZohoInventorySource
+from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
 from sandbox.catalog import erp_quantity, sku_for
 from sandbox.server import running, running_in_subprocess
-from sandbox.zoho import ZohoState, create_app
+from sandbox.zoho import create_app
+from sandbox.zoho.state import ZohoState
 from tests.support.memory import peak_bytes_while
 
 SEED = 3
@@ -31,14 +33,7 @@ class Zoho:
 
 def connect(url: str, cache: TokenCache | None = None, **overrides: str) -> ZohoInventorySource:
     """A source whose API and accounts server are both the sandbox at `url`."""
-    credentials = {
-        "client_id": "sandbox-client",
-        "client_secret": "sandbox-secret",
-        "refresh_token": "sandbox-refresh",
-        "organization_id": "10234695",
-        "accounts_url": url,
-        **overrides,
-    }
+    credentials = DEFAULTS["zoho"].stored_credentials(url) | overrides
     return ZohoInventorySource(url, credentials, token_cache=cache)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from embedded.ports import free_port
 from models.crypto import Vault
+from sandbox.accounts import DEFAULTS
 from settings import Settings
 from sync.runs import start_run
 from tests.support.stack import finished, run_row, sandbox_stack, wait_for
@@ -111,7 +112,8 @@ def test_flower_lists_our_worker_and_the_run_tasks(
     start = next(task for task in found if task["name"] == "workers.runs.start")
     assert start["args"] in (f"({run_id},)", f"[{run_id}]")  # readable, and only an id
     assert all(task["worker"].startswith("flowertest@") for task in found)
-    secrets = ("sandbox-token", "sandbox-secret", settings.encryption_keys[0])
+    erp, store = DEFAULTS["businesscentral"].sandbox, DEFAULTS["bigcommerce"].sandbox
+    secrets = (store["access_token"], erp["client_secret"], settings.encryption_keys[0])
     assert not any(secret in str(task) for task in found for secret in secrets)
     # The worker process logs JSON lines (logconfig.py), the start task's with its run.
     # (Its start-up banner, printed before logging is set up, is plain text.)

@@ -3,8 +3,6 @@ the receiver verifies it, the relay queues it and a real worker processes it."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +11,7 @@ from api.app import create_app
 from models import Platform, Site, SourceKind, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from models.db import transaction
+from sandbox.accounts import DEFAULTS, STORES
 from sandbox.base import SandboxConfig
 from sandbox.registry import create_app as create_sandbox
 from sandbox.server import running
@@ -20,35 +19,8 @@ from settings import Settings
 from sync.catalog import refresh_catalog
 from tests.factories import make_site, make_source
 from tests.support.relaying import relaying
-from tests.support.stack import (
-    FAST,
-    GENEROUS,
-    STORE_CREDENTIALS,
-    installed_context,
-    sandbox_stack,
-    wait_for,
-    workers,
-)
+from tests.support.stack import FAST, GENEROUS, installed_context, sandbox_stack, wait_for, workers
 from workers.app import make_celery
-
-#: What each store sandbox signs with (sandbox defaults), as the site's webhook secret.
-STORE_SECRETS: dict[str, Any] = {
-    "woocommerce": "sandbox-webhook-secret",
-    "shopify": "sandbox-client-secret",
-    "bigcommerce": {
-        "header_secret": "sandbox-webhook-secret",
-        "client_secret": "sandbox-client-secret",
-    },
-}
-
-
-#: The Zoho sandbox's defaults (sandbox/zoho.py).
-ZOHO_CREDENTIALS = {
-    "client_id": "sandbox-client",
-    "client_secret": "sandbox-secret",
-    "refresh_token": "sandbox-refresh",
-    "organization_id": "10234695",
-}
 
 
 def _rows(db: sessionmaker[Session], provider: str) -> list[WebhookLog]:
@@ -57,7 +29,7 @@ def _rows(db: sessionmaker[Session], provider: str) -> list[WebhookLog]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("platform", sorted(STORE_SECRETS))
+@pytest.mark.parametrize("platform", sorted(STORES))
 def test_a_store_webhook_is_verified_and_processed(
     platform: str,
     settings: Settings,
@@ -69,9 +41,7 @@ def test_a_store_webhook_is_verified_and_processed(
         sandbox_stack(db, vault, platform, items=40, drift=0.0) as stack,
         installed_context(settings, **FAST) as context,
     ):
-        with transaction(db) as session:
-            site = session.get_one(Site, stack.site_id)
-            site.webhook_secret_sealed = vault.seal(STORE_SECRETS[platform])
+        # The site's secret is its sandbox account's (sandbox_stack), as sent below.
         with context.sessions() as session:
             site = session.get_one(Site, stack.site_id)
             refresh_catalog(context, site, context.storefront(site))
@@ -95,10 +65,9 @@ def test_a_store_webhook_is_verified_and_processed(
 def test_a_zoho_item_change_reaches_the_store(
     settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
 ) -> None:
-    erp_app = create_sandbox("zoho", SandboxConfig(items=40))
-    store_app = create_sandbox(
-        "woocommerce", SandboxConfig(items=40, credentials=STORE_CREDENTIALS["woocommerce"])
-    )
+    erp_account, store_account = DEFAULTS["zoho"], DEFAULTS["woocommerce"]
+    erp_app = create_sandbox("zoho", SandboxConfig.for_account(erp_account, items=40))
+    store_app = create_sandbox("woocommerce", SandboxConfig.for_account(store_account, items=40))
     with (
         running(erp_app) as erp_url,
         running(store_app) as store_url,
@@ -112,8 +81,8 @@ def test_a_zoho_item_change_reaches_the_store(
                 name="zoho",
                 kind=SourceKind.ZOHO,
                 base_url=erp_url,
-                credentials_sealed=vault.seal(ZOHO_CREDENTIALS | {"accounts_url": erp_url}),
-                webhook_secret_sealed=vault.seal("sandbox-webhook-secret"),
+                credentials_sealed=vault.seal(erp_account.stored_credentials(erp_url)),
+                webhook_secret_sealed=vault.seal(erp_account.receiver_secret()),
             )
             site = make_site(
                 session,
@@ -121,7 +90,7 @@ def test_a_zoho_item_change_reaches_the_store(
                 source,
                 platform=Platform.WOOCOMMERCE,
                 base_url=store_url,
-                credentials_sealed=vault.seal(STORE_CREDENTIALS["woocommerce"]),
+                credentials_sealed=vault.seal(store_account.stored_credentials(store_url)),
                 **GENEROUS,
             )
             ids = source.id, site.id

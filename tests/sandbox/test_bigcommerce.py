@@ -14,9 +14,10 @@ import requests
 from standardwebhooks import Webhook, WebhookVerificationError
 from werkzeug.wrappers import Request, Response
 
+from sandbox.accounts import DEFAULT_WEBHOOK_SECRET
 from sandbox.base import FixedWindowLimiter, SandboxConfig
 from sandbox.bigcommerce import create_app
-from sandbox.bigcommerce_catalog import MAX_LEVEL, BigCommerceState
+from sandbox.bigcommerce.state import MAX_LEVEL, BigCommerceState
 from sandbox.catalog import skus
 from sandbox.server import running
 
@@ -259,7 +260,7 @@ def test_a_stock_change_sends_a_signed_sku_webhook() -> None:
     }
     encoded = json.dumps(payload["data"], separators=(",", ":")).encode()
     assert payload["hash"] == hashlib.sha1(encoded, usedforsecurity=False).hexdigest()
-    assert headers["X-Webhook-Secret"] == "sandbox-webhook-secret"
+    assert headers["X-Webhook-Secret"] == DEFAULT_WEBHOOK_SECRET
     with pytest.raises(WebhookVerificationError):
         _verify(body.replace(b"77", b"78"), headers)
 

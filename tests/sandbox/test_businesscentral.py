@@ -10,8 +10,10 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
+from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
-from sandbox.businesscentral import BusinessCentralState, create_app
+from sandbox.businesscentral import create_app
+from sandbox.businesscentral.state import BusinessCentralState
 from sandbox.catalog import erp_quantity
 from sandbox.server import running
 
@@ -72,8 +74,8 @@ def receiver() -> Iterator[tuple[str, Receiver]]:
 def test_token_endpoint_checks_the_client_credentials(bc: BC) -> None:
     form = {
         "grant_type": "client_credentials",
-        "client_id": "sandbox-client",
-        "client_secret": "sandbox-secret",
+        "client_id": DEFAULTS["businesscentral"].sandbox["client_id"],
+        "client_secret": DEFAULTS["businesscentral"].sandbox["client_secret"],
         "scope": "https://api.businesscentral.dynamics.com/.default",
     }
     token_url = f"{bc.url}/{TENANT}/oauth2/v2.0/token"

@@ -18,14 +18,15 @@ import requests
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
+from sandbox.accounts import SHOPIFY_LOCATION
 from sandbox.base import SandboxConfig
 from sandbox.catalog import skus, store_quantity
 from sandbox.registry import create_app
 from sandbox.server import running
-from sandbox.shopify_state import ITEM_BASE, ShopifyState
+from sandbox.shopify.state import ITEM_BASE, ShopifyState
 
 TOKEN = "shpat_sandbox_test"
-LOCATION = "gid://shopify/Location/1"
+LOCATION = SHOPIFY_LOCATION
 VARIANTS = """
 query ($first: Int!, $after: String) {
   productVariants(first: $first, after: $after) {

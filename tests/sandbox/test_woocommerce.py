@@ -21,12 +21,15 @@ from werkzeug.wrappers import Request, Response
 from woocommerce import API
 from woocommerce.oauth import OAuth
 
+from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
 from sandbox.catalog import skus, store_quantity
 from sandbox.server import running
-from sandbox.woocommerce import WooCommerceState, create_app
+from sandbox.woocommerce import create_app
+from sandbox.woocommerce.state import WooCommerceState
 
-KEY, SECRET = "ck_sandbox", "cs_sandbox"
+ACCOUNT = DEFAULTS["woocommerce"].sandbox
+KEY, SECRET = ACCOUNT["consumer_key"], ACCOUNT["consumer_secret"]
 WC = "/wp-json/wc/v3"
 
 

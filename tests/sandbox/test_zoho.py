@@ -10,17 +10,20 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
+from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
 from sandbox.catalog import erp_quantity, skus
 from sandbox.server import running
-from sandbox.zoho import ZohoState, create_app
+from sandbox.zoho import create_app
+from sandbox.zoho.state import ZohoState
 
-ORG = "10234695"
+ACCOUNT = DEFAULTS["zoho"].sandbox
+ORG = ACCOUNT["organization_id"]
 REFRESH = {
     "grant_type": "refresh_token",
-    "client_id": "sandbox-client",
-    "client_secret": "sandbox-secret",
-    "refresh_token": "sandbox-refresh",
+    "client_id": ACCOUNT["client_id"],
+    "client_secret": ACCOUNT["client_secret"],
+    "refresh_token": ACCOUNT["refresh_token"],
 }
 
 

@@ -23,6 +23,7 @@ import celeryconfig
 from models import Item, Platform, Site, SyncBatch, SyncRun
 from models.crypto import Vault
 from models.db import transaction
+from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.registry import create_app
 from sandbox.server import running
@@ -35,11 +36,6 @@ from tests.factories.sync import run_row as build_run
 from workers import context as worker_context
 from workers.context import client_context, get_context
 
-STORE_CREDENTIALS: dict[str, dict[str, str]] = {
-    "woocommerce": {"consumer_key": "ck_test", "consumer_secret": "cs_test"},
-    "bigcommerce": {"store_hash": "sandbox", "access_token": "sandbox-token"},
-    "shopify": {"access_token": "shpat_sandbox", "location_id": "gid://shopify/Location/1"},
-}
 #: A quota no test reaches unless it means to: the platforms' defaults are slow.
 GENEROUS = {"rate_limit_requests": 100_000, "rate_limit_window_seconds": 1}
 
@@ -71,16 +67,6 @@ class Stack:
         return {sku for sku, quantity in store.items() if erp.get(sku) != quantity}
 
 
-def erp_credentials(url: str, state: Any) -> dict[str, str]:
-    return {
-        "tenant_id": "contoso",
-        "client_id": "sandbox-client",
-        "client_secret": "sandbox-secret",
-        "company_id": state.company_id,
-        "token_url": f"{url}/contoso/oauth2/v2.0/token",
-    }
-
-
 @contextmanager
 def sandbox_stack(
     sessions: sessionmaker[Session],
@@ -93,10 +79,12 @@ def sandbox_stack(
     site: Mapping[str, Any] | None = None,
     name: str = "shop",
 ) -> Iterator[Stack]:
-    """Serve an ERP and a store seeded alike (`drift` of the store's SKUs differ)."""
-    erp_app = create_app("businesscentral", SandboxConfig(items=items))
-    store_config = SandboxConfig(
-        items=items, drift=drift, credentials=STORE_CREDENTIALS[platform], **(store or {})
+    """Serve an ERP and a store seeded alike (`drift` of the store's SKUs differ), both
+    with their platform's default account (`sandbox.accounts.DEFAULTS`)."""
+    erp_account, store_account = DEFAULTS["businesscentral"], DEFAULTS[platform]
+    erp_app = create_app("businesscentral", SandboxConfig.for_account(erp_account, items=items))
+    store_config = SandboxConfig.for_account(
+        store_account, items=items, drift=drift, **(store or {})
     )
     store_app = create_app(platform, store_config)
     with running(erp_app) as erp_url, running(store_app) as store_url:
@@ -107,7 +95,8 @@ def sandbox_stack(
                 vault,
                 name=f"erp-{name}",
                 base_url=erp_url,
-                credentials_sealed=vault.seal(erp_credentials(erp_url, erp)),
+                credentials_sealed=vault.seal(erp_account.stored_credentials(erp_url)),
+                webhook_secret_sealed=vault.seal(erp_account.receiver_secret()),
             )
             row = make_site(
                 session,
@@ -116,7 +105,8 @@ def sandbox_stack(
                 name=name,
                 platform=Platform(platform),
                 base_url=store_url,
-                credentials_sealed=vault.seal(STORE_CREDENTIALS[platform]),
+                credentials_sealed=vault.seal(store_account.stored_credentials(store_url)),
+                webhook_secret_sealed=vault.seal(store_account.receiver_secret()),
                 **{**GENEROUS, **(site or {})},
             )
             ids = row.id, source.id

@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote
 
 from flask import Request
 
-from sandbox.woocommerce_errors import WcError
+from sandbox.woocommerce.errors import WcError
 
 OAUTH_WINDOW_SECONDS = 15 * 60
 OAUTH_PARAMS = (

@@ -1,21 +1,22 @@
-"""A Shopify sandbox: the GraphQL Admin endpoint, token check, cost throttling, webhooks.
+"""The Shopify sandbox's app: the GraphQL Admin endpoint, token check, cost throttling.
 
 `POST /admin/api/<version>/graphql.json` with `X-Shopify-Access-Token` answers the
-operations in `sandbox.shopify_graphql`; the world lives in `sandbox.shopify_state`.
-The expected token is `config.credentials["access_token"]` (default `shpat_sandbox`).
+operations in `sandbox.shopify.graphql`; the world lives in `sandbox.shopify.state`,
+and its webhooks are signed by `sandbox.shopify.webhooks`. The expected token is the
+account's `access_token` (`sandbox.accounts`).
 """
 
 from __future__ import annotations
 
 import hmac
 
-from flask import Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 
-from sandbox.base import SandboxConfig, SandboxState, make_app
-from sandbox.shopify_graphql import execute
-from sandbox.shopify_state import ShopifyState
-
-DEFAULT_ACCESS_TOKEN = "shpat_sandbox"
+from sandbox.accounts import credentials_for
+from sandbox.app import make_app
+from sandbox.base import SandboxConfig, SandboxState, current_state
+from sandbox.shopify.graphql import execute
+from sandbox.shopify.state import ShopifyState
 
 #: What the sandbox says one query costs. It does not price queries; real costs grow
 #: with `first` and nesting, and the actual numbers are not in platforms.md §5.
@@ -60,18 +61,22 @@ def server_error(status: int, message: str) -> Response:
     return response
 
 
+blueprint = Blueprint("shopify", __name__)
+
+
+@blueprint.post("/admin/api/<version>/graphql.json")
+def graphql(version: str) -> Response:
+    # Every version gets 2026-04 behaviour (see sandbox.shopify.graphql).
+    state = current_state(ShopifyState)
+    expected = credentials_for("shopify", state.config.credentials)["access_token"]
+    token = request.headers.get("X-Shopify-Access-Token", "")
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        return server_error(401, INVALID_TOKEN)
+    return jsonify(execute(state, request.get_json(silent=True)))
+
+
 def create_app(config: SandboxConfig) -> Flask:
     """The Shopify sandbox app; its state is `app.config["SANDBOX_STATE"]`."""
-    state = ShopifyState(config)
-    app = make_app("shopify", state, too_many=throttled, error=server_error)
-
-    @app.post("/admin/api/<version>/graphql.json")
-    def graphql(version: str) -> Response:
-        # Every version gets 2026-04 behaviour (see sandbox.shopify_graphql).
-        expected = state.config.credentials.get("access_token", DEFAULT_ACCESS_TOKEN)
-        token = request.headers.get("X-Shopify-Access-Token", "")
-        if not hmac.compare_digest(token.encode(), expected.encode()):
-            return server_error(401, INVALID_TOKEN)
-        return jsonify(execute(state, request.get_json(silent=True)))
-
+    app = make_app("shopify", ShopifyState(config), too_many=throttled, error=server_error)
+    app.register_blueprint(blueprint)
     return app

@@ -10,24 +10,19 @@ Products hold 1, 2, 3, 1, 2, 3, ... variants, the last one cut so the total is e
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.accounts import SHOPIFY_LOCATION, credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.catalog import skus, store_quantity
+from sandbox.shopify.webhooks import delivery_headers, now
 
-LOCATION_NUMBER = 1
-LOCATION_GID = f"gid://shopify/Location/{LOCATION_NUMBER}"
+LOCATION_GID = SHOPIFY_LOCATION
+#: The same location as a REST id, the form webhooks carry (platforms.md §5).
+LOCATION_NUMBER = int(LOCATION_GID.rpartition("/")[2])
 ITEM_BASE = 40_000_000
-WEBHOOK_API_VERSION = "2026-04"
-SHOP_DOMAIN = "sandbox.myshopify.com"
-DEFAULT_CLIENT_SECRET = "sandbox-client-secret"
 
 
 class ShopifyState(SandboxState):
@@ -130,33 +125,22 @@ class ShopifyState(SandboxState):
         url = self.config.webhook_url
         if not url:
             return
-        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        updated_at = now()
         item = ITEM_BASE + index + 1
         body = json.dumps(
             {
                 "inventory_item_id": item,
                 "location_id": LOCATION_NUMBER,
                 "available": available,
-                "updated_at": now,
+                "updated_at": updated_at,
                 "admin_graphql_api_id": (
                     f"gid://shopify/InventoryLevel/{LOCATION_NUMBER}?inventory_item_id={item}"
                 ),
             },
             separators=(",", ":"),
         ).encode()
-        secret = self.config.credentials.get("client_secret", DEFAULT_CLIENT_SECRET)
-        digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-        self.webhooks.send(
-            url,
-            body,
-            {
-                "Content-Type": "application/json",
-                "X-Shopify-Topic": "inventory_levels/update",
-                "X-Shopify-Hmac-Sha256": base64.b64encode(digest).decode(),
-                "X-Shopify-Shop-Domain": SHOP_DOMAIN,
-                "X-Shopify-API-Version": WEBHOOK_API_VERSION,
-                "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-                "X-Shopify-Event-Id": str(uuid.uuid4()),
-                "X-Shopify-Triggered-At": now,
-            },
+        secret = credentials_for("shopify", self.config.credentials)["client_secret"]
+        headers = delivery_headers(
+            topic="inventory_levels/update", secret=secret, body=body, triggered_at=updated_at
         )
+        self.webhooks.send(url, body, headers)

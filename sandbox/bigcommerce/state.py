@@ -1,10 +1,8 @@
-"""The BigCommerce sandbox's world: products, variants and the Inventory API's rules.
+"""The BigCommerce sandbox's world: the catalog, its indexes and the Inventory API's rules.
 
-Catalog shape (platforms.md section 4): every 5th product has four option variants
-(S, M, L, XL) and is tracked by variant; every other product is simple, with one base
-variant, and is tracked by product. Only sellable variants carry catalog SKUs, so a
-sandbox of `items` SKUs holds exactly `items` variants. As in BigCommerce, a product
-with options has no `base_variant_id` and a base variant has no V2 `sku_id`.
+The catalog's shape is `sandbox.bigcommerce.catalog`'s; here are the writes: which
+requests BigCommerce refuses whole (a 422 that saves nothing, platforms.md section 4),
+and the inventory webhook each change sends (section 3).
 """
 
 from __future__ import annotations
@@ -12,45 +10,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from sandbox.accounts import credentials_for
 from sandbox.base import SandboxConfig, SandboxState
-from sandbox.bigcommerce_webhooks import inventory_payload, signed_headers
-from sandbox.catalog import skus, store_quantity
+from sandbox.bigcommerce.catalog import Variant, seed_products
+from sandbox.bigcommerce.webhooks import inventory_payload, signed_headers
 
 #: Most stock one item may hold at one location (platforms.md section 4).
 MAX_LEVEL = 2_147_483_647
 #: The one location the sandbox has: BigCommerce's default location id.
 DEFAULT_LOCATION = 1
-OPTION_LABELS = ("S", "M", "L", "XL")
-#: Id ranges kept apart so a test mixing up product, variant and SKU ids fails.
-FIRST_PRODUCT_ID = 100
-FIRST_VARIANT_ID = 100_000
-FIRST_SKU_ID = 900_000
-
-
-@dataclass
-class Variant:
-    id: int
-    product_id: int
-    sku: str
-    #: The V2 SKU id that `store/sku/*` webhooks name; None for a base variant.
-    sku_id: int | None
-    option: str | None
-    level: int
-
-
-@dataclass
-class Product:
-    id: int
-    sku: str
-    tracking: str
-    variants: list[Variant]
-
-    @property
-    def has_options(self) -> bool:
-        return self.variants[0].option is not None
 
 
 class Rejected(Exception):
@@ -66,86 +36,16 @@ class BigCommerceState(SandboxState):
 
     def __init__(self, config: SandboxConfig) -> None:
         super().__init__(config)
-        credentials = config.credentials
-        self.store_hash = credentials.get("store_hash", "sandbox")
-        self.access_token = credentials.get("access_token", "sandbox-token")
-        self.client_secret = credentials.get("client_secret", "sandbox-client-secret")
-        self.store_id = credentials.get("store_id", "1000001")
-        self.products: list[Product] = []
-        self.product_by_id: dict[int, Product] = {}
-        self.variants: list[Variant] = []
-        self.variant_by_id: dict[int, Variant] = {}
-        self.variant_by_sku: dict[str, Variant] = {}
-        self._build(config)
-
-    def _build(self, config: SandboxConfig) -> None:
-        all_skus = skus(config.items)
-        start = 0
-        while start < len(all_skus):
-            product_id = FIRST_PRODUCT_ID + len(self.products)
-            options = (len(self.products) + 1) % 5 == 0 and len(all_skus) - start >= len(
-                OPTION_LABELS
-            )
-            group = all_skus[start : start + (len(OPTION_LABELS) if options else 1)]
-            start += len(group)
-            variants = []
-            for n, sku in enumerate(group):
-                variant_id = FIRST_VARIANT_ID + len(self.variants)
-                variant = Variant(
-                    id=variant_id,
-                    product_id=product_id,
-                    sku=sku,
-                    sku_id=FIRST_SKU_ID + len(self.variants) if options else None,
-                    option=OPTION_LABELS[n] if options else None,
-                    level=store_quantity(sku, config.drift, config.seed),
-                )
-                variants.append(variant)
-                self.variants.append(variant)
-                self.variant_by_id[variant_id] = variant
-                self.variant_by_sku[sku] = variant
-            product = Product(
-                id=product_id,
-                sku="" if options else group[0],
-                tracking="variant" if options else "product",
-                variants=variants,
-            )
-            self.products.append(product)
-            self.product_by_id[product_id] = product
-
-    # -- reads ------------------------------------------------------------------------
-
-    def product_json(self, product: Product, *, with_variants: bool) -> dict[str, Any]:
-        """The V3 product fields stocksync reads; a tracked-by-variant product's level is
-        the sum of its variants', as BigCommerce reports it."""
-        body: dict[str, Any] = {
-            "id": product.id,
-            "name": f"Product {product.id}",
-            "type": "physical",
-            "sku": product.sku,
-            "inventory_level": sum(v.level for v in product.variants),
-            "inventory_warning_level": 0,
-            "inventory_tracking": product.tracking,
-            "base_variant_id": None if product.has_options else product.variants[0].id,
-        }
-        if with_variants:
-            body["variants"] = [self.variant_json(v) for v in product.variants]
-        return body
-
-    def variant_json(self, variant: Variant) -> dict[str, Any]:
-        options = []
-        if variant.option is not None:
-            options = [
-                {"id": 1, "label": variant.option, "option_id": 1, "option_display_name": "Size"}
-            ]
-        return {
-            "id": variant.id,
-            "product_id": variant.product_id,
-            "sku": variant.sku,
-            "sku_id": variant.sku_id,
-            "inventory_level": variant.level,
-            "inventory_warning_level": 0,
-            "option_values": options,
-        }
+        credentials = credentials_for("bigcommerce", config.credentials)
+        self.store_hash = credentials["store_hash"]
+        self.access_token = credentials["access_token"]
+        self.client_secret = credentials["client_secret"]
+        self.store_id = credentials["store_id"]
+        self.products = seed_products(config.items, config.drift, config.seed)
+        self.product_by_id = {product.id: product for product in self.products}
+        self.variants = [variant for product in self.products for variant in product.variants]
+        self.variant_by_id = {variant.id: variant for variant in self.variants}
+        self.variant_by_sku = {variant.sku: variant for variant in self.variants}
 
     def stock(self) -> dict[str, int]:
         with self.lock:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.catalog import sku_for, store_quantity
-from sandbox.woocommerce_errors import WcError, invalid_param
+from sandbox.woocommerce.errors import WcError, invalid_param
 
 #: Every 10th product is `variable` with 3 variations, each a sellable SKU.
 VARIABLE_EVERY = 10

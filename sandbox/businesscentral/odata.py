@@ -2,8 +2,8 @@
 
 Error bodies, timestamps, ETags, `@odata.context`, the one `$filter` shape BC's `or`
 supports (equality on a single field), `$select` and server-driven paging with
-`Prefer: odata.maxpagesize`. Kept apart from the resources so `sandbox.businesscentral`
-reads as the API it fakes.
+`Prefer: odata.maxpagesize`. Kept apart from the resources so the routes
+(`items`, `subscriptions`) read as the API they fake.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from urllib.parse import quote, urlencode
 
 from flask import Response, jsonify, request
 
+#: The tenant form of the API root: the one that works with app-only tokens (section 7).
+API = "/v2.0/<tenant>/<environment>/api/v2.0"
 #: Most entities BC online returns in one page, and its default (section 7).
 MAX_PAGE_SIZE = 20_000
 

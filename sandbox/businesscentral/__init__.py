@@ -1,0 +1,11 @@
+"""Business Central sandbox: the Entra ID token endpoint, the v2.0 items API, webhooks.
+
+`app` (bearer check, OData faults), `entra` (the token endpoint), `items` (companies
+and items), `subscriptions` (create, renew, delete, with the validation handshake),
+`state` (the company's items and its notifications) and `odata` (OData conventions).
+Behaviour follows platforms.md section 7.
+"""
+
+from sandbox.businesscentral.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,91 @@
+"""The Business Central sandbox's `companies` and `items` routes (API v2.0).
+
+OData paging (`Prefer: odata.maxpagesize`, at most 20,000 rows, `@odata.nextLink` with
+a `$skiptoken`), `$filter` with `or` on `number` only, `$select`, `$skip` and `$top`
+(platforms.md section 7). Tenant and environment in the URL are not checked.
+"""
+
+from __future__ import annotations
+
+import bisect
+import uuid
+from operator import itemgetter
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from sandbox.base import current_state
+from sandbox.businesscentral.odata import (
+    API,
+    context,
+    next_link,
+    odata_error,
+    page_size,
+    project,
+    select_fields,
+)
+from sandbox.businesscentral.state import BusinessCentralState
+
+#: The item fields of section 7 the sandbox serves (and `$select` accepts).
+_FIELDS = frozenset(
+    "id number displayName type blocked gtin baseUnitOfMeasureCode inventory"
+    " lastModifiedDateTime".split()
+)
+
+blueprint = Blueprint("businesscentral_items", __name__, url_prefix=API)
+
+
+@blueprint.get("/companies")
+def companies(tenant: str, environment: str) -> Response:
+    state = current_state(BusinessCentralState)
+    company = {"id": state.company_id, "name": "CRONUS", "displayName": "CRONUS Sandbox"}
+    return jsonify({"@odata.context": context("companies"), "value": [company]})
+
+
+@blueprint.get("/companies(<company_id>)/items")
+def list_items(tenant: str, environment: str, company_id: str) -> Response:
+    state = current_state(BusinessCentralState)
+    if company_id != state.company_id:
+        return odata_error(404, "BadRequest_NotFound", "The company does not exist.")
+    args = request.args
+    try:
+        fields = select_fields(args.get("$select"), _FIELDS)
+        skip, top = int(args.get("$skip", 0)), args.get("$top")
+        with state.lock:
+            rows = state.select(args.get("$filter"))
+            end = len(rows) if top is None else min(len(rows), skip + int(top))
+            start = skip
+            if "$skiptoken" in args:
+                key = args["$skiptoken"].strip("'")
+                start = bisect.bisect_right(rows, key, lo=skip, hi=end, key=itemgetter("number"))
+            size = page_size(request.headers.get("Prefer", ""))
+            page = [project(row, fields) for row in rows[start : min(start + size, end)]]
+            more = start + size < end
+    except ValueError as exc:
+        return odata_error(400, "BadRequest", str(exc))
+    body: dict[str, Any] = {
+        "@odata.context": context(f"companies({company_id})/items"),
+        "value": page,
+    }
+    if more:
+        body["@odata.nextLink"] = next_link(page[-1]["number"])
+    response = jsonify(body)
+    if "odata.maxpagesize" in request.headers.get("Prefer", ""):
+        response.headers["Preference-Applied"] = f"odata.maxpagesize={size}"
+    return response
+
+
+@blueprint.get("/companies(<company_id>)/items(<item_id>)")
+def get_item(tenant: str, environment: str, company_id: str, item_id: str) -> Response:
+    state = current_state(BusinessCentralState)
+    try:
+        fields = select_fields(request.args.get("$select"), _FIELDS)
+        key = str(uuid.UUID(item_id))
+    except ValueError as exc:
+        return odata_error(400, "BadRequest", str(exc))
+    with state.lock:
+        row = state.by_id.get(key) if company_id == state.company_id else None
+        if row is None:
+            return odata_error(404, "BadRequest_NotFound", f"The Item does not exist. Id='{key}'")
+        entity_set = context(f"companies({company_id})/items/$entity")
+        return jsonify({"@odata.context": entity_set, **project(row, fields)})

@@ -1,0 +1,80 @@
+"""The `/_sandbox/*` routes: the truth a test or the demo reads back, and the knobs.
+
+Never behind faults, auth or quotas (see `sandbox.app.inject_faults`): a test must be
+able to read the stock of, and heal, a sandbox it has made unhealthy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import Blueprint, Response, jsonify, request
+
+from sandbox.base import SandboxState, current_state
+
+CONTROL_PREFIX = "/_sandbox"
+
+blueprint = Blueprint("sandbox_control", __name__, url_prefix=CONTROL_PREFIX)
+
+
+@blueprint.get("/stock")
+def get_stock() -> Response:
+    return jsonify(current_state(SandboxState).stock())
+
+
+@blueprint.post("/stock")
+def post_stock() -> Response | tuple[Response, int]:
+    """Set stock by SKU, as an order or an admin edit would: all of it or nothing.
+
+    One rule for every sandbox: a SKU it does not hold is a mistake in the caller
+    (a test or the demo), answered 400 with `{"unknown": [...]}`, and nothing is set.
+    """
+    state = current_state(SandboxState)
+    changes = request.get_json(force=True, silent=True)
+    if not isinstance(changes, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in changes.values()
+    ):
+        return jsonify({"error": "expected a JSON object of SKU: integer"}), 400
+    with state.lock:
+        # Held across both steps so no SKU can vanish between the check and the write.
+        unknown = sorted(set(changes) - state.known(changes))
+        if unknown:
+            return jsonify({"unknown": unknown}), 400
+        state.set_stock(changes)
+    return jsonify({"changed": len(changes)})
+
+
+@blueprint.get("/stats")
+def get_stats() -> Response:
+    state = current_state(SandboxState)
+    with state.lock:
+        writes = [asdict(w) for w in state.writes]
+        return jsonify(
+            {
+                "calls": state.calls,
+                "rejected_429": state.rejected_429,
+                "write_calls": len(writes),
+                "writes": writes,
+                "webhooks_sent": state.webhooks.sent,
+                "webhooks_failed": state.webhooks.failed,
+            }
+        )
+
+
+@blueprint.post("/faults")
+def post_faults() -> Response:
+    state = current_state(SandboxState)
+    changes = request.get_json(force=True)
+    if "rate_limit" in changes and changes["rate_limit"] is not None:
+        changes["rate_limit"] = tuple(changes["rate_limit"])
+    state.set_faults(**changes)
+    return jsonify(asdict(state.config) | {"credentials": "hidden"})
+
+
+@blueprint.post("/reset-stats")
+def reset_stats() -> Response:
+    state = current_state(SandboxState)
+    with state.lock:
+        state.writes.clear()
+        state.calls = state.rejected_429 = 0
+    return jsonify({"ok": True})

@@ -1,0 +1,10 @@
+"""A Shopify sandbox: the GraphQL Admin API the connector uses, and signed stock webhooks.
+
+`app` (the endpoint, token check and throttle), `graphql` (the operations it answers,
+with `queries` and `inventory`), `state` (variants and stock), `webhooks` (Shopify's
+signature and headers). Behaviour follows platforms.md section 5.
+"""
+
+from sandbox.shopify.app import create_app
+
+__all__ = ["create_app"]

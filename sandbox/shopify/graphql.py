@@ -1,0 +1,64 @@
+"""The Shopify sandbox's GraphQL endpoint: only the operations the connector sends.
+
+Not a GraphQL engine. `graphql-core` parses the document, and the one root field of its
+one operation picks a resolver from a table (`queries`, `inventory`); arguments are read
+from literals or `variables` (`arguments`). Every resolver answers a fixed shape
+whatever the selection asks for.
+
+Behaviour modelled on API 2026-04 (../shared/platforms.md section 5), whatever version
+the path names. Connections take `first` from 1 to 250 (Shopify's maximum, UNCONFIRMED
+in section 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graphql import GraphQLError, parse
+from graphql.language import FieldNode, OperationDefinitionNode, OperationType
+
+from sandbox.shopify.inventory import inventory_set_quantities
+from sandbox.shopify.queries import locations, product, product_variants
+from sandbox.shopify.state import ShopifyState
+
+Resolver = Callable[[ShopifyState, FieldNode, dict[str, Any]], Any]
+
+
+def execute(state: ShopifyState, body: Any) -> dict[str, Any]:
+    """Answer one request body with `{"data": ...}` or `{"errors": [...]}`."""
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return {"errors": [{"message": "Request body must be a JSON object with a query"}]}
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict):
+        return {"errors": [{"message": "variables must be a JSON object"}]}
+    try:
+        document = parse(body["query"])
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) != 1:
+            raise GraphQLError("The sandbox answers documents with exactly one operation")
+        operation = operations[0]
+        fields = [s for s in operation.selection_set.selections if isinstance(s, FieldNode)]
+        if len(fields) != 1:
+            raise GraphQLError("The sandbox answers operations with exactly one root field")
+        field = fields[0]
+        resolver = RESOLVERS.get((operation.operation, field.name.value))
+        if resolver is None:
+            root = "Mutation" if operation.operation is OperationType.MUTATION else "QueryRoot"
+            raise GraphQLError(
+                f"Field '{field.name.value}' doesn't exist on type '{root}'",
+                extensions={"code": "undefinedField"},
+            )
+        value = resolver(state, field, variables)
+    except GraphQLError as exc:  # syntax errors included: GraphQLSyntaxError is one
+        return {"errors": [exc.formatted]}
+    name = field.alias.value if field.alias else field.name.value
+    return {"data": {name: value}}
+
+
+RESOLVERS: dict[tuple[OperationType, str], Resolver] = {
+    (OperationType.QUERY, "productVariants"): product_variants,
+    (OperationType.QUERY, "locations"): locations,
+    (OperationType.QUERY, "product"): product,
+    (OperationType.MUTATION, "inventorySetQuantities"): inventory_set_quantities,
+}

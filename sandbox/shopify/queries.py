@@ -1,0 +1,79 @@
+"""The Shopify sandbox's query resolvers: variants, locations, one product's variants.
+
+Connections page by variant index: the cursor is the next index, encoded, so a cursor
+the sandbox did not make is a GraphQL error as on Shopify.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import GraphQLError
+from graphql.language import FieldNode
+
+from sandbox.shopify.arguments import arguments, child, page_size
+from sandbox.shopify.state import LOCATION_GID, ShopifyState
+
+
+def _page(state: ShopifyState, args: Mapping[str, Any], lo: int, hi: int) -> dict[str, Any]:
+    """One page of variant indices in [lo, hi)."""
+    first = page_size(args)
+    start = lo if args.get("after") is None else _decode_cursor(args["after"])
+    start = max(lo, start)
+    end = min(hi, start + first)
+    with state.lock:
+        nodes = [state.variant_node(i) for i in range(start, end)]
+    return {
+        "nodes": nodes,
+        "pageInfo": {
+            "hasNextPage": end < hi,
+            "endCursor": _encode_cursor(end) if nodes else None,
+        },
+    }
+
+
+def _encode_cursor(index: int) -> str:
+    return base64.urlsafe_b64encode(f"next:{index}".encode()).decode()
+
+
+def _decode_cursor(cursor: Any) -> int:
+    """The index a cursor points at; a cursor we did not make is a GraphQL error."""
+    try:
+        kind, _, index = base64.urlsafe_b64decode(str(cursor)).decode().partition(":")
+        if kind != "next":
+            raise ValueError(kind)
+        return int(index)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise GraphQLError(f"Invalid cursor {cursor!r}") from exc
+
+
+def product_variants(
+    state: ShopifyState, field: FieldNode, variables: dict[str, Any]
+) -> dict[str, Any]:
+    """Every variant of the shop, in catalog order, a page at a time."""
+    return _page(state, arguments(field, variables), 0, len(state.skus))
+
+
+def locations(state: ShopifyState, field: FieldNode, variables: dict[str, Any]) -> Any:
+    """The shop's one location (whatever `first` asks, once it is valid)."""
+    page_size(arguments(field, variables))
+    return {"nodes": [{"id": LOCATION_GID, "name": "Sandbox warehouse"}]}
+
+
+def product(state: ShopifyState, field: FieldNode, variables: dict[str, Any]) -> Any:
+    """`product(id:)` with its `variants` connection, or null for an unknown id."""
+    product_id = str(arguments(field, variables).get("id"))
+    match = re.fullmatch(r"gid://shopify/Product/(\d+)", product_id)
+    number = int(match.group(1)) if match else 0
+    if not 1 <= number <= state.products:
+        return None
+    variants = child(field, "variants")
+    result: dict[str, Any] = {"id": f"gid://shopify/Product/{number}"}
+    if variants is not None:
+        span = state.variant_range(number)
+        result["variants"] = _page(state, arguments(variants, variables), span.start, span.stop)
+    return result

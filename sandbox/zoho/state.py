@@ -1,0 +1,116 @@
+"""The Zoho Inventory sandbox's world: one organization's items and its access tokens.
+
+Three item-level stock fields (committed stock makes `stock_on_hand` differ from the
+sellable two), at most 10 access tokens per refresh token per 10 minutes, and item
+webhooks authenticated only by a secret header the merchant sets: Zoho documents no
+signature (platforms.md section 6).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sandbox.accounts import credentials_for
+from sandbox.base import SandboxConfig, SandboxState
+from sandbox.bearer_tokens import IssuedTokens
+from sandbox.catalog import erp_quantity, skus
+
+#: Zoho's token limit: 10 access tokens per refresh token per 10 minutes (section 6).
+TOKENS_PER_WINDOW = 10
+TOKEN_WINDOW_SECONDS = 600.0
+_FIRST_ITEM_ID = 4_815_000_000_044_000
+_EPOCH = "2024-01-01T00:00:00+0000"
+
+
+class ZohoState(SandboxState):
+    """One organization's items and the access tokens minted for its refresh token."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        super().__init__(config)
+        credentials = credentials_for("zoho", config.credentials)
+        self.client = (credentials["client_id"], credentials["client_secret"])
+        self.refresh_token = credentials["refresh_token"]
+        self.organization_id = credentials["organization_id"]
+        self.items = [
+            self._item(index, sku, erp_quantity(sku, config.seed))
+            for index, sku in enumerate(skus(config.items), start=1)
+        ]
+        # Items a stock sync must skip: an inactive one and a service without stock.
+        self.items.append(self._item(len(self.items) + 1, "OLD-000001", 7) | {"status": "inactive"})
+        service = self._item(len(self.items) + 1, "SERVICE-FEE", 0) | {"item_type": "service"}
+        self.items.append({k: v for k, v in service.items() if "stock" not in k})
+        self.by_id = {item["item_id"]: item for item in self.items}
+        self.by_sku = {item["sku"]: item for item in self.items}
+        self.tokens = IssuedTokens("Zoho-oauthtoken", "1000.sandbox-zoho-token")
+        self.mint_times: deque[float] = deque()
+
+    @staticmethod
+    def _item(index: int, sku: str, available: int) -> dict[str, Any]:
+        # Committed stock makes `stock_on_hand` differ from the sellable fields, so a
+        # connector reading the wrong field fails the tests.
+        committed = zlib.crc32(sku.encode()) % 3
+        return {
+            "item_id": str(_FIRST_ITEM_ID + index),
+            "name": f"Item {sku}",
+            "sku": sku,
+            "status": "active",
+            "item_type": "inventory",
+            "stock_on_hand": float(available + committed),
+            "available_stock": float(available),
+            "actual_available_stock": float(available),
+            "last_modified_time": _EPOCH,
+        }
+
+    def stock(self) -> dict[str, int]:
+        with self.lock:
+            return {
+                item["sku"]: int(item["available_stock"])
+                for item in self.items
+                if item["status"] == "active" and "available_stock" in item
+            }
+
+    def known(self, skus: Iterable[str]) -> set[str]:
+        return {sku for sku in skus if sku in self.by_sku}
+
+    def set_stock(self, changes: Mapping[str, int]) -> None:
+        """Set the sellable stock and send the item workflow webhook if one is set."""
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime())
+        with self.lock:
+            changed = []
+            for sku, quantity in changes.items():
+                item = self.by_sku[sku]
+                committed = item["stock_on_hand"] - item["available_stock"]
+                item.update(
+                    stock_on_hand=float(quantity + committed),
+                    available_stock=float(quantity),
+                    actual_available_stock=float(quantity),
+                    last_modified_time=stamp,
+                )
+                changed.append(dict(item))
+        url = self.config.webhook_url
+        if url:
+            # A workflow webhook carries what the merchant configured: here the item as
+            # JSON and a secret header, the only authentication Zoho offers (section 6).
+            headers = {
+                "Content-Type": "application/json",
+                "X-Zoho-Webhook-Token": self.config.webhook_secret,
+            }
+            for item in changed:
+                self.webhooks.send(url, json.dumps({"item": item}).encode(), headers)
+
+    def mint_token(self) -> str | None:
+        """A new access token, or None once the 10-per-10-minutes limit is reached."""
+        now = time.monotonic()
+        with self.lock:
+            recent = self.mint_times
+            while recent and now - recent[0] >= TOKEN_WINDOW_SECONDS:
+                recent.popleft()
+            if len(recent) >= TOKENS_PER_WINDOW:
+                return None
+            recent.append(now)
+        return self.tokens.mint()
