@@ -18,8 +18,7 @@ from models import Platform, SourceKind, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
-from tests.api import signed
-from tests.factories import make_site, make_source
+from tests.factories import make_site, make_source, signed
 from tests.relaying import relaying
 
 

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from embedded.ports import free_port
 from models import WebhookStatus
 from settings import Settings
-from tests.api import signed
 from tests.api.conftest import Owners, post, rows
+from tests.factories import signed
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,8 +12,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import EventKind, Site, WebhookStatus
-from tests.api import signed
 from tests.api.conftest import Owners, post, rows
+from tests.factories import signed
 
 VALID = {
     "woocommerce": lambda: signed.woocommerce(),

@@ -13,8 +13,8 @@ from models import WebhookStatus
 from models.db import make_engine
 from sandbox.server import running
 from settings import Settings
-from tests.api import signed
 from tests.api.conftest import Owners, post, rows
+from tests.factories import signed
 
 
 def test_redis_down_still_answers_200_and_keeps_the_row_for_the_relay(

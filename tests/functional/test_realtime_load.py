@@ -22,7 +22,7 @@ from sandbox.server import running
 from settings import Settings
 from sync.catalog import refresh_catalog
 from sync.outbox import QUEUED_TIMEOUT, sweep
-from tests.api import signed
+from tests.factories import signed
 from tests.functional.stoppable_redis import StoppableRedis
 from tests.functional.test_fullsync_sigkill import worker_process
 from tests.relaying import relaying
