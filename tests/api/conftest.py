@@ -15,8 +15,7 @@ from models import Platform, SourceKind
 from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
-from tests.api import signed
-from tests.factories import make_site, make_source
+from tests.factories import make_site, make_source, signed
 from tests.support.admin_api import Shop
 from tests.support.receiver import Owners
 from tests.support.relaying import relaying

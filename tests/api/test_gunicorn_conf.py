@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from embedded.ports import free_port
 from models import WebhookStatus
 from settings import Settings
-from tests.api import signed
+from tests.factories import signed
 from tests.support.receiver import Owners, post, rows
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import EventKind, Site, WebhookStatus
-from tests.api import signed
+from tests.factories import signed
 from tests.support.receiver import Owners, post, rows
 
 VALID = {
@@ -260,12 +260,11 @@ def test_zoho_with_an_hmac_key_requires_the_signature_too(
 
     with db.begin() as session:
         session.get_one(Source, owners.zoho).webhook_secret_sealed = vault.seal(  # type: ignore[attr-defined]
-            {"token": signed.ZOHO_TOKEN, "hmac_key": "zoho-hmac-key"}
+            {"token": signed.ZOHO_TOKEN, "hmac_key": signed.ZOHO_HMAC_KEY}
         )
     url = owners.url(base_url, "zoho")
     unsigned = signed.zoho(item_id="1")
-    good = signed.zoho(item_id="2")
-    good.headers["X-Zoho-Webhook-Signature"] = signed._b64_hmac("zoho-hmac-key", good.body)
+    good = signed.zoho(item_id="2", hmac_key=signed.ZOHO_HMAC_KEY)
     assert post(url, unsigned).status_code == 401
     assert post(url, good).status_code == 200
     assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED, WebhookStatus.QUEUED]

@@ -13,7 +13,7 @@ from models import WebhookStatus
 from models.db import make_engine
 from sandbox.server import running
 from settings import Settings
-from tests.api import signed
+from tests.factories import signed
 from tests.support.receiver import Owners, post, rows
 
 

@@ -22,7 +22,7 @@ from sandbox.server import running
 from settings import Settings
 from sync.catalog import refresh_catalog
 from sync.outbox import QUEUED_TIMEOUT, sweep
-from tests.api import signed
+from tests.factories import signed
 from tests.support.relaying import relaying
 from tests.support.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
 from tests.support.stoppable_redis import StoppableRedis

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import WebhookLog, WebhookStatus
-from tests.api import signed
+from tests.factories import signed
 
 
 @dataclass

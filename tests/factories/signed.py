@@ -2,7 +2,8 @@
 
 WooCommerce and Shopify: base64(HMAC-SHA256(secret, raw body)), computed here
 independently of the receiver's code. Standard Webhooks and BigCommerce: signed by the
-`standardwebhooks` package itself.
+`standardwebhooks` package itself, or by hand (`standard_by_hand`) for bodies it cannot
+sign and to check the formula without it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ BC_HEADER_SECRET = "bc-header-secret"
 BC_CLIENT_SECRET = "bc-client-secret"
 STANDARD_SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 ZOHO_TOKEN = "zoho-token"
+ZOHO_HMAC_KEY = "zoho-hmac-key"
 CLIENT_STATE = "bc-client-state"
 COMPANY = "00000000-0000-0000-0000-000000000001"
 
@@ -34,6 +36,11 @@ class Signed:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def received(self) -> dict[str, str]:
+        """The headers as the receiver hands them to a provider: names lower-cased."""
+        return {name.lower(): value for name, value in self.headers.items()}
 
 
 def _b64_hmac(secret: str, body: bytes) -> str:
@@ -108,6 +115,19 @@ def _standard_headers(
     }
 
 
+def standard_by_hand(body: bytes, key: bytes, msg_id: str = "msg_1") -> dict[str, str]:
+    """Standard Webhooks headers computed without the `standardwebhooks` package, for any
+    body (platforms.md section 9): v1 is base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}"))."""
+    timestamp = str(int(time.time()))
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": "v1,"
+        + base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode(),
+    }
+
+
 def bigcommerce(
     product_id: int = 10,
     scope: str = "store/product/updated",
@@ -153,9 +173,18 @@ def standard(
     )
 
 
-def zoho(item_id: str = "4815000000044208", sku: str = "SKU-1", token: str = ZOHO_TOKEN) -> Signed:
+def zoho(
+    item_id: str = "4815000000044208",
+    sku: str = "SKU-1",
+    token: str = ZOHO_TOKEN,
+    hmac_key: str | None = None,
+) -> Signed:
+    """With `hmac_key`, also the optional body signature (api/webhooks/zoho.py)."""
     body = json.dumps({"item": {"item_id": item_id, "sku": sku, "name": "Thing"}}).encode()
-    return Signed(body, {"Content-Type": "application/json", "X-Zoho-Webhook-Token": token})
+    headers = {"Content-Type": "application/json", "X-Zoho-Webhook-Token": token}
+    if hmac_key is not None:
+        headers["X-Zoho-Webhook-Signature"] = _b64_hmac(hmac_key, body)
+    return Signed(body, headers)
 
 
 def businesscentral(
