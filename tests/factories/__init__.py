@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import Platform, RunStatus, Site, Source, SourceKind, SyncRun
+from models import BatchStatus, Platform, RunStatus, Site, Source, SourceKind, SyncBatch, SyncRun
 from models.crypto import Vault
 
 
@@ -54,3 +54,19 @@ def make_run(
     session.add(run)
     session.flush()
     return run
+
+
+def make_batches(
+    session: Session, run: SyncRun, *skus: list[str], status: BatchStatus = BatchStatus.QUEUED
+) -> list[int]:
+    """One batch of `run` per SKU list, in order, with the run's totals set as
+    `sync.runs.cut_batches` sets them; returns the batch ids."""
+    batches = [
+        SyncBatch(run_id=run.id, seq=seq, skus=list(batch), status=status)
+        for seq, batch in enumerate(skus)
+    ]
+    session.add_all(batches)
+    run.total = sum(len(batch) for batch in skus)
+    run.batches_total = run.batches_pending = len(batches)
+    session.flush()
+    return [batch.id for batch in batches]
