@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.errors import TransientError
-from models import EventKind, Item, RunStatus, Site, SyncRun, WebhookLog, WebhookStatus
+from models import EventKind, Item, RunStatus, Site, Source, SyncRun, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from models.db import transaction
 from sync.catalog import refresh_catalog
@@ -236,6 +236,15 @@ def test_a_sku_hint_pushes_the_erps_stock_of_that_sku_if_the_erp_has_it(
     assert len(shop.store.writes) == int(in_erp)
 
 
+def _source_with_sites(
+    db: sessionmaker[Session], vault: Vault, *names: str
+) -> tuple[int, list[int]]:
+    """A source and active sites of it named `names`, whose stores nobody calls."""
+    with transaction(db) as session:
+        source = make_source(session, vault)
+        return source.id, [make_site(session, vault, source, name=name).id for name in names]
+
+
 def test_a_collection_notice_starts_a_manual_run_of_each_idle_active_site_of_the_source(
     service: Context,
     broker: RecordingBroker,
@@ -243,13 +252,11 @@ def test_a_collection_notice_starts_a_manual_run_of_each_idle_active_site_of_the
     vault: Vault,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    source_id, (idle, busy, other) = _source_with_sites(db, vault, "a", "b", "c")
     with transaction(db) as session:
-        source = make_source(session, vault)
-        idle, busy, other = (make_site(session, vault, source, name=n).id for n in "abc")
-        make_site(session, vault, source, name="off", active=False)
+        make_site(session, vault, session.get_one(Source, source_id), name="off", active=False)
         make_site(session, vault, make_source(session, vault, name="elsewhere"), name="d")
         going = make_run(session, busy, status=RunStatus.RUNNING).id
-        source_id = source.id
     caplog.set_level(logging.INFO, logger="sync.events")
 
     row_id = _event(db, EventKind.ERP_COLLECTION, source_id=source_id)
@@ -274,10 +281,7 @@ def test_a_collection_notice_the_broker_cannot_take_is_retried_without_starting_
     vault: Vault,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with transaction(db) as session:
-        source = make_source(session, vault)
-        first, second = (make_site(session, vault, source, name=n).id for n in "ab")
-        source_id = source.id
+    source_id, (first, second) = _source_with_sites(db, vault, "a", "b")
     row_id = _event(db, EventKind.ERP_COLLECTION, source_id=source_id)
     broker.fails_after = 1  # the first start goes out, then the broker is down
 
