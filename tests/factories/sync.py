@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import RunStatus, SyncRun
+from models import BatchStatus, RunStatus, SyncBatch, SyncRun
 from tests.factories import add_row
 
 
@@ -19,3 +19,19 @@ def run_row(session: Session, site_id: int, **overrides: Any) -> SyncRun:
         "status": RunStatus.QUEUED,
     }
     return add_row(session, SyncRun, {**fields, **overrides})
+
+
+def make_batches(
+    session: Session, run: SyncRun, *skus: list[str], status: BatchStatus = BatchStatus.QUEUED
+) -> list[int]:
+    """One batch of `run` per SKU list, in order, with the run's totals set as
+    `sync.runs.cut_batches` sets them; returns the batch ids."""
+    batches = [
+        SyncBatch(run_id=run.id, seq=seq, skus=list(batch), status=status)
+        for seq, batch in enumerate(skus)
+    ]
+    session.add_all(batches)
+    run.total = sum(len(batch) for batch in skus)
+    run.batches_total = run.batches_pending = len(batches)
+    session.flush()
+    return [batch.id for batch in batches]

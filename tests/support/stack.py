@@ -16,11 +16,11 @@ from typing import Any
 from celery import Celery, bootsteps
 from celery.contrib.testing.worker import start_worker
 from celery.worker import WorkController
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 import celeryconfig
-from models import Item, Platform, Site, SyncBatch, SyncRun
+from models import EventDelivery, Item, Platform, RunStatus, Site, SyncBatch, SyncRun
 from models.crypto import Vault
 from models.db import transaction
 from sandbox.accounts import DEFAULTS
@@ -32,6 +32,7 @@ from sync.context import Context
 from sync.pacing import Pacing
 from sync.runs import begin_run, prepare_batches, start_run
 from tests.factories import make_site, make_source
+from tests.factories.sync import make_batches
 from tests.factories.sync import run_row as build_run
 from workers import context as worker_context
 from workers.context import client_context, get_context
@@ -60,6 +61,17 @@ class Stack:
 
     def erp_stock(self) -> dict[str, int]:
         return self.erp.stock()
+
+    def delete_in_erp(self, *skus: str) -> None:
+        """Delete items from the ERP, as an ERP user would: gone from every read."""
+        with self.erp.lock:
+            self.erp.items = [row for row in self.erp.items if row["number"] not in skus]
+            for sku in skus:
+                del self.erp.by_id[self.erp.by_number.pop(sku)["id"]]
+
+    def erp_item_id(self, sku: str) -> str:
+        """The ERP's id of the item, which its change notices name."""
+        return str(self.erp.by_number[sku]["id"])
 
     def differing(self) -> set[str]:
         """SKUs whose store stock differs from the ERP's."""
@@ -187,6 +199,25 @@ def prepared_run(ctx: Context, site_id: int, kind: str = "manual") -> tuple[int,
     return run_id, prepare_batches(ctx, run_id).batch_ids
 
 
+def run_with_batches(
+    sessions: sessionmaker[Session],
+    site_id: int,
+    *skus: list[str],
+    status: RunStatus = RunStatus.RUNNING,
+    **overrides: Any,
+) -> tuple[int, list[int]]:
+    """A run of the site with one queued batch per SKU list, nothing published."""
+    with transaction(sessions) as session:
+        run = build_run(session, site_id, status=status, **overrides)
+        return run.id, make_batches(session, run, *skus)
+
+
+def set_rows(sessions: sessionmaker[Session], model: Any, ids: list[int], **values: Any) -> None:
+    """Put rows of `model` in the state a test starts from (a batch processing, ...)."""
+    with transaction(sessions) as session:
+        session.execute(update(model).where(model.id.in_(ids)).values(**values))
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float = 120.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -209,6 +240,22 @@ def sync_to_end(app: Celery, sessions: sessionmaker[Session], site_id: int) -> S
 def run_row(sessions: sessionmaker[Session], run_id: int) -> SyncRun:
     with sessions() as session:
         return session.get_one(SyncRun, run_id)
+
+
+def batch_rows(sessions: sessionmaker[Session], run_id: int) -> list[SyncBatch]:
+    """The run's batches in order."""
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(SyncBatch).where(SyncBatch.run_id == run_id).order_by(SyncBatch.seq)
+            )
+        )
+
+
+def topics(sessions: sessionmaker[Session], delivery_ids: list[int]) -> list[str]:
+    """The lifecycle topic of each delivery, in the order given."""
+    with sessions() as session:
+        return [session.get_one(EventDelivery, id_).topic for id_ in delivery_ids]
 
 
 def finished(sessions: sessionmaker[Session], run_id: int) -> bool:

@@ -1,0 +1,233 @@
+"""One full-sync batch (sync/batches.py), called directly: who may claim it, what a
+release, a finish and a failure record, and a claim that lost the batch records nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import BatchStatus, RunStatus, SyncBatch
+from models.crypto import Vault
+from models.db import transaction
+from sync import lifecycle
+from sync.batches import (
+    NOT_IN_ERP,
+    Claim,
+    StaleClaim,
+    claim_batch,
+    fail_batch,
+    finish_batch,
+    release_batch,
+    sync_batch,
+)
+from sync.context import Context
+from sync.push import PushOutcome
+from tests.support.stack import (
+    batch_rows,
+    prepared_run,
+    run_row,
+    run_with_batches,
+    sandbox_stack,
+    set_rows,
+    topics,
+)
+
+SKUS = ["SKU-000001", "SKU-000002", "SKU-000003"]
+
+
+def _claim(db: sessionmaker[Session], batch_id: int, *, redelivered: bool = False) -> Claim | None:
+    with transaction(db) as session:
+        return claim_batch(session, batch_id, redelivered=redelivered)
+
+
+def _claimed(db: sessionmaker[Session], batch_id: int, *, redelivered: bool = False) -> Claim:
+    claim = _claim(db, batch_id, redelivered=redelivered)
+    assert claim is not None
+    return claim
+
+
+def _finish(db: sessionmaker[Session], claim: Claim, outcome: PushOutcome) -> list[int]:
+    with transaction(db) as session:
+        return finish_batch(session, claim, outcome)
+
+
+@pytest.mark.parametrize("status", list(RunStatus))
+def test_a_batch_is_claimed_only_while_its_run_is_running(
+    db: sessionmaker[Session], site_id: int, status: RunStatus
+) -> None:
+    run_id, [batch_id] = run_with_batches(db, site_id, SKUS, status=status)
+
+    claim = _claim(db, batch_id)
+
+    [batch] = batch_rows(db, run_id)
+    if status == RunStatus.RUNNING:
+        assert claim == Claim(batch_id, run_id, site_id, "manual", 1, SKUS)
+        assert (batch.status, batch.attempts) == (BatchStatus.PROCESSING, 1)
+        assert batch.claimed_at is not None
+    else:
+        # A paused run's batches wait for resume; a finished run's are not taken.
+        assert claim is None
+        assert (batch.status, batch.attempts, batch.claimed_at) == (BatchStatus.QUEUED, 0, None)
+
+
+@pytest.mark.parametrize(
+    ("status", "redelivered", "claimed"),
+    [
+        (BatchStatus.QUEUED, False, True),
+        (BatchStatus.QUEUED, True, True),
+        # A duplicate message while another delivery holds the batch: nothing to do.
+        (BatchStatus.PROCESSING, False, False),
+        # Redelivered: the delivery that held it is dead, this one takes over.
+        (BatchStatus.PROCESSING, True, True),
+        (BatchStatus.COMPLETED, True, False),
+        (BatchStatus.FAILED, True, False),
+        (BatchStatus.CANCELLED, True, False),
+    ],
+)
+def test_a_batch_is_claimed_from_queued_or_taken_over_only_when_redelivered(
+    db: sessionmaker[Session],
+    site_id: int,
+    status: BatchStatus,
+    redelivered: bool,
+    claimed: bool,
+) -> None:
+    run_id, [batch_id] = run_with_batches(db, site_id, SKUS)
+    set_rows(db, SyncBatch, [batch_id], status=status, attempts=1)
+
+    claim = _claim(db, batch_id, redelivered=redelivered)
+
+    [batch] = batch_rows(db, run_id)
+    if claimed:
+        # The token moves on, so the previous holder's later steps find it stale.
+        assert claim is not None and claim.attempt == 2
+        assert (batch.status, batch.attempts) == (BatchStatus.PROCESSING, 2)
+    else:
+        assert claim is None
+        assert (batch.status, batch.attempts) == (status, 1)
+
+
+def test_a_released_batch_is_queued_again_keeping_its_error(
+    db: sessionmaker[Session], site_id: int
+) -> None:
+    run_id, [batch_id] = run_with_batches(db, site_id, SKUS)
+    first = _claimed(db, batch_id)
+
+    release_batch(db, first, "TransientError: HTTP 503")
+    [batch] = batch_rows(db, run_id)
+    assert (batch.status, batch.attempts, batch.error) == (
+        BatchStatus.QUEUED,
+        1,
+        "TransientError: HTTP 503",
+    )
+
+    retry = _claimed(db, batch_id)
+    _finish(db, retry, PushOutcome(unchanged=len(SKUS)))
+    [batch] = batch_rows(db, run_id)
+    # Completed after a retry: the error still says why it was retried.
+    assert (batch.status, batch.attempts, batch.error) == (
+        BatchStatus.COMPLETED,
+        2,
+        "TransientError: HTTP 503",
+    )
+
+
+def test_a_stale_claim_neither_releases_nor_finishes_the_batch(
+    db: sessionmaker[Session], site_id: int
+) -> None:
+    run_id, [batch_id] = run_with_batches(db, site_id, SKUS)
+    dead = _claimed(db, batch_id)
+    alive = _claimed(db, batch_id, redelivered=True)
+
+    release_batch(db, dead, "late")
+    with pytest.raises(StaleClaim, match=f"batch {batch_id} was taken over after attempt 1"):
+        _finish(db, dead, PushOutcome(synced=3, store_calls=1))
+    with pytest.raises(StaleClaim):
+        fail_batch(db, dead, "late")
+
+    [batch] = batch_rows(db, run_id)
+    assert (batch.status, batch.attempts, batch.error) == (BatchStatus.PROCESSING, 2, None)
+    run = run_row(db, run_id)
+    assert (run.synced, run.failed, run.store_calls, run.batches_pending) == (0, 0, 0, 1)
+    assert run.finished_at is None
+
+    assert _finish(db, alive, PushOutcome(synced=3, store_calls=1)) == []
+    assert run_row(db, run_id).synced == 3
+
+
+def test_finished_batches_add_up_on_their_run_and_the_last_one_closes_it(
+    db: sessionmaker[Session], site_id: int, subscriber: None
+) -> None:
+    run_id, (first_id, second_id) = run_with_batches(db, site_id, SKUS[:2], SKUS[2:])
+    first = PushOutcome(synced=1, stale=1, store_calls=1)
+    second = PushOutcome(unchanged=0, failed=1, store_calls=2, failures={SKUS[2]: "refused"})
+
+    assert _finish(db, _claimed(db, first_id), first) == []
+    halfway = run_row(db, run_id)
+    assert (halfway.synced, halfway.unchanged, halfway.batches_pending) == (1, 1, 1)
+    assert halfway.finished_at is None
+    deliveries = _finish(db, _claimed(db, second_id), second)
+
+    run = run_row(db, run_id)
+    # A stale reading counts as unchanged: the store already holds a newer value.
+    assert (run.synced, run.unchanged, run.failed, run.store_calls) == (1, 1, 1, 3)
+    assert (run.status, run.batches_pending) == (RunStatus.COMPLETED, 0)
+    assert run.finished_at is not None
+    assert topics(db, deliveries) == [lifecycle.COMPLETED]
+    batches = batch_rows(db, run_id)
+    assert [(b.status, b.synced, b.unchanged, b.failed, b.store_calls) for b in batches] == [
+        (BatchStatus.COMPLETED, 1, 1, 0, 1),
+        (BatchStatus.COMPLETED, 0, 0, 1, 2),
+    ]
+    assert [b.failures for b in batches] == [None, {SKUS[2]: "refused"}]
+    assert all(b.finished_at is not None for b in batches)
+
+
+def test_a_batch_that_gives_up_fails_all_its_skus_and_its_run(
+    db: sessionmaker[Session], site_id: int, subscriber: None
+) -> None:
+    run_id, [batch_id] = run_with_batches(db, site_id, SKUS)
+
+    deliveries = fail_batch(db, _claimed(db, batch_id), "TransientError: gave up")
+
+    [batch] = batch_rows(db, run_id)
+    assert (batch.status, batch.failed, batch.error) == (
+        BatchStatus.FAILED,
+        3,
+        "TransientError: gave up",
+    )
+    run = run_row(db, run_id)
+    assert (run.status, run.failed, run.error) == (
+        RunStatus.FAILED,
+        3,
+        "1 of 1 batches failed; first: TransientError: gave up",
+    )
+    assert topics(db, deliveries) == [lifecycle.FAILED]
+
+
+def test_skus_the_erp_lacks_fail_alone_and_the_rest_is_written(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    with sandbox_stack(db, vault, "bigcommerce", items=40, drift=0.5) as stack:
+        run_id, [batch_id] = prepared_run(service, stack.site_id)
+        gone = sorted(stack.differing())[:2]
+        stack.delete_in_erp(*gone)
+        store_before = stack.store_stock()
+        drifted = stack.differing() - set(gone)
+
+        sync_batch(service, _claimed(db, batch_id))
+
+        store_after = stack.store_stock()
+        left = stack.differing()
+
+    assert left == set(gone)
+    assert {sku: store_after[sku] for sku in gone} == {sku: store_before[sku] for sku in gone}
+    [batch] = batch_rows(db, run_id)
+    assert batch.failures == {sku: NOT_IN_ERP for sku in gone}
+    assert (batch.status, batch.synced, batch.unchanged, batch.failed) == (
+        BatchStatus.COMPLETED,
+        len(drifted),
+        40 - 2 - len(drifted),
+        2,
+    )
+    run = run_row(db, run_id)
+    assert (run.status, run.synced, run.failed) == (RunStatus.COMPLETED, len(drifted), 2)

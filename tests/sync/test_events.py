@@ -1,0 +1,426 @@
+"""Processing one webhook event (sync/events.py), called directly on `webhook_log` rows
+inserted as the relay leaves them: each handler against real store and ERP sandboxes
+over HTTP, and the row's life (processed once, failed by name, retried, counted)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.errors import TransientError
+from models import EventKind, Item, RunStatus, Site, Source, SyncRun, WebhookLog, WebhookStatus
+from models.crypto import Vault
+from models.db import transaction
+from sync.catalog import refresh_catalog
+from sync.context import Context
+from sync.events import LOCKED_RETRY_SECONDS, process_event, record_failure
+from tests.factories import make_site, make_source
+from tests.factories.sync import run_row as build_run
+from tests.support.broker import RecordingBroker
+from tests.support.stack import Stack, load_site, sandbox_stack, set_rows
+
+PENDING = (WebhookStatus.RECEIVED, WebhookStatus.QUEUED)
+
+
+def _event(db: sessionmaker[Session], kind: str | None, **fields: Any) -> int:
+    """A logged event as the relay leaves it: queued for the worker."""
+    with transaction(db) as session:
+        row = WebhookLog(
+            provider="test", kind=kind, status=fields.pop("status", WebhookStatus.QUEUED), **fields
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _row(db: sessionmaker[Session], row_id: int) -> WebhookLog:
+    with db() as session:
+        return session.get_one(WebhookLog, row_id)
+
+
+def _items(db: sessionmaker[Session], site_id: int) -> dict[str, Item]:
+    with db() as session:
+        return {i.sku: i for i in session.scalars(select(Item).where(Item.site_id == site_id))}
+
+
+def _runs(db: sessionmaker[Session]) -> list[SyncRun]:
+    with db() as session:
+        return list(session.scalars(select(SyncRun).order_by(SyncRun.id)))
+
+
+def _summaries(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What processed events reported: the operator's one line per event."""
+    return [r.summary for r in caplog.records if r.msg == "event.processed"]
+
+
+def _mirrored(service: Context, db: sessionmaker[Session], stack: Stack) -> Stack:
+    site = load_site(db, stack.site_id)
+    refresh_catalog(service, site, service.storefront(site))
+    return stack
+
+
+@pytest.fixture
+def shop(service: Context, db: sessionmaker[Session], vault: Vault) -> Iterator[Stack]:
+    """A mirrored WooCommerce store (with variations) whose every SKU differs from its ERP."""
+    with sandbox_stack(db, vault, "woocommerce", items=30, drift=1.0) as stack:
+        yield _mirrored(service, db, stack)
+
+
+@pytest.fixture
+def two_shops(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> Iterator[tuple[Stack, Stack]]:
+    """A WooCommerce and a BigCommerce store, both mirrored, selling the first stack's
+    ERP's SKUs (the second stack's own ERP, seeded alike, is left unused)."""
+    with (
+        sandbox_stack(db, vault, "woocommerce", items=30, drift=1.0, name="woo") as first,
+        sandbox_stack(db, vault, "bigcommerce", items=30, drift=1.0, name="bc") as second,
+    ):
+        set_rows(db, Site, [second.site_id], source_id=first.source_id)
+        yield _mirrored(service, db, first), _mirrored(service, db, second)
+
+
+def test_a_product_upsert_gives_skus_new_to_the_mirror_the_erps_stock_and_refreshes_the_rest(
+    service: Context, db: sessionmaker[Session], shop: Stack
+) -> None:
+    with transaction(db) as session:
+        product_id, *_ = session.scalars(
+            select(Item.product_id).where(Item.variant_id.is_not(None)).order_by(Item.sku)
+        )
+        known, *new = session.scalars(
+            select(Item.sku).where(Item.product_id == product_id).order_by(Item.sku)
+        )
+        # Variations the store added since the mirror was made: not in it yet.
+        session.execute(delete(Item).where(Item.sku.in_(new)))
+    shop.store.set_stock({known: 123})  # an order meanwhile: the store's to report
+    erp = shop.erp_stock()
+
+    row_id = _event(db, EventKind.STORE_PRODUCT_UPSERT, site_id=shop.site_id, entity=product_id)
+    process_event(service, row_id)
+
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+    store, items = shop.store_stock(), _items(db, shop.site_id)
+    assert len(new) == 2 and all(store[sku] == erp[sku] != 123 for sku in new)
+    assert {sku: items[sku].quantity for sku in new} == {sku: erp[sku] for sku in new}
+    # Known SKUs are refreshed from the store, not pushed: the ERP's notice or the
+    # nightly sync brings them in line.
+    assert store[known] == items[known].quantity == 123
+    assert [write.items for write in shop.store.writes] == [2]
+
+
+@pytest.mark.parametrize("kind", [EventKind.STORE_PRODUCT_DELETE, EventKind.STORE_PRODUCT_UPSERT])
+def test_a_product_the_store_no_longer_has_leaves_the_mirror_and_nothing_is_pushed(
+    service: Context, db: sessionmaker[Session], shop: Stack, kind: EventKind
+) -> None:
+    """A deletion notice, or an update notice for a product that is gone by the time we
+    read it (WooCommerce answers 404 for it)."""
+    with transaction(db) as session:
+        session.add_all(
+            Item(site_id=shop.site_id, sku=sku, product_id="999999", variant_id=sku, quantity=4)
+            for sku in ("GONE-1", "GONE-2")
+        )
+
+    row_id = _event(db, kind, site_id=shop.site_id, entity="999999")
+    process_event(service, row_id)
+
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+    active = {sku for sku, item in _items(db, shop.site_id).items() if item.active}
+    assert "GONE-1" not in active and "GONE-2" not in active
+    assert len(active) == 30
+    assert shop.store.writes == [] and shop.erp.calls == 0
+
+
+def test_a_store_stock_change_is_not_pushed_back(
+    service: Context, db: sessionmaker[Session], shop: Stack
+) -> None:
+    before = shop.store_stock()
+    calls = shop.store.calls
+
+    row_id = _event(db, EventKind.STORE_STOCK, site_id=shop.site_id, sku="SKU-000001")
+    process_event(service, row_id)
+
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+    # After an order the store is below the ERP until the ERP books it: the ERP's own
+    # notice brings it in line, never an echo of the store's number.
+    assert (shop.erp.calls, shop.store.calls, shop.store_stock()) == (0, calls, before)
+
+
+def test_an_erp_change_reaches_every_active_site_selling_the_sku(
+    service: Context,
+    db: sessionmaker[Session],
+    vault: Vault,
+    two_shops: tuple[Stack, Stack],
+) -> None:
+    first, second = two_shops
+    sku = "SKU-000003"
+    with transaction(db) as session:
+        # A deactivated site of the source selling the SKU: its store is unreachable,
+        # so a push to it would raise and fail the test.
+        off = make_site(session, vault, session.get_one(Site, first.site_id).source, active=False)
+        session.add(Item(site_id=off.id, sku=sku, product_id="1", quantity=1))
+    first.erp.set_stock({sku: 777})
+
+    row_id = _event(
+        db, EventKind.ERP_ITEM_CHANGED, source_id=first.source_id, entity=first.erp_item_id(sku)
+    )
+    process_event(service, row_id)
+
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+    assert (first.store_stock()[sku], second.store_stock()[sku]) == (777, 777)
+    assert [_items(db, stack.site_id)[sku].quantity for stack in two_shops] == [777, 777]
+
+
+def _refuse_item(db: sessionmaker[Session], vault: Vault, site_id: int, sku: str) -> None:
+    with transaction(db) as session:
+        session.execute(
+            update(Item).where(Item.site_id == site_id, Item.sku == sku).values(product_id="999999")
+        )
+
+
+def _refuse_credentials(db: sessionmaker[Session], vault: Vault, site_id: int, sku: str) -> None:
+    wrong = vault.seal({"consumer_key": "ck_wrong", "consumer_secret": "cs_wrong"})
+    set_rows(db, Site, [site_id], credentials_sealed=wrong)
+
+
+@pytest.mark.parametrize(
+    ("refuse", "reason"),
+    [(_refuse_item, "invalid_id"), (_refuse_credentials, "401")],
+    ids=["item-refused", "store-refused"],
+)
+def test_one_site_refusing_fails_the_event_and_the_others_are_still_written(
+    service: Context,
+    db: sessionmaker[Session],
+    vault: Vault,
+    two_shops: tuple[Stack, Stack],
+    refuse: Any,
+    reason: str,
+) -> None:
+    first, second = two_shops  # the refusing site comes first: the loop must go on
+    sku = "SKU-000003"
+    before = first.store_stock()[sku]
+    refuse(db, vault, first.site_id, sku)
+    first.erp.set_stock({sku: 777})
+
+    row_id = _event(
+        db, EventKind.ERP_ITEM_CHANGED, source_id=first.source_id, entity=first.erp_item_id(sku)
+    )
+    process_event(service, row_id)
+
+    row = _row(db, row_id)
+    assert row.status == WebhookStatus.FAILED and row.processed_at is not None
+    assert reason in (row.error or "")
+    assert (first.store_stock()[sku], second.store_stock()[sku]) == (before, 777)
+
+
+@pytest.mark.parametrize("in_erp", [True, False], ids=["in-erp", "not-in-erp"])
+def test_a_sku_hint_pushes_the_erps_stock_of_that_sku_if_the_erp_has_it(
+    service: Context, db: sessionmaker[Session], shop: Stack, in_erp: bool
+) -> None:
+    sku = "SKU-000002"
+    before = shop.store_stock()
+    if in_erp:
+        shop.erp.set_stock({sku: 555})
+    else:
+        shop.delete_in_erp(sku)
+
+    row_id = _event(db, EventKind.SKU_CHANGED, site_id=shop.site_id, sku=sku)
+    process_event(service, row_id)
+
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+    assert shop.store_stock() == {**before, sku: 555} if in_erp else before
+    assert len(shop.store.writes) == int(in_erp)
+
+
+def _source_with_sites(
+    db: sessionmaker[Session], vault: Vault, *names: str
+) -> tuple[int, list[int]]:
+    """A source and active sites of it named `names`, whose stores nobody calls."""
+    with transaction(db) as session:
+        source = make_source(session, vault)
+        return source.id, [make_site(session, vault, source, name=name).id for name in names]
+
+
+def test_a_collection_notice_starts_a_manual_run_of_each_idle_active_site_of_the_source(
+    service: Context,
+    broker: RecordingBroker,
+    db: sessionmaker[Session],
+    vault: Vault,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    source_id, (idle, busy, other) = _source_with_sites(db, vault, "a", "b", "c")
+    with transaction(db) as session:
+        make_site(session, vault, session.get_one(Source, source_id), name="off", active=False)
+        make_site(session, vault, make_source(session, vault, name="elsewhere"), name="d")
+        going = build_run(session, busy, status=RunStatus.RUNNING).id
+    caplog.set_level(logging.INFO, logger="sync.events")
+
+    row_id = _event(db, EventKind.ERP_COLLECTION, source_id=source_id)
+    process_event(service, row_id)
+
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+    started = [run for run in _runs(db) if run.id != going]
+    assert [(run.site_id, run.kind, run.trigger) for run in started] == [
+        (idle, "manual", "webhook"),
+        (other, "manual", "webhook"),
+    ]
+    assert broker.sent("start_run") == [run.id for run in started]
+    assert _summaries(caplog) == [
+        f"full sync started for 2 site(s); site {busy} already has run {going} running"
+    ]
+
+
+def test_a_collection_notice_the_broker_cannot_take_is_retried_without_starting_twice(
+    service: Context,
+    broker: RecordingBroker,
+    db: sessionmaker[Session],
+    vault: Vault,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    source_id, (first, second) = _source_with_sites(db, vault, "a", "b")
+    row_id = _event(db, EventKind.ERP_COLLECTION, source_id=source_id)
+    broker.fails_after = 1  # the first start goes out, then the broker is down
+
+    with pytest.raises(TransientError, match="the broker cannot be reached"):
+        process_event(service, row_id)
+
+    row = _row(db, row_id)
+    assert (row.status, row.attempts) == (WebhookStatus.QUEUED, 1)
+    assert (row.error or "").startswith("retrying: the broker cannot be reached")
+    [kept, lost] = _runs(db)
+    assert (kept.site_id, kept.status) == (first, RunStatus.QUEUED)
+    assert (lost.site_id, lost.status) == (second, RunStatus.FAILED)
+
+    broker.fails_after = None
+    caplog.set_level(logging.INFO, logger="sync.events")
+    process_event(service, row_id)
+
+    row = _row(db, row_id)
+    assert (row.status, row.attempts, row.error) == (WebhookStatus.PROCESSED, 2, None)
+    runs = _runs(db)
+    assert [(run.site_id, run.status) for run in runs] == [
+        (first, RunStatus.QUEUED),
+        (second, RunStatus.FAILED),
+        (second, RunStatus.QUEUED),
+    ]
+    assert broker.sent("start_run") == [runs[0].id, runs[2].id]
+    assert _summaries(caplog) == [
+        f"full sync started for 1 site(s); site {first} already has run {kept.id} queued"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "owner", "reason"),
+    [
+        (EventKind.STORE_PRODUCT_UPSERT, "site_id", "the event's site no longer exists"),
+        (EventKind.STORE_PRODUCT_DELETE, "site_id", "the event's site no longer exists"),
+        (EventKind.SKU_CHANGED, "site_id", "the event's site no longer exists"),
+        (EventKind.ERP_ITEM_CHANGED, "source_id", "the event's source no longer exists"),
+    ],
+)
+def test_an_event_whose_owner_is_gone_fails_saying_so(
+    service: Context, db: sessionmaker[Session], kind: EventKind, owner: str, reason: str
+) -> None:
+    row_id = _event(db, kind, **{owner: 999}, entity="1", sku="SKU-000001")
+
+    process_event(service, row_id)
+
+    row = _row(db, row_id)
+    assert (row.status, row.error, row.attempts) == (WebhookStatus.FAILED, reason, 1)
+    assert row.processed_at is not None
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        None,
+        pytest.param(
+            "store.order.created",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="EventKind(row.kind) raises ValueError outside the handler's try: the "
+                "row stays queued with no error and the task dies on a ValueError",
+            ),
+        ),
+    ],
+)
+def test_an_event_of_no_known_kind_fails_saying_so(
+    service: Context, db: sessionmaker[Session], kind: str | None
+) -> None:
+    row_id = _event(db, kind, site_id=1)
+
+    process_event(service, row_id)
+
+    row = _row(db, row_id)
+    assert (row.status, row.error) == (WebhookStatus.FAILED, f"no handler for kind {kind!r}")
+
+
+@pytest.mark.parametrize("status", list(WebhookStatus))
+def test_only_a_pending_row_is_processed(
+    service: Context,
+    broker: RecordingBroker,
+    db: sessionmaker[Session],
+    site_id: int,
+    status: WebhookStatus,
+) -> None:
+    """A row published twice (the sweeper and the receiver, or a redelivery) is
+    processed once: the second message finds it done."""
+    with db() as session:
+        source_id = session.get_one(Site, site_id).source_id
+    row_id = _event(db, EventKind.ERP_COLLECTION, source_id=source_id, status=status)
+
+    process_event(service, row_id)
+
+    row = _row(db, row_id)
+    if status in PENDING:
+        assert row.status == WebhookStatus.PROCESSED
+        assert len(broker.sent("start_run")) == 1
+    else:
+        assert (row.status, row.processed_at) == (status, None)
+        assert (_runs(db), broker.queued) == ([], [])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_count_attempt's UPDATE runs before the FOR UPDATE NOWAIT and waits for the "
+    "other worker's row lock, so a second worker blocks instead of retrying",
+)
+def test_a_row_another_worker_holds_is_retried_shortly_not_waited_for(
+    service: Context, db: sessionmaker[Session], site_id: int
+) -> None:
+    row_id = _event(db, EventKind.STORE_STOCK, site_id=site_id)
+    with db() as holder, ThreadPoolExecutor(1) as pool:
+        holder.execute(select(WebhookLog).where(WebhookLog.id == row_id).with_for_update())
+        attempt = pool.submit(process_event, service, row_id)
+        answered = wait([attempt], timeout=2).done
+        holder.rollback()  # the other worker is done: a blocked attempt goes on now
+
+    assert answered, "process_event waited for the lock instead of raising TransientError"
+    with pytest.raises(TransientError) as retried:
+        attempt.result()
+    assert retried.value.retry_after == LOCKED_RETRY_SECONDS
+    assert _row(db, row_id).status == WebhookStatus.QUEUED
+    process_event(service, row_id)
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+
+
+@pytest.mark.parametrize("status", [*PENDING, WebhookStatus.PROCESSED])
+def test_a_failure_is_recorded_only_on_a_pending_row(
+    service: Context, db: sessionmaker[Session], status: WebhookStatus
+) -> None:
+    row_id = _event(db, EventKind.STORE_STOCK, site_id=1, status=status)
+
+    record_failure(service, row_id, "gave up after 10 retries: " + "x" * 3000)
+
+    row = _row(db, row_id)
+    if status in PENDING:
+        assert row.status == WebhookStatus.FAILED and row.processed_at is not None
+        assert row.error is not None and row.error.startswith("gave up after 10 retries: x")
+        assert len(row.error) == 2000
+    else:
+        assert (row.status, row.error, row.processed_at) == (status, None, None)
