@@ -1,7 +1,7 @@
 """Celery settings, and only Celery settings, built from `settings.Settings`.
 
-Why each value (DESIGN.md, "Priorities" and flow 5):
-- JSON only, UTC: task arguments are ids and primitives (STYLE.md rule 2).
+Why each value (docs/architecture.md, "Priorities" and flow 5):
+- JSON only, UTC: task arguments are ids and primitives (docs/style.md rule 2).
 - Three queues so a webhook never waits behind a 50,000-SKU nightly sync; the worker
   reads them in the listed order (`queue_order_strategy: priority`).
 - Redis priority steps 0-9 inside a queue; with the Redis transport **0 is the highest**.

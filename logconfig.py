@@ -8,7 +8,7 @@ line is a JSON object carrying the logger's `extra={...}` keys (`row`, `run`, `s
 worker's lines share it.
 
 Why contextvars and Celery signals rather than passing ids around: tasks take only ids
-(STYLE.md rule 2), so the id is known when the task starts; every log call made while
+(docs/style.md rule 2), so the id is known when the task starts; every log call made while
 it runs, in `sync/` or `connectors/`, then carries it without knowing about it.
 """
 

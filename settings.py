@@ -1,6 +1,6 @@
 """Every environment variable stocksync reads, read once, checked, and frozen.
 
-`load_settings(environ)` is the only place that looks at the environment (STYLE.md rule
+`load_settings(environ)` is the only place that looks at the environment (docs/style.md rule
 12). A bad value stops start-up with one line naming the variable; `create_app` and
 `make_celery` take the resulting `Settings`, so tests pass their own.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,13 +33,15 @@ class Settings:
     #: Bearer token for the admin API and dashboard; None disables them.
     admin_token: str | None = None
     dedupe_window_seconds: float = 5.0
-    #: How long a platform delivery id counts as seen. Platforms retry for hours
-    #: (Shopify 4 h, BigCommerce 48 h), DESIGN.md flow 2 asks for 24 h at least.
+    #: How long a platform delivery id should count as seen (platforms retry for hours:
+    #: Shopify 4 h, BigCommerce 48 h). Read and checked, but not used yet: the webhook
+    #: log's unique index keeps a delivery id as long as its row (docs/architecture.md
+    #: flow 2).
     idempotency_ttl_seconds: int = 86_400
     batch_size: int = 500
     webhook_log_retention_days: int = 90
     max_webhook_body_bytes: int = 2 * 1024 * 1024
-    #: A batch `processing` longer than this is returned to the queue (DESIGN.md flow 5).
+    #: A batch `processing` longer than this is returned to the queue (docs/architecture.md flow 5).
     stuck_batch_minutes: int = 30
     #: A run with no progress for this long is marked failed.
     stuck_run_minutes: int = 120
@@ -50,9 +52,6 @@ class Settings:
     #: "user:password" for Flower's basic auth.
     flower_basic_auth: str | None = None
     worker_concurrency: int = 2
-
-    def with_services(self, database_url: str, redis_url: str) -> Settings:
-        return replace(self, database_url=database_url, redis_url=redis_url)
 
 
 def _get(environ: Mapping[str, str], name: str) -> str | None:

@@ -1,4 +1,4 @@
-"""The Flask app factory: `create_app(settings=None)` (STYLE.md rule 4)."""
+"""The Flask app factory: `create_app(settings=None)` (docs/style.md rule 4)."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ class Owner:
 
 
 def window_key(owner: Owner, event: Event) -> str:
-    """The dedupe window of an event: per (owner, kind, entity), DESIGN.md flow 2."""
+    """The dedupe window of an event: per (owner, kind, entity), docs/architecture.md flow 2."""
     return f"stocksync:window:{owner.kind}:{owner.id}:{event.kind}:{event.entity}"
 
 

@@ -3,7 +3,7 @@
 No queue, no run or batch rows, no shared store limit, no row locks: the connectors
 called directly, `concurrency` threads over the batches (as many as the worker has
 processes), and PostgreSQL written with psycopg2's `execute_values`, the fastest plain
-path DESIGN.md measured short of COPY. What a full sync costs above this is what the
+path docs/architecture.md measured short of COPY. What a full sync costs above this is what the
 system's guarantees cost.
 """
 

@@ -1,6 +1,6 @@
 """BigCommerce storefront: the V3 Catalog API to read, the Inventory API to write.
 
-Facts this module relies on are in platforms.md section 4:
+Facts this module relies on are in docs/platforms.md section 4:
 
 - Reads page `GET /v3/catalog/products?include=variants` (at most 250 per page). The
   product, not the variant list, is read because only the product says how it tracks
@@ -29,12 +29,12 @@ from connectors.tokens import TokenCache
 from connectors.types import StockUpdate, StoreProduct, UpdateResult
 from models.skus import try_normalize_sku
 
-#: Items per absolute adjustment request (platforms.md section 4, Inventory API).
+#: Items per absolute adjustment request (docs/platforms.md section 4, Inventory API).
 BATCH_LIMIT = 2000
-#: Largest page the Catalog API serves (`LimitParam`, platforms.md section 4).
+#: Largest page the Catalog API serves (`LimitParam`, docs/platforms.md section 4).
 PAGE_LIMIT = 250
 #: A 429 without rate-limit headers means BigCommerce as a whole is under load, not our
-#: store's quota: back off longer than one quota window (platforms.md section 4).
+#: store's quota: back off longer than one quota window (docs/platforms.md section 4).
 PLATFORM_LOAD_WAIT = 30.0
 #: Never pause longer than this for the quota, whatever a header says: one window is
 #: 30 s, so a bigger value is a garbled header, not a reason to stall a worker.
@@ -54,7 +54,7 @@ _NAMED_ITEM = re.compile(r"\b(variant_id|product_id) (\d+)(?=\D)")
 
 
 def rate_limit_wait(response: requests.Response) -> float | None:
-    """Seconds to wait before retrying a 429 or 5xx (platforms.md section 4).
+    """Seconds to wait before retrying a 429 or 5xx (docs/platforms.md section 4).
 
     `X-Rate-Limit-Time-Reset-Ms` is the documented wait; `Retry-After` is honoured if a
     proxy sends one; a bare 429 gets `PLATFORM_LOAD_WAIT`; a 5xx without hints, None.
@@ -148,7 +148,7 @@ class BigCommerceStore:
         """Write one chunk; on 422, fail the items it names and resend the others.
 
         BigCommerce rejects the whole request and saves nothing when any item is invalid
-        (platforms.md section 4), naming the items in the error title. Resending the
+        (docs/platforms.md section 4), naming the items in the error title. Resending the
         rest keeps one bad SKU from failing 1,999 good ones. The names are read from the
         error body, which `ConnectorError` keeps only the first 2,000 characters of, so
         a 422 about many items may name only the first few dozen; each resend names
@@ -207,7 +207,7 @@ class BigCommerceStore:
         return decode_json(response, self.http.call_name(method, path))
 
     def _note_quota(self, response: requests.Response) -> None:
-        """Record `reset_hint` when the window's quota is spent (platforms.md section 4)."""
+        """Record `reset_hint` when the window's quota is spent (docs/platforms.md section 4)."""
         reset = _reset_seconds(response)
         if response.headers.get(_REQUESTS_LEFT) == "0" and reset is not None:
             self.reset_hint = reset

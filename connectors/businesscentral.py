@@ -1,4 +1,4 @@
-"""Dynamics 365 Business Central (API v2.0) as an inventory source (platforms.md section 7).
+"""Dynamics 365 Business Central (API v2.0) as an inventory source (docs/platforms.md section 7).
 
 Reads items through the standard `items` API page of one company with an app-only
 (client-credentials) token from Entra ID. Business Central's own throttling answers are

@@ -1,6 +1,6 @@
 """The HTTP plumbing every connector shares: one session, timeouts, typed errors.
 
-Only connector modules import `requests` (STYLE.md rule 11). A connector builds one
+Only connector modules import `requests` (docs/style.md rule 11). A connector builds one
 `HttpClient` and gets back parsed JSON or a `TransientError` / `PermanentError` whose
 message names the platform, the call and the server's reason, and whose `body` holds
 the start of the error response for the connector to parse.

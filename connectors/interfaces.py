@@ -1,4 +1,4 @@
-"""The two interfaces every connector implements (DESIGN.md, layout table)."""
+"""The two interfaces every connector implements (docs/architecture.md, layers)."""
 
 from __future__ import annotations
 

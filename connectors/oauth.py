@@ -1,6 +1,6 @@
 """OAuth access tokens for the ERP connectors: one shared token per account, renewed once on 401.
 
-Both ERPs hand out short-lived bearer tokens (Zoho ~1 h, platforms.md section 6; Entra ID
+Both ERPs hand out short-lived bearer tokens (Zoho ~1 h, docs/platforms.md section 6; Entra ID
 for Business Central ~1 h, section 7). Minting one per call or per worker is wasteful for
 Business Central and fatal for Zoho, which allows only 10 access tokens per refresh token
 per 10 minutes and then blocks the account for the rest of the window (section 6). So a

@@ -1,21 +1,20 @@
 """Shopify storefront: catalog reads and absolute stock writes over the GraphQL Admin API.
 
-Facts used here are from ../shared/platforms.md section 5 unless marked otherwise:
+Facts used here are from docs/platforms.md section 5 unless marked otherwise:
 
 - Stock is written with `inventorySetQuantities`, which suits a caller that is the source
   of truth (the ERP is). From API 2026-04 every quantity must carry `changeFromQuantity`;
   an explicit null skips the compare-and-set, which is what an absolute set wants.
-- From 2026-04 the `@idempotent(key:)` directive is mandatory at runtime for inventory
-  mutations. Whether `inventorySetQuantities` is in the list is UNCONFIRMED in section 5,
-  so the directive is always sent.
-- The most entries `quantities[]` may carry is UNCONFIRMED (section 5 found no limit and
-  suggests chunks of about 100-250); we chunk at 250 and read `userErrors`.
-- Not in section 5 (UNCONFIRMED, from Shopify community answers): connections take at
-  most `first: 250`; GraphQL throttling answers 200 with a top-level `THROTTLED` error
-  and the bucket in `extensions.cost.throttleStatus`. REST-style limits answer 429 with
-  `Retry-After`, which `HttpClient` already turns into a `TransientError`.
-- Not in section 5 (shopify.dev): a top-level `INTERNAL_SERVER_ERROR` error code is
-  Shopify's own failure, reported inside a 200; it is transient like a 5xx.
+- From API 2026-04 the `@idempotent(key:)` directive is enforced on
+  `inventorySetQuantities`, so it is always sent.
+- Every input array is capped at 250 items (shopify.dev/api/usage/limits), so a call
+  carries at most 250 quantities; we chunk at 250 and read `userErrors`.
+- Connections take at most `first: 250` (UNCONFIRMED, community answers). GraphQL
+  throttling answers 200 with a top-level `THROTTLED` error and the cost bucket in
+  `extensions.cost.throttleStatus` (its shape UNCONFIRMED); REST-style limits answer 429
+  with `Retry-After`, which `HttpClient` already turns into a `TransientError`.
+- A top-level `INTERNAL_SERVER_ERROR` error code (shopify.dev) is Shopify's own
+  failure, reported inside a 200; it is transient like a 5xx.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ from models.skus import try_normalize_sku
 #: The version whose inventory rules (changeFromQuantity, @idempotent) this module follows.
 DEFAULT_API_VERSION = "2026-04"
 
-#: Entries per `inventorySetQuantities` call; the real maximum is UNCONFIRMED (section 5).
+#: Entries per `inventorySetQuantities` call: Shopify's cap on every input array.
 BATCH_LIMIT = 250
 
 _VARIANT_FIELDS = "id sku inventoryQuantity product { id } inventoryItem { id tracked }"
@@ -220,7 +219,7 @@ class ShopifyStore:
             if "INTERNAL_SERVER_ERROR" in codes:
                 # Shopify's own fault, answered as a GraphQL error instead of a 500
                 # (shopify.dev response codes; changelog "Improved GraphQL errors",
-                # 2019-10; not in platforms.md section 5). No wait hint comes with it.
+                # 2019-10; not in docs/platforms.md section 5). No wait hint comes with it.
                 raise TransientError(f"shopify POST {self.path}: {messages}", status=200)
             raise PermanentError(f"shopify POST {self.path}: {messages}", status=200)
         data = body.get("data")

@@ -1,6 +1,6 @@
 """Where OAuth access tokens are cached, so all workers share one token per account.
 
-Zoho allows only 10 access tokens per refresh token per 10 minutes (platforms.md
+Zoho allows only 10 access tokens per refresh token per 10 minutes (docs/platforms.md
 section 6), so a token minted per worker or per task would lock the account out. The
 workers inject a Redis-backed cache; the in-memory one serves tests and single processes.
 """

@@ -15,7 +15,7 @@ class SourceItem:
     """One ERP item as read from the ERP.
 
     `read_at` is when the value left the ERP: writes carry it so an older reading never
-    overwrites a newer one (DESIGN.md flow 6).
+    overwrites a newer one (docs/architecture.md flow 6).
     """
 
     sku: str

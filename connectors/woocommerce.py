@@ -1,6 +1,6 @@
 """WooCommerce storefront: REST API v3 products, variations and batch stock writes.
 
-Auth is the store's consumer key and secret (platforms.md section 2): HTTP Basic by
+Auth is the store's consumer key and secret (docs/platforms.md section 2): HTTP Basic by
 default, or `consumer_key`/`consumer_secret` query parameters when the credentials say
 `query_string_auth: "true"`, for hosts that strip the `Authorization` header. Stores are
 expected to be served over HTTPS; WC refuses both modes on plain HTTP.
@@ -20,7 +20,7 @@ from connectors.tokens import TokenCache
 from connectors.types import StockUpdate, StoreProduct, UpdateResult
 from models.skus import try_normalize_sku
 
-#: WordPress caps `per_page` at 100 (platforms.md section 2); the fewest pages possible.
+#: WordPress caps `per_page` at 100 (docs/platforms.md section 2); the fewest pages possible.
 PAGE_SIZE = 100
 
 
@@ -28,7 +28,7 @@ class WooCommerceStore:
     """A WooCommerce store, by site root URL (the API lives under `/wp-json/wc/v3/`)."""
 
     #: `check_batch_limit()` rejects a batch over 100 items in total with HTTP 413
-    #: (filter `woocommerce_rest_batch_items_limit`, default 100; platforms.md section 2).
+    #: (filter `woocommerce_rest_batch_items_limit`, default 100; docs/platforms.md section 2).
     batch_limit = 100
 
     def __init__(
@@ -74,7 +74,7 @@ class WooCommerceStore:
         """One product: itself if simple, its variations if variable, [] if it is gone.
 
         A variation id also works (WC serves variations at `/products/<id>` too), which is
-        what a `product.updated` webhook for a variation names (platforms.md section 1).
+        what a `product.updated` webhook for a variation names (docs/platforms.md section 1).
         """
         try:
             product = self.http.json("GET", f"products/{int(product_id)}")

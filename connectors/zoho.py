@@ -1,4 +1,4 @@
-"""Zoho Inventory as an inventory source (platforms.md section 6).
+"""Zoho Inventory as an inventory source (docs/platforms.md section 6).
 
 Calls go to `{base_url}/inventory/v1` (the data centre's API host, e.g.
 `https://www.zohoapis.eu`) with `organization_id` on every call and the header

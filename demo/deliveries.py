@@ -1,7 +1,7 @@
 """Deliveries the sandboxes never send on their own: a platform's retry of a delivery
 already made, a forged signature and a malformed body.
 
-Built with each platform's real signing formula (platforms.md sections 1 and 5), so
+Built with each platform's real signing formula (docs/platforms.md sections 1 and 5), so
 the only thing wrong with each request is the one thing it is meant to get wrong.
 """
 
@@ -29,7 +29,7 @@ class Sent:
 
 def shopify_retries(url: str, client_secret: str, variant_index: int, available: int) -> Sent:
     """One `inventory_levels/update` delivered three times with one `X-Shopify-Webhook-Id`,
-    as Shopify retries a delivery whose answer it did not get (platforms.md section 5)."""
+    as Shopify retries a delivery whose answer it did not get (docs/platforms.md section 5)."""
     level = {"inventory_item_id": ITEM_BASE + variant_index + 1, "available": available}
     body = json.dumps({**level, "location_id": LOCATION_NUMBER}).encode()
     headers = shopify_headers(topic="inventory_levels/update", secret=client_secret, body=body)

@@ -157,7 +157,7 @@ def _settle(
     """Wait until no accepted event is left unprocessed and no new ones arrive.
 
     The stores echo stocksync's own writes as webhooks (BigCommerce and Shopify do,
-    platforms.md sections 3 and 5), so the log keeps growing a little after the last
+    docs/platforms.md sections 3 and 5), so the log keeps growing a little after the last
     store value changed; the summary counts them too.
     """
     deadline = time.monotonic() + timeout

@@ -1,4 +1,6 @@
-"""SQLAlchemy models and database setup (DESIGN.md, data model). Imports nothing of ours."""
+"""SQLAlchemy models and database setup (docs/architecture.md, data model).
+
+Imports nothing of ours."""
 
 from models.base import Base
 from models.commerce import Category, Customer, Order, OrderLine

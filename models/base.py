@@ -1,7 +1,7 @@
 """The declarative base, its naming convention and the column types every model reuses.
 
 Constraint names follow a convention so Alembic can drop and alter them by name
-(STYLE.md rule 10). Datetimes are timezone-aware UTC everywhere: a site's local time is
+(docs/style.md rule 10). Datetimes are timezone-aware UTC everywhere: a site's local time is
 computed from its IANA zone when needed, never stored.
 """
 
@@ -11,7 +11,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Enum, MetaData, false, func, true
+from sqlalchemy import BigInteger, Boolean, DateTime, Enum, MetaData, func, true
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 NAMING_CONVENTION = {
@@ -43,7 +43,6 @@ updated_at = Annotated[
 ]
 timestamp = Annotated[datetime | None, mapped_column(DateTime(timezone=True))]
 bool_true = Annotated[bool, mapped_column(Boolean, server_default=true(), nullable=False)]
-bool_false = Annotated[bool, mapped_column(Boolean, server_default=false(), nullable=False)]
 
 
 def enum_column(enum_cls: type[enum.Enum], **kwargs: Any) -> Any:

@@ -15,7 +15,7 @@ class Item(Base):
 
     Full syncs read SKUs from here instead of re-listing the store. `erp_read_at` is when
     the ERP value last pushed was read: a write whose reading is older is refused, so a
-    slow batch can never overwrite a newer webhook-driven value (DESIGN.md flow 6).
+    slow batch can never overwrite a newer webhook-driven value (docs/architecture.md flow 6).
 
     Stored with fillfactor 50 (migration 0004): a full sync updates every row, and the
     room left on each page lets those updates stay in place without index writes.

@@ -2,7 +2,7 @@
 
 Sync lifecycle events (`PRODUCT_SYNC_STARTED`, `..._COMPLETED`, `..._FAILED`) are sent
 the way commerce platforms send them to partners: signed Standard Webhooks requests,
-retried for about a day (platforms.md sections 8 and 9). A delivery row is written in
+retried for about a day (docs/platforms.md sections 8 and 9). A delivery row is written in
 the same transaction as the run change it reports, so no event is lost between the
 database and the queue; the row, not the message, drives retries.
 """

@@ -50,7 +50,7 @@ class WebhookLog(Base):
         # The outbox sweeper scans `received` rows by age.
         Index("ix_webhook_log_status_received", "status", "received_at"),
         Index("ix_webhook_log_site_received", "site_id", "received_at"),
-        # The database half of delivery-id dedupe (STYLE.md rule 9): one live row per
+        # The database half of delivery-id dedupe (docs/style.md rule 9): one live row per
         # delivery; duplicates and refusals are logged too, so they are excluded.
         Index(
             "uq_webhook_log_delivery",

@@ -12,7 +12,7 @@ ready-to-paste `stocksync sources add` or `sites add` line. Faults, latency and 
 webhook URL can be changed while it runs: `POST /_sandbox/faults`.
 
 A module of the sandbox package, not a `stocksync` command: the CLI may not import the
-sandboxes, and a sandbox stands in for the outside world (DESIGN.md, Layers).
+sandboxes, and a sandbox stands in for the outside world (docs/architecture.md, Layers).
 """
 
 from __future__ import annotations

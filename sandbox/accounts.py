@@ -3,7 +3,7 @@ sandbox, and what stocksync must be given to talk to it and to trust its webhook
 
 An `Account` is one platform account seen from both sides. `sandbox` is what the
 sandbox is seeded with: the credentials it accepts, and the app secrets it signs with
-(Shopify and BigCommerce sign with the app's client secret, platforms.md sections 3
+(Shopify and BigCommerce sign with the app's client secret, docs/platforms.md sections 3
 and 5). `webhook_secret` is the secret set on its one webhook: WooCommerce's signing
 key (section 1), BigCommerce's custom header (section 3), Zoho's token header
 (section 6) and Business Central's `clientState` (section 7). `stored_credentials` and

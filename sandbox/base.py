@@ -140,7 +140,7 @@ class WebhookSender:
     """Delivers webhooks from a background thread, in order, like a platform's queue.
 
     Delivery failures are counted, not retried: WooCommerce does not retry either
-    (platforms.md section 1), and the nightly sync is what repairs a lost delivery.
+    (docs/platforms.md section 1), and the nightly sync is what repairs a lost delivery.
     """
 
     def __init__(self) -> None:

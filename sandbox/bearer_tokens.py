@@ -1,7 +1,7 @@
 """Access tokens issued by a sandbox's OAuth endpoint, as both ERP sandboxes need them.
 
 Business Central (Entra ID) and Zoho both hand out bearer-style tokens that the API then
-checks on every call (platforms.md sections 6 and 7). Tests count the tokens minted, to
+checks on every call (docs/platforms.md sections 6 and 7). Tests count the tokens minted, to
 prove connectors share one, and revoke them all, to prove a 401 is answered by minting a
 new token once.
 """

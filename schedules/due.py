@@ -2,7 +2,7 @@
 
 Beat asks every few minutes instead of firing at 02:00: "is the site's local time
 past its `full_sync_hour`, and has it no full run for its local date yet?" That one
-question handles what a fixed-time trigger gets wrong (DESIGN.md flow 4):
+question handles what a fixed-time trigger gets wrong (docs/architecture.md flow 4):
 
 - **DST.** On a spring-forward night 02:00 does not exist: the first local time past
   it is 03:00, and the run starts then. On a fall-back night 01:00-02:00 happens twice,

@@ -26,7 +26,7 @@ from 9.6 s to 4.3-5.5 s (bench/fullsync.py; the floor's plain list-and-upsert ta
 
 The upsert is psycopg2's `execute_values`, counting the new rows inside PostgreSQL:
 SQLAlchemy's insertmanyvalues with a row returned per SKU spent 4.1 s on those 100,000
-rows against 1.2 s for this (DESIGN.md speed table has the other paths).
+rows against 1.2 s for this (the speed budget of docs/architecture.md has the other paths).
 
 Nothing remembers which SKUs were seen: each upserted row gets `updated_at` = the
 refresh's start, and at the end every active row of the site older than that start is

@@ -1,4 +1,4 @@
-"""Processing one webhook event (DESIGN.md flow 3), dispatched on its `EventKind`.
+"""Processing one webhook event (docs/architecture.md flow 3), dispatched on its `EventKind`.
 
 An event says *that* something changed; every handler reads the current state from its
 owner (the store's product, the ERP's item) and writes through `sync.push`, the one

@@ -2,7 +2,7 @@
 
 Each run emits `PRODUCT_SYNC_STARTED`, then `PRODUCT_SYNC_COMPLETED` or
 `PRODUCT_SYNC_FAILED` (a cancelled run is a failed one with status `cancelled`), the
-topics commerce platforms send their partners (platforms.md section 8). Events are
+topics commerce platforms send their partners (docs/platforms.md section 8). Events are
 Standard Webhooks messages (section 9): `webhook-id` unique per event and the same on
 every retry, `webhook-timestamp` of the attempt, and `webhook-signature` `v1,<base64
 HMAC-SHA256 of "id.timestamp.body">` made by the `standardwebhooks` library with the

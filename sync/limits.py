@@ -1,4 +1,4 @@
-"""A store's request quota, held in Redis and shared by every worker (DESIGN.md flow 6).
+"""A store's request quota, held in Redis and shared by every worker (docs/architecture.md flow 6).
 
 Celery's `rate_limit` is per worker, while a platform's quota is per store: four workers
 each "within" 150 requests per 30 s send 600. So every request to a store first takes a
@@ -51,15 +51,16 @@ class Quota:
 #: Defaults for a site whose `rate_limit_*` columns are NULL.
 PLATFORM_QUOTAS: dict[Platform, Quota] = {
     # Standard and Plus plans: 150 requests per 30 s, shared by every app on the store
-    # (platforms.md section 4, "Rate limits"). One request at a time: BigCommerce asks
+    # (docs/platforms.md section 4, "Rate limits"). One request at a time: BigCommerce asks
     # to wait for each inventory write's 200 before sending the next (same section).
     Platform.BIGCOMMERCE: Quota(150, 30.0, 1),
-    # Not in platforms.md (section 5 documents no numbers; the GraphQL cost bucket is
-    # UNCONFIRMED there). Shopify's long-standing REST limit is a 40-request bucket
-    # leaking 2 per second: 40 per 20 s averages the same 2 per second.
+    # Shopify's long-standing REST limit, a 40-request bucket leaking 2 per second (40
+    # per 20 s averages the same). GraphQL Admin is really limited by cost points per
+    # second by plan (docs/platforms.md section 5, corrected 2026-12); a budget in
+    # those points is not built yet, so this request quota stands in for it.
     Platform.SHOPIFY: Quota(40, 20.0, 2),
     # WooCommerce core has no rate limit; hosts and security plugins set their own
-    # (platforms.md section 2, UNCONFIRMED). 5 per second and 2 at once keep a small
+    # (docs/platforms.md section 2, UNCONFIRMED). 5 per second and 2 at once keep a small
     # host's PHP workers free for shoppers; raise it per site for a bigger host.
     Platform.WOOCOMMERCE: Quota(300, 60.0, 2),
 }

@@ -6,7 +6,7 @@ limit yet.)
 The limit is taken per HTTP request, not per `set_stock` call, for two reasons:
 one `set_stock` may send many requests (WooCommerce batches variations per parent,
 every connector chunks by its platform's batch limit), and reads count against the
-same quota as writes (BigCommerce's 150 per 30 s covers every API call, platforms.md
+same quota as writes (BigCommerce's 150 per 30 s covers every API call, docs/platforms.md
 section 4). The one place every connector request passes is `HttpClient.request`
 (connectors/http.py), so the worker's store gets a gated `request` on its client.
 

@@ -8,7 +8,7 @@ Contract of `push_readings(ctx, site, readings, store)`, all in one transaction:
    - no active row for the site: **failed**, "unknown SKU for site" (the catalog
      refresh puts rows there);
    - the row's `erp_read_at` is newer than the reading's `read_at`: **stale**, skipped,
-     so an older reading never overwrites a newer one (DESIGN.md flow 6);
+     so an older reading never overwrites a newer one (docs/architecture.md flow 6);
    - the row's quantity equals the reading's: **unchanged**, no write, but
      `erp_read_at` moves forward, so a still older reading arriving later is stale;
    - otherwise the SKU is **changed** and goes to the store.

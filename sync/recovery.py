@@ -1,4 +1,4 @@
-"""Recovery from lost workers and lost messages, driven by rows (DESIGN.md flow 5).
+"""Recovery from lost workers and lost messages, driven by rows (docs/architecture.md flow 5).
 
 A worker killed mid-batch leaves its batch `processing` and its message unacked; Redis
 hands the message out again only after the visibility timeout (1 h). Before that, the

@@ -2,7 +2,7 @@
 
 Every worker process (and every host) must share one OAuth token per ERP account:
 Zoho mints at most 10 access tokens per refresh token per 10 minutes and then locks the
-account for the rest of the window (platforms.md section 6). A per-process cache would
+account for the rest of the window (docs/platforms.md section 6). A per-process cache would
 mint one token per worker process; Redis makes it one per account.
 """
 

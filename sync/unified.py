@@ -206,7 +206,7 @@ class Resource:
     sync: Callable[[Session, Batch], Outcome]
 
 
-#: Dispatch by resource (STYLE.md rule 8); `kind` is the `sync_runs.kind` it logs.
+#: Dispatch by resource (docs/style.md rule 8); `kind` is the `sync_runs.kind` it logs.
 RESOURCES = {
     "order": Resource("webhook:orders", sync_orders),
     "product": Resource("webhook:products", sync_products),

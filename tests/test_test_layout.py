@@ -1,4 +1,4 @@
-"""The tests' own layout (STYLE.md rule 13): no module imports a test module or a conftest.
+"""The tests' own layout (docs/style.md rule 13): no module imports a test module or a conftest.
 
 A helper shared by tests lives in `tests/factories/` (builders of rows and payloads) or
 `tests/support/` (the harness: sandbox stacks, workers, clients); a conftest holds only

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 SWEEP = "workers.lifecycle.sweep"
 
 #: Connect and read timeouts for a subscriber; Standard Webhooks recommends consumers
-#: answer within 15-30 s (platforms.md section 9).
+#: answer within 15-30 s (docs/platforms.md section 9).
 TIMEOUT = (5.0, 20.0)
 #: A pending delivery due for this long lost its message (or never had one): the
 #: sweeper publishes it. Longer than a countdown's usual lateness, so the sweeper does

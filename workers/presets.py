@@ -1,7 +1,7 @@
 """Task option presets: queue, priority, acks, retries and limits, declared once.
 
 Celery silently accepts a misspelt option, so every task takes one of these presets
-and a test walks the registered tasks to check it (STYLE.md rule 3).
+and a test walks the registered tasks to check it (docs/style.md rule 3).
 
 Priorities: the Redis transport pops priority 0 first. Webhook events beat manual
 syncs, which beat nightly syncs; maintenance has its own queue.

@@ -3,7 +3,7 @@
 The receiver only writes rows (`received`); this loop, in its own process
 (`stocksync relay`), claims them in batches, marking them `queued`, and for each batch
 makes one Redis call that opens each row's 5-second dedupe window and pushes a message
-for the first row of every window (DESIGN.md flows 1-2, "dedupe and enqueue in one
+for the first row of every window (docs/architecture.md flows 1-2, "dedupe and enqueue in one
 Redis round trip"), then marks the rows whose window was open `duplicate`. Redis down:
 rows simply wait and go out when it is back. Several relays may run: `FOR UPDATE SKIP
 LOCKED` gives each its own rows.

@@ -1,4 +1,4 @@
-"""One module per webhook provider, each a spec plus two functions (STYLE.md rule 6):
+"""One module per webhook provider, each a spec plus two functions (docs/style.md rule 6):
 
 - `verify(raw_body, headers, secret, query)` raises `SignatureError(reason)`;
 - `parse(raw_body, headers, owner_id)` returns `Event`s or raises `MalformedPayload`.

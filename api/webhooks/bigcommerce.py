@@ -1,4 +1,4 @@
-"""BigCommerce webhooks (platforms.md section 3).
+"""BigCommerce webhooks (docs/platforms.md section 3).
 
 Authenticity: the custom secret header set when the hook was created (classic; always
 required here), plus the Standard Webhooks signature keyed with the app's client secret

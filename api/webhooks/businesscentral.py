@@ -1,4 +1,4 @@
-"""Dynamics 365 Business Central subscriptions (platforms.md section 7).
+"""Dynamics 365 Business Central subscriptions (docs/platforms.md section 7).
 
 Three rules shape this module:
 - Creating or renewing a subscription makes BC call us with `?validationToken=`; we

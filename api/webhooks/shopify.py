@@ -1,4 +1,4 @@
-"""Shopify webhooks (platforms.md section 5).
+"""Shopify webhooks (docs/platforms.md section 5).
 
 Signature: `X-Shopify-Hmac-Sha256` = base64(HMAC-SHA256(app client secret, raw body)).
 `X-Shopify-Webhook-Id` is stable across retries: the idempotency key. Retries carry the

@@ -2,7 +2,7 @@
 
 All comparisons are constant-time (`hmac.compare_digest`). Every decoding error on
 attacker-controlled input becomes `SignatureError("malformed")`: the standardwebhooks
-library itself leaks ValueError/binascii.Error on garbage headers (STYLE.md rule 6).
+library itself leaks ValueError/binascii.Error on garbage headers (docs/style.md rule 6).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ _STANDARD_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
 def verify_standard(raw_body: bytes, headers: Headers, secret: str | bytes) -> None:
-    """Standard Webhooks (platforms.md section 9): `webhook-id`, `webhook-timestamp`
+    """Standard Webhooks (docs/platforms.md section 9): `webhook-id`, `webhook-timestamp`
     (within 5 minutes), `webhook-signature` with any matching `v1` entry.
 
     `secret` is `whsec_<base64>` or the raw key bytes (BigCommerce's client secret).

@@ -1,4 +1,4 @@
-"""Any Standard Webhooks producer (platforms.md section 9), e.g. an ERP middleware.
+"""Any Standard Webhooks producer (docs/platforms.md section 9), e.g. an ERP middleware.
 
 The site's secret is the producer's `whsec_...` key. Events of type `inventory.*`,
 `item.*`, `product.*` or `stock.*` that name `data.sku` mean "re-read this SKU from the

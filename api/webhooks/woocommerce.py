@@ -1,8 +1,8 @@
-"""WooCommerce webhooks (platforms.md section 1).
+"""WooCommerce webhooks (docs/platforms.md section 1).
 
 Signature: `X-WC-Webhook-Signature` = base64(HMAC-SHA256(secret, raw body)). The
 delivery-id header is `wp_hash(webhook_id . time())`: not stable, not even unique, so
-the idempotency key is (resource id, `date_modified_gmt`) as platforms.md advises.
+the idempotency key is (resource id, `date_modified_gmt`) as docs/platforms.md section 1 advises.
 A variation's update arrives as `product.updated` with the variation's id and
 `parent_id`; the entity is then the parent product, which is what we re-read.
 """

@@ -1,4 +1,4 @@
-"""Zoho Inventory workflow webhooks (platforms.md section 6).
+"""Zoho Inventory workflow webhooks (docs/platforms.md section 6).
 
 Zoho documents no signature for Inventory webhooks, so the source's secret travels as a
 custom header (`X-Zoho-Webhook-Token`) or custom parameter (`?token=`) that the merchant

@@ -1,6 +1,6 @@
 """The BigCommerce sandbox's seeded catalog: products, variants and their V3 JSON.
 
-Catalog shape (platforms.md section 4): every 5th product has four option variants
+Catalog shape (docs/platforms.md section 4): every 5th product has four option variants
 (S, M, L, XL) and is tracked by variant; every other product is simple, with one base
 variant, and is tracked by product. Only sellable variants carry catalog SKUs, so a
 sandbox of `items` SKUs holds exactly `items` variants. As in BigCommerce, a product

@@ -1,7 +1,7 @@
 """BigCommerce's error shape and quota headers, shared by its routes and its faults.
 
 Errors are problem documents `{status, title, type, errors}`; every platform response
-reports the store's quota in four `X-Rate-Limit-*` headers (platforms.md section 4).
+reports the store's quota in four `X-Rate-Limit-*` headers (docs/platforms.md section 4).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def problem_response(status: int, title: str, errors: dict[str, str] | None = No
 def set_quota_headers(
     response: Response, limiter: FixedWindowLimiter, *, left: int, reset: float
 ) -> None:
-    """The four `X-Rate-Limit-*` headers BigCommerce sends (platforms.md section 4)."""
+    """The four `X-Rate-Limit-*` headers BigCommerce sends (docs/platforms.md section 4)."""
     response.headers["X-Rate-Limit-Time-Window-Ms"] = str(round(limiter.window * 1000))
     response.headers["X-Rate-Limit-Time-Reset-Ms"] = str(max(0, round(reset * 1000)))
     response.headers["X-Rate-Limit-Requests-Quota"] = str(limiter.limit)

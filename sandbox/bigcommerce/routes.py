@@ -1,6 +1,6 @@
 """The BigCommerce sandbox's V3 routes: catalog reads and batch stock writes.
 
-Routes live under `/stores/<store_hash>/v3/` and follow platforms.md section 4: paging
+Routes live under `/stores/<store_hash>/v3/` and follow docs/platforms.md section 4: paging
 with `meta.pagination` (50 by default, 250 at most), SKU filters, the catalog's 50-variant
 batches and the Inventory API's absolute adjustments. Every route checks the store hash
 and `X-Auth-Token` first, after the shared fault injection.
@@ -21,12 +21,12 @@ from sandbox.bigcommerce.catalog import product_json, variant_json
 from sandbox.bigcommerce.problems import Problem, problem_response
 from sandbox.bigcommerce.state import BigCommerceState, Rejected
 
-#: Catalog page size: 50 by default, 250 at most (`LimitParam`, platforms.md section 4).
+#: Catalog page size: 50 by default, 250 at most (`LimitParam`, docs/platforms.md section 4).
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 250
-#: `PUT /v3/catalog/variants` takes at most 50 variants, else 413 (platforms.md section 4).
+#: `PUT /v3/catalog/variants` takes at most 50 variants, else 413 (docs/platforms.md section 4).
 VARIANT_BATCH_LIMIT = 50
-#: Absolute adjustments take at most 2,000 items (platforms.md section 4). The reference
+#: Absolute adjustments take at most 2,000 items (docs/platforms.md section 4). The reference
 #: (`reference/inventory.v3.yml`) declares only 200 and 422 for this endpoint, so an
 #: oversized request gets 422 here, unlike the catalog batches' documented 413.
 ADJUSTMENT_LIMIT = 2000

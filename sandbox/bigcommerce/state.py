@@ -1,7 +1,7 @@
 """The BigCommerce sandbox's world: the catalog, its indexes and the Inventory API's rules.
 
 The catalog's shape is `sandbox.bigcommerce.catalog`'s; here are the writes: which
-requests BigCommerce refuses whole (a 422 that saves nothing, platforms.md section 4),
+requests BigCommerce refuses whole (a 422 that saves nothing, docs/platforms.md section 4),
 and the inventory webhook each change sends (section 3).
 """
 
@@ -17,7 +17,7 @@ from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bigcommerce.catalog import Variant, seed_products
 from sandbox.bigcommerce.webhooks import inventory_payload, signed_headers
 
-#: Most stock one item may hold at one location (platforms.md section 4).
+#: Most stock one item may hold at one location (docs/platforms.md section 4).
 MAX_LEVEL = 2_147_483_647
 #: The one location the sandbox has: BigCommerce's default location id.
 DEFAULT_LOCATION = 1
@@ -70,7 +70,7 @@ class BigCommerceState(SandboxState):
         """`PUT /v3/inventory/adjustments/absolute`: all items valid, or `Rejected`.
 
         BigCommerce rejects the whole request and saves nothing when one item is wrong
-        (platforms.md section 4, inventory-adjustments.mdx); every message names its
+        (docs/platforms.md section 4, inventory-adjustments.mdx); every message names its
         item the way its documented example does ("Item with variant_id 106 ...").
         """
         targets, errors = [], []
@@ -87,7 +87,7 @@ class BigCommerceState(SandboxState):
 
     def update_variants(self, items: Sequence[Any]) -> list[Variant]:
         """`PUT /v3/catalog/variants`: levels above the maximum are clamped, as the Catalog
-        API does (platforms.md section 4); unknown ids and negative levels reject all."""
+        API does (docs/platforms.md section 4); unknown ids and negative levels reject all."""
         targets, errors = [], []
         with self.lock:
             for item in items:
@@ -146,7 +146,7 @@ class BigCommerceState(SandboxState):
         """Set levels; send one inventory webhook per level that actually changed.
 
         BigCommerce fires its inventory hooks for API and control-panel changes alike
-        (platforms.md section 3), so the sandbox echoes stocksync's own writes too.
+        (docs/platforms.md section 3), so the sandbox echoes stocksync's own writes too.
         """
         with self.lock:
             changed = [(v, q) for v, q in targets if v.level != q]

@@ -1,11 +1,11 @@
 """BigCommerce inventory webhooks as the sandbox sends them: payload and signature.
 
-Payload (platforms.md section 3, `docs/webhooks/callbacks/data/*.json`): a light body
+Payload (docs/platforms.md section 3, `docs/webhooks/callbacks/data/*.json`): a light body
 naming what changed, `{scope, store_id, data, hash, created_at, producer}`. For a SKU
 (variant) event `data.id` is the V2 SKU id and `data.inventory.variant_id` the variant
 id: they differ, as in BigCommerce's own sample (`id` 461, `variant_id` 509).
 
-Authenticity (platforms.md sections 3 and 9): Standard Webhooks headers keyed with the
+Authenticity (docs/platforms.md sections 3 and 9): Standard Webhooks headers keyed with the
 raw bytes of the app's client secret, as `standardwebhooks.Webhook(base64(secret))`
 verifies, plus the classic custom header a merchant sets when creating the hook.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 SKU_SCOPE = "store/sku/inventory/updated"
 PRODUCT_SCOPE = "store/product/inventory/updated"
-#: The custom header the sandbox's hooks are "created" with (platforms.md section 3).
+#: The custom header the sandbox's hooks are "created" with (docs/platforms.md section 3).
 SECRET_HEADER = "X-Webhook-Secret"
 
 
@@ -48,7 +48,7 @@ def inventory_payload(
     """A `store/sku/inventory/updated` event if `variant_id` is set, else a product one.
 
     The SKU scope fires only for items tracked by variant and the product scope for
-    items tracked by product (platforms.md section 3); `method` is `absolute` because
+    items tracked by product (docs/platforms.md section 3); `method` is `absolute` because
     the sandbox's changes come from the API or the control panel, not from orders.
     """
     if variant_id is not None:
@@ -77,7 +77,7 @@ def inventory_payload(
 def signed_headers(
     body: bytes, *, client_secret: str, custom_secret: str, timestamp: int
 ) -> dict[str, str]:
-    """Standard Webhooks headers for `body` (platforms.md section 9) plus the custom one.
+    """Standard Webhooks headers for `body` (docs/platforms.md section 9) plus the custom one.
 
     Signed content is `"{id}.{timestamp}.{body}"`; the signature is `v1,` and the base64
     HMAC-SHA256 of it, keyed with the client secret's raw bytes.

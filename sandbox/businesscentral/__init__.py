@@ -3,7 +3,7 @@
 `app` (bearer check, OData faults), `entra` (the token endpoint), `items` (companies
 and items), `subscriptions` (create, renew, delete, with the validation handshake),
 `state` (the company's items and its notifications) and `odata` (OData conventions).
-Behaviour follows platforms.md section 7.
+Behaviour follows docs/platforms.md section 7.
 """
 
 from sandbox.businesscentral.app import create_app

@@ -1,7 +1,7 @@
 """The Business Central sandbox's app: Entra ID tokens, the v2.0 API, OData errors.
 
 Every `/v2.0/` call needs a live bearer token from the sandbox's own token endpoint
-(`entra`); faults answer in OData's error shape with BC's codes (platforms.md section 7).
+(`entra`); faults answer in OData's error shape with BC's codes (docs/platforms.md section 7).
 """
 
 from __future__ import annotations

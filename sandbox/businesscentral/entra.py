@@ -1,6 +1,6 @@
 """The Entra ID token endpoint the Business Central sandbox serves on its own host.
 
-The client-credentials grant for the BC API scope (platforms.md section 7), answered
+The client-credentials grant for the BC API scope (docs/platforms.md section 7), answered
 with Entra's error shape and `AADSTS` codes; a connector reaches it through the
 `token_url` of its stored credentials (`sandbox.accounts`).
 """

@@ -2,7 +2,7 @@
 
 OData paging (`Prefer: odata.maxpagesize`, at most 20,000 rows, `@odata.nextLink` with
 a `$skiptoken`), `$filter` with `or` on `number` only, `$select`, `$skip` and `$top`
-(platforms.md section 7). Tenant and environment in the URL are not checked.
+(docs/platforms.md section 7). Tenant and environment in the URL are not checked.
 """
 
 from __future__ import annotations

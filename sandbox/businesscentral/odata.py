@@ -1,4 +1,4 @@
-"""The OData v4 conventions the Business Central sandbox answers in (platforms.md section 7).
+"""The OData v4 conventions the Business Central sandbox answers in (docs/platforms.md section 7).
 
 Error bodies, timestamps, ETags, `@odata.context`, the one `$filter` shape BC's `or`
 supports (equality on a single field), `$select` and server-driven paging with

@@ -1,6 +1,6 @@
 """The Business Central sandbox's world: one company's items, tokens and subscriptions.
 
-Simplified from platforms.md section 7: notifications go out at once, one entry per
+Simplified from docs/platforms.md section 7: notifications go out at once, one entry per
 changed item (BC waits 30 s and collapses more than 1,000 changes into one `collection`
 entry). Besides the subscriptions stocksync registers, `config.webhook_url` acts as one
 more live subscription whose `clientState` is `config.webhook_secret`.

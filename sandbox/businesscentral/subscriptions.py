@@ -1,4 +1,4 @@
-"""The Business Central sandbox's webhook subscriptions (platforms.md section 7).
+"""The Business Central sandbox's webhook subscriptions (docs/platforms.md section 7).
 
 Create and renew both run the validation handshake against `notificationUrl`; a
 subscription lasts 3 days, renewal needs `If-Match`, and `clientState` is echoed in

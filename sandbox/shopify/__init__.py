@@ -2,7 +2,7 @@
 
 `app` (the endpoint, token check and throttle), `graphql` (the operations it answers,
 with `queries` and `inventory`), `state` (variants and stock), `webhooks` (Shopify's
-signature and headers). Behaviour follows platforms.md section 5.
+signature and headers). Behaviour follows docs/platforms.md section 5.
 """
 
 from sandbox.shopify.app import create_app

@@ -19,7 +19,7 @@ from sandbox.shopify.graphql import execute
 from sandbox.shopify.state import ShopifyState
 
 #: What the sandbox says one query costs. It does not price queries; real costs grow
-#: with `first` and nesting, and the actual numbers are not in platforms.md §5.
+#: with `first` and nesting, and the actual numbers are not in docs/platforms.md §5.
 QUERY_COST = 100.0
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
@@ -29,7 +29,7 @@ def throttled(state: SandboxState, reset: float) -> Response:
     """Shopify's GraphQL throttle: 200, a THROTTLED error and the cost bucket's state.
 
     The shape (200, `extensions.cost` at the top level, `actualQueryCost` null) follows
-    Shopify community answers; it is not in platforms.md §5 (UNCONFIRMED). The bucket
+    Shopify community answers; it is not in docs/platforms.md §5 (UNCONFIRMED). The bucket
     refills one query's cost per rate-limit window, so `(requested - available) /
     restoreRate` is exactly the `reset` seconds the limiter reports.
     """
@@ -55,7 +55,7 @@ def throttled(state: SandboxState, reset: float) -> Response:
 
 def server_error(status: int, message: str) -> Response:
     """Shopify's REST-style error body, `{"errors": "..."}`, which its HTTP-level
-    failures use too (the 401 below; platforms.md §5 records no 5xx body, UNCONFIRMED)."""
+    failures use too (the 401 below; docs/platforms.md §5 records no 5xx body, UNCONFIRMED)."""
     response = jsonify({"errors": message})
     response.status_code = status
     return response

@@ -5,7 +5,7 @@ one operation picks a resolver from a table (`queries`, `inventory`); arguments 
 from literals or `variables` (`arguments`). Every resolver answers a fixed shape
 whatever the selection asks for.
 
-Behaviour modelled on API 2026-04 (../shared/platforms.md section 5), whatever version
+Behaviour modelled on API 2026-04 (docs/platforms.md section 5), whatever version
 the path names. Connections take `first` from 1 to 250 (Shopify's maximum, UNCONFIRMED
 in section 5).
 """

@@ -2,7 +2,7 @@
 
 It needs the `@idempotent(key:)` field directive and `changeFromQuantity` on each
 quantity (null skips the compare); the error texts are those third-party code reports
-from live shops (UNCONFIRMED, not in platforms.md section 5). A mutation with any
+from live shops (UNCONFIRMED, not in docs/platforms.md section 5). A mutation with any
 `userErrors` saves nothing; a replayed key answers the first payload without applying
 again, and the key with other parameters is an error.
 """

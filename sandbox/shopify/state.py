@@ -20,7 +20,7 @@ from sandbox.catalog import skus, store_quantity
 from sandbox.shopify.webhooks import delivery_headers, now
 
 LOCATION_GID = SHOPIFY_LOCATION
-#: The same location as a REST id, the form webhooks carry (platforms.md §5).
+#: The same location as a REST id, the form webhooks carry (docs/platforms.md §5).
 LOCATION_NUMBER = int(LOCATION_GID.rpartition("/")[2])
 ITEM_BASE = 40_000_000
 
@@ -116,7 +116,7 @@ class ShopifyState(SandboxState):
                     self._announce(index, quantity)
 
     def _announce(self, index: int, available: int) -> None:
-        """Send an `inventory_levels/update` webhook like Shopify's (platforms.md §5).
+        """Send an `inventory_levels/update` webhook like Shopify's (docs/platforms.md §5).
 
         The body is the REST InventoryLevel shape; `admin_graphql_api_id` in it is
         UNCONFIRMED for the webhook (§5). Signed with the app's client secret, base64

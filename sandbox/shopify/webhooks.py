@@ -1,4 +1,4 @@
-"""How Shopify signs and labels a webhook delivery (platforms.md section 5).
+"""How Shopify signs and labels a webhook delivery (docs/platforms.md section 5).
 
 `X-Shopify-Hmac-Sha256` is base64 of the raw HMAC-SHA256 digest of exactly the body's
 bytes, keyed with the app's client secret; the other headers are not signed. Public so

@@ -3,7 +3,7 @@
 `app` (faults in WordPress's error shape), `products` (the routes), `paging`
 (WordPress's collection parameters), `auth` (key/secret by Basic or OAuth 1.0a),
 `catalog` (products and variations), `state`, `errors`, and `webhooks` (WooCommerce's
-body encoding, signature and headers). Behaviour follows platforms.md sections 1 and 2.
+body encoding, signature and headers). Behaviour follows docs/platforms.md sections 1 and 2.
 """
 
 from sandbox.woocommerce.app import create_app

@@ -22,7 +22,7 @@ def server_error(status: int, message: str) -> Response:
     """An injected 5xx or outage in WordPress's REST error shape.
 
     The code is the one WordPress's fatal-error handler answers REST requests with
-    (UNCONFIRMED, not in platforms.md); a real host may answer an HTML page instead.
+    (UNCONFIRMED, not in docs/platforms.md); a real host may answer an HTML page instead.
     """
     return WcError("internal_server_error", message, status).response()
 

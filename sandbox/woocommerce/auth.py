@@ -1,6 +1,6 @@
 """WooCommerce REST authentication: consumer key/secret, by HTTP Basic or OAuth 1.0a.
 
-Follows `WC_REST_Authentication` (public copy of the WC source; platforms.md section 2):
+Follows `WC_REST_Authentication` (public copy of the WC source; docs/platforms.md section 2):
 
 - Basic auth, or `consumer_key`/`consumer_secret` query parameters, which take
   precedence. WC accepts these only over HTTPS; the sandbox serves plain HTTP, so it

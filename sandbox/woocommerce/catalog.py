@@ -1,7 +1,7 @@
 """The seeded WooCommerce catalog: products, variations, their REST JSON and stock writes.
 
 Ids share one integer space, as WordPress post ids do: a variation is a post too, which
-is why `GET /products/<variation id>` finds it (platforms.md section 1, INFERRED). Every
+is why `GET /products/<variation id>` finds it (docs/platforms.md section 1, INFERRED). Every
 lookup is a dict or list index, so a 20,000-SKU store pages as fast as a small one.
 """
 

@@ -1,7 +1,7 @@
 """WooCommerce's error shape, shared by the sandbox's routes, auth and batch items.
 
 WordPress turns every `WP_Error` into `{"code", "message", "data": {"status", ...}}`
-(platforms.md section 2); a batch item that fails carries the same object under
+(docs/platforms.md section 2); a batch item that fails carries the same object under
 `error` inside a 200, so one exception type serves both.
 """
 

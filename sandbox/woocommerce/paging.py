@@ -1,7 +1,7 @@
 """WordPress's collection parameters and headers, as the WooCommerce routes use them.
 
 `per_page` <= 100 (default 10), `page` >= 1, `orderby`/`order`, and the answer's
-`X-WP-Total`, `X-WP-TotalPages` and `Link` headers (platforms.md section 2).
+`X-WP-Total`, `X-WP-TotalPages` and `Link` headers (docs/platforms.md section 2).
 """
 
 from __future__ import annotations

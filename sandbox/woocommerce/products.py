@@ -2,7 +2,7 @@
 
 Real paths under `/wp-json/wc/v3/`, WordPress paging (`sandbox.woocommerce.paging`),
 batch writes capped at 100 items with per-item errors inside a 200, and key/secret auth
-checked per route with the 401 each route's permission check answers (platforms.md
+checked per route with the 401 each route's permission check answers (docs/platforms.md
 section 2).
 """
 

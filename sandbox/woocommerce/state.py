@@ -1,7 +1,7 @@
 """The WooCommerce sandbox's world: the catalog, the store's API key and its one webhook.
 
 Every stock change sends `product.updated`, whether it came through the API or from
-outside (an order, the admin screen): platforms.md sections 1 and 2.
+outside (an order, the admin screen): docs/platforms.md sections 1 and 2.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How WooCommerce encodes, signs and labels a webhook delivery (platforms.md section 1).
+"""How WooCommerce encodes, signs and labels a webhook delivery (docs/platforms.md section 1).
 
 Built from `WC_Webhook::deliver()` and `generate_signature()`: the body is
 `trim(wp_json_encode(payload))`, the signature is base64 of the raw HMAC-SHA256 digest
@@ -40,7 +40,7 @@ def delivery_headers(
     """The headers `WC_Webhook::deliver()` sets.
 
     The delivery id is `wp_hash(webhook_id . time())`: two deliveries of one webhook in
-    the same second share it, so it is no dedupe key (platforms.md section 1).
+    the same second share it, so it is no dedupe key (docs/platforms.md section 1).
     """
     delivery_id = hmac.new(_WP_SALT, f"{WEBHOOK_ID}{int(time.time())}".encode(), "md5")
     return {

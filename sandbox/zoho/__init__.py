@@ -2,7 +2,7 @@
 
 `app` (token and organization checks, Zoho-shaped faults), `oauth` (the accounts
 server's token endpoint), `items` (the items routes), `state` (the organization's items
-and tokens) and `errors`. Behaviour follows platforms.md section 6.
+and tokens) and `errors`. Behaviour follows docs/platforms.md section 6.
 """
 
 from sandbox.zoho.app import create_app

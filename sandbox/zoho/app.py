@@ -1,7 +1,7 @@
 """The Zoho Inventory sandbox's app: the accounts token endpoint and the items API.
 
 Every `/inventory/` call needs a live `Zoho-oauthtoken` and the organization's
-`organization_id` (platforms.md section 6); faults answer in Zoho's error shape.
+`organization_id` (docs/platforms.md section 6); faults answer in Zoho's error shape.
 """
 
 from __future__ import annotations

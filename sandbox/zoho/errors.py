@@ -1,7 +1,7 @@
 """Zoho's error body, `{"code", "message"}`, with its HTTP status.
 
 Codes other than those in the brief (57, 6041) are placeholders: Zoho's real ones are
-UNCONFIRMED (platforms.md section 6).
+UNCONFIRMED (docs/platforms.md section 6).
 """
 
 from __future__ import annotations

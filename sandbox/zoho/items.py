@@ -1,4 +1,4 @@
-"""The Zoho Inventory sandbox's items routes (platforms.md section 6).
+"""The Zoho Inventory sandbox's items routes (docs/platforms.md section 6).
 
 Pages of at most 200 items with `page_context.has_more_page`, a `sku` filter, and one
 item by id; `organization_id` and the token are checked app-wide (`sandbox.zoho.app`).

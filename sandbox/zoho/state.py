@@ -3,7 +3,7 @@
 Three item-level stock fields (committed stock makes `stock_on_hand` differ from the
 sellable two), at most 10 access tokens per refresh token per 10 minutes, and item
 webhooks authenticated only by a secret header the merchant sets: Zoho documents no
-signature (platforms.md section 6).
+signature (docs/platforms.md section 6).
 """
 
 from __future__ import annotations

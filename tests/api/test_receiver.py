@@ -105,7 +105,7 @@ def test_garbage_signature_headers_are_a_401_not_a_500(
 def test_businesscentral_never_answers_4xx(
     base_url: str, owners: Owners, db: sessionmaker[Session]
 ) -> None:
-    """Any 4xx but 408/429 deletes the subscription (platforms.md section 7)."""
+    """Any 4xx but 408/429 deletes the subscription (docs/platforms.md section 7)."""
     url = owners.url(base_url, "businesscentral")
     forged = post(url, signed.businesscentral(client_state="forged"))
     malformed = requests.post(url, data=b"{nope", timeout=10)

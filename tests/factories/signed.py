@@ -117,7 +117,8 @@ def _standard_headers(
 
 def standard_by_hand(body: bytes, key: bytes, msg_id: str = "msg_1") -> dict[str, str]:
     """Standard Webhooks headers computed without the `standardwebhooks` package, for any
-    body (platforms.md section 9): v1 is base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}"))."""
+    body (docs/platforms.md section 9): v1 is
+    base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}"))."""
     timestamp = str(int(time.time()))
     content = f"{msg_id}.{timestamp}.".encode() + body
     return {

@@ -1,7 +1,7 @@
 """Four workers share one store's quota: the store never answers 429.
 
 A BigCommerce sandbox enforcing 20 requests per 2 s (the shape of its real 150 per
-30 s, platforms.md section 4, shrunk to keep the test short) and four worker threads
+30 s, docs/platforms.md section 4, shrunk to keep the test short) and four worker threads
 syncing small batches, so that far more requests are wanted than one window allows.
 """
 

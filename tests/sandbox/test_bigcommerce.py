@@ -266,7 +266,7 @@ def test_a_stock_change_sends_a_signed_sku_webhook() -> None:
 
 
 def test_api_writes_send_product_webhooks_only_for_real_changes() -> None:
-    """BigCommerce fires inventory hooks for API changes too (platforms.md section 3)."""
+    """BigCommerce fires inventory hooks for API changes too (docs/platforms.md section 3)."""
     with webhooks() as (api, receiver):
         level = api.state.stock()["SKU-000001"]
         assert api.adjust(item(level, product_id=100)).status_code == 200

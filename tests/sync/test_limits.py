@@ -94,7 +94,7 @@ def test_site_settings_override_the_platform_defaults() -> None:
     assert quota_for(site) == Quota(20, 30.0, 4)
     plain = Site(platform=Platform.SHOPIFY)
     assert quota_for(plain) == PLATFORM_QUOTAS[Platform.SHOPIFY]
-    # The published BigCommerce Standard quota (platforms.md section 4).
+    # The published BigCommerce Standard quota (docs/platforms.md section 4).
     assert PLATFORM_QUOTAS[Platform.BIGCOMMERCE] == Quota(150, 30.0, 1)
 
 

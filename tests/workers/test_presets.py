@@ -1,4 +1,4 @@
-"""Every task of ours takes one of the presets, exactly (STYLE.md rule 3).
+"""Every task of ours takes one of the presets, exactly (docs/style.md rule 3).
 
 Celery accepts any keyword as a task option and keeps it as a class attribute, so a
 misspelt option (`acks_lates=True`) silently does nothing. This walks every task the

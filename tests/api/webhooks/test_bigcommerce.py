@@ -1,6 +1,6 @@
 """BigCommerce deliveries to events, and its two-part authenticity
 (api/webhooks/bigcommerce.py; payloads as BigCommerce's webhook-events reference shows
-them, platforms.md section 3).
+them, docs/platforms.md section 3).
 
 The Standard Webhooks signature's refusals are in test_signatures.py, with the standard
 provider's; here is what is BigCommerce's own: the custom secret header, always
@@ -161,7 +161,7 @@ def _delivered(
 
 @pytest.mark.parametrize("secret", [signed.BC_HEADER_SECRET, BOTH], ids=["header-only", "both"])
 def test_a_classic_delivery_is_accepted_on_the_header_secret(secret: Secret) -> None:
-    """Not every hook is known to carry the Standard Webhooks headers (platforms.md
+    """Not every hook is known to carry the Standard Webhooks headers (docs/platforms.md
     section 3), so a delivery without them stands on the custom header alone."""
     bigcommerce.verify(*_delivered(standard=False), secret)
 

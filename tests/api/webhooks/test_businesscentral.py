@@ -1,5 +1,5 @@
 """Business Central notifications: clientState as the only authenticity, and one event
-per notification (api/webhooks/businesscentral.py; platforms.md section 7).
+per notification (api/webhooks/businesscentral.py; docs/platforms.md section 7).
 
 The handshake (`?validationToken=`) is the receiver's, tested in tests/api/test_receiver.py.
 """
@@ -99,7 +99,8 @@ def test_an_item_notification_is_a_change_of_that_item(change: str) -> None:
             topic=f"items.{change}",
             kind=EventKind.ERP_ITEM_CHANGED,
             entity=ITEM_ID,
-            # platforms.md: BC's dedupe key is (subscriptionId, resource, lastModifiedDateTime).
+            # docs/platforms.md: BC's dedupe key is
+            # (subscriptionId, resource, lastModifiedDateTime).
             delivery_id=f"webhookItemsId:{resource}:{MODIFIED}",
             occurred_at=datetime(2026, 12, 1, 12, 0, 0, 283000, tzinfo=UTC),
             payload=notification,

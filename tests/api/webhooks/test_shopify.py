@@ -1,4 +1,4 @@
-"""Shopify deliveries to events (api/webhooks/shopify.py; platforms.md section 5).
+"""Shopify deliveries to events (api/webhooks/shopify.py; docs/platforms.md section 5).
 
 The signature's refusals are in test_signatures.py, with the other providers that sign
 base64(HMAC-SHA256(secret, body)).

@@ -5,7 +5,7 @@ Each formula is checked through every provider that applies it, so a provider re
 the wrong header or the wrong part of its secret fails here. Requests are signed by
 tests/factories/signed.py, independently of the code under test, and each case breaks
 one thing. Whatever the break, the refusal is the one `SignatureError`: a ValueError or
-binascii.Error escaping verification is a 500 at the receiver (STYLE.md rule 6).
+binascii.Error escaping verification is a 500 at the receiver (docs/style.md rule 6).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """WooCommerce deliveries to events, and the creation ping (api/webhooks/woocommerce.py;
-payloads as in platforms.md section 1).
+payloads as in docs/platforms.md section 1).
 
 The signature's refusals are in test_signatures.py, with the other providers that sign
 base64(HMAC-SHA256(secret, body)).
@@ -98,7 +98,7 @@ def test_the_delivery_id_header_is_not_the_idempotency_key() -> None:
                 strict=True,
                 raises=MalformedPayload,
                 reason="parse requires a body id before looking at the topic, so a custom "
-                "action.<hook> topic (body {action, arg}, platforms.md section 1) is refused "
+                "action.<hook> topic (body {action, arg}, docs/platforms.md section 1) is refused "
                 "as malformed (400, a failed delivery that counts towards disabling the "
                 "hook) instead of ignored (200)",
             ),

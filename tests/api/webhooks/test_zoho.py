@@ -1,5 +1,5 @@
 """Zoho Inventory workflow webhooks: the merchant-set token, and item bodies as JSON or
-as Zoho's form option (api/webhooks/zoho.py; platforms.md section 6).
+as Zoho's form option (api/webhooks/zoho.py; docs/platforms.md section 6).
 
 The optional HMAC signature's refusals are in test_signatures.py, with the other
 providers that sign base64(HMAC-SHA256(key, body)).
