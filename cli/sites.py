@@ -12,8 +12,10 @@ import click
 
 from cli.context import Context
 from cli.services import services
+from models import Site, Source
 from sync import sites as site_service
 from sync import sources as source_service
+from sync.accounts import set_owner_secret
 from sync.api_keys import issue_api_key
 
 
@@ -67,8 +69,8 @@ def add_source(
 def source_secret(obj: Context, source: str, secret: str | None) -> None:
     """Set or rotate an ERP's webhook secret."""
     with services(obj) as ctx:
-        generated = source_service.set_source_secret(
-            ctx, source_service.source_id(ctx, source), _secret_option(secret)
+        generated = set_owner_secret(
+            ctx, Source, source_service.source_id(ctx, source), _secret_option(secret)
         )
     click.echo(f"new secret (shown once): {generated}" if generated else "secret set")
 
@@ -152,8 +154,8 @@ def toggle(obj: Context, site: str, webhooks: str) -> None:
 def site_secret(obj: Context, site: str, secret: str | None) -> None:
     """Set or rotate a store's webhook secret."""
     with services(obj) as ctx:
-        generated = site_service.set_site_secret(
-            ctx, site_service.site_id(ctx, site), _secret_option(secret)
+        generated = set_owner_secret(
+            ctx, Site, site_service.site_id(ctx, site), _secret_option(secret)
         )
     click.echo(f"new secret (shown once): {generated}" if generated else "secret set")
 

@@ -42,6 +42,20 @@ def find(session: Session, model: type[Owner], ref: str | int) -> Owner:
     return row
 
 
+def get(session: Session, model: type[Owner], owner_id: int) -> Owner:
+    """A row by id; `NotFound` if none."""
+    row = session.get(model, owner_id)
+    if row is None:
+        raise NotFound(f"no {model.__tablename__[:-1]} {owner_id}")
+    return row
+
+
+def owner_id(ctx: Context, model: type[Owner], ref: str | int) -> int:
+    """The id of the site or source named or numbered `ref`; `NotFound` if none."""
+    with ctx.sessions() as session:
+        return find(session, model, ref).id
+
+
 def one_of(value: str, allowed: type[E], what: str) -> E:
     """The member of `allowed` named `value`, or `Invalid` naming the choices."""
     try:
@@ -96,6 +110,14 @@ def apply_changes(
     if changes.get("rotate_webhook_secret"):
         return set_secret(vault, row, None)
     return None
+
+
+def set_owner_secret(
+    ctx: Context, model: type[Owner], owner_id: int, secret: str | Mapping[str, str] | None
+) -> str | None:
+    """Set a site's or source's webhook secret, or generate one (returned once) with None."""
+    with saving(ctx) as session:
+        return set_secret(ctx.vault, get(session, model, owner_id), secret)
 
 
 @contextmanager

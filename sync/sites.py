@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Platform, Site, Source, WebhookLog
-from sync.accounts import apply_changes, find, one_of, saving, set_secret
+from sync.accounts import apply_changes, find, get, one_of, owner_id, saving
 from sync.context import Context
 from sync.errors import Invalid, NotFound
 
@@ -63,15 +63,11 @@ def describe_site(site: Site) -> dict[str, Any]:
 
 def site_id(ctx: Context, ref: str | int) -> int:
     """The id of the site named or numbered `ref`; `NotFound` if none."""
-    with ctx.sessions() as session:
-        return find(session, Site, ref).id
+    return owner_id(ctx, Site, ref)
 
 
 def get_site(session: Session, site_id: int) -> Site:
-    site = session.get(Site, site_id)
-    if site is None:
-        raise NotFound(f"no site {site_id}")
-    return site
+    return get(session, Site, site_id)
 
 
 def show_site(ctx: Context, site_id: int) -> dict[str, Any]:
@@ -135,14 +131,6 @@ def update_site(ctx: Context, site_id: int, changes: Mapping[str, Any]) -> dict[
     if generated:
         described["webhook_secret"] = generated
     return described
-
-
-def set_site_secret(
-    ctx: Context, site_id: int, secret: str | Mapping[str, str] | None
-) -> str | None:
-    """Set a site's webhook secret, or generate one (returned once) with None."""
-    with saving(ctx) as session:
-        return set_secret(ctx.vault, get_site(session, site_id), secret)
 
 
 def last_received(session: Session, site_id: int) -> Any:

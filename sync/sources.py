@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Site, Source, SourceKind
-from sync.accounts import apply_changes, find, one_of, saving, set_secret
+from sync.accounts import apply_changes, get, one_of, owner_id, saving
 from sync.context import Context
-from sync.errors import Conflict, Invalid, NotFound
+from sync.errors import Conflict, Invalid
 
 SOURCE_FIELDS = ("name", "base_url")
 
@@ -36,15 +36,11 @@ def describe_source(session: Session, source: Source) -> dict[str, Any]:
 
 def source_id(ctx: Context, ref: str | int) -> int:
     """The id of the source named or numbered `ref`; `NotFound` if none."""
-    with ctx.sessions() as session:
-        return find(session, Source, ref).id
+    return owner_id(ctx, Source, ref)
 
 
 def get_source(session: Session, source_id: int) -> Source:
-    source = session.get(Source, source_id)
-    if source is None:
-        raise NotFound(f"no source {source_id}")
-    return source
+    return get(session, Source, source_id)
 
 
 def show_source(ctx: Context, source_id: int) -> dict[str, Any]:
@@ -93,14 +89,6 @@ def update_source(ctx: Context, source_id: int, changes: Mapping[str, Any]) -> d
     if generated:
         described["webhook_secret"] = generated
     return described
-
-
-def set_source_secret(
-    ctx: Context, source_id: int, secret: str | Mapping[str, str] | None
-) -> str | None:
-    """Set a source's webhook secret, or generate one (returned once) with None."""
-    with saving(ctx) as session:
-        return set_secret(ctx.vault, get_source(session, source_id), secret)
 
 
 def delete_source(ctx: Context, source_id: int) -> None:

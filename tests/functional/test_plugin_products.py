@@ -13,19 +13,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from models import Item, Site, Source, WebhookLog, WebhookStatus
+from models import Item, WebhookLog, WebhookStatus
 from models.crypto import Vault
-from models.db import transaction
 from sandbox.server import running
 from settings import Settings
 from sync.api_keys import issue_api_key
-from sync.catalog import refresh_catalog
 from sync.context import Context
 from tests.support.relaying import relaying
-from tests.support.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
+from tests.support.stack import (
+    FAST,
+    Stack,
+    installed_context,
+    mirror,
+    sandbox_stack,
+    wait_for,
+    workers,
+)
 from workers.app import make_celery
-
-CLIENT_STATE = "erp-client-state"
 
 
 @pytest.fixture
@@ -36,12 +40,7 @@ def stack(
         sandbox_stack(db, vault, "woocommerce", items=40, drift=0.0) as stack,
         installed_context(settings, **FAST) as context,
     ):
-        with transaction(db) as session:
-            session.get_one(Source, stack.source_id).webhook_secret_sealed = vault.seal(
-                CLIENT_STATE
-            )
-            site = session.get_one(Site, stack.site_id)
-            refresh_catalog(context, site, context.storefront(site))
+        mirror(context, stack.site_id)
         yield stack, context
 
 
@@ -78,10 +77,7 @@ def test_a_product_the_plugin_says_is_untracked_is_never_pushed(
         assert (untracked.active, untracked.quantity) == (False, None)
 
         before = sandbox.store_stock()[sku]
-        sandbox.erp.set_faults(
-            webhook_url=f"{base}/webhooks/businesscentral/{sandbox.source_id}",
-            webhook_secret=CLIENT_STATE,
-        )
+        sandbox.erp.set_faults(webhook_url=f"{base}/webhooks/businesscentral/{sandbox.source_id}")
         sandbox.erp.set_stock({sku: before + 7})
 
         def settled() -> bool:

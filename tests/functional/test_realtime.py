@@ -14,18 +14,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from models import Site, Source, WebhookLog, WebhookStatus
+from models import WebhookLog, WebhookStatus
 from models.crypto import Vault
-from models.db import transaction
 from sandbox.server import running
 from settings import Settings
-from sync.catalog import refresh_catalog
 from sync.context import Context
 from tests.support.relaying import relaying
-from tests.support.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
+from tests.support.stack import (
+    FAST,
+    Stack,
+    installed_context,
+    mirror,
+    sandbox_stack,
+    wait_for,
+    workers,
+)
 from workers.app import make_celery
-
-CLIENT_STATE = "erp-client-state"
 
 
 @dataclass
@@ -45,18 +49,10 @@ def realtime(
         sandbox_stack(db, vault, "woocommerce", items=60, drift=0.0) as stack,
         installed_context(settings, **FAST) as context,
     ):
-        with transaction(db) as session:
-            session.get_one(Source, stack.source_id).webhook_secret_sealed = vault.seal(
-                CLIENT_STATE
-            )
-            site = session.get_one(Site, stack.site_id)
-            refresh_catalog(context, site, context.storefront(site))
+        mirror(context, stack.site_id)
         app = make_celery(settings)
         with running(create_app(settings)) as base, relaying(settings), workers(app):
-            stack.erp.set_faults(
-                webhook_url=f"{base}/webhooks/businesscentral/{stack.source_id}",
-                webhook_secret=CLIENT_STATE,
-            )
+            stack.erp.set_faults(webhook_url=f"{base}/webhooks/businesscentral/{stack.source_id}")
             yield Realtime(stack, context, base, app)
 
 

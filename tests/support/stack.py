@@ -28,6 +28,7 @@ from sandbox.base import SandboxConfig, SandboxState
 from sandbox.registry import create_app
 from sandbox.server import running
 from settings import Settings
+from sync.catalog import refresh_catalog
 from sync.context import Context
 from sync.pacing import Pacing
 from sync.runs import begin_run, prepare_batches, start_run
@@ -223,6 +224,12 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 120.0, what: str = 
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what or predicate}"
         time.sleep(0.05)
+
+
+def mirror(ctx: Context, site_id: int) -> None:
+    """Mirror the site's store catalog into `items`, as a full sync's start does."""
+    site = load_site(ctx.sessions, site_id)
+    refresh_catalog(ctx, site, ctx.storefront(site))
 
 
 def load_site(sessions: sessionmaker[Session], site_id: int) -> Site:
