@@ -14,10 +14,13 @@ from datetime import UTC, datetime
 
 import requests
 
-from api.receiver import OUTCOME_HEADER
 from sandbox.shopify.state import ITEM_BASE, LOCATION_NUMBER
 from sandbox.shopify.webhooks import delivery_headers as shopify_headers
 from sandbox.woocommerce.webhooks import delivery_headers, encode_body
+
+#: Where the receiver names what became of a request (README, Webhooks): the demo reads
+#: it as any client would, from the documented answer, not from the receiver's code.
+OUTCOME_HEADER = "Stocksync-Outcome"
 
 
 @dataclass(frozen=True)

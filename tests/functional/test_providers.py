@@ -8,18 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from models import Platform, Site, SourceKind, WebhookLog, WebhookStatus
+from models import Site, WebhookLog, WebhookStatus
 from models.crypto import Vault
-from models.db import transaction
-from sandbox.accounts import DEFAULTS, STORES
-from sandbox.base import SandboxConfig
-from sandbox.registry import create_app as create_sandbox
+from sandbox.accounts import STORES
 from sandbox.server import running
 from settings import Settings
 from sync.catalog import refresh_catalog
-from tests.factories import make_site, make_source
 from tests.support.relaying import relaying
-from tests.support.stack import FAST, GENEROUS, installed_context, sandbox_stack, wait_for, workers
+from tests.support.stack import FAST, installed_context, mirror, sandbox_stack, wait_for, workers
 from workers.app import make_celery
 
 
@@ -65,45 +61,18 @@ def test_a_store_webhook_is_verified_and_processed(
 def test_a_zoho_item_change_reaches_the_store(
     settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
 ) -> None:
-    erp_account, store_account = DEFAULTS["zoho"], DEFAULTS["woocommerce"]
-    erp_app = create_sandbox("zoho", SandboxConfig.for_account(erp_account, items=40))
-    store_app = create_sandbox("woocommerce", SandboxConfig.for_account(store_account, items=40))
     with (
-        running(erp_app) as erp_url,
-        running(store_app) as store_url,
+        sandbox_stack(db, vault, "woocommerce", items=40, drift=0.0, erp="zoho") as stack,
         installed_context(settings, **FAST) as context,
     ):
-        erp, store = erp_app.config["SANDBOX_STATE"], store_app.config["SANDBOX_STATE"]
-        with transaction(db) as session:
-            source = make_source(
-                session,
-                vault,
-                name="zoho",
-                kind=SourceKind.ZOHO,
-                base_url=erp_url,
-                credentials_sealed=vault.seal(erp_account.stored_credentials(erp_url)),
-                webhook_secret_sealed=vault.seal(erp_account.receiver_secret()),
-            )
-            site = make_site(
-                session,
-                vault,
-                source,
-                platform=Platform.WOOCOMMERCE,
-                base_url=store_url,
-                credentials_sealed=vault.seal(store_account.stored_credentials(store_url)),
-                **GENEROUS,
-            )
-            ids = source.id, site.id
-        with context.sessions() as session:
-            row = session.get_one(Site, ids[1])
-            refresh_catalog(context, row, context.storefront(row))
+        mirror(context, stack.site_id)
         with (
             running(create_app(settings)) as base,
             relaying(settings),
             workers(make_celery(settings)),
         ):
-            erp.set_faults(webhook_url=f"{base}/webhooks/zoho/{ids[0]}")
-            sku = sorted(store.stock())[5]
-            erp.set_stock({sku: 321})
-            wait_for(lambda: store.stock()[sku] == 321, 60, "the store to get Zoho's stock")
+            stack.erp.set_faults(webhook_url=f"{base}/webhooks/zoho/{stack.source_id}")
+            sku = sorted(stack.store_stock())[5]
+            stack.erp.set_stock({sku: 321})
+            wait_for(lambda: stack.store_stock()[sku] == 321, 60, "the store to get Zoho's stock")
     assert [r.status for r in _rows(db, "zoho")] == [WebhookStatus.PROCESSED]

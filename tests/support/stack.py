@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 import celeryconfig
-from models import EventDelivery, Item, Platform, RunStatus, Site, SyncBatch, SyncRun
+from models import EventDelivery, Item, Platform, RunStatus, Site, SourceKind, SyncBatch, SyncRun
 from models.crypto import Vault
 from models.db import transaction
 from sandbox.accounts import DEFAULTS
@@ -91,22 +91,24 @@ def sandbox_stack(
     store: Mapping[str, Any] | None = None,
     site: Mapping[str, Any] | None = None,
     name: str = "shop",
+    erp: str = "businesscentral",
 ) -> Iterator[Stack]:
     """Serve an ERP and a store seeded alike (`drift` of the store's SKUs differ), both
     with their platform's default account (`sandbox.accounts.DEFAULTS`)."""
-    erp_account, store_account = DEFAULTS["businesscentral"], DEFAULTS[platform]
-    erp_app = create_app("businesscentral", SandboxConfig.for_account(erp_account, items=items))
+    erp_account, store_account = DEFAULTS[erp], DEFAULTS[platform]
+    erp_app = create_app(erp, SandboxConfig.for_account(erp_account, items=items))
     store_config = SandboxConfig.for_account(
         store_account, items=items, drift=drift, **(store or {})
     )
     store_app = create_app(platform, store_config)
     with running(erp_app) as erp_url, running(store_app) as store_url:
-        erp = erp_app.config["SANDBOX_STATE"]
+        erp_state = erp_app.config["SANDBOX_STATE"]
         with transaction(sessions) as session:
             source = make_source(
                 session,
                 vault,
                 name=f"erp-{name}",
+                kind=SourceKind(erp),
                 base_url=erp_url,
                 credentials_sealed=vault.seal(erp_account.stored_credentials(erp_url)),
                 webhook_secret_sealed=vault.seal(erp_account.receiver_secret()),
@@ -125,7 +127,7 @@ def sandbox_stack(
             ids = row.id, source.id
         yield Stack(
             erp_url,
-            erp,
+            erp_state,
             store_url,
             store_app.config["SANDBOX_STATE"],
             platform,
