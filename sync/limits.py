@@ -122,7 +122,7 @@ class StoreLimitBusy(TransientError):
 class StoreLimit:
     """The shared limit of one site. `with limit.acquire(): <one store request>`.
 
-    Stores built by `WorkerContext.storefront` already take it around each of their
+    Stores built by `Context.storefront` (sync/context.py) already take it around each of their
     requests (sync/pacing.py): wrapping their calls in `acquire()` again would hold a
     place while waiting for another, which with one place (BigCommerce) never comes.
     """

@@ -56,7 +56,7 @@ def test_a_stock_related_type_naming_a_sku_is_a_sku_change(type_: str) -> None:
         ("inventory.updated", {}),
         ("inventory.updated", {"sku": ""}),
         ("inventory.updated", {"sku": 42}),
-        # Longer than any ERP item number (connectors/skus.py): it can match nothing.
+        # Longer than any ERP item number (models/skus.py): it can match nothing.
         ("inventory.updated", {"sku": "S" * 21}),
     ],
     ids=["other-type", "no-dot", "no-sku", "empty-sku", "numeric-sku", "sku-too-long"],
