@@ -42,16 +42,16 @@ class Broker(Protocol):
     queued only after the rows they name are committed (docs/style.md rule 5): the
     row, not the message, is the record."""
 
-    def start_run(self, run_id: int, kind: str) -> None:
+    def queue_start(self, run_id: int, kind: str) -> None:
         """The task that begins a run: refresh the catalog, cut and queue batches."""
 
-    def batches(self, batch_ids: Iterable[int], kind: str) -> None:
+    def queue_batches(self, batch_ids: Iterable[int], kind: str) -> None:
         """One task per full-sync batch, at the run kind's priority."""
 
-    def deliveries(self, delivery_ids: Iterable[int], countdown: float = 0) -> None:
+    def queue_deliveries(self, delivery_ids: Iterable[int], countdown: float = 0) -> None:
         """An attempt of each lifecycle event delivery."""
 
-    def event(self, row_id: int, countdown: float = 0) -> None:
+    def queue_event(self, row_id: int, countdown: float = 0) -> None:
         """Processing of one webhook log row."""
 
     def depths(self) -> dict[str, Any]:

@@ -102,14 +102,14 @@ def resume(ctx: Context, run_id: int) -> None:
     with transaction(ctx.sessions) as session:
         resumed = resume_run(session, run_id)
     if resumed.start:
-        ctx.broker.start_run(run_id, resumed.kind)
-    ctx.broker.batches(resumed.batch_ids, resumed.kind)
+        ctx.broker.queue_start(run_id, resumed.kind)
+    ctx.broker.queue_batches(resumed.batch_ids, resumed.kind)
 
 
 def cancel(ctx: Context, run_id: int) -> None:
     with transaction(ctx.sessions) as session:
         deliveries = cancel_run(session, run_id)
-    ctx.broker.deliveries(deliveries)
+    ctx.broker.queue_deliveries(deliveries)
 
 
 #: The controls by the name the API's path and the CLI's command use.

@@ -60,7 +60,7 @@ def sweep(ctx: Context, *, now: datetime | None = None, limit: int = 1000) -> in
         session.execute(update(WebhookLog).where(WebhookLog.id.in_(ids)).values(queued_at=now))
     for done, row_id in enumerate(ids):
         try:
-            ctx.broker.event(row_id)
+            ctx.broker.queue_event(row_id)
         except Unavailable as exc:
             # The broker is still down: the rest stay due for the next sweep.
             _unmark(ctx.sessions, ids[done:], previous)

@@ -109,7 +109,7 @@ def start_run(
             raise Conflict(f"site {site_id} is deactivated")
         run_id = _create_run(session, site_id, kind, trigger, local_date).id
     try:
-        ctx.broker.start_run(run_id, kind)
+        ctx.broker.queue_start(run_id, kind)
     except Unavailable as exc:
         with transaction(ctx.sessions) as session:
             fail_run(session, run_id, f"could not be queued: {exc.message}")

@@ -107,7 +107,7 @@ def replay(ctx: Context, row_id: int) -> dict[str, Any]:
         if replayed is None:
             raise Conflict(f"row {row_id} is {row.status.value}; only failed events are replayed")
     try:
-        ctx.broker.event(row_id)
+        ctx.broker.queue_event(row_id)
         enqueued = True
     except Unavailable as exc:
         # The row is `queued` and committed: the outbox sweeper publishes it later.

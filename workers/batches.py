@@ -53,8 +53,8 @@ def process(self: Task, batch_id: int) -> None:
     except Exception as exc:
         # Permanent (bad credentials, a refused request) or a bug: the batch fails with
         # the reason so its run can still finish; a bug is raised again for the logs.
-        ctx.broker.deliveries(give_up(describe(exc)))
+        ctx.broker.queue_deliveries(give_up(describe(exc)))
         if isinstance(exc, EXPECTED):
             return
         raise
-    ctx.broker.deliveries(deliveries)
+    ctx.broker.queue_deliveries(deliveries)

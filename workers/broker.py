@@ -95,12 +95,12 @@ class CeleryBroker:
         self.client = client
         self.owns_app = owns_app
 
-    def start_run(self, run_id: int, kind: str) -> None:
+    def queue_start(self, run_id: int, kind: str) -> None:
         send(
             self.app, START_RUN, [run_id], queue=presets.SYNC["queue"], priority=priority_for(kind)
         )
 
-    def batches(self, batch_ids: Iterable[int], kind: str) -> None:
+    def queue_batches(self, batch_ids: Iterable[int], kind: str) -> None:
         for batch_id in batch_ids:
             send(
                 self.app,
@@ -110,7 +110,7 @@ class CeleryBroker:
                 priority=priority_for(kind),
             )
 
-    def deliveries(self, delivery_ids: Iterable[int], countdown: float = 0) -> None:
+    def queue_deliveries(self, delivery_ids: Iterable[int], countdown: float = 0) -> None:
         for delivery_id in delivery_ids:
             send(
                 self.app,
@@ -121,7 +121,7 @@ class CeleryBroker:
                 countdown=countdown or None,
             )
 
-    def event(self, row_id: int, countdown: float = 0) -> None:
+    def queue_event(self, row_id: int, countdown: float = 0) -> None:
         """`retry=False`: on a request path a dead broker must fail in milliseconds, not
         after Celery's publish retries; the outbox sweeper is the retry."""
         send(

@@ -50,7 +50,7 @@ def deliver(self: Task, delivery_id: int) -> None:
     with transaction(ctx.sessions) as session:
         delay = lifecycle.record_attempt(session, attempt, status, error, ctx.delivery_schedule)
     if delay is not None and delay <= BACKOFF_CAP_SECONDS:
-        ctx.broker.deliveries([delivery_id], countdown=delay)
+        ctx.broker.queue_deliveries([delivery_id], countdown=delay)
 
 
 def post(attempt: lifecycle.Attempt) -> tuple[int | None, str | None]:
@@ -79,7 +79,7 @@ def sweep(self: Task) -> int:
     ctx = get_context(self.app)
     with ctx.sessions() as session:
         due = lifecycle.due_deliveries(session, OVERDUE)
-    ctx.broker.deliveries(due)
+    ctx.broker.queue_deliveries(due)
     if due:
         log.info("lifecycle.swept", extra={"published": len(due)})
     return len(due)

@@ -45,7 +45,7 @@ def return_stuck_batches_task(self: Task) -> int:
             session, datetime.now(UTC), ctx.settings.stuck_batch_minutes
         )
     for batch_id, kind in returned.batches:
-        ctx.broker.batches([batch_id], kind)
+        ctx.broker.queue_batches([batch_id], kind)
     if returned.batches or returned.held:
         log.warning(
             "sync.batches.returned",
@@ -62,7 +62,7 @@ def fail_stuck_runs_task(self: Task) -> int:
         runs, deliveries = fail_stuck_runs(
             session, datetime.now(UTC), ctx.settings.stuck_run_minutes
         )
-    ctx.broker.deliveries(deliveries)
+    ctx.broker.queue_deliveries(deliveries)
     for run_id in runs:
         log.error(
             "sync.run.stuck", extra={"run": run_id, "minutes": ctx.settings.stuck_run_minutes}

@@ -68,7 +68,7 @@ def start(self: Task, run_id: int) -> None:
         begun = begin_run(session, run_id)
     if begun is None:
         return  # cancelled, finished, paused before it began, or already batched
-    ctx.broker.deliveries(begun.deliveries)
+    ctx.broker.queue_deliveries(begun.deliveries)
 
     def give_up(error: str) -> list[int]:
         with transaction(ctx.sessions) as session:
@@ -82,13 +82,13 @@ def start(self: Task, run_id: int) -> None:
     except Exception as exc:
         # Permanent (bad credentials) or a bug: the run fails with the reason rather than
         # staying `running`; a bug is raised again for the logs.
-        ctx.broker.deliveries(give_up(describe(exc)))
+        ctx.broker.queue_deliveries(give_up(describe(exc)))
         if isinstance(exc, EXPECTED):
             return
         raise
     else:
         deliveries = cut.deliveries
         if cut.enqueue:
-            ctx.broker.batches(cut.batch_ids, begun.kind)
+            ctx.broker.queue_batches(cut.batch_ids, begun.kind)
         log.info("sync.run.started", extra={"run": run_id, "batches": len(cut.batch_ids)})
-    ctx.broker.deliveries(deliveries)
+    ctx.broker.queue_deliveries(deliveries)

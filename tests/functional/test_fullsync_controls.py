@@ -115,7 +115,7 @@ def test_pause_holds_the_rest_and_resume_syncs_it_once(
         written = len(stack.store.writes)
         # Messages arriving now (a duplicate, a retry) find the run paused.
         queued = _batches(db, run_id)[BatchStatus.QUEUED]
-        get_context(app).broker.batches(_queued_ids(db, run_id), "manual")
+        get_context(app).broker.queue_batches(_queued_ids(db, run_id), "manual")
         wait_for(lambda: _quiet(db, run_id, redis_client), what="the duplicates to drain")
 
         assert paused.status == RunStatus.PAUSED and 30 <= paused.percent < 70

@@ -91,7 +91,7 @@ def test_a_run_completes_through_429s_and_503s(
         stack.store_app.wsgi_app, stack.erp_app.wsgi_app = recorders
         for sandbox in (stack.store, stack.erp):
             sandbox.set_faults(share_429=0.1, share_5xx=0.1)
-        ctx.broker.batches(batch_ids, "manual")
+        ctx.broker.queue_batches(batch_ids, "manual")
         with workers(app, concurrency=2):
             wait_for(lambda: finished(db, run_id), timeout=240, what="the run")
 

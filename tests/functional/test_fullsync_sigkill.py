@@ -129,7 +129,7 @@ def test_killed_workers_lose_no_sku_and_count_none_twice(
                     session, datetime.now(UTC) + timedelta(minutes=31), 30
                 )
             for batch_id, kind in returned.batches:
-                ctx.broker.batches([batch_id], kind)
+                ctx.broker.queue_batches([batch_id], kind)
             wait_for(lambda: finished(db, run_id), what="the run")
 
         assert stack.differing() == set(), log.read_text()[-3000:]

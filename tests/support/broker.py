@@ -24,18 +24,18 @@ class RecordingBroker:
             self.fails_after -= 1
         self.queued.append((task, argument, extra))
 
-    def start_run(self, run_id: int, kind: str) -> None:
+    def queue_start(self, run_id: int, kind: str) -> None:
         self._queue("start_run", run_id, kind)
 
-    def batches(self, batch_ids: Iterable[int], kind: str) -> None:
+    def queue_batches(self, batch_ids: Iterable[int], kind: str) -> None:
         for batch_id in batch_ids:
             self._queue("batch", batch_id, kind)
 
-    def deliveries(self, delivery_ids: Iterable[int], countdown: float = 0) -> None:
+    def queue_deliveries(self, delivery_ids: Iterable[int], countdown: float = 0) -> None:
         for delivery_id in delivery_ids:
             self._queue("delivery", delivery_id, countdown)
 
-    def event(self, row_id: int, countdown: float = 0) -> None:
+    def queue_event(self, row_id: int, countdown: float = 0) -> None:
         self._queue("event", row_id, countdown)
 
     def depths(self) -> dict[str, Any]:

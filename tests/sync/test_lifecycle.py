@@ -132,7 +132,7 @@ def test_a_failing_subscriber_is_retried_with_growing_delays_under_one_id(
             run = run_row(session, stack.site_id, status=RunStatus.COMPLETED)
             [delivery_id] = lifecycle.record_run_event(session, run, lifecycle.COMPLETED)
         with workers(app):
-            ctx.broker.deliveries([delivery_id])
+            ctx.broker.queue_deliveries([delivery_id])
             wait_for(lambda: _deliveries(db)[0].status != DeliveryStatus.PENDING)
 
     [delivery] = _deliveries(db)
@@ -164,9 +164,9 @@ def test_410_gone_deactivates_the_subscriber(
             first = lifecycle.record_run_event(session, run, lifecycle.STARTED)
             second = lifecycle.record_run_event(session, run, lifecycle.FAILED)
         with workers(app):
-            ctx.broker.deliveries(first)
+            ctx.broker.queue_deliveries(first)
             wait_for(lambda: _deliveries(db)[0].status != DeliveryStatus.PENDING)
-            ctx.broker.deliveries(second)  # finds its subscriber gone: not sent
+            ctx.broker.queue_deliveries(second)  # finds its subscriber gone: not sent
 
     assert len(endpoint.received) == 1
     assert [d.status for d in _deliveries(db)] == [DeliveryStatus.CANCELLED] * 2

@@ -50,7 +50,7 @@ def test_transient_failures_are_retried_until_the_store_recovers(
         drifted = stack.differing()
         run_id, batch_ids = prepared_run(sync_ctx, stack.site_id)
         stack.store.set_faults(share_5xx=1.0)
-        sync_ctx.broker.batches(batch_ids, "manual")
+        sync_ctx.broker.queue_batches(batch_ids, "manual")
         with workers(celery_app):
             wait_for(lambda: all(b.attempts >= 2 for b in _batches(db, run_id)), what="retries")
             stack.store.set_faults(share_5xx=0.0)
@@ -68,7 +68,7 @@ def test_a_batch_that_keeps_failing_fails_with_its_error_and_so_does_its_run(
     with _stack(db, vault, 400) as stack:
         run_id, batch_ids = prepared_run(sync_ctx, stack.site_id)
         stack.store.set_faults(share_5xx=1.0)
-        sync_ctx.broker.batches(batch_ids, "manual")
+        sync_ctx.broker.queue_batches(batch_ids, "manual")
         with workers(celery_app):
             wait_for(lambda: finished(db, run_id), what="the run to give up")
 
@@ -129,7 +129,7 @@ def test_skus_the_erp_does_not_know_fail_alone(
         run_id, batch_ids = prepared_run(sync_ctx, stack.site_id)
         stack.erp.items = [row for row in stack.erp.items if row["number"] != "SKU-000007"]
         stack.erp.by_number.pop("SKU-000007")
-        sync_ctx.broker.batches(batch_ids, "manual")
+        sync_ctx.broker.queue_batches(batch_ids, "manual")
         with workers(celery_app):
             wait_for(lambda: finished(db, run_id), what="the run")
 

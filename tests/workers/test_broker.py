@@ -29,9 +29,9 @@ def test_depths_count_every_priority_and_the_unacked(
     celery_app: Celery, redis_client: redis.Redis
 ) -> None:
     broker = CeleryBroker(celery_app, redis_client)
-    broker.batches([1, 2], "full")  # nightly priority
-    broker.start_run(3, "manual")  # manual priority
-    broker.event(4)
+    broker.queue_batches([1, 2], "full")  # nightly priority
+    broker.queue_start(3, "manual")  # manual priority
+    broker.queue_event(4)
     redis_client.hset("unacked", "tag", "message")
     assert broker.depths() == {
         "queues": {"events": 1, "sync": 3, "maintenance": 0},

@@ -16,7 +16,7 @@ from workers.events import EVENTS_QUEUE, event_message
 def test_event_message_matches_what_celery_publishes(
     celery_app: Celery, redis_client: redis.Redis
 ) -> None:
-    CeleryBroker(celery_app, redis_client).event(42, countdown=5)
+    CeleryBroker(celery_app, redis_client).queue_event(42, countdown=5)
     [raw] = redis_client.lrange(EVENTS_QUEUE, 0, -1)
     theirs, ours = json.loads(raw), json.loads(event_message(42, 5))
     assert ours.keys() == theirs.keys()
