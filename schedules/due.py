@@ -31,9 +31,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from models import Site, SyncRun
+from models import RunStatus, Site, SyncRun
 from sync.context import Context
-from sync.errors import Conflict
+from sync.errors import AlreadyRunning, Conflict
 from sync.runs import RunKind, start_run
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,12 @@ def start_due_runs(ctx: Context, now: datetime) -> list[int]:
                 start_run(ctx, site_id, kind=RunKind.FULL, trigger="beat", local_date=local_date)
             )
         except Conflict as refusal:
-            log.info(
+            # Another beat's run, or a run going: the site stays due and the next beat
+            # after that run ends starts tonight's. A paused run holds the nightly
+            # until an operator resumes or cancels it, so that one is a warning.
+            held = isinstance(refusal, AlreadyRunning) and refusal.status == RunStatus.PAUSED
+            log.log(
+                logging.WARNING if held else logging.INFO,
                 "schedules.due.not_started",
                 extra={"site": site_id, "date": str(local_date), "reason": refusal.message},
             )

@@ -44,8 +44,10 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
+import psycopg2
 from psycopg2.extras import execute_values
 from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from connectors.interfaces import Storefront
@@ -177,11 +179,18 @@ _MIRROR = _upsert(touch_unchanged=False)
 
 
 def _execute_upsert(session: Session, sql: str, rows: list[dict[str, Any]]) -> list[Any]:
-    """Run `sql` over `rows` as one statement in the session's transaction."""
+    """Run `sql` over `rows` as one statement in the session's transaction.
+
+    The cursor is psycopg2's own, so its errors are raised as SQLAlchemy's, as every
+    other statement's are: callers (the plugin endpoint's 503, a task's retry) tell an
+    outage or a deadlock from a bug by SQLAlchemy's types alone.
+    """
     values = [tuple(row[column] for column in _COLUMNS) for row in rows]
     cursor = session.connection().connection.cursor()
     try:
         return execute_values(cursor, sql, values, page_size=len(values), fetch=True)
+    except psycopg2.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, psycopg2.Error) from exc
     finally:
         cursor.close()
 
@@ -212,11 +221,14 @@ def deactivate_product(ctx: Context, site_id: int, product_id: str) -> int:
     """The store deleted a product: its SKUs leave the mirror's active rows; return how
     many. Kept, not deleted, so a restored product finds its history."""
     with transaction(ctx.sessions) as session:
-        gone = session.execute(
-            update(Item)
+        rows = (
+            select(Item.id)
             .where(Item.site_id == site_id, Item.product_id == product_id, Item.active)
-            .values(active=False)
-            .returning(Item.id)
+            .order_by(Item.sku)  # the lock order of every writer (module rules)
+            .with_for_update()
+        )
+        gone = session.execute(
+            update(Item).where(Item.id.in_(rows)).values(active=False).returning(Item.id)
         ).all()
     return len(gone)
 

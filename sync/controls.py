@@ -98,7 +98,8 @@ def pause(ctx: Context, run_id: int) -> None:
 
 def resume(ctx: Context, run_id: int) -> None:
     """Resume the run and queue what it has left. If the broker is down, the run is
-    `running` with its batches `queued`: the stuck-batch check publishes them later."""
+    `running` with its batches `queued` (or none cut yet): the maintenance task
+    publishes them, or its start, later (sync/recovery.py)."""
     with transaction(ctx.sessions) as session:
         resumed = resume_run(session, run_id)
     if resumed.start:

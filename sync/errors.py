@@ -44,6 +44,7 @@ class AlreadyRunning(Conflict):
         super().__init__(message)
         self.site_id = site_id
         self.run_id = run_id
+        self.status = status
 
 
 class Unavailable(ServiceError):

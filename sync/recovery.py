@@ -8,6 +8,13 @@ task's hard time limit is far shorter. Batches `queued` that long in a running r
 their message (a broker flush, a worker that died holding it prefetched): they are
 published again too. A duplicate message is harmless: only one claim succeeds.
 
+A run `queued`, or `running` with no batches yet, untouched that long lost its start
+task: a process killed between committing the run and publishing its start, a broker
+flush, or a task killed mid-refresh. Its start is published again; `begin_run` and
+`cut_batches` are idempotent, so a start that was only late costs at most a second
+catalog refresh. Left alone, the run would hold its site (one live run per site)
+until the stuck-run check failed it.
+
 A run with no progress for STUCK_RUN_MINUTES is failed (and so reported by its
 lifecycle event and the logs) rather than left running forever.
 """
@@ -30,10 +37,13 @@ class Returned:
     batches: list[tuple[int, str]] = field(default_factory=list)
     #: Batches of paused runs put back to `queued`: `resume` publishes them.
     held: int = 0
+    #: (run id, run kind) of runs whose start task is to be published again.
+    starts: list[tuple[int, str]] = field(default_factory=list)
 
 
 def return_stuck_batches(session: Session, now: datetime, minutes: int) -> Returned:
-    """Return batches stuck `processing` and republish lost `queued` ones (see module)."""
+    """Return batches stuck `processing`, republish lost `queued` ones and lost start
+    tasks (see the module)."""
     cutoff = now - timedelta(minutes=minutes)
     # Lost messages first, so the batches returned below (queued from now on) are not
     # counted twice when `now` runs ahead of the database clock.
@@ -63,10 +73,22 @@ def return_stuck_batches(session: Session, now: datetime, minutes: int) -> Retur
         ),
         {"cutoff": cutoff, "minutes": minutes},
     ).all()
+    starts = session.execute(
+        text(
+            """
+            UPDATE sync_runs SET updated_at = now()
+            WHERE status IN ('queued', 'running') AND batches_total = 0
+              AND updated_at < :cutoff
+            RETURNING id, kind
+            """
+        ),
+        {"cutoff": cutoff},
+    ).all()
     return Returned(
         batches=[(row.id, row.kind) for row in lost]
         + [(row.id, row.kind) for row in stuck if row.status == "running"],
         held=sum(row.status == "paused" for row in stuck),
+        starts=[(row.id, row.kind) for row in starts],
     )
 
 

@@ -94,12 +94,16 @@ def start_run(
 
     Refused with `NotFound` (no such site), `Conflict` (site deactivated, or its
     nightly run for `local_date` exists) or `AlreadyRunning` (the site has a live run).
-    The unique indexes decide races: the check is the INSERT itself.
+    A live run is looked for first, so a refusal costs no failed INSERT; the unique
+    indexes decide the races that check cannot see.
 
     If the start cannot be published (Redis down), the run is failed by name and
     `Unavailable` raised: left queued, it would refuse every later start of the site
-    until the stuck-run check failed it hours later. Its lifecycle event goes out with
-    the delivery sweep once Redis is back.
+    until the stuck-run check failed it hours later. A nightly run failed so gives its
+    local date back (`local_date` cleared), so the next beat starts that night's run.
+    Its lifecycle event goes out with the delivery sweep once Redis is back. A start
+    task lost after this (a process killed between commit and publish) is published
+    again by the maintenance task (sync/recovery.py `lost_starts`).
     """
     with transaction(ctx.sessions) as session:
         site = session.get(Site, site_id)
@@ -107,12 +111,16 @@ def start_run(
             raise NotFound(f"no site {site_id}")
         if not site.active:
             raise Conflict(f"site {site_id} is deactivated")
+        going = live_run(session, site_id)
+        if going is not None:
+            raise AlreadyRunning(site_id, going.id, going.status)
         run_id = _create_run(session, site_id, kind, trigger, local_date).id
     try:
         ctx.broker.queue_start(run_id, kind)
     except Unavailable as exc:
         with transaction(ctx.sessions) as session:
             fail_run(session, run_id, f"could not be queued: {exc.message}")
+            session.get_one(SyncRun, run_id).local_date = None
         raise
     log.info("sync.run.created", extra={"run": run_id, "site": site_id, "trigger": trigger})
     return run_id

@@ -38,7 +38,8 @@ def start_due_syncs(self: Task) -> int:
 
 @shared_task(name=RETURN_STUCK_BATCHES, bind=True, **presets.MAINTENANCE)
 def return_stuck_batches_task(self: Task) -> int:
-    """Return batches stuck in `processing` and republish lost `queued` ones."""
+    """Return batches stuck in `processing`, republish lost `queued` ones and lost
+    start tasks."""
     ctx = get_context(self.app)
     with transaction(ctx.sessions) as session:
         returned = return_stuck_batches(
@@ -46,12 +47,18 @@ def return_stuck_batches_task(self: Task) -> int:
         )
     for batch_id, kind in returned.batches:
         ctx.broker.queue_batches([batch_id], kind)
-    if returned.batches or returned.held:
+    for run_id, kind in returned.starts:
+        ctx.broker.queue_start(run_id, kind)
+    if returned.batches or returned.held or returned.starts:
         log.warning(
             "sync.batches.returned",
-            extra={"published": len(returned.batches), "held": returned.held},
+            extra={
+                "published": len(returned.batches),
+                "held": returned.held,
+                "starts": [run_id for run_id, _ in returned.starts],
+            },
         )
-    return len(returned.batches)
+    return len(returned.batches) + len(returned.starts)
 
 
 @shared_task(name=FAIL_STUCK_RUNS, bind=True, **presets.MAINTENANCE)

@@ -87,7 +87,8 @@ def _refusal(error: HttpRefusal) -> tuple[Response, int]:
 def _service_refusal(error: ServiceError) -> tuple[Response, int]:
     status, code = status_of(error)
     if status >= 500:
-        log.error("admin.refused", extra={"status": status, "error": error.message})
+        # Our outage (the broker), logged as a database or Redis outage is.
+        log.error("admin.service_unavailable", extra={"error": error.message})
     return error_response(status, code, error.message)
 
 

@@ -5,9 +5,12 @@ it: the nightly beat and an ERP `collection` notice skipped that check, so two r
 could write one store at once. Now `sync.runs.start_run` is the one way a run starts,
 and this partial unique index makes the rule hold for every trigger, on every host.
 
-Sites that already have several live runs keep the oldest (it started first, so it is
-furthest along); the others are cancelled as an operator's cancel would: queued
-batches cancelled and counted as skipped, the run closed once nothing is processing.
+Sites that already have several live runs keep one: a running run before a queued one
+before a paused one, the oldest among equals (it started first, so it is furthest
+along). The others are cancelled as an operator's cancel would be: queued batches
+cancelled and counted as skipped, the run closed once nothing is processing. Unlike an
+operator's cancel, no lifecycle event is recorded for them (the migration does not
+sign deliveries); run it with the workers stopped.
 
 Revision ID: 0006
 Revises: 0005
@@ -30,11 +33,14 @@ def upgrade() -> None:
     op.execute(
         f"""
         CREATE TEMPORARY TABLE superseded ON COMMIT DROP AS
-        SELECT id FROM sync_runs r
-        WHERE status IN {LIVE} AND EXISTS (
-            SELECT 1 FROM sync_runs older
-            WHERE older.site_id = r.site_id AND older.status IN {LIVE} AND older.id < r.id
-        )
+        SELECT id FROM (
+            SELECT id, row_number() OVER (
+                PARTITION BY site_id
+                ORDER BY CASE status WHEN 'running' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END, id
+            ) AS rank
+            FROM sync_runs WHERE status IN {LIVE}
+        ) AS live
+        WHERE rank > 1
         """
     )
     op.execute(

@@ -65,11 +65,12 @@ def test_0005_downgrade_clears_ids_of_deleted_owners_then_restores_the_keys(
     assert keys == {"fk_webhook_log_site_id_sites", "fk_webhook_log_source_id_sources"}
 
 
-def test_0006_keeps_each_sites_oldest_live_run_and_cancels_the_others(
+def test_0006_keeps_one_live_run_per_site_and_cancels_the_others(
     empty_database: str,
 ) -> None:
     """Before 0006 the beat and ERP collection notices could start a second live run of
-    a site; the unique index can only be built once each site has one, the oldest."""
+    a site; the unique index can only be built once each site has one: a running run
+    before a paused one, the oldest of two running ones."""
     upgrade(empty_database, "0005")
     engine = create_engine(empty_database)
     try:
@@ -84,7 +85,8 @@ def test_0006_keeps_each_sites_oldest_live_run_and_cancels_the_others(
                 text(
                     "INSERT INTO sites (id, name, platform, base_url, source_id, "
                     "credentials_sealed, timezone) "
-                    "VALUES (1, 'shop', 'woocommerce', 'http://shop', 1, 'x', 'UTC')"
+                    "VALUES (1, 'shop', 'woocommerce', 'http://shop', 1, 'x', 'UTC'), "
+                    "(2, 'other', 'woocommerce', 'http://other', 1, 'x', 'UTC')"
                 )
             )
             conn.execute(
@@ -93,7 +95,9 @@ def test_0006_keeps_each_sites_oldest_live_run_and_cancels_the_others(
                     "batches_total, batches_pending) VALUES "
                     "(1, 1, 'manual', 'api', 'running', 2, 2), "
                     "(2, 1, 'full', 'beat', 'running', 2, 2), "
-                    "(3, 1, 'manual', 'api', 'completed', 0, 0)"
+                    "(3, 1, 'manual', 'api', 'completed', 0, 0), "
+                    "(4, 2, 'manual', 'api', 'paused', 0, 0), "
+                    "(5, 2, 'full', 'beat', 'running', 0, 0)"
                 )
             )
             conn.execute(
@@ -123,6 +127,8 @@ def test_0006_keeps_each_sites_oldest_live_run_and_cancels_the_others(
         (1, "running", 0, 2, True),
         (2, "cancelled", 1, 1, True),
         (3, "completed", 0, 0, True),
+        (4, "cancelled", 0, 0, False),  # nothing processing: closed at once
+        (5, "running", 0, 0, True),
     ]
     assert [tuple(batch) for batch in batches] == [(0, "processing"), (1, "cancelled")]
     assert "uq_sync_runs_live_per_site" not in indexes

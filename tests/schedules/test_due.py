@@ -3,6 +3,7 @@ down at 2 AM, and two beats racing."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -19,6 +20,7 @@ from models.db import transaction
 from schedules.due import due_date, start_due_runs
 from settings import Settings
 from sync.context import Context, build_context
+from sync.errors import Unavailable
 from sync.runs import LIVE, RunKind
 from tests.factories import make_site, make_source
 from tests.factories.sync import run_row
@@ -214,3 +216,40 @@ def test_two_beats_at_once_start_one_run(
         assert len(started) == len(sites)
         _finish_runs(db)
     assert max(Counter(_runs(db)).values()) == 1
+
+
+def test_a_nightly_start_the_broker_refused_is_tried_again_at_the_next_beat(
+    db: sessionmaker[Session], vault: Vault, ctx: Context
+) -> None:
+    """Redis down at 02:00: the run is failed by name, and gives its date back."""
+    site = _sites(db, vault, "UTC")["UTC"]
+    assert isinstance(ctx.broker, RecordingBroker)
+    ctx.broker.fails_after = 0
+    with pytest.raises(Unavailable):
+        start_due_runs(ctx, utc(2026, 11, 22, 2, 0))
+    with db() as session:
+        (failed,) = session.scalars(select(SyncRun)).all()
+        assert (failed.status, failed.local_date) == (RunStatus.FAILED, None)
+        assert failed.error is not None and failed.error.startswith("could not be queued")
+    ctx.broker.fails_after = None
+    assert len(start_due_runs(ctx, utc(2026, 11, 22, 2, 5))) == 1
+    assert _runs(db) == [(site, date(2026, 11, 22))]
+
+
+def test_a_paused_run_holding_the_nightly_is_a_warning(
+    db: sessionmaker[Session], vault: Vault, ctx: Context, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A forgotten pause holds the site's nightly runs until someone resumes or cancels
+    it: say so louder than a run that will end by itself."""
+    sites = _sites(db, vault, "UTC", "Asia/Kolkata")
+    with transaction(db) as session:
+        run_row(session, sites["UTC"], status=RunStatus.PAUSED)
+        run_row(session, sites["Asia/Kolkata"], status=RunStatus.RUNNING)
+    caplog.set_level(logging.INFO, logger="schedules.due")
+    assert start_due_runs(ctx, utc(2026, 11, 22, 3, 0)) == []
+    levels = {
+        record.site: record.levelname  # type: ignore[attr-defined]
+        for record in caplog.records
+        if record.getMessage() == "schedules.due.not_started"
+    }
+    assert levels == {sites["UTC"]: "WARNING", sites["Asia/Kolkata"]: "INFO"}

@@ -7,13 +7,15 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.errors import TransientError
 from connectors.types import StockUpdate, StoreProduct, UpdateResult
 from models import Item
 from models.crypto import Vault
-from sync.catalog import CHUNK, refresh_catalog
+from models.db import transaction
+from sync.catalog import CHUNK, mirror_products, refresh_catalog
 from sync.context import Context
 from tests.factories import make_site, make_source
 from tests.support.stack import Stack, load_site
@@ -145,3 +147,25 @@ def test_a_store_error_while_reading_ahead_reaches_the_caller(
     with pytest.raises(TransientError, match="503"):
         refresh_catalog(ctx, site, ListedStore(CHUNK * 3, during=fail_in_second_chunk))
     assert len(_items(db, site.id)) == CHUNK
+
+
+def test_a_database_error_in_a_mirror_write_is_raised_as_sqlalchemys(
+    ctx: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """The upsert runs on psycopg2's own cursor: its errors must still reach callers as
+    SQLAlchemy's, which they tell apart (the plugin endpoint answers an outage or a
+    lock timeout 503 so the plugin retries, never a bare 500)."""
+    site_id = _site(db, vault)
+    refresh_catalog(ctx, load_site(ctx.sessions, site_id), ListedStore(3))
+    holder = db()
+    try:
+        holder.execute(select(Item).where(Item.sku == "SKU-000001").with_for_update())
+        with (
+            pytest.raises(OperationalError, match="lock timeout"),
+            transaction(ctx.sessions) as session,
+        ):
+            session.execute(text("SET LOCAL lock_timeout = '100ms'"))
+            mirror_products(session, site_id, [StoreProduct("SKU-000001", "1", None, 9)])
+    finally:
+        holder.close()
+    assert _items(db, site_id)["SKU-000001"].quantity == 5

@@ -19,6 +19,8 @@ from sync.controls import pause_run
 from sync.recovery import fail_stuck_runs, return_stuck_batches
 from sync.retention import purge_webhook_log
 from sync.subscribers import subscribe
+from tests.factories import make_site, make_source
+from tests.factories.sync import run_row as build_run
 from tests.support.stack import (
     finished,
     prepared_run,
@@ -138,3 +140,37 @@ def test_the_maintenance_tasks_are_registered(celery_app: Celery) -> None:
         "workers.maintenance.fail_stuck_runs",
         "workers.maintenance.purge_webhook_log",
     } <= set(celery_app.tasks)
+
+
+def test_a_run_whose_start_task_was_lost_is_started_again_and_completes(
+    sync_ctx: Context, celery_app: Celery, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """The run committed, then its process died before publishing its start: the
+    maintenance task publishes the start, so the run neither holds its site (one live
+    run per site) nor waits hours for the stuck-run check."""
+    with sandbox_stack(db, vault, "shopify", items=600) as stack:
+        drifted = stack.differing()
+        with transaction(db) as session:
+            run_id = build_run(session, stack.site_id).id  # queued, never published
+        with transaction(db) as session:
+            assert return_stuck_batches(session, datetime.now(UTC), 30).starts == []
+        _age(db, "sync_runs", "updated_at", 31)
+        with workers(celery_app):
+            celery_app.send_task(RETURN_STUCK_BATCHES, queue="maintenance")
+            wait_for(lambda: finished(db, run_id), what="the run")
+        assert stack.differing() == set()
+    run = run_row(db, run_id)
+    assert (run.status, run.synced) == (RunStatus.COMPLETED, len(drifted))
+
+
+def test_runs_with_batches_or_finished_are_not_started_again(
+    sync_ctx: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    with sandbox_stack(db, vault, "shopify", items=600) as stack:
+        prepared_run(sync_ctx, stack.site_id)  # running, batches cut
+    with transaction(db) as session:
+        other = make_site(session, vault, make_source(session, vault, name="other"), name="o")
+        build_run(session, other.id, status=RunStatus.COMPLETED)
+    _age(db, "sync_runs", "updated_at", 31)
+    with transaction(db) as session:
+        assert return_stuck_batches(session, datetime.now(UTC), 30).starts == []
