@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import RunStatus, SyncRun
@@ -25,6 +24,7 @@ from sync.runs import LIVE, RunKind
 from tests.factories import make_site, make_source
 from tests.factories.sync import run_row
 from tests.support.broker import RecordingBroker
+from tests.support.locks import wait_until_blocked
 
 
 @pytest.fixture
@@ -171,28 +171,13 @@ def test_the_unique_index_settles_a_race_the_check_missed(
     beat = threading.Thread(target=lambda: result.append(start_due_runs(ctx, now)), daemon=True)
     try:
         beat.start()
-        _wait_until_blocked(db)
+        wait_until_blocked(db)
         other_beat.commit()
     finally:
         other_beat.close()  # rolls back if the wait failed, so the beat never hangs
     beat.join(timeout=10)
     assert result == [[]]
     assert len(_runs(db)) == 1
-
-
-def _wait_until_blocked(db: sessionmaker[Session]) -> None:
-    """Until some session waits on a lock (the beat's insert on the other's row)."""
-    deadline = time.monotonic() + 10
-    with db() as session:
-        while not session.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-        ).scalar_one():
-            assert time.monotonic() < deadline, "the beat never waited for the other"
-            session.rollback()
-            time.sleep(0.01)
 
 
 def test_two_beats_at_once_start_one_run(

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
-import pytest
 from flask import Flask, Response, request
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,11 +20,10 @@ from models.db import transaction
 from sandbox.server import running
 from settings import Settings
 from sync import lifecycle
-from sync.context import Context, build_context
+from sync.context import Context
 from sync.retry import BACKOFF_CAP_SECONDS, DELIVERY_SCHEDULE
 from sync.subscribers import subscribe
 from tests.factories.sync import run_row
-from tests.support.broker import RecordingBroker
 from tests.support.stack import (
     FAST,
     installed_context,
@@ -66,13 +64,6 @@ def subscriber(*answers: int) -> Iterator[Subscriber]:
     with running(endpoint.app()) as base:
         endpoint.url = f"{base}/hook"
         yield endpoint
-
-
-@pytest.fixture
-def service(settings: Settings, db: sessionmaker[Session]) -> Iterator[Context]:
-    """A context whose broker only records: these tests publish through their own."""
-    with build_context(settings, RecordingBroker()) as context:
-        yield context
 
 
 def _subscribe(ctx: Context, url: str) -> tuple[int, str]:
