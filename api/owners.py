@@ -72,7 +72,7 @@ class OwnerCache:
                 row = session.get(Source, owner_id)
                 if row is None:
                     return None
-                owner = Owner("source", row.id, None, row.id, True)
+                owner = Owner("source", row.id, None, row.id, row.webhooks_active)
             sealed = row.webhook_secret_sealed
         if sealed is None:
             return owner, None, False

@@ -75,6 +75,20 @@ def source_secret(obj: Context, source: str, secret: str | None) -> None:
     click.echo(f"new secret (shown once): {generated}" if generated else "secret set")
 
 
+@sources.command("toggle")
+@click.argument("source")
+@click.option("--webhooks", type=click.Choice(["on", "off"]), required=True)
+@click.pass_obj
+def toggle_source(obj: Context, source: str, webhooks: str) -> None:
+    """Pause or resume an ERP's webhooks (paused ones are logged `ignored`; full syncs
+    of its sites go on)."""
+    with services(obj) as ctx:
+        state = source_service.toggle_webhooks(
+            ctx, source_service.source_id(ctx, source), webhooks == "on"
+        )
+    click.echo(f"source {state['source_id']} webhooks {webhooks}")
+
+
 @click.group()
 def sites() -> None:
     """Storefronts."""
@@ -141,7 +155,8 @@ def list_sites(obj: Context, as_json: bool) -> None:
 @click.option("--webhooks", type=click.Choice(["on", "off"]), required=True)
 @click.pass_obj
 def toggle(obj: Context, site: str, webhooks: str) -> None:
-    """Pause or resume a store's webhooks (paused ones are logged `ignored`)."""
+    """Pause or resume a store's real-time sync: its webhooks are logged `ignored` and its
+    ERP's changes skip it; its full syncs go on."""
     with services(obj) as ctx:
         state = site_service.toggle_webhooks(ctx, site_service.site_id(ctx, site), webhooks == "on")
     click.echo(f"site {state['site_id']} webhooks {webhooks}")

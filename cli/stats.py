@@ -23,17 +23,15 @@ def stats(obj: Context, as_json: bool) -> None:
         echo_json(document)
         return
     queue = document["queue"]
-    click.echo(
-        "batches (live, and finished in 24 h): "
-        + "  ".join(f"{name} {queue[name]:,}" for name in queue)
-    )
+    click.echo(f"queue: {document['queue_covers']}")
+    click.echo("  " + "  ".join(f"{name} {queue[name]:,}" for name in queue))
     broker = document["broker"]
     if broker is None:
         click.echo(f"broker: unavailable ({document.get('broker_error')})")
     else:
         waiting = "  ".join(f"{name} {n:,}" for name, n in broker["queues"].items())
         click.echo(f"broker: {waiting}  unacked {broker['unacked']:,}")
-    click.echo("last syncs:")
+    click.echo("last inventory syncs (nightly or manual):")
     for row in document["last_syncs"]:
         when = row["last_sync"].strftime("%Y-%m-%d %H:%M %Z") if row["last_sync"] else "never"
         click.echo(

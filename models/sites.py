@@ -13,7 +13,6 @@ from models.base import (
     bool_true,
     created_at,
     enum_column,
-    timestamp,
     updated_at,
 )
 
@@ -42,6 +41,8 @@ class Source(Base):
     credentials_sealed: Mapped[str] = mapped_column(Text)
     #: Fernet token of the secret its webhooks carry (Zoho token, BC clientState).
     webhook_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    #: The source's real-time switch: off, its ERP's webhooks are logged `ignored`.
+    webhooks_active: Mapped[bool_true]
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
@@ -84,12 +85,14 @@ class Site(Base):
     timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
     full_sync_hour: Mapped[int] = mapped_column(Integer, server_default="2")
     active: Mapped[bool_true]
+    #: The site's real-time switch: off, nothing real-time writes its store (its own
+    #: webhooks are logged `ignored`, its source's changes skip it); the full sync
+    #: still follows `active` and the schedule (docs/architecture.md).
     webhooks_active: Mapped[bool_true]
     #: Store write quota shared by all workers; NULL means the platform's default.
     rate_limit_requests: Mapped[int | None]
     rate_limit_window_seconds: Mapped[int | None]
     rate_limit_concurrency: Mapped[int | None]
-    last_webhook_at: Mapped[timestamp]
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

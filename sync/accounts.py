@@ -2,7 +2,8 @@
 
 Credentials and secrets go in sealed (models/crypto.py) and never come back out
 through the service layer: the caller gets a clear secret only when it generated one,
-once. `rotate_keys` re-seals them all under the newest encryption key.
+once. `rotate_keys` re-seals them all under the newest encryption key. Both have a
+real-time switch (`switch_webhooks`, docs/architecture.md "Real-time switches").
 """
 
 from __future__ import annotations
@@ -118,6 +119,14 @@ def set_owner_secret(
     """Set a site's or source's webhook secret, or generate one (returned once) with None."""
     with saving(ctx) as session:
         return set_secret(ctx.vault, get(session, model, owner_id), secret)
+
+
+def switch_webhooks(ctx: Context, model: type[Owner], owner_id: int, active: bool | None) -> Owner:
+    """Set (or, with None, flip) a site's or source's real-time switch; the row saved."""
+    with saving(ctx) as session:
+        row = get(session, model, owner_id)
+        row.webhooks_active = (not row.webhooks_active) if active is None else active
+        return row
 
 
 @contextmanager

@@ -2,8 +2,8 @@
 
 The admin API, the CLI and the demo call these, so all validate alike and describe a
 site the same way. A site is never deleted here: deactivating keeps its history and
-stops its syncs and webhooks (`active`); `webhooks_active` pauses only its webhooks,
-which are then logged `ignored`.
+stops its syncs and webhooks (`active`); `webhooks_active` is its real-time switch:
+off, its webhooks are logged `ignored` and no real-time write reaches its store.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Platform, Site, Source, WebhookLog
-from sync.accounts import apply_changes, find, get, one_of, owner_id, saving
+from models import Platform, Site, Source, WebhookLog, WebhookStatus
+from sync.accounts import apply_changes, find, get, one_of, owner_id, saving, switch_webhooks
 from sync.context import Context
 from sync.errors import Invalid, NotFound
 
@@ -133,18 +133,26 @@ def update_site(ctx: Context, site_id: int, changes: Mapping[str, Any]) -> dict[
     return described
 
 
+#: Deliveries that were accepted, whatever became of them after: refused (forged,
+#: unsigned) and ignored (switched off, unknown topic) requests do not show that the
+#: platform still reaches us with genuine deliveries.
+_NOT_ACCEPTED = (WebhookStatus.REJECTED, WebhookStatus.IGNORED)
+
+
 def last_received(session: Session, site_id: int) -> Any:
-    """When the site's last webhook arrived (None if never)."""
+    """When the site's last accepted webhook arrived (None if never)."""
     return session.scalar(
-        select(func.max(WebhookLog.received_at)).where(WebhookLog.site_id == site_id)
+        select(func.max(WebhookLog.received_at)).where(
+            WebhookLog.site_id == site_id, WebhookLog.status.not_in(_NOT_ACCEPTED)
+        )
     )
 
 
 def toggle_webhooks(ctx: Context, site_id: int, active: bool | None) -> dict[str, Any]:
-    """Set (or, with None, flip) whether the site's webhooks are processed."""
-    with saving(ctx) as session:
-        site = get_site(session, site_id)
-        site.webhooks_active = (not site.webhooks_active) if active is None else active
+    """Set (or, with None, flip) the site's real-time switch: off, no real-time write
+    reaches its store; its full sync still follows `active` and the schedule."""
+    site = switch_webhooks(ctx, Site, site_id, active)
+    with ctx.sessions() as session:
         return {
             "site_id": site.id,
             "webhooks_active": site.webhooks_active,

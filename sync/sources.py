@@ -2,7 +2,8 @@
 
 A source has no `active` flag of its own (its sites have): "deactivating" one means
 deactivating its sites; deleting is refused while sites still use it, since a site
-without its ERP cannot sync. Credentials and secrets are write-only, as for sites.
+without its ERP cannot sync. Its real-time switch (`toggle_webhooks`) pauses its ERP's
+webhooks alone. Credentials and secrets are write-only, as for sites.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Site, Source, SourceKind
-from sync.accounts import apply_changes, get, one_of, owner_id, saving
+from sync.accounts import apply_changes, get, one_of, owner_id, saving, switch_webhooks
 from sync.context import Context
 from sync.errors import Conflict, Invalid
 
@@ -30,6 +31,7 @@ def describe_source(session: Session, source: Source) -> dict[str, Any]:
         "kind": source.kind.value,
         "base_url": source.base_url,
         "has_webhook_secret": source.webhook_secret_sealed is not None,
+        "webhooks_active": source.webhooks_active,
         "site_ids": list(site_ids),
     }
 
@@ -98,3 +100,10 @@ def delete_source(ctx: Context, source_id: int) -> None:
         if session.scalar(select(Site.id).where(Site.source_id == source_id).limit(1)):
             raise Conflict(f"source {source_id} still feeds sites; delete or move them first")
         session.delete(source)
+
+
+def toggle_webhooks(ctx: Context, source_id: int, active: bool | None) -> dict[str, Any]:
+    """Set (or, with None, flip) the source's real-time switch: off, its ERP's webhooks
+    are logged `ignored`; full syncs of its sites go on."""
+    source = switch_webhooks(ctx, Source, source_id, active)
+    return {"source_id": source.id, "webhooks_active": source.webhooks_active}

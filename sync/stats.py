@@ -2,8 +2,10 @@
 
 `queue` counts full-sync batches by status: every batch still `queued` or
 `processing`, and those that finished in the last 24 hours, so the numbers describe
-today's work rather than growing forever. `last_syncs` is each site's last completed
-run. `broker` is what the broker holds right now (sync/context.py `Broker.depths`).
+today's work rather than growing forever (`queue_covers` says so to the reader).
+`last_syncs` is each site's last completed inventory run (nightly or manual) and the
+status of its latest one. `broker` is what the broker holds right now
+(sync/context.py `Broker.depths`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sync.context import Context
 from sync.errors import Unavailable
+from sync.runs import RunKind
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +31,21 @@ BATCH_COUNTS = text(
     GROUP BY status
     """
 )
+#: What `queue` counts, said in the document itself (clients showed these numbers as
+#: "the queue" of everything, webhooks included).
+QUEUE_COVERS = (
+    "full-sync batches (up to 500 SKUs each): those queued or processing now, and those "
+    "finished in the last 24 hours; webhook events are in `broker`"
+)
+#: Inventory runs only: a store plugin's record (`webhook:<resource>` runs,
+#: sync/unified.py) says nothing about whether the site's stock was synced.
 _LAST_SYNCS = text(
     """
     SELECT s.id, s.name,
         (SELECT max(finished_at) FROM sync_runs r
-         WHERE r.site_id = s.id AND r.status = 'completed') AS last_sync,
-        (SELECT status FROM sync_runs r WHERE r.site_id = s.id
+         WHERE r.site_id = s.id AND r.status = 'completed' AND r.kind = ANY(:kinds))
+            AS last_sync,
+        (SELECT status FROM sync_runs r WHERE r.site_id = s.id AND r.kind = ANY(:kinds)
          ORDER BY r.id DESC LIMIT 1) AS last_status
     FROM sites s ORDER BY s.id
     """
@@ -68,7 +80,7 @@ def last_syncs(session: Session) -> list[dict[str, Any]]:
             "last_sync": row.last_sync,
             "last_status": row.last_status,
         }
-        for row in session.execute(_LAST_SYNCS)
+        for row in session.execute(_LAST_SYNCS, {"kinds": [kind.value for kind in RunKind]})
     ]
 
 
@@ -78,6 +90,7 @@ def collect(ctx: Context) -> dict[str, Any]:
     with ctx.sessions() as session:
         document: dict[str, Any] = {
             "queue": queue_counts(session),
+            "queue_covers": QUEUE_COVERS,
             "last_syncs": last_syncs(session),
         }
     try:

@@ -219,10 +219,19 @@ _SOURCE = _object(
         "kind": {"type": "string"},
         "base_url": {"type": "string"},
         "has_webhook_secret": {"type": "boolean"},
+        "webhooks_active": {"type": "boolean"},
         "site_ids": {"type": "array", "items": ID},
         "webhook_secret": {"type": "string", "description": "Only when just generated."},
     },
-    required=["id", "name", "kind", "base_url", "has_webhook_secret", "site_ids"],
+    required=[
+        "id",
+        "name",
+        "kind",
+        "base_url",
+        "has_webhook_secret",
+        "webhooks_active",
+        "site_ids",
+    ],
 )
 _LOG_ROW = _object(
     {
@@ -262,6 +271,7 @@ _SUBSCRIPTION = _object(
 _WEBHOOKS = _object(
     {"site_id": ID, "webhooks_active": {"type": "boolean"}, "last_received_at": TIME}
 )
+_SOURCE_WEBHOOKS = _object({"source_id": ID, "webhooks_active": {"type": "boolean"}})
 _COUNTS = {name: {"type": "integer"} for name in ("total", "pending", "processing", "completed")}
 
 COMPONENTS: dict[str, Schema] = {
@@ -278,11 +288,13 @@ COMPONENTS: dict[str, Schema] = {
     "WebhookLogRow": _LOG_ROW,
     "Subscription": _SUBSCRIPTION,
     "WebhookState": _WEBHOOKS,
+    "SourceWebhookState": _SOURCE_WEBHOOKS,
     "Stats": _object(
         {
             "queue": _object(
                 {**_COUNTS, "failed": {"type": "integer"}, "cancelled": {"type": "integer"}}
             ),
+            "queue_covers": {"type": "string", "description": "What `queue` counts."},
             "last_syncs": {
                 "type": "array",
                 "items": _object(

@@ -1,4 +1,4 @@
-"""Sources (ERP connections): create, list, show, update, delete.
+"""Sources (ERP connections): create, list, show, update, delete; webhooks on and off.
 
 Routes only: every operation is `sync.sources` (the CLI's too). Deleting is refused
 while sites still use the source; credentials and secrets are write-only.
@@ -75,6 +75,23 @@ def show(source_id: int) -> dict[str, Any]:
 )
 def update(source_id: int, body: dict[str, Any]) -> dict[str, Any]:
     return service.update_source(context(), source_id, body)
+
+
+@endpoint(
+    sources,
+    "POST",
+    "/api/sources/<id:source_id>/webhooks/toggle",
+    Doc(
+        "Turn a source's webhooks on or off (flip without a body); paused deliveries are "
+        "logged `ignored`, and its sites' full syncs go on",
+        "sources",
+        body=schemas.TOGGLE,
+        response=schemas.ref("SourceWebhookState"),
+        errors=(404,),
+    ),
+)
+def toggle(source_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    return service.toggle_webhooks(context(), source_id, body.get("active"))
 
 
 @endpoint(

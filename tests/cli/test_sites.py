@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.main import cli
-from models import Site
+from models import Site, Source
 from models.crypto import Vault
 from settings import Settings
 from tests.support.cli import stocksync
@@ -62,6 +62,9 @@ def test_register_toggle_and_rotate(run, db: sessionmaker[Session], vault: Vault
 
     run("sites", "toggle", "shop", "--webhooks", "off")
     assert not _site(db).webhooks_active
+    assert run("sources", "toggle", "erp", "--webhooks", "off").strip() == "source 1 webhooks off"
+    with db() as session:
+        assert not session.scalars(select(Source)).one().webhooks_active
 
     out = run("sites", "set-secret", "1")
     generated = out.split(": ", 1)[1].strip()

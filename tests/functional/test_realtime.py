@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import requests
 from celery import Celery
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +20,7 @@ from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
 from sync.context import Context
+from tests.support.admin_api import AUTH
 from tests.support.relaying import relaying
 from tests.support.stack import (
     FAST,
@@ -87,3 +89,45 @@ def test_a_burst_is_one_processing_run_ending_with_the_last_value(
     assert statuses.count(WebhookStatus.PROCESSED) == 1
     assert statuses.count(WebhookStatus.DUPLICATE) == 49
     assert stack.store_stock()[sku] == 1049
+
+
+def test_a_site_with_real_time_off_is_not_written_by_erp_changes(
+    realtime: Realtime, db: sessionmaker[Session]
+) -> None:
+    """The site's switch is turned off through the API: the ERP's notice is still
+    processed (other sites of the source may need it), but this store is not written."""
+    stack = realtime.stack
+    switched = requests.post(
+        f"{realtime.receiver_url}/api/sites/{stack.site_id}/webhooks/toggle",
+        json={"active": False},
+        headers=AUTH,
+        timeout=10,
+    )
+    assert switched.status_code == 200, switched.text
+    sku = next(iter(stack.erp_stock()))
+    before = stack.store_stock()[sku]
+    stack.erp.set_stock({sku: before + 7})
+
+    wait_for(lambda: [r.status for r in _rows(db)] == [WebhookStatus.PROCESSED], 60, "processed")
+    assert stack.store_stock()[sku] == before
+
+
+def test_a_source_with_webhooks_off_has_its_notices_ignored(
+    realtime: Realtime, db: sessionmaker[Session]
+) -> None:
+    stack = realtime.stack
+    switched = requests.post(
+        f"{realtime.receiver_url}/api/sources/{stack.source_id}/webhooks/toggle",
+        json={"active": False},
+        headers=AUTH,
+        timeout=10,
+    )
+    assert switched.status_code == 200, switched.text
+    assert switched.json()["webhooks_active"] is False
+    sku = next(iter(stack.erp_stock()))
+    before = stack.store_stock()[sku]
+    stack.erp.set_stock({sku: before + 7})
+    stack.erp.webhooks.wait_idle()
+
+    wait_for(lambda: [r.status for r in _rows(db)] == [WebhookStatus.IGNORED], 30, "logged")
+    assert stack.store_stock()[sku] == before

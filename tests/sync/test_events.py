@@ -424,3 +424,78 @@ def test_a_failure_is_recorded_only_on_a_pending_row(
         assert len(row.error) == 2000
     else:
         assert (row.status, row.error, row.processed_at) == (status, None, None)
+
+
+# --- the real-time switches (docs/architecture.md "Real-time switches") --------------
+
+
+def test_a_site_with_real_time_off_gets_no_erp_driven_write(
+    service: Context, db: sessionmaker[Session], two_shops: tuple[Stack, Stack]
+) -> None:
+    first, second = two_shops
+    sku = "SKU-000003"
+    set_rows(db, Site, [second.site_id], webhooks_active=False)
+    before = second.store_stock()[sku]
+    first.erp.set_stock({sku: 777})
+
+    row_id = _event(
+        db, EventKind.ERP_ITEM_CHANGED, source_id=first.source_id, entity=first.erp_item_id(sku)
+    )
+    process_event(service, row_id)
+
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+    assert (first.store_stock()[sku], second.store_stock()[sku]) == (777, before)
+
+
+def test_a_collection_notice_starts_no_run_of_a_site_with_real_time_off(
+    service: Context, broker: RecordingBroker, db: sessionmaker[Session], vault: Vault
+) -> None:
+    source_id, (on, off) = _source_with_sites(db, vault, "on", "off")
+    set_rows(db, Site, [off], webhooks_active=False)
+
+    process_event(service, _event(db, EventKind.ERP_COLLECTION, source_id=source_id))
+
+    assert [run.site_id for run in _runs(db)] == [on]
+
+
+@pytest.mark.parametrize(
+    ("kind", "owner"),
+    [
+        (EventKind.STORE_PRODUCT_UPSERT, "site"),
+        (EventKind.STORE_PRODUCT_DELETE, "site"),
+        (EventKind.SKU_CHANGED, "site"),
+        (EventKind.ERP_ITEM_CHANGED, "source"),
+        (EventKind.ERP_COLLECTION, "source"),
+    ],
+)
+def test_an_event_accepted_before_its_owner_was_switched_off_is_ignored(
+    service: Context,
+    broker: RecordingBroker,
+    db: sessionmaker[Session],
+    shop: Stack,
+    kind: EventKind,
+    owner: str,
+) -> None:
+    """The switch may be turned off while events wait in the queue (or while the
+    receiver's owner cache still says on): the worker checks it again, and writes
+    nothing to the store."""
+    if owner == "site":
+        set_rows(db, Site, [shop.site_id], webhooks_active=False)
+        row_id = _event(db, kind, site_id=shop.site_id, entity="1", sku="SKU-000001")
+        reason = f"site {shop.site_id} has real-time sync off"
+    else:
+        set_rows(db, Source, [shop.source_id], webhooks_active=False)
+        row_id = _event(db, kind, source_id=shop.source_id, entity=shop.erp_item_id("SKU-000001"))
+        reason = f"source {shop.source_id} has its webhooks off"
+    store_calls, erp_calls = shop.store.calls, shop.erp.calls
+
+    process_event(service, row_id)
+
+    row = _row(db, row_id)
+    assert (row.status, row.error) == (WebhookStatus.IGNORED, reason)
+    assert (shop.store.calls, shop.erp.calls, _runs(db), broker.sent("start_run")) == (
+        store_calls,
+        erp_calls,
+        [],
+        [],
+    )

@@ -4,13 +4,14 @@ refused and why, names that race, and what may be shown of them."""
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Site, Source
+from models import Site, Source, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from models.db import transaction
 from sync.accounts import owner_id, set_owner_secret
@@ -148,3 +149,30 @@ def test_a_source_feeding_sites_is_not_deleted(
     delete_source(service, unused_id)
     with pytest.raises(NotFound, match="no source 'unused'"):
         owner_id(service, Source, "unused")
+
+
+def test_last_received_counts_only_accepted_deliveries(
+    service: Context, db: sessionmaker[Session]
+) -> None:
+    """The webhook indicator says whether the platform still reaches us with genuine
+    deliveries: refused (forged, unsigned) and ignored (switched off, unknown topic)
+    requests prove nothing about that."""
+    _source(service)
+    site = _site(service)
+    now = datetime.now(UTC)
+    accepted = now - timedelta(minutes=10)
+    with transaction(db) as session:
+        for status, received in (
+            (WebhookStatus.PROCESSED, accepted),
+            (WebhookStatus.REJECTED, now - timedelta(minutes=2)),
+            (WebhookStatus.IGNORED, now - timedelta(minutes=1)),
+        ):
+            session.add(
+                WebhookLog(
+                    provider="woocommerce", site_id=site["id"], status=status, received_at=received
+                )
+            )
+
+    state = toggle_webhooks(service, site["id"], True)
+
+    assert state["last_received_at"] == accepted

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import BatchStatus, RunStatus, SyncBatch
+from models import BatchStatus, RunStatus, Site, SyncBatch
 from settings import Settings
+from sync.api_keys import hash_api_key, new_api_key
 from tests.factories.sync import run_row
 from tests.support.admin_api import Api, Shop
 from workers.app import make_celery
@@ -67,3 +68,32 @@ def test_queue_counts_last_syncs_and_broker_depths(
 def test_priority_lists_are_named_as_kombu_names_them() -> None:
     options = {"sep": ":", "priority_steps": [0, 3, 9]}
     assert queue_keys("sync", options) == ["sync", "sync:3", "sync:9"]
+
+
+def test_last_sync_is_the_last_inventory_run_not_a_plugin_record(
+    api: Api, shop: Shop, db: sessionmaker[Session]
+) -> None:
+    """A store plugin's customer record is logged as a `webhook:customers` run; it says
+    nothing about the site's stock, so it is neither its last sync nor its last status."""
+    nightly = datetime.now(UTC) - timedelta(hours=20)
+    key = new_api_key()
+    with db.begin() as session:
+        run_row(session, shop.site_id, status=RunStatus.COMPLETED, finished_at=nightly)
+        session.get_one(Site, shop.site_id).api_key_hash = hash_api_key(key)
+    answer = api.client.post(
+        "/api/sync/webhook",
+        json={"resource": "customer", "action": "updated", "data": {"id": 7, "email": "a@b.test"}},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert answer.status_code == 200, answer.get_json()
+
+    body = api.get("/api/inventory/stats").json
+    assert body["last_syncs"] == [
+        {
+            "site_id": shop.site_id,
+            "name": "shop",
+            "last_sync": nightly.isoformat(),
+            "last_status": "completed",
+        }
+    ]
+    assert "full-sync batches" in body["queue_covers"]
