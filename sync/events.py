@@ -35,25 +35,29 @@ log = logging.getLogger(__name__)
 PENDING = (WebhookStatus.RECEIVED, WebhookStatus.QUEUED)
 #: Seconds before retrying an event another worker is processing right now.
 LOCKED_RETRY_SECONDS = 5.0
+#: PostgreSQL's SQLSTATE for a NOWAIT lock that is held (lock_not_available).
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 class EventFailed(Exception):
     """The event cannot succeed (per-SKU refusals, bad data); the row says why."""
 
 
+class RowHeld(TransientError):
+    """Another worker holds the row: retry shortly, and leave the row to its holder."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "event is being processed by another worker", retry_after=LOCKED_RETRY_SECONDS
+        )
+
+
 def process_event(ctx: Context, row_id: int) -> None:
     """Process one `webhook_log` row if it is still pending (module docstring)."""
-    _count_attempt(ctx, row_id)
     try:
+        _count_attempt(ctx, row_id)
         with transaction(ctx.sessions) as session:
-            try:
-                row = session.scalars(
-                    select(WebhookLog).where(WebhookLog.id == row_id).with_for_update(nowait=True)
-                ).one_or_none()
-            except OperationalError as exc:
-                raise TransientError(
-                    "event is being processed by another worker", retry_after=LOCKED_RETRY_SECONDS
-                ) from exc
+            row = _lock_row(session, row_id)
             if row is None or row.status not in PENDING:
                 return
             switched_off = _switched_off(session, row)
@@ -61,7 +65,9 @@ def process_event(ctx: Context, row_id: int) -> None:
                 _finish(row, WebhookStatus.IGNORED, switched_off)
                 log.info("event.ignored", extra={"row": row_id, "reason": switched_off})
                 return
-            handler = HANDLERS.get(EventKind(row.kind)) if row.kind else None
+            # By the stored string: a kind this version does not know (a newer
+            # receiver's) fails the row by name instead of raising here.
+            handler = HANDLERS.get(row.kind) if row.kind else None  # type: ignore[call-overload]
             try:
                 if handler is None:
                     raise EventFailed(f"no handler for kind {row.kind!r}")
@@ -72,6 +78,8 @@ def process_event(ctx: Context, row_id: int) -> None:
                 return
             _finish(row, WebhookStatus.PROCESSED, None)
             log.info("event.processed", extra={"row": row_id, "summary": summary})
+    except RowHeld:
+        raise  # writing a note would wait for the holder's lock
     except TransientError as exc:
         _note(ctx, row_id, f"retrying: {exc}")
         raise
@@ -88,13 +96,28 @@ def record_failure(ctx: Context, row_id: int, error: str) -> None:
 
 
 def _count_attempt(ctx: Context, row_id: int) -> None:
-    """Counted in its own transaction, so an attempt that fails still counts."""
+    """Counted in its own transaction, so an attempt that fails still counts. Locked
+    without waiting, like the processing itself: an UPDATE would wait for the lock of
+    a worker processing the row, holding this worker for as long (`RowHeld`)."""
     with transaction(ctx.sessions) as session:
-        session.execute(
-            update(WebhookLog)
-            .where(WebhookLog.id == row_id)
-            .values(attempts=WebhookLog.attempts + 1)
-        )
+        if _lock_row(session, row_id) is not None:
+            session.execute(
+                update(WebhookLog)
+                .where(WebhookLog.id == row_id)
+                .values(attempts=WebhookLog.attempts + 1)
+            )
+
+
+def _lock_row(session: Session, row_id: int) -> WebhookLog | None:
+    """The row, locked for this transaction; `RowHeld` if another one holds it."""
+    try:
+        return session.scalars(
+            select(WebhookLog).where(WebhookLog.id == row_id).with_for_update(nowait=True)
+        ).one_or_none()
+    except OperationalError as exc:
+        if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise RowHeld from exc
 
 
 def _note(ctx: Context, row_id: int, error: str) -> None:
