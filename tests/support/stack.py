@@ -11,12 +11,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from celery import Celery, bootsteps
 from celery.contrib.testing.worker import start_worker
 from celery.worker import WorkController
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 import celeryconfig
@@ -219,6 +220,12 @@ def set_rows(sessions: sessionmaker[Session], model: Any, ids: list[int], **valu
     """Put rows of `model` in the state a test starts from (a batch processing, ...)."""
     with transaction(sessions) as session:
         session.execute(update(model).where(model.id.in_(ids)).values(**values))
+
+
+def lapse_leases(sessions: sessionmaker[Session], batch_ids: list[int]) -> None:
+    """End the batches' leases a second ago on the database's clock, as if their worker
+    had stopped renewing them."""
+    set_rows(sessions, SyncBatch, batch_ids, lease_expires_at=func.now() - timedelta(seconds=1))
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 120.0, what: str = "") -> None:
