@@ -32,6 +32,7 @@ from settings import Settings
 from sync.catalog import refresh_catalog
 from sync.context import Context
 from sync.pacing import Pacing
+from sync.recovery import return_stuck_batches
 from sync.runs import begin_run, prepare_batches, start_run
 from tests.factories import make_site, make_source
 from tests.factories.sync import make_batches
@@ -226,6 +227,12 @@ def lapse_leases(sessions: sessionmaker[Session], batch_ids: list[int]) -> None:
     """End the batches' leases a second ago on the database's clock, as if their worker
     had stopped renewing them."""
     set_rows(sessions, SyncBatch, batch_ids, lease_expires_at=func.now() - timedelta(seconds=1))
+
+
+def sweep_batches(sessions: sessionmaker[Session]) -> list[tuple[int, str]]:
+    """Run the maintenance sweep once, as beat does: the batches it would publish."""
+    with transaction(sessions) as session:
+        return return_stuck_batches(session, Settings.stuck_batch_minutes).batches
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 120.0, what: str = "") -> None:

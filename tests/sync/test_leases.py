@@ -10,8 +10,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.db import transaction
 from sync.batches import Claim, claim_batch
 from sync.leases import kept, renew_lease
-from sync.recovery import return_stuck_batches
-from tests.support.stack import batch_rows, lapse_leases, run_with_batches, wait_for
+from tests.support.stack import (
+    batch_rows,
+    lapse_leases,
+    run_with_batches,
+    sweep_batches,
+    wait_for,
+)
 
 SKUS = ["SKU-000001", "SKU-000002"]
 
@@ -21,11 +26,6 @@ def _claim(db: sessionmaker[Session], batch_id: int, delivery: str, lease: int =
         claim = claim_batch(session, batch_id, lease_seconds=lease, delivery=delivery)
     assert claim is not None
     return claim
-
-
-def _sweep(db: sessionmaker[Session]) -> list[tuple[int, str]]:
-    with transaction(db) as session:
-        return return_stuck_batches(session, 30).batches
 
 
 def test_a_lease_renewed_by_a_slow_live_worker_is_not_taken(
@@ -45,7 +45,7 @@ def test_a_lease_renewed_by_a_slow_live_worker_is_not_taken(
         # Work past three of the first leases, sweeping all along.
         wait_for(
             lambda: (
-                _sweep(db) == []
+                sweep_batches(db) == []
                 and _claimed_by_other(db, batch_id) is None
                 and _lease(db, run_id) > first_lease + 3 * (first_lease - batch.claimed_at)
             ),
@@ -66,7 +66,7 @@ def test_a_lapsed_lease_nobody_took_is_renewed_by_its_holder(
     lapse_leases(db, [batch_id])
 
     assert renew_lease(db, claim, 60) is True
-    assert _sweep(db) == []
+    assert sweep_batches(db) == []
 
 
 def test_a_claim_that_lost_its_batch_renews_nothing(
@@ -75,7 +75,7 @@ def test_a_claim_that_lost_its_batch_renews_nothing(
     run_id, [batch_id] = run_with_batches(db, site_id, SKUS)
     paused = _claim(db, batch_id, "task-1")
     lapse_leases(db, [batch_id])
-    assert _sweep(db) == [(batch_id, "manual")]
+    assert sweep_batches(db) == [(batch_id, "manual")]
     holder = _claim(db, batch_id, "task-2")
     [before] = batch_rows(db, run_id)
 

@@ -15,7 +15,6 @@ from models.db import transaction
 from settings import Settings
 from sync.batches import NOT_IN_ERP, Claim, StaleClaim, claim_batch, fail_batch, sync_batch
 from sync.context import Context
-from sync.recovery import return_stuck_batches
 from sync.retry import BACKOFF_CAP_SECONDS
 from tests.support.stack import (
     FAST,
@@ -25,6 +24,7 @@ from tests.support.stack import (
     prepared_run,
     run_row,
     sandbox_stack,
+    sweep_batches,
     wait_for,
     workers,
 )
@@ -150,8 +150,7 @@ def test_a_slow_live_worker_keeps_its_batches_while_the_sweep_runs(
         returned: list[tuple[int, str]] = []
 
         def swept_until_finished() -> bool:
-            with transaction(db) as session:
-                returned.extend(return_stuck_batches(session, 30).batches)
+            returned.extend(sweep_batches(db))
             return bool(returned) or finished(db, run_id)
 
         with workers(app, concurrency=2):

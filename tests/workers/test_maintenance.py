@@ -27,6 +27,7 @@ from tests.support.stack import (
     prepared_run,
     run_row,
     sandbox_stack,
+    sweep_batches,
     wait_for,
     workers,
 )
@@ -77,12 +78,7 @@ def test_only_batches_whose_lease_lapsed_on_the_database_clock_come_back(
         claim_batch(session, alive)
     lapse_leases(db, [dead])
 
-    with transaction(db) as session:
-        returned = return_stuck_batches(session, 30)
-    with transaction(db) as session:
-        again = return_stuck_batches(session, 30)
-
-    assert (returned.batches, again.batches) == ([(dead, "manual")], [])
+    assert (sweep_batches(db), sweep_batches(db)) == ([(dead, "manual")], [])
     with db() as session:
         rows = session.execute(
             select(SyncBatch.id, SyncBatch.status, SyncBatch.error)
@@ -110,10 +106,8 @@ def test_two_sweepers_at_once_return_a_lapsed_lease_once(
         by_first = return_stuck_batches(first, 30)
         with transaction(db) as second:
             during = return_stuck_batches(second, 30)
-    with transaction(db) as second:
-        after = return_stuck_batches(second, 30)
 
-    assert (by_first.batches, during.batches, after.batches) == ([(batch, "manual")], [], [])
+    assert (by_first.batches, during.batches, sweep_batches(db)) == ([(batch, "manual")], [], [])
 
 
 def test_a_retry_lost_with_its_worker_is_published_again_once_its_lease_lapses(
@@ -127,16 +121,10 @@ def test_a_retry_lost_with_its_worker_is_published_again_once_its_lease_lapses(
         claim = claim_batch(session, batch)
     assert claim is not None
     release_batch(db, claim, "TransientError: HTTP 429", retry_lease=70)
-    with transaction(db) as session:
-        assert return_stuck_batches(session, 30).batches == []
+    assert sweep_batches(db) == []
 
     lapse_leases(db, [batch])
-    with transaction(db) as session:
-        returned = return_stuck_batches(session, 30)
-    with transaction(db) as session:
-        again = return_stuck_batches(session, 30)
-
-    assert (returned.batches, again.batches) == ([(batch, "manual")], [])
+    assert (sweep_batches(db), sweep_batches(db)) == ([(batch, "manual")], [])
 
 
 def test_a_paused_runs_lapsed_batches_return_to_the_queue_but_wait_for_resume(
