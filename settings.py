@@ -41,8 +41,15 @@ class Settings:
     batch_size: int = 500
     webhook_log_retention_days: int = 90
     max_webhook_body_bytes: int = 2 * 1024 * 1024
-    #: A batch `processing` longer than this is returned to the queue (docs/architecture.md flow 5).
+    #: A batch `queued` this long in a running run lost its message and is published
+    #: again; so is a run's lost start task (docs/architecture.md flow 5).
     stuck_batch_minutes: int = 30
+    #: A batch's claim is a lease of this length on the database's clock, renewed every
+    #: third of it while its worker works: a dead worker's batches return one lease plus
+    #: one sweep (30 s, schedules/beat.py) after its last renewal. 60 s rides out two
+    #: missed renewals (a GC pause, a database failover) before a live worker's batch
+    #: could be handed on (docs/architecture.md flow 5).
+    batch_lease_seconds: int = 60
     #: A run with no progress for this long is marked failed.
     stuck_run_minutes: int = 120
     log_level: str = "INFO"
@@ -145,6 +152,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "MAX_WEBHOOK_BODY_BYTES", 2 * 1024 * 1024, int, 1024, 64 * 1024 * 1024
         ),
         stuck_batch_minutes=_number(env, "STUCK_BATCH_MINUTES", 30, int, 1, 24 * 60),
+        batch_lease_seconds=_number(env, "BATCH_LEASE_SECONDS", 60, int, 3, 900),
         stuck_run_minutes=_number(env, "STUCK_RUN_MINUTES", 120, int, 5, 7 * 24 * 60),
         log_level=log_level,
         web_host=_get(env, "WEB_HOST") or "127.0.0.1",

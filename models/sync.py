@@ -102,7 +102,8 @@ class SyncBatch(Base):
     __tablename__ = "sync_batches"
     __table_args__ = (
         UniqueConstraint("run_id", "seq"),
-        Index("ix_sync_batches_status_claimed", "status", "claimed_at"),
+        # The lease sweep (sync/recovery.py) looks batches up by status and lease.
+        Index("ix_sync_batches_status_lease", "status", "lease_expires_at"),
     )
 
     id: Mapped[bigint_pk]
@@ -118,6 +119,12 @@ class SyncBatch(Base):
     error: Mapped[str | None] = mapped_column(Text)
     failures: Mapped[Any | None] = mapped_column(JSONB)
     claimed_at: Mapped[timestamp]
+    #: Until when the claim holds (database clock): renewed by the holding worker while
+    #: it works or, for a batch waiting for its retry, when the retry is due plus one
+    #: lease. The sweep returns a batch whose lease lapsed (sync/recovery.py).
+    lease_expires_at: Mapped[timestamp]
+    #: The Celery task id of the delivery holding the claim (see sync/batches.py).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
     finished_at: Mapped[timestamp]
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]

@@ -18,6 +18,10 @@ from celery.schedules import crontab
 
 #: How often beat asks which sites are due: a run starts at most this late.
 DUE_CHECK_SECONDS = 300.0
+#: How often batches whose lease lapsed are returned (sync/recovery.py): a dead worker's
+#: batch is back at most this long after its lease (BATCH_LEASE_SECONDS, 60) lapsed.
+#: Half a lease: the sweep is one indexed UPDATE, cheap enough to run this often.
+LEASE_SWEEP_SECONDS = 30.0
 #: The maintenance queue and its priority (workers/presets.py MAINTENANCE).
 QUEUE = "maintenance"
 PRIORITY = 5
@@ -34,7 +38,9 @@ def _options(expires: float) -> dict[str, Any]:
 def beat_schedule() -> dict[str, dict[str, Any]]:
     return {
         "full-sync-due-sites": _every("workers.maintenance.start_due_syncs", DUE_CHECK_SECONDS),
-        "return-stuck-batches": _every("workers.maintenance.return_stuck_batches", 300.0),
+        "return-stuck-batches": _every(
+            "workers.maintenance.return_stuck_batches", LEASE_SWEEP_SECONDS
+        ),
         "fail-stuck-runs": _every("workers.maintenance.fail_stuck_runs", 300.0),
         # Republishes webhook rows stranded without a message (sync/outbox.py).
         "outbox-sweep": _every("workers.maintenance.outbox_sweep", 60.0),

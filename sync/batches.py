@@ -1,13 +1,22 @@
 """One full-sync batch: claim it, read its SKUs from the ERP, push, count, finish.
 
-Claims are atomic and carry a token, `attempts` after the claim, so that every later
-step of this delivery checks it still owns the batch:
+A claim is a lease with a token, `attempts` after the claim, so that every later step
+of this delivery checks it still owns the batch (fencing: a worker paused past its
+lease never writes over the next holder's outcome):
 
 - A batch is claimed from `queued`, only while its run is `running` (a paused or
   cancelled run leaves its batches where they are).
+- The lease, `lease_expires_at`, is on the database's clock, never a worker's: skewed
+  hosts agree on when it lapses. Its worker renews it while it works
+  (`sync.leases.kept`); a batch `processing` under a lapsed lease lost its worker and
+  may be claimed again, here or by the sweep (`sync.recovery`).
 - A message Redis hands out again (`redelivered`: its worker died, so it was restored
-  from the unacked set) may take over a batch still marked `processing`: with time
-  limits far below the visibility timeout, the delivery that claimed it is dead.
+  from the unacked set) may take over a batch its own earlier delivery holds
+  (`claimed_by`, the task id), without waiting for the lease: that delivery is dead.
+  It never takes one held by another delivery, which may be alive.
+- The push starts by locking the batch's row under the token (`hold`): a holder whose
+  lease was taken writes nothing to the store, and while the push's transaction holds
+  the row no one can take the batch.
 - Finishing is one transaction with the push itself (`sync.push.push_in_session`):
   the items update, the batch's counts and the run's totals commit together or not at
   all, and only if the token still matches. A redelivered batch that already finished
@@ -25,6 +34,7 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from models import BatchStatus, Site, SyncRun
 from models.db import transaction
+from settings import Settings
 from sync.context import Context
 from sync.push import PushOutcome, push_in_session
 from sync.runs import close_run
@@ -47,39 +57,78 @@ class Claim:
     skus: list[str]
 
 
-def claim_batch(session: Session, batch_id: int, *, redelivered: bool = False) -> Claim | None:
-    """Take the batch, or None if there is nothing for this delivery to do."""
+def claim_batch(
+    session: Session,
+    batch_id: int,
+    *,
+    lease_seconds: int = Settings.batch_lease_seconds,
+    delivery: str | None = None,
+    redelivered: bool = False,
+) -> Claim | None:
+    """Take the batch for `lease_seconds`, or None if there is nothing for this
+    delivery (`delivery`: its Celery task id) to do."""
     row = session.execute(
         text(
             """
             UPDATE sync_batches b
             SET status = 'processing', attempts = b.attempts + 1,
-                claimed_at = now(), updated_at = now()
+                claimed_at = now(), updated_at = now(), claimed_by = :delivery,
+                lease_expires_at = now() + make_interval(secs => :lease)
             FROM sync_runs r
             WHERE b.id = :id AND r.id = b.run_id AND r.status = 'running'
-              AND (b.status = 'queued' OR (b.status = 'processing' AND :redelivered))
+              AND (b.status = 'queued'
+                   OR (b.status = 'processing'
+                       AND (b.lease_expires_at < now()
+                            OR (:redelivered AND b.claimed_by = :delivery))))
             RETURNING b.run_id, r.site_id, r.kind, b.attempts, b.skus
             """
         ),
-        {"id": batch_id, "redelivered": redelivered},
+        {"id": batch_id, "lease": lease_seconds, "delivery": delivery, "redelivered": redelivered},
     ).one_or_none()
     if row is None:
         return None
     return Claim(batch_id, row.run_id, row.site_id, row.kind, row.attempts, list(row.skus))
 
 
-def release_batch(sessions: sessionmaker[Session], claim: Claim, error: str) -> None:
-    """Put a claimed batch back to `queued` for its retry, keeping the error for ops."""
+def release_batch(
+    sessions: sessionmaker[Session], claim: Claim, error: str, *, retry_lease: float
+) -> None:
+    """Put a claimed batch back to `queued` for its retry, keeping the error for ops.
+
+    The batch keeps a lease of `retry_lease` seconds (the retry's countdown plus one
+    lease): the retry message waits in its worker's memory, so if that worker dies the
+    sweep publishes the batch again once the lease lapses, not after STUCK_BATCH_MINUTES.
+    """
     with transaction(sessions) as session:
         session.execute(
             text(
                 """
-                UPDATE sync_batches SET status = 'queued', error = :error, updated_at = now()
+                UPDATE sync_batches SET status = 'queued', error = :error, updated_at = now(),
+                    lease_expires_at = now() + make_interval(secs => :lease)
                 WHERE id = :id AND status = 'processing' AND attempts = :attempt
                 """
             ),
-            {"id": claim.batch_id, "attempt": claim.attempt, "error": error},
+            {"id": claim.batch_id, "attempt": claim.attempt, "error": error, "lease": retry_lease},
         )
+
+
+def hold(session: Session, claim: Claim) -> None:
+    """Lock the batch's row for this transaction if the claim still holds it, else raise
+    `StaleClaim`. Called before any store write: a holder whose lease lapsed and was
+    taken writes nothing, and the row lock keeps the sweep and any claim off the batch
+    until the transaction ends (the sweep skips locked rows)."""
+    held = session.execute(
+        text(
+            """
+            SELECT id FROM sync_batches
+            WHERE id = :id AND status = 'processing' AND attempts = :attempt
+            FOR UPDATE
+            """
+        ),
+        {"id": claim.batch_id, "attempt": claim.attempt},
+    ).one_or_none()
+    if held is None:
+        raise _stale(claim)
 
 
 def finish_batch(
@@ -113,7 +162,7 @@ def finish_batch(
         _batch_params(claim, outcome, status, error),
     ).one_or_none()
     if finished is None:
-        raise StaleClaim(f"batch {claim.batch_id} was taken over after attempt {claim.attempt}")
+        raise _stale(claim)
     pending = session.execute(
         text(
             """
@@ -150,11 +199,16 @@ def sync_batch(ctx: Context, claim: Claim) -> list[int]:
     readings = ctx.source(site.source).get_quantities(claim.skus)
     store = ctx.storefront(site)
     with transaction(ctx.sessions) as session:
+        hold(session, claim)
         outcome = push_in_session(session, site.id, list(readings.values()), store)
         for sku in claim.skus:
             if sku not in readings:
                 outcome.fail(sku, NOT_IN_ERP)
         return finish_batch(session, claim, outcome)
+
+
+def _stale(claim: Claim) -> StaleClaim:
+    return StaleClaim(f"batch {claim.batch_id} was taken over after attempt {claim.attempt}")
 
 
 def _counts(outcome: PushOutcome) -> dict[str, int]:

@@ -1,12 +1,20 @@
 """Recovery from lost workers and lost messages, driven by rows (docs/architecture.md flow 5).
 
 A worker killed mid-batch leaves its batch `processing` and its message unacked; Redis
-hands the message out again only after the visibility timeout (1 h). Before that, the
-maintenance task returns batches `processing` for longer than STUCK_BATCH_MINUTES to
-`queued` and publishes them again; no live delivery can still hold them, because every
-task's hard time limit is far shorter. Batches `queued` that long in a running run lost
-their message (a broker flush, a worker that died holding it prefetched): they are
-published again too. A duplicate message is harmless: only one claim succeeds.
+hands the message out again only after the visibility timeout (1 h). The batch's claim
+is a lease its worker renews (sync/leases.py): once it lapses, on the database's clock,
+the sweep (beat, every 30 s) returns the batch to `queued` and publishes it again. A
+live worker's batch is never returned however slow it is, and a row locked by a live
+transaction (a push in progress, `sync.batches.hold`) is skipped. Two sweeps at once
+return a batch once: the second skips the rows the first has locked, and finds them
+`queued` after it committed.
+
+A batch waiting for its retry holds a lease until the retry is due plus one lease
+(`sync.batches.release_batch`): the retry message waits in its worker's memory, so
+once that lapses the worker is presumed dead and the batch is published again. Batches
+`queued` for STUCK_BATCH_MINUTES in a running run lost their message (a broker flush,
+a worker that died holding it prefetched): they are published again too. A duplicate
+message is harmless: only one claim succeeds.
 
 A run `queued`, or `running` with no batches yet, untouched that long lost its start
 task: a process killed between committing the run and publishing its start, a broker
@@ -41,48 +49,53 @@ class Returned:
     starts: list[tuple[int, str]] = field(default_factory=list)
 
 
-def return_stuck_batches(session: Session, now: datetime, minutes: int) -> Returned:
-    """Return batches stuck `processing`, republish lost `queued` ones and lost start
-    tasks (see the module)."""
-    cutoff = now - timedelta(minutes=minutes)
-    # Lost messages first, so the batches returned below (queued from now on) are not
-    # counted twice when `now` runs ahead of the database clock.
+def return_stuck_batches(session: Session, minutes: int) -> Returned:
+    """Return batches whose lease lapsed, republish lost `queued` ones and lost start
+    tasks (see the module). Every time is the database's clock, so a sweeping host's
+    skewed clock neither takes a live lease nor republishes a live message."""
+    # Lost messages first: the batches returned below are `queued` from now on, with no
+    # lease, and must not be published twice. Clearing the lease publishes a lost retry
+    # once.
     lost = session.execute(
         text(
             """
-            UPDATE sync_batches b SET updated_at = now()
+            UPDATE sync_batches b SET updated_at = now(), lease_expires_at = NULL
             FROM sync_runs r
-            WHERE r.id = b.run_id AND r.status = 'running'
-              AND b.status = 'queued' AND b.updated_at < :cutoff
+            WHERE r.id = b.run_id AND r.status = 'running' AND b.status = 'queued'
+              AND (b.updated_at < now() - make_interval(mins => :minutes)
+                   OR b.lease_expires_at < now())
             RETURNING b.id, r.kind
             """
         ),
-        {"cutoff": cutoff},
+        {"minutes": minutes},
     ).all()
     stuck = session.execute(
         text(
             """
             UPDATE sync_batches b
-            SET status = 'queued', updated_at = now(),
-                error = 'returned after ' || :minutes || ' minutes in processing'
+            SET status = 'queued', updated_at = now(), lease_expires_at = NULL,
+                error = 'returned: its lease lapsed (worker lost)'
             FROM sync_runs r
-            WHERE r.id = b.run_id AND r.status IN ('running', 'paused')
-              AND b.status = 'processing' AND b.claimed_at < :cutoff
+            WHERE b.id IN (
+                    SELECT id FROM sync_batches
+                    WHERE status = 'processing' AND lease_expires_at < now()
+                    FOR UPDATE SKIP LOCKED
+                  )
+              AND r.id = b.run_id AND r.status IN ('running', 'paused')
             RETURNING b.id, r.kind, r.status
             """
         ),
-        {"cutoff": cutoff, "minutes": minutes},
     ).all()
     starts = session.execute(
         text(
             """
             UPDATE sync_runs SET updated_at = now()
             WHERE status IN ('queued', 'running') AND batches_total = 0
-              AND updated_at < :cutoff
+              AND updated_at < now() - make_interval(mins => :minutes)
             RETURNING id, kind
             """
         ),
-        {"cutoff": cutoff},
+        {"minutes": minutes},
     ).all()
     return Returned(
         batches=[(row.id, row.kind) for row in lost]

@@ -15,6 +15,7 @@ from celery.app.task import Task
 
 from models.db import transaction
 from sync.batches import StaleClaim, claim_batch, fail_batch, release_batch, sync_batch
+from sync.leases import kept
 from workers import presets
 from workers.broker import PROCESS_BATCH
 from workers.context import get_context
@@ -30,21 +31,30 @@ def process(self: Task, batch_id: int) -> None:
     # Redis marks a message it hands out again after its worker was lost (kombu sets
     # `redelivered` when restoring an unacked message): that delivery may take over.
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    lease = ctx.settings.batch_lease_seconds
     with transaction(ctx.sessions) as session:
-        claim = claim_batch(session, batch_id, redelivered=redelivered)
+        claim = claim_batch(
+            session,
+            batch_id,
+            lease_seconds=lease,
+            delivery=self.request.id,
+            redelivered=redelivered,
+        )
     if claim is None:
         return  # finished, cancelled, held by a live delivery, or its run is paused
 
-    def release(error: str) -> None:
-        release_batch(ctx.sessions, claim, error)
+    def release(error: str, countdown: float) -> None:
+        release_batch(ctx.sessions, claim, error, retry_lease=countdown + lease)
 
     def give_up(error: str) -> list[int]:
         return fail_batch(ctx.sessions, claim, error)
 
     try:
-        deliveries = sync_batch(ctx, claim)
+        with kept(ctx.sessions, claim, lease):
+            deliveries = sync_batch(ctx, claim)
     except StaleClaim as exc:
-        # A redelivered message took the batch over; its delivery records the outcome.
+        # Its lease lapsed and another delivery took the batch over (a redelivered
+        # message, or the sweep's): that delivery records the outcome.
         log.warning("sync.batch.taken_over", extra={"batch": batch_id, "error": str(exc)})
         return
     except RETRYABLE as exc:

@@ -38,13 +38,11 @@ def start_due_syncs(self: Task) -> int:
 
 @shared_task(name=RETURN_STUCK_BATCHES, bind=True, **presets.MAINTENANCE)
 def return_stuck_batches_task(self: Task) -> int:
-    """Return batches stuck in `processing`, republish lost `queued` ones and lost
-    start tasks."""
+    """Return batches whose lease lapsed, republish lost `queued` ones and lost start
+    tasks (sync/recovery.py)."""
     ctx = get_context(self.app)
     with transaction(ctx.sessions) as session:
-        returned = return_stuck_batches(
-            session, datetime.now(UTC), ctx.settings.stuck_batch_minutes
-        )
+        returned = return_stuck_batches(session, ctx.settings.stuck_batch_minutes)
     for batch_id, kind in returned.batches:
         ctx.broker.queue_batches([batch_id], kind)
     for run_id, kind in returned.starts:

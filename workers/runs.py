@@ -43,20 +43,20 @@ def retry_or_give_up(
     ctx: Context,
     exc: Exception,
     *,
-    release: Callable[[str], None],
+    release: Callable[[str, float], None],
     give_up: Callable[[str], list[int]],
 ) -> list[int]:
     """Retry the task with backoff while retries remain (raises `Retry`), else give up.
 
-    `release` puts the row back for the retry first; `give_up` records the failure and
-    returns lifecycle deliveries to publish. The countdown honours the platform's wait
-    hint (`Retry-After`, BigCommerce's reset) and stays under the retry cap.
+    `release(error, countdown)` puts the row back for the retry first; `give_up` records
+    the failure and returns lifecycle deliveries to publish. The countdown honours the
+    platform's wait hint (`Retry-After`, BigCommerce's reset) and stays under the retry cap.
     """
     error = describe(exc)
     if task.request.retries >= (task.max_retries or 0):
         return give_up(error)
-    release(error)
     countdown = ctx.backoff(task.request.retries, getattr(exc, "retry_after", None))
+    release(error, countdown)
     raise task.retry(countdown=countdown, exc=exc)
 
 
@@ -78,7 +78,7 @@ def start(self: Task, run_id: int) -> None:
         cut = prepare_batches(ctx, run_id)
     except RETRYABLE as exc:
         # Raises Celery's `Retry` while retries remain; then the run fails with the reason.
-        deliveries = retry_or_give_up(self, ctx, exc, release=lambda _: None, give_up=give_up)
+        deliveries = retry_or_give_up(self, ctx, exc, release=lambda *_: None, give_up=give_up)
     except Exception as exc:
         # Permanent (bad credentials) or a bug: the run fails with the reason rather than
         # staying `running`; a bug is raised again for the logs.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery.schedules import crontab
 
-from schedules.beat import DUE_CHECK_SECONDS, beat_schedule
+from schedules.beat import DUE_CHECK_SECONDS, LEASE_SWEEP_SECONDS, beat_schedule
 from settings import Settings
 from workers import presets
 from workers.app import make_celery
@@ -25,7 +25,10 @@ def test_every_entry_names_a_registered_maintenance_task() -> None:
 def test_periods() -> None:
     schedule = {entry["task"]: entry["schedule"] for entry in beat_schedule().values()}
     assert schedule["workers.maintenance.start_due_syncs"] == DUE_CHECK_SECONDS <= 300
-    assert schedule["workers.maintenance.return_stuck_batches"] == 300
+    # A dead worker's batches come back within a couple of minutes of its last renewal.
+    sweep = schedule["workers.maintenance.return_stuck_batches"]
+    assert sweep == LEASE_SWEEP_SECONDS
+    assert Settings().batch_lease_seconds + sweep <= 120
     assert schedule["workers.maintenance.outbox_sweep"] == 60
     purge = schedule["workers.maintenance.purge_webhook_log"]
     assert isinstance(purge, crontab)

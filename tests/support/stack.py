@@ -11,12 +11,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from celery import Celery, bootsteps
 from celery.contrib.testing.worker import start_worker
 from celery.worker import WorkController
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 import celeryconfig
@@ -31,6 +32,7 @@ from settings import Settings
 from sync.catalog import refresh_catalog
 from sync.context import Context
 from sync.pacing import Pacing
+from sync.recovery import return_stuck_batches
 from sync.runs import begin_run, prepare_batches, start_run
 from tests.factories import make_site, make_source
 from tests.factories.sync import make_batches
@@ -219,6 +221,18 @@ def set_rows(sessions: sessionmaker[Session], model: Any, ids: list[int], **valu
     """Put rows of `model` in the state a test starts from (a batch processing, ...)."""
     with transaction(sessions) as session:
         session.execute(update(model).where(model.id.in_(ids)).values(**values))
+
+
+def lapse_leases(sessions: sessionmaker[Session], batch_ids: list[int]) -> None:
+    """End the batches' leases a second ago on the database's clock, as if their worker
+    had stopped renewing them."""
+    set_rows(sessions, SyncBatch, batch_ids, lease_expires_at=func.now() - timedelta(seconds=1))
+
+
+def sweep_batches(sessions: sessionmaker[Session]) -> list[tuple[int, str]]:
+    """Run the maintenance sweep once, as beat does: the batches it would publish."""
+    with transaction(sessions) as session:
+        return return_stuck_batches(session, Settings.stuck_batch_minutes).batches
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 120.0, what: str = "") -> None:

@@ -17,8 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def worker_process(settings: Settings, encryption_key: str, log: Path) -> Iterator[int]:
-    """`celery -A workers worker` with two pool processes; yields its pid."""
+def worker_process(
+    settings: Settings, encryption_key: str, log: Path, *, beat: bool = False
+) -> Iterator[int]:
+    """`celery -A workers worker` with two pool processes; yields its pid.
+
+    `beat` embeds the beat scheduler (`-B`), with the production schedule, so the
+    maintenance sweeps run at their real cadence."""
     env = {
         **os.environ,
         "DATABASE_URL": str(settings.database_url),
@@ -29,7 +34,8 @@ def worker_process(settings: Settings, encryption_key: str, log: Path) -> Iterat
     }
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [CELERY, "-A", "workers", "worker", "-Q", "events,sync,maintenance", "-l", "WARNING"],
+            [CELERY, "-A", "workers", "worker", "-Q", "events,sync,maintenance", "-l", "WARNING"]
+            + (["-B"] if beat else []),
             cwd=ROOT,
             env=env,
             stdout=output,

@@ -3,7 +3,10 @@ release, a finish and a failure record, and a claim that lost the batch records 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import BatchStatus, RunStatus, SyncBatch
@@ -21,9 +24,11 @@ from sync.batches import (
     sync_batch,
 )
 from sync.context import Context
+from sync.leases import renew_lease
 from sync.push import PushOutcome
 from tests.support.stack import (
     batch_rows,
+    lapse_leases,
     prepared_run,
     run_row,
     run_with_batches,
@@ -35,13 +40,17 @@ from tests.support.stack import (
 SKUS = ["SKU-000001", "SKU-000002", "SKU-000003"]
 
 
-def _claim(db: sessionmaker[Session], batch_id: int, *, redelivered: bool = False) -> Claim | None:
+def _claim(
+    db: sessionmaker[Session], batch_id: int, *, delivery: str = "task-1", redelivered: bool = False
+) -> Claim | None:
     with transaction(db) as session:
-        return claim_batch(session, batch_id, redelivered=redelivered)
+        return claim_batch(session, batch_id, delivery=delivery, redelivered=redelivered)
 
 
-def _claimed(db: sessionmaker[Session], batch_id: int, *, redelivered: bool = False) -> Claim:
-    claim = _claim(db, batch_id, redelivered=redelivered)
+def _claimed(
+    db: sessionmaker[Session], batch_id: int, *, delivery: str = "task-1", redelivered: bool = False
+) -> Claim:
+    claim = _claim(db, batch_id, delivery=delivery, redelivered=redelivered)
     assert claim is not None
     return claim
 
@@ -77,7 +86,8 @@ def test_a_batch_is_claimed_only_while_its_run_is_running(
         (BatchStatus.QUEUED, True, True),
         # A duplicate message while another delivery holds the batch: nothing to do.
         (BatchStatus.PROCESSING, False, False),
-        # Redelivered: the delivery that held it is dead, this one takes over.
+        # Redelivered: the delivery that held it (this message's) is dead, this one
+        # takes over without waiting for the lease.
         (BatchStatus.PROCESSING, True, True),
         (BatchStatus.COMPLETED, True, False),
         (BatchStatus.FAILED, True, False),
@@ -92,7 +102,8 @@ def test_a_batch_is_claimed_from_queued_or_taken_over_only_when_redelivered(
     claimed: bool,
 ) -> None:
     run_id, [batch_id] = run_with_batches(db, site_id, SKUS)
-    set_rows(db, SyncBatch, [batch_id], status=status, attempts=1)
+    set_rows(db, SyncBatch, [batch_id], status=status, attempts=1, claimed_by="task-1")
+    set_rows(db, SyncBatch, [batch_id], lease_expires_at=func.now() + timedelta(minutes=1))
 
     claim = _claim(db, batch_id, redelivered=redelivered)
 
@@ -106,19 +117,65 @@ def test_a_batch_is_claimed_from_queued_or_taken_over_only_when_redelivered(
         assert (batch.status, batch.attempts) == (status, 1)
 
 
+@pytest.mark.parametrize(
+    ("lapsed", "redelivered", "claimed"),
+    [
+        # Another delivery's live lease: not taken, even by a redelivered message (it
+        # may be the original of a message the sweep published again).
+        (False, True, False),
+        # A lapsed lease: its worker stopped renewing it, any delivery takes over.
+        (True, False, True),
+        (True, True, True),
+    ],
+)
+def test_another_deliverys_claim_is_taken_only_once_its_lease_lapsed(
+    db: sessionmaker[Session], site_id: int, lapsed: bool, redelivered: bool, claimed: bool
+) -> None:
+    run_id, [batch_id] = run_with_batches(db, site_id, SKUS)
+    first = _claimed(db, batch_id, delivery="task-1")
+    if lapsed:
+        lapse_leases(db, [batch_id])
+
+    claim = _claim(db, batch_id, delivery="task-2", redelivered=redelivered)
+
+    [batch] = batch_rows(db, run_id)
+    if claimed:
+        assert claim is not None and claim.attempt == first.attempt + 1
+        assert (batch.attempts, batch.claimed_by) == (2, "task-2")
+    else:
+        assert claim is None
+        assert (batch.attempts, batch.claimed_by) == (1, "task-1")
+
+
+def test_a_claim_leases_the_batch_on_the_database_clock(
+    db: sessionmaker[Session], site_id: int
+) -> None:
+    run_id, [batch_id] = run_with_batches(db, site_id, SKUS)
+    with transaction(db) as session:
+        claim_batch(session, batch_id, lease_seconds=90, delivery="task-1")
+        claimed_at = session.execute(select(func.now())).scalar_one()
+
+    [batch] = batch_rows(db, run_id)
+    assert batch.lease_expires_at == claimed_at + timedelta(seconds=90)
+
+
 def test_a_released_batch_is_queued_again_keeping_its_error(
     db: sessionmaker[Session], site_id: int
 ) -> None:
     run_id, [batch_id] = run_with_batches(db, site_id, SKUS)
     first = _claimed(db, batch_id)
 
-    release_batch(db, first, "TransientError: HTTP 503")
+    release_batch(db, first, "TransientError: HTTP 503", retry_lease=90)
     [batch] = batch_rows(db, run_id)
     assert (batch.status, batch.attempts, batch.error) == (
         BatchStatus.QUEUED,
         1,
         "TransientError: HTTP 503",
     )
+    # Its retry is due within the lease: if that message dies with its worker, the
+    # sweep publishes the batch again once the lease lapses.
+    assert batch.lease_expires_at is not None and batch.updated_at is not None
+    assert batch.lease_expires_at - batch.updated_at == timedelta(seconds=90)
 
     retry = _claimed(db, batch_id)
     _finish(db, retry, PushOutcome(unchanged=len(SKUS)))
@@ -138,7 +195,7 @@ def test_a_stale_claim_neither_releases_nor_finishes_the_batch(
     dead = _claimed(db, batch_id)
     alive = _claimed(db, batch_id, redelivered=True)
 
-    release_batch(db, dead, "late")
+    release_batch(db, dead, "late", retry_lease=60)
     with pytest.raises(StaleClaim, match=f"batch {batch_id} was taken over after attempt 1"):
         _finish(db, dead, PushOutcome(synced=3, store_calls=1))
     with pytest.raises(StaleClaim):
@@ -152,6 +209,41 @@ def test_a_stale_claim_neither_releases_nor_finishes_the_batch(
 
     assert _finish(db, alive, PushOutcome(synced=3, store_calls=1)) == []
     assert run_row(db, run_id).synced == 3
+
+
+def test_a_worker_whose_lease_was_taken_writes_nothing_to_the_store_or_the_batch(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """Fencing: a worker paused past its lease (a long GC, a network partition) comes
+    back after the batch was taken; its token no longer matches, so it neither writes
+    the store nor records its outcome over the new holder's."""
+    with sandbox_stack(db, vault, "bigcommerce", items=40, drift=0.5) as stack:
+        run_id, [batch_id] = prepared_run(service, stack.site_id)
+        drifted = stack.differing()
+        paused = _claimed(db, batch_id, delivery="task-1")
+        lapse_leases(db, [batch_id])
+        holder = _claimed(db, batch_id, delivery="task-2")
+
+        with pytest.raises(StaleClaim):
+            sync_batch(service, paused)
+        assert stack.differing() == drifted
+        assert renew_lease(db, paused, 60) is False
+
+        sync_batch(service, holder)
+        assert stack.differing() == set()
+
+    [batch] = batch_rows(db, run_id)
+    assert (batch.status, batch.attempts, batch.synced) == (
+        BatchStatus.COMPLETED,
+        2,
+        len(drifted),
+    )
+    run = run_row(db, run_id)
+    assert (run.status, run.synced, run.unchanged) == (
+        RunStatus.COMPLETED,
+        len(drifted),
+        40 - len(drifted),
+    )
 
 
 def test_finished_batches_add_up_on_their_run_and_the_last_one_closes_it(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from celery import Celery
 from sqlalchemy import select
@@ -10,19 +12,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import BatchStatus, RunStatus, SyncBatch
 from models.crypto import Vault
 from models.db import transaction
+from settings import Settings
 from sync.batches import NOT_IN_ERP, Claim, StaleClaim, claim_batch, fail_batch, sync_batch
 from sync.context import Context
 from sync.retry import BACKOFF_CAP_SECONDS
 from tests.support.stack import (
+    FAST,
     Stack,
     finished,
+    installed_context,
     prepared_run,
     run_row,
     sandbox_stack,
+    sweep_batches,
     wait_for,
     workers,
 )
 from workers import presets
+from workers.app import make_celery
+
+#: The Celery task id of the message the tests' claims come from.
+DELIVERY = "task-1"
 
 
 def _batches(db: sessionmaker[Session], run_id: int) -> list[SyncBatch]:
@@ -34,7 +44,7 @@ def _batches(db: sessionmaker[Session], run_id: int) -> list[SyncBatch]:
 
 def _claim(db: sessionmaker[Session], batch_id: int) -> Claim:
     with transaction(db) as session:
-        claim = claim_batch(session, batch_id)
+        claim = claim_batch(session, batch_id, delivery=DELIVERY)
     assert claim is not None
     return claim
 
@@ -104,8 +114,9 @@ def test_a_redelivered_batch_is_never_counted_twice(
         with transaction(db) as session:
             # Not redelivered: the batch is held, this message has nothing to do.
             assert claim_batch(session, first) is None
-            # Redelivered (its worker was lost): it takes the batch over.
-            alive = claim_batch(session, first, redelivered=True)
+            # Redelivered (its worker was lost): it takes the batch over from its own
+            # earlier delivery.
+            alive = claim_batch(session, first, delivery=DELIVERY, redelivered=True)
         assert alive is not None and alive.attempt == dead.attempt + 1
         with pytest.raises(StaleClaim):
             sync_batch(sync_ctx, dead)  # the "dead" delivery wakes up: it records nothing
@@ -120,6 +131,40 @@ def test_a_redelivered_batch_is_never_counted_twice(
     run = run_row(db, run_id)
     assert drifted_left == set()
     assert (run.status, run.synced + run.unchanged + run.failed) == (RunStatus.COMPLETED, 600)
+
+
+def test_a_slow_live_worker_keeps_its_batches_while_the_sweep_runs(
+    settings: Settings, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """A batch whose work outlasts its lease many times over (here an ERP answering in
+    a second per request, ten requests a batch, against a 3 s lease) is never handed to
+    a second delivery while its worker is alive: the worker's heartbeat renews the
+    lease, and the sweep, run all along, returns nothing."""
+    short = replace(settings, batch_lease_seconds=3)
+    app = make_celery(short)
+    with installed_context(short, **FAST) as ctx, _stack(db, vault, 1000) as stack:
+        stack.erp.set_faults(latency_ms=1000)
+        drifted = stack.differing()
+        run_id, batch_ids = prepared_run(ctx, stack.site_id)
+        ctx.broker.queue_batches(batch_ids, "manual")
+        returned: list[tuple[int, str]] = []
+
+        def swept_until_finished() -> bool:
+            returned.extend(sweep_batches(db))
+            return bool(returned) or finished(db, run_id)
+
+        with workers(app, concurrency=2):
+            wait_for(swept_until_finished, what="the run")
+        assert returned == []
+        assert stack.differing() == set()
+
+    assert [(b.attempts, b.error) for b in _batches(db, run_id)] == [(1, None), (1, None)]
+    run = run_row(db, run_id)
+    assert (run.status, run.synced, run.unchanged) == (
+        RunStatus.COMPLETED,
+        len(drifted),
+        1000 - len(drifted),
+    )
 
 
 def test_skus_the_erp_does_not_know_fail_alone(

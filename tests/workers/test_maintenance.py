@@ -13,7 +13,7 @@ from models import BatchStatus, EventDelivery, RunStatus, SyncBatch, WebhookLog,
 from models.crypto import Vault
 from models.db import transaction
 from sync import lifecycle
-from sync.batches import claim_batch
+from sync.batches import claim_batch, release_batch
 from sync.context import Context
 from sync.controls import pause_run
 from sync.recovery import fail_stuck_runs, return_stuck_batches
@@ -23,9 +23,11 @@ from tests.factories import make_site, make_source
 from tests.factories.sync import run_row as build_run
 from tests.support.stack import (
     finished,
+    lapse_leases,
     prepared_run,
     run_row,
     sandbox_stack,
+    sweep_batches,
     wait_for,
     workers,
 )
@@ -40,7 +42,7 @@ def _age(db: sessionmaker[Session], table: str, column: str, minutes: int) -> No
         )
 
 
-def test_a_batch_stuck_in_processing_comes_back_and_the_run_completes(
+def test_a_batch_whose_lease_lapsed_comes_back_and_the_run_completes(
     sync_ctx: Context, celery_app: Celery, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with sandbox_stack(db, vault, "shopify", items=1200) as stack:
@@ -49,7 +51,7 @@ def test_a_batch_stuck_in_processing_comes_back_and_the_run_completes(
         with transaction(db) as session:
             # A worker claimed the first batch and died; the others' messages were lost.
             assert claim_batch(session, batch_ids[0]) is not None
-        _age(db, "sync_batches", "claimed_at", 31)
+        lapse_leases(db, batch_ids[:1])
         _age(db, "sync_batches", "updated_at", 31)
         with workers(celery_app):
             celery_app.send_task(RETURN_STUCK_BATCHES, queue="maintenance")
@@ -64,26 +66,68 @@ def test_a_batch_stuck_in_processing_comes_back_and_the_run_completes(
     )
 
 
-def test_only_batches_stuck_longer_than_the_limit_come_back(
+def test_only_batches_whose_lease_lapsed_on_the_database_clock_come_back(
     sync_ctx: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
-    with sandbox_stack(db, vault, "shopify", items=1500) as stack:
-        run_id, (first, second, third) = prepared_run(sync_ctx, stack.site_id)
+    """A live lease is left alone whatever the sweeping host's clock says (the sweep
+    reads none: every time is the database's). A returned batch is returned once."""
+    with sandbox_stack(db, vault, "shopify", items=1000) as stack:
+        run_id, (dead, alive) = prepared_run(sync_ctx, stack.site_id)
     with transaction(db) as session:
-        claim_batch(session, first)
-        claim_batch(session, second)
-    now = datetime.now(UTC)
-    with transaction(db) as session:
-        assert return_stuck_batches(session, now, 30).batches == []
-    with transaction(db) as session:
-        later = return_stuck_batches(session, now + timedelta(minutes=31), 30)
-    assert sorted(later.batches) == [(first, "manual"), (second, "manual"), (third, "manual")]
+        claim_batch(session, dead)
+        claim_batch(session, alive)
+    lapse_leases(db, [dead])
+
+    assert (sweep_batches(db), sweep_batches(db)) == ([(dead, "manual")], [])
     with db() as session:
-        statuses = session.scalars(select(SyncBatch.status).where(SyncBatch.run_id == run_id))
-        assert set(statuses) == {BatchStatus.QUEUED}
+        rows = session.execute(
+            select(SyncBatch.id, SyncBatch.status, SyncBatch.error)
+            .where(SyncBatch.run_id == run_id)
+            .order_by(SyncBatch.id)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        (dead, BatchStatus.QUEUED, "returned: its lease lapsed (worker lost)"),
+        (alive, BatchStatus.PROCESSING, None),
+    ]
 
 
-def test_a_paused_runs_stuck_batches_return_to_the_queue_but_wait_for_resume(
+def test_two_sweepers_at_once_return_a_lapsed_lease_once(
+    sync_ctx: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """Beat on two hosts (or a sweep still running when the next one starts): the
+    second skips the rows the first holds, then finds them queued."""
+    with sandbox_stack(db, vault, "shopify", items=300) as stack:
+        _, (batch,) = prepared_run(sync_ctx, stack.site_id)
+    with transaction(db) as session:
+        claim_batch(session, batch)
+    lapse_leases(db, [batch])
+
+    with transaction(db) as first:
+        by_first = return_stuck_batches(first, 30)
+        with transaction(db) as second:
+            during = return_stuck_batches(second, 30)
+
+    assert (by_first.batches, during.batches, sweep_batches(db)) == ([(batch, "manual")], [], [])
+
+
+def test_a_retry_lost_with_its_worker_is_published_again_once_its_lease_lapses(
+    sync_ctx: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """A batch released for its retry waits in the dead worker's memory: published
+    again once the retry was due plus a lease, not after STUCK_BATCH_MINUTES."""
+    with sandbox_stack(db, vault, "shopify", items=300) as stack:
+        _, (batch,) = prepared_run(sync_ctx, stack.site_id)
+    with transaction(db) as session:
+        claim = claim_batch(session, batch)
+    assert claim is not None
+    release_batch(db, claim, "TransientError: HTTP 429", retry_lease=70)
+    assert sweep_batches(db) == []
+
+    lapse_leases(db, [batch])
+    assert (sweep_batches(db), sweep_batches(db)) == ([(batch, "manual")], [])
+
+
+def test_a_paused_runs_lapsed_batches_return_to_the_queue_but_wait_for_resume(
     sync_ctx: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with sandbox_stack(db, vault, "shopify", items=300) as stack:
@@ -91,8 +135,9 @@ def test_a_paused_runs_stuck_batches_return_to_the_queue_but_wait_for_resume(
     with transaction(db) as session:
         claim_batch(session, batch)
         pause_run(session, run_id)
+    lapse_leases(db, [batch])
     with transaction(db) as session:
-        returned = return_stuck_batches(session, datetime.now(UTC) + timedelta(hours=1), 30)
+        returned = return_stuck_batches(session, 30)
     assert (returned.batches, returned.held) == ([], 1)
 
 
@@ -153,7 +198,7 @@ def test_a_run_whose_start_task_was_lost_is_started_again_and_completes(
         with transaction(db) as session:
             run_id = build_run(session, stack.site_id).id  # queued, never published
         with transaction(db) as session:
-            assert return_stuck_batches(session, datetime.now(UTC), 30).starts == []
+            assert return_stuck_batches(session, 30).starts == []
         _age(db, "sync_runs", "updated_at", 31)
         with workers(celery_app):
             celery_app.send_task(RETURN_STUCK_BATCHES, queue="maintenance")
@@ -173,4 +218,4 @@ def test_runs_with_batches_or_finished_are_not_started_again(
         build_run(session, other.id, status=RunStatus.COMPLETED)
     _age(db, "sync_runs", "updated_at", 31)
     with transaction(db) as session:
-        assert return_stuck_batches(session, datetime.now(UTC), 30).starts == []
+        assert return_stuck_batches(session, 30).starts == []
