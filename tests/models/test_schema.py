@@ -128,3 +128,21 @@ def test_migrations_match_the_models(engine: object) -> None:
         assert db_columns == {c.name for c in table.columns}, table.name
         db_indexes = {i["name"] for i in inspector.get_indexes(table.name)}
         assert {i.name for i in table.indexes} <= db_indexes, table.name
+
+
+@pytest.mark.parametrize(
+    "occurred_at", ["0001-01-01 00:00:00+01:00", "0001-01-01 12:00:00+00", "9999-12-31 12:00+00"]
+)
+def test_the_log_holds_no_event_time_a_reader_cannot_read(
+    db: sessionmaker[Session], occurred_at: str
+) -> None:
+    """A year-0 time made every reader of its page fail (issue 18, item 12); the
+    receiver refuses such times, and the table would too."""
+    with db() as session, pytest.raises(IntegrityError, match="occurred_at_in_calendar"):
+        session.execute(
+            text(
+                "INSERT INTO webhook_log (provider, status, occurred_at)"
+                " VALUES ('shopify', 'received', :at)"
+            ),
+            {"at": occurred_at},
+        )
