@@ -100,8 +100,7 @@ SEEN_BEFORE = "delivery seen before"
 #: (`models.WebhookDelivery`), keyed by provider and owner (the site, or the source for
 #: ERP providers, whose rows have no site).
 _COVERED = (
-    "status = 'received' AND delivery_id IS NOT NULL "
-    "AND coalesce(site_id, source_id) IS NOT NULL"
+    "status = 'received' AND delivery_id IS NOT NULL AND coalesce(site_id, source_id) IS NOT NULL"
 )
 #: One statement writes the batch and consults and updates the delivery-id memory.
 #:

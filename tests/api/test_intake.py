@@ -4,14 +4,12 @@ delivery-id memory is consulted by the batch's one statement."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import psycopg2
 import pytest
 from sqlalchemy import Engine, text
 

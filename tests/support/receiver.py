@@ -51,13 +51,10 @@ def back_date(db: sessionmaker[Session], seconds: float) -> None:
     """Move every logged delivery, and the memory of its id, `seconds` into the past:
     "10 minutes later" without waiting 10 minutes (the memory runs on the database's
     clock, api/intake.py)."""
-    shift = {"seconds": seconds}
+    earlier = "- make_interval(secs => :seconds)"
     with db.begin() as session:
-        session.execute(
-            text("UPDATE webhook_log SET received_at = received_at - make_interval(secs => :seconds)"),
-            shift,
-        )
-        session.execute(
-            text("UPDATE webhook_deliveries SET seen_at = seen_at - make_interval(secs => :seconds)"),
-            shift,
-        )
+        for table, column in (("webhook_log", "received_at"), ("webhook_deliveries", "seen_at")):
+            session.execute(
+                text(f"UPDATE {table} SET {column} = {column} {earlier}"),
+                {"seconds": seconds},
+            )
