@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Item, RunStatus, SyncRun
+from models import Item, RunStatus, SyncRun, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from models.sync import LIVE_RUN_STATUSES
+from models.webhook_log import EARLIEST_OCCURRED_AT, LATEST_OCCURRED_AT
 from tests.factories import make_site, make_source
 
 
@@ -146,3 +147,22 @@ def test_the_log_holds_no_event_time_a_reader_cannot_read(
             ),
             {"at": occurred_at},
         )
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12", "UTC"])
+def test_the_log_s_earliest_and_latest_event_times_read_in_any_zone(
+    db: sessionmaker[Session], zone: str
+) -> None:
+    """PostgreSQL hands times over in the session's zone: the margin of a day keeps the
+    calendar's edges readable by Python at offsets of +14 h and -12 h."""
+    edges = [EARLIEST_OCCURRED_AT, LATEST_OCCURRED_AT - timedelta(microseconds=1)]
+    with db() as session:
+        session.execute(text(f"SET TIME ZONE '{zone}'"))
+        session.add_all(
+            WebhookLog(provider="shopify", status=WebhookStatus.RECEIVED, occurred_at=at)
+            for at in edges
+        )
+        session.commit()
+        session.execute(text(f"SET TIME ZONE '{zone}'"))
+        read = session.scalars(select(WebhookLog.occurred_at).order_by(WebhookLog.id)).all()
+    assert read == edges
