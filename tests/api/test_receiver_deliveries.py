@@ -5,7 +5,6 @@ whatever became of the first row; once the memory expires the id is accepted aga
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -19,15 +18,6 @@ from tests.factories import signed
 from tests.support.admin_api import AUTH
 from tests.support.receiver import Owners, back_date, post, rows
 
-GENUINE: dict[str, Callable[[], signed.Signed]] = {
-    "woocommerce": lambda: signed.woocommerce(),
-    "shopify": lambda: signed.shopify(),
-    "bigcommerce": lambda: signed.bigcommerce(),
-    "standard": lambda: signed.standard(),
-    "zoho": lambda: signed.zoho(),
-    "businesscentral": lambda: signed.businesscentral(),
-}
-
 TEN_MINUTES = 600
 
 
@@ -36,12 +26,12 @@ def _outcome(response: requests.Response) -> str:
     return response.headers["Stocksync-Outcome"]
 
 
-@pytest.mark.parametrize("provider", sorted(GENUINE))
+@pytest.mark.parametrize("provider", sorted(signed.VALID))
 def test_a_redelivery_ten_minutes_later_is_a_duplicate(
     provider: str, base_url: str, owners: Owners, db: sessionmaker[Session]
 ) -> None:
     """Every provider, ERPs included (their rows name a source, not a site)."""
-    request, url = GENUINE[provider](), owners.url(base_url, provider)
+    request, url = signed.VALID[provider](), owners.url(base_url, provider)
     assert _outcome(post(url, request)) == "accepted"
     rows(db)  # the relay has queued it
     back_date(db, TEN_MINUTES)
@@ -53,7 +43,7 @@ def test_a_redelivery_ten_minutes_later_is_a_duplicate(
 def test_an_erp_body_posted_three_times_is_accepted_once(
     provider: str, base_url: str, owners: Owners, db: sessionmaker[Session]
 ) -> None:
-    request, url = GENUINE[provider](), owners.url(base_url, provider)
+    request, url = signed.VALID[provider](), owners.url(base_url, provider)
     outcomes = [_outcome(post(url, request)) for _ in range(3)]
     assert outcomes == ["accepted", "duplicate", "duplicate"]
 

@@ -14,6 +14,7 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -213,3 +214,14 @@ def businesscentral(
         }
     ).encode()
     return Signed(body, {"Content-Type": "application/json"})
+
+
+#: A valid delivery of each provider, signed with the secrets above, by provider name.
+VALID: dict[str, Callable[[], Signed]] = {
+    "woocommerce": lambda: woocommerce(),
+    "shopify": lambda: shopify(),
+    "bigcommerce": lambda: bigcommerce(),
+    "standard": lambda: standard(),
+    "zoho": lambda: zoho(),
+    "businesscentral": lambda: businesscentral(),
+}
