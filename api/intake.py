@@ -375,8 +375,8 @@ def _encode(batch: list[_Pending]) -> str:
     a signed payload may carry either (JSON's \\u0000, or bytes that decode to half a
     surrogate pair); such a row failed its whole batch. Then every row is replaced by
     its storable form (NULs removed, lone surrogates replaced by U+FFFD) before
-    encoding. Checked on
-    the encoded batch: an ordinary batch pays one substring search and one encode.
+    encoding. Checked on the encoded batch: an ordinary batch pays one substring search
+    and one encode.
     """
     encoded = _dumps([pending.row for pending in batch])
     if "\\u0000" in encoded or not _utf8_encodable(encoded):
