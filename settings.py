@@ -33,10 +33,10 @@ class Settings:
     #: Bearer token for the admin API and dashboard; None disables them.
     admin_token: str | None = None
     dedupe_window_seconds: float = 5.0
-    #: How long a platform delivery id should count as seen (platforms retry for hours:
-    #: Shopify 4 h, BigCommerce 48 h). Read and checked, but not used yet: the webhook
-    #: log's unique index keeps a delivery id as long as its row (docs/architecture.md
-    #: flow 2).
+    #: How long a platform delivery id counts as seen, per provider and owner: a
+    #: redelivery within it is logged `duplicate` (api/intake.py, the delivery-id memory;
+    #: docs/architecture.md flow 1). Platforms retry for hours (Shopify 4 h, BigCommerce
+    #: 48 h), hence at least a day.
     idempotency_ttl_seconds: int = 86_400
     batch_size: int = 500
     webhook_log_retention_days: int = 90

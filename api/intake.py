@@ -4,9 +4,11 @@ Each request's `webhook_log` row goes to this process's `IntakeWriter`, which wr
 the rows of all requests waiting at that moment with one INSERT (one transaction, one
 WAL flush) and only then lets each request answer. Accepted events are written
 `received`; the relay (workers/relay.py, its own process) then opens the dedupe
-window, publishes and marks them. Killed at any line, nothing is lost: a row is either
-not written (the platform gets no 200 and retries) or written and picked up by the
-relay.
+window, publishes and marks them. The same statement consults and updates the
+delivery-id memory: a platform's retry of a delivery accepted within
+IDEMPOTENCY_TTL_SECONDS is written `duplicate` and goes no further. Killed at any
+line, nothing is lost: a row is either not written (the platform gets no 200 and
+retries) or written, with its id remembered, and picked up by the relay.
 
 Measured (bench/ingest.py): keeping dedupe and publishing in the web process cost more
 than it saved; a web process that only verifies and logs is faster, and sharing
@@ -31,8 +33,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.webhooks.event import Event
-from models import WebhookLog, WebhookStatus
-from models.webhook_log import DELIVERY_UNIQUE_WHERE
+from models import WebhookDelivery, WebhookLog, WebhookStatus
+from settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -89,22 +91,62 @@ COLUMNS = (
 #: statement building cost more CPU than the rest of the request (cProfile, 1.5 ms of
 #: 3.7). The table is `models.WebhookLog`; a test checks this list against it.
 _COLUMN_LIST = ", ".join(COLUMNS)
+#: Copied from the batch as they are; `status` and `error` follow, set by the memory.
+_COPIED = ", ".join(column for column in COLUMNS if column not in ("status", "error"))
+_LOG = WebhookLog.__tablename__
+#: The error of a row whose delivery id was remembered.
+SEEN_BEFORE = "delivery seen before"
+#: An accepted event that names its delivery: its id goes into the delivery-id memory
+#: (`models.WebhookDelivery`), keyed by provider and owner (the site, or the source for
+#: ERP providers, whose rows have no site).
+_COVERED = (
+    "status = 'received' AND delivery_id IS NOT NULL AND coalesce(site_id, source_id) IS NOT NULL"
+)
+#: One statement writes the batch and consults and updates the delivery-id memory.
+#:
 #: The batch travels as one JSON array, expanded by PostgreSQL into rows of the table's
 #: type. Why not VALUES with a parameter per cell: psycopg2 quotes each cell in Python,
 #: 14 us per row (13 cells), the largest part of the writer's time; one JSON document
-#: is encoded by the json module's C encoder and quoted once. `ORDER BY ordinality`
-#: draws the ids in the batch's order, as `_settle` needs (SQLAlchemy's
-#: insertmanyvalues orders its INSERT ... SELECT the same way).
-#: A platform's retry of a delivery already held conflicts on uq_webhook_log_delivery
-#: and is skipped, not failed: the rest of its batch is written (see `_write`).
+#: is encoded by the json module's C encoder and quoted once.
+#:
+#: `batch` draws each row's id in the batch's order (`ORDER BY ordinality`: PostgreSQL
+#: evaluates a volatile function such as nextval after the sort, which SQLAlchemy's
+#: insertmanyvalues relies on too), so the written rows sorted by id are the batch in
+#: order. Why not return the ordinality and join on it: that cost 10-60 us per batch
+#: (in-process, 1,500 batches of 1 and of 8 rows). `remembered` records each
+#: covered delivery id once (the batch's first row with it): a new id is inserted, an
+#: id seen more than the TTL (the second parameter, seconds) ago is taken over, and
+#: either way its row's id is returned; an id seen within the TTL conflicts and returns
+#: nothing, so its rows are written `duplicate`. Concurrent writers holding the same id
+#: wait on each other's uncommitted memory row and settle on one (ON CONFLICT), and
+#: insert in key order, so two batches cannot deadlock on each other's ids.
+#:
+#: Why one statement rather than a lookup first: every request still costs one round
+#: trip and one commit shared by its batch; a retry storm (after an outage of ours
+#: every platform redelivers) costs no more statements than new deliveries.
 INSERT_SQL = (
-    f"INSERT INTO {WebhookLog.__tablename__} ({_COLUMN_LIST}) "  # noqa: S608
-    f"SELECT {_COLUMN_LIST} "
-    f"FROM json_populate_recordset(NULL::{WebhookLog.__tablename__}, %s) "
-    "WITH ORDINALITY AS batch ORDER BY batch.ordinality "
-    "ON CONFLICT (provider, site_id, delivery_id) "
-    f"WHERE {DELIVERY_UNIQUE_WHERE} DO NOTHING "
-    "RETURNING id, provider, site_id, delivery_id"
+    "WITH batch AS MATERIALIZED ("  # noqa: S608
+    f" SELECT nextval('{_LOG}_id_seq') AS id, {_COLUMN_LIST},"
+    f" {_COVERED} AS covered, coalesce(site_id, source_id) AS owner_id"
+    f" FROM json_populate_recordset(NULL::{_LOG}, %s) WITH ORDINALITY AS incoming"
+    " ORDER BY incoming.ordinality"
+    "), remembered AS ("
+    f" INSERT INTO {WebhookDelivery.__tablename__} AS seen"
+    " (provider, owner_id, delivery_id, seen_at, log_id)"
+    " SELECT DISTINCT ON (provider, owner_id, delivery_id)"
+    " provider, owner_id, delivery_id, now(), id"
+    " FROM batch WHERE covered ORDER BY provider, owner_id, delivery_id, id"
+    " ON CONFLICT (provider, owner_id, delivery_id) DO UPDATE"
+    " SET seen_at = excluded.seen_at, log_id = excluded.log_id"
+    " WHERE seen.seen_at <= excluded.seen_at - make_interval(secs => %s)"
+    " RETURNING log_id"
+    ")"
+    f" INSERT INTO {_LOG} (id, {_COPIED}, status, error)"
+    f" SELECT batch.id, {_COPIED},"
+    " CASE WHEN covered AND remembered.log_id IS NULL THEN 'duplicate' ELSE status END,"
+    f" CASE WHEN covered AND remembered.log_id IS NULL THEN '{SEEN_BEFORE}' ELSE error END"
+    " FROM batch LEFT JOIN remembered ON remembered.log_id = batch.id"
+    " RETURNING id, status"
 )
 
 #: The INSERT is prepared once per connection (`_cursor`) and run by name. Why: parsed
@@ -112,8 +154,11 @@ INSERT_SQL = (
 #: one-row statement against 173 us prepared (400 against 290 us for 8 rows), about
 #: 12 us per row at the 7-8 rows a batch holds under bench/ingest.py's load.
 PREPARED = "stocksync_intake_insert"
-_PREPARE = f"PREPARE {PREPARED} (json) AS {INSERT_SQL.replace('%s', '$1')}"
-_EXECUTE = f"EXECUTE {PREPARED} (%s)"
+_PREPARE = (
+    f"PREPARE {PREPARED} (json, integer) AS "
+    f"{INSERT_SQL.replace('%s', '$1', 1).replace('%s', '$2', 1)}"
+)
+_EXECUTE = f"EXECUTE {PREPARED} (%s, %s)"
 
 #: Rows per INSERT: more than a web process has requests in flight, so one statement
 #: takes every row waiting.
@@ -169,9 +214,16 @@ class IntakeWriter:
     than its own handler's signature check (bench.instructions).
     """
 
-    def __init__(self, engine: Engine, timeout: float = WRITE_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        timeout: float = WRITE_TIMEOUT_SECONDS,
+        ttl_seconds: int = Settings.idempotency_ttl_seconds,
+    ) -> None:
         self.engine = engine
         self.timeout = timeout
+        #: How long a delivery id counts as seen (IDEMPOTENCY_TTL_SECONDS).
+        self.ttl_seconds = ttl_seconds
         self._connection: Any = None
         self._statement = _EXECUTE  # INSERT_SQL once a session loses its prepared one
         self._last_used = 0.0
@@ -235,29 +287,22 @@ class IntakeWriter:
                 pending.error = IntakeUnavailable(repr(exc))
 
     def _write(self, batch: list[_Pending]) -> None:
-        """Write the batch; a row whose delivery is already held (a platform's retry)
-        is written again as `duplicate`, with the next statement.
+        """Write the batch in one statement (`INSERT_SQL`); a row whose delivery id is
+        remembered is written `duplicate`.
 
-        Why ON CONFLICT rather than catching the violation: a violation rolled the
-        whole batch back, and writing its rows one at a time made a retry storm (after
-        an outage of ours every platform redelivers) the slowest path of all.
+        Why not catching a unique violation instead: a violation rolled the whole batch
+        back, and writing its rows one at a time made a retry storm (after an outage of
+        ours every platform redelivers) the slowest path of all.
         """
         try:
-            skipped = _settle(batch, self._insert(_encode(batch)))
+            written = self._insert(_encode(batch))
         except (psycopg2.Error, SQLAlchemyError) as exc:
             self._fail(batch, exc)
             return
-        if not skipped:
-            return
-        duplicate = {"status": WebhookStatus.DUPLICATE, "error": "delivery seen before"}
-        try:
-            written = self._insert(_dumps([{**pending.row, **duplicate} for pending in skipped]))
-        except (psycopg2.Error, SQLAlchemyError) as exc:
-            self._fail(skipped, exc)  # the rest of the batch is written: they answer 200
-            return
-        for pending, (row_id, *_) in zip(skipped, written, strict=True):
+        # By id, the rows in batch order: `INSERT_SQL` draws the ids in that order.
+        for pending, (row_id, status) in zip(batch, written, strict=True):
             pending.row_id = row_id
-            pending.status = WebhookStatus.DUPLICATE
+            pending.status = WebhookStatus(status)
 
     def _fail(self, batch: list[_Pending], exc: Exception) -> None:
         """PostgreSQL down or the connection lost: these requests answer 503 (the
@@ -269,17 +314,18 @@ class IntakeWriter:
 
     def _insert(self, rows_json: str) -> list[tuple[Any, ...]]:
         """Insert the rows of a JSON array (`_encode`) in one statement and one
-        transaction; the written rows' (id, provider, site_id, delivery_id), by id."""
+        transaction; the written rows' (id, status), by id."""
+        arguments = (rows_json, self.ttl_seconds)
         with self._cursor() as cursor:
             try:
-                cursor.execute(self._statement, (rows_json,))
+                cursor.execute(self._statement, arguments)
             except psycopg2.errors.InvalidSqlStatementName:
                 # The session lost the prepared statement (a pooler in transaction
                 # mode, or DISCARD ALL): nothing was written, so this connection goes on
                 # unprepared, which any server in front of PostgreSQL accepts.
                 log.warning("webhook.log_writer_unprepared")
                 self._statement = INSERT_SQL
-                cursor.execute(self._statement, (rows_json,))
+                cursor.execute(self._statement, arguments)
             returned = cursor.fetchall()
         return sorted(returned)
 
@@ -322,40 +368,6 @@ class IntakeWriter:
             self._connection = None
 
 
-def _settle(batch: list[_Pending], written: list[tuple[Any, ...]]) -> list[_Pending]:
-    """Give each written row's request its id; return the requests whose row was skipped.
-
-    Which rows were skipped: the rows are inserted in batch order (`INSERT_SQL` orders
-    them by their place in the JSON array), so of the rows sharing a delivery key the
-    first is written unless the key was held already, and rows the unique index does
-    not cover are always written. The ids come from the table's sequence, drawn in the
-    same order, so the written rows sorted by id are the written requests in batch
-    order (SQLAlchemy's insertmanyvalues relies on the same).
-    """
-    keys = {(provider, site_id, delivery) for _, provider, site_id, delivery in written}
-    written_ids = iter(row_id for row_id, *_ in written)
-    skipped = []
-    for pending in batch:
-        key = _delivery_key(pending)
-        if key is None or key in keys:
-            if key is not None:
-                keys.discard(key)  # a second row with the key conflicts with this one
-            pending.row_id = next(written_ids)
-        else:
-            skipped.append(pending)
-    return skipped
-
-
-def _delivery_key(pending: _Pending) -> tuple[Any, ...] | None:
-    """The row's key in uq_webhook_log_delivery; None if the index does not cover it."""
-    row = pending.row
-    if row.get("delivery_id") is None or row.get("site_id") is None:
-        return None  # NULLs never conflict
-    if pending.status in (WebhookStatus.DUPLICATE, WebhookStatus.REJECTED):
-        return None
-    return row["provider"], row["site_id"], row["delivery_id"]
-
-
 def _encode(batch: list[_Pending]) -> str:
     """The batch's rows as one JSON array, keyed by column (a missing key is NULL).
 
@@ -363,8 +375,8 @@ def _encode(batch: list[_Pending]) -> str:
     a signed payload may carry either (JSON's \\u0000, or bytes that decode to half a
     surrogate pair); such a row failed its whole batch. Then every row is replaced by
     its storable form (NULs removed, lone surrogates replaced by U+FFFD) before
-    encoding, so the delivery keys `_settle` matches are the ones stored. Checked on
-    the encoded batch: an ordinary batch pays one substring search and one encode.
+    encoding. Checked on the encoded batch: an ordinary batch pays one substring search
+    and one encode.
     """
     encoded = _dumps([pending.row for pending in batch])
     if "\\u0000" in encoded or not _utf8_encodable(encoded):

@@ -46,7 +46,10 @@ class Resources:
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         )
         ctx = client_context(settings, engine=engine, redis_client=client)
-        intake = IntakeWriter(make_engine(settings.database_url, connect_timeout=2, pre_ping=False))
+        intake = IntakeWriter(
+            make_engine(settings.database_url, connect_timeout=2, pre_ping=False),
+            ttl_seconds=settings.idempotency_ttl_seconds,
+        )
         return cls(ctx, intake, OwnerCache(ctx.sessions, ctx.vault))
 
 

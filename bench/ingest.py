@@ -176,10 +176,11 @@ def _load(url: str, requests_file: Path, seconds: int, connections: int) -> dict
 
 
 def empty_log(settings: Any) -> None:
-    """Empty the webhook log, so replayed deliveries are not duplicates of a last run's."""
+    """Empty the webhook log and the delivery-id memory, so replayed deliveries are not
+    duplicates of a last run's."""
     engine = make_engine(settings.database_url)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE webhook_log"))
+        conn.execute(text("TRUNCATE webhook_log, webhook_deliveries"))
     engine.dispose()
 
 

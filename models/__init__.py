@@ -8,7 +8,7 @@ from models.items import Item
 from models.sites import Platform, Site, Source, SourceKind
 from models.subscriptions import DeliveryStatus, EventDelivery, EventSubscription
 from models.sync import BatchStatus, RunStatus, SyncBatch, SyncRun
-from models.webhook_log import EventKind, WebhookLog, WebhookStatus
+from models.webhook_log import EventKind, WebhookDelivery, WebhookLog, WebhookStatus
 
 __all__ = [
     "Base",
@@ -29,6 +29,7 @@ __all__ = [
     "SourceKind",
     "SyncBatch",
     "SyncRun",
+    "WebhookDelivery",
     "WebhookLog",
     "WebhookStatus",
 ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,9 +38,17 @@ class EventKind(enum.StrEnum):
     SKU_CHANGED = "sku.changed"
 
 
-#: Which rows uq_webhook_log_delivery covers; the receiver's INSERT names it in its
-#: ON CONFLICT clause (api/intake.py), which must match the index to use it.
-DELIVERY_UNIQUE_WHERE = "delivery_id IS NOT NULL AND status NOT IN ('duplicate', 'rejected')"
+#: The event times a row may hold, start included, end excluded: the calendar Python can
+#: represent (years 1-9999) less a day at each end, so that a reader whose session shows
+#: times in any zone (offsets reach 14 h) still gets a date Python can hold. A sender's
+#: time outside it is refused at the door (api/webhooks/event.py); a row holding one made
+#: every reader of its page fail (issue 18, item 12).
+EARLIEST_OCCURRED_AT = datetime(1, 1, 2, tzinfo=UTC)
+LATEST_OCCURRED_AT = datetime(9999, 12, 31, tzinfo=UTC)
+OCCURRED_AT_IN_CALENDAR = (
+    f"occurred_at >= '{EARLIEST_OCCURRED_AT.isoformat()}' "
+    f"AND occurred_at < '{LATEST_OCCURRED_AT.isoformat()}'"
+)
 
 
 class WebhookLog(Base):
@@ -50,16 +59,8 @@ class WebhookLog(Base):
         # The outbox sweeper scans `received` rows by age.
         Index("ix_webhook_log_status_received", "status", "received_at"),
         Index("ix_webhook_log_site_received", "site_id", "received_at"),
-        # The database half of delivery-id dedupe (docs/style.md rule 9): one live row per
-        # delivery; duplicates and refusals are logged too, so they are excluded.
-        Index(
-            "uq_webhook_log_delivery",
-            "provider",
-            "site_id",
-            "delivery_id",
-            unique=True,
-            postgresql_where=text(DELIVERY_UNIQUE_WHERE),
-        ),
+        # NULL passes a CHECK: rows without an event time are fine.
+        CheckConstraint(OCCURRED_AT_IN_CALENDAR, name="occurred_at_in_calendar"),
     )
 
     id: Mapped[bigint_pk]
@@ -83,3 +84,29 @@ class WebhookLog(Base):
     processed_at: Mapped[timestamp]
     occurred_at: Mapped[timestamp]
     payload: Mapped[Any | None] = mapped_column(JSONB)
+
+
+class WebhookDelivery(Base):
+    """The delivery-id memory: one row per (provider, owner, delivery id) accepted in the
+    last IDEMPOTENCY_TTL_SECONDS, so a platform's retry is logged `duplicate`, however
+    its first row ended (processed, failed, coalesced into a window, purged).
+
+    Why a table of its own rather than a unique index on `webhook_log`: the log keeps
+    rows for 90 days and their status changes (the relay marks coalesced rows
+    `duplicate`, which an index over live rows then forgot), while an id must count as
+    seen for exactly its TTL. The receiver writes both in one statement (api/intake.py);
+    rows older than the TTL are taken over by the next delivery of the id, and purged
+    daily (sync/retention.py).
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: The site's id for store providers, the source's for ERP providers: the provider
+    #: decides which one its URL names (api/webhooks/registry.py), so the pair is the owner.
+    owner_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: The database's clock at the delivery's acceptance: one clock for every receiver.
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The `webhook_log` row of that acceptance (no foreign key: the log is purged apart).
+    log_id: Mapped[int] = mapped_column(BigInteger)

@@ -1,4 +1,5 @@
-"""Webhook-log retention: rows older than WEBHOOK_LOG_RETENTION_DAYS are deleted.
+"""Webhook-log retention: rows older than WEBHOOK_LOG_RETENTION_DAYS are deleted, and
+delivery ids older than IDEMPOTENCY_TTL_SECONDS forgotten.
 
 Deleted in chunks, each its own transaction, so a first purge of millions of rows
 neither holds one huge transaction nor blocks the receiver's inserts for long.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import CursorResult, text
+from sqlalchemy import CursorResult, TextClause, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.db import transaction
@@ -25,13 +26,32 @@ _DELETE = text(
 )
 
 
+#: An expired id is already accepted again (api/intake.py takes its row over); deleting
+#: it only keeps the memory to about a TTL's worth of deliveries.
+_FORGET = text(
+    """
+    DELETE FROM webhook_deliveries WHERE ctid IN (
+        SELECT ctid FROM webhook_deliveries WHERE seen_at <= :cutoff LIMIT :chunk
+    )
+    """
+)
+
+
 def purge_webhook_log(sessions: sessionmaker[Session], now: datetime, days: int) -> int:
     """Delete log rows received more than `days` before `now`; return how many."""
-    cutoff = now - timedelta(days=days)
+    return _in_chunks(sessions, _DELETE, now - timedelta(days=days))
+
+
+def purge_delivery_memory(sessions: sessionmaker[Session], now: datetime, ttl_seconds: int) -> int:
+    """Forget delivery ids seen more than `ttl_seconds` before `now`; return how many."""
+    return _in_chunks(sessions, _FORGET, now - timedelta(seconds=ttl_seconds))
+
+
+def _in_chunks(sessions: sessionmaker[Session], delete: TextClause, cutoff: datetime) -> int:
     total = 0
     while True:
         with transaction(sessions) as session:
-            result = session.execute(_DELETE, {"cutoff": cutoff, "chunk": CHUNK})
+            result = session.execute(delete, {"cutoff": cutoff, "chunk": CHUNK})
             deleted = cast(CursorResult[object], result).rowcount
         total += deleted
         if deleted < CHUNK:

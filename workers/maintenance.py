@@ -17,7 +17,7 @@ from models.db import transaction
 from schedules.due import start_due_runs
 from sync.outbox import sweep
 from sync.recovery import fail_stuck_runs, return_stuck_batches
-from sync.retention import purge_webhook_log
+from sync.retention import purge_delivery_memory, purge_webhook_log
 from workers import presets
 from workers.context import get_context
 
@@ -83,10 +83,11 @@ def outbox_sweep(self: Task) -> int:
 
 @shared_task(name=PURGE_WEBHOOK_LOG, bind=True, **presets.MAINTENANCE)
 def purge_webhook_log_task(self: Task) -> int:
-    """Delete webhook-log rows past WEBHOOK_LOG_RETENTION_DAYS."""
+    """Delete webhook-log rows past WEBHOOK_LOG_RETENTION_DAYS, and forget delivery ids
+    past IDEMPOTENCY_TTL_SECONDS."""
     ctx = get_context(self.app)
-    deleted = purge_webhook_log(
-        ctx.sessions, datetime.now(UTC), ctx.settings.webhook_log_retention_days
-    )
-    log.info("webhook_log.purged", extra={"rows": deleted})
+    now = datetime.now(UTC)
+    deleted = purge_webhook_log(ctx.sessions, now, ctx.settings.webhook_log_retention_days)
+    forgotten = purge_delivery_memory(ctx.sessions, now, ctx.settings.idempotency_ttl_seconds)
+    log.info("webhook_log.purged", extra={"rows": deleted, "delivery_ids": forgotten})
     return deleted

@@ -59,12 +59,19 @@ def parse(raw_body: bytes, headers: Headers) -> list[Event]:
             raise MalformedPayload("notification lacks changeType or resource")
         match = _ITEM.search(resource)
         modified = notification.get("lastModifiedDateTime")
+        # Without its time a notification names no one change: no delivery id, or two
+        # changes of one item would be taken for one delivery for a day.
+        delivery = (
+            f"{notification.get('subscriptionId')}:{resource}:{modified}"
+            if isinstance(modified, str) and modified
+            else None
+        )
         events.append(
             Event(
                 topic=f"items.{change}",
                 kind=KINDS.get(change),
                 entity=match.group(1).lower() if match else resource,
-                delivery_id=f"{notification.get('subscriptionId')}:{resource}:{modified}",
+                delivery_id=delivery,
                 occurred_at=parse_time(modified),
                 payload=notification,
             )

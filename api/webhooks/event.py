@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models import EventKind
+from models.webhook_log import EARLIEST_OCCURRED_AT, LATEST_OCCURRED_AT
 
 #: What the receiver hands a provider: header names lower-cased.
 Headers = Mapping[str, str]
@@ -51,13 +52,36 @@ class Event:
 
 
 def parse_time(value: object) -> datetime | None:
-    """ISO 8601 or Unix seconds to aware UTC; None when absent or unreadable."""
+    """ISO 8601 or Unix seconds to aware UTC; None when absent or unreadable.
+
+    Raises MalformedPayload for a time outside the calendar the log holds
+    (`models.webhook_log.EARLIEST_OCCURRED_AT` to `LATEST_OCCURRED_AT`): such a time is
+    refused at the door (400; Business Central: logged, 200), as a row holding one made
+    every reader of the log fail (issue 18, item 12).
+    """
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return _in_calendar(datetime.fromtimestamp(value, UTC))
+        except (OverflowError, ValueError, OSError):
+            # Past Python's calendar, or NaN: OverflowError, ValueError or OSError by
+            # platform and size.
+            raise MalformedPayload(f"time {value!r} is outside the calendar") from None
     if not isinstance(value, str) or not value:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        return _in_calendar(parsed.replace(tzinfo=UTC))
+    try:
+        # 0001-01-01T00:00:00+01:00 is a time of year 0 in UTC: Python cannot hold it.
+        return _in_calendar(parsed.astimezone(UTC))
+    except OverflowError:
+        raise MalformedPayload(f"time {value[:40]!r} is outside the calendar") from None
+
+
+def _in_calendar(moment: datetime) -> datetime:
+    if not EARLIEST_OCCURRED_AT <= moment < LATEST_OCCURRED_AT:
+        raise MalformedPayload(f"time {moment.isoformat()} is outside the calendar")
+    return moment

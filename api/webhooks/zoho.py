@@ -6,6 +6,15 @@ sets on the webhook. Where the merchant's setup can sign (a Deluge function, a p
 configure `{"token": ..., "hmac_key": ...}` and `X-Zoho-Webhook-Signature` must then be
 base64(HMAC-SHA256(hmac_key, raw body)) as well. Bodies are JSON, or a form whose
 `JSONString` field holds the JSON (Zoho's form option).
+
+Zoho sends no delivery id. What stands in: (item id, `last_modified_time`), which a
+redelivery of one change repeats and a new change of the item moves on, as WooCommerce's
+(id, `date_modified_gmt`). Not a hash of the body: the merchant chooses the body, and
+one without a changing field would make every later change of the item look like a
+redelivery. A body without `last_modified_time` gets no delivery id (the window alone
+coalesces its repeats). Two changes of one item within its second share the key; the
+one accepted is processed when its window closes (5 s later by default), by which time
+the ERP holds both.
 """
 
 from __future__ import annotations
@@ -53,13 +62,16 @@ def _body(raw_body: bytes, headers: Headers) -> object:
 def parse(raw_body: bytes, headers: Headers) -> list[Event]:
     body = require_object(_body(raw_body, headers), "body")
     item = require_object(body.get("item"), "item")
+    item_id = entity_id(item.get("item_id"), "item.item_id")
+    modified = item.get("last_modified_time")
     return [
         Event(
             topic=TOPIC,
             kind=EventKind.ERP_ITEM_CHANGED,
-            entity=entity_id(item.get("item_id"), "item.item_id"),
+            entity=item_id,
             sku=try_normalize_sku(item.get("sku")),
-            occurred_at=parse_time(item.get("last_modified_time")),
+            delivery_id=f"{item_id}:{modified}" if isinstance(modified, str) and modified else None,
+            occurred_at=parse_time(modified),
             payload=body,
         )
     ]

@@ -1,16 +1,15 @@
 """The accept path's writer: rows of concurrent requests share commits, each request
-still gets its own row's id, and a retried delivery in a batch costs only itself."""
+still gets its own row's id, and a retried delivery in a batch costs only itself: the
+delivery-id memory is consulted by the batch's one statement."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import psycopg2
 import pytest
 from sqlalchemy import Engine, text
 
@@ -163,7 +162,7 @@ def test_a_retry_storm_is_logged_in_shared_commits_not_row_by_row(
     engine: Engine, owners: Owners
 ) -> None:
     """After an outage of ours every platform redelivers: each retry is a duplicate,
-    and the batch they arrive in costs two statements, not two per row."""
+    and the batch they arrive in costs one statement, not one per row."""
     writer = IntakeWriter(engine)
     deliveries = [f"delivery-{i}" for i in range(64)]
     _record_all(writer, owners.shopify, deliveries)
@@ -298,33 +297,47 @@ def test_a_session_that_lost_the_prepared_insert_goes_on_writing_unprepared(
     assert [r.message for r in caplog.records].count("webhook.log_writer_unprepared") == 1
 
 
-def test_postgres_lost_before_the_duplicates_are_logged_fails_only_them(
-    engine: Engine, owners: Owners, monkeypatch: pytest.MonkeyPatch
+def test_a_delivery_id_is_remembered_per_owner_sites_and_sources_alike(
+    engine: Engine, owners: Owners
 ) -> None:
-    """The batch's new rows are committed by then and answer 200; only the retries,
-    whose duplicate rows were not written, answer 503 (and are retried again)."""
+    """ERP rows name a source and no site: keyed on the site alone, they never matched."""
     writer = IntakeWriter(engine)
-    writer.record(_row(owners.shopify, "held"), WebhookStatus.RECEIVED)
-    insert = writer._insert
-    calls: list[int] = []
-
-    def lost_on_second_statement(rows_json: str) -> list[tuple[Any, ...]]:
-        calls.append(len(json.loads(rows_json)))
-        if len(calls) == 2:
-            raise psycopg2.OperationalError("server closed the connection unexpectedly")
-        return insert(rows_json)
-
-    monkeypatch.setattr(writer, "_insert", lost_on_second_statement)
-    pending = [
-        intake._Pending({**_row(owners.shopify, d), "status": WebhookStatus.RECEIVED})
-        for d in ("new", "held")
+    site_a = _row(owners.shopify, "same")
+    site_b = {**site_a, "site_id": owners.standard}
+    source = {**site_a, "provider": "businesscentral", "site_id": None}
+    source["source_id"] = owners.businesscentral
+    other_source = {**source, "source_id": owners.zoho}
+    statuses = [
+        writer.record(row, WebhookStatus.RECEIVED)[0]
+        for row in (site_a, site_b, source, other_source, site_a, source)
     ]
-    writer._write(pending)
-    new, retry = pending
-    assert new.error is None and new.row_id > 0
-    assert isinstance(retry.error, IntakeUnavailable)
-    assert sorted(d for d, _, _ in _stored(engine).values()) == ["held", "new"]
-    assert calls == [2, 1]
+    received, duplicate = WebhookStatus.RECEIVED, WebhookStatus.DUPLICATE
+    assert statuses == [received] * 4 + [duplicate] * 2
+
+
+def test_writers_of_several_processes_racing_on_the_same_ids_accept_each_once(
+    engine: Engine, owners: Owners
+) -> None:
+    """Each web process has its own writer and connection: their batches wait on each
+    other's uncommitted ids, and insert them in one order, so they neither both accept
+    an id nor deadlock."""
+    writers = [IntakeWriter(engine) for _ in range(4)]
+    deliveries = [f"delivery-{i % 24}" for i in range(96)]  # each id four times
+    start = threading.Barrier(len(deliveries))
+
+    def one(index: int) -> tuple[WebhookStatus, int]:
+        start.wait()
+        row = _row(owners.shopify, deliveries[index])
+        return writers[index % 4].record(row, WebhookStatus.RECEIVED)
+
+    with ThreadPoolExecutor(len(deliveries)) as pool:
+        results = list(pool.map(one, range(len(deliveries))))
+    accepted = Counter(
+        deliveries[i] for i, (status, _) in enumerate(results) if status is WebhookStatus.RECEIVED
+    )
+    assert accepted == Counter({f"delivery-{i}": 1 for i in range(24)})
+    stored = _stored(engine)
+    assert Counter(status for _, status, _ in stored.values()) == {"received": 24, "duplicate": 72}
 
 
 def test_text_postgresql_cannot_store_is_cleaned_and_costs_no_other_row(

@@ -15,14 +15,7 @@ from models import EventKind, Site, WebhookStatus
 from tests.factories import signed
 from tests.support.receiver import Owners, post, rows
 
-VALID = {
-    "woocommerce": lambda: signed.woocommerce(),
-    "shopify": lambda: signed.shopify(),
-    "bigcommerce": lambda: signed.bigcommerce(),
-    "standard": lambda: signed.standard(),
-    "zoho": lambda: signed.zoho(),
-    "businesscentral": lambda: signed.businesscentral(),
-}
+VALID = signed.VALID
 
 
 @pytest.mark.parametrize("provider", sorted(VALID))

@@ -14,6 +14,7 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -179,9 +180,11 @@ def zoho(
     sku: str = "SKU-1",
     token: str = ZOHO_TOKEN,
     hmac_key: str | None = None,
+    modified: str = "2026-12-01T13:00:00+0100",
 ) -> Signed:
     """With `hmac_key`, also the optional body signature (api/webhooks/zoho.py)."""
-    body = json.dumps({"item": {"item_id": item_id, "sku": sku, "name": "Thing"}}).encode()
+    item = {"item_id": item_id, "sku": sku, "name": "Thing", "last_modified_time": modified}
+    body = json.dumps({"item": item}).encode()
     headers = {"Content-Type": "application/json", "X-Zoho-Webhook-Token": token}
     if hmac_key is not None:
         headers["X-Zoho-Webhook-Signature"] = _b64_hmac(hmac_key, body)
@@ -192,6 +195,7 @@ def businesscentral(
     item_ids: tuple[str, ...] = ("3f2504e0-4f89-11d3-9a0c-0305e82c3301",),
     client_state: str = CLIENT_STATE,
     change: str = "updated",
+    modified: str | None = None,
 ) -> Signed:
     now = datetime.now(UTC).isoformat()
     body = json.dumps(
@@ -203,10 +207,21 @@ def businesscentral(
                     "expirationDateTime": now,
                     "resource": f"api/v2.0/companies({COMPANY})/items({item})",
                     "changeType": change,
-                    "lastModifiedDateTime": now,
+                    "lastModifiedDateTime": modified or now,
                 }
                 for item in item_ids
             ]
         }
     ).encode()
     return Signed(body, {"Content-Type": "application/json"})
+
+
+#: A valid delivery of each provider, signed with the secrets above, by provider name.
+VALID: dict[str, Callable[[], Signed]] = {
+    "woocommerce": lambda: woocommerce(),
+    "shopify": lambda: shopify(),
+    "bigcommerce": lambda: bigcommerce(),
+    "standard": lambda: standard(),
+    "zoho": lambda: zoho(),
+    "businesscentral": lambda: businesscentral(),
+}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -132,3 +133,58 @@ def test_0006_keeps_one_live_run_per_site_and_cancels_the_others(
     ]
     assert [tuple(batch) for batch in batches] == [(0, "processing"), (1, "cancelled")]
     assert "uq_sync_runs_live_per_site" not in indexes
+
+
+def _sql(url: str, statement: str) -> list[tuple[Any, ...]]:
+    """Run one statement in a transaction of its own; its rows, if it returns any."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(statement))
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def test_0007_remembers_recent_delivery_ids_per_owner_and_clears_times_off_the_calendar(
+    empty_database: str,
+) -> None:
+    """Ids accepted in the last 7 days (the longest TTL) are remembered from the start,
+    ERP sources' too; a year-0 event time, which made every reader fail, is cleared."""
+    upgrade(empty_database, "0006")
+    _sql(
+        empty_database,
+        "INSERT INTO webhook_log"
+        " (provider, site_id, source_id, delivery_id, status, received_at, occurred_at) VALUES"
+        " ('shopify', 1, NULL, 'a', 'processed', now() - interval '1 hour', now()),"
+        " ('shopify', 1, NULL, 'a', 'duplicate', now(), NULL),"
+        " ('shopify', 1, NULL, 'coalesced', 'duplicate', now(), NULL),"
+        " ('zoho', NULL, 2, 'z', 'queued', now(), NULL),"
+        " ('shopify', 1, NULL, 'refused', 'rejected', now(), NULL),"
+        " ('shopify', 1, NULL, 'old', 'processed', now() - interval '8 days', NULL),"
+        " ('shopify', 1, NULL, NULL, 'processed', now(), '0001-01-01 00:00:00+01:00')",
+    )
+    upgrade(empty_database)
+    remembered = _sql(
+        empty_database,
+        "SELECT provider, owner_id, delivery_id FROM webhook_deliveries ORDER BY delivery_id",
+    )
+    assert remembered == [("shopify", 1, "a"), ("shopify", 1, "coalesced"), ("zoho", 2, "z")]
+    assert _sql(empty_database, "SELECT count(occurred_at) FROM webhook_log") == [(1,)]
+    downgrade(empty_database, "0006")
+
+
+def test_0007_downgrade_keeps_one_live_row_per_delivery_for_the_old_index(
+    empty_database: str,
+) -> None:
+    """Since 0007 an id is accepted again after its TTL: the index 0006 had allows one
+    live row per delivery, so the later ones are marked duplicates first."""
+    upgrade(empty_database)
+    _sql(
+        empty_database,
+        "INSERT INTO webhook_log (provider, site_id, delivery_id, status) VALUES"
+        " ('shopify', 1, 'again', 'processed'), ('shopify', 1, 'again', 'queued')",
+    )
+    downgrade(empty_database, "0006")
+    statuses = _sql(empty_database, "SELECT status FROM webhook_log ORDER BY id")
+    assert statuses == [("processed",), ("duplicate",)]

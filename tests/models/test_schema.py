@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Item, RunStatus, SyncRun
+from models import Item, RunStatus, SyncRun, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from models.sync import LIVE_RUN_STATUSES
+from models.webhook_log import EARLIEST_OCCURRED_AT, LATEST_OCCURRED_AT
 from tests.factories import make_site, make_source
 
 
@@ -128,3 +129,40 @@ def test_migrations_match_the_models(engine: object) -> None:
         assert db_columns == {c.name for c in table.columns}, table.name
         db_indexes = {i["name"] for i in inspector.get_indexes(table.name)}
         assert {i.name for i in table.indexes} <= db_indexes, table.name
+
+
+@pytest.mark.parametrize(
+    "occurred_at", ["0001-01-01 00:00:00+01:00", "0001-01-01 12:00:00+00", "9999-12-31 12:00+00"]
+)
+def test_the_log_holds_no_event_time_a_reader_cannot_read(
+    db: sessionmaker[Session], occurred_at: str
+) -> None:
+    """A year-0 time made every reader of its page fail (issue 18, item 12); the
+    receiver refuses such times, and the table would too."""
+    with db() as session, pytest.raises(IntegrityError, match="occurred_at_in_calendar"):
+        session.execute(
+            text(
+                "INSERT INTO webhook_log (provider, status, occurred_at)"
+                " VALUES ('shopify', 'received', :at)"
+            ),
+            {"at": occurred_at},
+        )
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12", "UTC"])
+def test_the_log_s_earliest_and_latest_event_times_read_in_any_zone(
+    db: sessionmaker[Session], zone: str
+) -> None:
+    """PostgreSQL hands times over in the session's zone: the margin of a day keeps the
+    calendar's edges readable by Python at offsets of +14 h and -12 h."""
+    edges = [EARLIEST_OCCURRED_AT, LATEST_OCCURRED_AT - timedelta(microseconds=1)]
+    with db() as session:
+        session.execute(text(f"SET TIME ZONE '{zone}'"))
+        session.add_all(
+            WebhookLog(provider="shopify", status=WebhookStatus.RECEIVED, occurred_at=at)
+            for at in edges
+        )
+        session.commit()
+        session.execute(text(f"SET TIME ZONE '{zone}'"))
+        read = session.scalars(select(WebhookLog.occurred_at).order_by(WebhookLog.id)).all()
+    assert read == edges

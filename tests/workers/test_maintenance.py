@@ -1,5 +1,5 @@
 """Maintenance: stuck batches come back, lost messages are republished, stuck runs
-fail and say so, old webhook-log rows are purged."""
+fail and say so, old webhook-log rows are purged, old delivery ids forgotten."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from celery import Celery
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import BatchStatus, EventDelivery, RunStatus, SyncBatch, WebhookLog, WebhookStatus
+from models import (
+    BatchStatus,
+    EventDelivery,
+    RunStatus,
+    SyncBatch,
+    WebhookDelivery,
+    WebhookLog,
+    WebhookStatus,
+)
 from models.crypto import Vault
 from models.db import transaction
 from sync import lifecycle
@@ -17,7 +25,7 @@ from sync.batches import claim_batch, release_batch
 from sync.context import Context
 from sync.controls import pause_run
 from sync.recovery import fail_stuck_runs, return_stuck_batches
-from sync.retention import purge_webhook_log
+from sync.retention import purge_delivery_memory, purge_webhook_log
 from sync.subscribers import subscribe
 from tests.factories import make_site, make_source
 from tests.factories.sync import run_row as build_run
@@ -176,6 +184,28 @@ def test_webhook_log_rows_past_retention_are_purged(db: sessionmaker[Session]) -
     assert purge_webhook_log(db, now, 90) == 2
     with db() as session:
         assert session.scalar(select(func.count()).select_from(WebhookLog)) == 2
+
+
+def test_delivery_ids_past_their_ttl_are_forgotten(db: sessionmaker[Session]) -> None:
+    """So the memory holds about a TTL's worth of deliveries, not every id ever seen."""
+    now = datetime.now(UTC)
+    with transaction(db) as session:
+        session.add_all(
+            WebhookDelivery(
+                provider="shopify",
+                owner_id=1,
+                delivery_id=f"seen-{age}-h-ago",
+                seen_at=now - timedelta(hours=age),
+                log_id=age,
+            )
+            for age in (0, 23, 25, 1000)
+        )
+    assert purge_delivery_memory(db, now, 86_400) == 2
+    with db() as session:
+        assert sorted(session.scalars(select(WebhookDelivery.delivery_id))) == [
+            "seen-0-h-ago",
+            "seen-23-h-ago",
+        ]
 
 
 def test_the_maintenance_tasks_are_registered(celery_app: Celery) -> None:

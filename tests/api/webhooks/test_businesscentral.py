@@ -135,3 +135,19 @@ def test_each_notification_of_a_post_is_its_own_event() -> None:
 def test_a_notification_without_change_or_resource_is_malformed(fields: dict[str, Any]) -> None:
     with pytest.raises(MalformedPayload):
         businesscentral.parse(_body(_notification(**fields)), {})
+
+
+@pytest.mark.parametrize("modified", [None, "", 1.5], ids=["absent", "empty", "number"])
+def test_a_notification_without_its_time_has_no_delivery_id(modified: object) -> None:
+    """The key would name no one change: two updates of the item would share it, and the
+    second would be taken for a redelivery of the first for a day."""
+    [event] = businesscentral.parse(_body(_notification(lastModifiedDateTime=modified)), {})
+    assert event.delivery_id is None and event.entity == ITEM_ID
+
+
+def test_a_notification_time_outside_the_calendar_is_malformed() -> None:
+    """0001-01-01T00:00:00+01:00 is year 0 in UTC; the receiver logs the refusal and
+    answers 200 (REFUSAL_STATUS)."""
+    notification = _notification(lastModifiedDateTime="0001-01-01T00:00:00+01:00")
+    with pytest.raises(MalformedPayload, match="outside the calendar"):
+        businesscentral.parse(_body(notification), {})

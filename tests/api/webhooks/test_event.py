@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from api.webhooks.event import parse_time
+from api.webhooks.event import MalformedPayload, parse_time
+from models.webhook_log import EARLIEST_OCCURRED_AT, LATEST_OCCURRED_AT
 
 NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -38,14 +39,42 @@ def test_what_is_not_a_time_is_none(value: Any) -> None:
     assert parse_time(value) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(OverflowError, ValueError),
-    reason="parse_time lets datetime.fromtimestamp's OverflowError/ValueError escape for "
-    "numbers outside years 1-9999: a numeric created_at (BigCommerce), timestamp "
-    "(standard), last_modified_time (Zoho) or lastModifiedDateTime (Business Central) "
-    "such as 1e20 makes parse raise, and the receiver answers 500",
+@pytest.mark.parametrize(
+    "value",
+    [10**20, 1e300, -(10**15), 253402300800, float("nan"), float("inf")],
+    ids=str,
 )
-@pytest.mark.parametrize("value", [10**20, 1e300, -(10**15), 253402300800], ids=str)
-def test_a_number_outside_the_calendar_is_none(value: float) -> None:
-    assert parse_time(value) is None
+def test_a_number_outside_the_calendar_is_refused(value: float) -> None:
+    """It escaped as OverflowError or ValueError: a numeric created_at (BigCommerce),
+    timestamp (standard), last_modified_time (Zoho) or lastModifiedDateTime (Business
+    Central) such as 1e20 made the receiver answer 500."""
+    with pytest.raises(MalformedPayload, match="outside the calendar"):
+        parse_time(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+01:00",  # year 0 in UTC: stored so, it broke every reader
+        "0001-01-01T12:00:00Z",
+        "9999-12-31T23:00:00Z",
+        "9999-12-31T23:00:00-05:00",  # year 10000 in UTC
+        -62135596800,  # 0001-01-01T00:00:00Z
+    ],
+)
+def test_a_time_at_the_calendar_s_edge_is_refused(value: object) -> None:
+    """Within a day of year 1 or 9999 a reader in another zone would fall off the
+    calendar (models.webhook_log.EARLIEST_OCCURRED_AT)."""
+    with pytest.raises(MalformedPayload, match="outside the calendar"):
+        parse_time(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0001-01-02T00:00:00Z", EARLIEST_OCCURRED_AT),
+        ("9999-12-30T23:59:59Z", LATEST_OCCURRED_AT - timedelta(seconds=1)),
+    ],
+)
+def test_the_calendar_s_last_readable_days_are_times(value: str, expected: datetime) -> None:
+    assert parse_time(value) == expected

@@ -52,6 +52,8 @@ def test_an_item_notice_is_an_erp_item_change(raw: bytes, headers: dict[str, str
             kind=EventKind.ERP_ITEM_CHANGED,
             entity="4815000000044208",
             sku="BAG-S",
+            # Zoho sends no delivery id: (item id, last_modified_time) stands in.
+            delivery_id="4815000000044208:2026-12-01T17:30:00+0530",
             occurred_at=datetime(2026, 12, 1, 12, 0, tzinfo=UTC),
             payload=BODY,
         )
@@ -66,6 +68,8 @@ def test_an_item_without_a_usable_sku_is_still_a_change_of_that_item() -> None:
         "4815000000044208",
         None,
     )
+    # Without its time the notice names no one change: no delivery id.
+    assert event.delivery_id is None
 
 
 @pytest.mark.parametrize(
