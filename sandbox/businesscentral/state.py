@@ -67,6 +67,10 @@ class BusinessCentralState(SandboxState):
                 if row["type"] == "Inventory" and not row["blocked"]
             }
 
+    def item_id(self, number: str) -> str:
+        """The item's GUID: what notices and `items(<id>)` name."""
+        return str(self.by_number[number]["id"])
+
     def known(self, skus: Iterable[str]) -> set[str]:
         return {sku for sku in skus if sku in self.by_number}
 
@@ -76,6 +80,30 @@ class BusinessCentralState(SandboxState):
         with self.lock:
             for number, quantity in changes.items():
                 self.by_number[number].update(inventory=float(quantity), lastModifiedDateTime=now)
+            ids = [self.by_number[number]["id"] for number in changes]
+        self._notify(ids, "updated", now)
+
+    def block(self, number: str) -> None:
+        """Block an item, as a user does on its card: still listed, no longer sellable;
+        the record changes, so subscriptions get an `updated` notice (section 7)."""
+        now = timestamp()
+        with self.lock:
+            row = self.by_number[number]
+            row.update(blocked=True, lastModifiedDateTime=now)
+        self._notify([row["id"]], "updated", now)
+
+    def delete(self, number: str) -> None:
+        """Delete an item: gone from every read (404 by id), and a `deleted` notice."""
+        now = timestamp()
+        with self.lock:
+            row = self.by_number.pop(number)
+            del self.by_id[row["id"]]
+            self.items.remove(row)
+        self._notify([row["id"]], "deleted", now)
+
+    def _notify(self, ids: list[str], change: str, now: str) -> None:
+        """One notice per item to every live subscription (and `config.webhook_url`)."""
+        with self.lock:
             targets = [s for s in self.subscriptions.values() if s["expirationDateTime"] > now]
         if self.config.webhook_url:
             targets.append(
@@ -86,7 +114,6 @@ class BusinessCentralState(SandboxState):
                     "expirationDateTime": timestamp(SUBSCRIPTION_LIFETIME),
                 }
             )
-        ids = [self.by_number[number]["id"] for number in changes]
         by_url: dict[str, list[dict[str, Any]]] = {}
         for sub in targets:
             by_url.setdefault(sub["notificationUrl"], []).extend(
@@ -95,7 +122,7 @@ class BusinessCentralState(SandboxState):
                     "clientState": sub["clientState"],
                     "expirationDateTime": sub["expirationDateTime"],
                     "resource": f"api/v2.0/companies({self.company_id})/items({item_id})",
-                    "changeType": "updated",
+                    "changeType": change,
                     "lastModifiedDateTime": now,
                 }
                 for item_id in ids

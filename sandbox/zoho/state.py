@@ -27,6 +27,10 @@ _FIRST_ITEM_ID = 4_815_000_000_044_000
 _EPOCH = "2024-01-01T00:00:00+0000"
 
 
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime())
+
+
 class ZohoState(SandboxState):
     """One organization's items and the access tokens minted for its refresh token."""
 
@@ -74,12 +78,16 @@ class ZohoState(SandboxState):
                 if item["status"] == "active" and "available_stock" in item
             }
 
+    def item_id(self, sku: str) -> str:
+        """Zoho's id of the item: what its webhooks and `GET items/<id>` name."""
+        return str(self.by_sku[sku]["item_id"])
+
     def known(self, skus: Iterable[str]) -> set[str]:
         return {sku for sku in skus if sku in self.by_sku}
 
     def set_stock(self, changes: Mapping[str, int]) -> None:
         """Set the sellable stock and send the item workflow webhook if one is set."""
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime())
+        stamp = _now()
         with self.lock:
             changed = []
             for sku, quantity in changes.items():
@@ -92,6 +100,28 @@ class ZohoState(SandboxState):
                     last_modified_time=stamp,
                 )
                 changed.append(dict(item))
+        self._send(changed)
+
+    def deactivate(self, sku: str) -> None:
+        """Mark an item inactive, as "Mark as Inactive" does: still listed and readable
+        by id with `status: inactive`, its stock kept (section 6). It is an item edit,
+        so an "Item add/edit" workflow sends its webhook."""
+        with self.lock:
+            item = self.by_sku[sku]
+            item.update(status="inactive", last_modified_time=_now())
+            changed = [dict(item)]
+        self._send(changed)
+
+    def delete(self, sku: str) -> None:
+        """Delete an item: gone from the list, 404 by id. No webhook: whether a workflow
+        rule can fire on deletion is UNCONFIRMED (section 6), so the sandbox sends none
+        and the nightly sync is what must notice."""
+        with self.lock:
+            item = self.by_sku.pop(sku)
+            del self.by_id[item["item_id"]]
+            self.items.remove(item)
+
+    def _send(self, changed: list[dict[str, Any]]) -> None:
         url = self.config.webhook_url
         if url:
             # A workflow webhook carries what the merchant configured: here the item as

@@ -232,6 +232,43 @@ def test_stock_change_notifies_with_client_state(bc: BC, receiver: tuple[str, Re
     assert bc.get(f"{bc.items}({item_id})").json()["inventory"] == 42.0
 
 
+def test_blocking_an_item_keeps_it_listed_and_notifies_an_update(
+    bc: BC, receiver: tuple[str, Receiver]
+) -> None:
+    url, endpoint = receiver
+    _subscribe(bc, url)
+    item_id = bc.state.item_id("SKU-000005")
+
+    bc.state.block("SKU-000005")
+    assert bc.state.webhooks.wait_idle(10)
+
+    [notification] = endpoint.notifications[0]["value"]
+    assert (notification["changeType"], notification["resource"][-38:]) == (
+        "updated",
+        f"({item_id})",
+    )
+    assert bc.get(f"{bc.items}({item_id})").json()["blocked"] is True
+    assert "SKU-000005" not in bc.state.stock()
+
+
+def test_deleting_an_item_makes_it_unknown_and_notifies_a_deletion(
+    bc: BC, receiver: tuple[str, Receiver]
+) -> None:
+    url, endpoint = receiver
+    _subscribe(bc, url)
+    item_id = bc.state.item_id("SKU-000006")
+
+    bc.state.delete("SKU-000006")
+    assert bc.state.webhooks.wait_idle(10)
+
+    [notification] = endpoint.notifications[0]["value"]
+    assert notification["changeType"] == "deleted"
+    assert notification["resource"].endswith(f"items({item_id})")
+    assert bc.get(f"{bc.items}({item_id})").status_code == 404
+    listed = bc.get(f"{bc.items}?$filter=number eq 'SKU-000006'").json()["value"]
+    assert listed == []
+
+
 def test_configured_webhook_url_gets_the_secret_as_client_state(
     receiver: tuple[str, Receiver],
 ) -> None:

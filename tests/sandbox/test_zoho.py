@@ -157,6 +157,37 @@ def test_stock_change_posts_the_item_with_the_secret_header() -> None:
     assert state.stock()["SKU-000003"] == 17
 
 
+def test_an_inactive_item_stays_readable_and_a_deleted_one_is_gone() -> None:
+    received: list[dict[str, Any]] = []
+
+    def endpoint(environ: dict[str, Any], start_response: Any) -> Any:
+        received.append(json.loads(Request(environ).data))
+        return Response("ok")(environ, start_response)
+
+    with running(endpoint) as hook_url:
+        app = create_app(SandboxConfig(items=10, webhook_url=hook_url, webhook_secret="tok"))
+        state = app.config["SANDBOX_STATE"]
+        with running(app) as url:
+            gone_id = state.item_id("SKU-000004")
+            stock = state.stock()["SKU-000003"]
+            state.deactivate("SKU-000003")
+            state.delete("SKU-000004")
+            assert state.webhooks.wait_idle(10)
+            token = state.mint_token() or ""
+            [inactive] = items(url, token, sku="SKU-000003").json()["items"]
+            missing = requests.get(
+                f"{url}/inventory/v1/items/{gone_id}",
+                params={"organization_id": ORG},
+                headers={"Authorization": f"Zoho-oauthtoken {token}"},
+                timeout=10,
+            )
+
+    assert [body["item"]["status"] for body in received] == ["inactive"]
+    assert inactive["status"] == "inactive" and inactive["available_stock"] == stock
+    assert missing.status_code == 404
+    assert "SKU-000003" not in state.stock() and "SKU-000004" not in state.by_sku
+
+
 def test_injected_429_answers_with_retry_after(zoho: tuple[str, ZohoState]) -> None:
     url, state = zoho
     token = state.mint_token() or ""

@@ -26,8 +26,10 @@ from models.crypto import Vault
 from models.db import transaction
 from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig, SandboxState
+from sandbox.businesscentral.state import BusinessCentralState
 from sandbox.registry import create_app
 from sandbox.server import running
+from sandbox.zoho.state import ZohoState
 from settings import Settings
 from sync.catalog import refresh_catalog
 from sync.context import Context
@@ -49,7 +51,7 @@ class Stack:
     """A Business Central ERP and one store, both served over HTTP, and their rows."""
 
     erp_url: str
-    erp: SandboxState
+    erp: BusinessCentralState | ZohoState
     store_url: str
     store: SandboxState
     platform: str
@@ -67,14 +69,12 @@ class Stack:
 
     def delete_in_erp(self, *skus: str) -> None:
         """Delete items from the ERP, as an ERP user would: gone from every read."""
-        with self.erp.lock:
-            self.erp.items = [row for row in self.erp.items if row["number"] not in skus]
-            for sku in skus:
-                del self.erp.by_id[self.erp.by_number.pop(sku)["id"]]
+        for sku in skus:
+            self.erp.delete(sku)
 
     def erp_item_id(self, sku: str) -> str:
         """The ERP's id of the item, which its change notices name."""
-        return str(self.erp.by_number[sku]["id"])
+        return self.erp.item_id(sku)
 
     def differing(self) -> set[str]:
         """SKUs whose store stock differs from the ERP's."""
