@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -20,7 +20,7 @@ from connectors.errors import PermanentError
 from connectors.http import HttpClient
 from connectors.oauth import AccessToken, TokenAuth, cache_key, require
 from connectors.tokens import TokenCache
-from connectors.types import SourceItem
+from connectors.types import Clock, SourceItem, host_clock
 from models.skus import try_normalize_sku
 
 #: Entra ID's token endpoint for app-only (client-credentials) tokens (section 7).
@@ -61,10 +61,12 @@ class BusinessCentralSource:
         credentials: Mapping[str, str],
         *,
         token_cache: TokenCache | None = None,
+        clock: Clock | None = None,
     ) -> None:
         require(
             credentials, "businesscentral", "tenant_id", "client_id", "client_secret", "company_id"
         )
+        self.clock = clock or host_clock
         tenant = credentials["tenant_id"]
         environment = credentials.get("environment") or "production"
         self.token_url = credentials.get("token_url") or ENTRA_ENDPOINT.format(tenant=tenant)
@@ -88,7 +90,7 @@ class BusinessCentralSource:
         )
 
     def iter_items(self) -> Iterator[SourceItem]:
-        """Every sellable item, one page of `PAGE_SIZE` in memory at a time."""
+        """Every stocked item, one page of `PAGE_SIZE` in memory at a time."""
         yield from self._read(f"items?$select={SELECT}")
 
     def get_quantities(self, skus: Sequence[str]) -> dict[str, SourceItem]:
@@ -107,25 +109,27 @@ class BusinessCentralSource:
         return found
 
     def get_item(self, item_id: str) -> SourceItem | None:
-        """One item by its GUID (the id a webhook's `resource` names); None if unknown."""
+        """One item by its GUID (the id a webhook's `resource` names); None if unknown
+        (deleted: BC answers 404 `BadRequest_NotFound`, section 7)."""
         try:
             key = uuid.UUID(item_id)
         except ValueError:
             # Not a GUID, so it names no item; also keeps arbitrary text out of the URL.
             return None
+        read_at = self.clock()
         try:
             row = self.api.json("GET", f"items({key})?$select={SELECT}")
         except PermanentError as exc:
             if exc.status == 404:
                 return None
             raise
-        return _to_item(row, datetime.now(UTC))
+        return _to_item(row, read_at)
 
     def _read(self, url: str | None) -> Iterator[SourceItem]:
         """Follow `@odata.nextLink` from `url` until the server stops sending one (7)."""
         while url:
+            read_at = self.clock()
             page = self.api.json("GET", url, headers={"Prefer": f"odata.maxpagesize={PAGE_SIZE}"})
-            read_at = datetime.now(UTC)
             for row in page.get("value", []):
                 item = _to_item(row, read_at)
                 if item is not None:
@@ -158,17 +162,19 @@ class BusinessCentralSource:
 
 
 def _to_item(row: Mapping[str, Any], read_at: datetime) -> SourceItem | None:
-    """A `SourceItem` for sellable stock, or None.
+    """A `SourceItem` for an item that carries stock, or None.
 
-    Only `type == "Inventory"` items carry stock (Service and Non-Inventory do not), and a
-    blocked item may not be sold. `inventory` is a decimal (section 7): a fraction of a
-    unit cannot be sold, so it is floored, and negative stock (allowed by some posting
-    setups) sells as zero.
+    Only `type == "Inventory"` items carry stock (Service and Non-Inventory do not). A
+    blocked item keeps its inventory but no transaction with it can be posted (section
+    7), so it sells as 0. `inventory` is a decimal: a fraction of a unit cannot be
+    sold, so it is floored, and negative stock (allowed by some posting setups) sells
+    as zero.
     """
-    if row.get("type") != "Inventory" or row.get("blocked"):
+    if row.get("type") != "Inventory":
         return None
     sku = try_normalize_sku(row.get("number"))
     if sku is None:
         return None
-    quantity = max(0, math.floor(float(row.get("inventory") or 0)))
+    blocked = bool(row.get("blocked"))
+    quantity = 0 if blocked else max(0, math.floor(float(row.get("inventory") or 0)))
     return SourceItem(sku=sku, quantity=quantity, item_id=str(row["id"]), read_at=read_at)

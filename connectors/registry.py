@@ -13,6 +13,7 @@ from typing import Any
 
 from connectors.interfaces import InventorySource, Storefront
 from connectors.tokens import TokenCache
+from connectors.types import Clock
 
 STOREFRONTS: dict[str, str] = {
     "woocommerce": "connectors.woocommerce:WooCommerceStore",
@@ -63,7 +64,9 @@ def build_source(
     credentials: Mapping[str, str],
     *,
     token_cache: TokenCache | None = None,
+    clock: Clock | None = None,
 ) -> InventorySource:
+    """An ERP connector; `clock` dates its readings (`connectors.types.SourceItem`)."""
     cls = _load(SOURCES, kind)
-    source: InventorySource = cls(base_url, credentials, token_cache=token_cache)
+    source: InventorySource = cls(base_url, credentials, token_cache=token_cache, clock=clock)
     return source

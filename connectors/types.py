@@ -6,22 +6,43 @@ so that they serialise to JSON primitives for Celery task arguments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+
+#: Where a connector takes a reading's time from. Workers pass the database's clock
+#: (sync/context.py), one clock for every host; alone, a connector uses this host's.
+Clock = Callable[[], datetime]
+
+
+def host_clock() -> datetime:
+    """This host's wall clock: right only while one host does every reading."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
 class SourceItem:
     """One ERP item as read from the ERP.
 
-    `read_at` is when the value left the ERP: writes carry it so an older reading never
-    overwrites a newer one (docs/architecture.md flow 6).
+    `read_at` is the connector's clock just before the request that returned the value:
+    the value is at least that fresh. Writes carry it so an older reading never
+    overwrites a newer one (docs/architecture.md flow 6), which holds across hosts only
+    if every reading comes from one clock (the database's, `Clock`). An earlier stamp
+    is the safe error: it can only make a reading lose to one taken later.
+
+    `quantity` is what may be sold: 0 for an item the ERP keeps but has retired
+    (Business Central `blocked`, Zoho `status` inactive; docs/platforms.md 6 and 7).
+
+    `listed` is False for a SKU the ERP was asked for and does not list (deleted, or
+    never there): quantity 0, `read_at` the time of the question, `item_id` empty. The
+    write path tells the two apart (sync/push.py). Connectors never return one.
     """
 
     sku: str
     quantity: int
     item_id: str
     read_at: datetime
+    listed: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import chain
 from typing import Any
 from urllib.parse import quote
@@ -27,7 +27,7 @@ from connectors.errors import PermanentError, TransientError
 from connectors.http import HttpClient
 from connectors.oauth import AccessToken, TokenAuth, cache_key, require
 from connectors.tokens import TokenCache
-from connectors.types import SourceItem
+from connectors.types import Clock, SourceItem, host_clock
 from models.skus import try_normalize_sku
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
@@ -62,7 +62,8 @@ class ZohoInventorySource:
 
     `credentials`: `client_id`, `client_secret`, `refresh_token`, `organization_id`,
     optional `accounts_url` (the data centre's accounts server, default `.com`) and
-    `stock_field` (one of `STOCK_FIELDS`, default `available_stock`).
+    `stock_field` (one of `STOCK_FIELDS`, default `available_stock`). `clock` dates the
+    readings (`connectors.types.SourceItem`); this host's if not given.
     """
 
     def __init__(
@@ -71,10 +72,12 @@ class ZohoInventorySource:
         credentials: Mapping[str, str],
         *,
         token_cache: TokenCache | None = None,
+        clock: Clock | None = None,
     ) -> None:
         require(
             credentials, "zoho", "client_id", "client_secret", "refresh_token", "organization_id"
         )
+        self.clock = clock or host_clock
         self.stock_field = credentials.get("stock_field") or "available_stock"
         if self.stock_field not in STOCK_FIELDS:
             raise PermanentError(
@@ -102,7 +105,7 @@ class ZohoInventorySource:
         )
 
     def iter_items(self) -> Iterator[SourceItem]:
-        """Every sellable item, one page of `PER_PAGE` in memory at a time."""
+        """Every stocked item, one page of `PER_PAGE` in memory at a time."""
         return self._read({})
 
     def get_quantities(self, skus: Sequence[str]) -> dict[str, SourceItem]:
@@ -127,10 +130,12 @@ class ZohoInventorySource:
         return found
 
     def get_item(self, item_id: str) -> SourceItem | None:
-        """One item by Zoho's `item_id` (what a workflow webhook names); None if unknown.
+        """One item by Zoho's `item_id` (what a workflow webhook names); None if unknown
+        (deleted, or never there).
 
         An unknown id answers 404 in the sandbox; the real code is UNCONFIRMED.
         """
+        read_at = self.clock()
         try:
             body = self.api.json(
                 "GET", f"items/{quote(item_id, safe='')}", params=self._organization
@@ -139,15 +144,15 @@ class ZohoInventorySource:
             if exc.status == 404:
                 return None
             raise
-        return self._to_item(body.get("item") or {}, datetime.now(UTC))
+        return self._to_item(body.get("item") or {}, read_at)
 
     def _read(self, filters: Mapping[str, str]) -> Iterator[SourceItem]:
         """Page `GET items` while `page_context.has_more_page` is true (section 6)."""
         page = 1
         while True:
             params = {**self._organization, **filters, "page": page, "per_page": PER_PAGE}
+            read_at = self.clock()
             body = self.api.json("GET", "items", params=params)
-            read_at = datetime.now(UTC)
             for row in body.get("items", []):
                 item = self._to_item(row, read_at)
                 if item is not None:
@@ -157,17 +162,19 @@ class ZohoInventorySource:
             page += 1
 
     def _to_item(self, row: Mapping[str, Any], read_at: datetime) -> SourceItem | None:
-        """A `SourceItem` for an active item that tracks stock, or None.
+        """A `SourceItem` for an item that tracks stock, or None.
 
-        Inactive items cannot be sold; items without the stock field (services,
-        non-inventory items) track no stock. Stock may be fractional: floored, and
-        negative stock sells as zero.
+        Items without the stock field (services, non-inventory items) track no stock. An
+        inactive item keeps its stock in Zoho but cannot be used in new transactions
+        (section 6), so it sells as 0. Stock may be fractional: floored, and negative
+        stock sells as zero.
         """
         stock = row.get(self.stock_field)
         sku = try_normalize_sku(row.get("sku"))
-        if row.get("status") != "active" or stock is None or sku is None:
+        if stock is None or sku is None:
             return None
-        quantity = max(0, math.floor(float(stock)))
+        active = row.get("status") == "active"
+        quantity = max(0, math.floor(float(stock))) if active else 0
         return SourceItem(sku=sku, quantity=quantity, item_id=str(row["item_id"]), read_at=read_at)
 
     def _mint(self) -> AccessToken:

@@ -36,10 +36,11 @@ from models import BatchStatus, Site, SyncRun
 from models.db import transaction
 from settings import Settings
 from sync.context import Context
-from sync.push import PushOutcome, push_in_session
+from sync.push import PushOutcome, push_in_session, read_erp
 from sync.runs import close_run
 
-NOT_IN_ERP = "SKU not in the ERP"
+#: Why a batch of which the ERP lists no SKU writes nothing (`sync_batch`).
+ERP_LISTS_NONE = "the ERP lists none of this batch's SKUs: nothing written (check the source)"
 
 
 class StaleClaim(Exception):
@@ -191,19 +192,26 @@ def fail_batch(sessions: sessionmaker[Session], claim: Claim, error: str) -> lis
 def sync_batch(ctx: Context, claim: Claim) -> list[int]:
     """Read the batch's SKUs from the ERP, push what changed, record it all at once.
 
+    SKUs the ERP no longer lists sell as 0 if it once had them; the others are failed
+    by name (sync/push.py, "Gone from the ERP"). A batch of which the ERP lists no SKU
+    at all writes nothing and fails them all: that is what a source pointed at the
+    wrong company looks like, and zeroing 500 SKUs on its word is not worth the risk.
+
     Connector errors rise to the task, which retries transient ones. Returns the
     lifecycle deliveries to publish if this batch closed the run.
     """
     with ctx.sessions() as session:
         site = session.get_one(Site, claim.site_id, options=[joinedload(Site.source)])
-    readings = ctx.source(site.source).get_quantities(claim.skus)
+    readings = read_erp(ctx, ctx.source(site.source), claim.skus)
     store = ctx.storefront(site)
     with transaction(ctx.sessions) as session:
         hold(session, claim)
-        outcome = push_in_session(session, site.id, list(readings.values()), store)
-        for sku in claim.skus:
-            if sku not in readings:
-                outcome.fail(sku, NOT_IN_ERP)
+        if any(reading.listed for reading in readings):
+            outcome = push_in_session(session, site.id, readings, store)
+        else:
+            outcome = PushOutcome()
+            for sku in claim.skus:
+                outcome.fail(sku, ERP_LISTS_NONE)
         return finish_batch(session, claim, outcome)
 
 

@@ -261,14 +261,29 @@ _RECORD = text(
     UPDATE items SET
         quantity = v.quantity,
         erp_read_at = v.read_at,
+        erp_item_id = coalesce(v.erp_item_id, items.erp_item_id),
         last_synced_at = CASE WHEN v.written THEN :now ELSE items.last_synced_at END
     FROM unnest(
         CAST(:ids AS bigint[]), CAST(:quantities AS integer[]),
-        CAST(:read_ats AS timestamptz[]), CAST(:written AS boolean[])
-    ) AS v(id, quantity, read_at, written)
+        CAST(:read_ats AS timestamptz[]), CAST(:erp_item_ids AS text[]),
+        CAST(:written AS boolean[])
+    ) AS v(id, quantity, read_at, erp_item_id, written)
     WHERE items.id = v.id
     """
 )
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """What the write path wrote or confirmed for one row, to record."""
+
+    item_id: int
+    quantity: int
+    #: When the ERP value was read (`SourceItem.read_at`).
+    read_at: datetime
+    #: The ERP's id of the item; None keeps the one recorded (a SKU no longer listed).
+    erp_item_id: str | None
+    written: bool = False
 
 
 def lock_for_push(session: Session, site_id: int, skus: list[str]) -> dict[str, Any]:
@@ -277,17 +292,17 @@ def lock_for_push(session: Session, site_id: int, skus: list[str]) -> dict[str, 
     return {row.sku: row for row in session.execute(LOCK_ITEMS, {"site_id": site_id, "skus": skus})}
 
 
-def record_pushed(session: Session, rows: list[tuple[int, int, datetime, bool]]) -> None:
-    """Record what the write path wrote or confirmed: (item id, quantity, ERP reading
-    time, written?) per row, in one UPDATE (a round trip, not one per SKU)."""
+def record_pushed(session: Session, rows: list[Pushed]) -> None:
+    """Record what the write path wrote or confirmed, in one UPDATE (a round trip, not
+    one per SKU)."""
     if not rows:
         return
-    ids, quantities, read_ats, written = (list(column) for column in zip(*rows, strict=True))
     params: dict[str, Any] = {
-        "ids": ids,
-        "quantities": quantities,
-        "read_ats": read_ats,
-        "written": written,
+        "ids": [row.item_id for row in rows],
+        "quantities": [row.quantity for row in rows],
+        "read_ats": [row.read_at for row in rows],
+        "erp_item_ids": [row.erp_item_id for row in rows],
+        "written": [row.written for row in rows],
         # The wall clock after the write, not the transaction's start: the catalog
         # refresh compares it with its own start to keep values pushed while it ran.
         "now": session.execute(select(func.clock_timestamp())).scalar_one(),

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 import redis
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.interfaces import InventorySource, Storefront
@@ -102,9 +103,22 @@ class Context:
             source.base_url,
             self.vault.open(source.credentials_sealed),
             token_cache=self.token_cache,
+            clock=self.clock,
         )
         gate_connector(erp, None, self.pacing)
         return erp
+
+    def clock(self) -> datetime:
+        """PostgreSQL's wall clock: the one clock every ERP reading is dated by.
+
+        "An older reading never overwrites a newer one" compares readings taken by
+        workers on different hosts; their own clocks may disagree by seconds, the
+        database's is the same for all. `clock_timestamp()`, not `now()`: the time of
+        this call, not of a transaction's start.
+        """
+        with self.engine.connect() as connection:
+            stamp: datetime = connection.execute(select(func.clock_timestamp())).scalar_one()
+        return stamp
 
     def store_limit(self, site: Site) -> StoreLimit:
         return StoreLimit(self.redis, site.id, quota_for(site), max_wait=self.limit_max_wait)

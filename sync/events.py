@@ -27,7 +27,7 @@ from models.db import transaction
 from sync.catalog import deactivate_product, mirror_products
 from sync.context import Context
 from sync.errors import Conflict, Unavailable
-from sync.push import PushOutcome, push_readings
+from sync.push import PushOutcome, push_readings, read_erp
 from sync.runs import start_run
 
 log = logging.getLogger(__name__)
@@ -203,23 +203,41 @@ def _store_stock(ctx: Context, session: Session, row: WebhookLog) -> str:
 
 
 def _erp_item_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
+    """Read the item the notice names and push it everywhere; a blocked or inactive
+    item reads as 0 (connectors/types.py).
+
+    An item the ERP no longer has (deleted: Business Central's `deleted` notice, a 404)
+    names no SKU any more. Its SKUs are the ones this id fed, remembered by the push
+    path (`items.erp_item_id`), and the one the notice's body carries (Zoho's), and
+    each is asked of the ERP again by SKU: the body's word alone zeroes nothing.
+    """
     source = session.get(Source, row.source_id) if row.source_id else None
     if source is None:
         raise EventFailed("the event's source no longer exists")
-    reading = ctx.source(source).get_item(row.entity or "")
-    if reading is None:
-        return "item no longer in the ERP"
-    return _push_everywhere(ctx, session, source.id, reading)
+    erp = ctx.source(source)
+    reading = erp.get_item(row.entity or "")
+    if reading is not None:
+        return _push_everywhere(ctx, session, source.id, reading)
+    skus = set(
+        session.scalars(
+            select(Item.sku)
+            .join(Site, Site.id == Item.site_id)
+            .where(Site.source_id == source.id, Item.erp_item_id == row.entity)
+        )
+    )
+    skus |= {row.sku} if row.sku else set()
+    if not skus:
+        return "item not in the ERP, and no SKU of ours came from it"
+    return "; ".join(
+        _push_everywhere(ctx, session, source.id, reading)
+        for reading in read_erp(ctx, erp, sorted(skus))
+    )
 
 
 def _sku_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
     site = _site(session, row)
-    readings = ctx.source(site.source).get_quantities([row.sku or ""])
-    if not readings:
-        return f"SKU {row.sku} not in the ERP"
-    return _require_pushed(
-        site, push_readings(ctx, site, list(readings.values()), ctx.storefront(site))
-    )
+    readings = read_erp(ctx, ctx.source(site.source), [row.sku or ""])
+    return _require_pushed(site, push_readings(ctx, site, readings, ctx.storefront(site)))
 
 
 #: The sites an ERP's change notice may write to: active, with their real-time switch on.

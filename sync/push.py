@@ -7,6 +7,11 @@ Contract of `push_readings(ctx, site, readings, store)`, all in one transaction:
 2. Per reading (the newest one if a SKU is read twice):
    - no active row for the site: **failed**, "unknown SKU for site" (the catalog
      refresh puts rows there);
+   - the ERP does not list the SKU (`SourceItem.listed` false) and never gave us a
+     reading of it (`erp_read_at` NULL): **failed**, "not in the ERP, and never was",
+     and the store keeps its value (see "Gone from the ERP" below);
+   - the ERP does not list a SKU it once did: the item was deleted there, so the
+     reading is 0 and goes on like any other;
    - the row's `erp_read_at` is newer than the reading's `read_at`: **stale**, skipped,
      so an older reading never overwrites a newer one (docs/architecture.md flow 6);
    - the row's quantity equals the reading's: **unchanged**, no write, but
@@ -22,26 +27,34 @@ The row locks are held across the HTTP call on purpose: they serialise two write
 the same SKU, so the one holding the newer reading always writes last. Transient and
 permanent connector errors raise out of here with nothing committed; the caller
 decides about retries. Writes are absolute, so sending them again is safe.
+
+Gone from the ERP. An item the ERP retired but keeps (blocked, inactive) is read as 0
+by its connector. One the ERP no longer lists at all sells as 0 too, but only if the
+ERP once had it: a SKU it never had is left as the store has it and reported by name.
+Zeroing those as well would never oversell, but it is also what a source pointed at the
+wrong company or organisation would do to every SKU of a store on its first run; a
+store-only SKU (a bundle, a made-to-order item) is the merchant's to manage. The one
+signal is ours: `items.erp_read_at`, set by every reading recorded here.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
-from connectors.interfaces import Storefront
+from connectors.interfaces import InventorySource, Storefront
 from connectors.types import SourceItem, StockUpdate
 from models import Site
 from models.db import transaction
-from sync.catalog import lock_for_push, record_pushed
+from sync.catalog import Pushed, lock_for_push, record_pushed
 from sync.context import Context
 from sync.pacing import calls_made
 
 UNKNOWN_SKU = "unknown SKU for site"
+NEVER_IN_ERP = "not in the ERP, and never was: left as the store has it"
 
 
 @dataclass
@@ -59,6 +72,15 @@ class PushOutcome:
     def fail(self, sku: str, reason: str) -> None:
         self.failed += 1
         self.failures[sku] = reason
+
+
+def read_erp(ctx: Context, erp: InventorySource, skus: Sequence[str]) -> list[SourceItem]:
+    """The ERP's readings of `skus`, and an unlisted reading for each SKU it does not
+    list, dated by the database's clock just before the question (`SourceItem`)."""
+    asked_at = ctx.clock()
+    found = erp.get_quantities(skus)
+    unlisted = [SourceItem(sku, 0, "", asked_at, listed=False) for sku in skus if sku not in found]
+    return [*found.values(), *unlisted]
 
 
 def push_readings(
@@ -86,20 +108,24 @@ def push_in_session(
         if kept is None or reading.read_at > kept.read_at:
             newest[reading.sku] = reading
     rows = lock_for_push(session, site_id, sorted(newest))
-    confirmed: list[tuple[int, int, datetime, bool]] = []
-    changed: list[tuple[int, StockUpdate, datetime]] = []
+    confirmed: list[Pushed] = []
+    changed: list[tuple[StockUpdate, Pushed]] = []
     for sku, reading in sorted(newest.items()):
         row = rows.get(sku)
         if row is None:
             outcome.fail(sku, UNKNOWN_SKU)
+        elif not reading.listed and row.erp_read_at is None:
+            outcome.fail(sku, NEVER_IN_ERP)
         elif row.erp_read_at is not None and row.erp_read_at > reading.read_at:
             outcome.stale += 1
-        elif row.quantity == reading.quantity:
-            outcome.unchanged += 1
-            confirmed.append((row.id, reading.quantity, reading.read_at, False))
         else:
-            update = StockUpdate(sku, row.product_id, row.variant_id, reading.quantity)
-            changed.append((row.id, update, reading.read_at))
+            pushed = Pushed(row.id, reading.quantity, reading.read_at, reading.item_id or None)
+            if row.quantity == reading.quantity:
+                outcome.unchanged += 1
+                confirmed.append(pushed)
+            else:
+                update = StockUpdate(sku, row.product_id, row.variant_id, reading.quantity)
+                changed.append((update, pushed))
     if changed:
         confirmed += _write(store, changed, outcome)
     record_pushed(session, confirmed)
@@ -107,10 +133,10 @@ def push_in_session(
 
 
 def _write(
-    store: Storefront, changed: list[tuple[int, StockUpdate, datetime]], outcome: PushOutcome
-) -> list[tuple[int, int, datetime, bool]]:
+    store: Storefront, changed: list[tuple[StockUpdate, Pushed]], outcome: PushOutcome
+) -> list[Pushed]:
     """Send the changed SKUs; count them; return the rows to record as written."""
-    updates = [update for _, update, _ in changed]
+    updates = [update for update, _ in changed]
     before = calls_made(store)
     results = store.set_stock(updates)
     after = calls_made(store)
@@ -120,10 +146,10 @@ def _write(
     else:
         outcome.store_calls += after - before
     written = []
-    for (item_id, update, read_at), result in zip(changed, results, strict=True):
+    for (update, pushed), result in zip(changed, results, strict=True):
         if result.ok:
             outcome.synced += 1
-            written.append((item_id, update.quantity, read_at, True))
+            written.append(replace(pushed, written=True))
         else:
             outcome.fail(update.sku, result.error or "refused by the store")
     return written

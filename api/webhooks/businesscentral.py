@@ -26,6 +26,8 @@ _ITEM = re.compile(r"items\(([0-9a-fA-F-]{36})\)\s*$")
 KINDS = {
     "created": EventKind.ERP_ITEM_CHANGED,
     "updated": EventKind.ERP_ITEM_CHANGED,
+    # The item is re-read like any change: a 404 is what zeroes its SKUs everywhere.
+    "deleted": EventKind.ERP_ITEM_CHANGED,
     "collection": EventKind.ERP_COLLECTION,
 }
 

@@ -64,15 +64,15 @@ def big() -> Iterator[Sandbox]:
 def test_streams_every_item_with_the_seeded_quantity(big: Sandbox) -> None:
     stock = {item.sku: item.quantity for item in big.source().iter_items()}
 
-    assert len(stock) == 20_000
-    assert stock == {sku_for(i): erp_quantity(sku_for(i), 7) for i in range(1, 20_001)}
+    seeded = {sku_for(i): erp_quantity(sku_for(i), 7) for i in range(1, 20_001)}
+    assert stock == {**seeded, "OLD-000001": 0}  # and the blocked item, at 0
 
 
 def _peak_while_streaming(items: int) -> int:
     """Peak bytes of this process streaming `items` from a sandbox in another process."""
     with running_in_subprocess("businesscentral", _config(items)) as url:
         drained = peak_bytes_while(_source(url).iter_items)
-    assert drained.items == items
+    assert drained.items == items + 1  # the blocked item too
     return drained.peak_bytes
 
 
@@ -82,12 +82,16 @@ def test_streaming_memory_does_not_grow_with_the_catalog() -> None:
     assert big / small < 2.0, (small, big)
 
 
-def test_blocked_and_service_items_are_not_sellable_stock(bc: Sandbox) -> None:
-    skus = {item.sku for item in bc.source().iter_items()}
+def test_a_blocked_item_sells_as_zero_and_a_service_carries_no_stock(bc: Sandbox) -> None:
+    stock = {item.sku: item.quantity for item in bc.source().iter_items()}
+    read = bc.source().get_quantities(["SERVICE-FEE", "OLD-000001"])
+    blocked = bc.source().get_item(bc.state.item_id("OLD-000001"))
 
-    assert len(skus) == 60
-    assert {"SERVICE-FEE", "OLD-000001"}.isdisjoint(skus)
-    assert bc.source().get_quantities(["SERVICE-FEE", "OLD-000001"]) == {}
+    assert len(stock) == 61 and "SERVICE-FEE" not in stock
+    assert bc.state.by_number["OLD-000001"]["inventory"] == 7.0
+    assert stock["OLD-000001"] == 0
+    assert {sku: item.quantity for sku, item in read.items()} == {"OLD-000001": 0}
+    assert blocked is not None and blocked.quantity == 0
 
 
 def test_500_skus_take_few_requests_each_under_the_url_limit(big: Sandbox) -> None:
@@ -219,5 +223,5 @@ def test_request_budget_for_a_full_read_is_one_call_per_1000_items(big: Sandbox)
     source.api.token()
     before = big.state.calls
 
-    assert sum(1 for _ in source.iter_items()) == 20_000
+    assert sum(1 for _ in source.iter_items()) == 20_001
     assert big.state.calls - before == math.ceil(20_002 / 1000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -55,8 +56,9 @@ def big() -> Iterator[Zoho]:
 def test_full_read_yields_each_seeded_item_once(big: Zoho) -> None:
     read = [(item.sku, item.quantity) for item in big.connect().iter_items()]
 
-    assert len(read) == 20_000
-    assert dict(read) == {sku_for(i): erp_quantity(sku_for(i), SEED) for i in range(1, 20_001)}
+    seeded = {sku_for(i): erp_quantity(sku_for(i), SEED) for i in range(1, 20_001)}
+    assert len(read) == 20_001
+    assert dict(read) == {**seeded, "OLD-000001": 0}  # and the inactive item, at 0
 
 
 def test_memory_while_streaming_is_flat() -> None:
@@ -65,7 +67,7 @@ def test_memory_while_streaming_is_flat() -> None:
         # Served from another process, so only the connector's memory is traced here.
         with running_in_subprocess("zoho", SandboxConfig(items=size, seed=SEED)) as url:
             drained = peak_bytes_while(connect(url).iter_items)
-        assert drained.items == size
+        assert drained.items == size + 1  # the inactive item too
         peaks[size] = drained.peak_bytes
 
     assert peaks[20_000] / peaks[2_000] < 2.0, peaks
@@ -108,11 +110,14 @@ def test_a_few_skus_are_read_one_call_each(zoho: Zoho) -> None:
     assert zoho.state.calls - calls == 3
 
 
-def test_inactive_and_service_items_are_skipped(zoho: Zoho) -> None:
-    skus = [item.sku for item in zoho.connect().iter_items()]
+def test_an_inactive_item_sells_as_zero_and_a_service_is_skipped(zoho: Zoho) -> None:
+    stock = {item.sku: item.quantity for item in zoho.connect().iter_items()}
+    inactive = zoho.connect().get_item(zoho.state.item_id("OLD-000001"))
 
-    assert len(skus) == 450
-    assert "OLD-000001" not in skus and "SERVICE-FEE" not in skus
+    assert len(stock) == 451 and "SERVICE-FEE" not in stock
+    assert zoho.state.by_sku["OLD-000001"]["available_stock"] == 7.0
+    assert stock["OLD-000001"] == 0
+    assert inactive is not None and inactive.quantity == 0
 
 
 def test_stock_field_is_chosen_per_customer(zoho: Zoho) -> None:
@@ -190,3 +195,23 @@ def test_server_error_is_transient(zoho: Zoho) -> None:
         source.get_item("1")
 
     assert failure.value.status == 503
+
+
+def test_readings_are_dated_by_the_given_clock_before_each_request(zoho: Zoho) -> None:
+    """Workers pass the database's clock (sync/context.py); the stamp is taken before
+    the request, so a reading never claims to be fresher than it is."""
+    calls_at_stamp: list[int] = []
+
+    def clock() -> datetime:
+        calls_at_stamp.append(zoho.state.calls)
+        return datetime(2030, 1, 1, tzinfo=UTC) + timedelta(seconds=len(calls_at_stamp))
+
+    credentials = DEFAULTS["zoho"].stored_credentials(zoho.url)
+    source = ZohoInventorySource(zoho.url, credentials, clock=clock)
+    source.api.token()
+    before = zoho.state.calls
+
+    item = source.get_item(zoho.state.item_id("SKU-000003"))
+
+    assert item is not None and item.read_at == datetime(2030, 1, 1, 0, 0, 1, tzinfo=UTC)
+    assert calls_at_stamp == [before]

@@ -18,12 +18,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @contextmanager
 def worker_process(
-    settings: Settings, encryption_key: str, log: Path, *, beat: bool = False
+    settings: Settings,
+    encryption_key: str,
+    log: Path,
+    *,
+    beat: bool = False,
+    clock_skew: float = 0.0,
 ) -> Iterator[int]:
     """`celery -A workers worker` with two pool processes; yields its pid.
 
     `beat` embeds the beat scheduler (`-B`), with the production schedule, so the
-    maintenance sweeps run at their real cadence."""
+    maintenance sweeps run at their real cadence. `clock_skew` puts the process's wall
+    clock that many seconds off, as on a host whose clock drifted
+    (tests/support/skewed_clock.py)."""
+    command = [CELERY] if not clock_skew else [sys.executable, "-m", "tests.support.skewed_clock"]
     env = {
         **os.environ,
         "DATABASE_URL": str(settings.database_url),
@@ -31,10 +39,11 @@ def worker_process(
         "STOCKSYNC_ENCRYPTION_KEY": encryption_key,
         "STOCKSYNC_HOME": str(log.parent),
         "WORKER_CONCURRENCY": "2",
+        "STOCKSYNC_TEST_CLOCK_SKEW": str(clock_skew),
     }
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [CELERY, "-A", "workers", "worker", "-Q", "events,sync,maintenance", "-l", "WARNING"]
+            [*command, "-A", "workers", "worker", "-Q", "events,sync,maintenance", "-l", "WARNING"]
             + (["-B"] if beat else []),
             cwd=ROOT,
             env=env,

@@ -14,7 +14,7 @@ from models.crypto import Vault
 from models.db import transaction
 from sync import lifecycle
 from sync.batches import (
-    NOT_IN_ERP,
+    ERP_LISTS_NONE,
     Claim,
     StaleClaim,
     claim_batch,
@@ -25,7 +25,7 @@ from sync.batches import (
 )
 from sync.context import Context
 from sync.leases import renew_lease
-from sync.push import PushOutcome
+from sync.push import NEVER_IN_ERP, PushOutcome
 from tests.support.stack import (
     batch_rows,
     lapse_leases,
@@ -296,7 +296,7 @@ def test_a_batch_that_gives_up_fails_all_its_skus_and_its_run(
     assert topics(db, deliveries) == [lifecycle.FAILED]
 
 
-def test_skus_the_erp_lacks_fail_alone_and_the_rest_is_written(
+def test_skus_the_erp_never_had_fail_alone_and_the_rest_is_written(
     service: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with sandbox_stack(db, vault, "bigcommerce", items=40, drift=0.5) as stack:
@@ -314,7 +314,7 @@ def test_skus_the_erp_lacks_fail_alone_and_the_rest_is_written(
     assert left == set(gone)
     assert {sku: store_after[sku] for sku in gone} == {sku: store_before[sku] for sku in gone}
     [batch] = batch_rows(db, run_id)
-    assert batch.failures == {sku: NOT_IN_ERP for sku in gone}
+    assert batch.failures == {sku: NEVER_IN_ERP for sku in gone}
     assert (batch.status, batch.synced, batch.unchanged, batch.failed) == (
         BatchStatus.COMPLETED,
         len(drifted),
@@ -323,3 +323,39 @@ def test_skus_the_erp_lacks_fail_alone_and_the_rest_is_written(
     )
     run = run_row(db, run_id)
     assert (run.status, run.synced, run.failed) == (RunStatus.COMPLETED, len(drifted), 2)
+
+
+def test_skus_the_erp_had_and_deleted_are_written_as_zero(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    with sandbox_stack(db, vault, "bigcommerce", items=40, drift=0.0) as stack:
+        _, [batch_id] = prepared_run(service, stack.site_id)
+        sync_batch(service, _claimed(db, batch_id))
+        gone = sorted(sku for sku, quantity in stack.store_stock().items() if quantity)[:2]
+        stack.delete_in_erp(*gone)
+        again, [batch_id] = prepared_run(service, stack.site_id)
+
+        sync_batch(service, _claimed(db, batch_id))
+
+        store = stack.store_stock()
+    assert {sku: store[sku] for sku in gone} == dict.fromkeys(gone, 0)
+    [batch] = batch_rows(db, again)
+    assert (batch.synced, batch.unchanged, batch.failed, batch.failures) == (2, 38, 0, None)
+
+
+def test_a_batch_the_erp_lists_none_of_writes_nothing(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """What a source pointed at the wrong company looks like: not a reason to zero."""
+    with sandbox_stack(db, vault, "bigcommerce", items=5, drift=0.0) as stack:
+        _, [batch_id] = prepared_run(service, stack.site_id)
+        sync_batch(service, _claimed(db, batch_id))
+        before = stack.store_stock()
+        stack.delete_in_erp(*before)
+        again, [batch_id] = prepared_run(service, stack.site_id)
+
+        sync_batch(service, _claimed(db, batch_id))
+
+        assert stack.store_stock() == before
+    [batch] = batch_rows(db, again)
+    assert batch.failed == 5 and batch.failures == dict.fromkeys(before, ERP_LISTS_NONE)

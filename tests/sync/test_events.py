@@ -20,6 +20,7 @@ from models.db import transaction
 from sync.catalog import refresh_catalog
 from sync.context import Context
 from sync.events import LOCKED_RETRY_SECONDS, process_event, record_failure
+from sync.push import NEVER_IN_ERP
 from tests.factories import make_site, make_source
 from tests.factories.sync import run_row as build_run
 from tests.support.broker import RecordingBroker
@@ -218,23 +219,87 @@ def test_one_site_refusing_fails_the_event_and_the_others_are_still_written(
     assert (first.store_stock()[sku], second.store_stock()[sku]) == (before, 777)
 
 
-@pytest.mark.parametrize("in_erp", [True, False], ids=["in-erp", "not-in-erp"])
-def test_a_sku_hint_pushes_the_erps_stock_of_that_sku_if_the_erp_has_it(
-    service: Context, db: sessionmaker[Session], shop: Stack, in_erp: bool
+def test_a_sku_hint_pushes_the_erps_stock_of_that_sku(
+    service: Context, db: sessionmaker[Session], shop: Stack
 ) -> None:
     sku = "SKU-000002"
     before = shop.store_stock()
-    if in_erp:
-        shop.erp.set_stock({sku: 555})
-    else:
-        shop.delete_in_erp(sku)
+    shop.erp.set_stock({sku: 555})
 
     row_id = _event(db, EventKind.SKU_CHANGED, site_id=shop.site_id, sku=sku)
     process_event(service, row_id)
 
     assert _row(db, row_id).status == WebhookStatus.PROCESSED
-    assert shop.store_stock() == {**before, sku: 555} if in_erp else before
-    assert len(shop.store.writes) == int(in_erp)
+    assert shop.store_stock() == {**before, sku: 555}
+    assert len(shop.store.writes) == 1
+
+
+def test_a_sku_the_erp_deleted_sells_as_zero(
+    service: Context, db: sessionmaker[Session], shop: Stack
+) -> None:
+    sku = "SKU-000002"
+    shop.erp.set_stock({sku: 555})
+    process_event(service, _event(db, EventKind.SKU_CHANGED, site_id=shop.site_id, sku=sku))
+    shop.delete_in_erp(sku)
+
+    row_id = _event(db, EventKind.SKU_CHANGED, site_id=shop.site_id, sku=sku)
+    process_event(service, row_id)
+
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+    assert shop.store_stock()[sku] == 0
+
+
+def test_a_sku_the_erp_never_had_is_left_alone_and_the_event_says_so(
+    service: Context, db: sessionmaker[Session], shop: Stack
+) -> None:
+    sku = "SKU-000002"
+    before = shop.store_stock()
+    shop.delete_in_erp(sku)
+
+    row_id = _event(db, EventKind.SKU_CHANGED, site_id=shop.site_id, sku=sku)
+    process_event(service, row_id)
+
+    row = _row(db, row_id)
+    assert row.status == WebhookStatus.FAILED
+    assert f"{sku}: {NEVER_IN_ERP}" in (row.error or "")
+    assert shop.store_stock() == before and shop.store.writes == []
+
+
+def test_a_deleted_item_zeroes_the_skus_it_fed_on_every_site(
+    service: Context, db: sessionmaker[Session], two_shops: tuple[Stack, Stack]
+) -> None:
+    """A Business Central deletion notice names only the item's id; the item can no
+    longer be read. Its SKU is the one that id fed."""
+    first, second = two_shops
+    sku = "SKU-000003"
+    item_id = first.erp_item_id(sku)
+    first.erp.set_stock({sku: 40})
+    changed = _event(db, EventKind.ERP_ITEM_CHANGED, source_id=first.source_id, entity=item_id)
+    process_event(service, changed)
+    first.delete_in_erp(sku)
+
+    row_id = _event(db, EventKind.ERP_ITEM_CHANGED, source_id=first.source_id, entity=item_id)
+    process_event(service, row_id)
+
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+    assert (first.store_stock()[sku], second.store_stock()[sku]) == (0, 0)
+
+
+def test_a_notice_naming_a_live_sku_for_a_missing_item_zeroes_nothing(
+    service: Context, db: sessionmaker[Session], shop: Stack
+) -> None:
+    """A Zoho body carries the SKU; the SKU is asked of the ERP again before any zero."""
+    sku = "SKU-000004"
+    shop.erp.set_stock({sku: 66})
+    missing = "00000000-0000-0000-0000-000000000000"
+
+    row_id = _event(
+        db, EventKind.ERP_ITEM_CHANGED, source_id=shop.source_id, entity=missing, sku=sku
+    )
+    process_event(service, row_id)
+
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+    assert shop.store_stock()[sku] == 66
 
 
 def _source_with_sites(

@@ -18,7 +18,7 @@ from models import Item
 from models.db import transaction
 from sync.catalog import LOCK_ITEMS, refresh_catalog
 from sync.context import Context
-from sync.push import UNKNOWN_SKU, push_readings
+from sync.push import UNKNOWN_SKU, push_readings, read_erp
 from tests.support.stack import Stack, load_site
 
 
@@ -192,3 +192,38 @@ def test_locking_a_batch_reads_its_rows_not_the_whole_site(ctx: Context, woo: St
             ).all()
             session.rollback()
         assert _rows_read(plan[0]["Plan"], "items") == len(skus), statistics
+
+
+def test_erp_readings_are_dated_by_the_databases_clock_just_before_the_request(
+    ctx: Context, woo: Stack
+) -> None:
+    """Workers on several hosts date their readings by one clock, PostgreSQL's."""
+    source = load_site(ctx.sessions, woo.site_id).source
+    sku = sorted(woo.erp_stock())[0]
+
+    before = ctx.clock()
+    [reading] = read_erp(ctx, ctx.source(source), [sku])
+    after = ctx.clock()
+
+    assert before < reading.read_at < after
+    assert reading.listed and reading.quantity == woo.erp_stock()[sku]
+
+
+def test_a_reading_taken_earlier_loses_to_a_later_one_pushed_first(
+    ctx: Context, woo: Stack
+) -> None:
+    """Two workers: one reads, stalls; the other reads the ERP's next value and pushes.
+    The first one's push, arriving last, is refused."""
+    _mirror(ctx, woo)
+    site = load_site(ctx.sessions, woo.site_id)
+    sku = sorted(woo.erp_stock())[1]
+    erp = ctx.source(site.source)
+    [older] = read_erp(ctx, erp, [sku])
+    woo.erp.set_stock({sku: older.quantity + 9})
+    [newer] = read_erp(ctx, erp, [sku])
+
+    first = push_readings(ctx, site, [newer], ctx.storefront(site))
+    last = push_readings(ctx, site, [older], ctx.storefront(site))
+
+    assert (first.synced, last.stale) == (1, 1)
+    assert woo.store_stock()[sku] == older.quantity + 9

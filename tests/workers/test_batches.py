@@ -13,8 +13,9 @@ from models import BatchStatus, RunStatus, SyncBatch
 from models.crypto import Vault
 from models.db import transaction
 from settings import Settings
-from sync.batches import NOT_IN_ERP, Claim, StaleClaim, claim_batch, fail_batch, sync_batch
+from sync.batches import Claim, StaleClaim, claim_batch, fail_batch, sync_batch
 from sync.context import Context
+from sync.push import NEVER_IN_ERP
 from sync.retry import BACKOFF_CAP_SECONDS
 from tests.support.stack import (
     FAST,
@@ -172,8 +173,7 @@ def test_skus_the_erp_does_not_know_fail_alone(
 ) -> None:
     with _stack(db, vault, 300) as stack:
         run_id, batch_ids = prepared_run(sync_ctx, stack.site_id)
-        stack.erp.items = [row for row in stack.erp.items if row["number"] != "SKU-000007"]
-        stack.erp.by_number.pop("SKU-000007")
+        stack.delete_in_erp("SKU-000007")
         sync_ctx.broker.queue_batches(batch_ids, "manual")
         with workers(celery_app):
             wait_for(lambda: finished(db, run_id), what="the run")
@@ -181,7 +181,7 @@ def test_skus_the_erp_does_not_know_fail_alone(
     run = run_row(db, run_id)
     assert (run.status, run.failed, run.synced + run.unchanged) == (RunStatus.COMPLETED, 1, 299)
     [batch] = _batches(db, run_id)
-    assert batch.failures == {"SKU-000007": NOT_IN_ERP}
+    assert batch.failures == {"SKU-000007": NEVER_IN_ERP}
 
 
 def test_a_retry_waits_at_least_what_the_platform_asked(sync_ctx: Context) -> None:

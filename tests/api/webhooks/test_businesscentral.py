@@ -116,9 +116,10 @@ def test_a_collection_notification_names_the_query_to_re_read() -> None:
     assert (event.kind, event.entity) == (EventKind.ERP_COLLECTION, query)
 
 
-def test_a_deletion_parses_to_an_event_the_receiver_ignores() -> None:
+def test_a_deletion_is_an_item_change_whose_re_read_finds_it_gone() -> None:
     [event] = businesscentral.parse(_body(_notification("deleted")), {})
-    assert event.kind is None and event.topic == "items.deleted"
+    assert (event.kind, event.topic) == (EventKind.ERP_ITEM_CHANGED, "items.deleted")
+    assert event.entity == ITEM_ID
 
 
 def test_each_notification_of_a_post_is_its_own_event() -> None:

@@ -1,0 +1,212 @@
+"""What the ERP says about an item reaches every store over the real path: an item
+deactivated, blocked or deleted in the ERP sells as 0, in real time (the ERP's notice
+through the receiver, the relay and a real worker) and in full syncs; a SKU the ERP
+never had is left alone and named in the run's report. And a worker host whose clock
+is behind never has its newer reading refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from celery import Celery
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from models import EventKind, RunStatus, WebhookLog, WebhookStatus
+from models.crypto import Vault
+from models.db import transaction
+from sandbox.server import running
+from settings import Settings
+from sync.context import Context
+from sync.events import process_event
+from sync.push import NEVER_IN_ERP
+from tests.support.relaying import relaying
+from tests.support.stack import (
+    FAST,
+    Stack,
+    batch_rows,
+    installed_context,
+    mirror,
+    sandbox_stack,
+    sync_to_end,
+    wait_for,
+    workers,
+)
+from tests.support.worker_process import worker_process
+from workers.app import make_celery
+
+
+@dataclass
+class Live:
+    stack: Stack
+    context: Context
+    celery: Celery
+
+
+def _live(settings: Settings, db: sessionmaker[Session], vault: Vault, erp: str) -> Iterator[Live]:
+    """A synced store whose ERP notifies the receiver; relay and worker running."""
+    with (
+        sandbox_stack(db, vault, "woocommerce", items=40, drift=0.2, erp=erp) as stack,
+        installed_context(settings, **FAST) as context,
+    ):
+        app = make_celery(settings)
+        with running(create_app(settings)) as base, relaying(settings), workers(app):
+            assert sync_to_end(app, db, stack.site_id).status == RunStatus.COMPLETED
+            stack.erp.set_faults(webhook_url=f"{base}/webhooks/{erp}/{stack.source_id}")
+            yield Live(stack, context, app)
+
+
+@pytest.fixture
+def bc(
+    settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
+) -> Iterator[Live]:
+    yield from _live(settings, db, vault, "businesscentral")
+
+
+@pytest.fixture
+def zoho(
+    settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
+) -> Iterator[Live]:
+    yield from _live(settings, db, vault, "zoho")
+
+
+def _rows(db: sessionmaker[Session]) -> list[WebhookLog]:
+    with db() as session:
+        return list(session.scalars(select(WebhookLog).order_by(WebhookLog.id)))
+
+
+def _stocked(stack: Stack) -> list[str]:
+    """The store's SKUs that have stock, in order: a retired one must drop to 0."""
+    return sorted(sku for sku, quantity in stack.store_stock().items() if quantity > 0)
+
+
+def _settled(db: sessionmaker[Session], count: int) -> bool:
+    rows = _rows(db)
+    return len(rows) >= count and all(
+        r.status in (WebhookStatus.PROCESSED, WebhookStatus.FAILED, WebhookStatus.DUPLICATE)
+        for r in rows
+    )
+
+
+def test_an_item_blocked_in_business_central_sells_as_zero_everywhere(
+    bc: Live, db: sessionmaker[Session]
+) -> None:
+    stack = bc.stack
+    sku = _stocked(stack)[3]
+
+    stack.erp.block(sku)
+
+    wait_for(lambda: _settled(db, 1), 60, "the notice processed")
+    assert stack.store_stock()[sku] == 0
+    assert [r.status for r in _rows(db)] == [WebhookStatus.PROCESSED]
+
+
+def test_an_item_deleted_in_business_central_sells_as_zero_everywhere(
+    bc: Live, db: sessionmaker[Session]
+) -> None:
+    stack = bc.stack
+    sku = _stocked(stack)[4]
+
+    stack.delete_in_erp(sku)
+
+    wait_for(lambda: _settled(db, 1), 60, "the deletion notice processed")
+    assert stack.store_stock()[sku] == 0
+    [row] = _rows(db)
+    assert (row.topic, row.status) == ("items.deleted", WebhookStatus.PROCESSED)
+
+
+def test_an_item_deactivated_in_zoho_sells_as_zero_everywhere(
+    zoho: Live, db: sessionmaker[Session]
+) -> None:
+    stack = zoho.stack
+    sku = _stocked(stack)[5]
+
+    stack.erp.deactivate(sku)
+
+    wait_for(lambda: _settled(db, 1), 60, "the workflow webhook processed")
+    assert stack.store_stock()[sku] == 0
+    assert [r.status for r in _rows(db)] == [WebhookStatus.PROCESSED]
+
+
+@pytest.mark.parametrize("erp", ["businesscentral", "zoho"])
+def test_a_full_sync_zeroes_what_the_erp_retired_and_reports_what_it_never_had(
+    erp: str, settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
+) -> None:
+    """No notices here: the nightly run alone must find out."""
+    app = make_celery(settings)
+    with (
+        sandbox_stack(db, vault, "bigcommerce", items=40, drift=0.0, erp=erp) as stack,
+        installed_context(settings, **FAST),
+        workers(app),
+    ):
+        retired, deleted, never = _stocked(stack)[:3]
+        stack.delete_in_erp(never)  # before any run: a SKU only the store has
+        first = sync_to_end(app, db, stack.site_id)
+        retire = stack.erp.block if erp == "businesscentral" else stack.erp.deactivate
+        retire(retired)
+        stack.delete_in_erp(deleted)
+        kept = stack.store_stock()[never]
+
+        run = sync_to_end(app, db, stack.site_id)
+
+        store = stack.store_stock()
+    assert first.failed == 1
+    assert (store[retired], store[deleted], store[never]) == (0, 0, kept)
+    assert (run.status, run.synced, run.failed) == (RunStatus.COMPLETED, 2, 1)
+    [batch] = batch_rows(db, run.id)
+    assert batch.failures == {never: NEVER_IN_ERP}
+
+
+def _erp_event(db: sessionmaker[Session], stack: Stack, sku: str) -> int:
+    """A Business Central notice for the item of `sku`, as the relay leaves it."""
+    with transaction(db) as session:
+        row = WebhookLog(
+            provider="businesscentral",
+            kind=EventKind.ERP_ITEM_CHANGED,
+            source_id=stack.source_id,
+            entity=stack.erp_item_id(sku),
+            status=WebhookStatus.QUEUED,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+@pytest.mark.slow
+def test_a_worker_whose_clock_is_behind_still_writes_its_newer_reading(
+    settings: Settings,
+    db: sessionmaker[Session],
+    vault: Vault,
+    redis_client: object,
+    tmp_path: Path,
+) -> None:
+    """This host reads the ERP and writes the store; then a real worker on a host whose
+    clock is 30 s behind reads the ERP's next value, a few seconds later.
+
+    The events are queued without the relay's 5-second countdown: a worker 30 s behind
+    would hold a countdown message 35 s, and the two readings must be closer than its
+    skew for the skew to matter."""
+    with (
+        sandbox_stack(db, vault, "woocommerce", items=20, drift=0.0) as stack,
+        installed_context(settings, **FAST) as context,
+    ):
+        mirror(context, stack.site_id)
+        warm, sku = _stocked(stack)[:2]
+        log = tmp_path / "worker.log"
+        with worker_process(settings, settings.encryption_keys[0], log, clock_skew=-30.0):
+            context.broker.queue_event(_erp_event(db, stack, warm))
+            wait_for(lambda: _settled(db, 1), 60, "the skewed worker to be consuming")
+            first = stack.erp_stock()[sku] + 5
+            stack.erp.set_stock({sku: first})
+            process_event(context, _erp_event(db, stack, sku))  # this host's reading
+            assert stack.store_stock()[sku] == first
+
+            stack.erp.set_stock({sku: first + 11})
+            context.broker.queue_event(_erp_event(db, stack, sku))
+            wait_for(lambda: _settled(db, 3), 60, "the skewed worker's event")
+
+        assert stack.store_stock()[sku] == first + 11
