@@ -232,41 +232,39 @@ def test_stock_change_notifies_with_client_state(bc: BC, receiver: tuple[str, Re
     assert bc.get(f"{bc.items}({item_id})").json()["inventory"] == 42.0
 
 
+def _notice_of(bc: BC, receiver: tuple[str, Receiver], sku: str, retire: str) -> str:
+    """Subscribe, retire `sku` with the state's `retire` method; the one notice's
+    `changeType`, after checking it names the item."""
+    url, endpoint = receiver
+    _subscribe(bc, url)
+    item_id = bc.state.item_id(sku)
+    getattr(bc.state, retire)(sku)
+    assert bc.state.webhooks.wait_idle(10)
+    [notification] = endpoint.notifications[0]["value"]
+    assert notification["resource"].endswith(f"items({item_id})")
+    return str(notification["changeType"])
+
+
 def test_blocking_an_item_keeps_it_listed_and_notifies_an_update(
     bc: BC, receiver: tuple[str, Receiver]
 ) -> None:
-    url, endpoint = receiver
-    _subscribe(bc, url)
-    item_id = bc.state.item_id("SKU-000005")
+    change = _notice_of(bc, receiver, "SKU-000005", "block")
 
-    bc.state.block("SKU-000005")
-    assert bc.state.webhooks.wait_idle(10)
-
-    [notification] = endpoint.notifications[0]["value"]
-    assert (notification["changeType"], notification["resource"][-38:]) == (
-        "updated",
-        f"({item_id})",
-    )
-    assert bc.get(f"{bc.items}({item_id})").json()["blocked"] is True
+    assert change == "updated"
+    assert bc.get(f"{bc.items}({bc.state.item_id('SKU-000005')})").json()["blocked"] is True
     assert "SKU-000005" not in bc.state.stock()
 
 
 def test_deleting_an_item_makes_it_unknown_and_notifies_a_deletion(
     bc: BC, receiver: tuple[str, Receiver]
 ) -> None:
-    url, endpoint = receiver
-    _subscribe(bc, url)
     item_id = bc.state.item_id("SKU-000006")
 
-    bc.state.delete("SKU-000006")
-    assert bc.state.webhooks.wait_idle(10)
+    change = _notice_of(bc, receiver, "SKU-000006", "delete")
 
-    [notification] = endpoint.notifications[0]["value"]
-    assert notification["changeType"] == "deleted"
-    assert notification["resource"].endswith(f"items({item_id})")
+    assert change == "deleted"
     assert bc.get(f"{bc.items}({item_id})").status_code == 404
-    listed = bc.get(f"{bc.items}?$filter=number eq 'SKU-000006'").json()["value"]
-    assert listed == []
+    assert bc.get(f"{bc.items}?$filter=number eq 'SKU-000006'").json()["value"] == []
 
 
 def test_configured_webhook_url_gets_the_secret_as_client_state(

@@ -27,6 +27,7 @@ from sync.context import Context
 from sync.leases import renew_lease
 from sync.push import NEVER_IN_ERP, PushOutcome
 from tests.support.stack import (
+    Stack,
     batch_rows,
     lapse_leases,
     prepared_run,
@@ -325,21 +326,27 @@ def test_skus_the_erp_never_had_fail_alone_and_the_rest_is_written(
     assert (run.status, run.synced, run.failed) == (RunStatus.COMPLETED, len(drifted), 2)
 
 
+def _rerun_after_deleting(
+    service: Context, db: sessionmaker[Session], stack: Stack, skus: list[str]
+) -> int:
+    """Sync the site once, delete `skus` in the ERP, sync again; the second run's id."""
+    _, [batch_id] = prepared_run(service, stack.site_id)
+    sync_batch(service, _claimed(db, batch_id))
+    stack.delete_in_erp(*skus)
+    run_id, [batch_id] = prepared_run(service, stack.site_id)
+    sync_batch(service, _claimed(db, batch_id))
+    return run_id
+
+
 def test_skus_the_erp_had_and_deleted_are_written_as_zero(
     service: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with sandbox_stack(db, vault, "bigcommerce", items=40, drift=0.0) as stack:
-        _, [batch_id] = prepared_run(service, stack.site_id)
-        sync_batch(service, _claimed(db, batch_id))
         gone = sorted(sku for sku, quantity in stack.store_stock().items() if quantity)[:2]
-        stack.delete_in_erp(*gone)
-        again, [batch_id] = prepared_run(service, stack.site_id)
-
-        sync_batch(service, _claimed(db, batch_id))
-
+        run_id = _rerun_after_deleting(service, db, stack, gone)
         store = stack.store_stock()
     assert {sku: store[sku] for sku in gone} == dict.fromkeys(gone, 0)
-    [batch] = batch_rows(db, again)
+    [batch] = batch_rows(db, run_id)
     assert (batch.synced, batch.unchanged, batch.failed, batch.failures) == (2, 38, 0, None)
 
 
@@ -348,14 +355,8 @@ def test_a_batch_the_erp_lists_none_of_writes_nothing(
 ) -> None:
     """What a source pointed at the wrong company looks like: not a reason to zero."""
     with sandbox_stack(db, vault, "bigcommerce", items=5, drift=0.0) as stack:
-        _, [batch_id] = prepared_run(service, stack.site_id)
-        sync_batch(service, _claimed(db, batch_id))
         before = stack.store_stock()
-        stack.delete_in_erp(*before)
-        again, [batch_id] = prepared_run(service, stack.site_id)
-
-        sync_batch(service, _claimed(db, batch_id))
-
+        run_id = _rerun_after_deleting(service, db, stack, sorted(before))
         assert stack.store_stock() == before
-    [batch] = batch_rows(db, again)
+    [batch] = batch_rows(db, run_id)
     assert batch.failed == 5 and batch.failures == dict.fromkeys(before, ERP_LISTS_NONE)
