@@ -170,18 +170,22 @@ def _erp_event(db: sessionmaker[Session], stack: Stack, sku: str) -> int:
 
 
 @pytest.mark.slow
-def test_a_worker_whose_clock_is_behind_still_writes_its_newer_reading(
+@pytest.mark.parametrize("skew", [-30.0, 30.0], ids=["behind", "ahead"])
+def test_of_two_hosts_the_later_reading_wins_whatever_the_workers_clock_says(
+    skew: float,
     settings: Settings,
     db: sessionmaker[Session],
     vault: Vault,
     redis_client: object,
     tmp_path: Path,
 ) -> None:
-    """This host reads the ERP and writes the store; then a real worker on a host whose
-    clock is 30 s behind reads the ERP's next value, a few seconds later.
+    """A real worker on a host whose clock is 30 s off and this host read the ERP one
+    after the other, a few seconds apart, each after the ERP changed: the store ends
+    with the later value. Behind, the worker reads second: its newer reading must not
+    be refused. Ahead, it reads first: its older reading must not block this host's.
 
     The events are queued without the relay's 5-second countdown: a worker 30 s behind
-    would hold a countdown message 35 s, and the two readings must be closer than its
+    would hold a countdown message 35 s, and the two readings must be closer than the
     skew for the skew to matter."""
     with (
         sandbox_stack(db, vault, "woocommerce", items=20, drift=0.0) as stack,
@@ -190,16 +194,22 @@ def test_a_worker_whose_clock_is_behind_still_writes_its_newer_reading(
         mirror(context, stack.site_id)
         warm, sku = _stocked(stack)[:2]
         log = tmp_path / "worker.log"
-        with worker_process(settings, settings.encryption_keys[0], log, clock_skew=-30.0):
+        with worker_process(settings, settings.encryption_keys[0], log, clock_skew=skew):
             context.broker.queue_event(_erp_event(db, stack, warm))
             wait_for(lambda: _settled(db, 1), 60, "the skewed worker to be consuming")
-            first = stack.erp_stock()[sku] + 5
-            stack.erp.set_stock({sku: first})
-            process_event(context, _erp_event(db, stack, sku))  # this host's reading
-            assert stack.store_stock()[sku] == first
 
-            stack.erp.set_stock({sku: first + 11})
-            context.broker.queue_event(_erp_event(db, stack, sku))
-            wait_for(lambda: _settled(db, 3), 60, "the skewed worker's event")
+            def on_this_host() -> None:
+                process_event(context, _erp_event(db, stack, sku))
 
-        assert stack.store_stock()[sku] == first + 11
+            def on_the_worker() -> None:
+                context.broker.queue_event(_erp_event(db, stack, sku))
+                wait_for(lambda: _settled(db, 0), 60, "the skewed worker's event")
+
+            values = [stack.erp_stock()[sku] + 5, stack.erp_stock()[sku] + 16]
+            readers = [on_this_host, on_the_worker] if skew < 0 else [on_the_worker, on_this_host]
+            for value, read in zip(values, readers, strict=True):
+                stack.erp.set_stock({sku: value})
+                read()
+                assert stack.store_stock()[sku] == value
+
+        assert [r.status for r in _rows(db)] == [WebhookStatus.PROCESSED] * 3
