@@ -3,7 +3,9 @@
 A Business Central deletion notice names only the deleted item's GUID, and the item can
 no longer be read, so the SKU it was must be remembered: the push path records the
 ERP's item id with every reading it writes or confirms. The index serves that one
-lookup, "which rows did this ERP item feed".
+lookup, "which rows did this ERP item feed". Existing rows get the id at their next
+push; until then a deletion notice finds no SKU, and the nightly run zeroes the item
+(its rows have an `erp_read_at`, so the ERP had them).
 
 Revision ID: 0010
 Revises: 0009
