@@ -15,25 +15,14 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.app import create_app
 from models import Item, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from sandbox.accounts import DEFAULTS, STORES
-from sandbox.server import running
 from sandbox.shopify import webhooks as shopify_hooks
 from sandbox.woocommerce import webhooks as wc_hooks
 from settings import Settings
-from tests.support.relaying import relaying
-from tests.support.stack import (
-    FAST,
-    Stack,
-    installed_context,
-    mirror,
-    sandbox_stack,
-    wait_for,
-    workers,
-)
-from workers.app import make_celery
+from tests.support.live import LiveStack, live_stack
+from tests.support.stack import Stack, wait_for
 
 #: What the ERP writes onto the old SKU once the store renamed it.
 MARKER = 4242
@@ -47,13 +36,15 @@ UPDATED = {
 
 @dataclass
 class Live:
-    stack: Stack
-    receiver: str
+    path: LiveStack
     db: sessionmaker[Session]
 
+    @property
+    def stack(self) -> Stack:
+        return self.path.stack
+
     def url(self, provider: str) -> str:
-        owner = self.stack.source_id if provider == "businesscentral" else self.stack.site_id
-        return f"{self.receiver}/webhooks/{provider}/{owner}"
+        return self.path.url(provider)
 
     def processed(self, provider: str, count: int, topic: str | None = None) -> None:
         """Wait until `count` of the provider's notices (on `topic`, if given: our own
@@ -95,20 +86,11 @@ def live(
     """A store (the test's `platform`, and its `store` seed overrides) mirrored and in
     step with its Business Central ERP, both sending their webhooks to the receiver."""
     platform, store = request.param
-    with (
-        sandbox_stack(db, vault, platform, items=40, drift=0.0, store=store) as stack,
-        installed_context(settings, **FAST) as context,
-    ):
-        mirror(context, stack.site_id)
-        with (
-            running(create_app(settings)) as base,
-            relaying(settings),
-            workers(make_celery(settings)),
-        ):
-            result = Live(stack, base, db)
-            stack.store.set_faults(webhook_url=result.url(platform))
-            stack.erp.set_faults(webhook_url=result.url("businesscentral"))
-            yield result
+    with live_stack(settings, db, vault, platform, items=40, drift=0.0, store=store) as path:
+        result = Live(path, db)
+        path.stack.store.set_faults(webhook_url=result.url(platform))
+        path.stack.erp.set_faults(webhook_url=result.url("businesscentral"))
+        yield result
 
 
 def _each_store() -> list[Any]:
