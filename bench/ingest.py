@@ -101,7 +101,8 @@ def delivery_lines(count: int, wc_site: int, shop_site: int) -> Iterator[str]:
         if i % 2:
             path, (body, headers) = f"/webhooks/woocommerce/{wc_site}", _woocommerce_update(i)
         else:
-            path, (body, headers) = f"/webhooks/shopify/{shop_site}", _shopify_update(i)
+            # REST ids start at 1: the receiver refuses id 0 (api/webhooks/shopify.py).
+            path, (body, headers) = f"/webhooks/shopify/{shop_site}", _shopify_update(i + 1)
         header_line = "|".join(f"{k}: {v}" for k, v in headers.items())
         yield f"{path}\t{header_line}\t{body.decode()}"
 

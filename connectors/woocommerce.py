@@ -75,6 +75,8 @@ class WooCommerceStore:
 
         A variation id also works (WC serves variations at `/products/<id>` too), which is
         what a `product.updated` webhook for a variation names (docs/platforms.md section 1).
+        Gone is deleted for good (404) or in the trash, WordPress's delete, which
+        `/products/<id>` still answers with `status: "trash"` (section 2).
         """
         try:
             product = self.http.json("GET", f"products/{int(product_id)}")
@@ -87,6 +89,8 @@ class WooCommerceStore:
             raise PermanentError(
                 f"woocommerce: product id {product_id!r} is not a number"
             ) from None
+        if product.get("status") == "trash":
+            return []
         return list(self._sellable(product))
 
     def _sellable(self, product: Mapping[str, Any]) -> Iterator[StoreProduct]:

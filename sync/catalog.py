@@ -1,9 +1,9 @@
 """The catalog mirror, `items`: the one module that writes it, with one set of rules.
 
 Who writes, all through here: the full sync's catalog refresh (`refresh_catalog`), a
-store product webhook's re-read and the store plugin's products (`mirror_products`),
-a deleted product (`deactivate_product`), and the write path's record of what it
-pushed (`lock_for_push`, `record_pushed`, called by sync/push.py).
+store product webhook's re-read (`mirror_product`), the store plugin's products
+(`mirror_products`), and the write path's record of what it pushed (`lock_for_push`,
+`record_pushed`, called by sync/push.py).
 
 The rules, whoever writes:
 - **A product whose stock the store does not track is inactive**: never pushed, since
@@ -14,6 +14,13 @@ The rules, whoever writes:
   A quantity the writer does not know (None on a tracked product) keeps the stored one.
 - **Rows are written in SKU order**, the order sync/push.py locks them in, so a
   mirror write and a push holding some of the same rows never deadlock.
+- **A SKU the store no longer lists is retired** (inactive, kept for its history): a
+  product keeps its id when the merchant changes a SKU, and the old SKU's row, left
+  active, would carry the ERP's old item onto the renamed product (issue 18). The
+  refresh retires every row it did not see; a product's re-read retires the product's
+  rows it did not list. A retired row gets its retirement time as `updated_at`, and a
+  writer whose reading started before that time does not make it active again: a
+  refresh that read the old SKU before the rename must not bring it back.
 
 Refreshing from the store, in bounded memory: the store's catalog is streamed
 (`Storefront.iter_catalog`, one page in memory) and upserted in chunks of `CHUNK` rows,
@@ -46,7 +53,7 @@ from typing import Any
 
 import psycopg2
 from psycopg2.extras import execute_values
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -140,11 +147,14 @@ def _rows(site_id: int, chunk: list[StoreProduct], started: datetime) -> list[di
 _COLUMNS = ("site_id", "sku", "product_id", "variant_id", "quantity", "active", "updated_at")
 #: Every row of one statement has `updated_at` = the writer's start (a refresh's, or
 #: the transaction's), so `excluded.updated_at` is that start where needed below.
+#: Active as the store says, unless retired after this writer's reading began (rules).
+_ACTIVE = """CASE WHEN NOT items.active AND items.updated_at > excluded.updated_at THEN false
+              ELSE excluded.active END"""
 _QUANTITY = """CASE WHEN NOT excluded.active THEN NULL
                 WHEN items.last_synced_at >= excluded.updated_at THEN items.quantity
                 ELSE coalesce(excluded.quantity, items.quantity) END"""
 _CHANGED = f"""(items.product_id, items.variant_id, items.active, items.quantity)
-    IS DISTINCT FROM (excluded.product_id, excluded.variant_id, excluded.active, {_QUANTITY})"""
+    IS DISTINCT FROM (excluded.product_id, excluded.variant_id, {_ACTIVE}, {_QUANTITY})"""
 
 
 def _upsert(*, touch_unchanged: bool) -> str:
@@ -161,7 +171,7 @@ def _upsert(*, touch_unchanged: bool) -> str:
     ON CONFLICT (site_id, sku) DO UPDATE SET
         product_id = excluded.product_id,
         variant_id = excluded.variant_id,
-        active = excluded.active,
+        active = {_ACTIVE},
         -- Never backwards: a slower refresh of the same site that started earlier must
         -- not make rows look unseen to the later one's deactivation step.
         updated_at = greatest(items.updated_at, excluded.updated_at),
@@ -201,36 +211,75 @@ class Mirrored:
     changed: int = 0
     #: Stock-tracked SKUs new to the mirror: the caller gives them the ERP's stock.
     added: list[str] = field(default_factory=list)
+    #: SKUs the store listed.
+    listed: int = 0
+    #: Active rows of the product the store no longer lists, now inactive.
+    retired: int = 0
 
 
 def mirror_products(session: Session, site_id: int, products: list[StoreProduct]) -> Mirrored:
-    """Mirror a few products' SKUs (a webhook's re-read, the plugin's records) in the
-    caller's transaction, which the caller commits (the plugin's run row with them)."""
+    """Mirror a few products' SKUs (the plugin's records, which may be one variation of
+    many, so nothing is retired) in the caller's transaction, which the caller commits
+    (the plugin's run row with them)."""
+    return _mirror(session, site_id, products, session.execute(select(func.now())).scalar_one())
+
+
+def _mirror(
+    session: Session, site_id: int, products: list[StoreProduct], started: datetime
+) -> Mirrored:
+    """Upsert `products`, read from the store at or after `started`."""
     if not products:
         return Mirrored()
-    started: datetime = session.execute(select(func.now())).scalar_one()
     rows = _rows(site_id, products, started)
     results = _execute_upsert(session, _MIRROR, rows)
     tracked = {row["sku"] for row in rows if row["active"]}
     return Mirrored(
-        changed=len(results), added=[sku for sku, new in results if new and sku in tracked]
+        changed=len(results),
+        added=[sku for sku, new in results if new and sku in tracked],
+        listed=len(rows),
     )
 
 
-def deactivate_product(ctx: Context, site_id: int, product_id: str) -> int:
-    """The store deleted a product: its SKUs leave the mirror's active rows; return how
-    many. Kept, not deleted, so a restored product finds its history."""
-    with transaction(ctx.sessions) as session:
-        rows = (
-            select(Item.id)
-            .where(Item.site_id == site_id, Item.product_id == product_id, Item.active)
-            .order_by(Item.sku)  # the lock order of every writer (module rules)
-            .with_for_update()
+def mirror_product(session: Session, site_id: int, product_id: str, store: Storefront) -> Mirrored:
+    """Read one product from the store and mirror it whole, in the caller's transaction:
+    a product webhook's re-read, whatever its topic said.
+
+    The store's answer lists every SKU the product has, so the product's active rows it
+    does not list are retired (the module's rules): a renamed SKU's old row, or all of
+    them when the store no longer has the product (an empty answer).
+
+    One product at a time: a transaction-scoped advisory lock on (site, product) is
+    taken *before* the store is read, so two workers handling notices of one product
+    read and write one after the other, and the later reading is the one that stays.
+    Then every row involved is locked in SKU order, the lock order of every writer. The
+    reading's time is the clock once the lock is held, so a retirement by the previous
+    holder is older than this reading, which may make the row active again.
+    """
+    key = f"stocksync:product:{site_id}:{product_id}"
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+    started: datetime = session.execute(select(func.clock_timestamp())).scalar_one()
+    products = store.get_product(product_id)
+    skus = sorted({product.sku for product in products})
+    session.execute(
+        select(Item.id)
+        .where(Item.site_id == site_id, or_(Item.product_id == product_id, Item.sku.in_(skus)))
+        .order_by(Item.sku)
+        .with_for_update()
+    )
+    mirrored = _mirror(session, site_id, products, started)
+    retired = session.execute(
+        update(Item)
+        .where(
+            Item.site_id == site_id,
+            Item.product_id == product_id,
+            Item.active,
+            Item.sku.not_in(skus),
         )
-        gone = session.execute(
-            update(Item).where(Item.id.in_(rows)).values(active=False).returning(Item.id)
-        ).all()
-    return len(gone)
+        .values(active=False, updated_at=func.clock_timestamp())
+        .returning(Item.id)
+    ).all()
+    mirrored.retired = len(retired)
+    return mirrored
 
 
 #: The site's active rows for the SKUs, each found through the (site_id, sku) index and

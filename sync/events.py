@@ -24,7 +24,7 @@ from connectors.errors import PermanentError, TransientError
 from connectors.types import SourceItem
 from models import EventKind, Item, Site, Source, WebhookLog, WebhookStatus
 from models.db import transaction
-from sync.catalog import deactivate_product, mirror_products
+from sync.catalog import mirror_product
 from sync.context import Context
 from sync.errors import Conflict, Unavailable
 from sync.push import PushOutcome, push_readings, read_erp
@@ -168,28 +168,29 @@ def _require_pushed(site: Site, outcome: PushOutcome) -> str:
     return f"site {site.id}: {outcome.synced} pushed, {outcome.unchanged} unchanged"
 
 
-def _store_product_upsert(ctx: Context, session: Session, row: WebhookLog) -> str:
-    """Refresh the product's rows in `items`; SKUs new to us get the ERP's stock now."""
+def _store_product_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
+    """A product was created, updated or deleted: mirror what the store holds now.
+
+    The topic is never taken at its word. Shopify's HMAC does not cover
+    `X-Shopify-Topic` or `X-Shopify-Webhook-Id` (docs/platforms.md section 5), so a
+    captured update can be re-sent as a delete under a new id, and WooCommerce's
+    `product.deleted` carries no time to key a replay by (section 1). So a product is
+    retired only when the store no longer has it, and a "deleted" product the store
+    still has is refreshed. SKUs new to the mirror get the ERP's stock now.
+    """
     site = _site(session, row)
     store = ctx.storefront(site)
-    products = store.get_product(row.entity or "")
-    if not products:
-        return _deactivate(ctx, site, row.entity or "")
     with transaction(ctx.sessions) as mirror:
-        new_skus = mirror_products(mirror, site.id, products).added
-    if not new_skus:
-        return f"site {site.id}: {len(products)} SKU(s) refreshed"
-    readings = ctx.source(site.source).get_quantities(new_skus)
-    return _require_pushed(site, push_readings(ctx, site, list(readings.values()), store))
-
-
-def _store_product_delete(ctx: Context, session: Session, row: WebhookLog) -> str:
-    return _deactivate(ctx, _site(session, row), row.entity or "")
-
-
-def _deactivate(ctx: Context, site: Site, product_id: str) -> str:
-    gone = deactivate_product(ctx, site.id, product_id)
-    return f"site {site.id}: product {product_id} gone, {gone} SKU(s) deactivated"
+        outcome = mirror_product(mirror, site.id, row.entity or "", store)
+    summary = (
+        f"site {site.id}: product {row.entity}: {outcome.listed} SKU(s) in the store, "
+        f"{outcome.retired} retired"
+    )
+    if not outcome.added:
+        return summary
+    readings = ctx.source(site.source).get_quantities(outcome.added)
+    pushed = push_readings(ctx, site, list(readings.values()), store)
+    return f"{summary}; {_require_pushed(site, pushed)}"
 
 
 def _store_stock(ctx: Context, session: Session, row: WebhookLog) -> str:
@@ -293,8 +294,8 @@ def _erp_collection(ctx: Context, session: Session, row: WebhookLog) -> str:
 Handler = Callable[[Context, Session, WebhookLog], str]
 
 HANDLERS: dict[EventKind, Handler] = {
-    EventKind.STORE_PRODUCT_UPSERT: _store_product_upsert,
-    EventKind.STORE_PRODUCT_DELETE: _store_product_delete,
+    EventKind.STORE_PRODUCT_UPSERT: _store_product_changed,
+    EventKind.STORE_PRODUCT_DELETE: _store_product_changed,
     EventKind.STORE_STOCK: _store_stock,
     EventKind.ERP_ITEM_CHANGED: _erp_item_changed,
     EventKind.SKU_CHANGED: _sku_changed,

@@ -15,7 +15,7 @@ from typing import Any
 from sandbox.accounts import credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bigcommerce.catalog import Variant, seed_products
-from sandbox.bigcommerce.webhooks import inventory_payload, signed_headers
+from sandbox.bigcommerce.webhooks import inventory_payload, product_payload, signed_headers
 
 #: Most stock one item may hold at one location (docs/platforms.md section 4).
 MAX_LEVEL = 2_147_483_647
@@ -152,8 +152,7 @@ class BigCommerceState(SandboxState):
             changed = [(v, q) for v, q in targets if v.level != q]
             for variant, quantity in changed:
                 variant.level = quantity
-        url = self.config.webhook_url
-        if url is None:
+        if self.config.webhook_url is None:
             return
         for variant, quantity in changed:
             by_variant = self.product_by_id[variant.product_id].tracking == "variant"
@@ -166,14 +165,55 @@ class BigCommerceState(SandboxState):
                 value=quantity,
                 created_at=int(time.time()),
             )
-            body = json.dumps(payload).encode()
-            headers = signed_headers(
-                body,
-                client_secret=self.client_secret,
-                custom_secret=self.config.webhook_secret,
-                timestamp=int(time.time()),
+            self._send(payload)
+
+    def rename_sku(self, old: str, new: str) -> None:
+        """The merchant changes a variant's SKU in the control panel; BigCommerce sends
+        `store/product/updated` for its product (docs/platforms.md section 3)."""
+        with self.lock:
+            variant = self.variant_by_sku.pop(old)
+            variant.sku = new
+            self.variant_by_sku[new] = variant
+            product = self.product_by_id[variant.product_id]
+            if product.sku == old:
+                product.sku = new
+        self._announce("store/product/updated", product.id)
+
+    def delete_product_of(self, sku: str) -> None:
+        """The merchant deletes the product holding `sku`; BigCommerce sends
+        `store/product/deleted`, and reads of the product answer 404."""
+        with self.lock:
+            product = self.product_by_id.pop(self.variant_by_sku[sku].product_id)
+            self.products.remove(product)
+            for variant in product.variants:
+                self.variants.remove(variant)
+                del self.variant_by_id[variant.id], self.variant_by_sku[variant.sku]
+        self._announce("store/product/deleted", product.id)
+
+    def _announce(self, scope: str, product_id: int) -> None:
+        self._send(
+            product_payload(
+                scope,
+                store_id=self.store_id,
+                store_hash=self.store_hash,
+                product_id=product_id,
+                created_at=int(time.time()),
             )
-            self.webhooks.send(url, body, headers)
+        )
+
+    def _send(self, payload: dict[str, Any]) -> None:
+        """Deliver one event, signed as BigCommerce signs (docs/platforms.md sections 3, 9)."""
+        url = self.config.webhook_url
+        if url is None:
+            return
+        body = json.dumps(payload).encode()
+        headers = signed_headers(
+            body,
+            client_secret=self.client_secret,
+            custom_secret=self.config.webhook_secret,
+            timestamp=int(time.time()),
+        )
+        self.webhooks.send(url, body, headers)
 
 
 def _as_int(value: Any) -> int | None:

@@ -64,6 +64,22 @@ def inventory_payload(
         scope = PRODUCT_SCOPE
         inventory = {"product_id": product_id, "method": "absolute", "value": value}
         data = {"type": "product", "id": product_id, "inventory": inventory}
+    return envelope(scope, data, store_id=store_id, store_hash=store_hash, created_at=created_at)
+
+
+def product_payload(
+    scope: str, *, store_id: str, store_hash: str, product_id: int, created_at: int
+) -> dict[str, Any]:
+    """A `store/product/updated` or `store/product/deleted` event: it names the product
+    and nothing else (docs/platforms.md section 3, `product_updated.json`)."""
+    data = {"type": "product", "id": product_id}
+    return envelope(scope, data, store_id=store_id, store_hash=store_hash, created_at=created_at)
+
+
+def envelope(
+    scope: str, data: dict[str, Any], *, store_id: str, store_hash: str, created_at: int
+) -> dict[str, Any]:
+    """The body every BigCommerce event shares around its `data`."""
     return {
         "scope": scope,
         "store_id": store_id,

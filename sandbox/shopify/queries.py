@@ -26,7 +26,7 @@ def _page(state: ShopifyState, args: Mapping[str, Any], lo: int, hi: int) -> dic
     start = max(lo, start)
     end = min(hi, start + first)
     with state.lock:
-        nodes = [state.variant_node(i) for i in range(start, end)]
+        nodes = [state.variant_node(i) for i in range(start, end) if state.live(i)]
     return {
         "nodes": nodes,
         "pageInfo": {
@@ -65,11 +65,21 @@ def locations(state: ShopifyState, field: FieldNode, variables: dict[str, Any]) 
 
 
 def product(state: ShopifyState, field: FieldNode, variables: dict[str, Any]) -> Any:
-    """`product(id:)` with its `variants` connection, or null for an unknown id."""
+    """`product(id:)` with its `variants` connection, or null for an unknown or deleted
+    product.
+
+    An id that is no Product GID (a webhook's REST id, `"5"`) is an error, not null, as
+    on Shopify: its exact wording is UNCONFIRMED (docs/platforms.md section 5, "Ids").
+    A sandbox answering null there would let a caller take a live product for deleted.
+    """
     product_id = str(arguments(field, variables).get("id"))
     match = re.fullmatch(r"gid://shopify/Product/(\d+)", product_id)
-    number = int(match.group(1)) if match else 0
-    if not 1 <= number <= state.products:
+    if match is None:
+        raise GraphQLError(
+            f"Invalid global id '{product_id}'", extensions={"code": "argumentLiteralsIncompatible"}
+        )
+    number = int(match.group(1))
+    if not 1 <= number <= state.products or number in state.deleted:
         return None
     variants = child(field, "variants")
     result: dict[str, Any] = {"id": f"gid://shopify/Product/{number}"}

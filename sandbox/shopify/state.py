@@ -1,4 +1,4 @@
-"""The Shopify sandbox's world: a catalog of variants, their stock, and stock webhooks.
+"""The Shopify sandbox's world: a catalog of variants, their stock, and its webhooks.
 
 Variant `i` (0-based) has SKU `sandbox.catalog.sku_for(i + 1)`, id
 `gid://shopify/ProductVariant/{i + 1}` and inventory item
@@ -6,18 +6,22 @@ Variant `i` (0-based) has SKU `sandbox.catalog.sku_for(i + 1)`, id
 a connector that sends a variant id where an inventory item id belongs fails loudly.
 Products hold 1, 2, 3, 1, 2, 3, ... variants, the last one cut so the total is exactly
 `config.items`. One location, `gid://shopify/Location/1`, holds all stock.
+
+The merchant's catalog edits (`add_product`, `rename_sku`, `delete_product_of`) send the
+`products/*` webhooks Shopify sends, with REST ids as Shopify's do (docs/platforms.md
+section 5, "Ids"); GraphQL answers only GIDs.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sandbox.accounts import SHOPIFY_LOCATION, credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.catalog import skus, store_quantity
-from sandbox.shopify.webhooks import delivery_headers, now
+from sandbox.shopify.webhooks import deleted_payload, delivery_headers, now, product_payload
 
 LOCATION_GID = SHOPIFY_LOCATION
 #: The same location as a REST id, the form webhooks carry (docs/platforms.md §5).
@@ -43,14 +47,20 @@ class ShopifyState(SandboxState):
             self.product_of.extend([product] * min(size, config.items - len(self.product_of)))
             size = size % 3 + 1
         self.product_start.append(config.items)  # sentinel: end of the last product
+        #: Product numbers the merchant deleted: gone from every read and write.
+        self.deleted: set[int] = set()
         #: idempotency key -> (request fingerprint, payload first answered)
         self.idempotent: dict[str, tuple[str, dict[str, Any]]] = {}
         self.adjustment_groups = 0
 
     @property
     def products(self) -> int:
-        """How many products the variants are grouped into."""
+        """How many products were numbered (deleted ones included)."""
         return len(self.product_start) - 2
+
+    def live(self, index: int) -> bool:
+        """Whether variant `index` still exists (its product was not deleted)."""
+        return self.product_of[index] not in self.deleted
 
     def variant_range(self, product: int) -> range:
         """Variant indices of product number `product` (1-based)."""
@@ -72,7 +82,7 @@ class ShopifyState(SandboxState):
     def item_index(self, number: int) -> int | None:
         """Variant index of inventory item number `number`, or None if unknown."""
         index = number - ITEM_BASE - 1
-        return index if 0 <= index < len(self.skus) else None
+        return index if 0 <= index < len(self.skus) and self.live(index) else None
 
     def set_sku(self, index: int, sku: str) -> None:
         """Give a variant another SKU.
@@ -88,7 +98,8 @@ class ShopifyState(SandboxState):
     def stock(self) -> dict[str, int]:
         """`available` by SKU, for tests reading back the truth."""
         with self.lock:
-            return dict(zip(self.skus, self.quantities, strict=True))
+            pairs = zip(self.skus, self.quantities, strict=True)
+            return {sku: qty for index, (sku, qty) in enumerate(pairs) if self.live(index)}
 
     def known(self, skus: Iterable[str]) -> set[str]:
         with self.lock:
@@ -115,19 +126,53 @@ class ShopifyState(SandboxState):
                     self.quantities[index] = quantity
                     self._announce(index, quantity)
 
+    def add_product(self, skus: Sequence[str]) -> int:
+        """The merchant creates a product with one variant per SKU, none in stock, and
+        Shopify sends `products/create`; return the product's number."""
+        with self.lock:
+            number = len(self.product_start) - 1  # the sentinel becomes its start
+            for sku in skus:
+                self._index_of_sku[sku] = len(self.skus)
+                self.skus.append(sku)
+                self.quantities.append(0)
+                self.product_of.append(number)
+            self.product_start.append(len(self.skus))
+        self._announce_product(number, "products/create")
+        return number
+
+    def rename_sku(self, old: str, new: str) -> None:
+        """The merchant changes a variant's SKU; Shopify sends `products/update`."""
+        with self.lock:
+            index = self._index_of_sku[old]
+            self.set_sku(index, new)
+        self._announce_product(self.product_of[index], "products/update")
+
+    def delete_product_of(self, sku: str) -> None:
+        """The merchant deletes the product holding `sku`, variants and stock with it;
+        Shopify sends `products/delete`."""
+        with self.lock:
+            number = self.product_of[self._index_of_sku[sku]]
+            self.deleted.add(number)
+            for index in self.variant_range(number):
+                self._index_of_sku.pop(self.skus[index], None)
+        self._announce_product(number, "products/delete")
+
+    def _announce_product(self, number: int, topic: str) -> None:
+        with self.lock:
+            variants = [self.variant_node(i) for i in self.variant_range(number)]
+        deleted = topic == "products/delete"
+        self._send(topic, deleted_payload(number) if deleted else product_payload(number, variants))
+
     def _announce(self, index: int, available: int) -> None:
         """Send an `inventory_levels/update` webhook like Shopify's (docs/platforms.md §5).
 
         The body is the REST InventoryLevel shape; `admin_graphql_api_id` in it is
-        UNCONFIRMED for the webhook (§5). Signed with the app's client secret, base64
-        HMAC-SHA256 over the raw body.
+        UNCONFIRMED for the webhook (§5).
         """
-        url = self.config.webhook_url
-        if not url:
-            return
         updated_at = now()
         item = ITEM_BASE + index + 1
-        body = json.dumps(
+        self._send(
+            "inventory_levels/update",
             {
                 "inventory_item_id": item,
                 "location_id": LOCATION_NUMBER,
@@ -137,10 +182,16 @@ class ShopifyState(SandboxState):
                     f"gid://shopify/InventoryLevel/{LOCATION_NUMBER}?inventory_item_id={item}"
                 ),
             },
-            separators=(",", ":"),
-        ).encode()
-        secret = credentials_for("shopify", self.config.credentials)["client_secret"]
-        headers = delivery_headers(
-            topic="inventory_levels/update", secret=secret, body=body, triggered_at=updated_at
+            updated_at,
         )
+
+    def _send(self, topic: str, payload: Mapping[str, Any], at: str | None = None) -> None:
+        """Deliver `payload` on `topic`, signed with the app's client secret: base64
+        HMAC-SHA256 over the raw body (docs/platforms.md §5)."""
+        url = self.config.webhook_url
+        if not url:
+            return
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        secret = credentials_for("shopify", self.config.credentials)["client_secret"]
+        headers = delivery_headers(topic=topic, secret=secret, body=body, triggered_at=at)
         self.webhooks.send(url, body, headers)

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 WEBHOOK_API_VERSION = "2026-04"
 SHOP_DOMAIN = "sandbox.myshopify.com"
@@ -46,3 +47,42 @@ def delivery_headers(
         "X-Shopify-Event-Id": str(uuid.uuid4()),
         "X-Shopify-Triggered-At": triggered_at or now(),
     }
+
+
+def product_payload(number: int, variants: list[dict[str, Any]]) -> dict[str, Any]:
+    """The REST Product a `products/create` or `products/update` delivery carries
+    (shopify.dev webhook reference, trimmed to what identifies it): numeric REST ids for
+    the product, its variants and their inventory items, each object's GID only in
+    `admin_graphql_api_id` (docs/platforms.md section 5, "Ids").
+
+    `variants` are the GraphQL nodes of the product's variants (`ShopifyState.variant_node`).
+    """
+    return {
+        "id": number,
+        "title": f"Product {number}",
+        "status": "active",
+        "updated_at": now(),
+        "admin_graphql_api_id": f"gid://shopify/Product/{number}",
+        "variants": [
+            {
+                "id": _rest_id(node["id"]),
+                "product_id": number,
+                "sku": node["sku"],
+                "inventory_item_id": _rest_id(node["inventoryItem"]["id"]),
+                "inventory_quantity": node["inventoryQuantity"],
+                "inventory_management": "shopify",
+                "admin_graphql_api_id": node["id"],
+            }
+            for node in variants
+        ],
+    }
+
+
+def deleted_payload(number: int) -> dict[str, Any]:
+    """A `products/delete` delivery's body: the REST id alone (shopify.dev webhook
+    reference; no `admin_graphql_api_id`)."""
+    return {"id": number}
+
+
+def _rest_id(gid: str) -> int:
+    return int(gid.rpartition("/")[2])

@@ -35,11 +35,13 @@ class Product:
     stock_quantity: int | None = None
     modified: datetime = SEEDED_AT
     variations: list[int] = field(default_factory=list)
+    #: `publish`, or `trash` once the merchant deleted it from the admin.
+    status: str = "publish"
 
     @property
     def sellable(self) -> bool:
-        """A variable parent is not bought itself; its variations are."""
-        return self.type != "variable"
+        """A variable parent is not bought itself; its variations are; nothing trashed is."""
+        return self.type != "variable" and self.status != "trash"
 
 
 class Catalog:
@@ -162,7 +164,7 @@ class Catalog:
             "id": product.id,
             "name": product.name,
             "type": product.type,
-            "status": "publish",
+            "status": product.status,
             "sku": product.sku,
             "parent_id": product.parent_id,
             "date_modified": stamp,
@@ -221,6 +223,15 @@ class Catalog:
         if changed:
             product.modified = datetime.now(UTC)
         return changed
+
+    def trash(self, product: Product) -> None:
+        """Move a top-level product and its variations to the trash, WordPress's delete:
+        gone from listings and SKU lookups, while `GET /products/<id>` still answers it
+        with `status: "trash"` (docs/platforms.md section 2)."""
+        for post in [product, *(self.records[i] for i in product.variations)]:
+            post.status = "trash"
+            self.by_sku.pop(post.sku, None)
+        self.top_ids.remove(product.id)
 
     def set_quantity(self, product: Product, quantity: int) -> bool:
         """A stock change from outside the API (an order, the admin): no validation."""

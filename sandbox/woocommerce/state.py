@@ -53,23 +53,56 @@ class WooCommerceState(SandboxState):
             changed = [p for p, q in targets if self.catalog.set_quantity(p, q)]
         self.notify(changed)
 
+    def rename_sku(self, old: str, new: str) -> None:
+        """The merchant changes a SKU in the admin; WooCommerce sends `product.updated`."""
+        with self.lock:
+            product = self.catalog.sellable_by_sku(old)
+            if product is None:
+                raise KeyError(old)
+            self.catalog.apply(product, {"sku": new})
+        self.notify([product])
+
+    def delete_product_of(self, sku: str) -> None:
+        """The merchant deletes the product holding `sku` (to the trash, WordPress's
+        delete); WooCommerce sends `product.deleted` with `{"id": <id>}` alone
+        (docs/platforms.md section 1)."""
+        with self.lock:
+            product = self.catalog.sellable_by_sku(sku)
+            if product is None:
+                raise KeyError(sku)
+            if product.parent_id:
+                product = self.catalog.records[product.parent_id]
+            self.catalog.trash(product)
+        self._deliver("deleted", [{"id": product.id}])
+
     def notify(self, products: Iterable[Product]) -> None:
         """Send `product.updated` for each changed post, a variation with its own id.
 
         One delivery per post per request, like WC's `is_already_processed()`.
         """
+        if not self.config.webhook_url:
+            return
+        api_root = self._source().rstrip("/") + API
+        with self.lock:
+            bodies = [
+                self.catalog.to_json(p, api_root) for p in {p.id: p for p in products}.values()
+            ]
+        self._deliver("updated", bodies)
+
+    def _source(self) -> str:
+        return request.host_url if has_request_context() else "http://localhost/"
+
+    def _deliver(self, event: str, payloads: Iterable[Mapping[str, object]]) -> None:
+        """One signed `product.<event>` delivery per payload to the webhook, if set."""
         url = self.config.webhook_url
         if not url:
             return
-        source = request.host_url if has_request_context() else "http://localhost/"
-        api_root = source.rstrip("/") + API
-        for product in {p.id: p for p in products}.values():
-            with self.lock:
-                body = encode_body(self.catalog.to_json(product, api_root))
+        for payload in payloads:
+            body = encode_body(payload)
             headers = delivery_headers(
-                source=source,
+                source=self._source(),
                 resource="product",
-                event="updated",
+                event=event,
                 secret=self.config.webhook_secret,
                 body=body,
             )

@@ -66,7 +66,7 @@ def web(settings: Settings, tmp_path: Path) -> Iterator[str]:
 def test_concurrent_deliveries_each_get_a_durable_row(
     web: str, owners: Owners, db: sessionmaker[Session]
 ) -> None:
-    deliveries = [signed.shopify(product_id=i) for i in range(200)]
+    deliveries = [signed.shopify(product_id=i) for i in range(1, 201)]
     with ThreadPoolExecutor(32) as pool:
         responses = list(pool.map(lambda d: post(owners.url(web, "shopify"), d), deliveries))
     assert [r.status_code for r in responses] == [200] * 200
@@ -75,7 +75,9 @@ def test_concurrent_deliveries_each_get_a_durable_row(
     logged = rows(db, settle=False)
     assert len(logged) == 200
     assert {r.status for r in logged} == {WebhookStatus.RECEIVED}
-    assert sorted(r.entity for r in logged) == sorted(str(i) for i in range(200))
+    assert sorted(r.entity for r in logged) == sorted(
+        f"gid://shopify/Product/{i}" for i in range(1, 201)
+    )
     with db() as session:
         transactions = session.scalar(text("SELECT count(DISTINCT xmin::text) FROM webhook_log"))
     assert transactions < 200  # concurrent requests shared commits

@@ -230,8 +230,9 @@ def test_events_for_one_entity_inside_the_window_are_coalesced(
         assert post(url, signed.shopify(product_id=42)).ok
     assert post(url, signed.shopify(product_id=43)).ok
     statuses = [(r.entity, r.status) for r in rows(db)]
-    assert statuses == [("42", WebhookStatus.QUEUED)] + [("42", WebhookStatus.DUPLICATE)] * 4 + [
-        ("43", WebhookStatus.QUEUED)
+    first, second = "gid://shopify/Product/42", "gid://shopify/Product/43"
+    assert statuses == [(first, WebhookStatus.QUEUED)] + [(first, WebhookStatus.DUPLICATE)] * 4 + [
+        (second, WebhookStatus.QUEUED)
     ]
 
 

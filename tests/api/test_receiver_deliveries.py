@@ -70,7 +70,7 @@ def test_a_retry_storm_of_coalesced_deliveries_accepts_each_id_once(
     once, were answered `accepted` 125-171 times."""
     url = owners.url(base_url, "shopify")
     requests_by_id = {
-        f"id-{n}": signed.shopify(product_id=n % 3, webhook_id=f"id-{n}") for n in range(45)
+        f"id-{n}": signed.shopify(product_id=n % 3 + 1, webhook_id=f"id-{n}") for n in range(45)
     }
     sends = [requests_by_id[f"id-{(n * 7) % 45}"] for n in range(300)]
     with ThreadPoolExecutor(12) as pool:

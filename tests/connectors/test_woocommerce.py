@@ -129,6 +129,20 @@ def test_get_product_reads_simple_variable_and_variation(small: Any) -> None:
     assert store.get_product("999999") == []
 
 
+def test_a_product_in_the_trash_is_gone(small: Any) -> None:
+    """WordPress's delete moves it to the trash; `/products/<id>` still answers it, with
+    `status: "trash"` (docs/platforms.md section 2)."""
+    store, state, _ = small
+    parent = state.catalog.records[state.catalog.by_sku["SKU-000010"]].parent_id
+    state.delete_product_of("SKU-000001")
+    state.delete_product_of("SKU-000011")
+
+    assert store.get_product("100") == []
+    assert store.get_product(str(parent)) == []
+    assert store.get_product(str(parent + 1)) == []
+    assert not {"SKU-000001", "SKU-000010"} & {p.sku for p in store.iter_catalog()}
+
+
 def test_query_string_auth_reads_the_catalog() -> None:
     with sandbox(items=150) as (base, _):
         store = WooCommerceStore(base, CREDENTIALS | {"query_string_auth": "true"})

@@ -14,8 +14,9 @@ from sandbox.accounts import STORES
 from sandbox.server import running
 from settings import Settings
 from sync.catalog import refresh_catalog
+from tests.support.live import live_stack
 from tests.support.relaying import relaying
-from tests.support.stack import FAST, installed_context, mirror, sandbox_stack, wait_for, workers
+from tests.support.stack import FAST, installed_context, sandbox_stack, wait_for, workers
 from workers.app import make_celery
 
 
@@ -61,18 +62,10 @@ def test_a_store_webhook_is_verified_and_processed(
 def test_a_zoho_item_change_reaches_the_store(
     settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
 ) -> None:
-    with (
-        sandbox_stack(db, vault, "woocommerce", items=40, drift=0.0, erp="zoho") as stack,
-        installed_context(settings, **FAST) as context,
-    ):
-        mirror(context, stack.site_id)
-        with (
-            running(create_app(settings)) as base,
-            relaying(settings),
-            workers(make_celery(settings)),
-        ):
-            stack.erp.set_faults(webhook_url=f"{base}/webhooks/zoho/{stack.source_id}")
-            sku = sorted(stack.store_stock())[5]
-            stack.erp.set_stock({sku: 321})
-            wait_for(lambda: stack.store_stock()[sku] == 321, 60, "the store to get Zoho's stock")
+    with live_stack(settings, db, vault, "woocommerce", items=40, drift=0.0, erp="zoho") as path:
+        stack = path.stack
+        stack.erp.set_faults(webhook_url=path.url("zoho"))
+        sku = sorted(stack.store_stock())[5]
+        stack.erp.set_stock({sku: 321})
+        wait_for(lambda: stack.store_stock()[sku] == 321, 60, "the store to get Zoho's stock")
     assert [r.status for r in _rows(db, "zoho")] == [WebhookStatus.PROCESSED]

@@ -108,6 +108,15 @@ def test_product_query_returns_its_variants_or_null() -> None:
     assert missing is None
 
 
+def test_product_query_with_a_rest_id_is_an_error_not_null() -> None:
+    """A REST id is not a deleted product: Shopify refuses it (docs/platforms.md section 5,
+    "Ids"), so a caller mixing the forms fails loudly."""
+    query = "query ($id: ID!) { product(id: $id) { id } }"
+    with shop(items=10) as (url, _state):
+        body = gql(url, query, {"id": "2"}).json()
+    assert "data" not in body and "Invalid global id" in body["errors"][0]["message"]
+
+
 def test_bad_or_missing_token_is_401() -> None:
     with shop(items=10) as (url, _state):
         wrong = gql(url, VARIANTS, {"first": 1}, token="shpat_wrong")
@@ -266,3 +275,34 @@ def test_stock_changes_send_signed_inventory_level_webhooks() -> None:
     ]
     assert bodies[0]["admin_graphql_api_id"].startswith("gid://shopify/InventoryLevel/1?")
     datetime.fromisoformat(bodies[0]["updated_at"])
+
+
+def test_catalog_edits_send_products_webhooks_with_rest_ids() -> None:
+    """Created, renamed and deleted products: Shopify's `products/*` bodies, REST ids with
+    the GID only in `admin_graphql_api_id`; a deleted product is gone from every read."""
+    query = "query ($id: ID!) { product(id: $id) { id variants(first: 250) { nodes { sku } } } }"
+    with receiver() as (hook_url, deliveries):
+        with shop(items=10, webhook_url=hook_url) as (url, state):
+            created = state.add_product(["NEW-1", "NEW-2"])
+            state.rename_sku("SKU-000002", "SKU-R00002")
+            state.delete_product_of("SKU-000004")
+            assert state.webhooks.wait_idle(10)
+            new = gql(url, query, {"id": f"gid://shopify/Product/{created}"}).json()["data"]
+            gone = gql(url, query, {"id": "gid://shopify/Product/3"}).json()["data"]
+            stock = state.stock()
+    topics = [headers["X-Shopify-Topic"] for headers, _ in deliveries]
+    assert topics == ["products/create", "products/update", "products/delete"]
+    create, update, delete = (json.loads(raw) for _, raw in deliveries)
+    # 10 variants make products of 1, 2, 3, 1, 2 and 1: the new one is number 7.
+    assert create["id"] == created == 7
+    assert create["admin_graphql_api_id"] == "gid://shopify/Product/7"
+    assert [(v["sku"], v["product_id"]) for v in create["variants"]] == [
+        ("NEW-1", 7),
+        ("NEW-2", 7),
+    ]
+    assert [v["sku"] for v in update["variants"]] == ["SKU-R00002", "SKU-000003"]
+    assert update["variants"][0]["inventory_item_id"] == ITEM_BASE + 2
+    assert delete == {"id": 3}
+    assert [n["sku"] for n in new["product"]["variants"]["nodes"]] == ["NEW-1", "NEW-2"]
+    assert gone["product"] is None
+    assert "SKU-000006" not in stock and "SKU-000007" in stock and stock["NEW-1"] == 0

@@ -96,11 +96,12 @@ def sandbox_stack(
     erp: str = "businesscentral",
 ) -> Iterator[Stack]:
     """Serve an ERP and a store seeded alike (`drift` of the store's SKUs differ), both
-    with their platform's default account (`sandbox.accounts.DEFAULTS`)."""
+    with their platform's default account (`sandbox.accounts.DEFAULTS`). `store` may
+    override the store's seed too (`items`: a store selling fewer SKUs than the ERP)."""
     erp_account, store_account = DEFAULTS[erp], DEFAULTS[platform]
     erp_app = create_app(erp, SandboxConfig.for_account(erp_account, items=items))
     store_config = SandboxConfig.for_account(
-        store_account, items=items, drift=drift, **(store or {})
+        store_account, **{"items": items, "drift": drift, **(store or {})}
     )
     store_app = create_app(platform, store_config)
     with running(erp_app) as erp_url, running(store_app) as store_url:

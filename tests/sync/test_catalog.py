@@ -15,7 +15,7 @@ from connectors.types import StockUpdate, StoreProduct, UpdateResult
 from models import Item
 from models.crypto import Vault
 from models.db import transaction
-from sync.catalog import CHUNK, mirror_products, refresh_catalog
+from sync.catalog import CHUNK, mirror_product, mirror_products, refresh_catalog
 from sync.context import Context
 from tests.factories import make_site, make_source
 from tests.support.stack import Stack, load_site
@@ -66,6 +66,65 @@ def test_the_mirror_follows_the_store(ctx: Context, woo: Stack) -> None:
 
     again = refresh_catalog(ctx, site, ctx.storefront(site))
     assert (again.seen, again.added, again.deactivated) == (300, 0, 0)
+
+
+def test_a_renamed_sku_leaves_the_mirror_at_the_next_refresh(ctx: Context, woo: Stack) -> None:
+    """Issue 18: the product keeps its id, so only the old SKU's absence from the
+    catalog says its row must go; left active, it would carry the ERP's old item."""
+    site = load_site(ctx.sessions, woo.site_id)
+    refresh_catalog(ctx, site, ctx.storefront(site))
+    woo.store.rename_sku("SKU-000001", "SKU-R00001")
+
+    outcome = refresh_catalog(ctx, site, ctx.storefront(site))
+    items = _items(ctx.sessions, woo.site_id)
+
+    assert (outcome.added, outcome.deactivated) == (1, 1)
+    assert not items["SKU-000001"].active and items["SKU-R00001"].active
+    assert items["SKU-R00001"].product_id == items["SKU-000001"].product_id
+
+
+class OneSkuStore(ListedStore):
+    """A store whose every product, read alone, holds the one SKU `sku`."""
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(0)
+        self.sku = sku
+
+    def get_product(self, product_id: str) -> list[StoreProduct]:
+        return [StoreProduct(self.sku, product_id, None, 5)]
+
+
+def test_a_refresh_that_read_a_sku_before_it_was_retired_does_not_bring_it_back(
+    ctx: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """A product's re-read retires its renamed SKU while a refresh that listed the old
+    SKU earlier is still writing: the row stays retired, the new SKU stays."""
+    site = load_site(db, _site(db, vault))
+    refresh_catalog(ctx, site, ListedStore(10))
+
+    def rename_meanwhile(index: int) -> None:
+        if index == 0:
+            with transaction(ctx.sessions) as session:
+                mirror_product(session, site.id, "5", OneSkuStore("SKU-R00005"))
+
+    refresh_catalog(ctx, site, ListedStore(10, during=rename_meanwhile))
+    items = _items(db, site.id)
+
+    assert not items["SKU-000005"].active and items["SKU-R00005"].active
+    assert sum(item.active for item in items.values()) == 10
+
+
+def test_a_product_re_read_brings_back_a_sku_retired_by_an_earlier_one(
+    ctx: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """The merchant renames a SKU and then back: the later re-read wins."""
+    site = load_site(db, _site(db, vault))
+    refresh_catalog(ctx, site, ListedStore(10))
+    for sku in ("SKU-R00005", "SKU-000005"):
+        with transaction(ctx.sessions) as session:
+            mirror_product(session, site.id, "5", OneSkuStore(sku))
+    items = _items(db, site.id)
+    assert items["SKU-000005"].active and not items["SKU-R00005"].active
 
 
 def test_products_gone_from_the_store_or_untracked_become_inactive(

@@ -17,6 +17,7 @@ from connectors.errors import TransientError
 from models import EventKind, Item, RunStatus, Site, Source, SyncRun, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from models.db import transaction
+from sandbox.accounts import STORES
 from sync.catalog import refresh_catalog
 from sync.context import Context
 from sync.events import LOCKED_RETRY_SECONDS, process_event, record_failure
@@ -135,6 +136,73 @@ def test_a_product_the_store_no_longer_has_leaves_the_mirror_and_nothing_is_push
     assert "GONE-1" not in active and "GONE-2" not in active
     assert len(active) == 30
     assert shop.store.writes == [] and shop.erp.calls == 0
+
+
+@pytest.fixture(params=sorted(STORES))
+def store(
+    request: pytest.FixtureRequest, service: Context, db: sessionmaker[Session], vault: Vault
+) -> Iterator[Stack]:
+    """A mirrored store of each platform, in step with its ERP."""
+    with sandbox_stack(db, vault, request.param, items=30, drift=0.0) as stack:
+        yield _mirrored(service, db, stack)
+
+
+def _product_of(db: sessionmaker[Session], stack: Stack, sku: str) -> str:
+    return _items(db, stack.site_id)[sku].product_id
+
+
+def test_a_renamed_sku_is_retired_so_an_erp_change_to_the_old_sku_writes_nothing(
+    service: Context, db: sessionmaker[Session], store: Stack
+) -> None:
+    """Issue 18: a product keeps its id when the merchant changes its SKU, so the old
+    SKU's row, left active, would carry the ERP's old item onto the renamed product."""
+    old, new = "SKU-000002", "SKU-R00002"
+    product_id = _product_of(db, store, old)
+    store.store.rename_sku(old, new)
+
+    row_id = _event(db, EventKind.STORE_PRODUCT_UPSERT, site_id=store.site_id, entity=product_id)
+    process_event(service, row_id)
+
+    items = _items(db, store.site_id)
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+    assert not items[old].active
+    assert items[new].active and items[new].product_id == product_id
+    before = store.store_stock()
+    store.erp.set_stock({old: 4242})
+    row_id = _event(
+        db, EventKind.ERP_ITEM_CHANGED, source_id=store.source_id, entity=store.erp_item_id(old)
+    )
+    process_event(service, row_id)
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+    assert store.store_stock() == before
+    assert 4242 not in store.store_stock().values()
+
+
+def test_a_delete_notice_for_a_product_the_store_still_has_deactivates_nothing(
+    service: Context, db: sessionmaker[Session], store: Stack
+) -> None:
+    """Issue 18: a notice says that something changed, never what; the store says
+    whether the product is gone (a replayed or relabelled delivery must not unlist it)."""
+    product_id = _product_of(db, store, "SKU-000002")
+    row_id = _event(db, EventKind.STORE_PRODUCT_DELETE, site_id=store.site_id, entity=product_id)
+    process_event(service, row_id)
+
+    assert _row(db, row_id).status == WebhookStatus.PROCESSED
+    assert all(item.active for item in _items(db, store.site_id).values())
+
+
+def test_a_product_the_store_deleted_leaves_the_mirror(
+    service: Context, db: sessionmaker[Session], store: Stack
+) -> None:
+    product_id = _product_of(db, store, "SKU-000002")
+    store.store.delete_product_of("SKU-000002")
+    row_id = _event(db, EventKind.STORE_PRODUCT_DELETE, site_id=store.site_id, entity=product_id)
+    process_event(service, row_id)
+
+    items = _items(db, store.site_id)
+    gone = {sku for sku, item in items.items() if not item.active}
+    assert gone == {sku for sku, item in items.items() if item.product_id == product_id}
+    assert "SKU-000002" in gone and len(items) - len(gone) == 30 - len(gone)
 
 
 def test_a_store_stock_change_is_not_pushed_back(

@@ -40,29 +40,30 @@ def _parse(payload: Any, topic: str, **headers: str) -> list[Event]:
     return shopify.parse(body, {"x-shopify-topic": topic, **headers})
 
 
-def _names(entity: str, rest_id: int) -> bool:
-    """Whether `entity` is the object with this REST id, as a number or as a GID: which
-    form the parser gives is issue 18's business, not these tests'."""
-    return entity.rsplit("/", 1)[-1] == str(rest_id)
-
-
 @pytest.mark.parametrize(
-    ("topic", "payload", "kind", "rest_id"),
+    ("topic", "payload", "kind", "gid"),
     [
-        ("products/create", PRODUCT, EventKind.STORE_PRODUCT_UPSERT, 632910392),
-        ("products/update", PRODUCT, EventKind.STORE_PRODUCT_UPSERT, 632910392),
-        ("products/delete", {"id": 632910392}, EventKind.STORE_PRODUCT_DELETE, 632910392),
+        ("products/create", PRODUCT, EventKind.STORE_PRODUCT_UPSERT, "Product/632910392"),
+        ("products/update", PRODUCT, EventKind.STORE_PRODUCT_UPSERT, "Product/632910392"),
+        ("products/delete", {"id": 632910392}, EventKind.STORE_PRODUCT_DELETE, "Product/632910392"),
         # The level's inventory item, not its location.
-        ("inventory_levels/update", LEVEL, EventKind.STORE_STOCK, 271878346596884015),
+        (
+            "inventory_levels/update",
+            LEVEL,
+            EventKind.STORE_STOCK,
+            "InventoryItem/271878346596884015",
+        ),
     ],
 )
-def test_each_handled_topic_is_an_event_about_its_object(
-    topic: str, payload: dict[str, Any], kind: EventKind, rest_id: int
+def test_each_handled_topic_is_an_event_about_its_object_by_its_graphql_id(
+    topic: str, payload: dict[str, Any], kind: EventKind, gid: str
 ) -> None:
+    """Deliveries carry REST ids; the mirror and the connector speak GraphQL GIDs, so
+    the event names its object the way they do (docs/style.md rule 18)."""
     headers = {"x-shopify-webhook-id": WEBHOOK_ID, "x-shopify-triggered-at": TRIGGERED_AT}
     [event] = _parse(payload, topic, **headers)
     assert (event.topic, event.kind, event.payload) == (topic, kind, payload)
-    assert _names(event.entity, rest_id)
+    assert event.entity == f"gid://shopify/{gid}"
     assert event.delivery_id == WEBHOOK_ID
     assert event.occurred_at == datetime(2026, 12, 1, 12, 0, 0, 516267, tzinfo=UTC)
 
@@ -86,11 +87,26 @@ def test_other_topics_parse_to_an_event_the_receiver_ignores(topic: str) -> None
         ("products/update", {"title": "no id"}),
         ("products/update", {"id": None}),
         ("products/update", {"id": False}),
+        ("products/update", {"id": "five"}),
+        ("products/update", {"id": -5}),
+        # A GID of another type names another object.
+        ("products/update", {"id": "gid://shopify/Order/5"}),
         # A level names no `id` of its own: the item id is what is required.
         ("inventory_levels/update", {"location_id": 24826418, "available": 7}),
         ("inventory_levels/update", {**LEVEL, "inventory_item_id": [1]}),
     ],
-    ids=["not-json", "array", "no-id", "null-id", "bool-id", "level-no-item", "level-list-item"],
+    ids=[
+        "not-json",
+        "array",
+        "no-id",
+        "null-id",
+        "bool-id",
+        "word-id",
+        "negative-id",
+        "other-gid",
+        "level-no-item",
+        "level-list-item",
+    ],
 )
 def test_a_body_without_its_object_id_is_malformed(topic: str, body: Any) -> None:
     with pytest.raises(MalformedPayload):
@@ -101,3 +117,8 @@ def test_a_body_without_its_object_id_is_malformed(topic: str, body: Any) -> Non
 def test_a_delivery_without_a_topic_is_malformed(headers: dict[str, str]) -> None:
     with pytest.raises(MalformedPayload, match="Topic"):
         shopify.parse(json.dumps(PRODUCT).encode(), headers)
+
+
+def test_an_id_already_a_gid_of_its_type_is_kept() -> None:
+    [event] = _parse({"id": "gid://shopify/Product/5"}, "products/update")
+    assert event.entity == "gid://shopify/Product/5"

@@ -1,0 +1,54 @@
+"""A sandbox stack behind the whole real-time path, for end-to-end tests: the store and
+its ERP mirrored, the receiver over HTTP, the relay and a real worker, each platform
+sandbox sending its signed webhooks to the receiver as the test asks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from models.crypto import Vault
+from sandbox.server import running
+from settings import Settings
+from sync.context import Context
+from tests.support.relaying import relaying
+from tests.support.stack import FAST, Stack, installed_context, mirror, sandbox_stack, workers
+from workers.app import make_celery
+
+#: The webhook providers addressed by source id; stores are addressed by site id.
+ERPS = ("businesscentral", "zoho")
+
+
+@dataclass
+class LiveStack:
+    stack: Stack
+    context: Context
+    receiver_url: str
+    celery: Celery
+
+    def url(self, provider: str) -> str:
+        """Where `provider`'s webhooks for this stack's site or source go."""
+        owner = self.stack.source_id if provider in ERPS else self.stack.site_id
+        return f"{self.receiver_url}/webhooks/{provider}/{owner}"
+
+
+@contextmanager
+def live_stack(
+    settings: Settings, db: sessionmaker[Session], vault: Vault, platform: str, **options: Any
+) -> Iterator[LiveStack]:
+    """`sandbox_stack(..., platform, **options)`, mirrored, with the receiver, the relay
+    and a worker running; no sandbox sends a webhook until the test sets its URL."""
+    with (
+        sandbox_stack(db, vault, platform, **options) as stack,
+        installed_context(settings, **FAST) as context,
+    ):
+        mirror(context, stack.site_id)
+        app = make_celery(settings)
+        with running(create_app(settings)) as base, relaying(settings), workers(app):
+            yield LiveStack(stack, context, base, app)
