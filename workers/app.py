@@ -7,6 +7,7 @@ from celery import Celery
 import celeryconfig
 from logconfig import install_celery_logging
 from settings import Settings
+from workers.reconnect import RepublishAfterLoss
 
 #: Modules whose tasks the worker registers.
 TASK_MODULES: list[str] = [
@@ -15,6 +16,7 @@ TASK_MODULES: list[str] = [
     "workers.batches",
     "workers.maintenance",
     "workers.lifecycle",
+    "workers.outages",
 ]
 
 
@@ -25,5 +27,6 @@ def make_celery(settings: Settings) -> Celery:
     install_celery_logging()
     app = Celery("stocksync", include=TASK_MODULES)
     app.conf.update(celeryconfig.build(settings))
+    app.steps["consumer"].add(RepublishAfterLoss)
     app.conf.stocksync_settings = settings
     return app
