@@ -26,6 +26,12 @@ from settings import Settings
 
 QUEUES = ("events", "sync", "maintenance")
 VISIBILITY_TIMEOUT = 3600
+#: kombu's Redis transport options (no `sep`: kombu's default, workers/transport.py).
+TRANSPORT_OPTIONS: dict[str, Any] = {
+    "visibility_timeout": VISIBILITY_TIMEOUT,
+    "priority_steps": list(range(10)),
+    "queue_order_strategy": "priority",
+}
 
 
 def build(settings: Settings) -> dict[str, Any]:
@@ -47,12 +53,11 @@ def build(settings: Settings) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "worker_concurrency": settings.worker_concurrency,
-        "broker_transport_options": {
-            "visibility_timeout": VISIBILITY_TIMEOUT,
-            "priority_steps": list(range(10)),
-            "sep": ":",
-            "queue_order_strategy": "priority",
-        },
+        # kombu's Redis transport, skipping exchange bindings another client wrote
+        # with another key separator instead of failing on them; with kombu's default
+        # separator, as stock clients (`celery inspect`) use (workers/transport.py).
+        "broker_transport": "workers.transport:Transport",
+        "broker_transport_options": dict(TRANSPORT_OPTIONS),
         "broker_connection_retry_on_startup": True,
         # Flower and the stats API read task events. No `task-sent` event: it is one
         # more Redis PUBLISH per message on the receiver's path, and Flower learns of

@@ -1,4 +1,5 @@
-"""Outages of Redis and PostgreSQL under `stocksync up`, mid-burst (issue 18, items 10 and 11).
+"""Events lost or delayed under `stocksync up` (issue 18, items 10, 11 and 13): Redis or
+PostgreSQL stopped mid-burst, control broadcasts, a worker that stops consuming.
 
 Everything is real: the stack's supervisor, gunicorn, the relay, a prefork worker, the
 sandboxes over HTTP, and servers the test stops and starts again. The ERP answers each
@@ -7,6 +8,8 @@ read 0.2 s late, so tasks are in flight when an outage begins.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 import uuid
@@ -18,6 +21,7 @@ from typing import Any
 
 import pytest
 import requests
+from celery import Celery
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +35,7 @@ from tests.support.stack import Stack, installed_context, mirror, sandbox_stack,
 from tests.support.stack_up import no_nightly_run_today, stack_up
 from tests.support.stoppable_postgres import StoppablePostgres
 from tests.support.stoppable_redis import StoppableRedis
+from workers.app import make_celery
 
 EVENTS = 200
 #: How long each outage lasts, as in the issue.
@@ -197,3 +202,72 @@ def test_postgres_down_mid_burst_every_accepted_event_processed_once(
             "every accepted event processed",
         )
     _assert_written_once(stack, changes, accepted)
+
+
+def _worker_pid(log: Path) -> int:
+    """The pid of the stack's worker, from the supervisor's "[up] started" line."""
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("[up] started worker (pid "):
+            return int(line.rsplit(" ", 1)[1].rstrip(")"))
+    raise AssertionError("no worker started")
+
+
+def _readyz(base: str) -> tuple[int, dict[str, Any]]:
+    answer = requests.get(f"{base}/readyz", timeout=5)
+    return answer.status_code, answer.json()
+
+
+def _ping(url: str, **transport_options: Any) -> dict[str, Any]:
+    """`celery inspect ping` from a client with Celery's defaults (and `transport_options`)."""
+    client = Celery(broker=url)
+    client.conf.broker_transport_options = transport_options
+    try:
+        return {
+            name: reply for found in client.control.ping(timeout=3) for name, reply in found.items()
+        }
+    finally:
+        client.close()
+
+
+@pytest.mark.slow
+def test_control_broadcasts_cannot_stop_consumption_and_readyz_sees_a_frozen_worker(
+    settings: Settings,
+    db: sessionmaker[Session],
+    vault: Vault,
+    redis_client: object,
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "up.log"
+    assert settings.redis_url
+    with (
+        store_with_changes(settings, db, vault) as (stack, changes),
+        stack_up(settings, log) as base,
+    ):
+        skus = list(changes)
+        url = settings.redis_url
+        ours = make_celery(settings)
+        wait_for(lambda: bool(ours.control.ping(timeout=1)), 60, "the worker consuming")
+        ours.close()
+        # The issue's broadcast: a client with Celery's default separator; then one with
+        # the separator we used before. Neither may stop consumption.
+        _ping(url)
+        _ping(url, sep=":")
+        with burst(base, stack, skus[:20]) as answers:
+            pass
+        assert answers == [200] * 20
+        wait_for(lambda: _all_processed(db, 20), 60, "events processed after the broadcasts")
+        assert list(_ping(url).values()) == [{"ok": "pong"}]  # `celery inspect` works
+        assert _readyz(base)[0] == 200
+
+        worker = _worker_pid(log)
+        os.killpg(worker, signal.SIGSTOP)  # alive, connected, consuming nothing
+        try:
+            with burst(base, stack, skus[20:25]):
+                pass
+            wait_for(lambda: _readyz(base)[0] == 503, 90, "readyz to see the frozen worker")
+            assert "consumers" in _readyz(base)[1]["failing"]
+        finally:
+            os.killpg(worker, signal.SIGCONT)
+        wait_for(lambda: _all_processed(db, 25), 60, "events processed once it runs again")
+        wait_for(lambda: _readyz(base)[0] == 200, 30, "readyz ready again")
+    _assert_written_once(stack, changes, skus[:25])
