@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import requests
@@ -124,6 +124,33 @@ def _all_processed(sessions: sessionmaker[Session], count: int) -> bool:
     return len(rows) == count and all(r.status == WebhookStatus.PROCESSED for r in rows)
 
 
+class Server(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def _burst_through_outage(
+    base: str, stack: Stack, skus: list[str], sessions: sessionmaker[Session], server: Server
+) -> list[int | str]:
+    """Deliver one event per SKU; once events are in flight, stop `server` for
+    OUTAGE_SECONDS. Returns the answers."""
+    with burst(base, stack, skus) as answers:
+        wait_for(lambda: _in_flight(sessions), 60, "events in flight")
+        server.stop()
+        time.sleep(OUTAGE_SECONDS)
+        server.start()
+    return answers
+
+
+def _wait_all_processed(sessions: sessionmaker[Session], count: int) -> None:
+    wait_for(
+        lambda: _all_processed(sessions, count),
+        CATCH_UP_SECONDS,
+        "every accepted event processed within a minute of the server's return",
+    )
+
+
 def _assert_written_once(stack: Stack, changes: dict[str, int], accepted: list[str]) -> None:
     assert {sku: stack.store_stock()[sku] for sku in accepted} == {
         sku: changes[sku] for sku in accepted
@@ -131,31 +158,33 @@ def _assert_written_once(stack: Stack, changes: dict[str, int], accepted: list[s
     assert sum(call.items for call in stack.store.writes) == len(accepted)
 
 
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[StoppableRedis]:
+    """A Redis of this test alone, which it may stop."""
+    server = StoppableRedis(tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.mark.slow
 def test_redis_down_mid_burst_every_delivery_answered_every_event_processed_once(
-    settings: Settings, db: sessionmaker[Session], vault: Vault, tmp_path: Path
+    settings: Settings,
+    db: sessionmaker[Session],
+    vault: Vault,
+    own_redis: StoppableRedis,
+    tmp_path: Path,
 ) -> None:
-    broker = StoppableRedis(tmp_path / "redis")
-    broker.start()
-    settings = replace(settings, redis_url=broker.url)
-    try:
-        with (
-            store_with_changes(settings, db, vault) as (stack, changes),
-            stack_up(settings, tmp_path / "up.log") as base,
-        ):
-            with burst(base, stack, list(changes)) as answers:
-                wait_for(lambda: _in_flight(db), 60, "events in flight")
-                broker.stop()
-                time.sleep(OUTAGE_SECONDS)
-                broker.start()
-            assert answers == [200] * EVENTS
-            wait_for(
-                lambda: _all_processed(db, EVENTS),
-                CATCH_UP_SECONDS,
-                "every accepted event processed",
-            )
-    finally:
-        broker.stop()
+    settings = replace(settings, redis_url=own_redis.url)
+    with (
+        store_with_changes(settings, db, vault) as (stack, changes),
+        stack_up(settings, tmp_path / "up.log") as base,
+    ):
+        answers = _burst_through_outage(base, stack, list(changes), db, own_redis)
+        assert answers == [200] * EVENTS
+        _wait_all_processed(db, EVENTS)
     _assert_written_once(stack, changes, list(changes))
 
 
@@ -187,20 +216,12 @@ def test_postgres_down_mid_burst_every_accepted_event_processed_once(
         store_with_changes(settings, sessions, vault) as (stack, changes),
         stack_up(settings, tmp_path / "up.log") as base,
     ):
-        with burst(base, stack, list(changes)) as answers:
-            wait_for(lambda: _in_flight(sessions), 60, "events in flight")
-            server.stop()
-            time.sleep(OUTAGE_SECONDS)
-            server.start()
+        answers = _burst_through_outage(base, stack, list(changes), sessions, server)
         # Refused while PostgreSQL was down (503: the platform sends it again), else
         # accepted; never a connection refused.
         assert set(answers) == {200, 503}
         accepted = [sku for sku, answer in zip(changes, answers, strict=True) if answer == 200]
-        wait_for(
-            lambda: _all_processed(sessions, len(accepted)),
-            CATCH_UP_SECONDS,
-            "every accepted event processed",
-        )
+        _wait_all_processed(sessions, len(accepted))
     _assert_written_once(stack, changes, accepted)
 
 
