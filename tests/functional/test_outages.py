@@ -38,6 +38,8 @@ from tests.support.stoppable_redis import StoppableRedis
 from workers.app import make_celery
 
 EVENTS = 200
+#: Pool processes of the stack's worker (tests/support/stack_up.py).
+WORKER_CONCURRENCY = 2
 #: How long each outage lasts, as in the issue.
 OUTAGE_SECONDS = 15
 #: The bound the issue sets: every accepted event processed within a minute of the
@@ -151,11 +153,17 @@ def _wait_all_processed(sessions: sessionmaker[Session], count: int) -> None:
     )
 
 
-def _assert_written_once(stack: Stack, changes: dict[str, int], accepted: list[str]) -> None:
+def _assert_written(
+    stack: Stack, changes: dict[str, int], accepted: list[str], in_flight: int = 0
+) -> None:
+    """The store holds the ERP's new stock for every accepted SKU, each written once, but
+    for at most `in_flight` written again: a push whose commit met the outage is made
+    again on retry, with the same reading (as after a kill between push and commit)."""
     assert {sku: stack.store_stock()[sku] for sku in accepted} == {
         sku: changes[sku] for sku in accepted
     }
-    assert sum(call.items for call in stack.store.writes) == len(accepted)
+    written = sum(call.items for call in stack.store.writes)
+    assert len(accepted) <= written <= len(accepted) + in_flight
 
 
 @pytest.fixture
@@ -185,7 +193,7 @@ def test_redis_down_mid_burst_every_delivery_answered_every_event_processed_once
         answers = _burst_through_outage(base, stack, list(changes), db, own_redis)
         assert answers == [200] * EVENTS
         _wait_all_processed(db, EVENTS)
-    _assert_written_once(stack, changes, list(changes))
+    _assert_written(stack, changes, list(changes))
 
 
 @pytest.fixture
@@ -222,7 +230,7 @@ def test_postgres_down_mid_burst_every_accepted_event_processed_once(
         assert set(answers) == {200, 503}
         accepted = [sku for sku, answer in zip(changes, answers, strict=True) if answer == 200]
         _wait_all_processed(sessions, len(accepted))
-    _assert_written_once(stack, changes, accepted)
+    _assert_written(stack, changes, accepted, in_flight=WORKER_CONCURRENCY)
 
 
 def _worker_pid(log: Path) -> int:
@@ -291,4 +299,4 @@ def test_control_broadcasts_cannot_stop_consumption_and_readyz_sees_a_frozen_wor
             os.killpg(worker, signal.SIGCONT)
         wait_for(lambda: _all_processed(db, 25), 60, "events processed once it runs again")
         wait_for(lambda: _readyz(base)[0] == 200, 30, "readyz ready again")
-    _assert_written_once(stack, changes, skus[:25])
+    _assert_written(stack, changes, skus[:25])
