@@ -193,6 +193,8 @@ def test_redis_down_mid_burst_every_delivery_answered_every_event_processed_once
         answers = _burst_through_outage(base, stack, list(changes), db, own_redis)
         assert answers == [200] * EVENTS
         _wait_all_processed(db, EVENTS)
+    # The worker lived through it (a restarted one would not know what it held).
+    assert (tmp_path / "up.log").read_text(errors="replace").count("[up] started worker") == 1
     _assert_written(stack, changes, list(changes))
 
 
