@@ -58,12 +58,12 @@ def stop_postgres(home: Path) -> bool:
     info = PostmasterInfo.read_from_pgdata(data) if data.exists() else None
     if info is None or not info.is_running():
         return False
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data, user=_owner(data))
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data, user=data_owner(data))
     log.info("embedded postgres stopped", extra={"data_dir": str(data)})
     return True
 
 
-def _owner(data: Path) -> str | None:
+def data_owner(data: Path) -> str | None:
     """The system user pgserver runs postgres as (it refuses to run it as root)."""
     import os
     import pwd

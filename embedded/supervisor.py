@@ -1,8 +1,12 @@
-"""Run several long-lived processes as one: start all, stop all, leave none behind.
+"""Run several long-lived processes as one: start all, restart the one that dies,
+stop all, leave none behind.
 
-Why not honcho/foreman: we need Linux's parent-death signal so a SIGKILLed supervisor
-still takes its children with it, and a first-failure-stops-all policy; both are a few
-lines here.
+A child that exits is started again after a backoff (1 s, doubling to 30 s; back to
+1 s once it ran for a minute), and the others keep running: a worker that dies with
+Redis must not take the webhook receiver down with it (the receiver answers without
+Redis, docs/architecture.md flow 1). Why not honcho/foreman: we need Linux's
+parent-death signal so a SIGKILLed supervisor still takes its children with it, and
+this restart policy; both are a few lines here.
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 PR_SET_PDEATHSIG = 1
+#: Restart delays of a child that exited: doubling from the first, capped.
+RESTART_FIRST_SECONDS = 1.0
+RESTART_CAP_SECONDS = 30.0
+#: A child that ran this long before exiting is restarted after the first delay again.
+STABLE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -39,27 +48,57 @@ class Supervisor:
         self.specs = specs
         self.env = dict(env)
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._started_at: dict[str, float] = {}
+        #: Children that exited: when to start each again, and its last delay.
+        self._restart_at: dict[str, float] = {}
+        self._delay: dict[str, float] = {}
         self._stopping = False
 
     def start(self) -> None:
         for spec in self.specs:
-            self.procs[spec.name] = subprocess.Popen(
-                list(spec.argv), env=self.env, preexec_fn=die_with_parent
-            )
-            print(f"[up] started {spec.name} (pid {self.procs[spec.name].pid})", flush=True)
+            self._start(spec, time.monotonic())
+
+    def _start(self, spec: ProcessSpec, now: float) -> None:
+        self.procs[spec.name] = subprocess.Popen(
+            list(spec.argv), env=self.env, preexec_fn=die_with_parent
+        )
+        self._started_at[spec.name] = now
+        print(f"[up] started {spec.name} (pid {self.procs[spec.name].pid})", flush=True)
 
     def wait(self) -> int:
-        """Block until a signal or until any child exits; return the exit code to use."""
+        """Block until SIGINT or SIGTERM, restarting children that exit; return 0."""
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._request_stop)
         while not self._stopping:
-            for name, proc in self.procs.items():
-                code = proc.poll()
-                if code is not None:
-                    print(f"[up] {name} exited with {code}; stopping the rest", file=sys.stderr)
-                    return code or 1
+            self.restart_exited(time.monotonic())
             time.sleep(0.2)
         return 0
+
+    def restart_exited(self, now: float) -> None:
+        """Note the children that exited and start again those whose delay has passed."""
+        for spec in self.specs:
+            proc = self.procs[spec.name]
+            code = proc.poll()
+            if code is not None and spec.name not in self._restart_at:
+                self._schedule_restart(spec.name, code, now)
+            elif spec.name in self._restart_at and now >= self._restart_at[spec.name]:
+                del self._restart_at[spec.name]
+                self._start(spec, now)
+
+    def _schedule_restart(self, name: str, code: int, now: float) -> None:
+        # Its pool children (celery prefork, gunicorn workers) share its group: a new
+        # one must not run beside them.
+        _signal_group(self.procs[name], signal.SIGKILL)
+        ran = now - self._started_at[name]
+        previous = self._delay.get(name, 0.0)
+        delay = (
+            RESTART_FIRST_SECONDS
+            if ran >= STABLE_SECONDS or not previous
+            else min(previous * 2, RESTART_CAP_SECONDS)
+        )
+        self._delay[name] = delay
+        self._restart_at[name] = now + delay
+        print(f"[up] {name} exited with {code}; restarting it in {delay:.0f} s", file=sys.stderr)
 
     def _request_stop(self, signum: int, frame: object) -> None:
         # Only set a flag: a handler that takes a lock (threading.Event.set) deadlocks

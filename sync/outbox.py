@@ -32,8 +32,19 @@ log = logging.getLogger(__name__)
 QUEUED_TIMEOUT = timedelta(minutes=10)
 
 
-def sweep(ctx: Context, *, now: datetime | None = None, limit: int = 1000) -> int:
+def sweep(
+    ctx: Context,
+    *,
+    now: datetime | None = None,
+    limit: int = 1000,
+    queued_before: datetime | None = None,
+) -> int:
     """Publish up to `limit` stranded rows again; return how many were published.
+
+    Stranded: queued before `queued_before`, by default QUEUED_TIMEOUT ago. A worker that
+    lost its broker passes the moment of the loss instead (workers/outages.py): the
+    messages it held then are stuck in Redis's unacked set, and a row whose message was
+    not stuck costs one more message, not a second write.
 
     `queued_at` is renewed and committed *before* publishing: a worker that gets the
     message must find the row unlocked. Killed after the commit, a row waits for
@@ -41,13 +52,14 @@ def sweep(ctx: Context, *, now: datetime | None = None, limit: int = 1000) -> in
     unpublished rows back (their `queued_at` as it was) and stops this sweep.
     """
     now = now or datetime.now(UTC)
+    cutoff = queued_before or now - QUEUED_TIMEOUT
     with ctx.sessions.begin() as session:
         previous: dict[int, Any] = dict(
             session.execute(
                 select(WebhookLog.id, WebhookLog.queued_at)
                 .where(
                     WebhookLog.status == WebhookStatus.QUEUED,
-                    WebhookLog.queued_at < now - QUEUED_TIMEOUT,
+                    WebhookLog.queued_at < cutoff,
                 )
                 .order_by(WebhookLog.id)
                 .limit(limit)

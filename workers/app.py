@@ -7,6 +7,9 @@ from celery import Celery
 import celeryconfig
 from logconfig import install_celery_logging
 from settings import Settings
+from workers.heartbeat import Heartbeat
+from workers.reconnect import RepublishAfterLoss
+from workers.transport import MigrateSeparator
 
 #: Modules whose tasks the worker registers.
 TASK_MODULES: list[str] = [
@@ -15,6 +18,7 @@ TASK_MODULES: list[str] = [
     "workers.batches",
     "workers.maintenance",
     "workers.lifecycle",
+    "workers.outages",
 ]
 
 
@@ -25,5 +29,8 @@ def make_celery(settings: Settings) -> Celery:
     install_celery_logging()
     app = Celery("stocksync", include=TASK_MODULES)
     app.conf.update(celeryconfig.build(settings))
+    app.steps["consumer"].add(RepublishAfterLoss)
+    app.steps["consumer"].add(MigrateSeparator)
+    app.steps["consumer"].add(Heartbeat)
     app.conf.stocksync_settings = settings
     return app

@@ -19,6 +19,7 @@ from sync.leases import kept
 from workers import presets
 from workers.broker import PROCESS_BATCH
 from workers.context import get_context
+from workers.outages import OUTAGES, retry_later
 from workers.runs import EXPECTED, RETRYABLE, describe, retry_or_give_up
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,17 @@ def process(self: Task, batch_id: int) -> None:
     # `redelivered` when restoring an unacked message): that delivery may take over.
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     lease = ctx.settings.batch_lease_seconds
-    with transaction(ctx.sessions) as session:
-        claim = claim_batch(
-            session,
-            batch_id,
-            lease_seconds=lease,
-            delivery=self.request.id,
-            redelivered=redelivered,
-        )
+    try:
+        with transaction(ctx.sessions) as session:
+            claim = claim_batch(
+                session,
+                batch_id,
+                lease_seconds=lease,
+                delivery=self.request.id,
+                redelivered=redelivered,
+            )
+    except OUTAGES as exc:
+        retry_later(self, ctx, exc)
     if claim is None:
         return  # finished, cancelled, held by a live delivery, or its run is paused
 

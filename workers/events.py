@@ -20,8 +20,13 @@ from sync.events import process_event, record_failure
 from workers import presets
 from workers.broker import PROCESS_EVENT
 from workers.context import get_context
+from workers.outages import OUTAGES
 
 log = logging.getLogger(__name__)
+
+#: A platform's transient error, or PostgreSQL or Redis down: the row stays `queued`
+#: and the task retries with backoff.
+RETRYABLE: tuple[type[Exception], ...] = (TransientError, *OUTAGES)
 
 
 def event_message(row_id: int, countdown: float) -> str:
@@ -111,10 +116,10 @@ def process(self: Task, row_id: int) -> None:
     context = get_context(self.app)
     try:
         process_event(context, row_id)
-    except TransientError as exc:
+    except RETRYABLE as exc:
         if self.request.retries >= self.max_retries:
             record_failure(context, row_id, f"gave up after {self.request.retries} retries: {exc}")
             return
-        countdown = context.backoff(self.request.retries, exc.retry_after)
+        countdown = context.backoff(self.request.retries, getattr(exc, "retry_after", None))
         log.info("event.retry", extra={"row": row_id, "countdown": countdown, "error": str(exc)})
         raise self.retry(exc=exc, countdown=countdown) from exc

@@ -24,11 +24,12 @@ from sync.runs import begin_run, fail_run, prepare_batches
 from workers import presets
 from workers.broker import START_RUN
 from workers.context import get_context
+from workers.outages import OUTAGES, retry_later
 
 log = logging.getLogger(__name__)
 
-#: Worth retrying: the platform or the network may be better later.
-RETRYABLE = (TransientError, SoftTimeLimitExceeded)
+#: Worth retrying: the platform, the network, PostgreSQL or Redis may be better later.
+RETRYABLE = (TransientError, SoftTimeLimitExceeded, *OUTAGES)
 #: Failing the same way every time, for a reason to record (not a bug of ours).
 EXPECTED = (PermanentError, VaultError, UnknownPlatform)
 
@@ -64,8 +65,11 @@ def retry_or_give_up(
 def start(self: Task, run_id: int) -> None:
     """Begin the run, refresh the catalog mirror, cut and publish the batches."""
     ctx = get_context(self.app)
-    with transaction(ctx.sessions) as session:
-        begun = begin_run(session, run_id)
+    try:
+        with transaction(ctx.sessions) as session:
+            begun = begin_run(session, run_id)
+    except OUTAGES as exc:
+        retry_later(self, ctx, exc)
     if begun is None:
         return  # cancelled, finished, paused before it began, or already batched
     ctx.broker.queue_deliveries(begun.deliveries)

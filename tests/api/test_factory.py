@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
+
+import redis
 
 from api.app import create_app
 from settings import Settings
+from sync.consumers import HEARTBEATS, STALL_SECONDS
 
 
 def test_healthz_answers_without_dependencies(unreachable_settings: Settings) -> None:
@@ -13,9 +17,25 @@ def test_healthz_answers_without_dependencies(unreachable_settings: Settings) ->
     assert client.get("/healthz").json == {"status": "ok"}
 
 
-def test_readyz_is_ok_when_postgres_and_redis_answer(settings: Settings) -> None:
+def test_readyz_is_ok_when_postgres_and_redis_answer(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
     response = create_app(settings).test_client().get("/readyz")
     assert response.status_code == 200
+
+
+def test_readyz_names_consumers_when_messages_wait_and_no_worker_beats(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    redis_client.lpush("events", "{}")
+    client = create_app(settings).test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert set(response.json["failing"]) == {"consumers"}
+    redis_client.hset(HEARTBEATS, "old@host", str(time.time() - STALL_SECONDS - 1))
+    assert client.get("/readyz").status_code == 503
+    redis_client.hset(HEARTBEATS, "w@host", str(time.time()))
+    assert client.get("/readyz").status_code == 200
 
 
 def test_readyz_names_redis_when_it_is_down(settings: Settings) -> None:

@@ -1,0 +1,62 @@
+"""A worker's self-check: consuming unless messages wait with a slot free and it takes none."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import redis
+from celery import Celery
+
+from sync.consumers import HEARTBEATS
+from workers.heartbeat import Heartbeat
+
+
+@pytest.fixture
+def step(celery_app: Celery, redis_client: redis.Redis) -> Any:
+    heartbeat = Heartbeat(SimpleNamespace())
+    heartbeat.client = redis_client
+    return heartbeat
+
+
+def _parent(celery_app: Celery, concurrency: int = 2) -> Any:
+    return SimpleNamespace(
+        app=celery_app, hostname="w@host", controller=SimpleNamespace(concurrency=concurrency)
+    )
+
+
+def _beat(redis_client: redis.Redis) -> float | None:
+    value = redis_client.hget(HEARTBEATS, "w@host")
+    return float(value) if value is not None else None
+
+
+def test_an_idle_worker_beats(step: Any, celery_app: Celery, redis_client: redis.Redis) -> None:
+    step.tick(_parent(celery_app))
+    step.tick(_parent(celery_app))
+    assert _beat(redis_client) is not None
+
+
+def test_messages_waiting_through_two_ticks_with_nothing_taken_stop_the_beat(
+    step: Any, celery_app: Celery, redis_client: redis.Redis
+) -> None:
+    redis_client.lpush("events", "{}")
+    step.tick(_parent(celery_app))  # first sight of a waiting message: still beats
+    first = _beat(redis_client)
+    assert first is not None
+    step.tick(_parent(celery_app))  # still waiting, a slot free, nothing taken: stuck
+    assert _beat(redis_client) == first
+    step._on_received()  # it took one: consuming again
+    step.tick(_parent(celery_app))
+    assert (_beat(redis_client) or 0) > first
+
+
+def test_a_busy_worker_keeps_beating(
+    step: Any, celery_app: Celery, redis_client: redis.Redis
+) -> None:
+    redis_client.lpush("events", "{}")
+    busy = _parent(celery_app, concurrency=0)  # no free slot
+    step.tick(busy)
+    first = _beat(redis_client)
+    step.tick(busy)
+    assert (_beat(redis_client) or 0) > (first or 0)
