@@ -1,10 +1,16 @@
 """Liveness and readiness probes.
 
-`/healthz` says the process answers; `/readyz` says the stack can do its job: PostgreSQL
-and Redis both reachable, and some worker consuming whenever messages wait
-(sync/consumers.py), so a wedged or frozen worker shows here and in the compose
-health check instead of events silently waiting. A load balancer should route only to
-ready instances.
+`/healthz` says the process answers; `/readyz` says this web process can do its job:
+PostgreSQL and Redis reachable. A load balancer routes only to ready instances.
+
+`/readyz/consumers` says whether the workers consume: 503 when messages wait and no
+worker has been seen consuming for `STALL_SECONDS` (sync/consumers.py), so a wedged or
+frozen worker shows instead of events silently waiting. It is apart from `/readyz` on
+purpose: the receiver answers webhooks without any worker (they are logged and wait),
+and a receiver taken out of rotation because a worker is stuck would turn a delay into
+refused deliveries, which platforms count towards disabling the hook. `stocksync up`
+restarts a worker this probe reports stalled (embedded/supervisor.py); compose's worker
+health check calls it.
 """
 
 from __future__ import annotations
@@ -41,12 +47,25 @@ def readyz() -> tuple[Response, int]:
         failing["postgresql"] = type(exc).__name__
     try:
         res.ctx.redis.ping()
-        stall = stalled(res.ctx, time.time())
+    except redis.RedisError as exc:
+        failing["redis"] = type(exc).__name__
+    return _answer(failing)
+
+
+@health.get("/readyz/consumers")
+def consumers() -> tuple[Response, int]:
+    failing: dict[str, str] = {}
+    try:
+        stall = stalled(resources().ctx, time.time())
     except (redis.RedisError, Unavailable) as exc:
         failing["redis"] = type(exc).__name__
     else:
         if stall is not None:
             failing["consumers"] = f"{stall['waiting']} message(s) waiting and no worker consuming"
+    return _answer(failing)
+
+
+def _answer(failing: dict[str, str]) -> tuple[Response, int]:
     if failing:
         log.warning("readyz.not_ready", extra={"failing": failing})
         return jsonify({"status": "unavailable", "failing": failing}), 503

@@ -16,6 +16,11 @@ from embedded.supervisor import ProcessSpec
 from settings import Settings
 
 
+def _local(host: str) -> str:
+    """Where this machine reaches a server bound to `host`."""
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - compared, not bound
+
+
 def stack_processes(settings: Settings, with_flower: bool) -> list[ProcessSpec]:
     """The processes of the stack. Flower binds to 127.0.0.1 only, and with
     FLOWER_BASIC_AUTH set asks for it."""
@@ -51,6 +56,7 @@ def stack_processes(settings: Settings, with_flower: bool) -> list[ProcessSpec]:
                 "-n",
                 "stocksync@%h",
             ],
+            probe=f"http://{_local(settings.web_host)}:{settings.web_port}/readyz/consumers",
         ),
         ProcessSpec("relay", [python, "-m", "cli.main", "relay"]),
         ProcessSpec("beat", [*celery, "beat", "--loglevel", settings.log_level]),

@@ -7,6 +7,13 @@ Redis must not take the webhook receiver down with it (the receiver answers with
 Redis, docs/architecture.md flow 1). Why not honcho/foreman: we need Linux's
 parent-death signal so a SIGKILLed supervisor still takes its children with it, and
 this restart policy; both are a few lines here.
+
+A child may also name a probe, an HTTP URL that answers 503 while it is alive but not
+doing its work (the worker's: `/readyz/consumers`, a consumer that stopped taking
+messages). A child whose probe has answered 503 for `UNHEALTHY_SECONDS` is killed and
+so restarted like one that exited; that is safe at any line (late acks, batch leases,
+the outbox sweeper). A probe that cannot be reached says nothing: the web process may
+be restarting, which is no reason to kill the worker.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -26,12 +35,18 @@ RESTART_FIRST_SECONDS = 1.0
 RESTART_CAP_SECONDS = 30.0
 #: A child that ran this long before exiting is restarted after the first delay again.
 STABLE_SECONDS = 60.0
+#: How often a child's probe is asked, and how long it must answer 503 before the
+#: child is restarted (on top of the probe's own judgement, 30 s for the consumers).
+PROBE_EVERY_SECONDS = 5.0
+UNHEALTHY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
 class ProcessSpec:
     name: str
     argv: Sequence[str]
+    #: Answers 503 while the child is alive but not doing its work (module docstring).
+    probe: str | None = None
 
 
 def die_with_parent() -> None:
@@ -44,9 +59,18 @@ def die_with_parent() -> None:
 
 
 class Supervisor:
-    def __init__(self, specs: Sequence[ProcessSpec], env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        specs: Sequence[ProcessSpec],
+        env: Mapping[str, str],
+        unhealthy_seconds: float = UNHEALTHY_SECONDS,
+    ) -> None:
         self.specs = specs
         self.env = dict(env)
+        self.unhealthy_seconds = unhealthy_seconds
+        #: Children whose probe answers 503: since when; and when each was last asked.
+        self._unhealthy_since: dict[str, float] = {}
+        self._probed_at: dict[str, float] = {}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._started_at: dict[str, float] = {}
         #: Children that exited: when to start each again, and its last delay.
@@ -70,9 +94,33 @@ class Supervisor:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._request_stop)
         while not self._stopping:
-            self.restart_exited(time.monotonic())
+            now = time.monotonic()
+            self.restart_exited(now)
+            self.restart_unhealthy(now)
             time.sleep(0.2)
         return 0
+
+    def restart_unhealthy(self, now: float) -> None:
+        """Ask each running child's probe (every `PROBE_EVERY_SECONDS`); kill a child
+        that has failed it for `unhealthy_seconds`, which `restart_exited` then restarts."""
+        for spec in self.specs:
+            if spec.probe is None or spec.name in self._restart_at:
+                continue
+            if now - self._probed_at.get(spec.name, 0.0) < PROBE_EVERY_SECONDS:
+                continue
+            self._probed_at[spec.name] = now
+            if _answers_unhealthy(spec.probe):
+                since = self._unhealthy_since.setdefault(spec.name, now)
+                if now - since >= self.unhealthy_seconds:
+                    print(
+                        f"[up] {spec.name} failed {spec.probe} for {now - since:.0f} s; "
+                        "restarting it",
+                        file=sys.stderr,
+                    )
+                    _signal_group(self.procs[spec.name], signal.SIGKILL)
+                    self._unhealthy_since.pop(spec.name)
+            else:
+                self._unhealthy_since.pop(spec.name, None)
 
     def restart_exited(self, now: float) -> None:
         """Note the children that exited and start again those whose delay has passed."""
@@ -120,6 +168,17 @@ class Supervisor:
         # Pool children (celery prefork, gunicorn workers) share their parent's group.
         for proc in self.procs.values():
             _signal_group(proc, signal.SIGKILL)
+
+
+def _answers_unhealthy(url: str) -> bool:
+    """True only if the probe answered 503; no answer at all proves nothing."""
+    try:
+        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own probe URL
+            return False
+    except urllib.error.HTTPError as answer:
+        return answer.code == 503
+    except OSError:
+        return False
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:

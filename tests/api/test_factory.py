@@ -24,18 +24,27 @@ def test_readyz_is_ok_when_postgres_and_redis_answer(
     assert response.status_code == 200
 
 
-def test_readyz_names_consumers_when_messages_wait_and_no_worker_beats(
+def test_the_consumers_probe_names_them_when_messages_wait_and_no_worker_beats(
     settings: Settings, redis_client: redis.Redis
 ) -> None:
     redis_client.lpush("events", "{}")
     client = create_app(settings).test_client()
-    response = client.get("/readyz")
+    response = client.get("/readyz/consumers")
     assert response.status_code == 503
     assert set(response.json["failing"]) == {"consumers"}
-    redis_client.hset(HEARTBEATS, "old@host", str(time.time() - STALL_SECONDS - 1))
-    assert client.get("/readyz").status_code == 503
-    redis_client.hset(HEARTBEATS, "w@host", str(time.time()))
+    # The receiver stays ready: it answers webhooks without any worker.
     assert client.get("/readyz").status_code == 200
+    redis_client.hset(HEARTBEATS, "old@host", str(time.time() - STALL_SECONDS - 1))
+    assert client.get("/readyz/consumers").status_code == 503
+    redis_client.hset(HEARTBEATS, "w@host", str(time.time()))
+    assert client.get("/readyz/consumers").status_code == 200
+
+
+def test_the_consumers_probe_names_redis_when_it_is_down(settings: Settings) -> None:
+    app = create_app(replace(settings, redis_url="redis://127.0.0.1:1/0"))
+    response = app.test_client().get("/readyz/consumers")
+    assert response.status_code == 503
+    assert set(response.json["failing"]) == {"redis"}
 
 
 def test_readyz_names_redis_when_it_is_down(settings: Settings) -> None:

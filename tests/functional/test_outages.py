@@ -14,8 +14,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,12 +31,14 @@ from models.crypto import Vault
 from models.db import make_engine, make_sessionmaker, transaction
 from models.migrate import upgrade
 from settings import Settings
+from sync.outbox import sweep
 from tests.factories import signed
 from tests.support.stack import Stack, installed_context, mirror, sandbox_stack, wait_for
 from tests.support.stack_up import no_nightly_run_today, stack_up
 from tests.support.stoppable_postgres import StoppablePostgres
 from tests.support.stoppable_redis import StoppableRedis
 from workers.app import make_celery
+from workers.context import client_context
 
 EVENTS = 200
 #: Pool processes of the stack's worker (tests/support/stack_up.py).
@@ -236,16 +239,24 @@ def test_postgres_down_mid_burst_every_accepted_event_processed_once(
 
 
 def _worker_pid(log: Path) -> int:
-    """The pid of the stack's worker, from the supervisor's "[up] started" line."""
-    for line in log.read_text(errors="replace").splitlines():
-        if line.startswith("[up] started worker (pid "):
-            return int(line.rsplit(" ", 1)[1].rstrip(")"))
-    raise AssertionError("no worker started")
+    """The pid of the stack's current worker, from the supervisor's last "[up] started
+    worker" line."""
+    started = [
+        int(line.rsplit(" ", 1)[1].rstrip(")"))
+        for line in log.read_text(errors="replace").splitlines()
+        if line.startswith("[up] started worker (pid ")
+    ]
+    assert started, "no worker started"
+    return started[-1]
 
 
-def _readyz(base: str) -> tuple[int, dict[str, Any]]:
-    answer = requests.get(f"{base}/readyz", timeout=5)
+def _consumers(base: str) -> tuple[int, dict[str, Any]]:
+    answer = requests.get(f"{base}/readyz/consumers", timeout=5)
     return answer.status_code, answer.json()
+
+
+def _ready(base: str) -> int:
+    return requests.get(f"{base}/readyz", timeout=5).status_code
 
 
 def _ping(url: str, **transport_options: Any) -> dict[str, Any]:
@@ -261,7 +272,7 @@ def _ping(url: str, **transport_options: Any) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-def test_control_broadcasts_cannot_stop_consumption_and_readyz_sees_a_frozen_worker(
+def test_control_broadcasts_cannot_stop_consumption_and_a_frozen_worker_is_replaced(
     settings: Settings,
     db: sessionmaker[Session],
     vault: Vault,
@@ -288,17 +299,28 @@ def test_control_broadcasts_cannot_stop_consumption_and_readyz_sees_a_frozen_wor
         assert answers == [200] * 20
         wait_for(lambda: _all_processed(db, 20), 60, "events processed after the broadcasts")
         assert list(_ping(url).values()) == [{"ok": "pong"}]  # `celery inspect` works
-        assert _readyz(base)[0] == 200
+        assert _consumers(base)[0] == 200
 
-        worker = _worker_pid(log)
-        os.killpg(worker, signal.SIGSTOP)  # alive, connected, consuming nothing
+        frozen = _worker_pid(log)
+        os.killpg(frozen, signal.SIGSTOP)  # alive, connected, consuming nothing
         try:
-            with burst(base, stack, skus[20:25]):
+            with burst(base, stack, skus[20:25]) as answers:
                 pass
-            wait_for(lambda: _readyz(base)[0] == 503, 90, "readyz to see the frozen worker")
-            assert "consumers" in _readyz(base)[1]["failing"]
+            assert answers == [200] * 5  # the receiver needs no worker
+            wait_for(lambda: _consumers(base)[0] == 503, 90, "the probe to see the frozen worker")
+            assert "consumers" in _consumers(base)[1]["failing"]
+            assert _ready(base) == 200  # and stays in rotation meanwhile
+            # `stocksync up` restarts the worker its probe reports stalled.
+            wait_for(lambda: _worker_pid(log) != frozen, 90, "the frozen worker replaced")
         finally:
-            os.killpg(worker, signal.SIGCONT)
-        wait_for(lambda: _all_processed(db, 25), 60, "events processed once it runs again")
-        wait_for(lambda: _readyz(base)[0] == 200, 30, "readyz ready again")
+            with suppress(ProcessLookupError):
+                os.killpg(frozen, signal.SIGCONT)
+        # A message the frozen worker had taken from Redis (BRPOP pops it before the
+        # worker records it unacked) died with it; its row is the outbox sweeper's,
+        # after QUEUED_TIMEOUT (10 min), run here at once. Any row published twice is
+        # still processed once.
+        with client_context(settings) as ctx:
+            sweep(ctx, queued_before=datetime.now(UTC))
+        wait_for(lambda: _all_processed(db, 25), 60, "events processed by the new worker")
+        wait_for(lambda: _consumers(base)[0] == 200, 30, "the probe healthy again")
     _assert_written(stack, changes, skus[:25])
