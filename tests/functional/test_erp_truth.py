@@ -7,25 +7,20 @@ is behind never has its newer reading refused."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from celery import Celery
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.app import create_app
 from models import EventKind, RunStatus, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from models.db import transaction
 from sandbox.businesscentral.state import BusinessCentralState
-from sandbox.server import running
 from settings import Settings
-from sync.context import Context
 from sync.events import process_event
 from sync.push import NEVER_IN_ERP
-from tests.support.relaying import relaying
+from tests.support.live import LiveStack, live_stack
 from tests.support.stack import (
     FAST,
     Stack,
@@ -41,26 +36,6 @@ from tests.support.worker_process import worker_process
 from workers.app import make_celery
 
 
-@dataclass
-class Live:
-    stack: Stack
-    context: Context
-    celery: Celery
-
-
-def _live(settings: Settings, db: sessionmaker[Session], vault: Vault, erp: str) -> Iterator[Live]:
-    """A synced store whose ERP notifies the receiver; relay and worker running."""
-    with (
-        sandbox_stack(db, vault, "woocommerce", items=40, drift=0.2, erp=erp) as stack,
-        installed_context(settings, **FAST) as context,
-    ):
-        app = make_celery(settings)
-        with running(create_app(settings)) as base, relaying(settings), workers(app):
-            assert sync_to_end(app, db, stack.site_id).status == RunStatus.COMPLETED
-            stack.erp.set_faults(webhook_url=f"{base}/webhooks/{erp}/{stack.source_id}")
-            yield Live(stack, context, app)
-
-
 @pytest.fixture(params=["businesscentral", "zoho"])
 def live(
     request: pytest.FixtureRequest,
@@ -68,8 +43,14 @@ def live(
     db: sessionmaker[Session],
     vault: Vault,
     redis_client: object,
-) -> Iterator[Live]:
-    yield from _live(settings, db, vault, request.param)
+) -> Iterator[LiveStack]:
+    """A synced store whose ERP notifies the receiver; relay and worker running."""
+    erp = request.param
+    with live_stack(
+        settings, db, vault, "woocommerce", synced=True, items=40, drift=0.2, erp=erp
+    ) as path:
+        path.stack.erp.set_faults(webhook_url=path.url(erp))
+        yield path
 
 
 def _rows(db: sessionmaker[Session]) -> list[WebhookLog]:
@@ -99,7 +80,7 @@ def _settled(db: sessionmaker[Session], count: int) -> bool:
 
 
 def test_an_item_retired_in_the_erp_sells_as_zero_everywhere(
-    live: Live, db: sessionmaker[Session]
+    live: LiveStack, db: sessionmaker[Session]
 ) -> None:
     """Blocked in Business Central, inactive in Zoho: kept with its stock, not sellable."""
     stack = live.stack
@@ -113,7 +94,7 @@ def test_an_item_retired_in_the_erp_sells_as_zero_everywhere(
 
 @pytest.mark.parametrize("live", ["businesscentral"], indirect=True)
 def test_an_item_deleted_in_business_central_sells_as_zero_everywhere(
-    live: Live, db: sessionmaker[Session]
+    live: LiveStack, db: sessionmaker[Session]
 ) -> None:
     stack = live.stack
     sku = _stocked(stack)[4]

@@ -7,17 +7,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.app import create_app
-from models import Site, WebhookLog, WebhookStatus
+from models import WebhookLog, WebhookStatus
 from models.crypto import Vault
 from sandbox.accounts import STORES
-from sandbox.server import running
 from settings import Settings
-from sync.catalog import refresh_catalog
 from tests.support.live import live_stack
-from tests.support.relaying import relaying
-from tests.support.stack import FAST, installed_context, sandbox_stack, wait_for, workers
-from workers.app import make_celery
+from tests.support.stack import wait_for
 
 
 def _rows(db: sessionmaker[Session], provider: str) -> list[WebhookLog]:
@@ -34,27 +29,17 @@ def test_a_store_webhook_is_verified_and_processed(
     vault: Vault,
     redis_client: object,
 ) -> None:
-    with (
-        sandbox_stack(db, vault, platform, items=40, drift=0.0) as stack,
-        installed_context(settings, **FAST) as context,
-    ):
-        # The site's secret is its sandbox account's (sandbox_stack), as sent below.
-        with context.sessions() as session:
-            site = session.get_one(Site, stack.site_id)
-            refresh_catalog(context, site, context.storefront(site))
-        with (
-            running(create_app(settings)) as base,
-            relaying(settings),
-            workers(make_celery(settings)),
-        ):
-            stack.store.set_faults(webhook_url=f"{base}/webhooks/{platform}/{stack.site_id}")
-            sku = sorted(stack.store_stock())[3]
-            stack.store.set_stock({sku: stack.store_stock()[sku] + 5})
-            wait_for(
-                lambda: any(r.status == WebhookStatus.PROCESSED for r in _rows(db, platform)),
-                60,
-                f"{platform} processed",
-            )
+    with live_stack(settings, db, vault, platform, items=40, drift=0.0) as path:
+        stack = path.stack
+        # The store signs with its sandbox account's secret, which sandbox_stack gave the site.
+        stack.store.set_faults(webhook_url=path.url(platform))
+        sku = sorted(stack.store_stock())[3]
+        stack.store.set_stock({sku: stack.store_stock()[sku] + 5})
+        wait_for(
+            lambda: any(r.status == WebhookStatus.PROCESSED for r in _rows(db, platform)),
+            60,
+            f"{platform} processed",
+        )
     assert all(r.status != WebhookStatus.REJECTED for r in _rows(db, platform))
 
 

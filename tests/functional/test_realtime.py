@@ -6,56 +6,44 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import requests
-from celery import Celery
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.app import create_app
 from models import WebhookLog, WebhookStatus
 from models.crypto import Vault
-from sandbox.server import running
 from settings import Settings
-from sync.context import Context
 from tests.support.admin_api import AUTH
-from tests.support.relaying import relaying
-from tests.support.stack import (
-    FAST,
-    Stack,
-    installed_context,
-    mirror,
-    sandbox_stack,
-    wait_for,
-    workers,
-)
-from workers.app import make_celery
-
-
-@dataclass
-class Realtime:
-    stack: Stack
-    context: Context
-    receiver_url: str
-    celery: Celery
+from tests.support.live import LiveStack, live_stack
+from tests.support.stack import wait_for
 
 
 @pytest.fixture
 def realtime(
     settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
-) -> Iterator[Realtime]:
+) -> Iterator[LiveStack]:
     assert settings.dedupe_window_seconds == 5.0  # the design's window, not a test one
-    with (
-        sandbox_stack(db, vault, "woocommerce", items=60, drift=0.0) as stack,
-        installed_context(settings, **FAST) as context,
-    ):
-        mirror(context, stack.site_id)
-        app = make_celery(settings)
-        with running(create_app(settings)) as base, relaying(settings), workers(app):
-            stack.erp.set_faults(webhook_url=f"{base}/webhooks/businesscentral/{stack.source_id}")
-            yield Realtime(stack, context, base, app)
+    with live_stack(settings, db, vault, "woocommerce", items=60, drift=0.0) as path:
+        path.stack.erp.set_faults(webhook_url=path.url("businesscentral"))
+        yield path
+
+
+def _webhooks_off(realtime: LiveStack, owner: str) -> dict[str, Any]:
+    """Turn real time off for `owner` (`sites/<id>` or `sources/<id>`) through the admin
+    API, as the merchant would, and return its answer: the switch is a route's job, so
+    these tests go through the route rather than writing the row."""
+    switched = requests.post(
+        f"{realtime.receiver_url}/api/{owner}/webhooks/toggle",
+        json={"active": False},
+        headers=AUTH,
+        timeout=10,
+    )
+    assert switched.status_code == 200, switched.text
+    body: dict[str, Any] = switched.json()
+    return body
 
 
 def _rows(db: sessionmaker[Session]) -> list[WebhookLog]:
@@ -63,7 +51,7 @@ def _rows(db: sessionmaker[Session]) -> list[WebhookLog]:
         return list(session.scalars(select(WebhookLog).order_by(WebhookLog.id)))
 
 
-def test_an_erp_change_reaches_the_store(realtime: Realtime, db: sessionmaker[Session]) -> None:
+def test_an_erp_change_reaches_the_store(realtime: LiveStack, db: sessionmaker[Session]) -> None:
     stack = realtime.stack
     sku = next(iter(stack.erp_stock()))
     new = stack.erp_stock()[sku] + 7
@@ -73,7 +61,7 @@ def test_an_erp_change_reaches_the_store(realtime: Realtime, db: sessionmaker[Se
 
 
 def test_a_burst_is_one_processing_run_ending_with_the_last_value(
-    realtime: Realtime, db: sessionmaker[Session]
+    realtime: LiveStack, db: sessionmaker[Session]
 ) -> None:
     """50 updates of one SKU in 2 s, the ERP changing during the burst."""
     stack = realtime.stack
@@ -92,18 +80,12 @@ def test_a_burst_is_one_processing_run_ending_with_the_last_value(
 
 
 def test_a_site_with_real_time_off_is_not_written_by_erp_changes(
-    realtime: Realtime, db: sessionmaker[Session]
+    realtime: LiveStack, db: sessionmaker[Session]
 ) -> None:
     """The site's switch is turned off through the API: the ERP's notice is still
     processed (other sites of the source may need it), but this store is not written."""
     stack = realtime.stack
-    switched = requests.post(
-        f"{realtime.receiver_url}/api/sites/{stack.site_id}/webhooks/toggle",
-        json={"active": False},
-        headers=AUTH,
-        timeout=10,
-    )
-    assert switched.status_code == 200, switched.text
+    _webhooks_off(realtime, f"sites/{stack.site_id}")
     sku = next(iter(stack.erp_stock()))
     before = stack.store_stock()[sku]
     stack.erp.set_stock({sku: before + 7})
@@ -113,17 +95,10 @@ def test_a_site_with_real_time_off_is_not_written_by_erp_changes(
 
 
 def test_a_source_with_webhooks_off_has_its_notices_ignored(
-    realtime: Realtime, db: sessionmaker[Session]
+    realtime: LiveStack, db: sessionmaker[Session]
 ) -> None:
     stack = realtime.stack
-    switched = requests.post(
-        f"{realtime.receiver_url}/api/sources/{stack.source_id}/webhooks/toggle",
-        json={"active": False},
-        headers=AUTH,
-        timeout=10,
-    )
-    assert switched.status_code == 200, switched.text
-    assert switched.json()["webhooks_active"] is False
+    assert _webhooks_off(realtime, f"sources/{stack.source_id}")["webhooks_active"] is False
     sku = next(iter(stack.erp_stock()))
     before = stack.store_stock()[sku]
     stack.erp.set_stock({sku: before + 7})

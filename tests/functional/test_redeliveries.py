@@ -10,16 +10,13 @@ import pytest
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.app import create_app
 from models import WebhookStatus
 from models.crypto import Vault
-from sandbox.server import running
 from settings import Settings
+from tests.support.live import live_stack
 from tests.support.receiver import back_date, rows
-from tests.support.relaying import relaying
-from tests.support.stack import FAST, installed_context, mirror, sandbox_stack, wait_for, workers
+from tests.support.stack import wait_for
 from tests.support.webhook_sink import Delivery, receiving
-from workers.app import make_celery
 
 #: (provider, store platform, ERP): the provider's sandbox sends the delivery.
 CASES = [
@@ -58,33 +55,23 @@ def test_a_genuine_redelivery_is_processed_once_until_its_id_expires(
     vault: Vault,
     redis_client: object,
 ) -> None:
-    with (
-        sandbox_stack(db, vault, platform, items=40, drift=0.0, erp=erp) as stack,
-        installed_context(settings, **FAST) as context,
-    ):
-        mirror(context, stack.site_id)
-        sender, owner = (
-            (stack.erp, stack.source_id) if provider == erp else (stack.store, stack.site_id)
-        )
+    with live_stack(settings, db, vault, platform, items=40, drift=0.0, erp=erp) as path:
+        stack = path.stack
+        sender = stack.erp if provider == erp else stack.store
         sku = sorted(stack.store_stock())[4]
         with receiving() as (sink_url, sink):
             sender.set_faults(webhook_url=sink_url)
             sender.set_stock({sku: sender.stock()[sku] + 9})
             [delivery, *_] = sink.wait_for(1)
-        with (
-            running(create_app(settings)) as base,
-            relaying(settings),
-            workers(make_celery(settings)),
-        ):
-            url = f"{base}/webhooks/{provider}/{owner}"
-            assert _post(url, delivery) == "accepted"
-            _processed(db, 1)
-            back_date(db, 600)
-            assert _post(url, delivery) == "duplicate"
-            assert _statuses(db) == [WebhookStatus.PROCESSED, WebhookStatus.DUPLICATE]
-            back_date(db, settings.idempotency_ttl_seconds)
-            assert _post(url, delivery) == "accepted"
-            _processed(db, 2)
+        url = path.url(provider)
+        assert _post(url, delivery) == "accepted"
+        _processed(db, 1)
+        back_date(db, 600)
+        assert _post(url, delivery) == "duplicate"
+        assert _statuses(db) == [WebhookStatus.PROCESSED, WebhookStatus.DUPLICATE]
+        back_date(db, settings.idempotency_ttl_seconds)
+        assert _post(url, delivery) == "accepted"
+        _processed(db, 2)
     assert _statuses(db) == [
         WebhookStatus.PROCESSED,
         WebhookStatus.DUPLICATE,
