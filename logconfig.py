@@ -25,13 +25,15 @@ from celery import current_app
 from celery.signals import after_task_publish, setup_logging, task_postrun, task_prerun
 from pythonjsonlogger.json import JsonFormatter
 
-#: The argument of each id-taking task, named for what it identifies. A test walks the
+#: The argument of each task that takes one, named for what it identifies (a row id, or
+#: for the republish after a Redis loss the moment of the loss). A test walks the
 #: registered tasks and checks every task with arguments is listed here.
 TASK_IDS: dict[str, str] = {
     "workers.events.process": "event",
     "workers.runs.start": "run",
     "workers.batches.process": "batch",
     "workers.lifecycle.deliver": "delivery",
+    "workers.outages.republish_queued": "lost_at",
 }
 
 _FIRST_ARG = re.compile(r"^[\[(](\d+)")
