@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from embedded.redis import running_port
-from embedded.supervisor import ProcessSpec
+from embedded.supervisor import Probe, ProcessSpec
 from settings import Settings
 
 
@@ -56,7 +56,10 @@ def stack_processes(settings: Settings, with_flower: bool) -> list[ProcessSpec]:
                 "-n",
                 "stocksync@%h",
             ],
-            probe=f"http://{_local(settings.web_host)}:{settings.web_port}/readyz/consumers",
+            probe=Probe(
+                f"http://{_local(settings.web_host)}:{settings.web_port}/readyz/consumers",
+                "consumers",
+            ),
         ),
         ProcessSpec("relay", [python, "-m", "cli.main", "relay"]),
         ProcessSpec("beat", [*celery, "beat", "--loglevel", settings.log_level]),

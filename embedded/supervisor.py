@@ -8,17 +8,21 @@ Redis, docs/architecture.md flow 1). Why not honcho/foreman: we need Linux's
 parent-death signal so a SIGKILLed supervisor still takes its children with it, and
 this restart policy; both are a few lines here.
 
-A child may also name a probe, an HTTP URL that answers 503 while it is alive but not
-doing its work (the worker's: `/readyz/consumers`, a consumer that stopped taking
-messages). A child whose probe has answered 503 for `UNHEALTHY_SECONDS` is killed and
-so restarted like one that exited; that is safe at any line (late acks, batch leases,
-the outbox sweeper). A probe that cannot be reached says nothing: the web process may
-be restarting, which is no reason to kill the worker.
+A child may also name a probe: an HTTP URL answering 503 `{"failing": {...}}` and the
+failure in it that means the child itself is alive but not doing its work (the
+worker's: `/readyz/consumers` naming `consumers`, a consumer that stopped taking
+messages). A child whose probe has named that failure for `UNHEALTHY_SECONDS` is killed
+and so restarted like one that exited; that is safe at any line (late acks, batch
+leases, the outbox sweeper). Any other answer says nothing about the child: a probe
+that cannot be reached (the web process restarting) or a 503 for another reason (Redis
+down: the worker reconnects on its own, and killing it then would lose the messages it
+holds) never restarts it.
 """
 
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -42,11 +46,18 @@ UNHEALTHY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
+class Probe:
+    """Where to ask whether a child works, and the failure that says it does not."""
+
+    url: str
+    failure: str
+
+
+@dataclass(frozen=True)
 class ProcessSpec:
     name: str
     argv: Sequence[str]
-    #: Answers 503 while the child is alive but not doing its work (module docstring).
-    probe: str | None = None
+    probe: Probe | None = None
 
 
 def die_with_parent() -> None:
@@ -109,11 +120,12 @@ class Supervisor:
             if now - self._probed_at.get(spec.name, 0.0) < PROBE_EVERY_SECONDS:
                 continue
             self._probed_at[spec.name] = now
-            if _answers_unhealthy(spec.probe):
+            if _names_failure(spec.probe):
                 since = self._unhealthy_since.setdefault(spec.name, now)
                 if now - since >= self.unhealthy_seconds:
                     print(
-                        f"[up] {spec.name} failed {spec.probe} for {now - since:.0f} s; "
+                        f"[up] {spec.name}: {spec.probe.failure} failing at {spec.probe.url} "
+                        f"for {now - since:.0f} s; "
                         "restarting it",
                         file=sys.stderr,
                     )
@@ -170,13 +182,19 @@ class Supervisor:
             _signal_group(proc, signal.SIGKILL)
 
 
-def _answers_unhealthy(url: str) -> bool:
-    """True only if the probe answered 503; no answer at all proves nothing."""
+def _names_failure(probe: Probe) -> bool:
+    """True only if the probe answered 503 naming `probe.failure` (module docstring)."""
     try:
-        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own probe URL
+        with urllib.request.urlopen(probe.url, timeout=2):  # noqa: S310 - our own probe URL
             return False
     except urllib.error.HTTPError as answer:
-        return answer.code == 503
+        if answer.code != 503:
+            return False
+        try:
+            failing = json.loads(answer.read()).get("failing", {})
+        except (ValueError, AttributeError):
+            return False
+        return isinstance(failing, dict) and probe.failure in failing
     except OSError:
         return False
 

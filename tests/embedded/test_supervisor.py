@@ -3,6 +3,7 @@ the others running."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -19,6 +20,7 @@ from embedded.supervisor import (
     RESTART_CAP_SECONDS,
     RESTART_FIRST_SECONDS,
     STABLE_SECONDS,
+    Probe,
     ProcessSpec,
     Supervisor,
 )
@@ -84,12 +86,16 @@ def test_restarts_back_off_to_the_cap_and_reset_after_a_stable_run(
     assert supervisor._restart_at["worker"] - (now + STABLE_SECONDS) == RESTART_FIRST_SECONDS
 
 
-class _Probe(BaseHTTPRequestHandler):
-    """Answers with the server's `status` (a child's health probe)."""
+class _ProbeHandler(BaseHTTPRequestHandler):
+    """Answers as the consumers probe does: 200, or 503 naming the server's `failing`."""
 
     def do_GET(self) -> None:
-        self.send_response(self.server.status)  # type: ignore[attr-defined]
+        failing = self.server.failing  # type: ignore[attr-defined]
+        body = json.dumps({"failing": {failing: "..."}} if failing else {}).encode()
+        self.send_response(503 if failing else 200)
+        self.send_header("Content-Type", "application/json")
         self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *args: object) -> None:
         """Quiet."""
@@ -97,8 +103,8 @@ class _Probe(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def probe() -> Iterator[HTTPServer]:
-    server = HTTPServer(("127.0.0.1", 0), _Probe)
-    server.status = 200  # type: ignore[attr-defined]
+    server = HTTPServer(("127.0.0.1", 0), _ProbeHandler)
+    server.failing = None  # type: ignore[attr-defined]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield server
@@ -106,38 +112,42 @@ def probe() -> Iterator[HTTPServer]:
         server.shutdown()
 
 
-def test_a_child_failing_its_probe_long_enough_is_restarted_and_unreachable_is_not_failing(
+def test_a_child_whose_probe_names_its_failure_long_enough_is_restarted(
     probe: HTTPServer,
 ) -> None:
     url = f"http://127.0.0.1:{probe.server_port}/readyz/consumers"
-    worker = replace(SLEEPER, name="worker", probe=url)
-    orphan = replace(SLEEPER, name="relay", probe="http://127.0.0.1:1/readyz/consumers")
+    worker = replace(SLEEPER, name="worker", probe=Probe(url, "consumers"))
+    # A probe nobody answers never counts against its child.
+    orphan = replace(SLEEPER, name="relay", probe=Probe("http://127.0.0.1:1/x", "consumers"))
     supervisor = Supervisor([worker, orphan], dict(os.environ), unhealthy_seconds=30)
     supervisor.start()
+
+    def answer(failing: str | None, at: float) -> None:
+        probe.failing = failing  # type: ignore[attr-defined]
+        supervisor.restart_unhealthy(at)
+
     try:
         first, relay = supervisor.procs["worker"], supervisor.procs["relay"]
         now = time.monotonic()
-        supervisor.restart_unhealthy(now)
-        probe.status = 503  # type: ignore[attr-defined]
-        supervisor.restart_unhealthy(now + PROBE_EVERY_SECONDS)  # unhealthy since here
-        probe.status = 200  # type: ignore[attr-defined]
-        supervisor.restart_unhealthy(now + PROBE_EVERY_SECONDS + 1)  # too soon: not asked
-        probe.status = 503  # type: ignore[attr-defined]
-        supervisor.restart_unhealthy(now + 30)
-        assert first.poll() is None  # 25 s of 503: not yet
-        probe.status = 200  # type: ignore[attr-defined]
-        supervisor.restart_unhealthy(now + 35)  # healthy again: the count starts over
-        probe.status = 503  # type: ignore[attr-defined]
-        supervisor.restart_unhealthy(now + 100)
-        supervisor.restart_unhealthy(now + 129)
+        answer(None, now)
+        answer("consumers", now + PROBE_EVERY_SECONDS)  # failing since here
+        answer(None, now + PROBE_EVERY_SECONDS + 1)  # too soon: not asked
+        answer("consumers", now + 30)
+        assert first.poll() is None  # 25 s of failing: not yet
+        answer(None, now + 35)  # working again: the count starts over
+        answer("consumers", now + 100)
+        answer("consumers", now + 129)
         assert first.poll() is None
-        supervisor.restart_unhealthy(now + 135)
-        wait_for(lambda: first.poll() is not None, 10, "the unhealthy child killed")
-        supervisor.restart_exited(now + 136)
-        supervisor.restart_exited(now + 136 + RESTART_FIRST_SECONDS)
+        # Another failure (Redis down: the worker reconnects by itself) is not its own.
+        answer("redis", now + 135)
+        assert first.poll() is None
+        answer("consumers", now + 140)
+        answer("consumers", now + 170)
+        wait_for(lambda: first.poll() is not None, 10, "the stalled child killed")
+        supervisor.restart_exited(now + 171)
+        supervisor.restart_exited(now + 171 + RESTART_FIRST_SECONDS)
         assert supervisor.procs["worker"] is not first
         assert supervisor.procs["worker"].poll() is None
-        # A probe nobody answers never counted against its child.
         assert supervisor.procs["relay"] is relay and relay.poll() is None
     finally:
         supervisor.stop(grace_seconds=5)
