@@ -232,6 +232,8 @@ class IntakeWriter:
         self._rows_waiting = threading.Event()  # set by a batch's first row
         self._started_in: int | None = None
         self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
 
     def record(self, values: dict[str, Any], status: WebhookStatus) -> tuple[WebhookStatus, int]:
         """Write one row durably; return its status (`duplicate` for a delivery seen
@@ -260,8 +262,24 @@ class IntakeWriter:
             return
         with self._start_lock:
             if self._started_in != pid:
-                threading.Thread(target=self._run, name="intake-writer", daemon=True).start()
+                self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
+                self._thread.start()
                 self._started_in = pid
+
+    def close(self, timeout: float = WRITE_TIMEOUT_SECONDS) -> None:
+        """Write the rows waiting, stop the thread, close the connection and the engine.
+
+        For a process that closes an app and goes on (the test suite starts hundreds):
+        the thread holds the writer, its connection and its engine's pool for as long
+        as it runs, so without this each app kept its connections open until the
+        process exited. A web process simply exits with its app.
+        """
+        self._closing.set()
+        self._rows_waiting.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._disconnect()
+        self.engine.dispose()
 
     def _run(self) -> None:
         while True:
@@ -275,6 +293,8 @@ class IntakeWriter:
                     self._write_safely(batch.rows[start : start + MAX_BATCH])
             finally:
                 batch.written.set()
+            if self._closing.is_set():
+                return
 
     def _write_safely(self, rows: list[_Pending]) -> None:
         try:

@@ -1,5 +1,5 @@
 """What request handlers share: the service context, the receiver's intake writer and
-owner cache. One bundle per app, built by the factory."""
+owner cache. One bundle per app, built by the factory, and closed by `close_all`."""
 
 from __future__ import annotations
 
@@ -50,7 +50,26 @@ class Resources:
             make_engine(settings.database_url, connect_timeout=2, pre_ping=False),
             ttl_seconds=settings.idempotency_ttl_seconds,
         )
-        return cls(ctx, intake, OwnerCache(ctx.sessions, ctx.vault))
+        built = cls(ctx, intake, OwnerCache(ctx.sessions, ctx.vault))
+        _BUILT.append(built)
+        return built
+
+    def close(self) -> None:
+        """Close the intake writer (its thread, connection and engine) and the context."""
+        self.intake.close()
+        self.ctx.dispose()
+
+
+#: Every bundle this process built and has not closed. Held strongly: an app may be
+#: gone while its intake writer's thread, connection and engine live on.
+_BUILT: list[Resources] = []
+
+
+def close_all() -> None:
+    """Close every app's resources this process built: for a process that builds many
+    apps and goes on, as the test suite does after each test (api/intake.py `close`)."""
+    while _BUILT:
+        _BUILT.pop().close()
 
 
 def resources() -> Resources:

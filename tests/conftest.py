@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.resources import close_all
 from models import Base
 from models.crypto import Vault
 from models.db import make_engine, make_sessionmaker
@@ -120,3 +121,11 @@ def unreachable_settings(settings: Settings) -> Settings:
         database_url="postgresql+psycopg2://postgres@127.0.0.1:1/none",
         redis_url="redis://127.0.0.1:1/0",
     )
+
+
+@pytest.fixture(autouse=True)
+def _close_apps() -> Iterator[None]:
+    """Close what each web app of the test opened (its connections, its intake writer's
+    thread): left open, the apps of a whole run exhausted PostgreSQL's connections."""
+    yield
+    close_all()
