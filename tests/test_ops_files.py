@@ -1,8 +1,10 @@
-"""No Docker engine runs here, so check that docker-compose.yml and the Procfile agree:
-same processes, same programs, same queues, and migrations before the app."""
+"""No Docker engine runs here, so check the ops files by reading them: docker-compose.yml
+and the Procfile agree (same processes, programs, queues, migrations before the app),
+and the Dockerfile builds an image without our secrets that runs unprivileged."""
 
 from __future__ import annotations
 
+import fnmatch
 import shlex
 from pathlib import Path
 
@@ -71,3 +73,62 @@ def test_migrations_run_before_the_app_and_services_are_health_checked() -> None
     assert "healthcheck" in compose["postgres"] and "healthcheck" in compose["redis"]
     assert compose["postgres"]["image"] == "postgres:16"
     assert compose["redis"]["image"] == "redis:7"
+
+
+def _dockerfile() -> list[tuple[str, str]]:
+    """The Dockerfile's instructions, (KEYWORD, arguments), continuation lines joined."""
+    joined = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    instructions = []
+    for line in joined.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            keyword, _, arguments = line.strip().partition(" ")
+            instructions.append((keyword.upper(), arguments.strip()))
+    return instructions
+
+
+def _docker_ignores(path: str) -> bool:
+    """Whether .dockerignore keeps `path` out of the build context: a pattern matching it
+    or one of its folders (Docker's rule; `**/` also matches at the top)."""
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    assert not [p for p in patterns if p.startswith("!")], "exceptions are not modelled here"
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    variants = {v for p in patterns for v in (p, p.removeprefix("**/"))}
+    return any(fnmatch.fnmatchcase(prefix, v) for prefix in prefixes for v in variants)
+
+
+def test_the_image_leaves_out_the_venv_git_data_and_secrets() -> None:
+    for path in (
+        ".venv/bin/python",
+        ".git/config",
+        "var/encryption.key",
+        "var/redis/appendonly.aof",
+        "var/postgres/PG_VERSION",
+        "api/__pycache__/app.cpython-311.pyc",
+        "tests/artifacts/run.log",
+        ".env",
+        "deploy/prod.env",
+        "deploy/tls.key",
+        "secrets.key",
+    ):
+        assert _docker_ignores(path), path
+    for path in ("api/app.py", "setup.cfg", "migrations/env.py", "README.md"):
+        assert not _docker_ignores(path), path
+
+
+def test_the_image_installs_dependencies_before_the_code_and_runs_unprivileged() -> None:
+    instructions = _dockerfile()
+    keywords = [keyword for keyword, _ in instructions]
+    copy_code = instructions.index(("COPY", ". ."))
+    # Before the code: only the package metadata is copied, and pip installs from it.
+    early_copies = [args for keyword, args in instructions[:copy_code] if keyword == "COPY"]
+    assert early_copies and all(". " not in f"{args} " for args in early_copies)
+    assert any(k == "RUN" and "pip install" in a for k, a in instructions[:copy_code])
+    # After it: the package alone, without resolving dependencies again.
+    late_installs = [a for k, a in instructions[copy_code:] if k == "RUN" and "pip install" in a]
+    assert late_installs and all("--no-deps" in a for a in late_installs)
+    # The user the command runs as is not root.
+    users = [args for keyword, args in instructions[: keywords.index("CMD")] if keyword == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert "USER" not in keywords[keywords.index("CMD") :]
