@@ -132,3 +132,10 @@ def test_the_image_installs_dependencies_before_the_code_and_runs_unprivileged()
     users = [args for keyword, args in instructions[: keywords.index("CMD")] if keyword == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert "USER" not in keywords[keywords.index("CMD") :]
+
+
+def test_long_running_services_restart_and_migrations_do_not() -> None:
+    compose = _compose()
+    for name in ("postgres", "redis", "web", "worker", "relay", "beat", "flower"):
+        assert compose[name].get("restart") == "unless-stopped", name
+    assert compose["migrations"]["restart"] == "no"
