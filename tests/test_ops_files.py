@@ -5,7 +5,9 @@ and the Dockerfile builds an image without our secrets that runs unprivileged.""
 from __future__ import annotations
 
 import fnmatch
+import os
 import shlex
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -13,12 +15,23 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _procfile() -> dict[str, list[str]]:
+def _procfile_lines() -> dict[str, str]:
     entries = {}
     for line in (ROOT / "Procfile").read_text().splitlines():
         if line.strip():
             name, command = line.split(":", 1)
-            entries[name.strip()] = shlex.split(command)
+            entries[name.strip()] = command.strip()
+    return entries
+
+
+def _procfile() -> dict[str, list[str]]:
+    """Each process's program and arguments, after any guard (`: "${X:?...}" && exec`)."""
+    entries = {}
+    for name, command in _procfile_lines().items():
+        argv = shlex.split(command)
+        if "&&" in argv:
+            argv = argv[len(argv) - argv[::-1].index("&&") :]
+        entries[name] = argv[1:] if argv[0] == "exec" else argv
     return entries
 
 
@@ -139,3 +152,37 @@ def test_long_running_services_restart_and_migrations_do_not() -> None:
     for name in ("postgres", "redis", "web", "worker", "relay", "beat", "flower"):
         assert compose[name].get("restart") == "unless-stopped", name
     assert compose["migrations"]["restart"] == "no"
+
+
+def test_flower_gets_its_password_from_the_environment_never_its_command_line() -> None:
+    compose = _compose()
+    for name, command in [(n, " ".join(a)) for n, a in _procfile().items()] + [
+        (n, str(s.get("command", ""))) for n, s in compose.items()
+    ]:
+        assert "basic_auth" not in command and "FLOWER_BASIC_AUTH" not in command, name
+    environment = compose["flower"]["environment"]
+    assert isinstance(environment, dict)
+    assert environment["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
+
+
+def test_the_procfile_flower_needs_a_password_and_keeps_it_off_its_command_line(
+    tmp_path: Path,
+) -> None:
+    """Run the Procfile's line as a Procfile runner does (`sh -c`), with a `celery` that
+    reports its arguments and whether it got the password."""
+    fake = tmp_path / "celery"
+    fake.write_text('#!/bin/sh\necho "argv: $*"\necho "auth: ${FLOWER_BASIC_AUTH:-none}"\n')
+    fake.chmod(0o755)
+    line = _procfile_lines()["flower"]
+    env = {"PATH": f"{tmp_path}:{os.environ['PATH']}"}
+
+    refused = subprocess.run(["sh", "-c", line], env=env, capture_output=True, text=True)
+    assert refused.returncode != 0 and "FLOWER_BASIC_AUTH" in refused.stderr
+    assert "argv:" not in refused.stdout  # Flower never started without a password
+
+    env["FLOWER_BASIC_AUTH"] = "ops:s3cret-pass"
+    ran = subprocess.run(["sh", "-c", line], env=env, capture_output=True, text=True)
+    assert ran.returncode == 0
+    argv, auth = ran.stdout.splitlines()
+    assert argv.startswith("argv: -A workers flower") and "s3cret-pass" not in argv
+    assert auth == "auth: ops:s3cret-pass"
