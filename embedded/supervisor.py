@@ -37,6 +37,8 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from embedded.private import PRIVATE_UMASK
+
 PR_SET_PDEATHSIG = 1
 #: Restart delays of a child that exited: doubling from the first, capped.
 RESTART_FIRST_SECONDS = 1.0
@@ -70,13 +72,16 @@ class ProcessSpec:
     probe: Probe | None = None
 
 
-def die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the supervisor dies, however it dies."""
+def prepare_child() -> None:
+    """In the child before exec: get SIGTERM when the supervisor dies, however it dies;
+    its own process group; and files private from their creation."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     # Own process group: Ctrl-C reaches the supervisor only, which then stops each
     # child once, in order, instead of every process getting SIGINT at the same time.
     os.setpgrp()
+    # What the stack writes under STOCKSYNC_HOME (beat's schedule) is no one else's.
+    os.umask(PRIVATE_UMASK)
 
 
 class Supervisor:
@@ -109,7 +114,7 @@ class Supervisor:
 
     def _start(self, spec: ProcessSpec, now: float) -> None:
         self.procs[spec.name] = subprocess.Popen(
-            list(spec.argv), env=self.env, preexec_fn=die_with_parent
+            list(spec.argv), env=self.env, preexec_fn=prepare_child
         )
         self._started_at[spec.name] = now
         print(f"[up] started {spec.name} (pid {self.procs[spec.name].pid})", flush=True)
