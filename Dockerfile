@@ -16,10 +16,12 @@ COPY . .
 RUN pip install --no-deps --force-reinstall .
 
 # Run unprivileged: a process that is broken into gets no root in the container. Its
-# own home holds STOCKSYNC_HOME (beat's schedule), which /app, owned by root, cannot.
+# own home holds STOCKSYNC_HOME (beat's schedule, which needs its folder to exist),
+# which /app, owned by root, cannot.
 RUN useradd --create-home --uid 10001 stocksync
 USER stocksync
 ENV STOCKSYNC_HOME=/home/stocksync/var
+RUN mkdir -m 0700 "$STOCKSYNC_HOME"
 
 # The web process; docker-compose.yml names each service's own command.
 EXPOSE 5000
