@@ -6,15 +6,16 @@ root it runs the server as a `pgserver` system user, which it creates.
 The data directory is private, as PostgreSQL itself requires (0700), and so is what
 pgserver writes beside PostgreSQL's own files (embedded/private.py). As root, pgserver
 opens every folder above the data directory to everyone (g+rx, o+rx) so that its user
-can reach it; we take the read bits of STOCKSYNC_HOME back at once (0711: its user
-needs only to pass through), so nobody else lists it, and everything inside is private
-anyway.
+can reach it; we give STOCKSYNC_HOME its own mode back at once, plus the search bits
+its user needs (a private 0700 home becomes 0711: passable, not listable), never taking
+away a bit it had before (a home that is a shared folder stays as it was).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import stat
 from pathlib import Path
 
 import psycopg2
@@ -36,12 +37,12 @@ def ensure_postgres(home: Path, database: str = DATABASE) -> str:
     import pgserver
 
     with file_lock(home / "postgres.lock"):
-        private_dir(home)
+        before = stat.S_IMODE(private_dir(home).stat().st_mode)
         with private_umask():
             server = pgserver.get_server(_data_dir(home), cleanup_mode=None)
         if os.geteuid() == 0:
-            # Module docstring: pgserver opened it to everyone; 0711 lets its user through.
-            os.chmod(home, 0o711)  # noqa: S103 - narrower than pgserver left it
+            # Module docstring: pgserver opened it to everyone; its user needs only +x.
+            os.chmod(home, before | 0o011)  # noqa: S103 - narrower than pgserver left it
         uri = server.get_uri()
         _create_database(uri, database)
     base, _, query = uri.partition("?")
