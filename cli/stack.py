@@ -2,7 +2,9 @@
 
 `up` resolves the services (starting embedded PostgreSQL/Redis when no URL is set),
 applies migrations, then runs web (gunicorn), worker, beat and Flower under one
-supervisor. Ctrl-C stops everything, including the embedded servers it started.
+supervisor, which restarts a child that exits. Ctrl-C stops everything, including the
+embedded servers it started; so does a child's crash loop, and `up` then exits 1
+(embedded/supervisor.py).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ progress bars and the summary.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -18,8 +19,9 @@ from typing import IO
 
 import requests
 
+from embedded.private import private_dir
 from embedded.stack import child_env, stack_processes
-from embedded.supervisor import ProcessSpec, Supervisor, die_with_parent
+from embedded.supervisor import ProcessSpec, Supervisor, prepare_child
 from settings import Settings
 
 #: Seconds the web process may take to answer /readyz (gunicorn imports the whole app).
@@ -39,15 +41,17 @@ class LoggedSupervisor(Supervisor):
         self._log: IO[bytes] | None = None
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("ab")
+        # Under STOCKSYNC_HOME, so private from its creation like the rest of it.
+        private_dir(self.log_path.parent)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        self._log = os.fdopen(os.open(self.log_path, flags, 0o600), "ab")
         for spec in self.specs:
             self.procs[spec.name] = subprocess.Popen(
                 list(spec.argv),
                 env=self.env,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent,
+                preexec_fn=prepare_child,
             )
 
     def stop(self, grace_seconds: float = 20.0) -> None:

@@ -2,16 +2,26 @@
 
 pgserver listens on a unix socket only (no TCP port to collide with), and when run as
 root it runs the server as a `pgserver` system user, which it creates.
+
+The data directory is private, as PostgreSQL itself requires (0700), and so is what
+pgserver writes beside PostgreSQL's own files (embedded/private.py). As root, pgserver
+opens every folder above the data directory to everyone (g+rx, o+rx) so that its user
+can reach it; we give STOCKSYNC_HOME its own mode back at once, plus the search bits
+its user needs (a private 0700 home becomes 0711: passable, not listable), never taking
+away a bit it had before (a home that is a shared folder stays as it was).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from pathlib import Path
 
 import psycopg2
 
 from embedded.locking import file_lock
+from embedded.private import private_dir, private_umask
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +37,12 @@ def ensure_postgres(home: Path, database: str = DATABASE) -> str:
     import pgserver
 
     with file_lock(home / "postgres.lock"):
-        server = pgserver.get_server(_data_dir(home), cleanup_mode=None)
+        before = stat.S_IMODE(private_dir(home).stat().st_mode)
+        with private_umask():
+            server = pgserver.get_server(_data_dir(home), cleanup_mode=None)
+        if os.geteuid() == 0:
+            # Module docstring: pgserver opened it to everyone; its user needs only +x.
+            os.chmod(home, before | 0o011)  # noqa: S103 - narrower than pgserver left it
         uri = server.get_uri()
         _create_database(uri, database)
     base, _, query = uri.partition("?")
@@ -65,7 +80,6 @@ def stop_postgres(home: Path) -> bool:
 
 def data_owner(data: Path) -> str | None:
     """The system user pgserver runs postgres as (it refuses to run it as root)."""
-    import os
     import pwd
 
     if os.geteuid() != 0:

@@ -8,6 +8,7 @@ from cryptography.fernet import Fernet
 
 from embedded.locking import file_lock
 from embedded.postgres import ensure_postgres
+from embedded.private import create_private
 from embedded.redis import ensure_redis
 from settings import Settings, SettingsError
 
@@ -47,9 +48,9 @@ def resolve(settings: Settings) -> Settings:
 
 
 def _dev_key(settings: Settings) -> str:
+    """The embedded setup's key, made on first use: 0600 from its creation, never a
+    readable file narrowed afterwards (embedded/private.py)."""
     path = settings.home / "encryption.key"
     with file_lock(settings.home / "key.lock"):
-        if not path.exists():
-            path.write_text(Fernet.generate_key().decode())
-            path.chmod(0o600)
+        create_private(path, Fernet.generate_key().decode())
         return path.read_text().strip()

@@ -23,7 +23,8 @@ def _local(host: str) -> str:
 
 def stack_processes(settings: Settings, with_flower: bool) -> list[ProcessSpec]:
     """The processes of the stack. Flower binds to 127.0.0.1 only, and with
-    FLOWER_BASIC_AUTH set asks for it."""
+    FLOWER_BASIC_AUTH set asks for it (`child_env` passes it: never on a command line,
+    which any local user can read with `ps`)."""
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "workers"]
     specs = [
@@ -66,20 +67,26 @@ def stack_processes(settings: Settings, with_flower: bool) -> list[ProcessSpec]:
     ]
     if with_flower:
         flower = [*celery, "flower", f"--port={settings.flower_port}", "--address=127.0.0.1"]
-        if settings.flower_basic_auth:
-            flower.append(f"--basic_auth={settings.flower_basic_auth}")
         specs.append(ProcessSpec("flower", flower))
     return specs
 
 
 def child_env(settings: Settings) -> dict[str, str]:
-    """Children get the resolved URLs, so they reuse our servers instead of starting any."""
+    """Children get the resolved URLs, so they reuse our servers instead of starting any.
+
+    Secrets (the URLs' passwords, the keys, Flower's basic auth, which Flower reads
+    from `FLOWER_BASIC_AUTH` as it reads any option from `FLOWER_<OPTION>`) travel only
+    here: a process's environment is readable by its user alone, its command line by
+    everyone."""
     env = dict(os.environ)
     assert settings.database_url and settings.redis_url
     env["DATABASE_URL"] = settings.database_url
     env["REDIS_URL"] = settings.redis_url
     env["STOCKSYNC_ENCRYPTION_KEY"] = ",".join(settings.encryption_keys)
     env["STOCKSYNC_HOME"] = str(settings.home)
+    env.pop("FLOWER_BASIC_AUTH", None)
+    if settings.flower_basic_auth:
+        env["FLOWER_BASIC_AUTH"] = settings.flower_basic_auth
     return env
 
 

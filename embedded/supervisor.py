@@ -4,7 +4,11 @@ stop all, leave none behind.
 A child that exits is started again after a backoff (1 s, doubling to 30 s; back to
 1 s once it ran for a minute), and the others keep running: a worker that dies with
 Redis must not take the webhook receiver down with it (the receiver answers without
-Redis, docs/architecture.md flow 1). Why not honcho/foreman: we need Linux's
+Redis, docs/architecture.md flow 1). Only a crash loop stops the stack: a child that
+exits `CRASH_LOOP_EXITS` times in a row, each time before running a minute, is failing
+on its own (a bad setting, a broken install), and restarting it forever would only
+bury the reason under the log; the stack then stops, naming the child and its last
+exit code, and `wait` returns 1. Why not honcho/foreman: we need Linux's
 parent-death signal so a SIGKILLed supervisor still takes its children with it, and
 this restart policy; both are a few lines here.
 
@@ -33,12 +37,20 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from embedded.private import PRIVATE_UMASK
+
 PR_SET_PDEATHSIG = 1
 #: Restart delays of a child that exited: doubling from the first, capped.
 RESTART_FIRST_SECONDS = 1.0
 RESTART_CAP_SECONDS = 30.0
 #: A child that ran this long before exiting is restarted after the first delay again.
 STABLE_SECONDS = 60.0
+#: Exits in a row, none after a stable run, that stop the stack. Eight exits span seven
+#: restarts and 91 s of backoff (1+2+4+8+16+30+30, twice at the cap): long enough for
+#: what clears by itself (a port its predecessor still holds, a database restarting);
+#: what outlasts that is the child's own fault. The relay and the worker ride out a
+#: PostgreSQL or Redis outage instead of exiting, so an outage does not make them loop.
+CRASH_LOOP_EXITS = 8
 #: How often a child's probe is asked, and how long it must answer 503 before the
 #: child is restarted (on top of the probe's own judgement, 30 s for the consumers).
 PROBE_EVERY_SECONDS = 5.0
@@ -60,13 +72,16 @@ class ProcessSpec:
     probe: Probe | None = None
 
 
-def die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the supervisor dies, however it dies."""
+def prepare_child() -> None:
+    """In the child before exec: get SIGTERM when the supervisor dies, however it dies;
+    its own process group; and files private from their creation."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     # Own process group: Ctrl-C reaches the supervisor only, which then stops each
     # child once, in order, instead of every process getting SIGINT at the same time.
     os.setpgrp()
+    # What the stack writes under STOCKSYNC_HOME (beat's schedule) is no one else's.
+    os.umask(PRIVATE_UMASK)
 
 
 class Supervisor:
@@ -87,6 +102,10 @@ class Supervisor:
         #: Children that exited: when to start each again, and its last delay.
         self._restart_at: dict[str, float] = {}
         self._delay: dict[str, float] = {}
+        #: Exits in a row of each child without a stable run in between.
+        self._quick_exits: dict[str, int] = {}
+        #: Why the stack stopped by itself (a crash loop); None while it runs or after Ctrl-C.
+        self.failure: str | None = None
         self._stopping = False
 
     def start(self) -> None:
@@ -95,13 +114,14 @@ class Supervisor:
 
     def _start(self, spec: ProcessSpec, now: float) -> None:
         self.procs[spec.name] = subprocess.Popen(
-            list(spec.argv), env=self.env, preexec_fn=die_with_parent
+            list(spec.argv), env=self.env, preexec_fn=prepare_child
         )
         self._started_at[spec.name] = now
         print(f"[up] started {spec.name} (pid {self.procs[spec.name].pid})", flush=True)
 
     def wait(self) -> int:
-        """Block until SIGINT or SIGTERM, restarting children that exit; return 0."""
+        """Block until SIGINT or SIGTERM (return 0), restarting children that exit, or
+        until a child's crash loop (return 1)."""
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._request_stop)
         while not self._stopping:
@@ -109,7 +129,7 @@ class Supervisor:
             self.restart_exited(now)
             self.restart_unhealthy(now)
             time.sleep(0.2)
-        return 0
+        return 0 if self.failure is None else 1
 
     def restart_unhealthy(self, now: float) -> None:
         """Ask each running child's probe (every `PROBE_EVERY_SECONDS`); kill a child
@@ -136,6 +156,8 @@ class Supervisor:
 
     def restart_exited(self, now: float) -> None:
         """Note the children that exited and start again those whose delay has passed."""
+        if self.failure is not None:
+            return  # a crash loop: the stack is stopping, nothing starts again
         for spec in self.specs:
             proc = self.procs[spec.name]
             code = proc.poll()
@@ -150,6 +172,16 @@ class Supervisor:
         # one must not run beside them.
         _signal_group(self.procs[name], signal.SIGKILL)
         ran = now - self._started_at[name]
+        quick_exits = 1 if ran >= STABLE_SECONDS else self._quick_exits.get(name, 0) + 1
+        self._quick_exits[name] = quick_exits
+        if quick_exits >= CRASH_LOOP_EXITS:
+            self.failure = (
+                f"{name} exited {quick_exits} times in a row, each within "
+                f"{STABLE_SECONDS:.0f} s of starting, last with {code}; stopping the stack"
+            )
+            print(f"[up] {self.failure}", file=sys.stderr, flush=True)
+            self._stopping = True
+            return
         previous = self._delay.get(name, 0.0)
         delay = (
             RESTART_FIRST_SECONDS

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from embedded.supervisor import (
+    CRASH_LOOP_EXITS,
     PROBE_EVERY_SECONDS,
     RESTART_CAP_SECONDS,
     RESTART_FIRST_SECONDS,
@@ -84,6 +85,50 @@ def test_restarts_back_off_to_the_cap_and_reset_after_a_stable_run(
     wait_for(lambda: supervisor.procs["worker"].poll() is not None, 10, "the crash")
     supervisor.restart_exited(now + STABLE_SECONDS)  # it ran a minute before this exit
     assert supervisor._restart_at["worker"] - (now + STABLE_SECONDS) == RESTART_FIRST_SECONDS
+
+
+def _crash_and_restart(supervisor: Supervisor, starts: Path, now: float) -> float:
+    """Let the crasher exit once more, past its restart delay; return the new now."""
+    count = _starts(starts)
+    wait_for(lambda: supervisor.procs["worker"].poll() is not None, 10, "the crash")
+    supervisor.restart_exited(now)
+    if supervisor.failure is None:
+        now = supervisor._restart_at["worker"]
+        supervisor.restart_exited(now)
+        wait_for(lambda: _starts(starts) == count + 1, 10, "the restart")
+    return now
+
+
+def test_a_crash_loop_stops_the_stack_naming_the_child_and_its_exit_code(
+    supervised: tuple[Supervisor, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    supervisor, starts = supervised
+    now = time.monotonic()
+    for _ in range(CRASH_LOOP_EXITS - 1):
+        now = _crash_and_restart(supervisor, starts, now)
+    assert supervisor.failure is None  # each quick exit so far was restarted
+    now = _crash_and_restart(supervisor, starts, now)
+    assert supervisor.failure is not None
+    assert "worker" in supervisor.failure and "last with 3" in supervisor.failure
+    assert f"[up] {supervisor.failure}" in capsys.readouterr().err
+    supervisor.restart_exited(now + RESTART_CAP_SECONDS)
+    assert _starts(starts) == CRASH_LOOP_EXITS  # never started again
+    assert supervisor.wait() == 1  # `stocksync up` exits 1; the fixture stops the rest
+
+
+def test_a_stable_run_between_exits_starts_the_count_over(
+    supervised: tuple[Supervisor, Path],
+) -> None:
+    supervisor, starts = supervised
+    now = time.monotonic()
+    for _ in range(CRASH_LOOP_EXITS - 1):
+        now = _crash_and_restart(supervisor, starts, now)
+    # This exit comes after a minute's run: one bad minute, not a loop.
+    now = _crash_and_restart(supervisor, starts, now + STABLE_SECONDS)
+    for _ in range(CRASH_LOOP_EXITS - 2):
+        now = _crash_and_restart(supervisor, starts, now)
+    assert supervisor.failure is None
+    assert supervisor.procs["web"].poll() is None
 
 
 class _ProbeHandler(BaseHTTPRequestHandler):
