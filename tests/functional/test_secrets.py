@@ -85,7 +85,7 @@ class Secrets:
                 ("b64", base64.b64encode(raw).decode().rstrip("=")),
                 ("b64url", base64.urlsafe_b64encode(raw).decode().rstrip("=")),
             ):
-                found[encoded] = f"{name} {form}".strip()
+                found.setdefault(encoded, f"{name} {form}".strip())
         return found
 
 
@@ -417,4 +417,5 @@ def test_no_configured_secret_shows_anywhere(
     output = seen.texts["stack output (every process, access log included)"]
     assert f"/webhooks/zoho/{owners['zoho']}" in output and "task" in output
     assert "webhook_log: (" in seen.texts["database"]
-    assert seen.leaks(s.forms()) == []
+    leaks = seen.leaks(s.forms())
+    assert leaks == [], "\n".join(leaks)
