@@ -142,7 +142,8 @@ def _celery_role() -> str:
 def _setup_celery_logging(loglevel: int | str | None = None, **_: Any) -> None:
     """LOG_LEVEL, or `--loglevel` if that is more verbose (Celery's default is WARNING,
     which would hide the INFO lines that trace an event)."""
-    settings = current_app.conf.get("stocksync_settings")
+    # Set by workers.app.make_celery (read by name: logconfig cannot import workers).
+    settings = getattr(current_app, "stocksync_settings", None)
     levels = [logging.getLevelName(str(settings.log_level))] if settings else []
     if loglevel is not None:
         levels.append(loglevel if isinstance(loglevel, int) else logging.getLevelName(loglevel))

@@ -19,6 +19,10 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 #: Requests in flight per worker; each is a greenlet, not a thread.
 worker_connections = 1000
 graceful_timeout = 10
+#: gunicorn's default access line less what may carry a secret: the query string
+#: (Zoho's `?token=`, whatever token someone puts in a URL) and the Referer (the page
+#: before, query and all). `%(U)s` is the path alone. docs/style.md rule 17.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 
 
 def post_fork(server: Any, worker: Any) -> None:

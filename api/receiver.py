@@ -21,6 +21,7 @@ from api.owners import Found
 from api.resources import Resources, resources
 from api.webhooks import woocommerce
 from api.webhooks.event import MalformedPayload, SignatureError
+from api.webhooks.redaction import without_secret
 from api.webhooks.registry import PROVIDERS, Provider
 from models import WebhookStatus
 
@@ -214,6 +215,8 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
         events = provider.parse(raw_body, headers)
     except MalformedPayload as exc:
         return _refuse(res, provider, name, owner, 400, "webhook.malformed", exc.reason)
+    if provider.body_may_carry_secret:
+        events = without_secret(events, secret)
 
     if not owner.accepting:
         log.info("webhook.paused", extra={"provider": name, "owner": owner.id})

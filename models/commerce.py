@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -38,6 +39,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, bigint_pk, created_at, updated_at
+from models.json_strings import map_strings
 
 #: Money as the store sends it; 4 places covers every ISO 4217 minor unit and unit prices.
 MONEY = Numeric(18, 4)
@@ -65,7 +67,7 @@ class Order(Base):
     customer_external_id: Mapped[str | None] = mapped_column(EXTERNAL_ID)
     source_created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     source_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    #: The plugin's record, minus every e-mail field (see `strip_emails`).
+    #: The plugin's record, minus every e-mail address (see `strip_emails`).
     raw: Mapped[Any] = mapped_column(JSONB)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
@@ -159,17 +161,28 @@ def hash_email(key: bytes, email: str) -> str:
     return hmac.new(key, canonical, hashlib.sha256).hexdigest()
 
 
-def strip_emails(value: Any) -> Any:
-    """A copy of a JSON value without any key naming an e-mail, at any depth.
+#: What replaces an e-mail address found in a record's text.
+EMAIL_MASK = "[email]"
+#: Anything shaped like an address: a run of characters that cannot end an address
+#: on either side of `@` (or its URL encoding, `%40`). Broad on purpose: a false match
+#: costs a few characters of a stored copy, a miss stores someone's address.
+_ADDRESS = re.compile(r"[^\s@<>()\[\]{},;:\"'/\\]+(?:@|%40)[^\s@<>()\[\]{},;:\"'/\\]+", re.I)
 
-    Plugins send whole records (an order's `billing.email`, a customer's `email`), and
-    addresses must not reach the database in clear, not even inside `raw`.
+
+def strip_emails(value: Any) -> Any:
+    """A copy of a JSON value without any key naming an e-mail and with every address
+    in any other string (values and keys, at any depth) replaced by EMAIL_MASK.
+
+    Plugins send whole records, and addresses must not reach the database in clear, not
+    even inside `raw`: not only under `email` keys (an order's `billing.email`) but under
+    any name (`username`, `E-Mail`, a `billing_email` meta entry) and in free text (a
+    `customer_note`).
     """
-    if isinstance(value, dict):
-        return {k: strip_emails(v) for k, v in value.items() if "email" not in k.lower()}
-    if isinstance(value, list):
-        return [strip_emails(v) for v in value]
-    return value
+    return map_strings(
+        value,
+        lambda text: _ADDRESS.sub(EMAIL_MASK, text),
+        drop_key=lambda key: "email" in key.lower(),
+    )
 
 
 def upsert_changed(

@@ -22,15 +22,34 @@ TASK_MODULES: list[str] = [
 ]
 
 
-def make_celery(settings: Settings) -> Celery:
+class StocksyncCelery(Celery):
+    """The Celery app, holding the settings its tasks build their context from.
+
+    They live on the app object, never in `app.conf`: Flower renders the worker's
+    configuration (`celery inspect conf`), and Celery masks only the keys whose names
+    look secret, so settings there would show the admin token, the encryption keys and
+    the database URL (issue 19; docs/style.md rule 17). Set after construction, so
+    the app keeps Celery's constructor (which its pickling calls)."""
+
+    stocksync_settings: Settings
+
+
+def settings_of(app: Celery) -> Settings:
+    """The settings `make_celery` built `app` from."""
+    if not isinstance(app, StocksyncCelery):
+        raise TypeError(f"{app!r} was not built by make_celery")
+    return app.stocksync_settings
+
+
+def make_celery(settings: Settings) -> StocksyncCelery:
     """Build the app from resolved settings (service URLs filled in)."""
     if not settings.redis_url:
         raise ValueError("make_celery needs resolved settings (redis_url is None)")
     install_celery_logging()
-    app = Celery("stocksync", include=TASK_MODULES)
+    app = StocksyncCelery("stocksync", include=TASK_MODULES)
+    app.stocksync_settings = settings
     app.conf.update(celeryconfig.build(settings))
     app.steps["consumer"].add(RepublishAfterLoss)
     app.steps["consumer"].add(MigrateSeparator)
     app.steps["consumer"].add(Heartbeat)
-    app.conf.stocksync_settings = settings
     return app

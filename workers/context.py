@@ -1,8 +1,8 @@
 """The worker process's service context (sync/context.py), built once per settings.
 
-`get_context(app)` builds it lazily from the app's resolved settings
-(`app.conf.stocksync_settings`, set by `make_celery`) the first time a task asks, so
-importing a task module connects to nothing. A prefork child inherits its parent's
+`get_context(app)` builds it lazily from the app's resolved settings (`settings_of(app)`,
+kept by `make_celery` outside the Celery config Flower shows) the first time a task
+asks, so importing a task module connects to nothing. A prefork child inherits its parent's
 objects; `worker_process_init` drops the inherited database connections (a socket
 shared by two processes corrupts both) and redis-py reconnects by itself after a fork.
 """
@@ -18,7 +18,7 @@ from celery.signals import worker_process_init
 
 from settings import Settings
 from sync.context import Context, build_context
-from workers.app import make_celery
+from workers.app import make_celery, settings_of
 from workers.broker import CeleryBroker
 
 _contexts: dict[Settings, Context] = {}
@@ -27,7 +27,7 @@ _lock = threading.Lock()
 
 def context_for(app: Celery, **options: Any) -> Context:
     """A new context on `app`'s settings whose broker is `app`'s."""
-    settings: Settings = app.conf.stocksync_settings
+    settings = settings_of(app)
     assert settings.redis_url, "make_celery resolved the settings"
     client = redis.Redis.from_url(settings.redis_url)
     return build_context(settings, CeleryBroker(app, client), redis_client=client, **options)
@@ -52,7 +52,7 @@ def get_context(app: Celery | None = None) -> Context:
     share a database engine.
     """
     app = app or current_app
-    settings: Settings = app.conf.stocksync_settings
+    settings = settings_of(app)
     with _lock:
         context = _contexts.get(settings)
         if context is None:

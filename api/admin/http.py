@@ -25,6 +25,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from api.admin.auth import require_admin
 from api.admin.errors import BadRequest, HttpRefusal, status_of
+from api.admin.messages import refusal
 from sync.encoding import dumps
 from sync.errors import OUTAGES, Invalid, ServiceError
 
@@ -229,10 +230,7 @@ def parse_body(validator: Draft202012Validator, optional: bool) -> dict[str, Any
     check_storable(body)
     error = best_match(validator.iter_errors(body))
     if error is not None:
-        where = "body" + "".join(
-            f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path
-        )
-        raise Invalid(f"{where}: {error.message[:300]}")
+        raise Invalid(refusal(error, validator.schema))
     return body
 
 

@@ -42,6 +42,8 @@ CREDENTIALS: Schema = {
     "maxProperties": 50,
     "additionalProperties": {"type": ["string", "number", "boolean"], "maxLength": 10_000},
     "description": "Write-only: stored encrypted, never returned.",
+    # Also keeps the value out of refusals (api/admin/messages.py).
+    "writeOnly": True,
 }
 SECRET: Schema = {
     "oneOf": [
@@ -55,6 +57,7 @@ SECRET: Schema = {
     ],
     "description": "Write-only webhook secret: a string, or a JSON object for providers "
     "with two (BigCommerce, Zoho).",
+    "writeOnly": True,
 }
 ROTATE: Schema = {
     "type": "boolean",

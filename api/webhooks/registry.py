@@ -24,10 +24,19 @@ class Provider:
     parse: Callable[[bytes, Headers], list[Event]]
     #: Status for refusing a request (Business Central deletes subscriptions on 4xx).
     refusal_status: int | None = None
+    #: Whether a body may hold the secret itself, which is then taken out of what is
+    #: stored (api/webhooks/redaction.py).
+    body_may_carry_secret: bool = False
 
 
-def _provider(name: str, owner: str, module: ModuleType, refusal: int | None = None) -> Provider:
-    return Provider(name, owner, module.verify, module.parse, refusal)
+def _provider(
+    name: str,
+    owner: str,
+    module: ModuleType,
+    refusal: int | None = None,
+    body_may_carry_secret: bool = False,
+) -> Provider:
+    return Provider(name, owner, module.verify, module.parse, refusal, body_may_carry_secret)
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -35,8 +44,13 @@ PROVIDERS: dict[str, Provider] = {
     "bigcommerce": _provider("bigcommerce", "site", bigcommerce),
     "shopify": _provider("shopify", "site", shopify),
     "standard": _provider("standard", "site", standard),
-    "zoho": _provider("zoho", "source", zoho),
+    # The merchant writes Zoho's body; Business Central echoes `clientState` in each one.
+    "zoho": _provider("zoho", "source", zoho, body_may_carry_secret=True),
     "businesscentral": _provider(
-        "businesscentral", "source", businesscentral, businesscentral.REFUSAL_STATUS
+        "businesscentral",
+        "source",
+        businesscentral,
+        businesscentral.REFUSAL_STATUS,
+        body_may_carry_secret=True,
     ),
 }

@@ -36,6 +36,7 @@ def web(settings: Settings, tmp_path: Path) -> Iterator[str]:
         "STOCKSYNC_HOME": str(tmp_path),
     }
     argv = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf"]
+    argv += ["--access-logfile", "-"]  # as the Procfile, compose and `stocksync up` run it
     log = (tmp_path / "web.log").open("wb")
     proc = subprocess.Popen(
         [*argv, "api.wsgi:app", "--bind", f"127.0.0.1:{port}"],
@@ -81,3 +82,25 @@ def test_concurrent_deliveries_each_get_a_durable_row(
     with db() as session:
         transactions = session.scalar(text("SELECT count(DISTINCT xmin::text) FROM webhook_log"))
     assert transactions < 200  # concurrent requests shared commits
+
+
+def test_the_access_log_holds_no_query_string_secret(
+    web: str, owners: Owners, db: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Zoho's token may come as `?token=`, and anyone may put a token in a URL or a
+    Referer: the access log names the path, never a query string (issue 19 item 3)."""
+    delivery = signed.zoho()
+    delivery.headers.pop("X-Zoho-Webhook-Token")
+    delivery.query["token"] = signed.ZOHO_TOKEN
+    assert post(owners.url(web, "zoho"), delivery).headers["Stocksync-Outcome"] == "accepted"
+    referer = {"Referer": f"{web}/login?token=admin-token-in-a-referer"}
+    requests.get(f"{web}/api/sites?token=admin-token-in-a-url", headers=referer, timeout=10)
+    log = tmp_path / "web.log"
+    deadline = time.monotonic() + 10
+    while "/api/sites" not in log.read_text():
+        assert time.monotonic() < deadline, "no access line"
+        time.sleep(0.1)
+    text = log.read_text()
+    assert f"/webhooks/zoho/{owners.zoho}" in text
+    for secret in (signed.ZOHO_TOKEN, "admin-token-in-a-url", "admin-token-in-a-referer"):
+        assert secret not in text

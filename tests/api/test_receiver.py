@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import EventKind, Site, WebhookStatus
 from tests.factories import signed
+from tests.support.admin_api import AUTH
 from tests.support.receiver import Owners, post, rows
 
 VALID = signed.VALID
@@ -245,6 +247,50 @@ def test_no_secret_or_signature_is_stored(
     for row in rows(db):
         text = repr(vars(row))
         assert signature not in text and signed.WC_SECRET not in text
+
+
+#: Every secret the `owners` fixture configures.
+SECRETS = (
+    signed.WC_SECRET,
+    signed.SHOPIFY_SECRET,
+    signed.BC_HEADER_SECRET,
+    signed.BC_CLIENT_SECRET,
+    signed.STANDARD_SECRET,
+    signed.ZOHO_TOKEN,
+    signed.CLIENT_STATE,
+)
+
+
+def _zoho_body_with_its_token() -> signed.Signed:
+    """A merchant-written Zoho body that carries the token as well as its header."""
+    item = {"item_id": "4815000000044208", "sku": "SKU-1", "last_modified_time": "2026-12-01"}
+    body = {"item": item, "token": signed.ZOHO_TOKEN, "note": f"token={signed.ZOHO_TOKEN}"}
+    headers = {"Content-Type": "application/json", "X-Zoho-Webhook-Token": signed.ZOHO_TOKEN}
+    return signed.Signed(json.dumps(body).encode(), headers)
+
+
+@pytest.mark.parametrize(
+    ("provider", "request_"),
+    [*((name, make) for name, make in sorted(VALID.items())), ("zoho", _zoho_body_with_its_token)],
+)
+def test_no_secret_in_a_body_reaches_the_log_or_the_admin_api(
+    provider: str,
+    request_: Callable[[], signed.Signed],
+    app: Flask,
+    base_url: str,
+    owners: Owners,
+    db: sessionmaker[Session],
+) -> None:
+    """Business Central echoes its secret (`clientState`) in every notification, and a
+    Zoho body is whatever the merchant wrote: what is stored of a body holds no secret
+    (issue 19 item 2)."""
+    response = post(owners.url(base_url, provider), request_())
+    assert response.headers["Stocksync-Outcome"] == "accepted"
+    [row] = rows(db)
+    answer = app.test_client().get(f"/api/webhooks/log/{row.id}", headers=AUTH)
+    assert answer.status_code == 200 and answer.get_json()["payload"]
+    for secret in SECRETS:
+        assert secret not in json.dumps(row.payload) and secret not in answer.text
 
 
 def test_zoho_with_an_hmac_key_requires_the_signature_too(

@@ -364,6 +364,42 @@ def test_an_email_is_never_stored_in_clear(
     assert stored.raw["billing"] == {"city": "Ghent"} and stored.raw["first_name"] == "Ann"
 
 
+def test_an_email_under_any_key_or_in_free_text_is_never_stored(
+    base_url: str, site: KeyedSite, db: sessionmaker[Session]
+) -> None:
+    """Issue 19 item 5: addresses survived under `username`, `E-Mail`, `mail`, a
+    `billing_email` meta entry and free text, whatever the key's name."""
+    addresses = [f"ann.{n}@example.test" for n in range(8)] + ["Bob%40Example.test"]
+    customer = {
+        "id": 9,
+        "email": "ann.0@example.test",
+        "username": addresses[1],
+        "E-Mail": addresses[2],
+        "billing": {"mail": addresses[3], "city": "Ghent"},
+        "meta_data": [{"key": "billing_email", "value": addresses[4]}],
+    }
+    note = f"Call me, or write to <{addresses[5]}>; cc {addresses[6]}, {addresses[8]}."
+    record = order(8, customer_note=note, notes=[[{"text": f"mailto:{addresses[7]}"}]])
+    headers = {"Authorization": f"Bearer {site.key}"}
+    for resource, data in (("customer", customer), ("order", record)):
+        answer = requests.post(
+            base_url + URL, json=body(resource, data), headers=headers, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+    with db() as session:
+        dump = " ".join(
+            session.execute(text(f"SELECT coalesce(string_agg(t::text, ''), '') FROM {t} t"))
+            .scalar_one()
+            .lower()
+            for t in ("customers", "orders", "order_lines", "sync_runs")
+        )
+        stored = session.scalars(select(Order)).one()
+    for address in addresses:
+        assert address.lower() not in dump
+    assert "@example" not in dump and "%40example" not in dump
+    assert stored.raw["customer_note"].startswith("Call me, or write to <")  # the rest stays
+
+
 def items(db: sessionmaker[Session], site_id: int) -> dict[str, tuple[str, str | None, int | None]]:
     with db() as session:
         found = session.scalars(select(Item).where(Item.site_id == site_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Category, Customer, Order, OrderLine, Site
-from models.commerce import email_hash_key, hash_email, strip_emails, upsert_changed
+from models.commerce import (
+    EMAIL_MASK,
+    email_hash_key,
+    hash_email,
+    strip_emails,
+    upsert_changed,
+)
 from models.crypto import Vault
 from tests.factories import make_site, make_source
 
@@ -160,3 +167,29 @@ def test_every_email_field_is_stripped_at_any_depth() -> None:
         "meta": [{"key": "x"}, "plain"],
         "first_name": "Ann",
     }
+
+
+def test_an_address_under_any_key_or_in_any_text_is_masked() -> None:
+    record = {
+        "username": "ann@b.c",
+        "E-Mail": "Ann@B.C",
+        "meta_data": [{"key": "billing_email", "value": "ann@b.c"}, ["x ann%40b.c y"]],
+        "note": "write to <ann@b.c>, thanks",
+        "ann@b.c": True,
+        "price": "2 @ 5",
+        "total": 3,
+    }
+    assert strip_emails(record) == {
+        "username": EMAIL_MASK,
+        "E-Mail": EMAIL_MASK,
+        "meta_data": [{"key": "billing_email", "value": EMAIL_MASK}, [f"x {EMAIL_MASK} y"]],
+        "note": f"write to <{EMAIL_MASK}>, thanks",
+        EMAIL_MASK: True,
+        "price": "2 @ 5",
+        "total": 3,
+    }
+
+
+def test_a_record_nested_as_deep_as_json_allows_is_walked() -> None:
+    record = json.loads('{"a":' * 900 + '"ann@b.c"' + "}" * 900)
+    assert "ann@b.c" not in json.dumps(strip_emails(record))

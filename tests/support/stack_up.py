@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -31,9 +31,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def stack_up(settings: Settings, log: Path) -> Iterator[str]:
-    """`stocksync up --no-flower` on `settings`' services; yields the web's base URL once
-    `/readyz` answers 200. SIGINT at the end, as Ctrl-C."""
+def stack_up(
+    settings: Settings,
+    log: Path,
+    *,
+    flower: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """`stocksync up` (`--no-flower` unless `flower`) on `settings`' services, `environ`
+    added to its environment; yields the web's base URL once `/readyz` answers 200.
+    SIGINT at the end, as Ctrl-C."""
     settings = replace(settings, web_port=free_port())
     env = {
         **os.environ,
@@ -43,11 +50,12 @@ def stack_up(settings: Settings, log: Path) -> Iterator[str]:
         "STOCKSYNC_HOME": str(settings.home),
         "PORT": str(settings.web_port),
         "WORKER_CONCURRENCY": "2",
+        **(environ or {}),
     }
     base = f"http://127.0.0.1:{settings.web_port}"
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "up", "--no-flower"],
+            [sys.executable, "-m", "cli.main", "up", "--flower" if flower else "--no-flower"],
             cwd=ROOT,
             env=env,
             stdout=output,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import redis
 from celery import Celery
 
 import celeryconfig
+from settings import Settings
 from sync import retry
 from workers import presets
+from workers.app import make_celery
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -70,3 +74,28 @@ def test_the_app_speaks_json_only_and_acks_late(celery_app: Celery) -> None:
     assert conf.task_acks_late and conf.task_reject_on_worker_lost
     assert conf.worker_prefetch_multiplier == 1
     assert {q.name for q in conf.task_queues} == {"events", "sync", "maintenance"}
+
+
+def test_what_flower_shows_of_the_worker_holds_no_secret(
+    settings: Settings, celery_app: Celery, worker_factory: Callable[..., None]
+) -> None:
+    """Flower's worker page renders the worker's `conf` and `stats` replies: neither may
+    carry the admin token, an encryption key or the database URL (issue 19 item 1)."""
+    worker_factory()
+    inspect = celery_app.control.inspect(timeout=5)
+    replies = json.dumps([inspect.conf(), inspect.stats()], default=str)
+    assert "task_acks_late" in replies and "broker" in replies  # the worker answered
+    assert settings.admin_token and settings.database_url
+    for secret in (settings.admin_token, *settings.encryption_keys, settings.database_url):
+        assert secret not in replies
+
+
+def test_a_broker_password_is_masked_in_the_config_flower_renders(settings: Settings) -> None:
+    """Celery masks the broker URL's password itself; an embedded Redis with one
+    (issue 19 item 6) relies on that."""
+    app = make_celery(replace(settings, redis_url="redis://:sekrit-broker-pass@127.0.0.1:1/0"))
+    try:
+        table = json.dumps(app.conf.table(with_defaults=False, censored=True), default=str)
+    finally:
+        app.close()
+    assert "sekrit-broker-pass" not in table and "broker_url" in table
