@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,16 +22,19 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    """The settings; fields that may hold a secret stay out of `repr`, so a settings
+    object in a log line, a traceback's locals or an error report shows no secret."""
+
     #: PostgreSQL URL; None means "start the embedded one under `home`".
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)
     #: Redis URL; None means "start the embedded one under `home`".
-    redis_url: str | None = None
+    redis_url: str | None = field(default=None, repr=False)
     #: Where embedded PostgreSQL/Redis data and the dev encryption key live.
     home: Path = Path("var")
     #: Fernet keys, newest first: the first encrypts, all decrypt (rotation).
-    encryption_keys: tuple[str, ...] = ()
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     #: Bearer token for the admin API and dashboard; None disables them.
-    admin_token: str | None = None
+    admin_token: str | None = field(default=None, repr=False)
     dedupe_window_seconds: float = 5.0
     #: How long a platform delivery id counts as seen, per provider and owner: a
     #: redelivery within it is logged `duplicate` (api/intake.py, the delivery-id memory;
@@ -57,7 +60,7 @@ class Settings:
     web_port: int = 5000
     flower_port: int = 5555
     #: "user:password" for Flower's basic auth.
-    flower_basic_auth: str | None = None
+    flower_basic_auth: str | None = field(default=None, repr=False)
     worker_concurrency: int = 2
 
 

@@ -50,3 +50,21 @@ def test_several_keys_allow_rotation() -> None:
     new, old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings = load_settings({"STOCKSYNC_ENCRYPTION_KEY": f"{new}, {old}"})
     assert settings.encryption_keys == (new, old)
+
+
+def test_repr_shows_no_secret() -> None:
+    """A settings object in a log line or a traceback's locals must not carry secrets."""
+    key = Fernet.generate_key().decode()
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgresql://u:db-pass-1@h/db",
+            "REDIS_URL": "redis://:redis-pass-2@h:6379/0",
+            "STOCKSYNC_ENCRYPTION_KEY": key,
+            "ADMIN_TOKEN": "admin-token-3-" + "x" * 40,
+            "FLOWER_BASIC_AUTH": "ops:flower-pass-4",
+        }
+    )
+    shown = repr(settings)
+    for secret in ("db-pass-1", "redis-pass-2", key, "admin-token-3", "flower-pass-4"):
+        assert secret not in shown
+    assert "batch_size=500" in shown
