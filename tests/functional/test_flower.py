@@ -65,6 +65,7 @@ def test_flower_lists_our_worker_and_the_run_tasks(
         "REDIS_URL": settings.redis_url,
         "STOCKSYNC_ENCRYPTION_KEY": settings.encryption_keys[0],
         "STOCKSYNC_HOME": str(tmp_path),
+        "FLOWER_BASIC_AUTH": "ops:flower-pass",  # as deployed: never on a command line
     }
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -75,7 +76,6 @@ def test_flower_lists_our_worker_and_the_run_tasks(
         "flower",
         f"--port={port}",
         "--address=127.0.0.1",
-        "--basic_auth=ops:flower-pass",
     ]
     with (
         sandbox_stack(db, vault, "bigcommerce", items=2000, store={"latency_ms": 10}) as stack,
