@@ -9,6 +9,10 @@ transaction (a push in progress, `sync.batches.hold`) is skipped. Two sweeps at 
 return a batch once: the second skips the rows the first has locked, and finds them
 `queued` after it committed.
 
+A worker killed between taking a batch's message and claiming the batch leaves the
+batch `queued` with its message in Redis's unacked set: the sweep is told of such
+messages (workers/stranded.py) and publishes their batches again at once.
+
 A batch waiting for its retry holds a lease until the retry is due plus one lease
 (`sync.batches.release_batch`): the retry message waits in its worker's memory, so
 once that lapses the worker is presumed dead and the batch is published again. Batches
@@ -29,6 +33,7 @@ lifecycle event and the logs) rather than left running forever.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -49,10 +54,15 @@ class Returned:
     starts: list[tuple[int, str]] = field(default_factory=list)
 
 
-def return_stuck_batches(session: Session, minutes: int) -> Returned:
+def return_stuck_batches(
+    session: Session, minutes: int, stranded: Collection[int] = ()
+) -> Returned:
     """Return batches whose lease lapsed, republish lost `queued` ones and lost start
     tasks (see the module). Every time is the database's clock, so a sweeping host's
-    skewed clock neither takes a live lease nor republishes a live message."""
+    skewed clock neither takes a live lease nor republishes a live message.
+
+    `stranded`: batches whose message a dead worker took before claiming them
+    (workers/stranded.py); republished at once if still `queued` with no retry pending."""
     # Lost messages first: the batches returned below are `queued` from now on, with no
     # lease, and must not be published twice. Clearing the lease publishes a lost retry
     # once.
@@ -63,11 +73,13 @@ def return_stuck_batches(session: Session, minutes: int) -> Returned:
             FROM sync_runs r
             WHERE r.id = b.run_id AND r.status = 'running' AND b.status = 'queued'
               AND (b.updated_at < now() - make_interval(mins => :minutes)
-                   OR b.lease_expires_at < now())
+                   OR b.lease_expires_at < now()
+                   OR (b.lease_expires_at IS NULL
+                       AND b.id = ANY(CAST(:stranded AS bigint[]))))
             RETURNING b.id, r.kind
             """
         ),
-        {"minutes": minutes},
+        {"minutes": minutes, "stranded": list(stranded)},
     ).all()
     stuck = session.execute(
         text(

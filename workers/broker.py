@@ -51,8 +51,10 @@ def priority_for(kind: str) -> int:
     return presets.PRIORITY_MANUAL_SYNC if kind == RunKind.MANUAL else presets.PRIORITY_NIGHTLY_SYNC
 
 
-#: kombu's Redis transport: the hash of delivered, unacknowledged messages.
+#: kombu's Redis transport: the hash of delivered, unacknowledged messages, and their
+#: delivery times (a sorted set; workers/stranded.py).
 UNACKED_KEY = "unacked"
+UNACKED_INDEX_KEY = "unacked_index"
 
 
 def queue_keys(queue: str, options: Mapping[str, Any]) -> list[str]:

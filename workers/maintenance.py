@@ -8,8 +8,10 @@ after its transaction committed. Their names are the strings schedules/beat.py u
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
+import redis
 from celery import shared_task
 from celery.app.task import Task
 
@@ -20,6 +22,7 @@ from sync.recovery import fail_stuck_runs, return_stuck_batches
 from sync.retention import purge_delivery_memory, purge_webhook_log
 from workers import presets
 from workers.context import get_context
+from workers.stranded import forget, stranded_batches
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +44,22 @@ def return_stuck_batches_task(self: Task) -> int:
     """Return batches whose lease lapsed, republish lost `queued` ones and lost start
     tasks (sync/recovery.py)."""
     ctx = get_context(self.app)
-    with transaction(ctx.sessions) as session:
-        returned = return_stuck_batches(session, ctx.settings.stuck_batch_minutes)
-    for batch_id, kind in returned.batches:
-        ctx.broker.queue_batches([batch_id], kind)
+    client = redis.Redis.from_url(self.app.conf.broker_url, socket_timeout=10)
+    try:
+        # kombu's clock, the delivering host's: a host far behind costs a duplicate
+        # message, which claims nothing.
+        taken = stranded_batches(client, time.time() - ctx.settings.batch_lease_seconds)
+        with transaction(ctx.sessions) as session:
+            returned = return_stuck_batches(
+                session, ctx.settings.stuck_batch_minutes, set(taken.values())
+            )
+        for batch_id, kind in returned.batches:
+            ctx.broker.queue_batches([batch_id], kind)
+        # Only once published again: killed before this, the next sweep finds them.
+        republished = {batch_id for batch_id, _ in returned.batches}
+        forget(client, [tag for tag, batch_id in taken.items() if batch_id in republished])
+    finally:
+        client.close()
     for run_id, kind in returned.starts:
         ctx.broker.queue_start(run_id, kind)
     if returned.batches or returned.held or returned.starts:
@@ -54,6 +69,7 @@ def return_stuck_batches_task(self: Task) -> int:
                 "published": len(returned.batches),
                 "held": returned.held,
                 "starts": [run_id for run_id, _ in returned.starts],
+                "stranded": len(republished & set(taken.values())),
             },
         )
     return len(returned.batches) + len(returned.starts)
