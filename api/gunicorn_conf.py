@@ -27,7 +27,8 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(
 
 def post_fork(server: Any, worker: Any) -> None:
     """Make psycopg2 wait through gevent's hub, so a query blocks only its greenlet
-    (psycopg2 otherwise waits inside libpq and stalls the whole worker)."""
-    from psycogreen.gevent import patch_psycopg
+    (psycopg2 otherwise waits inside libpq and stalls the whole worker), and for no
+    longer than its engine allows (api/postgres_waits.py)."""
+    from api import postgres_waits
 
-    patch_psycopg()
+    postgres_waits.install()

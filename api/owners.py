@@ -19,9 +19,17 @@ from models import Site, Source
 from models.crypto import Vault, VaultError
 
 TTL_SECONDS = 5.0
+#: The longest a request waits for another request's load of the entry it needs: a
+#: little over one read's bound (api/resources.py RECEIVER_WAIT_SECONDS), so a hung
+#: database gets this request a 503 instead of a place in a queue behind the loader.
+FIRST_READ_WAIT_SECONDS = 2.0
 
 #: (owner, decrypted secret or None, whether the secret failed to decrypt)
 Found = tuple[Owner, Any, bool]
+
+
+class OwnerUnavailable(Exception):
+    """Another request's load of this owner did not finish in time: our outage (503)."""
 
 
 class OwnerCache:
@@ -34,7 +42,8 @@ class OwnerCache:
         self._loading: dict[tuple[str, int], threading.Lock] = {}
 
     def get(self, kind: str, owner_id: int) -> Found | None:
-        """The owner and its secret; None if no such site/source. Raises SQLAlchemyError.
+        """The owner and its secret; None if no such site/source. Raises SQLAlchemyError,
+        or OwnerUnavailable after FIRST_READ_WAIT_SECONDS behind another load.
 
         An expired entry is still answered while another request reloads it, so a
         change is seen within `TTL_SECONDS` plus one read.
@@ -46,8 +55,8 @@ class OwnerCache:
         lock = self._loading.setdefault(key, threading.Lock())
         if entry is not None and not lock.acquire(blocking=False):
             return entry[1]  # stale, being reloaded by another request
-        if entry is None:
-            lock.acquire()
+        if entry is None and not lock.acquire(timeout=FIRST_READ_WAIT_SECONDS):
+            raise OwnerUnavailable(f"{kind} {owner_id} still loading")
         try:
             entry = self._entries.get(key)
             if entry is not None and time.monotonic() - entry[0] < TTL_SECONDS:

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.intake import IntakeUnavailable, Owner, event_row
-from api.owners import Found
+from api.owners import Found, OwnerUnavailable
 from api.resources import Resources, resources
 from api.webhooks import woocommerce
 from api.webhooks.event import MalformedPayload, SignatureError
@@ -32,6 +32,8 @@ receiver = Blueprint("webhooks", __name__)
 #: The answer's header naming what became of the delivery: accepted, duplicate, ignored,
 #: rejected or unavailable (the platforms read only the status code).
 OUTCOME_HEADER = "Stocksync-Outcome"
+#: Our outage's 503 says when to come back; platforms that read it wait that long.
+RETRY_AFTER_SECONDS = "10"
 
 
 def _answer(status: int, outcome: str) -> tuple[Response, int]:
@@ -165,9 +167,11 @@ def receive(name: str, raw_id: str) -> tuple[Response, int]:
     res = resources()
     try:
         return _receive(res, name, raw_id)
-    except (SQLAlchemyError, IntakeUnavailable) as exc:
+    except (SQLAlchemyError, IntakeUnavailable, OwnerUnavailable) as exc:
         log.error("webhook.database_unavailable", extra={"provider": name, "error": repr(exc)})
-        return _answer(503, "unavailable")
+        response, status = _answer(503, "unavailable")
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+        return response, status
 
 
 def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
