@@ -96,3 +96,28 @@ def test_a_failed_read_is_not_cached_and_the_next_request_reads_again(
     with pytest.raises(RuntimeError):
         cache.get("site", 7)
     assert cache.get("site", 7)[1] == "secret-1"  # type: ignore[index]
+
+
+def test_a_first_read_waits_behind_a_hung_load_for_a_bounded_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A load stuck on a hung database does not queue every other request for the same
+    owner behind it: they give up after FIRST_READ_WAIT_SECONDS, answered 503 (issue 19
+    item 14)."""
+    monkeypatch.setattr(owners_module, "FIRST_READ_WAIT_SECONDS", 0.1)
+    started, release = threading.Event(), threading.Event()
+
+    def load(kind: str, owner_id: int) -> Any:
+        started.set()
+        release.wait(10)
+        return _found(1)
+
+    cache, _ = _cache(monkeypatch, load)
+    with ThreadPoolExecutor(2) as pool:
+        loading = pool.submit(cache.get, "site", 7)
+        assert started.wait(5)
+        waiting = pool.submit(cache.get, "site", 7)
+        with pytest.raises(owners_module.OwnerUnavailable):
+            waiting.result(timeout=5)
+        release.set()
+        assert loading.result(timeout=5)[1] == "secret-1"
