@@ -2,7 +2,8 @@
 
 A flat ladder of guard clauses, each with its own log event (docs/style.md rule 7): the
 sender's fault is 400/401/404/413, an unknown topic or a paused site 200 `ignored`, our
-outage 503 (so the platform retries). Every request leaves a `webhook_log` row, and
+outage 503 (so the platform retries). Every request leaves a `webhook_log` row (requests
+for unknown owners: one row a minute per provider, with their count), and
 nothing slow happens before the answer: dedupe and publishing happen in the relay
 (workers/relay.py), processing in a worker.
 """
@@ -84,6 +85,23 @@ def _refuse(
     _record(res, name, owner, WebhookStatus.REJECTED, error=error)
     if provider is not None and provider.refusal_status is not None:
         status = provider.refusal_status
+    return _answer(status, "rejected")
+
+
+def _refuse_unknown_owner(
+    res: Resources, provider: Provider, name: str, raw_id: str
+) -> tuple[Response, int]:
+    """404 (or the provider's refusal status); logged as one row a minute per provider,
+    carrying how many requests it stands for (api/refusals.py), not a row each."""
+    requests = res.refusals.count(name)
+    if requests:
+        error = f"no {provider.owner} {raw_id[:40]!r}"
+        log.info("webhook.unknown_owner", extra={"provider": name, "requests": requests})
+        res.intake.record(
+            {"provider": name, "error": error, "payload": {"refused_requests": requests}},
+            WebhookStatus.REJECTED,
+        )
+    status = 404 if provider.refusal_status is None else provider.refusal_status
     return _answer(status, "rejected")
 
 
@@ -189,15 +207,7 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
         )
     found = _owner(res, provider, raw_id)
     if found is None:
-        return _refuse(
-            res,
-            provider,
-            name,
-            None,
-            404,
-            "webhook.unknown_owner",
-            f"no {provider.owner} {raw_id!r}",
-        )
+        return _refuse_unknown_owner(res, provider, name, raw_id)
     owner, secret, undecryptable = found
     headers = RequestHeaders(environ)
 

@@ -3,7 +3,7 @@ owner cache. One bundle per app, built by the factory, and closed by `close_all`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from flask import current_app
@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from api.intake import IntakeWriter
 from api.owners import OwnerCache
+from api.refusals import RefusalTally
 from models.db import make_engine, make_sessionmaker
 from settings import Settings
 from sync.context import Context
@@ -38,6 +39,8 @@ class Resources:
     #: The receiver's own pool, with its shorter bound: the owner cache reads through it
     #: and `/readyz` checks it.
     receiver_engine: Engine
+    #: Unknown-owner refusals, logged one row per provider a minute (api/refusals.py).
+    refusals: RefusalTally = field(default_factory=RefusalTally)
 
     @property
     def settings(self) -> Settings:

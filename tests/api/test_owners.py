@@ -121,3 +121,18 @@ def test_a_first_read_waits_behind_a_hung_load_for_a_bounded_time(
             waiting.result(timeout=5)
         release.set()
         assert loading.result(timeout=5)[1] == "secret-1"
+
+
+def test_a_flood_of_unknown_ids_is_held_to_the_cache_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """40,000 distinct unknown ids once grew the web workers' memory for good (issue 19
+    item 16): the cache keeps its most recently loaded MAX_ENTRIES, and no lock per id."""
+    cache, _ = _cache(monkeypatch, lambda kind, owner_id: None)
+    for owner_id in range(40_000):
+        assert cache.get("site", owner_id) is None
+    assert len(cache) == owners_module.MAX_ENTRIES
+    assert not cache._loading
+    # The most recent ones are the ones kept.
+    monkeypatch.setattr(cache, "_load", lambda kind, owner_id: pytest.fail("read again"))
+    assert cache.get("site", 39_999) is None
