@@ -101,8 +101,7 @@ def _refuse_unknown_owner(
             {"provider": name, "error": error, "payload": {"refused_requests": requests}},
             WebhookStatus.REJECTED,
         )
-    status = 404 if provider.refusal_status is None else provider.refusal_status
-    return _answer(status, "rejected")
+    return _answer(provider.refusal_status or 404, "rejected")
 
 
 def _owner(res: Resources, provider: Provider, raw_id: str) -> Found | None:
