@@ -20,9 +20,10 @@ from workers.context import client_context
 #: The receiver must answer fast even when Redis is down (docs/architecture.md flow 1),
 #: so Redis calls from the web process give up quickly; the outbox sweeper catches up.
 REDIS_TIMEOUT_SECONDS = 0.5
-#: The longest the receiver (and `/readyz`) waits on PostgreSQL for one connection or
-#: statement, and admin routes, the dashboard and `/metrics`: a hung database gets a
-#: 503 (or `source_up 0`) in about that time, not a hang (models/db.py `make_engine`).
+#: The longest the web process waits on PostgreSQL for one connection or statement:
+#: the receiver and `/readyz`, then admin routes, the dashboard and `/metrics`. A hung
+#: database gets a 503 (or `source_up 0`) in about that time, not a hang (models/db.py
+#: `make_engine`, api/postgres_waits.py).
 RECEIVER_WAIT_SECONDS = 1.0
 ADMIN_WAIT_SECONDS = 3.0
 
