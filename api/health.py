@@ -41,7 +41,7 @@ def readyz() -> tuple[Response, int]:
     res = resources()
     failing: dict[str, str] = {}
     try:
-        with res.ctx.engine.connect() as conn:
+        with res.receiver_engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         failing["postgresql"] = type(exc).__name__

@@ -111,7 +111,6 @@ def histogram(
 
 
 def database_metrics(session: Session) -> Iterator[Metric]:
-    session.execute(text("SET LOCAL statement_timeout = 5000"))
     yield CounterMetricFamily(
         "stocksync_webhook_requests",
         "Webhook requests that reached the database (accepted or refused), from the "

@@ -3,7 +3,9 @@
 Looking the site up and decrypting its secret on every request cost about a seventh of
 the receiver's time (bench/ingest.py profile). A change made through the CLI or admin
 API (a paused site, a rotated secret) is seen within `TTL_SECONDS`; an unknown id is
-cached too, so a flood at a wrong URL costs no database reads.
+cached too, so a flood at a wrong URL costs no database reads. The cache holds the
+`MAX_ENTRIES` most recently loaded owners: 40,000 requests to distinct unknown ids once
+grew the web workers' memory for good (issue 19 item 16).
 """
 
 from __future__ import annotations
@@ -19,22 +21,42 @@ from models import Site, Source
 from models.crypto import Vault, VaultError
 
 TTL_SECONDS = 5.0
+#: Far more sites and sources than one hub serves; past it the least recently loaded
+#: entry goes (it costs one read when next asked for).
+MAX_ENTRIES = 10_000
+#: The longest a request waits for another request's load of the entry it needs: a
+#: little over one read's bound (api/resources.py RECEIVER_WAIT_SECONDS), so a hung
+#: database gets this request a 503 instead of a place in a queue behind the loader.
+FIRST_READ_WAIT_SECONDS = 2.0
 
 #: (owner, decrypted secret or None, whether the secret failed to decrypt)
 Found = tuple[Owner, Any, bool]
+
+
+class OwnerUnavailable(Exception):
+    """Another request's load of this owner did not finish in time: our outage (503)."""
 
 
 class OwnerCache:
     def __init__(self, sessions: sessionmaker[Session], vault: Vault) -> None:
         self.sessions = sessions
         self.vault = vault
+        #: In load order, oldest first (a dict keeps insertion order): `_store` evicts
+        #: from the front.
         self._entries: dict[tuple[str, int], tuple[float, Found | None]] = {}
-        #: One loader per key. Without it every request arriving while an entry was
-        #: being reloaded loaded it too: under load, a herd of reads every few seconds.
+        self._evicting = threading.Lock()
+        #: One loader per key, held while it loads and dropped after. Without it every
+        #: request arriving while an entry was being reloaded loaded it too: under load,
+        #: a herd of reads every few seconds.
         self._loading: dict[tuple[str, int], threading.Lock] = {}
 
+    def __len__(self) -> int:
+        """Entries held (at most MAX_ENTRIES)."""
+        return len(self._entries)
+
     def get(self, kind: str, owner_id: int) -> Found | None:
-        """The owner and its secret; None if no such site/source. Raises SQLAlchemyError.
+        """The owner and its secret; None if no such site/source. Raises SQLAlchemyError,
+        or OwnerUnavailable after FIRST_READ_WAIT_SECONDS behind another load.
 
         An expired entry is still answered while another request reloads it, so a
         change is seen within `TTL_SECONDS` plus one read.
@@ -46,17 +68,27 @@ class OwnerCache:
         lock = self._loading.setdefault(key, threading.Lock())
         if entry is not None and not lock.acquire(blocking=False):
             return entry[1]  # stale, being reloaded by another request
-        if entry is None:
-            lock.acquire()
+        if entry is None and not lock.acquire(timeout=FIRST_READ_WAIT_SECONDS):
+            raise OwnerUnavailable(f"{kind} {owner_id} still loading")
         try:
             entry = self._entries.get(key)
             if entry is not None and time.monotonic() - entry[0] < TTL_SECONDS:
                 return entry[1]  # loaded by the request this one waited for
             found = self._load(kind, owner_id)
-            self._entries[key] = (time.monotonic(), found)
+            self._store(key, found)
             return found
         finally:
             lock.release()
+            # A request still waiting on this lock finds the entry loaded; one arriving
+            # now makes a new lock. At worst two loads of one key, never a lock per id.
+            self._loading.pop(key, None)
+
+    def _store(self, key: tuple[str, int], found: Found | None) -> None:
+        with self._evicting:
+            self._entries.pop(key, None)  # to the back: the most recently loaded
+            self._entries[key] = (time.monotonic(), found)
+            while len(self._entries) > MAX_ENTRIES:
+                del self._entries[next(iter(self._entries))]
 
     def _load(self, kind: str, owner_id: int) -> Found | None:
         with self.sessions() as session:

@@ -2,7 +2,8 @@
 
 A flat ladder of guard clauses, each with its own log event (docs/style.md rule 7): the
 sender's fault is 400/401/404/413, an unknown topic or a paused site 200 `ignored`, our
-outage 503 (so the platform retries). Every request leaves a `webhook_log` row, and
+outage 503 (so the platform retries). Every request leaves a `webhook_log` row (requests
+for unknown owners: one row a minute per provider, with their count), and
 nothing slow happens before the answer: dedupe and publishing happen in the relay
 (workers/relay.py), processing in a worker.
 """
@@ -17,7 +18,7 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.intake import IntakeUnavailable, Owner, event_row
-from api.owners import Found
+from api.owners import Found, OwnerUnavailable
 from api.resources import Resources, resources
 from api.webhooks import woocommerce
 from api.webhooks.event import MalformedPayload, SignatureError
@@ -32,6 +33,8 @@ receiver = Blueprint("webhooks", __name__)
 #: The answer's header naming what became of the delivery: accepted, duplicate, ignored,
 #: rejected or unavailable (the platforms read only the status code).
 OUTCOME_HEADER = "Stocksync-Outcome"
+#: Our outage's 503 says when to come back; platforms that read it wait that long.
+RETRY_AFTER_SECONDS = "10"
 
 
 def _answer(status: int, outcome: str) -> tuple[Response, int]:
@@ -83,6 +86,22 @@ def _refuse(
     if provider is not None and provider.refusal_status is not None:
         status = provider.refusal_status
     return _answer(status, "rejected")
+
+
+def _refuse_unknown_owner(
+    res: Resources, provider: Provider, name: str, raw_id: str
+) -> tuple[Response, int]:
+    """404 (or the provider's refusal status); logged as one row a minute per provider,
+    carrying how many requests it stands for (api/refusals.py), not a row each."""
+    requests = res.refusals.count(name)
+    if requests:
+        error = f"no {provider.owner} {raw_id[:40]!r}"
+        log.info("webhook.unknown_owner", extra={"provider": name, "requests": requests})
+        res.intake.record(
+            {"provider": name, "error": error, "payload": {"refused_requests": requests}},
+            WebhookStatus.REJECTED,
+        )
+    return _answer(provider.refusal_status or 404, "rejected")
 
 
 def _owner(res: Resources, provider: Provider, raw_id: str) -> Found | None:
@@ -165,9 +184,11 @@ def receive(name: str, raw_id: str) -> tuple[Response, int]:
     res = resources()
     try:
         return _receive(res, name, raw_id)
-    except (SQLAlchemyError, IntakeUnavailable) as exc:
+    except (SQLAlchemyError, IntakeUnavailable, OwnerUnavailable) as exc:
         log.error("webhook.database_unavailable", extra={"provider": name, "error": repr(exc)})
-        return _answer(503, "unavailable")
+        response, status = _answer(503, "unavailable")
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+        return response, status
 
 
 def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
@@ -185,15 +206,7 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
         )
     found = _owner(res, provider, raw_id)
     if found is None:
-        return _refuse(
-            res,
-            provider,
-            name,
-            None,
-            404,
-            "webhook.unknown_owner",
-            f"no {provider.owner} {raw_id!r}",
-        )
+        return _refuse_unknown_owner(res, provider, name, raw_id)
     owner, secret, undecryptable = found
     headers = RequestHeaders(environ)
 

@@ -4,21 +4,70 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
+from typing import Any
 
+import psycopg2.extensions
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
+class BoundedConnection(psycopg2.extensions.connection):
+    """A psycopg2 connection that says how long a wait on PostgreSQL may last.
+
+    The bound is read by the web process's wait callback (api/postgres_waits.py): a
+    server that accepts connections and then answers nothing (a hung host, SIGSTOP) is
+    otherwise waited on for as long as the kernel keeps the socket, 45 s and more.
+    None: no bound (a process without that callback ignores it anyway)."""
+
+    wait_seconds: float | None = None
+
+
+@cache
+def bounded_connection(wait_seconds: float) -> type[BoundedConnection]:
+    """The connection class whose waits last at most `wait_seconds` (one per bound)."""
+    name = f"BoundedConnection{wait_seconds:g}s"
+    return type(name, (BoundedConnection,), {"wait_seconds": wait_seconds})
+
+
 def make_engine(
-    database_url: str, *, pool_size: int = 5, connect_timeout: int = 5, pre_ping: bool = True
+    database_url: str,
+    *,
+    pool_size: int = 5,
+    connect_timeout: int = 5,
+    pre_ping: bool = True,
+    wait_seconds: float | None = None,
 ) -> Engine:
-    """`pool_pre_ping` so a worker survives a PostgreSQL restart without a failed task."""
+    """`pool_pre_ping` so a worker survives a PostgreSQL restart without a failed task.
+
+    `wait_seconds` bounds every wait on PostgreSQL, for a process that must answer
+    within it (the web process, issue 19 item 14): the server cancels a statement
+    running longer (`statement_timeout`), a connection whose data goes unacknowledged
+    that long is dropped (`tcp_user_timeout`, keepalives for an idle one), a request
+    waits for a pooled connection that long at most (`pool_timeout`), and under gevent
+    the wait callback gives up on a server that answers nothing at all.
+    """
+    connect_args: dict[str, Any] = {"connect_timeout": connect_timeout}
+    pool_options: dict[str, Any] = {}
+    if wait_seconds is not None:
+        milliseconds = int(wait_seconds * 1000)
+        connect_args |= {
+            "options": f"-c statement_timeout={milliseconds}",
+            "tcp_user_timeout": milliseconds,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
+            "connection_factory": bounded_connection(wait_seconds),
+        }
+        pool_options["pool_timeout"] = wait_seconds
     return create_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=10,
         pool_pre_ping=pre_ping,
-        connect_args={"connect_timeout": connect_timeout},
+        connect_args=connect_args,
+        **pool_options,
     )
 
 

@@ -52,7 +52,8 @@ OCCURRED_AT_IN_CALENDAR = (
 
 
 class WebhookLog(Base):
-    """One row per request. Secrets and full signatures are never stored here."""
+    """One row per request (unknown-owner refusals: one row a minute per provider and
+    web process, api/refusals.py). Secrets and full signatures are never stored here."""
 
     __tablename__ = "webhook_log"
     __table_args__ = (

@@ -3,8 +3,6 @@ psycopg2 made cooperative) in front of real PostgreSQL, under concurrent deliver
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,53 +13,17 @@ import requests
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from embedded.ports import free_port
 from models import WebhookStatus
 from settings import Settings
 from tests.factories import signed
+from tests.support.gunicorn_web import gunicorn_web
 from tests.support.receiver import Owners, post, rows
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def web(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    assert settings.database_url and settings.redis_url
-    port = free_port()
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "STOCKSYNC_ENCRYPTION_KEY": settings.encryption_keys[0],
-        "STOCKSYNC_HOME": str(tmp_path),
-    }
-    argv = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf"]
-    argv += ["--access-logfile", "-"]  # as the Procfile, compose and `stocksync up` run it
-    log = (tmp_path / "web.log").open("wb")
-    proc = subprocess.Popen(
-        [*argv, "api.wsgi:app", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/healthz", timeout=5).raise_for_status()
-                break
-            except requests.RequestException:
-                # Not listening yet, or its workers still booting.
-                assert proc.poll() is None, (tmp_path / "web.log").read_text()
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+    with gunicorn_web(settings, tmp_path) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 def test_concurrent_deliveries_each_get_a_durable_row(

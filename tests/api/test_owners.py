@@ -96,3 +96,43 @@ def test_a_failed_read_is_not_cached_and_the_next_request_reads_again(
     with pytest.raises(RuntimeError):
         cache.get("site", 7)
     assert cache.get("site", 7)[1] == "secret-1"  # type: ignore[index]
+
+
+def test_a_first_read_waits_behind_a_hung_load_for_a_bounded_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A load stuck on a hung database does not queue every other request for the same
+    owner behind it: they give up after FIRST_READ_WAIT_SECONDS, answered 503 (issue 19
+    item 14)."""
+    monkeypatch.setattr(owners_module, "FIRST_READ_WAIT_SECONDS", 0.1)
+    started, release = threading.Event(), threading.Event()
+
+    def load(kind: str, owner_id: int) -> Any:
+        started.set()
+        release.wait(10)
+        return _found(1)
+
+    cache, _ = _cache(monkeypatch, load)
+    with ThreadPoolExecutor(2) as pool:
+        loading = pool.submit(cache.get, "site", 7)
+        assert started.wait(5)
+        waiting = pool.submit(cache.get, "site", 7)
+        with pytest.raises(owners_module.OwnerUnavailable):
+            waiting.result(timeout=5)
+        release.set()
+        assert loading.result(timeout=5)[1] == "secret-1"
+
+
+def test_a_flood_of_unknown_ids_is_held_to_the_cache_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """40,000 distinct unknown ids once grew the web workers' memory for good (issue 19
+    item 16): the cache keeps its most recently loaded MAX_ENTRIES, and no lock per id."""
+    cache, _ = _cache(monkeypatch, lambda kind, owner_id: None)
+    for owner_id in range(40_000):
+        assert cache.get("site", owner_id) is None
+    assert len(cache) == owners_module.MAX_ENTRIES
+    assert not cache._loading
+    # The most recent ones are the ones kept.
+    monkeypatch.setattr(cache, "_load", lambda kind, owner_id: pytest.fail("read again"))
+    assert cache.get("site", 39_999) is None

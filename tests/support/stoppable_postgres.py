@@ -6,7 +6,9 @@ unix socket in that directory only, so stopping it touches no other test session
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -41,7 +43,44 @@ class StoppablePostgres:
     def stop(self) -> None:
         stop_postgres(self.home)
 
+    def freeze(self) -> None:
+        """SIGSTOP the server and every backend (a hung host, a stuck disk): connections
+        stay open and nothing answers, which no connection refusal tells a client.
+
+        The postmaster first, so it forks no backend after the list of its children is
+        read. Why not its process group: each backend calls setsid(), a group its own."""
+        postmaster = self._postmaster()
+        os.kill(postmaster, signal.SIGSTOP)
+        for child in _children(postmaster):
+            os.kill(child, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT what `freeze` stopped (harmless on a server that runs)."""
+        postmaster = self._postmaster()
+        for child in _children(postmaster):
+            os.kill(child, signal.SIGCONT)
+        os.kill(postmaster, signal.SIGCONT)
+
+    def _postmaster(self) -> int:
+        return int((self.home / "postgres" / "postmaster.pid").read_text().split()[0])
+
     def remove(self) -> None:
         """Stop the server and delete its data."""
         self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, read from /proc (Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The field after the parenthesised command name is the state, then the ppid.
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
