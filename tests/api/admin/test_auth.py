@@ -64,7 +64,7 @@ def test_a_new_admin_token_ends_existing_sessions(
     settings: Settings, app: Flask, redis_client: redis.Redis
 ) -> None:
     client, _ = _logged_in(app)
-    other = create_app(replace(settings, admin_token="rotated-token"))
+    other = create_app(replace(settings, admin_token="rotated-token-" + TOKEN))
     cookie = client.get_cookie("session")  # type: ignore[attr-defined]
     assert cookie is not None
     fresh = other.test_client()
