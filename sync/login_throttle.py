@@ -6,7 +6,9 @@ failures still in the window, refuse if either limit is reached, otherwise let t
 caller check the token and record a failure before the lock is released. Concurrent
 guesses therefore cannot slip past the count together, and a correct token costs no
 row. A refused attempt never checks the token: a throttled client learns nothing about
-whether its guess was right.
+whether its guess was right. The lock serialises token checks across every worker, for
+a millisecond or so each: admin traffic (a dashboard, a script, a Prometheus scrape)
+is a few requests a second, far below what that allows.
 
 The per-address limit slows one client; the global cap bounds what a botnet of
 addresses can try (and makes the operator's own login wait during such an attack,
