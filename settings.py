@@ -33,8 +33,13 @@ class Settings:
     home: Path = Path("var")
     #: Fernet keys, newest first: the first encrypts, all decrypt (rotation).
     encryption_keys: tuple[str, ...] = field(default=(), repr=False)
-    #: Bearer token for the admin API and dashboard; None disables them.
+    #: Bearer token for the admin API and dashboard; None disables them. At least
+    #: MIN_ADMIN_TOKEN_LENGTH characters, MIN_ADMIN_TOKEN_DISTINCT of them different.
     admin_token: str | None = field(default=None, repr=False)
+    #: Reverse proxies in front of the web server whose `X-Forwarded-For` and
+    #: `X-Forwarded-Proto` are believed (werkzeug's ProxyFix, one per hop); 0: none, so a
+    #: client cannot claim https or another address by sending the headers itself.
+    trusted_proxies: int = 0
     dedupe_window_seconds: float = 5.0
     #: How long a platform delivery id counts as seen, per provider and owner: a
     #: redelivery within it is logged `duplicate` (api/intake.py, the delivery-id memory;
@@ -94,6 +99,24 @@ def _number(
     return value
 
 
+#: The admin token guards every site's credentials: long enough that guessing is
+#: hopeless even without the login throttle, and not a repeated character or a word.
+MIN_ADMIN_TOKEN_LENGTH = 32
+MIN_ADMIN_TOKEN_DISTINCT = 10
+
+
+def check_admin_token(token: str | None) -> None:
+    """Refuse a weak ADMIN_TOKEN, in a message that never contains the token."""
+    if token is None:
+        return
+    if len(token) < MIN_ADMIN_TOKEN_LENGTH or len(set(token)) < MIN_ADMIN_TOKEN_DISTINCT:
+        raise SettingsError(
+            f"ADMIN_TOKEN: too weak: use at least {MIN_ADMIN_TOKEN_LENGTH} characters, "
+            f"{MIN_ADMIN_TOKEN_DISTINCT} of them different "
+            "(make one with `stocksync keys admin-token`)"
+        )
+
+
 def _url(environ: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
     raw = _get(environ, name)
     if raw is None:
@@ -136,6 +159,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise SettingsError(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+    admin_token = _get(env, "ADMIN_TOKEN")
+    check_admin_token(admin_token)
     flower_auth = _get(env, "FLOWER_BASIC_AUTH")
     if flower_auth is not None and ":" not in flower_auth:
         raise SettingsError("FLOWER_BASIC_AUTH: expected user:password")
@@ -144,7 +169,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "redis+socket", "unix")),
         home=Path(_get(env, "STOCKSYNC_HOME") or "var").resolve(),
         encryption_keys=_keys(env),
-        admin_token=_get(env, "ADMIN_TOKEN"),
+        admin_token=admin_token,
+        trusted_proxies=_number(env, "TRUSTED_PROXIES", 0, int, 0, 10),
         dedupe_window_seconds=_number(env, "DEDUPE_WINDOW_SECONDS", 5.0, float, 0.5, 60),
         idempotency_ttl_seconds=_number(
             env, "IDEMPOTENCY_TTL_SECONDS", 86_400, int, 86_400, 7 * 86_400

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import admin
 from api.admin.auth import OperatorSessions, session_secret
@@ -15,7 +16,7 @@ from api.receiver import receiver
 from api.resources import Resources
 from api.unified import unified
 from logconfig import configure_logging
-from settings import Settings, SettingsError, load_settings
+from settings import Settings, SettingsError, check_admin_token, load_settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -28,8 +29,14 @@ def create_app(settings: Settings | None = None) -> Flask:
             "DATABASE_URL, REDIS_URL and STOCKSYNC_ENCRYPTION_KEY must be set "
             "(or run the stack with `stocksync up`, which starts embedded servers)"
         )
+    check_admin_token(settings.admin_token)
     configure_logging("web", settings.log_level)
     app = Flask(__name__)
+    if settings.trusted_proxies:
+        # The client's address (login throttle) and scheme (the cookie's Secure flag)
+        # as the trusted proxies saw them; from anyone else the headers are ignored.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_body_bytes
     # The dashboard's session cookie: signed with a key derived from the encryption key
     # (api/admin/auth.py), never readable by scripts nor sent by other sites' pages.

@@ -9,13 +9,18 @@ value from the database is put into the page as text, never as HTML.
 from __future__ import annotations
 
 import hmac
+import logging
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from api.admin import auth
+from api.admin.errors import TooManyAttempts
 from api.resources import context, resources
 from models import Platform, WebhookStatus
+from sync.errors import OUTAGES
 from sync.sites import list_sites
+
+log = logging.getLogger(__name__)
 
 dashboard = Blueprint("dashboard", __name__)
 
@@ -47,6 +52,17 @@ def _enabled() -> tuple[str, int] | None:
     return None
 
 
+def _outage(error: Exception) -> tuple[str, int]:
+    """Sessions and the login throttle live in PostgreSQL: without it, say so (503)."""
+    log.error("dashboard.unavailable", extra={"error": type(error).__name__})
+    page = render_template("login.html", error="PostgreSQL is unavailable", disabled=True)
+    return page, 503
+
+
+for _kind in OUTAGES:
+    dashboard.register_error_handler(_kind, _outage)
+
+
 @dashboard.get("/")
 def index() -> Response | tuple[str, int] | str:
     if not auth.logged_in():
@@ -68,7 +84,12 @@ def login_form() -> tuple[str, int] | str:
 @dashboard.post("/login")
 def login() -> Response | tuple[str, int]:
     token = request.form.get("token", "")
-    if not auth.log_in(token):
+    try:
+        accepted = auth.log_in(token)
+    except TooManyAttempts as refused:
+        page = render_template("login.html", error=refused.message, disabled=False)
+        return Response(page, 429, {"Retry-After": str(refused.retry_after)})
+    if not accepted:
         return render_template("login.html", error="wrong token", disabled=False), 401
     return redirect(url_for("dashboard.index"))  # type: ignore[return-value]
 

@@ -1,6 +1,9 @@
-"""`stocksync keys new|rotate`: encryption keys for credentials at rest."""
+"""`stocksync keys new|rotate|admin-token`: encryption keys for credentials at rest, and
+an admin token strong enough for ADMIN_TOKEN."""
 
 from __future__ import annotations
+
+import secrets
 
 import click
 from cryptography.fernet import Fernet
@@ -19,6 +22,12 @@ def keys() -> None:
 def new() -> None:
     """Print a new key. Put it first in STOCKSYNC_ENCRYPTION_KEY (comma-separated)."""
     click.echo(Fernet.generate_key().decode())
+
+
+@keys.command("admin-token")
+def admin_token() -> None:
+    """Print a new ADMIN_TOKEN: 32 random bytes, url-safe (43 characters)."""
+    click.echo(secrets.token_urlsafe(32))
 
 
 @keys.command()

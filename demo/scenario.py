@@ -77,7 +77,7 @@ def _stack_settings(settings: Settings, options: Options) -> Settings:
         web_port=port_or_free(settings.web_port),
         flower_port=port_or_free(settings.flower_port),
         worker_concurrency=options.workers,
-        admin_token=settings.admin_token or secrets.token_urlsafe(18),
+        admin_token=settings.admin_token or secrets.token_urlsafe(32),
         log_level="WARNING" if settings.log_level == "INFO" else settings.log_level,
     )
 

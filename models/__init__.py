@@ -2,6 +2,7 @@
 
 Imports nothing of ours."""
 
+from models.admin import AdminSession, LoginFailure
 from models.base import Base
 from models.commerce import Category, Customer, Order, OrderLine
 from models.items import Item
@@ -11,6 +12,7 @@ from models.sync import BatchStatus, RunStatus, SyncBatch, SyncRun
 from models.webhook_log import EventKind, WebhookDelivery, WebhookLog, WebhookStatus
 
 __all__ = [
+    "AdminSession",
     "Base",
     "BatchStatus",
     "Category",
@@ -20,6 +22,7 @@ __all__ = [
     "EventKind",
     "EventSubscription",
     "Item",
+    "LoginFailure",
     "Order",
     "OrderLine",
     "Platform",

@@ -25,6 +25,7 @@ from models.crypto import Vault
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
 from settings import Settings, normalize_database_url
+from tests.support.admin_api import TOKEN
 from tests.support.databases import scratch_database
 
 #: Per process: several test sessions (developers, CI) may share one server.
@@ -80,7 +81,7 @@ def settings(database_url: str, redis_url: str, encryption_key: str, tmp_path: P
         redis_url=redis_url,
         home=tmp_path,
         encryption_keys=(encryption_key,),
-        admin_token="test-admin-token",
+        admin_token=TOKEN,
     )
 
 

@@ -31,6 +31,8 @@ def test_defaults_match_the_design() -> None:
         ("LOG_LEVEL", "LOUD"),
         ("FLOWER_BASIC_AUTH", "no-colon"),
         ("PORT", "70000"),
+        ("TRUSTED_PROXIES", "-1"),
+        ("ADMIN_TOKEN", "short-Token-1"),
     ],
 )
 def test_a_bad_value_names_its_variable_in_one_line(name: str, value: str) -> None:
@@ -39,6 +41,25 @@ def test_a_bad_value_names_its_variable_in_one_line(name: str, value: str) -> No
     message = str(caught.value)
     assert message.startswith(f"{name}:")
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["Sh0rt-but-varied", "ab" * 20, "0123456789" * 3 + "x", "correct horse battery staple!"],
+)
+def test_a_weak_admin_token_is_refused_without_being_shown(token: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"ADMIN_TOKEN": token})
+    message = str(caught.value)
+    assert message.startswith("ADMIN_TOKEN: too weak") and "\n" not in message
+    assert token not in message
+
+
+def test_a_strong_admin_token_and_trusted_proxies_are_read() -> None:
+    token = "0123456789" * 3 + "ab"
+    settings = load_settings({"ADMIN_TOKEN": token, "TRUSTED_PROXIES": "2"})
+    assert settings.admin_token == token and settings.trusted_proxies == 2
+    assert load_settings({}).trusted_proxies == 0
 
 
 def test_database_url_pins_psycopg2() -> None:

@@ -21,6 +21,10 @@ class HttpRefusal(Exception):
         super().__init__(message)
         self.message = message
 
+    def headers(self) -> dict[str, str]:
+        """Headers the answer needs besides the error body."""
+        return {}
+
 
 class BadRequest(HttpRefusal):
     """The request cannot be read (not JSON, a query value of the wrong type)."""
@@ -36,6 +40,21 @@ class Forbidden(HttpRefusal):
 
     status = 403
     code = "forbidden"
+
+
+class TooManyAttempts(HttpRefusal):
+    """Too many wrong admin tokens lately, from this address or from everyone
+    (sync/login_throttle.py): try again after `Retry-After` seconds."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many wrong admin tokens; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class Disabled(HttpRefusal):

@@ -82,7 +82,9 @@ def error_response(status: int, code: str, message: str) -> tuple[Response, int]
 
 
 def _refusal(error: HttpRefusal) -> tuple[Response, int]:
-    return error_response(error.status, error.code, error.message)
+    response, status = error_response(error.status, error.code, error.message)
+    response.headers.update(error.headers())
+    return response, status
 
 
 def _service_refusal(error: ServiceError) -> tuple[Response, int]:

@@ -25,6 +25,7 @@ _ERRORS = {
     404: "No such row.",
     409: "The row's state does not allow this.",
     422: "A value is not acceptable; the message names the field.",
+    429: "Too many wrong admin tokens from this address (or from all): see Retry-After.",
     503: "ADMIN_TOKEN is not set (code admin_disabled), or PostgreSQL is down.",
 }
 
@@ -52,7 +53,7 @@ def operation(method: str, rule: str, doc: Doc) -> tuple[str, dict[str, Any]]:
         }
         for p in doc.query
     ]
-    statuses = {401, 403, 503, *doc.errors}
+    statuses = {401, 403, 429, 503, *doc.errors}
     if doc.query or doc.body is not None:
         statuses |= {400, 422}
     if names:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.app import create_app
 from models.crypto import Vault
+from settings import Settings
 from tests.factories import make_site, make_source
-
-TOKEN = "test-admin-token"
+from tests.support.admin_api import TOKEN
 
 
 @pytest.fixture
@@ -58,3 +62,58 @@ def test_logout_needs_the_csrf_token(client: FlaskClient) -> None:
     client.post("/logout", data={"csrf_token": csrf})
     assert client.get("/").status_code == 302
     assert client.get("/api/overview").status_code == 401
+
+
+def test_a_copy_of_the_cookie_stops_working_at_logout(client: FlaskClient) -> None:
+    client.post("/login", data={"token": TOKEN})
+    csrf = _csrf(client.get("/").get_data(as_text=True))
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    client.post("/logout", data={"csrf_token": csrf})
+    copy = client.application.test_client()
+    copy.set_cookie("session", cookie.value)
+    assert copy.get("/api/overview").status_code == 401
+    assert copy.get("/").status_code == 302
+
+
+def _session_cookie(client: FlaskClient, **request: object) -> str:
+    response = client.post("/login", data={"token": TOKEN}, **request)  # type: ignore[arg-type]
+    assert response.status_code == 302
+    return str(response.headers["Set-Cookie"])
+
+
+def test_the_cookie_is_secure_over_https_only(client: FlaskClient) -> None:
+    assert "Secure" not in _session_cookie(client)
+    assert "; Secure" in _session_cookie(client, base_url="https://localhost")
+    # X-Forwarded-Proto from a client, with no proxy trusted, is not believed.
+    forged = _session_cookie(client, headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" not in forged
+
+
+def test_a_trusted_proxy_says_https(
+    settings: Settings, db: sessionmaker[Session], redis_client: redis.Redis
+) -> None:
+    client = create_app(replace(settings, trusted_proxies=1)).test_client()
+    proxied = _session_cookie(client, headers={"X-Forwarded-Proto": "https"})
+    assert "; Secure" in proxied
+    assert "Secure" not in _session_cookie(client, headers={"X-Forwarded-Proto": "http"})
+
+
+def test_wrong_tokens_are_throttled_then_even_the_right_one(client: FlaskClient) -> None:
+    for _ in range(5):
+        assert client.post("/login", data={"token": "nope"}).status_code == 401
+    for token in ("nope", TOKEN):
+        refused = client.post("/login", data={"token": token})
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert "too many" in refused.get_data(as_text=True)
+    # The throttle is per address: another client still gets in.
+    other = client.post("/login", data={"token": TOKEN}, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert other.status_code == 302
+
+
+def test_logging_in_with_postgresql_down_is_503(unreachable_settings: Settings) -> None:
+    client = create_app(unreachable_settings).test_client()
+    response = client.post("/login", data={"token": TOKEN})
+    assert response.status_code == 503
+    assert "PostgreSQL is unavailable" in response.get_data(as_text=True)

@@ -107,3 +107,13 @@ def test_a_redis_outage_is_a_metric_not_an_error(
 
 def test_metrics_need_the_admin_token(app: Flask) -> None:
     assert app.test_client().get("/metrics").status_code == 401
+
+
+def test_a_postgresql_outage_is_a_metric_though_the_throttle_cannot_count(
+    unreachable_settings: Settings,
+) -> None:
+    app = create_app(replace(unreachable_settings, redis_url="redis://127.0.0.1:1/0"))
+    samples = _samples(app)
+    assert samples[("stocksync_metrics_source_up", (("source", "postgresql"),))] == 0
+    wrong = app.test_client().get("/metrics", headers={"Authorization": "Bearer " + "y" * 40})
+    assert wrong.status_code == 401

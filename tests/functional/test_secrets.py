@@ -50,7 +50,7 @@ def _secret(label: str) -> str:
 class Secrets:
     """Every secret the stack is configured with, by name."""
 
-    admin_token: str = field(default_factory=lambda: _secret("AdminTok"))
+    admin_token: str = field(default_factory=lambda: _secret("AdminTok") + secrets.token_hex(8))
     encryption_key: str = field(default_factory=lambda: Fernet.generate_key().decode())
     database_password: str = field(default_factory=lambda: _secret("PgPass"))
     flower_password: str = field(default_factory=lambda: _secret("FlowerPw"))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 import redis
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from settings import Settings
+from settings import Settings, SettingsError
 from tests.support.admin_api import AUTH, TOKEN, Api, Shop, error_code
 
 
@@ -64,7 +65,7 @@ def test_a_new_admin_token_ends_existing_sessions(
     settings: Settings, app: Flask, redis_client: redis.Redis
 ) -> None:
     client, _ = _logged_in(app)
-    other = create_app(replace(settings, admin_token="rotated-token"))
+    other = create_app(replace(settings, admin_token="rotated-token-" + TOKEN))
     cookie = client.get_cookie("session")  # type: ignore[attr-defined]
     assert cookie is not None
     fresh = other.test_client()
@@ -82,3 +83,20 @@ def test_postgres_down_is_503_in_the_api_shape(unreachable_settings: Settings) -
     client = create_app(unreachable_settings).test_client()
     response = client.get("/api/sites", headers=AUTH)
     assert response.status_code == 503 and error_code(response) == "unavailable"
+
+
+def test_wrong_bearer_tokens_share_the_throttle(api: Api) -> None:
+    wrong = {"Authorization": "Bearer " + "x" * 40}
+    for _ in range(5):
+        assert api.client.get("/api/sites", headers=wrong).status_code == 401
+    for headers in (wrong, AUTH):
+        refused = api.client.get("/api/sites", headers=headers)
+        assert refused.status_code == 429 and error_code(refused) == "too_many_attempts"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert api.client.get("/metrics", headers=AUTH).status_code == 429
+
+
+def test_a_weak_admin_token_stops_the_app_without_showing_it(settings: Settings) -> None:
+    with pytest.raises(SettingsError) as caught:
+        create_app(replace(settings, admin_token="hunter2-weak"))
+    assert "ADMIN_TOKEN: too weak" in str(caught.value) and "hunter2" not in str(caught.value)
