@@ -86,7 +86,9 @@ def _refuse(
 
 
 def _owner(res: Resources, provider: Provider, raw_id: str) -> Found | None:
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    # ASCII digits only: str.isdigit also accepts "²" (int() refuses it: a 500) and
+    # "\u0661", Arabic-Indic one (int() reads it as 1, another spelling of site 1).
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
         return None
     return res.owners.get(provider.owner, int(raw_id))
 

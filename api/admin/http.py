@@ -23,6 +23,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from werkzeug.routing import BaseConverter, ValidationError
 
+from api import json_body
 from api.admin.auth import require_admin
 from api.admin.errors import BadRequest, HttpRefusal, status_of
 from api.admin.messages import refusal
@@ -222,9 +223,15 @@ def parse_query(params: Sequence[Param]) -> dict[str, Any]:
 
 def parse_body(validator: Draft202012Validator, optional: bool) -> dict[str, Any]:
     """The JSON object body, checked; an empty body stands for `{}` if `optional`."""
-    if optional and not request.get_data(cache=True):
+    raw = request.get_data(cache=True)
+    if optional and not raw:
         return {}
-    body = request.get_json(silent=True)
+    if not request.is_json:
+        raise BadRequest("expected a JSON object body (Content-Type: application/json)")
+    try:
+        body = json_body.load(raw)
+    except json_body.NotJson as exc:
+        raise BadRequest(str(exc)) from None
     if not isinstance(body, dict):
         raise BadRequest("expected a JSON object body (Content-Type: application/json)")
     check_storable(body)

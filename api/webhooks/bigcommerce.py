@@ -72,12 +72,16 @@ def parse(raw_body: bytes, headers: Headers) -> list[Event]:
     scope = body.get("scope")
     if not isinstance(scope, str) or not scope:
         raise MalformedPayload("scope is missing")
-    data = require_object(body.get("data"), "data")
+    kind = TOPICS.get(scope)
+    # Only the scopes we handle must name a product: others (store/information/updated
+    # has no data.id) are ignored with 200, as a 400 counts against the domain's success
+    # ratio and is retried for 48 hours (docs/platforms.md section 3).
+    entity = _product_id(require_object(body.get("data"), "data")) if kind else ""
     return [
         Event(
             topic=scope,
-            kind=TOPICS.get(scope),
-            entity=_product_id(data),
+            kind=kind,
+            entity=entity,
             delivery_id=headers.get("webhook-id") or None,
             occurred_at=parse_time(body.get("created_at")),
             payload=body,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Site, WebhookStatus
@@ -148,3 +149,24 @@ def test_list_pages(api: Api, shop: Shop) -> None:
     assert [s["name"] for s in api.get("/api/sites").json["items"]] == ["shop", "new-shop"]
     assert [s["name"] for s in api.get("/api/sites", offset=1).json["items"]] == ["new-shop"]
     assert api.get("/api/sites", limit=500).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 5000 + b"]" * 5000,
+        b'{"name": ' * 5000 + b"1" + b"}" * 5000,
+        b'{"name": "x", "full_sync_hour": 1e400}',
+        b'{"name": "x", "full_sync_hour": NaN}',
+    ],
+    ids=["nested-array", "nested-object", "1e400", "nan"],
+)
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_a_body_the_json_reader_refuses_is_400(
+    api: Api, shop: Shop, method: str, body: bytes
+) -> None:
+    """A body nested 5,000 deep raised RecursionError from request.get_json: a 500."""
+    path = "/api/sites" if method == "POST" else f"/api/sites/{shop.site_id}"
+    headers = {**AUTH, "Content-Type": "application/json"}
+    response = api.client.open(path, method=method, data=body, headers=headers)
+    assert response.status_code == 400 and error_code(response) == "bad_request"
