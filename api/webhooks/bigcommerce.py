@@ -1,9 +1,9 @@
 """BigCommerce webhooks (docs/platforms.md section 3).
 
 Authenticity: the custom secret header set when the hook was created (classic; always
-required here), plus the Standard Webhooks signature keyed with the app's client secret
-whenever those headers are present. The site's webhook secret is either the header
-secret alone, or `{"header_secret": ..., "client_secret": ...}`.
+required here), plus, once the site has a client secret, the Standard Webhooks signature
+keyed with it on every delivery. The site's webhook secret is either the header secret
+alone (classic hooks only), or `{"header_secret": ..., "client_secret": ...}`.
 
 Idempotency: `webhook-id` when present. The payload `hash` is NOT used as a long-lived
 key: it hashes only `data`, so two genuine updates of one product share it (see the
@@ -52,10 +52,12 @@ def _secrets(secret: Secret) -> tuple[str, str | None]:
 def verify(raw_body: bytes, headers: Headers, secret: Secret, query: Headers | None = None) -> None:
     header_secret, client_secret = _secrets(secret)
     require_equal(header_secret, headers.get(SECRET_HEADER), "X-Webhook-Secret")
-    if "webhook-signature" in headers:
-        if client_secret is None:
-            raise SignatureError("signed delivery but no client_secret configured")
+    if client_secret:
+        # Required, not checked only when its headers are there: otherwise anyone who
+        # saw one delivery's X-Webhook-Secret could forge any body by leaving them out.
         verify_standard(raw_body, headers, client_secret.encode())
+    elif "webhook-signature" in headers:
+        raise SignatureError("signed delivery but no client_secret configured")
 
 
 def _product_id(data: Mapping[str, Any]) -> str:
