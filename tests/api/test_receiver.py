@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import EventKind, Site, WebhookStatus
 from tests.factories import signed
+from tests.support import hostile
 from tests.support.admin_api import AUTH
 from tests.support.receiver import Owners, post, rows
 
@@ -393,4 +394,41 @@ def test_a_content_length_python_cannot_read_is_no_500(
         environ_overrides={"CONTENT_LENGTH": length},
     )
     assert response.status_code == status
+    assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED]
+
+
+@pytest.mark.parametrize(
+    "when", hostile.OUT_OF_RANGE_TIMES.values(), ids=hostile.OUT_OF_RANGE_TIMES
+)
+@pytest.mark.parametrize("provider", hostile.TIMED_PROVIDERS)
+def test_a_numeric_time_outside_the_calendar_is_refused(
+    provider: str, when: float, app: Flask, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    """OverflowError or ValueError from datetime.fromtimestamp was a 500 (issue 19 item
+    12; api/webhooks/event.py `parse_time`): refused, and logged."""
+    request = hostile.timed(provider, when)
+    response = app.test_client().post(
+        f"/webhooks/{provider}/{getattr(owners, provider)}",
+        data=request.body,
+        headers=request.headers,
+    )
+    assert response.status_code == hostile.refused_status(provider)
+    [row] = rows(db)
+    assert row.status == WebhookStatus.REJECTED and "outside the calendar" in (row.error or "")
+
+
+@pytest.mark.parametrize("number", hostile.NON_FINITE.values(), ids=list(hostile.NON_FINITE))
+@pytest.mark.parametrize("provider", sorted(signed.VALID))
+def test_a_signed_non_finite_number_is_refused_alone(
+    provider: str, number: bytes, app: Flask, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    """A signed 1e400 was answered 503 on every retry (jsonb refused the batch holding
+    it): refused with 400 at parse time (Business Central: 200, logged)."""
+    request = hostile.with_number(provider, number)
+    response = app.test_client().post(
+        f"/webhooks/{provider}/{getattr(owners, provider)}",
+        data=request.body,
+        headers=request.headers,
+    )
+    assert response.status_code == hostile.refused_status(provider)
     assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED]
