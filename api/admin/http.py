@@ -25,8 +25,9 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from api import json_body
 from api.admin.auth import require_admin
-from api.admin.errors import BadRequest, HttpRefusal, status_of
+from api.admin.errors import BadRequest, HttpRefusal, TooLarge, status_of
 from api.admin.messages import refusal
+from api.request_body import read_body
 from sync.encoding import dumps
 from sync.errors import OUTAGES, Invalid, ServiceError
 
@@ -226,7 +227,10 @@ def parse_query(params: Sequence[Param]) -> dict[str, Any]:
 
 def parse_body(validator: Draft202012Validator, optional: bool) -> dict[str, Any]:
     """The JSON object body, checked; an empty body stands for `{}` if `optional`."""
-    raw = request.get_data(cache=True)
+    limit = request.max_content_length or 0
+    raw = read_body(request.environ, limit)
+    if raw is None:
+        raise TooLarge(f"the body is larger than {limit} bytes")
     if optional and not raw:
         return {}
     if not request.is_json:
