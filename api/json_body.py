@@ -42,9 +42,8 @@ class NotJson(ValueError):
         self.detail = detail
 
 
-def load(raw: bytes | str) -> Any:
+def load(data: bytes) -> Any:
     """Decode a JSON document of at most `MAX_DEPTH` levels with finite numbers only."""
-    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
     _check_depth(data)
     try:
         return json.loads(data, parse_constant=_constant, parse_float=_finite)
