@@ -33,6 +33,7 @@ def test_json_within_the_bounds_is_read(body: bytes) -> None:
     [
         (_nested(MAX_DEPTH + 1), "nested deeper than 64 levels"),
         (_nested(100_000, b"{", b"}"), "nested deeper than 64 levels"),
+        (b'[{"a":' * 33 + b"1" + b"}]" * 33, "nested deeper than 64 levels"),
         (b"[" * 100_000, None),
         (b"[" + b"[{]}," * 40 + b"[]]", None),  # pairs that do not match
         (b"[1e400]", "number out of range (1e400)"),
@@ -45,6 +46,7 @@ def test_json_within_the_bounds_is_read(body: bytes) -> None:
     ids=[
         "65-deep",
         "100k-deep",
+        "66-deep-alternating",
         "unclosed",
         "mismatched",
         "1e400",
