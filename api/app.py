@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import admin
@@ -54,4 +54,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     admin.register(app)
     app.register_blueprint(dashboard)
     init_metrics(app, res)
+    app.after_request(_no_sniffing)
     return app
+
+
+def _no_sniffing(response: Response) -> Response:
+    """Every answer is read as the type it declares: Business Central's handshake echoes
+    `validationToken`, any text, as its text/plain body, which a browser sniffing
+    content could otherwise run as HTML."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

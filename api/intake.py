@@ -314,8 +314,11 @@ class IntakeWriter:
         back, and writing its rows one at a time made a retry storm (after an outage of
         ours every platform redelivers) the slowest path of all.
         """
+        encoded, batch = _encode(batch)
+        if not batch:
+            return
         try:
-            written = self._insert(_encode(batch))
+            written = self._insert(encoded)
         except (psycopg2.Error, SQLAlchemyError) as exc:
             self._fail(batch, exc)
             return
@@ -388,8 +391,15 @@ class IntakeWriter:
             self._connection = None
 
 
-def _encode(batch: list[_Pending]) -> str:
-    """The batch's rows as one JSON array, keyed by column (a missing key is NULL).
+def _encode(batch: list[_Pending]) -> tuple[str, list[_Pending]]:
+    """The batch's rows as one JSON array, keyed by column (a missing key is NULL), and
+    the rows it holds.
+
+    A row JSON cannot hold (a non-finite number, which json.dumps would write as
+    `Infinity` and jsonb refuse; any other value of ours it cannot encode) is failed
+    alone, never its batch neighbours: it failed the whole batch, and an innocent
+    request sharing it answered 503. The JSON reader (api/json_body.py) already refuses
+    non-finite numbers at the door, so this is for our own bugs.
 
     PostgreSQL stores neither NUL characters nor lone surrogates in text or jsonb, and
     a signed payload may carry either (JSON's \\u0000, or bytes that decode to half a
@@ -398,17 +408,39 @@ def _encode(batch: list[_Pending]) -> str:
     encoding. Checked on the encoded batch: an ordinary batch pays one substring search
     and one encode.
     """
-    encoded = _dumps([pending.row for pending in batch])
+    try:
+        encoded = _dumps([pending.row for pending in batch])
+    except _UNENCODABLE:
+        batch = [pending for pending in batch if _encodable(pending)]
+        encoded = _dumps([pending.row for pending in batch])
     if "\\u0000" in encoded or not _utf8_encodable(encoded):
         log.warning("webhook.unstorable_text_cleaned", extra={"rows": len(batch)})
         for pending in batch:
             pending.row = _storable(pending.row)
         encoded = _dumps([pending.row for pending in batch])
-    return encoded
+    return encoded, batch
+
+
+#: What json.dumps raises on a value it cannot write (allow_nan=False: ValueError).
+_UNENCODABLE = (ValueError, TypeError, RecursionError)
+
+
+def _encodable(pending: _Pending) -> bool:
+    """Whether this row alone encodes; if not, its request fails (503) with a log line."""
+    try:
+        _dumps([pending.row])
+    except _UNENCODABLE as exc:
+        log.error(
+            "webhook.log_row_unencodable",
+            extra={"provider": pending.row.get("provider"), "error": repr(exc)[:200]},
+        )
+        pending.error = IntakeUnavailable(f"row cannot be encoded: {type(exc).__name__}")
+        return False
+    return True
 
 
 def _dumps(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, ensure_ascii=False, default=_json_default)
+    return json.dumps(rows, ensure_ascii=False, allow_nan=False, default=_json_default)
 
 
 def _json_default(value: Any) -> str:

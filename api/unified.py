@@ -14,9 +14,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.bearer import bearer_token
+from api.request_body import read_body
 from api.resources import context
 from api.unified_schema import Invalid, parse_body
 from sync.api_keys import find_key_owner
@@ -53,10 +53,9 @@ def sync_webhook() -> Response:
         return _refuse(
             403, "FORBIDDEN", "the site is inactive", "unified.site_inactive", site_id=owner.site_id
         )
-    try:
-        raw = request.get_data()
-    except RequestEntityTooLarge:
-        limit = ctx.settings.max_webhook_body_bytes
+    limit = ctx.settings.max_webhook_body_bytes
+    raw = read_body(request.environ, limit)
+    if raw is None:
         message = f"the body is larger than {limit} bytes"
         return _refuse(
             413, "PAYLOAD_TOO_LARGE", message, "unified.too_large", site_id=owner.site_id

@@ -13,7 +13,6 @@ overflow their column (string lengths, int4, numeric(18, 4)).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
+from api import json_body
 from sync.unified import Entry
 
 #: A plugin with more changes sends several requests; this keeps one request's
@@ -209,18 +209,13 @@ class SyncRequest:
     entries: list[Entry]
 
 
-def _no_constants(name: str) -> NoReturn:
-    # json.loads accepts NaN and Infinity by default; JSONB and numeric do not.
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_body(raw: bytes) -> SyncRequest:
     """Decode, check and parse a request body, or raise `Invalid`."""
     try:
-        body = json.loads(raw, parse_constant=_no_constants)
-    except (ValueError, RecursionError):
-        # ValueError covers bad syntax, bad UTF-8 and over-long integers.
-        raise Invalid("body: must be a JSON document") from None
+        body = json_body.load(raw)
+    except json_body.NotJson as exc:
+        why = f" ({exc.detail})" if exc.detail else ""
+        raise Invalid(f"body: must be a JSON document{why}") from None
     check_storable(body)
     if not isinstance(body, dict):
         _fail("body", "must be a JSON object")

@@ -23,9 +23,11 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from werkzeug.routing import BaseConverter, ValidationError
 
+from api import json_body
 from api.admin.auth import require_admin
-from api.admin.errors import BadRequest, HttpRefusal, status_of
+from api.admin.errors import BadRequest, HttpRefusal, TooLarge, status_of
 from api.admin.messages import refusal
+from api.request_body import read_body
 from sync.encoding import dumps
 from sync.errors import OUTAGES, Invalid, ServiceError
 
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 #: Row ids are PostgreSQL bigints; a larger number in a URL is a 404, not a DataError.
 MAX_ID = 2**63 - 1
 _PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+#: A query integer: ASCII digits, optionally negative.
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 class IdConverter(BaseConverter):
@@ -177,10 +181,11 @@ def check_storable(value: Any, path: str = "body") -> None:
 def _convert(param: Param, raw: str) -> Any:
     kind = param.schema.get("type")
     if kind == "integer":
-        try:
-            return int(raw)
-        except ValueError:
-            raise BadRequest(f"{param.name}: expected an integer, got {raw[:40]!r}") from None
+        # int() also reads " 5", "1_0", "+5" and other scripts' digits ("\u0661" is 1);
+        # and refuses over 4,300 digits.
+        if _INTEGER.fullmatch(raw) is None or len(raw) > 20:
+            raise BadRequest(f"{param.name}: expected an integer, got {raw[:40]!r}")
+        return int(raw)
     if kind == "boolean":
         if raw.lower() not in ("true", "false", "1", "0"):
             raise BadRequest(f"{param.name}: expected true or false")
@@ -224,9 +229,18 @@ def parse_query(params: Sequence[Param]) -> dict[str, Any]:
 
 def parse_body(validator: Draft202012Validator, optional: bool) -> dict[str, Any]:
     """The JSON object body, checked; an empty body stands for `{}` if `optional`."""
-    if optional and not request.get_data(cache=True):
+    limit = request.max_content_length or 0
+    raw = read_body(request.environ, limit)
+    if raw is None:
+        raise TooLarge(f"the body is larger than {limit} bytes")
+    if optional and not raw:
         return {}
-    body = request.get_json(silent=True)
+    if not request.is_json:
+        raise BadRequest("expected a JSON object body (Content-Type: application/json)")
+    try:
+        body = json_body.load(raw)
+    except json_body.NotJson as exc:
+        raise BadRequest(str(exc)) from None
     if not isinstance(body, dict):
         raise BadRequest("expected a JSON object body (Content-Type: application/json)")
     check_storable(body)

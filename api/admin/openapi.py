@@ -24,6 +24,7 @@ _ERRORS = {
     403: "Cookie session without the X-CSRF-Token header.",
     404: "No such row.",
     409: "The row's state does not allow this.",
+    413: "The body is larger than the limit (MAX_WEBHOOK_BODY_BYTES).",
     422: "A value is not acceptable; the message names the field.",
     429: "Too many wrong admin tokens from this address (or from all): see Retry-After.",
     503: "ADMIN_TOKEN is not set (code admin_disabled), or PostgreSQL is down.",
@@ -56,6 +57,8 @@ def operation(method: str, rule: str, doc: Doc) -> tuple[str, dict[str, Any]]:
     statuses = {401, 403, 429, 503, *doc.errors}
     if doc.query or doc.body is not None:
         statuses |= {400, 422}
+    if doc.body is not None:
+        statuses.add(413)
     if names:
         statuses.add(404)
     responses: dict[str, Any] = {str(status): _error(status) for status in sorted(statuses)}

@@ -1,9 +1,9 @@
 """BigCommerce webhooks (docs/platforms.md section 3).
 
 Authenticity: the custom secret header set when the hook was created (classic; always
-required here), plus the Standard Webhooks signature keyed with the app's client secret
-whenever those headers are present. The site's webhook secret is either the header
-secret alone, or `{"header_secret": ..., "client_secret": ...}`.
+required here), plus, once the site has a client secret, the Standard Webhooks signature
+keyed with it on every delivery. The site's webhook secret is either the header secret
+alone (classic hooks only), or `{"header_secret": ..., "client_secret": ...}`.
 
 Idempotency: `webhook-id` when present. The payload `hash` is NOT used as a long-lived
 key: it hashes only `data`, so two genuine updates of one product share it (see the
@@ -52,10 +52,12 @@ def _secrets(secret: Secret) -> tuple[str, str | None]:
 def verify(raw_body: bytes, headers: Headers, secret: Secret, query: Headers | None = None) -> None:
     header_secret, client_secret = _secrets(secret)
     require_equal(header_secret, headers.get(SECRET_HEADER), "X-Webhook-Secret")
-    if "webhook-signature" in headers:
-        if client_secret is None:
-            raise SignatureError("signed delivery but no client_secret configured")
+    if client_secret:
+        # Required, not checked only when its headers are there: otherwise anyone who
+        # saw one delivery's X-Webhook-Secret could forge any body by leaving them out.
         verify_standard(raw_body, headers, client_secret.encode())
+    elif "webhook-signature" in headers:
+        raise SignatureError("signed delivery but no client_secret configured")
 
 
 def _product_id(data: Mapping[str, Any]) -> str:
@@ -72,12 +74,16 @@ def parse(raw_body: bytes, headers: Headers) -> list[Event]:
     scope = body.get("scope")
     if not isinstance(scope, str) or not scope:
         raise MalformedPayload("scope is missing")
-    data = require_object(body.get("data"), "data")
+    kind = TOPICS.get(scope)
+    # Only the scopes we handle must name a product: others (store/information/updated
+    # has no data.id) are ignored with 200, as a 400 counts against the domain's success
+    # ratio and is retried for 48 hours (docs/platforms.md section 3).
+    entity = _product_id(require_object(body.get("data"), "data")) if kind else ""
     return [
         Event(
             topic=scope,
-            kind=TOPICS.get(scope),
-            entity=_product_id(data),
+            kind=kind,
+            entity=entity,
             delivery_id=headers.get("webhook-id") or None,
             occurred_at=parse_time(body.get("created_at")),
             payload=body,

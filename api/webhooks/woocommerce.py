@@ -43,6 +43,12 @@ def parse(raw_body: bytes, headers: Headers) -> list[Event]:
     if not topic:
         raise MalformedPayload("missing X-WC-Webhook-Topic")
     body = require_object(load_json(raw_body), "body")
+    kind = TOPICS.get(topic)
+    if kind is None:
+        # Ignored with 200 whatever the body: a custom `action.<hook>` topic sends
+        # {action, arg} and no id (docs/platforms.md section 1), and a 400 counts
+        # towards WooCommerce disabling the hook.
+        return [Event(topic=topic, kind=None, entity="", payload=body)]
     product_id = entity_id(body.get("id"), "id")
     parent = body.get("parent_id")
     entity = str(parent) if isinstance(parent, int) and parent > 0 else product_id
@@ -50,7 +56,7 @@ def parse(raw_body: bytes, headers: Headers) -> list[Event]:
     return [
         Event(
             topic=topic,
-            kind=TOPICS.get(topic),
+            kind=kind,
             entity=entity,
             sku=try_normalize_sku(body.get("sku")),
             delivery_id=f"{product_id}:{modified}" if isinstance(modified, str) else None,

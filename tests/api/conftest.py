@@ -11,55 +11,19 @@ from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from models import Platform, SourceKind
 from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
-from tests.factories import make_site, make_source, signed
+from tests.factories import make_site, make_source
 from tests.support.admin_api import Shop
-from tests.support.receiver import Owners
+from tests.support.receiver import Owners, make_owners
 from tests.support.relaying import relaying
 
 
 @pytest.fixture
 def owners(db: sessionmaker[Session], vault: Vault) -> Owners:
     with db.begin() as session:
-        bc = make_source(
-            session, vault, name="bc", webhook_secret_sealed=vault.seal(signed.CLIENT_STATE)
-        )
-        zoho = make_source(
-            session,
-            vault,
-            name="zoho",
-            kind=SourceKind.ZOHO,
-            webhook_secret_sealed=vault.seal(signed.ZOHO_TOKEN),
-        )
-
-        def site(name: str, platform: Platform, secret: object) -> int:
-            return make_site(
-                session,
-                vault,
-                bc,
-                name=name,
-                platform=platform,
-                webhook_secret_sealed=vault.seal(secret),
-            ).id  # type: ignore[arg-type]
-
-        return Owners(
-            woocommerce=site("wc", Platform.WOOCOMMERCE, signed.WC_SECRET),
-            shopify=site("shop", Platform.SHOPIFY, signed.SHOPIFY_SECRET),
-            bigcommerce=site(
-                "bc-store",
-                Platform.BIGCOMMERCE,
-                {
-                    "header_secret": signed.BC_HEADER_SECRET,
-                    "client_secret": signed.BC_CLIENT_SECRET,
-                },
-            ),
-            standard=site("std", Platform.WOOCOMMERCE, signed.STANDARD_SECRET),
-            zoho=zoho.id,
-            businesscentral=bc.id,
-        )
+        return make_owners(session, vault)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import redis
 from api.app import create_app
 from settings import Settings
 from sync.consumers import HEARTBEATS, STALL_SECONDS
+from tests.support.receiver import Owners
 
 
 def test_healthz_answers_without_dependencies(unreachable_settings: Settings) -> None:
@@ -64,3 +65,19 @@ def test_readyz_names_postgres_when_it_is_down(settings: Settings) -> None:
 def test_body_limit_comes_from_settings(settings: Settings) -> None:
     app = create_app(replace(settings, max_webhook_body_bytes=2048))
     assert app.config["MAX_CONTENT_LENGTH"] == 2048
+
+
+def test_every_answer_forbids_content_sniffing(
+    settings: Settings, redis_client: redis.Redis, owners: Owners
+) -> None:
+    """Business Central's handshake echoes `validationToken`, any text, as the answer's
+    body: with nosniff a browser cannot be talked into reading it as HTML or script."""
+    client = create_app(settings).test_client()
+    echoed = client.post(
+        f"/webhooks/businesscentral/{owners.businesscentral}",
+        query_string={"validationToken": "<script>alert(1)</script>"},
+    )
+    assert echoed.status_code == 200 and echoed.mimetype == "text/plain"
+    assert echoed.get_data() == b"<script>alert(1)</script>"
+    for response in (client.get("/healthz"), client.get("/nope"), echoed):
+        assert response.headers["X-Content-Type-Options"] == "nosniff", response

@@ -366,10 +366,10 @@ def test_text_postgresql_cannot_store_is_cleaned_and_costs_no_other_row(
     assert stored[pending[0].row_id][1] == {"delivery": "before"}
 
 
-def test_a_row_the_writer_cannot_encode_fails_its_batch_and_the_writer_lives_on(
+def test_a_row_the_writer_cannot_encode_is_a_503_and_the_writer_lives_on(
     engine: Engine, owners: Owners
 ) -> None:
-    """A bug of ours (a value JSON cannot hold) is a 503 for its batch, which the
+    """A bug of ours (a value JSON cannot hold) is a 503 for its request, which the
     platforms retry, not a dead writer that every later request would wait on."""
     writer = IntakeWriter(engine)
     broken = {**_row(owners.shopify, "broken"), "payload": {"value": object()}}
@@ -378,3 +378,23 @@ def test_a_row_the_writer_cannot_encode_fails_its_batch_and_the_writer_lives_on(
     status, row_id = writer.record(_row(owners.shopify, "next"), WebhookStatus.RECEIVED)
     assert status is WebhookStatus.RECEIVED
     assert _stored(engine)[row_id][:2] == ("next", "received")
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), object()], ids=str)
+def test_a_row_that_cannot_be_encoded_fails_alone_not_its_batch_neighbours(
+    value: object, engine: Engine, owners: Owners
+) -> None:
+    """json.dumps wrote infinity as `Infinity`, which jsonb refuses: the whole batch
+    failed (503 for an innocent request sharing it, issue 19 item 13). Encoded with
+    allow_nan=False, the row that cannot be is refused alone (503, ours to fix: the
+    JSON reader, api/json_body.py, refuses non-finite numbers at the door)."""
+    writer = IntakeWriter(engine)
+    broken = {**_row(owners.shopify, "broken"), "payload": {"price": value}}
+    rows = [_row(owners.shopify, "before"), broken, _row(owners.shopify, "after")]
+    pending = [intake._Pending({**row, "status": WebhookStatus.RECEIVED}) for row in rows]
+    writer._write(pending)
+    assert [p.error is None for p in pending] == [True, False, True]
+    assert isinstance(pending[1].error, IntakeUnavailable)
+    stored = _stored(engine)
+    assert sorted(delivery for delivery, _, _ in stored.values()) == ["after", "before"]
+    assert [stored[p.row_id][0] for p in (pending[0], pending[2])] == ["before", "after"]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import EventKind, Site, WebhookStatus
 from tests.factories import signed
+from tests.support import hostile
 from tests.support.admin_api import AUTH
 from tests.support.receiver import Owners, post, rows
 
@@ -108,6 +109,17 @@ def test_businesscentral_never_answers_4xx(
     assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED] * 2
 
 
+def test_businesscentral_refuses_a_deeply_nested_body_with_200(
+    base_url: str, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    """Read before clientState is checked, json's RecursionError was a 500 to anyone.
+    Logged, and answered 200 as every BC refusal is (docs/platforms.md section 7)."""
+    url = owners.url(base_url, "businesscentral")
+    for body in (b"[" * 5000 + b"]" * 5000, b'{"value": [' + b"[" * 5000 + b"]" * 5000 + b"]}"):
+        assert requests.post(url, data=body, timeout=10).status_code == 200
+    assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED] * 2
+
+
 def test_businesscentral_handshake_echoes_the_token(
     base_url: str, owners: Owners, db: sessionmaker[Session]
 ) -> None:
@@ -154,25 +166,55 @@ def test_unknown_site_provider_and_bad_id_are_404_and_logged(
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("provider", "raw_id"),
     [
-        b"[1, 2",
+        ("woocommerce", "\u00b2"),  # superscript two
+        ("businesscentral", "\u2460"),  # circled one
+        ("shopify", "\u0661"),  # Arabic-Indic one: int() reads it as 1
+        ("woocommerce", "\uff11"),  # fullwidth one
+        ("standard", "1\u0662"),
+    ],
+    ids=["superscript", "circled", "arabic-indic", "fullwidth", "mixed"],
+)
+def test_an_id_of_other_than_ascii_digits_is_not_found(
+    provider: str, raw_id: str, app: Flask, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    """`str.isdigit` accepts these: int() then raised (a 500, no secret needed) or read
+    "\u0661" as site 1. Ids are ASCII digits only: 404 (Business Central: 200, logged)."""
+    request = getattr(signed, provider)()
+    client = app.test_client()
+    response = client.post(
+        f"/webhooks/{provider}/{raw_id}", data=request.body, headers=request.headers
+    )
+    assert response.status_code == (200 if provider == "businesscentral" else 404)
+    assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED]
+    assert rows(db)[0].site_id is None and rows(db)[0].source_id is None
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"[1, 2", "body is not JSON"),
         # Python's json module reads NaN and Infinity, which are not JSON; jsonb refuses
         # them, so such a body failed its whole commit batch (503 for every request in
         # it, again on each retry). It is refused alone.
-        b'{"id": 10, "sku": "SKU-1", "price": NaN}',
+        (b'{"id": 10, "sku": "SKU-1", "price": NaN}', "body is not JSON"),
+        # Read as infinity: the same, answered 503 on every retry.
+        (b'{"id": 10, "sku": "SKU-1", "price": 1e400}', "body is not JSON: number out of range"),
+        # json's RecursionError: a 500.
+        (b"[" * 5000 + b"]" * 5000, "body is not JSON: nested deeper than 64 levels"),
     ],
-    ids=["truncated", "nan"],
+    ids=["truncated", "nan", "1e400", "nested"],
 )
 def test_malformed_body_is_400(
-    body: bytes, base_url: str, owners: Owners, db: sessionmaker[Session]
+    body: bytes, error: str, base_url: str, owners: Owners, db: sessionmaker[Session]
 ) -> None:
     request = signed.woocommerce()
     request.body = body
     request.headers["X-WC-Webhook-Signature"] = signed._b64_hmac(signed.WC_SECRET, request.body)
     assert post(owners.url(base_url, "woocommerce"), request).status_code == 400
     [row] = rows(db)
-    assert row.status == WebhookStatus.REJECTED and row.error == "body is not JSON"
+    assert row.status == WebhookStatus.REJECTED and row.error.startswith(error)
 
 
 def _post_chunked(url: str, request: signed.Signed) -> requests.Response:
@@ -353,4 +395,41 @@ def test_a_content_length_python_cannot_read_is_no_500(
         environ_overrides={"CONTENT_LENGTH": length},
     )
     assert response.status_code == status
+    assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED]
+
+
+@pytest.mark.parametrize(
+    "when", hostile.OUT_OF_RANGE_TIMES.values(), ids=hostile.OUT_OF_RANGE_TIMES
+)
+@pytest.mark.parametrize("provider", hostile.TIMED_PROVIDERS)
+def test_a_numeric_time_outside_the_calendar_is_refused(
+    provider: str, when: float, app: Flask, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    """OverflowError or ValueError from datetime.fromtimestamp was a 500 (issue 19 item
+    12; api/webhooks/event.py `parse_time`): refused, and logged."""
+    request = hostile.timed(provider, when)
+    response = app.test_client().post(
+        f"/webhooks/{provider}/{getattr(owners, provider)}",
+        data=request.body,
+        headers=request.headers,
+    )
+    assert response.status_code == hostile.refused_status(provider)
+    [row] = rows(db)
+    assert row.status == WebhookStatus.REJECTED and "outside the calendar" in (row.error or "")
+
+
+@pytest.mark.parametrize("number", hostile.NON_FINITE.values(), ids=list(hostile.NON_FINITE))
+@pytest.mark.parametrize("provider", sorted(signed.VALID))
+def test_a_signed_non_finite_number_is_refused_alone(
+    provider: str, number: bytes, app: Flask, owners: Owners, db: sessionmaker[Session]
+) -> None:
+    """A signed 1e400 was answered 503 on every retry (jsonb refused the batch holding
+    it): refused with 400 at parse time (Business Central: 200, logged)."""
+    request = hostile.with_number(provider, number)
+    response = app.test_client().post(
+        f"/webhooks/{provider}/{getattr(owners, provider)}",
+        data=request.body,
+        headers=request.headers,
+    )
+    assert response.status_code == hostile.refused_status(provider)
     assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED]

@@ -23,6 +23,7 @@ from api.bearer import bearer_token
 from models import Customer, Item, Order, OrderLine, SyncRun
 from models.commerce import email_hash_key, hash_email
 from models.crypto import Vault
+from sandbox.server import running
 from settings import Settings
 from sync.api_keys import hash_api_key, new_api_key, verify_api_key
 from tests.factories import make_site, make_source
@@ -512,3 +513,16 @@ def send_concurrently(
         responses = list(pool.map(send, range(8)))
     assert [r.status_code for r in responses] == [200] * 8, [r.text for r in responses]
     return responses
+
+
+def test_a_chunked_body_over_the_limit_is_413_too(settings: Settings, site: KeyedSite) -> None:
+    """Without Content-Length werkzeug's limited stream cut the body short and the
+    truncated JSON was refused as invalid, a 400: the plugin was told to fix a body that
+    was only too large."""
+    big = json.dumps(body("category", [{"id": i, "name": "x" * 100} for i in range(40)]))
+    chunks = (big[i : i + 500].encode() for i in range(0, len(big), 500))
+    headers = {"Authorization": f"Bearer {site.key}", "Content-Type": "application/json"}
+    with running(create_app(replace(settings, max_webhook_body_bytes=2048))) as url:
+        response = requests.post(url + URL, data=chunks, headers=headers, timeout=10)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"

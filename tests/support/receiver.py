@@ -9,8 +9,9 @@ import requests
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import WebhookLog, WebhookStatus
-from tests.factories import signed
+from models import Platform, SourceKind, WebhookLog, WebhookStatus
+from models.crypto import Vault
+from tests.factories import make_site, make_source, signed
 
 
 @dataclass
@@ -26,6 +27,44 @@ class Owners:
 
     def url(self, base: str, provider: str) -> str:
         return f"{base}/webhooks/{provider}/{getattr(self, provider)}"
+
+
+def make_owners(session: Session, vault: Vault) -> Owners:
+    """One site or source per provider, each with the secrets tests/factories/signed.py
+    signs with (BigCommerce: header and client secret)."""
+    bc = make_source(
+        session, vault, name="bc", webhook_secret_sealed=vault.seal(signed.CLIENT_STATE)
+    )
+    zoho = make_source(
+        session,
+        vault,
+        name="zoho",
+        kind=SourceKind.ZOHO,
+        webhook_secret_sealed=vault.seal(signed.ZOHO_TOKEN),
+    )
+
+    def site(name: str, platform: Platform, secret: object) -> int:
+        return make_site(
+            session,
+            vault,
+            bc,
+            name=name,
+            platform=platform,
+            webhook_secret_sealed=vault.seal(secret),
+        ).id  # type: ignore[arg-type]
+
+    return Owners(
+        woocommerce=site("wc", Platform.WOOCOMMERCE, signed.WC_SECRET),
+        shopify=site("shop", Platform.SHOPIFY, signed.SHOPIFY_SECRET),
+        bigcommerce=site(
+            "bc-store",
+            Platform.BIGCOMMERCE,
+            {"header_secret": signed.BC_HEADER_SECRET, "client_secret": signed.BC_CLIENT_SECRET},
+        ),
+        standard=site("std", Platform.WOOCOMMERCE, signed.STANDARD_SECRET),
+        zoho=zoho.id,
+        businesscentral=bc.id,
+    )
 
 
 def post(url: str, request: signed.Signed) -> requests.Response:

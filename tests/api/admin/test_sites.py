@@ -3,13 +3,20 @@ Credentials and secrets go in and never come out."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+import requests
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.app import create_app
 from models import Site, WebhookStatus
 from models.crypto import Vault
+from sandbox.server import running
+from settings import Settings
 from tests.factories.webhook_log import log_row
 from tests.support.admin_api import AUTH, Api, Shop, error_code
 
@@ -148,3 +155,40 @@ def test_list_pages(api: Api, shop: Shop) -> None:
     assert [s["name"] for s in api.get("/api/sites").json["items"]] == ["shop", "new-shop"]
     assert [s["name"] for s in api.get("/api/sites", offset=1).json["items"]] == ["new-shop"]
     assert api.get("/api/sites", limit=500).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 5000 + b"]" * 5000,
+        b'{"name": ' * 5000 + b"1" + b"}" * 5000,
+        b'{"name": "x", "full_sync_hour": 1e400}',
+        b'{"name": "x", "full_sync_hour": NaN}',
+    ],
+    ids=["nested-array", "nested-object", "1e400", "nan"],
+)
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_a_body_the_json_reader_refuses_is_400(
+    api: Api, shop: Shop, method: str, body: bytes
+) -> None:
+    """A body nested 5,000 deep raised RecursionError from request.get_json: a 500."""
+    path = "/api/sites" if method == "POST" else f"/api/sites/{shop.site_id}"
+    headers = {**AUTH, "Content-Type": "application/json"}
+    response = api.client.open(path, method=method, data=body, headers=headers)
+    assert response.status_code == 400 and error_code(response) == "bad_request"
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_body_over_the_limit_is_413_however_it_is_sent(
+    settings: Settings, shop: Shop, chunked: bool
+) -> None:
+    """Sent chunked, werkzeug cut the body at the limit without saying so, and the
+    cut-off JSON was refused as not JSON (400); with Content-Length, werkzeug's own 413
+    was an HTML page, not the admin API's error shape."""
+    big = json.dumps({**NEW_SITE, "name": "x" * 4000}).encode()
+    data = (big[i : i + 500] for i in range(0, len(big), 500)) if chunked else big
+    headers = {**AUTH, "Content-Type": "application/json"}
+    with running(create_app(replace(settings, max_webhook_body_bytes=2048))) as url:
+        response = requests.post(url + "/api/sites", data=data, headers=headers, timeout=10)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_entity_too_large"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -84,3 +85,13 @@ def test_replay_queues_a_failed_event_once(
     assert api.post(f"/api/webhooks/log/{processed}/replay").status_code == 409
     assert api.post("/api/webhooks/log/999/replay").status_code == 404
     assert redis_client.llen("events") == 1
+
+
+@pytest.mark.parametrize(
+    "limit", ["\u0661", "\u00b2", "\uff15", " 5", "5 ", "1_0", "+5", "0x5", "9" * 5000]
+)
+def test_an_integer_query_value_is_ascii_digits_only(api: Api, limit: str) -> None:
+    """int() reads an Arabic-Indic one as 1, and " 5" and "1_0" too: a query integer is
+    `-?[0-9]+`, else 400 (never a 500)."""
+    response = api.get("/api/webhooks/log", limit=limit)
+    assert response.status_code == 400 and error_code(response) == "bad_request"

@@ -95,18 +95,7 @@ def test_a_classic_delivery_has_no_delivery_id() -> None:
     [
         ("store/order/created", {"type": "order", "id": 250}),
         ("store/customer/updated", {"type": "customer", "id": 32}),
-        pytest.param(
-            "store/information/updated",
-            {"type": "store"},
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=MalformedPayload,
-                reason="parse requires data.id before looking at the scope, so a documented "
-                "scope whose data has no id (store/information/updated) is refused as "
-                "malformed (400: a failure against the domain's success ratio, retried "
-                "for 48 h) instead of ignored (200)",
-            ),
-        ),
+        ("store/information/updated", {"type": "store"}),
     ],
     ids=["order", "customer", "store-information"],
 )
@@ -159,11 +148,31 @@ def _delivered(
     return request.body, headers
 
 
-@pytest.mark.parametrize("secret", [signed.BC_HEADER_SECRET, BOTH], ids=["header-only", "both"])
-def test_a_classic_delivery_is_accepted_on_the_header_secret(secret: Secret) -> None:
+@pytest.mark.parametrize(
+    "secret",
+    [signed.BC_HEADER_SECRET, {"header_secret": signed.BC_HEADER_SECRET}],
+    ids=["string", "mapping"],
+)
+def test_without_a_client_secret_a_classic_delivery_stands_on_the_header_secret(
+    secret: Secret,
+) -> None:
     """Not every hook is known to carry the Standard Webhooks headers (docs/platforms.md
-    section 3), so a delivery without them stands on the custom header alone."""
+    section 3): a site configured without a client secret takes the custom header alone."""
     bigcommerce.verify(*_delivered(standard=False), secret)
+
+
+@pytest.mark.parametrize(
+    "drop", [(), ("webhook-signature",), ("webhook-id", "webhook-timestamp", "webhook-signature")]
+)
+def test_with_a_client_secret_an_unsigned_delivery_is_refused(drop: tuple[str, ...]) -> None:
+    """The signature was checked only when its headers were there: anyone who saw one
+    delivery's X-Webhook-Secret could forge any body by leaving them out."""
+    body, headers = _delivered(standard=True)
+    forged = {name: value for name, value in headers.items() if name not in drop}
+    if not drop:
+        forged["webhook-signature"] = "v1,"
+    with pytest.raises(SignatureError, match=r"missing webhook-|signature"):
+        bigcommerce.verify(body, forged, BOTH)
 
 
 @pytest.mark.parametrize(
