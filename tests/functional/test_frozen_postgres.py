@@ -16,18 +16,15 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Platform
 from models.crypto import Vault
-from models.db import make_engine, make_sessionmaker
-from models.migrate import upgrade
 from settings import Settings
 from tests.factories import make_site, make_source, signed
 from tests.support.gunicorn_web import gunicorn_web
 from tests.support.receiver import post
-from tests.support.stoppable_postgres import StoppablePostgres
+from tests.support.stoppable_postgres import StoppablePostgres, private_postgres
 
 #: Generous against the bounds (about 1 s for webhooks, 3 s for admin and /metrics):
 #: the point is an answer instead of a hang of 45 s and more.
@@ -36,17 +33,8 @@ ANSWER_WITHIN = 15
 
 @pytest.fixture
 def frozen_able() -> Iterator[tuple[StoppablePostgres, sessionmaker[Session]]]:
-    """A PostgreSQL of this test alone, migrated, and a session factory on it."""
-    server = StoppablePostgres()
-    server.start()
-    upgrade(server.url)
-    engine: Engine = make_engine(server.url)
-    try:
-        yield server, make_sessionmaker(engine)
-    finally:
-        server.thaw()
-        engine.dispose()
-        server.remove()
+    with private_postgres() as server_and_sessions:
+        yield server_and_sessions
 
 
 def _deliver(url: str) -> requests.Response:

@@ -23,19 +23,18 @@ from typing import Any, Protocol
 import pytest
 import requests
 from celery import Celery
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Site, WebhookLog, WebhookStatus
 from models.crypto import Vault
-from models.db import make_engine, make_sessionmaker, transaction
-from models.migrate import upgrade
+from models.db import transaction
 from settings import Settings
 from sync.outbox import sweep
 from tests.factories import signed
 from tests.support.stack import Stack, installed_context, mirror, sandbox_stack, wait_for
 from tests.support.stack_up import no_nightly_run_today, stack_up
-from tests.support.stoppable_postgres import StoppablePostgres
+from tests.support.stoppable_postgres import StoppablePostgres, private_postgres
 from tests.support.stoppable_redis import StoppableRedis
 from workers.app import make_celery
 from workers.context import client_context
@@ -203,16 +202,8 @@ def test_redis_down_mid_burst_every_delivery_answered_every_event_processed_once
 
 @pytest.fixture
 def own_postgres() -> Iterator[tuple[StoppablePostgres, sessionmaker[Session]]]:
-    """A PostgreSQL of this test alone, migrated, and a session factory on it."""
-    server = StoppablePostgres()
-    server.start()
-    upgrade(server.url)
-    engine: Engine = make_engine(server.url)
-    try:
-        yield server, make_sessionmaker(engine)
-    finally:
-        engine.dispose()
-        server.remove()
+    with private_postgres() as server_and_sessions:
+        yield server_and_sessions
 
 
 @pytest.mark.slow

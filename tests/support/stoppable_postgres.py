@@ -10,9 +10,15 @@ import os
 import shutil
 import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from embedded.postgres import data_owner, ensure_postgres, stop_postgres
+from models.db import make_engine, make_sessionmaker
+from models.migrate import upgrade
 
 
 class StoppablePostgres:
@@ -55,7 +61,10 @@ class StoppablePostgres:
             os.kill(child, signal.SIGSTOP)
 
     def thaw(self) -> None:
-        """SIGCONT what `freeze` stopped (harmless on a server that runs)."""
+        """SIGCONT what `freeze` stopped (harmless on a server that runs or is stopped)."""
+        pid_file = self.home / "postgres" / "postmaster.pid"
+        if not pid_file.exists():
+            return
         postmaster = self._postmaster()
         for child in _children(postmaster):
             os.kill(child, signal.SIGCONT)
@@ -84,3 +93,19 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(entry.name))
     return found
+
+
+@contextmanager
+def private_postgres() -> Iterator[tuple[StoppablePostgres, sessionmaker[Session]]]:
+    """A PostgreSQL of one test alone, migrated, and a session factory on it; thawed
+    and removed afterwards whatever the test left it in."""
+    server = StoppablePostgres()
+    server.start()
+    upgrade(server.url)
+    engine = make_engine(server.url)
+    try:
+        yield server, make_sessionmaker(engine)
+    finally:
+        server.thaw()
+        engine.dispose()
+        server.remove()
