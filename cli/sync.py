@@ -45,12 +45,12 @@ def _eta(seconds: float | None) -> str:
 
 def render(progress: Progress, site: str, bar: bool) -> str:
     """One line: done/total and percent, the counts, rate, ETA and status."""
-    done = progress.synced + progress.unchanged + progress.failed
+    done = progress.synced + progress.unchanged + progress.failed + progress.opted_out
     rate = "-" if progress.rate is None else f"{progress.rate:,.0f}/s"
     line = (
         f"run {progress.run_id} {site}: {done:,}/{progress.total:,} ({progress.percent:.1f}%) "
         f"synced {progress.synced:,} unchanged {progress.unchanged:,} "
-        f"failed {progress.failed:,} pending {progress.pending:,} "
+        f"failed {progress.failed:,} opted out {progress.opted_out:,} pending {progress.pending:,} "
         f"rate {rate} ETA {_eta(progress.eta_seconds)} {progress.status}"
     )
     if not bar:
@@ -67,6 +67,7 @@ def _key(progress: Progress) -> tuple[object, ...]:
         progress.synced,
         progress.unchanged,
         progress.failed,
+        progress.opted_out,
         progress.skipped,
         progress.pending,
     )

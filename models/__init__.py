@@ -6,7 +6,7 @@ from models.admin import AdminSession, LoginFailure
 from models.base import Base
 from models.commerce import Category, Customer, Order, OrderLine
 from models.items import Item
-from models.sites import Platform, Site, Source, SourceKind
+from models.sites import Platform, Site, SkuRule, Source, SourceKind
 from models.subscriptions import DeliveryStatus, EventDelivery, EventSubscription
 from models.sync import BatchStatus, RunStatus, SyncBatch, SyncRun
 from models.webhook_log import EventKind, WebhookDelivery, WebhookLog, WebhookStatus
@@ -28,6 +28,7 @@ __all__ = [
     "Platform",
     "RunStatus",
     "Site",
+    "SkuRule",
     "Source",
     "SourceKind",
     "SyncBatch",

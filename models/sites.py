@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import (
@@ -66,6 +75,13 @@ class Site(Base):
             "rate_limit_concurrency IS NULL OR rate_limit_concurrency > 0",
             name="rate_limit_concurrency",
         ),
+        CheckConstraint("stock_buffer >= 0", name="stock_buffer"),
+        CheckConstraint(
+            "stock_buffer_unit = 'units' "
+            "OR (stock_buffer_unit = 'percent' AND stock_buffer <= 100)",
+            name="stock_buffer_unit",
+        ),
+        CheckConstraint("stock_floor >= 0", name="stock_floor"),
         # A plugin's key names its site: one indexed lookup authenticates and identifies.
         Index("uq_sites_api_key_hash", "api_key_hash", unique=True),
     )
@@ -93,6 +109,11 @@ class Site(Base):
     rate_limit_requests: Mapped[int | None]
     rate_limit_window_seconds: Mapped[int | None]
     rate_limit_concurrency: Mapped[int | None]
+    #: The stock policy (sync/sellable.py): what the store may sell is the ERP's reading
+    #: less the buffer (`units`, or `percent` of the reading), shown as 0 below the floor.
+    stock_buffer: Mapped[int] = mapped_column(Integer, server_default="0")
+    stock_buffer_unit: Mapped[str] = mapped_column(String(10), server_default="units")
+    stock_floor: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
@@ -100,3 +121,28 @@ class Site(Base):
 
     def __repr__(self) -> str:
         return f"<Site {self.id} {self.name!r} {self.platform}>"
+
+
+class SkuRule(Base):
+    """A per-SKU exception to the site's stock policy: `override` writes `quantity` as
+    given; `opt_out` means the SKU is never written to the store (sync/sellable.py)."""
+
+    __tablename__ = "sku_rules"
+    __table_args__ = (
+        UniqueConstraint("site_id", "sku"),
+        CheckConstraint(
+            "(rule = 'override' AND quantity >= 0) OR (rule = 'opt_out' AND quantity IS NULL)",
+            name="rule",
+        ),
+    )
+
+    id: Mapped[bigint_pk]
+    site_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False
+    )
+    #: Normalised (models/skus.py), as `items.sku` is.
+    sku: Mapped[str] = mapped_column(String(20))
+    rule: Mapped[str] = mapped_column(String(10))
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]

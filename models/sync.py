@@ -84,6 +84,8 @@ class SyncRun(Base):
     synced: Mapped[int] = mapped_column(Integer, server_default="0")
     unchanged: Mapped[int] = mapped_column(Integer, server_default="0")
     failed: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: Readings of SKUs the site opted out of: never written, not failed either.
+    opted_out: Mapped[int] = mapped_column(Integer, server_default="0")
     skipped: Mapped[int] = mapped_column(Integer, server_default="0")
     store_calls: Mapped[int] = mapped_column(Integer, server_default="0")
     batches_total: Mapped[int] = mapped_column(Integer, server_default="0")
@@ -115,6 +117,7 @@ class SyncBatch(Base):
     synced: Mapped[int] = mapped_column(Integer, server_default="0")
     unchanged: Mapped[int] = mapped_column(Integer, server_default="0")
     failed: Mapped[int] = mapped_column(Integer, server_default="0")
+    opted_out: Mapped[int] = mapped_column(Integer, server_default="0")
     store_calls: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     failures: Mapped[Any | None] = mapped_column(JSONB)

@@ -153,7 +153,8 @@ def finish_batch(
         text(
             """
             UPDATE sync_batches SET status = :status, synced = :synced,
-                unchanged = :unchanged, failed = :failed, store_calls = :store_calls,
+                unchanged = :unchanged, failed = :failed, opted_out = :opted_out,
+                store_calls = :store_calls,
                 error = coalesce(:error, error), failures = CAST(:failures AS jsonb),
                 finished_at = clock_timestamp(), updated_at = clock_timestamp()
             WHERE id = :id AND status = 'processing' AND attempts = :attempt
@@ -168,7 +169,8 @@ def finish_batch(
         text(
             """
             UPDATE sync_runs SET synced = synced + :synced, unchanged = unchanged + :unchanged,
-                failed = failed + :failed, store_calls = store_calls + :store_calls,
+                failed = failed + :failed, opted_out = opted_out + :opted_out,
+                store_calls = store_calls + :store_calls,
                 batches_pending = batches_pending - 1, updated_at = clock_timestamp()
             WHERE id = :run_id
             RETURNING batches_pending
@@ -226,6 +228,7 @@ def _counts(outcome: PushOutcome) -> dict[str, int]:
         "synced": outcome.synced,
         "unchanged": outcome.unchanged + outcome.stale,
         "failed": outcome.failed,
+        "opted_out": outcome.opted_out,
         "store_calls": outcome.store_calls,
     }
 

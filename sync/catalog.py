@@ -309,14 +309,15 @@ _RECORD = text(
     """
     UPDATE items SET
         quantity = v.quantity,
+        erp_quantity = v.erp_quantity,
         erp_read_at = v.read_at,
         erp_item_id = coalesce(v.erp_item_id, items.erp_item_id),
         last_synced_at = CASE WHEN v.written THEN :now ELSE items.last_synced_at END
     FROM unnest(
         CAST(:ids AS bigint[]), CAST(:quantities AS integer[]),
-        CAST(:read_ats AS timestamptz[]), CAST(:erp_item_ids AS text[]),
-        CAST(:written AS boolean[])
-    ) AS v(id, quantity, read_at, erp_item_id, written)
+        CAST(:erp_quantities AS integer[]), CAST(:read_ats AS timestamptz[]),
+        CAST(:erp_item_ids AS text[]), CAST(:written AS boolean[])
+    ) AS v(id, quantity, erp_quantity, read_at, erp_item_id, written)
     WHERE items.id = v.id
     """
 )
@@ -327,7 +328,10 @@ class Pushed:
     """What the write path wrote or confirmed for one row, to record."""
 
     item_id: int
+    #: The number written to the store: the sellable one (sync/sellable.py).
     quantity: int
+    #: The ERP reading it was computed from.
+    erp_quantity: int
     #: When the ERP value was read (`SourceItem.read_at`).
     read_at: datetime
     #: The ERP's id of the item; None keeps the one recorded (a SKU no longer listed).
@@ -349,6 +353,7 @@ def record_pushed(session: Session, rows: list[Pushed]) -> None:
     params: dict[str, Any] = {
         "ids": [row.item_id for row in rows],
         "quantities": [row.quantity for row in rows],
+        "erp_quantities": [row.erp_quantity for row in rows],
         "read_ats": [row.read_at for row in rows],
         "erp_item_ids": [row.erp_item_id for row in rows],
         "written": [row.written for row in rows],

@@ -165,7 +165,9 @@ def _require_pushed(site: Site, outcome: PushOutcome) -> str:
     if outcome.failures:
         sample = "; ".join(f"{sku}: {why}" for sku, why in list(outcome.failures.items())[:5])
         raise EventFailed(f"site {site.id}: {outcome.failed} SKU(s) failed ({sample})")
-    return f"site {site.id}: {outcome.synced} pushed, {outcome.unchanged} unchanged"
+    return f"site {site.id}: {outcome.synced} pushed, {outcome.unchanged} unchanged" + (
+        f", {outcome.opted_out} opted out" if outcome.opted_out else ""
+    )
 
 
 def _store_product_changed(ctx: Context, session: Session, row: WebhookLog) -> str:

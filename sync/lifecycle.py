@@ -54,6 +54,7 @@ def run_data(run: SyncRun) -> dict[str, Any]:
         "synced": run.synced,
         "unchanged": run.unchanged,
         "failed": run.failed,
+        "opted_out": run.opted_out,
         "skipped": run.skipped,
         "store_calls": run.store_calls,
         "started_at": run.started_at.isoformat() if run.started_at else None,

@@ -30,6 +30,8 @@ class Progress:
     synced: int
     unchanged: int
     failed: int
+    #: SKUs the site opted out of (sync/sellable.py): read, never written.
+    opted_out: int
     skipped: int
     #: SKUs in batches not finished yet (queued or processing).
     pending: int
@@ -54,7 +56,7 @@ def run_progress(session: Session, run_id: int, now: datetime | None = None) -> 
         ),
         {"run_id": run_id},
     ).scalar_one()
-    done = run.synced + run.unchanged + run.failed
+    done = run.synced + run.unchanged + run.failed + run.opted_out
     finished = done + run.skipped
     percent = 100.0 * finished / run.total if run.total else (100.0 if run.finished_at else 0.0)
     rate = eta = None
@@ -72,6 +74,7 @@ def run_progress(session: Session, run_id: int, now: datetime | None = None) -> 
         synced=run.synced,
         unchanged=run.unchanged,
         failed=run.failed,
+        opted_out=run.opted_out,
         skipped=run.skipped,
         pending=int(pending),
         percent=round(percent, 2),
@@ -91,6 +94,7 @@ def describe_run(run: SyncRun, progress: Progress) -> dict[str, Any]:
         "synced": progress.synced,
         "unchanged": progress.unchanged,
         "failed": progress.failed,
+        "opted_out": progress.opted_out,
         "skipped": progress.skipped,
         "pending": progress.pending,
         "percent": progress.percent,

@@ -14,14 +14,20 @@ Contract of `push_readings(ctx, site, readings, store)`, all in one transaction:
      reading is 0 and goes on like any other;
    - the row's `erp_read_at` is newer than the reading's `read_at`: **stale**, skipped,
      so an older reading never overwrites a newer one (docs/architecture.md flow 6);
-   - the row's quantity equals the reading's: **unchanged**, no write, but
+   - the site opted the SKU out (sync/sellable.py): **opted_out**, never written,
+     nothing recorded (checked before the ERP's listing: an opted-out SKU the ERP
+     lacks is the merchant's choice, not a failure);
+   - the number to write is the *sellable* one, from the reading and the site's
+     stock policy (sync/sellable.py, read in this transaction): buffer, floor,
+     override. If the row's quantity equals it: **unchanged**, no write, but
      `erp_read_at` moves forward, so a still older reading arriving later is stale;
    - otherwise the SKU is **changed** and goes to the store.
 3. One `store.set_stock` call with every changed SKU; the connector chunks it into the
    platform's batch requests. Each request passes the site's shared limit
    (sync/pacing.py). Per-item refusals fail only those SKUs.
-4. One bulk UPDATE of `quantity`, `erp_read_at` and `last_synced_at` for the written
-   and the confirmed rows (sync/catalog.py `record_pushed`), then commit.
+4. One bulk UPDATE of `quantity` (the sellable number), `erp_quantity` (the reading
+   it came from), `erp_read_at` and `last_synced_at` for the written and the confirmed
+   rows (sync/catalog.py `record_pushed`), then commit.
 
 The row locks are held across the HTTP call on purpose: they serialise two writers of
 the same SKU, so the one holding the newer reading always writes last. Transient and
@@ -52,6 +58,8 @@ from models.db import transaction
 from sync.catalog import Pushed, lock_for_push, record_pushed
 from sync.context import Context
 from sync.pacing import calls_made
+from sync.sellable import sellable
+from sync.stock_policy import load_policy
 
 UNKNOWN_SKU = "unknown SKU for site"
 NEVER_IN_ERP = "not in the ERP, and never was: left as the store has it"
@@ -65,6 +73,8 @@ class PushOutcome:
     unchanged: int = 0
     stale: int = 0
     failed: int = 0
+    #: Readings of SKUs the site opted out of: not written, not failed.
+    opted_out: int = 0
     #: HTTP requests the store write took (retries of a throttled request included).
     store_calls: int = 0
     failures: dict[str, str] = field(default_factory=dict)
@@ -108,23 +118,29 @@ def push_in_session(
         if kept is None or reading.read_at > kept.read_at:
             newest[reading.sku] = reading
     rows = lock_for_push(session, site_id, sorted(newest))
+    policy, rules = load_policy(session, site_id, sorted(newest))
     confirmed: list[Pushed] = []
     changed: list[tuple[StockUpdate, Pushed]] = []
     for sku, reading in sorted(newest.items()):
         row = rows.get(sku)
+        number = sellable(reading.quantity, policy, rules.get(sku))
         if row is None:
             outcome.fail(sku, UNKNOWN_SKU)
+        elif number is None:
+            outcome.opted_out += 1
         elif not reading.listed and row.erp_read_at is None:
             outcome.fail(sku, NEVER_IN_ERP)
         elif row.erp_read_at is not None and row.erp_read_at > reading.read_at:
             outcome.stale += 1
         else:
-            pushed = Pushed(row.id, reading.quantity, reading.read_at, reading.item_id or None)
-            if row.quantity == reading.quantity:
+            pushed = Pushed(
+                row.id, number, reading.quantity, reading.read_at, reading.item_id or None
+            )
+            if row.quantity == number:
                 outcome.unchanged += 1
                 confirmed.append(pushed)
             else:
-                update = StockUpdate(sku, row.product_id, row.variant_id, reading.quantity)
+                update = StockUpdate(sku, row.product_id, row.variant_id, number)
                 changed.append((update, pushed))
     if changed:
         confirmed += _write(store, changed, outcome)

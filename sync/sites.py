@@ -19,6 +19,7 @@ from models import Platform, Site, Source, WebhookLog, WebhookStatus
 from sync.accounts import apply_changes, find, get, one_of, owner_id, saving, switch_webhooks
 from sync.context import Context
 from sync.errors import Invalid, NotFound
+from sync.stock_policy import POLICY_FIELDS, apply_policy, describe_policy, resync
 
 #: Plain columns an update may set as given (secrets and the zone are checked apart).
 SITE_FIELDS = (
@@ -58,6 +59,7 @@ def describe_site(site: Site) -> dict[str, Any]:
         "rate_limit_requests": site.rate_limit_requests,
         "rate_limit_window_seconds": site.rate_limit_window_seconds,
         "rate_limit_concurrency": site.rate_limit_concurrency,
+        **describe_policy(site),
     }
 
 
@@ -120,16 +122,22 @@ def add_site(
 
 def update_site(ctx: Context, site_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
     """Change a site's fields, credentials or secret; a secret generated here (with
-    `rotate_webhook_secret`) is in the answer's `webhook_secret`, once."""
+    `rotate_webhook_secret`) is in the answer's `webhook_secret`, once. A change of its
+    stock policy resyncs its store; the answer's `resync` says how (sync/stock_policy.py)."""
     with saving(ctx) as session:
         site = get_site(session, site_id)
         if "timezone" in changes:
             site.timezone = check_timezone(changes["timezone"])
-        generated = apply_changes(session, ctx.vault, site, changes, SITE_FIELDS)
+        policy = {name: changes[name] for name in POLICY_FIELDS if name in changes}
+        rest = {name: value for name, value in changes.items() if name not in POLICY_FIELDS}
+        policy_changed = apply_policy(site, policy)
+        generated = apply_changes(session, ctx.vault, site, rest, SITE_FIELDS)
         session.flush()
         described = describe_site(site)
     if generated:
         described["webhook_secret"] = generated
+    if policy_changed:
+        described["resync"] = resync(ctx, site_id)
     return described
 
 

@@ -80,6 +80,7 @@ function renderRun(card, run) {
   bar.querySelector(".bar").style.width = `${percent}%`;
   card.querySelector(".counts").textContent = run
     ? `${percent}% · ${run.synced} synced, ${run.unchanged} unchanged, ${run.failed} failed, ` +
+      (run.opted_out ? `${run.opted_out} opted out, ` : "") +
       `${run.pending} pending of ${run.total} · ` +
       `${run.rate === null ? "–" : run.rate.toFixed(1)} SKU/s · ETA ${duration(run.eta_seconds)}`
     : "";

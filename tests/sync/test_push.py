@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.interfaces import Storefront
 from connectors.types import SourceItem, StockUpdate, StoreProduct, UpdateResult
-from models import Item
+from models import Item, Site, SkuRule
 from models.db import transaction
 from sync.catalog import LOCK_ITEMS, refresh_catalog
 from sync.context import Context
 from sync.push import UNKNOWN_SKU, push_readings, read_erp
+from sync.stock_policy import apply_policy
 from tests.support.stack import Stack, load_site
 
 
@@ -227,3 +228,57 @@ def test_a_reading_taken_earlier_loses_to_a_later_one_pushed_first(
 
     assert (first.synced, last.stale) == (1, 1)
     assert woo.store_stock()[sku] == older.quantity + 9
+
+
+def _policy(ctx: Context, site_id: int, **changes: Any) -> None:
+    with transaction(ctx.sessions) as session:
+        apply_policy(session.get_one(Site, site_id), changes)
+
+
+def _rule(ctx: Context, site_id: int, sku: str, kind: str, quantity: int | None = None) -> None:
+    with transaction(ctx.sessions) as session:
+        session.add(SkuRule(site_id=site_id, sku=sku, rule=kind, quantity=quantity))
+
+
+def test_the_sellable_number_is_written_and_its_reading_recorded(ctx: Context, woo: Stack) -> None:
+    _mirror(ctx, woo)
+    _policy(ctx, woo.site_id, stock_buffer=2, stock_floor=3)
+    _rule(ctx, woo.site_id, "SKU-000003", "override", 50)
+    _rule(ctx, woo.site_id, "SKU-000004", "opt_out")
+    site = load_site(ctx.sessions, woo.site_id)
+    before = woo.store_stock()["SKU-000004"]
+    readings = [
+        _reading("SKU-000001", 10),  # 10 - 2 = 8
+        _reading("SKU-000002", 4),  # 4 - 2 = 2, below the floor of 3: 0
+        _reading("SKU-000003", 1),  # override
+        _reading("SKU-000004", 999),  # opted out: a write would have set 999
+    ]
+
+    outcome = push_readings(ctx, site, readings, ctx.storefront(site))
+
+    assert (outcome.synced, outcome.opted_out, outcome.failed) == (3, 1, 0)
+    store = woo.store_stock()
+    assert [store[f"SKU-00000{n}"] for n in (1, 2, 3)] == [8, 0, 50]
+    assert store["SKU-000004"] == before
+    rows = {n: _item(ctx.sessions, woo.site_id, f"SKU-00000{n}") for n in (1, 2, 3, 4)}
+    assert [(rows[n].quantity, rows[n].erp_quantity) for n in (1, 2, 3)] == [
+        (8, 10),
+        (0, 4),
+        (50, 1),
+    ]
+    assert rows[4].erp_quantity is None and rows[4].erp_read_at is None
+
+
+def test_a_reading_whose_sellable_number_is_in_place_writes_nothing(
+    ctx: Context, woo: Stack
+) -> None:
+    _mirror(ctx, woo)
+    site = load_site(ctx.sessions, woo.site_id)
+    store = ctx.storefront(site)
+    assert push_readings(ctx, site, [_reading("SKU-000001", 12)], store).synced == 1
+    _policy(ctx, woo.site_id, stock_buffer=10, stock_buffer_unit="percent")
+    writes = len(woo.store.writes)
+    # 90 % of 14 is 12.6, rounded down to the same number as before: nothing to write.
+    outcome = push_readings(ctx, site, [_reading("SKU-000001", 14)], store)
+    assert (outcome.unchanged, len(woo.store.writes)) == (1, writes)
+    assert _item(ctx.sessions, woo.site_id, "SKU-000001").erp_quantity == 14

@@ -1,0 +1,87 @@
+"""The sellable number: the formula by table, and its promises by property."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sync.sellable import BufferUnit, RuleKind, SkuRule, StockPolicy, sellable
+
+UNITS, PERCENT = BufferUnit.UNITS, BufferUnit.PERCENT
+
+
+@pytest.mark.parametrize(
+    ("reading", "policy", "expected"),
+    [
+        (10, StockPolicy(), 10),
+        (10, StockPolicy(2, UNITS), 8),
+        (2, StockPolicy(2, UNITS), 0),
+        (1, StockPolicy(2, UNITS), 0),
+        (5, StockPolicy(2, UNITS, floor=3), 3),
+        (4, StockPolicy(2, UNITS, floor=3), 0),
+        (0, StockPolicy(0, UNITS, floor=1), 0),
+        (-4, StockPolicy(), 0),
+        # 10 % of 9 keeps 8.1 sellable: rounded down to 8, never up.
+        (9, StockPolicy(10, PERCENT), 8),
+        (10, StockPolicy(10, PERCENT), 9),
+        (1, StockPolicy(1, PERCENT), 0),
+        (100, StockPolicy(100, PERCENT), 0),
+        (100, StockPolicy(0, PERCENT), 100),
+        (7, StockPolicy(50, PERCENT, floor=4), 0),
+        (8, StockPolicy(50, PERCENT, floor=4), 4),
+    ],
+)
+def test_buffer_then_floor(reading: int, policy: StockPolicy, expected: int) -> None:
+    assert sellable(reading, policy) == expected
+
+
+def test_an_override_is_written_as_given_and_an_opt_out_never() -> None:
+    policy = StockPolicy(5, UNITS, floor=10)
+    assert sellable(2, policy, SkuRule(RuleKind.OVERRIDE, 7)) == 7
+    assert sellable(100, policy, SkuRule(RuleKind.OVERRIDE, 0)) == 0
+    assert sellable(100, policy, SkuRule(RuleKind.OPT_OUT)) is None
+
+
+policies = st.builds(
+    StockPolicy,
+    buffer=st.integers(0, 1000),
+    unit=st.just(UNITS),
+    floor=st.integers(0, 1000),
+) | st.builds(
+    StockPolicy,
+    buffer=st.integers(0, 100),
+    unit=st.just(PERCENT),
+    floor=st.integers(0, 1000),
+)
+readings = st.integers(-1000, 10**9)
+
+
+@given(readings, policies)
+def test_never_more_than_the_erp_has_nor_below_zero(reading: int, policy: StockPolicy) -> None:
+    number = sellable(reading, policy)
+    assert number is not None
+    assert 0 <= number <= max(0, reading)
+
+
+@given(readings, policies)
+def test_a_positive_number_is_at_least_the_floor(reading: int, policy: StockPolicy) -> None:
+    number = sellable(reading, policy)
+    assert number == 0 or number >= policy.floor
+
+
+@given(readings, readings, policies)
+def test_more_stock_never_sells_less(low: int, high: int, policy: StockPolicy) -> None:
+    low, high = sorted((low, high))
+    assert sellable(low, policy) <= sellable(high, policy)  # type: ignore[operator]
+
+
+@given(st.integers(0, 10**9), st.integers(0, 100))
+def test_a_percent_buffer_rounds_the_sellable_number_down(reading: int, pct: int) -> None:
+    exact = reading * (100 - pct) / 100
+    assert sellable(reading, StockPolicy(pct, PERCENT)) == math.floor(exact) or (
+        # A float cannot hold every product exactly; the integer formula is the truth.
+        abs(exact - round(exact)) < 1e-6
+    )
