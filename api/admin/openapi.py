@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from api.admin.http import Doc, openapi_path
-from api.admin.schemas import COMPONENTS, ID, ref
+from api.admin.schemas import COMPONENTS, ID, ref, text
 
 openapi = Blueprint("admin_openapi", __name__)
 
@@ -31,6 +31,10 @@ _ERRORS = {
 }
 
 
+#: Path parameters that are not row ids (`<id:...>`), by name.
+_PATH_SCHEMAS = {"sku": text(100, 1, pattern=r"\S")}
+
+
 def _error(status: int) -> dict[str, Any]:
     return {
         "description": _ERRORS[status],
@@ -42,7 +46,8 @@ def operation(method: str, rule: str, doc: Doc) -> tuple[str, dict[str, Any]]:
     """The OpenAPI path and operation object of one route."""
     path, names = openapi_path(rule)
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": ID} for name in names
+        {"name": name, "in": "path", "required": True, "schema": _PATH_SCHEMAS.get(name, ID)}
+        for name in names
     ]
     parameters += [
         {

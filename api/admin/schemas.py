@@ -64,6 +64,13 @@ ROTATE: Schema = {
     "description": "Generate a new secret; it is returned once, in `webhook_secret`.",
 }
 
+COUNT: Schema = {"type": "integer", "minimum": 0, "maximum": 1_000_000_000}
+#: The site's stock policy (sync/sellable.py); a change resyncs the site's store.
+STOCK_POLICY: Schema = {
+    "stock_buffer": {**COUNT, "description": "Units kept back, or a percent (0-100)."},
+    "stock_buffer_unit": {"enum": ["units", "percent"]},
+    "stock_floor": {**COUNT, "description": "Below this many, the store shows 0."},
+}
 SITE_CREATE: Schema = {
     "type": "object",
     "additionalProperties": False,
@@ -113,6 +120,7 @@ SITE_UPDATE: Schema = _update(
         "rate_limit_requests": POSITIVE,
         "rate_limit_window_seconds": POSITIVE,
         "rate_limit_concurrency": POSITIVE,
+        **STOCK_POLICY,
     }
 )
 SOURCE_CREATE: Schema = {
@@ -128,6 +136,24 @@ SOURCE_CREATE: Schema = {
     },
 }
 SOURCE_UPDATE: Schema = _update(_OWNER_UPDATE)
+SKU_RULE: Schema = {
+    "oneOf": [
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["override"],
+            "properties": {"override": COUNT},
+        },
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["opt_out"],
+            "properties": {"opt_out": {"const": True}},
+        },
+    ],
+    "description": '`{"override": N}` writes N whatever the ERP says; '
+    '`{"opt_out": true}`: never written.',
+}
 TOGGLE: Schema = {
     "type": "object",
     "additionalProperties": False,
@@ -184,6 +210,10 @@ _RUN = _object(
         "synced": {"type": "integer"},
         "unchanged": {"type": "integer"},
         "failed": {"type": "integer"},
+        "opted_out": {
+            "type": "integer",
+            "description": "SKUs the site opted out of: read, never written.",
+        },
         "skipped": {"type": "integer"},
         "pending": {"type": "integer", "description": "SKUs in batches not finished yet."},
         "percent": {"type": "number"},
@@ -194,6 +224,18 @@ _RUN = _object(
         "finished_at": TIME,
         "created_at": TIME,
     }
+)
+#: What a stock policy change did to bring the stores to the new numbers.
+_RESYNC = _object({"run_id": nullable("integer"), "message": {"type": "string"}})
+_SKU_RULE = _object(
+    {
+        "site_id": ID,
+        "sku": {"type": "string"},
+        "rule": {"enum": ["override", "opt_out"]},
+        "quantity": nullable("integer"),
+        "resync": {**_RESYNC, "description": "Only when just set."},
+    },
+    required=["site_id", "sku", "rule", "quantity"],
 )
 _SITE = _object(
     {
@@ -211,7 +253,9 @@ _SITE = _object(
         "rate_limit_requests": nullable("integer"),
         "rate_limit_window_seconds": nullable("integer"),
         "rate_limit_concurrency": nullable("integer"),
+        **STOCK_POLICY,
         "webhook_secret": {"type": "string", "description": "Only when just generated."},
+        "resync": {**_RESYNC, "description": "Only when the stock policy changed."},
     },
     required=["id", "name", "platform", "active", "webhooks_active"],
 )
@@ -287,6 +331,8 @@ COMPONENTS: dict[str, Schema] = {
         "allOf": [ref("Run"), _object({"recent_items": {"type": "array", "items": ref("Item")}})]
     },
     "Site": _SITE,
+    "SkuRule": _SKU_RULE,
+    "SkuRuleCleared": _object({"site_id": ID, "sku": {"type": "string"}, "resync": _RESYNC}),
     "Source": _SOURCE,
     "WebhookLogRow": _LOG_ROW,
     "Subscription": _SUBSCRIPTION,

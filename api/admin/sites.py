@@ -13,6 +13,7 @@ from api.admin import schemas
 from api.admin.http import Doc, admin_blueprint, endpoint, page_params
 from api.resources import context
 from sync import sites as service
+from sync import stock_policy
 
 sites = admin_blueprint("sites")
 
@@ -108,3 +109,50 @@ def deactivate(site_id: int) -> dict[str, Any]:
 )
 def toggle(site_id: int, body: dict[str, Any]) -> dict[str, Any]:
     return service.toggle_webhooks(context(), site_id, body.get("active"))
+
+
+@endpoint(
+    sites,
+    "GET",
+    "/api/sites/<id:site_id>/skus",
+    Doc(
+        "List the site's per-SKU stock rules (overrides and opt-outs)",
+        "sites",
+        response=schemas.listing("SkuRule"),
+    ),
+)
+def sku_rules(site_id: int) -> dict[str, Any]:
+    return {"items": stock_policy.list_rules(context(), site_id)}
+
+
+@endpoint(
+    sites,
+    "PUT",
+    "/api/sites/<id:site_id>/skus/<sku>",
+    Doc(
+        "Set a SKU's stock rule: an override quantity, or opt it out (never written)",
+        "sites",
+        body=schemas.SKU_RULE,
+        response=schemas.ref("SkuRule"),
+        description="The SKU is normalised (trimmed, upper case). The site's store is "
+        "resynced: `resync` says which run does it.",
+    ),
+)
+def set_sku_rule(site_id: int, sku: str, body: dict[str, Any]) -> dict[str, Any]:
+    return stock_policy.set_rule(
+        context(), site_id, sku, override=body.get("override"), opt_out=bool(body.get("opt_out"))
+    )
+
+
+@endpoint(
+    sites,
+    "DELETE",
+    "/api/sites/<id:site_id>/skus/<sku>",
+    Doc(
+        "Clear a SKU's stock rule: the site's policy applies to it again",
+        "sites",
+        response=schemas.ref("SkuRuleCleared"),
+    ),
+)
+def clear_sku_rule(site_id: int, sku: str) -> dict[str, Any]:
+    return stock_policy.clear_rule(context(), site_id, sku)

@@ -28,6 +28,9 @@ class Api:
     def patch(self, path: str, body: Any) -> TestResponse:
         return self.client.patch(path, json=body, headers=AUTH)
 
+    def put(self, path: str, body: Any = None) -> TestResponse:
+        return self.client.put(path, json=body, headers=AUTH)
+
     def delete(self, path: str) -> TestResponse:
         return self.client.delete(path, headers=AUTH)
 

@@ -192,3 +192,76 @@ def test_a_body_over_the_limit_is_413_however_it_is_sent(
         response = requests.post(url + "/api/sites", data=data, headers=headers, timeout=10)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "request_entity_too_large"
+
+
+def test_the_stock_policy_is_shown_and_set_through_patch(api: Api, shop: Shop) -> None:
+    site = f"/api/sites/{shop.site_id}"
+    shown = api.get(site).json
+    assert (shown["stock_buffer"], shown["stock_buffer_unit"], shown["stock_floor"]) == (
+        0,
+        "units",
+        0,
+    )
+    response = api.patch(site, {"stock_buffer": 15, "stock_buffer_unit": "percent"})
+    assert response.status_code == 200, response.json
+    assert (response.json["stock_buffer"], response.json["stock_buffer_unit"]) == (15, "percent")
+    assert response.json["resync"]["run_id"] is not None
+    assert api.get(site).json["stock_buffer"] == 15
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"stock_buffer": -1},
+        {"stock_floor": 1.5},
+        {"stock_buffer_unit": "kilos"},
+        {"stock_buffer": 101, "stock_buffer_unit": "percent"},
+    ],
+)
+def test_a_bad_stock_policy_is_a_422(api: Api, shop: Shop, body: dict[str, Any]) -> None:
+    response = api.patch(f"/api/sites/{shop.site_id}", body)
+    assert (response.status_code, error_code(response)) == (422, "invalid")
+    assert "\n" not in response.json["error"]["message"]
+
+
+def test_sku_rules_are_set_listed_and_cleared(api: Api, shop: Shop) -> None:
+    skus = f"/api/sites/{shop.site_id}/skus"
+    response = api.put(f"{skus}/ab-1", {"override": 4})
+    assert response.status_code == 200, response.json
+    assert (response.json["sku"], response.json["rule"], response.json["quantity"]) == (
+        "AB-1",
+        "override",
+        4,
+    )
+    assert api.put(f"{skus}/AB-2", {"opt_out": True}).status_code == 200
+    assert api.get(skus).json["items"] == [
+        {"site_id": shop.site_id, "sku": "AB-1", "rule": "override", "quantity": 4},
+        {"site_id": shop.site_id, "sku": "AB-2", "rule": "opt_out", "quantity": None},
+    ]
+    assert api.delete(f"{skus}/ab-1").status_code == 200
+    assert [rule["sku"] for rule in api.get(skus).json["items"]] == ["AB-2"]
+    missing = api.delete(f"{skus}/AB-1")
+    assert (missing.status_code, error_code(missing)) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("sku", "body"),
+    [
+        ("A", {}),
+        ("A", {"override": -1}),
+        ("A", {"override": 1, "opt_out": True}),
+        ("A", {"opt_out": False}),
+        ("X" * 21, {"opt_out": True}),
+        ("%00", {"opt_out": True}),
+        ("%20", {"opt_out": True}),
+    ],
+)
+def test_a_bad_sku_rule_is_a_422(api: Api, shop: Shop, sku: str, body: dict[str, Any]) -> None:
+    response = api.put(f"/api/sites/{shop.site_id}/skus/{sku}", body)
+    assert (response.status_code, error_code(response)) == (422, "invalid"), response.json
+
+
+def test_sku_rules_of_a_missing_site_are_a_404(api: Api) -> None:
+    response = api.put("/api/sites/999999/skus/A", {"opt_out": True})
+    assert (response.status_code, error_code(response)) == (404, "not_found")
+    assert api.get("/api/sites/999999/skus").status_code == 404
