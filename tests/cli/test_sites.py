@@ -124,3 +124,63 @@ def test_bad_input_is_a_clear_error(settings: Settings, db: sessionmaker[Session
         env=env,
     )
     assert result.exit_code == 1 and "unknown IANA time zone" in result.output
+
+
+def _shop(run) -> None:  # type: ignore[no-untyped-def]
+    run("sources", "add", "erp", "--kind", "zoho", "--base-url", "x", "--credentials", "{}")
+    run(
+        "sites",
+        "add",
+        "shop",
+        "--platform",
+        "woocommerce",
+        "--base-url",
+        "http://shop",
+        "--source",
+        "erp",
+        "--credentials",
+        "{}",
+    )
+
+
+def test_stock_policy_and_sku_rules(run, db: sessionmaker[Session]) -> None:  # type: ignore[no-untyped-def]
+    _shop(run)
+    out = run("sites", "policy", "shop", "--buffer", "2", "--floor", "3")
+    assert out.startswith("site 1 stock: buffer 2 units, floor 3; run ") and "started" in out
+    site = _site(db)
+    assert (site.stock_buffer, site.stock_buffer_unit, site.stock_floor) == (2, "units", 3)
+    # The run that change started is still queued (no worker here): left alone.
+    out = run("sites", "policy", "shop", "--buffer", "10", "--percent")
+    assert "buffer 10%, floor 3" in out and "left alone" in out
+    assert run("sites", "policy", "shop").strip() == "site 1 stock: buffer 10%, floor 3"
+
+    assert "site 1 AB-1: override 5" in run("sites", "sku", "shop", " ab-1", "--override", "5")
+    assert "site 1 AB-2: opted out" in run("sites", "sku", "shop", "AB-2", "--opt-out")
+    assert run("sites", "sku", "shop").split("\n")[:2] == [
+        f"{'AB-1':<20} override 5",
+        f"{'AB-2':<20} opt out",
+    ]
+    assert "AB-1: rule cleared" in run("sites", "sku", "shop", "ab-1", "--clear")
+
+
+#: Refusals of the service are exit 1; of the command line itself (click's usage), 2.
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("policy", "shop", "--buffer", "-1"), 1, "stock_buffer must be a whole number"),
+        (("policy", "shop", "--buffer", "101", "--percent"), 1, "percent stock_buffer must be"),
+        (("policy", "shop", "--percent"), 2, "--percent qualifies --buffer"),
+        (("policy", "nope", "--floor", "1"), 1, "no site 'nope'"),
+        (("sku", "shop", "A"), 2, "give one of --override N, --opt-out or --clear"),
+        (("sku", "shop", "A", "--opt-out", "--clear"), 2, "give one of"),
+        (("sku", "shop", "A", "--override", "-3"), 1, "override must be a whole number"),
+        (("sku", "shop", "X" * 21, "--opt-out"), 1, "longer than 20"),
+        (("sku", "shop", "A", "--clear"), 1, "no rule for SKU A"),
+    ],
+)
+def test_bad_policy_input_is_a_clear_error(
+    run, args: tuple[str, ...], code: int, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    _shop(run)
+    out = run("sites", *args, code=code)
+    assert message in out and "Traceback" not in out
