@@ -8,9 +8,11 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from models import Site
 from models.crypto import Vault
 from settings import Settings
 from tests.factories import make_site, make_source
@@ -117,3 +119,13 @@ def test_logging_in_with_postgresql_down_is_503(unreachable_settings: Settings) 
     response = client.post("/login", data={"token": TOKEN})
     assert response.status_code == 503
     assert "PostgreSQL is unavailable" in response.get_data(as_text=True)
+
+
+def test_each_site_shows_its_stock_policy(client: FlaskClient, db: sessionmaker[Session]) -> None:
+    with db.begin() as session:
+        session.execute(
+            update(Site).values(stock_buffer=15, stock_buffer_unit="percent", stock_floor=3)
+        )
+    client.post("/login", data={"token": TOKEN})
+    html = " ".join(client.get("/").get_data(as_text=True).split())
+    assert "stock policy: buffer 15%, floor 3" in html
