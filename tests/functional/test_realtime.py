@@ -18,7 +18,7 @@ from models.crypto import Vault
 from settings import Settings
 from tests.support.admin_api import AUTH
 from tests.support.live import LiveStack, live_stack
-from tests.support.stack import wait_for
+from tests.support.stack import finished, wait_for
 
 
 @pytest.fixture
@@ -106,3 +106,36 @@ def test_a_source_with_webhooks_off_has_its_notices_ignored(
 
     wait_for(lambda: [r.status for r in _rows(db)] == [WebhookStatus.IGNORED], 30, "logged")
     assert stack.store_stock()[sku] == before
+
+
+def _settle(db: sessionmaker[Session], answer: requests.Response) -> None:
+    """Wait for the run a stock policy change started (its answer's `resync`)."""
+    assert answer.status_code == 200, answer.text
+    run_id = answer.json()["resync"]["run_id"]
+    wait_for(lambda: finished(db, run_id), 60, f"run {run_id}")
+
+
+def test_an_erp_change_is_written_as_the_sellable_number(
+    realtime: LiveStack, db: sessionmaker[Session]
+) -> None:
+    """The policy and an opt-out are set through the admin API over HTTP; the runs they
+    start settle; then the ERP's notice writes the buffered number and skips the opt-out."""
+    stack = realtime.stack
+    site = f"{realtime.receiver_url}/api/sites/{stack.site_id}"
+    sku, opted = sorted(stack.erp_stock())[:2]
+    policy = {"stock_buffer": 2, "stock_floor": 3}
+    _settle(db, requests.patch(site, json=policy, headers=AUTH, timeout=10))
+    rule = {"opt_out": True}
+    _settle(db, requests.put(f"{site}/skus/{opted.lower()}", json=rule, headers=AUTH, timeout=10))
+    before = stack.store_stock()[opted]
+
+    stack.erp.set_stock({sku: 10, opted: before + 50})
+
+    wait_for(lambda: stack.store_stock()[sku] == 8, 60, "the buffered number in the store")
+    stack.erp.webhooks.wait_idle()
+    wait_for(
+        lambda: all(r.status == WebhookStatus.PROCESSED for r in _rows(db)) and _rows(db) != [],
+        30,
+        "processed",
+    )
+    assert stack.store_stock()[opted] == before
