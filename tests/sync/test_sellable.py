@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -80,8 +81,5 @@ def test_more_stock_never_sells_less(low: int, high: int, policy: StockPolicy) -
 
 @given(st.integers(0, 10**9), st.integers(0, 100))
 def test_a_percent_buffer_rounds_the_sellable_number_down(reading: int, pct: int) -> None:
-    exact = reading * (100 - pct) / 100
-    assert sellable(reading, StockPolicy(pct, PERCENT)) == math.floor(exact) or (
-        # A float cannot hold every product exactly; the integer formula is the truth.
-        abs(exact - round(exact)) < 1e-6
-    )
+    exact = Fraction(reading * (100 - pct), 100)
+    assert sellable(reading, StockPolicy(pct, PERCENT)) == math.floor(exact)
