@@ -55,6 +55,9 @@ class BusinessCentralSource:
     for the tenant; a sandbox overrides it).
     """
 
+    #: API v2.0 has on hand only (`items.inventory`); nothing committed (section 7).
+    offers_available_for_sale = False
+
     def __init__(
         self,
         base_url: str,

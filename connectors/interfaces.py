@@ -11,6 +11,11 @@ from connectors.types import SourceItem, StockUpdate, StoreProduct, UpdateResult
 class InventorySource(Protocol):
     """An ERP: the source of truth for stock."""
 
+    #: Whether its readings carry `SourceItem.available_for_sale` (on hand less what
+    #: the ERP committed to its sales orders); a class attribute, so the service can
+    #: tell without calling the ERP.
+    offers_available_for_sale: bool
+
     def iter_items(self) -> Iterator[SourceItem]:
         """Stream every stocked item, page by page, in constant memory."""
         ...

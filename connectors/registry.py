@@ -46,6 +46,11 @@ def storefront_class(platform: str) -> Any:
     return _load(STOREFRONTS, platform)
 
 
+def source_class(kind: str) -> Any:
+    """The connector class of an ERP (its `offers_available_for_sale`, for instance)."""
+    return _load(SOURCES, kind)
+
+
 def build_storefront(
     platform: str,
     base_url: str,
@@ -67,6 +72,6 @@ def build_source(
     clock: Clock | None = None,
 ) -> InventorySource:
     """An ERP connector; `clock` dates its readings (`connectors.types.SourceItem`)."""
-    cls = _load(SOURCES, kind)
+    cls = source_class(kind)
     source: InventorySource = cls(base_url, credentials, token_cache=token_cache, clock=clock)
     return source

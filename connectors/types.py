@@ -30,8 +30,12 @@ class SourceItem:
     if every reading comes from one clock (the database's, `Clock`). An earlier stamp
     is the safe error: it can only make a reading lose to one taken later.
 
-    `quantity` is what may be sold: 0 for an item the ERP keeps but has retired
-    (Business Central `blocked`, Zoho `status` inactive; docs/platforms.md 6 and 7).
+    `quantity` is the ERP's stock on hand; `available_for_sale` is on hand less what
+    the ERP has committed to its own sales orders, or None where the ERP's API offers
+    no such figure (Business Central API v2.0; docs/platforms.md 6 and 7). Which of the
+    two a store sells from is the site's basis (sync/sellable.py). Both are 0 for an
+    item the ERP keeps but has retired (Business Central `blocked`, Zoho `status`
+    inactive), and for one it does not list.
 
     `listed` is False for a SKU the ERP was asked for and does not list (deleted, or
     never there): quantity 0, `read_at` the time of the question, `item_id` empty. The
@@ -43,6 +47,7 @@ class SourceItem:
     item_id: str
     read_at: datetime
     listed: bool = True
+    available_for_sale: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,11 +32,18 @@ from models.skus import try_normalize_sku
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
 
-#: The item-level stock fields Zoho returns (section 6, "likely" names). Which one is
-#: sellable is a per-customer decision: `available_stock` (the default) nets out
-#: committed stock; `actual_available_stock` is most likely its physical-stock twin
-#: (UNCONFIRMED); `stock_on_hand` ignores commitments.
-STOCK_FIELDS = ("available_stock", "actual_available_stock", "stock_on_hand")
+#: The item-level on-hand fields a source may read (its `stock_field`), each with the
+#: available-for-sale field that pairs with it (section 6 and correction 26):
+#: `stock_on_hand` (the default) and `available_stock` ignore committed stock (Zoho's
+#: own figures show them equal); `actual_available_stock` is most likely the
+#: physical-stock twin (UNCONFIRMED). Only the `*available_for_sale_stock` fields net
+#: out the stock committed to Zoho's sales orders.
+STOCK_FIELDS = {
+    "stock_on_hand": "available_for_sale_stock",
+    "available_stock": "available_for_sale_stock",
+    "actual_available_stock": "actual_available_for_sale_stock",
+}
+DEFAULT_STOCK_FIELD = "stock_on_hand"
 
 #: Items per list page: Zoho's default and, as far as known, its maximum (section 6;
 #: UNCONFIRMED for Inventory and UNCONFIRMED that more than 200 is accepted).
@@ -62,9 +69,13 @@ class ZohoInventorySource:
 
     `credentials`: `client_id`, `client_secret`, `refresh_token`, `organization_id`,
     optional `accounts_url` (the data centre's accounts server, default `.com`) and
-    `stock_field` (one of `STOCK_FIELDS`, default `available_stock`). `clock` dates the
+    `stock_field` (the on-hand figure, one of `STOCK_FIELDS`, default `stock_on_hand`;
+    sources stored with `available_stock` read the same number). `clock` dates the
     readings (`connectors.types.SourceItem`); this host's if not given.
     """
+
+    #: Zoho gives on hand less committed stock (sync/sellable.py, the site's basis).
+    offers_available_for_sale = True
 
     def __init__(
         self,
@@ -78,7 +89,7 @@ class ZohoInventorySource:
             credentials, "zoho", "client_id", "client_secret", "refresh_token", "organization_id"
         )
         self.clock = clock or host_clock
-        self.stock_field = credentials.get("stock_field") or "available_stock"
+        self.stock_field = credentials.get("stock_field") or DEFAULT_STOCK_FIELD
         if self.stock_field not in STOCK_FIELDS:
             raise PermanentError(
                 f"zoho: stock_field {self.stock_field!r} is not one of {', '.join(STOCK_FIELDS)}"
@@ -167,15 +178,23 @@ class ZohoInventorySource:
         Items without the stock field (services, non-inventory items) track no stock. An
         inactive item keeps its stock in Zoho but cannot be used in new transactions
         (section 6), so it sells as 0. Stock may be fractional: floored, and negative
-        stock sells as zero.
+        stock sells as zero. An item without the available-for-sale field has
+        `available_for_sale` None: a site selling from that basis then fails the SKU
+        rather than guess (sync/push.py).
         """
         stock = row.get(self.stock_field)
         sku = try_normalize_sku(row.get("sku"))
         if stock is None or sku is None:
             return None
         active = row.get("status") == "active"
-        quantity = max(0, math.floor(float(stock))) if active else 0
-        return SourceItem(sku=sku, quantity=quantity, item_id=str(row["item_id"]), read_at=read_at)
+        for_sale = row.get(STOCK_FIELDS[self.stock_field])
+        return SourceItem(
+            sku=sku,
+            quantity=_units(stock) if active else 0,
+            item_id=str(row["item_id"]),
+            read_at=read_at,
+            available_for_sale=None if for_sale is None else _units(for_sale) if active else 0,
+        )
 
     def _mint(self) -> AccessToken:
         """Refresh-token grant (section 6).
@@ -197,6 +216,11 @@ class ZohoInventorySource:
         if "access_token" not in body:
             raise PermanentError(f"zoho POST /oauth/v2/token: {body.get('error', body)}")
         return AccessToken(str(body["access_token"]), int(body.get("expires_in", 3600)))
+
+
+def _units(stock: Any) -> int:
+    """Whole units of a Zoho stock figure: floored, a negative one as 0."""
+    return max(0, math.floor(float(stock)))
 
 
 def _error_of(body: str | None) -> object:

@@ -6,6 +6,7 @@ able to read the stock of, and heal, a sandbox it has made unhealthy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 
 from flask import Blueprint, Response, jsonify, request
@@ -30,6 +31,13 @@ def post_stock() -> Response | tuple[Response, int]:
     (a test or the demo), answered 400 with `{"unknown": [...]}`, and nothing is set.
     """
     state = current_state(SandboxState)
+    return apply_by_sku(state, state.set_stock)
+
+
+def apply_by_sku(
+    state: SandboxState, apply: Callable[[dict[str, int]], None]
+) -> Response | tuple[Response, int]:
+    """Apply the request's `{SKU: integer}` with `apply`, all or nothing (`post_stock`)."""
     changes = request.get_json(force=True, silent=True)
     if not isinstance(changes, dict) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in changes.values()
@@ -40,7 +48,7 @@ def post_stock() -> Response | tuple[Response, int]:
         unknown = sorted(set(changes) - state.known(changes))
         if unknown:
             return jsonify({"unknown": unknown}), 400
-        state.set_stock(changes)
+        apply(changes)
     return jsonify({"changed": len(changes)})
 
 

@@ -10,7 +10,7 @@ from flask import Flask, Response, request
 
 from sandbox.app import make_app
 from sandbox.base import SandboxConfig, SandboxState, current_state
-from sandbox.zoho import items, oauth
+from sandbox.zoho import control, items, oauth
 from sandbox.zoho.errors import zoho_error
 from sandbox.zoho.state import ZohoState
 
@@ -44,4 +44,5 @@ def create_app(config: SandboxConfig) -> Flask:
     app.before_request(require_token_and_organization)
     app.register_blueprint(oauth.blueprint)
     app.register_blueprint(items.blueprint)
+    app.register_blueprint(control.blueprint)
     return app

@@ -1,9 +1,13 @@
 """The Zoho Inventory sandbox's world: one organization's items and its access tokens.
 
-Three item-level stock fields (committed stock makes `stock_on_hand` differ from the
-sellable two), at most 10 access tokens per refresh token per 10 minutes, and item
-webhooks authenticated only by a secret header the merchant sets: Zoho documents no
-signature (docs/platforms.md section 6).
+Item-level stock as Zoho reports it (section 6, correction 26): `stock_on_hand`, and
+`available_stock` and `actual_available_stock` equal to it (they do not net out
+committed stock); `committed_stock` (and its `actual_` twin), what confirmed sales
+orders hold; `available_for_sale_stock` (and twin), on hand less committed. Some items
+start with stock committed, so a connector reading the wrong figure fails the tests;
+`commit` raises a sales order to commit more. At most 10 access tokens per refresh
+token per 10 minutes, and item webhooks authenticated only by a secret header the
+merchant sets: Zoho documents no signature (docs/platforms.md section 6).
 """
 
 from __future__ import annotations
@@ -31,6 +35,20 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime())
 
 
+def _stock(on_hand: int, committed: int) -> dict[str, float]:
+    """An item's stock fields for `on_hand` units of which `committed` are committed."""
+    for_sale = float(on_hand - committed)
+    return {
+        "stock_on_hand": float(on_hand),
+        "available_stock": float(on_hand),
+        "actual_available_stock": float(on_hand),
+        "committed_stock": float(committed),
+        "actual_committed_stock": float(committed),
+        "available_for_sale_stock": for_sale,
+        "actual_available_for_sale_stock": for_sale,
+    }
+
+
 class ZohoState(SandboxState):
     """One organization's items and the access tokens minted for its refresh token."""
 
@@ -54,28 +72,31 @@ class ZohoState(SandboxState):
         self.mint_times: deque[float] = deque()
 
     @staticmethod
-    def _item(index: int, sku: str, available: int) -> dict[str, Any]:
-        # Committed stock makes `stock_on_hand` differ from the sellable fields, so a
-        # connector reading the wrong field fails the tests.
-        committed = zlib.crc32(sku.encode()) % 3
-        return {
+    def _item(index: int, sku: str, on_hand: int) -> dict[str, Any]:
+        item = {
             "item_id": str(_FIRST_ITEM_ID + index),
             "name": f"Item {sku}",
             "sku": sku,
             "status": "active",
             "item_type": "inventory",
-            "stock_on_hand": float(available + committed),
-            "available_stock": float(available),
-            "actual_available_stock": float(available),
             "last_modified_time": _EPOCH,
         }
+        return item | _stock(on_hand, min(on_hand, zlib.crc32(sku.encode()) % 3))
 
     def stock(self) -> dict[str, int]:
+        """On hand per active stocked item: what a site on the default basis sells."""
+        return self._figure("stock_on_hand")
+
+    def available_for_sale(self) -> dict[str, int]:
+        """On hand less committed per active stocked item."""
+        return self._figure("available_for_sale_stock")
+
+    def _figure(self, field: str) -> dict[str, int]:
         with self.lock:
             return {
-                item["sku"]: int(item["available_stock"])
+                item["sku"]: int(item[field])
                 for item in self.items
-                if item["status"] == "active" and "available_stock" in item
+                if item["status"] == "active" and field in item
             }
 
     def item_id(self, sku: str) -> str:
@@ -86,21 +107,28 @@ class ZohoState(SandboxState):
         return {sku for sku in skus if sku in self.by_sku}
 
     def set_stock(self, changes: Mapping[str, int]) -> None:
-        """Set the sellable stock and send the item workflow webhook if one is set."""
+        """Set stock on hand (committed stock stays) and send the item workflow webhook
+        if one is set."""
         stamp = _now()
         with self.lock:
             changed = []
             for sku, quantity in changes.items():
                 item = self.by_sku[sku]
-                committed = item["stock_on_hand"] - item["available_stock"]
-                item.update(
-                    stock_on_hand=float(quantity + committed),
-                    available_stock=float(quantity),
-                    actual_available_stock=float(quantity),
-                    last_modified_time=stamp,
-                )
+                item.update(_stock(quantity, int(item["committed_stock"])))
+                item["last_modified_time"] = stamp
                 changed.append(dict(item))
         self._send(changed)
+
+    def commit(self, orders: Mapping[str, int]) -> None:
+        """Confirm a sales order of `orders` (SKU: units): committed stock rises and
+        available-for-sale falls at once, on hand stays until invoice or shipment
+        (section 6, "What a sales order moves"). No item webhook: whether the item's
+        `last_modified_time` moves is UNCONFIRMED, so the sandbox leaves it."""
+        with self.lock:
+            for sku, units in orders.items():
+                item = self.by_sku[sku]
+                on_hand = int(item["stock_on_hand"])
+                item.update(_stock(on_hand, int(item["committed_stock"]) + units))
 
     def deactivate(self, sku: str) -> None:
         """Mark an item inactive, as "Mark as Inactive" does: still listed and readable

@@ -115,20 +115,54 @@ def test_an_inactive_item_sells_as_zero_and_a_service_is_skipped(zoho: Zoho) -> 
     inactive = zoho.connect().get_item(zoho.state.item_id("OLD-000001"))
 
     assert len(stock) == 451 and "SERVICE-FEE" not in stock
-    assert zoho.state.by_sku["OLD-000001"]["available_stock"] == 7.0
+    assert zoho.state.by_sku["OLD-000001"]["stock_on_hand"] == 7.0
     assert stock["OLD-000001"] == 0
     assert inactive is not None and inactive.quantity == 0
+    assert inactive.available_for_sale == 0
 
 
-def test_stock_field_is_chosen_per_customer(zoho: Zoho) -> None:
-    item = zoho.state.by_sku["SKU-000005"]
-    on_hand = zoho.connect(stock_field="stock_on_hand").get_quantities(["SKU-000005"])
-    available = zoho.connect().get_quantities(["SKU-000005"])
+def test_on_hand_and_available_for_sale_are_both_read(zoho: Zoho) -> None:
+    sku = "SKU-000005"
+    zoho.state.set_stock({sku: 10})
+    zoho.state.commit({sku: 4})
+    for_sale = 10 - int(zoho.state.by_sku[sku]["committed_stock"])
 
-    assert on_hand["SKU-000005"].quantity == int(item["stock_on_hand"])
-    assert available["SKU-000005"].quantity == int(item["available_stock"])
+    [by_sku] = zoho.connect().get_quantities([sku]).values()
+    by_id = zoho.connect().get_item(zoho.state.item_id(sku))
+
+    assert for_sale <= 6
+    assert (by_sku.quantity, by_sku.available_for_sale) == (10, for_sale)
+    assert by_id is not None and (by_id.quantity, by_id.available_for_sale) == (10, for_sale)
+    assert ZohoInventorySource.offers_available_for_sale
+
+
+def test_stock_field_still_chooses_the_on_hand_figure(zoho: Zoho) -> None:
+    """Sources stored with `available_stock` (the default before correction 26) read
+    the same on-hand number; an unknown field is refused."""
+    sku = "SKU-000005"
+    zoho.state.set_stock({sku: 10})
+    zoho.state.commit({sku: 4})
+    for_sale = 10 - int(zoho.state.by_sku[sku]["committed_stock"])
+    zoho.state.by_sku[sku]["actual_available_stock"] = 9.0
+    zoho.state.by_sku[sku]["actual_available_for_sale_stock"] = 5.0
+
+    old = zoho.connect(stock_field="available_stock").get_quantities([sku])[sku]
+    physical = zoho.connect(stock_field="actual_available_stock").get_quantities([sku])[sku]
+
+    assert (old.quantity, old.available_for_sale) == (10, for_sale)
+    assert (physical.quantity, physical.available_for_sale) == (9, 5)
     with pytest.raises(PermanentError, match="stock_field"):
         zoho.connect(stock_field="warehouse_stock")
+
+
+def test_an_item_without_the_available_for_sale_field_has_none(zoho: Zoho) -> None:
+    sku = "SKU-000006"
+    del zoho.state.by_sku[sku]["available_for_sale_stock"]
+
+    [item] = zoho.connect().get_quantities([sku]).values()
+
+    assert item.quantity == int(zoho.state.by_sku[sku]["stock_on_hand"])
+    assert item.available_for_sale is None
 
 
 def test_get_item_reads_one_item_or_none(zoho: Zoho) -> None:

@@ -106,11 +106,37 @@ def test_pages_hold_at_most_200_items(zoho: tuple[str, ZohoState]) -> None:
         more, page = body["page_context"]["has_more_page"], page + 1
 
     assert page - 1 == 3  # 452 items: 450 stocked, one inactive, one service
-    sellable = [i for i in seen if i["status"] == "active" and "available_stock" in i]
-    assert {i["sku"]: i["available_stock"] for i in sellable} == {
+    stocked = [i for i in seen if i["status"] == "active" and "stock_on_hand" in i]
+    assert {i["sku"]: i["stock_on_hand"] for i in stocked} == {
         sku: erp_quantity(sku, 2) for sku in skus(450)
     }
-    assert all(i["stock_on_hand"] >= i["available_stock"] for i in seen if "stock_on_hand" in i)
+    # Correction 26: only available-for-sale nets out what sales orders committed.
+    assert all(i["available_stock"] == i["stock_on_hand"] for i in stocked)
+    assert all(
+        i["available_for_sale_stock"] == i["stock_on_hand"] - i["committed_stock"] >= 0
+        for i in stocked
+    )
+    assert any(i["committed_stock"] for i in stocked)
+
+
+def test_a_sales_order_commits_stock_and_leaves_on_hand(zoho: tuple[str, ZohoState]) -> None:
+    url, state = zoho
+    sku = "SKU-000007"
+    before = dict(state.by_sku[sku])
+
+    done = requests.post(f"{url}/_sandbox/salesorders", json={sku: 2}, timeout=10)
+    unknown = requests.post(f"{url}/_sandbox/salesorders", json={sku: 1, "NOPE": 1}, timeout=10)
+    for_sale = requests.get(f"{url}/_sandbox/available-for-sale", timeout=10).json()
+
+    assert done.json() == {"changed": 1} and unknown.status_code == 400
+    after = state.by_sku[sku]
+    assert after["stock_on_hand"] == before["stock_on_hand"]
+    assert after["committed_stock"] == before["committed_stock"] + 2
+    assert (
+        for_sale[sku]
+        == after["available_for_sale_stock"]
+        == (before["available_for_sale_stock"] - 2)
+    )
 
 
 def test_sku_filter_and_single_item(zoho: tuple[str, ZohoState]) -> None:
@@ -152,7 +178,9 @@ def test_stock_change_posts_the_item_with_the_secret_header() -> None:
     [(secret, body)] = received
     assert secret == "tok"
     assert body["item"]["sku"] == "SKU-000003"
-    assert body["item"]["available_stock"] == 17
+    assert body["item"]["stock_on_hand"] == 17
+    committed = body["item"]["committed_stock"]
+    assert body["item"]["available_for_sale_stock"] == 17 - committed
     assert body["item"]["item_id"] == state.by_sku["SKU-000003"]["item_id"]
     assert state.stock()["SKU-000003"] == 17
 
@@ -183,7 +211,7 @@ def test_an_inactive_item_stays_readable_and_a_deleted_one_is_gone() -> None:
             )
 
     assert [body["item"]["status"] for body in received] == ["inactive"]
-    assert inactive["status"] == "inactive" and inactive["available_stock"] == stock
+    assert inactive["status"] == "inactive" and inactive["stock_on_hand"] == stock
     assert missing.status_code == 404
     assert "SKU-000003" not in state.stock() and "SKU-000004" not in state.by_sku
 
