@@ -57,6 +57,9 @@ class BusinessCentralSource:
 
     #: API v2.0 has on hand only (`items.inventory`); nothing committed (section 7).
     offers_available_for_sale = False
+    #: How a refusal names the ERP, and where its facts are.
+    label = "Business Central"
+    facts = "docs/platforms.md section 7"
 
     def __init__(
         self,

@@ -76,6 +76,9 @@ class ZohoInventorySource:
 
     #: Zoho gives on hand less committed stock (sync/sellable.py, the site's basis).
     offers_available_for_sale = True
+    #: How a refusal names the ERP, and where its facts are.
+    label = "Zoho Inventory"
+    facts = "docs/platforms.md section 6"
 
     def __init__(
         self,

@@ -41,8 +41,9 @@ class Item(Base):
     variant_id: Mapped[str | None] = mapped_column(String(100))
     #: The quantity last pushed to (or read from) the store; NULL if never known.
     quantity: Mapped[int | None] = mapped_column(Integer)
-    #: The ERP reading `quantity` was computed from by the site's stock policy
-    #: (sync/sellable.py), so every number pushed can be explained and recomputed.
+    #: The ERP figure `quantity` was computed from by the site's stock policy: on hand
+    #: or available-for-sale, as the site's basis says (sync/sellable.py), so every
+    #: number pushed can be explained and recomputed.
     erp_quantity: Mapped[int | None] = mapped_column(Integer)
     erp_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: The ERP's id of the item last read for this SKU: a deletion notice names only it.

@@ -82,6 +82,7 @@ class Site(Base):
             name="stock_buffer_unit",
         ),
         CheckConstraint("stock_floor >= 0", name="stock_floor"),
+        CheckConstraint("stock_basis IN ('on_hand', 'available_for_sale')", name="stock_basis"),
         # A plugin's key names its site: one indexed lookup authenticates and identifies.
         Index("uq_sites_api_key_hash", "api_key_hash", unique=True),
     )
@@ -114,6 +115,9 @@ class Site(Base):
     stock_buffer: Mapped[int] = mapped_column(Integer, server_default="0")
     stock_buffer_unit: Mapped[str] = mapped_column(String(10), server_default="units")
     stock_floor: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: Which ERP figure the policy starts from: `on_hand`, or `available_for_sale` (on
+    #: hand less what the ERP committed to its own sales orders), if the ERP has it.
+    stock_basis: Mapped[str] = mapped_column(String(20), server_default="on_hand")
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

@@ -330,7 +330,7 @@ class Pushed:
     item_id: int
     #: The number written to the store: the sellable one (sync/sellable.py).
     quantity: int
-    #: The ERP reading it was computed from.
+    #: The ERP figure it was computed from: the site's basis (on hand or available-for-sale).
     erp_quantity: int
     #: When the ERP value was read (`SourceItem.read_at`).
     read_at: datetime

@@ -17,17 +17,21 @@ Contract of `push_readings(ctx, site, readings, store)`, all in one transaction:
    - the site opted the SKU out (sync/sellable.py): **opted_out**, never written,
      nothing recorded (checked before the ERP's listing: an opted-out SKU the ERP
      lacks is the merchant's choice, not a failure);
-   - the number to write is the *sellable* one, from the reading and the site's
-     stock policy (sync/sellable.py, read in this transaction): buffer, floor,
-     override. If the row's quantity equals it: **unchanged**, no write, but
-     `erp_read_at` moves forward, so a still older reading arriving later is stale;
+   - the site sells from available-for-sale and the reading has no such figure (an
+     ERP that does not report it): **failed**, `NO_BASIS`, the store keeps its value;
+   - the number to write is the *sellable* one, from the reading's figure for the
+     site's basis (on hand or available-for-sale) and the site's stock policy
+     (sync/sellable.py, read in this transaction): buffer, floor, override. If the
+     row's quantity equals it: **unchanged**, no write, but `erp_read_at` moves
+     forward, so a still older reading arriving later is stale;
    - otherwise the SKU is **changed** and goes to the store.
 3. One `store.set_stock` call with every changed SKU; the connector chunks it into the
    platform's batch requests. Each request passes the site's shared limit
    (sync/pacing.py). Per-item refusals fail only those SKUs.
-4. One bulk UPDATE of `quantity` (the sellable number), `erp_quantity` (the reading
-   it came from), `erp_read_at` and `last_synced_at` for the written and the confirmed
-   rows (sync/catalog.py `record_pushed`), then commit.
+4. One bulk UPDATE of `quantity` (the sellable number), `erp_quantity` (the basis
+   figure it came from: on hand or available-for-sale, as the site's basis says),
+   `erp_read_at` and `last_synced_at` for the written and the confirmed rows
+   (sync/catalog.py `record_pushed`), then commit.
 
 The row locks are held across the HTTP call on purpose: they serialise two writers of
 the same SKU, so the one holding the newer reading always writes last. Transient and
@@ -58,11 +62,15 @@ from models.db import transaction
 from sync.catalog import Pushed, lock_for_push, record_pushed
 from sync.context import Context
 from sync.pacing import calls_made
-from sync.sellable import sellable
+from sync.sellable import basis_figure, opted_out, sellable
 from sync.stock_policy import load_policy
 
 UNKNOWN_SKU = "unknown SKU for site"
 NEVER_IN_ERP = "not in the ERP, and never was: left as the store has it"
+NO_BASIS = (
+    "the ERP gives no available-for-sale figure for this SKU (the site's stock_basis): "
+    "left as the store has it"
+)
 
 
 @dataclass
@@ -86,10 +94,15 @@ class PushOutcome:
 
 def read_erp(ctx: Context, erp: InventorySource, skus: Sequence[str]) -> list[SourceItem]:
     """The ERP's readings of `skus`, and an unlisted reading for each SKU it does not
-    list, dated by the database's clock just before the question (`SourceItem`)."""
+    list (0 on every basis), dated by the database's clock just before the question
+    (`SourceItem`)."""
     asked_at = ctx.clock()
     found = erp.get_quantities(skus)
-    unlisted = [SourceItem(sku, 0, "", asked_at, listed=False) for sku in skus if sku not in found]
+    unlisted = [
+        SourceItem(sku, 0, "", asked_at, listed=False, available_for_sale=0)
+        for sku in skus
+        if sku not in found
+    ]
     return [*found.values(), *unlisted]
 
 
@@ -123,19 +136,21 @@ def push_in_session(
     changed: list[tuple[StockUpdate, Pushed]] = []
     for sku, reading in sorted(newest.items()):
         row = rows.get(sku)
-        number = sellable(reading.quantity, policy, rules.get(sku))
+        rule = rules.get(sku)
+        figure = basis_figure(reading, policy.basis)
+        number = None if figure is None else sellable(figure, policy, rule)
         if row is None:
             outcome.fail(sku, UNKNOWN_SKU)
-        elif number is None:
+        elif opted_out(rule):
             outcome.opted_out += 1
         elif not reading.listed and row.erp_read_at is None:
             outcome.fail(sku, NEVER_IN_ERP)
         elif row.erp_read_at is not None and row.erp_read_at > reading.read_at:
             outcome.stale += 1
+        elif figure is None or number is None:
+            outcome.fail(sku, NO_BASIS)
         else:
-            pushed = Pushed(
-                row.id, number, reading.quantity, reading.read_at, reading.item_id or None
-            )
+            pushed = Pushed(row.id, number, figure, reading.read_at, reading.item_id or None)
             if row.quantity == number:
                 outcome.unchanged += 1
                 confirmed.append(pushed)

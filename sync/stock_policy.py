@@ -25,6 +25,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from connectors.registry import source_class
 from models import Site, SkuRule
 from models.db import transaction
 from models.skus import InvalidSku, normalize_sku
@@ -32,7 +33,7 @@ from sync.accounts import get
 from sync.context import Context
 from sync.errors import AlreadyRunning, Conflict, Invalid, NotFound, Unavailable
 from sync.runs import start_run
-from sync.sellable import BufferUnit, RuleKind, StockPolicy
+from sync.sellable import BufferUnit, RuleKind, StockBasis, StockPolicy
 from sync.sellable import SkuRule as Rule
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,16 @@ TRIGGER = "stock policy"
 #: No sane stock count is larger; keeps a typo from reaching an INTEGER column.
 MAX_QUANTITY = 1_000_000_000
 #: The site columns the policy is made of, as the API and `describe_policy` name them.
-POLICY_FIELDS = ("stock_buffer", "stock_buffer_unit", "stock_floor")
+POLICY_FIELDS = ("stock_buffer", "stock_buffer_unit", "stock_floor", "stock_basis")
 
 
 def policy_of(site: Site) -> StockPolicy:
-    return StockPolicy(site.stock_buffer, BufferUnit(site.stock_buffer_unit), site.stock_floor)
+    return StockPolicy(
+        site.stock_buffer,
+        BufferUnit(site.stock_buffer_unit),
+        site.stock_floor,
+        StockBasis(site.stock_basis),
+    )
 
 
 def describe_policy(site: Site) -> dict[str, Any]:
@@ -88,7 +94,25 @@ def apply_policy(site: Site, changes: dict[str, Any]) -> bool:
         site.stock_floor = _count("stock_floor", changes["stock_floor"])
     if site.stock_buffer_unit == BufferUnit.PERCENT and site.stock_buffer > 100:
         raise Invalid(f"a percent stock_buffer must be 0-100, got {site.stock_buffer}")
+    if "stock_basis" in changes:
+        site.stock_basis = _basis(site, changes["stock_basis"]).value
     return describe_policy(site) != before
+
+
+def _basis(site: Site, value: Any) -> StockBasis:
+    """The basis asked for, if the site's ERP reports it. Known from the connector
+    class (`offers_available_for_sale`), without calling the ERP."""
+    try:
+        basis = StockBasis(value)
+    except ValueError:
+        raise Invalid("stock_basis must be 'on_hand' or 'available_for_sale'") from None
+    erp = source_class(site.source.kind)
+    if basis is StockBasis.AVAILABLE_FOR_SALE and not erp.offers_available_for_sale:
+        raise Invalid(
+            f"stock_basis available_for_sale: {erp.label} reports only stock on hand, "
+            f"nothing committed to its sales orders ({erp.facts})"
+        )
+    return basis
 
 
 def resync(ctx: Context, site_id: int) -> dict[str, Any]:
@@ -117,7 +141,7 @@ def resync(ctx: Context, site_id: int) -> dict[str, Any]:
 
 
 def set_policy(ctx: Context, site_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change the site's buffer, its unit and floor; resync if anything changed."""
+    """Change the site's buffer, its unit, floor and basis; resync if anything changed."""
     unknown = sorted(set(changes) - set(POLICY_FIELDS))
     if unknown:
         raise Invalid(f"not a stock policy field: {unknown[0]}")

@@ -18,7 +18,7 @@ from models import Item, Site, SkuRule
 from models.db import transaction
 from sync.catalog import LOCK_ITEMS, refresh_catalog
 from sync.context import Context
-from sync.push import UNKNOWN_SKU, push_readings, read_erp
+from sync.push import NO_BASIS, UNKNOWN_SKU, push_readings, read_erp
 from sync.stock_policy import apply_policy
 from tests.support.stack import Stack, load_site
 
@@ -282,3 +282,31 @@ def test_a_reading_whose_sellable_number_is_in_place_writes_nothing(
     outcome = push_readings(ctx, site, [_reading("SKU-000001", 14)], store)
     assert (outcome.unchanged, len(woo.store.writes)) == (1, writes)
     assert _item(ctx.sessions, woo.site_id, "SKU-000001").erp_quantity == 14
+
+
+def test_the_basis_figure_is_sold_and_recorded_and_a_missing_one_fails(
+    ctx: Context, woo: Stack
+) -> None:
+    """Basis available-for-sale sells on hand less committed; a reading without the
+    figure (an ERP that does not report it) fails and leaves the store alone."""
+    _mirror(ctx, woo)
+    _policy(ctx, woo.site_id, stock_buffer=2)
+    with transaction(ctx.sessions) as session:
+        # Set directly: the service refuses this basis for the stack's ERP (BC).
+        session.get_one(Site, woo.site_id).stock_basis = "available_for_sale"
+    site = load_site(ctx.sessions, woo.site_id)
+    before = woo.store_stock()["SKU-000002"]
+    now = datetime.now(UTC)
+    readings = [
+        SourceItem("SKU-000001", 10, "id-1", now, available_for_sale=6),
+        SourceItem("SKU-000002", 10, "id-2", now),
+    ]
+
+    outcome = push_readings(ctx, site, readings, ctx.storefront(site))
+
+    assert (outcome.synced, outcome.failures) == (1, {"SKU-000002": NO_BASIS})
+    assert woo.store_stock()["SKU-000001"] == 4
+    assert woo.store_stock()["SKU-000002"] == before
+    row = _item(ctx.sessions, woo.site_id, "SKU-000001")
+    assert (row.quantity, row.erp_quantity) == (4, 6)
+    assert _item(ctx.sessions, woo.site_id, "SKU-000002").erp_read_at is None

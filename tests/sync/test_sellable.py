@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from fractions import Fraction
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.sellable import BufferUnit, RuleKind, SkuRule, StockPolicy, sellable
+from connectors.types import SourceItem
+from sync.sellable import (
+    BufferUnit,
+    RuleKind,
+    SkuRule,
+    StockBasis,
+    StockPolicy,
+    basis_figure,
+    sellable,
+)
 
 UNITS, PERCENT = BufferUnit.UNITS, BufferUnit.PERCENT
 
@@ -37,6 +47,23 @@ UNITS, PERCENT = BufferUnit.UNITS, BufferUnit.PERCENT
 )
 def test_buffer_then_floor(reading: int, policy: StockPolicy, expected: int) -> None:
     assert sellable(reading, policy) == expected
+
+
+@pytest.mark.parametrize(
+    ("available_for_sale", "basis", "expected"),
+    [
+        (6, StockBasis.ON_HAND, 10),
+        (6, StockBasis.AVAILABLE_FOR_SALE, 6),
+        (None, StockBasis.ON_HAND, 10),
+        # An ERP without the figure (Business Central): none, never a guess.
+        (None, StockBasis.AVAILABLE_FOR_SALE, None),
+    ],
+)
+def test_the_basis_picks_the_erp_figure(
+    available_for_sale: int | None, basis: StockBasis, expected: int | None
+) -> None:
+    reading = SourceItem("SKU-1", 10, "1", datetime.now(UTC), available_for_sale=available_for_sale)
+    assert basis_figure(reading, basis) == expected
 
 
 def test_an_override_is_written_as_given_and_an_opt_out_never() -> None:

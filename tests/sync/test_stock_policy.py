@@ -9,13 +9,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import Site, SkuRule, SyncRun
+from models import Site, SkuRule, SourceKind, SyncRun
+from models.crypto import Vault
 from models.db import transaction
 from sync.context import Context
 from sync.errors import Invalid, NotFound
 from sync.runs import start_run
 from sync.sites import show_site, update_site
 from sync.stock_policy import TRIGGER, clear_rule, list_rules, set_policy, set_rule
+from tests.factories import make_site, make_source
 from tests.support.broker import RecordingBroker
 
 
@@ -67,6 +69,7 @@ def test_the_policy_is_saved_even_when_no_run_can_start(
         ({"stock_buffer": "2"}, "stock_buffer must be a whole number"),
         ({"stock_buffer": 101, "stock_buffer_unit": "percent"}, "percent stock_buffer"),
         ({"stock_buffer_unit": "kilos"}, "'units' or 'percent'"),
+        ({"stock_basis": "committed"}, "'on_hand' or 'available_for_sale'"),
         ({"stock": 1}, "not a stock policy field"),
     ],
 )
@@ -82,6 +85,35 @@ def test_bad_policies_are_refused_and_nothing_changes(
         0,
     )
     assert _runs(service, site_id) == []
+
+
+def test_available_for_sale_is_refused_for_business_central_and_nothing_changes(
+    service: Context, site_id: int
+) -> None:
+    """API v2.0 reports on hand only; the refusal says why and where to read more."""
+    with pytest.raises(Invalid) as refused:
+        set_policy(service, site_id, {"stock_basis": "available_for_sale", "stock_floor": 2})
+
+    assert "Business Central reports only stock on hand" in refused.value.message
+    assert "docs/platforms.md section 7" in refused.value.message
+    shown = show_site(service, site_id)
+    assert (shown["stock_basis"], shown["stock_floor"]) == ("on_hand", 0)
+    assert _runs(service, site_id) == []
+
+
+def test_available_for_sale_is_set_for_zoho_and_resyncs(
+    service: Context, broker: RecordingBroker, vault: Vault
+) -> None:
+    with transaction(service.sessions) as session:
+        source = make_source(session, vault, name="zoho", kind=SourceKind.ZOHO)
+        site_id = make_site(session, vault, source, name="zoho-shop").id
+
+    state = set_policy(service, site_id, {"stock_basis": "available_for_sale"})
+
+    assert state["stock_basis"] == "available_for_sale"
+    assert broker.sent("start_run") == [state["resync"]["run_id"]]
+    assert show_site(service, site_id)["stock_basis"] == "available_for_sale"
+    assert set_policy(service, site_id, {"stock_basis": "on_hand"})["stock_basis"] == "on_hand"
 
 
 def test_a_percent_buffer_over_100_is_refused_when_the_unit_changes_too(
@@ -148,3 +180,6 @@ def test_the_database_refuses_what_the_service_would(service: Context, site_id: 
     with pytest.raises(IntegrityError, match="ck_sku_rules_rule"):
         with transaction(service.sessions) as session:
             session.add(SkuRule(site_id=site_id, sku="A", rule="opt_out", quantity=3))
+    with pytest.raises(IntegrityError, match="ck_sites_stock_basis"):
+        with transaction(service.sessions) as session:
+            session.get_one(Site, site_id).stock_basis = "committed"
