@@ -197,10 +197,25 @@ def _resync_line(resync: dict[str, Any] | None) -> str:
 )
 @click.option("--percent", is_flag=True, help="The buffer is a percent of the ERP's number.")
 @click.option("--floor", type=int, default=None, help="Below this many, the store shows 0.")
+@click.option(
+    "--basis",
+    type=click.Choice(["on_hand", "available_for_sale"]),
+    default=None,
+    help="The ERP figure to start from: on hand, or on hand less what the ERP committed "
+    "to its sales orders (not for Business Central: docs/platforms.md section 7).",
+)
 @click.pass_obj
-def policy(obj: Context, site: str, buffer: int | None, percent: bool, floor: int | None) -> None:
-    """Show or set a store's stock policy: it sells the ERP's number less the buffer, and
-    0 below the floor. A change resyncs the store (only the SKUs whose number changed)."""
+def policy(
+    obj: Context,
+    site: str,
+    buffer: int | None,
+    percent: bool,
+    floor: int | None,
+    basis: str | None,
+) -> None:
+    """Show or set a store's stock policy: it sells the ERP's number (its basis) less the
+    buffer, and 0 below the floor. A change resyncs the store (only the SKUs whose
+    number changed)."""
     if percent and buffer is None:
         raise click.UsageError("--percent qualifies --buffer: give both")
     changes: dict[str, Any] = {}
@@ -209,6 +224,8 @@ def policy(obj: Context, site: str, buffer: int | None, percent: bool, floor: in
         changes["stock_buffer_unit"] = "percent" if percent else "units"
     if floor is not None:
         changes["stock_floor"] = floor
+    if basis is not None:
+        changes["stock_basis"] = basis
     with services(obj) as ctx:
         site_id = site_service.site_id(ctx, site)
         if changes:
@@ -217,7 +234,8 @@ def policy(obj: Context, site: str, buffer: int | None, percent: bool, floor: in
             state = {**site_service.show_site(ctx, site_id), "site_id": site_id, "resync": None}
     unit = "%" if state["stock_buffer_unit"] == "percent" else " units"
     click.echo(
-        f"site {state['site_id']} stock: buffer {state['stock_buffer']}{unit}, "
+        f"site {state['site_id']} stock: basis {state['stock_basis']}, "
+        f"buffer {state['stock_buffer']}{unit}, "
         f"floor {state['stock_floor']}{_resync_line(state['resync'])}"
     )
 

@@ -70,6 +70,12 @@ STOCK_POLICY: Schema = {
     "stock_buffer": {**COUNT, "description": "Units kept back, or a percent (0-100)."},
     "stock_buffer_unit": {"enum": ["units", "percent"]},
     "stock_floor": {**COUNT, "description": "Below this many, the store shows 0."},
+    "stock_basis": {
+        "enum": ["on_hand", "available_for_sale"],
+        "description": "The ERP figure the policy starts from: stock on hand, or on hand "
+        "less what the ERP committed to its sales orders (refused, 422, for an ERP that "
+        "does not report it: Business Central, docs/platforms.md section 7).",
+    },
 }
 SITE_CREATE: Schema = {
     "type": "object",

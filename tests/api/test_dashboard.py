@@ -124,8 +124,13 @@ def test_logging_in_with_postgresql_down_is_503(unreachable_settings: Settings) 
 def test_each_site_shows_its_stock_policy(client: FlaskClient, db: sessionmaker[Session]) -> None:
     with db.begin() as session:
         session.execute(
-            update(Site).values(stock_buffer=15, stock_buffer_unit="percent", stock_floor=3)
+            update(Site).values(
+                stock_buffer=15,
+                stock_buffer_unit="percent",
+                stock_floor=3,
+                stock_basis="available_for_sale",
+            )
         )
     client.post("/login", data={"token": TOKEN})
     html = " ".join(client.get("/").get_data(as_text=True).split())
-    assert "stock policy: buffer 15%, floor 3" in html
+    assert "stock policy: available for sale, buffer 15%, floor 3" in html

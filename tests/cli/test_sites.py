@@ -146,13 +146,18 @@ def _shop(run) -> None:  # type: ignore[no-untyped-def]
 def test_stock_policy_and_sku_rules(run, db: sessionmaker[Session]) -> None:  # type: ignore[no-untyped-def]
     _shop(run)
     out = run("sites", "policy", "shop", "--buffer", "2", "--floor", "3")
-    assert out.startswith("site 1 stock: buffer 2 units, floor 3; run ") and "started" in out
+    assert out.startswith("site 1 stock: basis on_hand, buffer 2 units, floor 3; run ")
+    assert "started" in out
     site = _site(db)
     assert (site.stock_buffer, site.stock_buffer_unit, site.stock_floor) == (2, "units", 3)
     # The run that change started is still queued (no worker here): left alone.
     out = run("sites", "policy", "shop", "--buffer", "10", "--percent")
     assert "buffer 10%, floor 3" in out and "left alone" in out
-    assert run("sites", "policy", "shop").strip() == "site 1 stock: buffer 10%, floor 3"
+    shown = "site 1 stock: basis on_hand, buffer 10%, floor 3"
+    assert run("sites", "policy", "shop").strip() == shown
+    out = run("sites", "policy", "shop", "--basis", "available_for_sale")
+    assert "basis available_for_sale, buffer 10%" in out
+    assert _site(db).stock_basis == "available_for_sale"
 
     assert "site 1 AB-1: override 5" in run("sites", "sku", "shop", " ab-1", "--override", "5")
     assert "site 1 AB-2: opted out" in run("sites", "sku", "shop", "AB-2", "--opt-out")
@@ -163,6 +168,37 @@ def test_stock_policy_and_sku_rules(run, db: sessionmaker[Session]) -> None:  # 
     assert "AB-1: rule cleared" in run("sites", "sku", "shop", "ab-1", "--clear")
 
 
+def test_available_for_sale_on_business_central_is_refused(run, db) -> None:  # type: ignore[no-untyped-def]
+    run(
+        "sources",
+        "add",
+        "bc",
+        "--kind",
+        "businesscentral",
+        "--base-url",
+        "x",
+        "--credentials",
+        "{}",
+    )
+    run(
+        "sites",
+        "add",
+        "bcshop",
+        "--platform",
+        "woocommerce",
+        "--base-url",
+        "http://shop",
+        "--source",
+        "bc",
+        "--credentials",
+        "{}",
+    )
+    out = run("sites", "policy", "bcshop", "--basis", "available_for_sale", code=1)
+    assert "Business Central reports only stock on hand" in out
+    assert "docs/platforms.md section 7" in out and "Traceback" not in out
+    assert _site(db).stock_basis == "on_hand"
+
+
 #: Refusals of the service are exit 1; of the command line itself (click's usage), 2.
 @pytest.mark.parametrize(
     ("args", "code", "message"),
@@ -170,6 +206,7 @@ def test_stock_policy_and_sku_rules(run, db: sessionmaker[Session]) -> None:  # 
         (("policy", "shop", "--buffer", "-1"), 1, "stock_buffer must be a whole number"),
         (("policy", "shop", "--buffer", "101", "--percent"), 1, "percent stock_buffer must be"),
         (("policy", "shop", "--percent"), 2, "--percent qualifies --buffer"),
+        (("policy", "shop", "--basis", "committed"), 2, "'committed' is not one of"),
         (("policy", "nope", "--floor", "1"), 1, "no site 'nope'"),
         (("sku", "shop", "A"), 2, "give one of --override N, --opt-out or --clear"),
         (("sku", "shop", "A", "--opt-out", "--clear"), 2, "give one of"),

@@ -216,12 +216,31 @@ def test_the_stock_policy_is_shown_and_set_through_patch(api: Api, shop: Shop) -
         {"stock_floor": 1.5},
         {"stock_buffer_unit": "kilos"},
         {"stock_buffer": 101, "stock_buffer_unit": "percent"},
+        {"stock_basis": "committed"},
     ],
 )
 def test_a_bad_stock_policy_is_a_422(api: Api, shop: Shop, body: dict[str, Any]) -> None:
     response = api.patch(f"/api/sites/{shop.site_id}", body)
     assert (response.status_code, error_code(response)) == (422, "invalid")
     assert "\n" not in response.json["error"]["message"]
+
+
+def test_available_for_sale_on_business_central_is_a_422_saying_why(api: Api, shop: Shop) -> None:
+    site = f"/api/sites/{shop.site_id}"
+    assert api.get(site).json["stock_basis"] == "on_hand"
+
+    response = api.patch(site, {"stock_basis": "available_for_sale", "stock_floor": 4})
+
+    assert (response.status_code, error_code(response)) == (422, "invalid")
+    message = response.json["error"]["message"]
+    assert "\n" not in message
+    assert "Business Central reports only stock on hand" in message
+    assert "docs/platforms.md section 7" in message
+    assert (api.get(site).json["stock_basis"], api.get(site).json["stock_floor"]) == (
+        "on_hand",
+        0,
+    )
+    assert api.patch(site, {"stock_basis": "on_hand"}).status_code == 200
 
 
 def test_sku_rules_are_set_listed_and_cleared(api: Api, shop: Shop) -> None:
