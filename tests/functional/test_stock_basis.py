@@ -1,0 +1,113 @@
+"""The stock basis end to end: one Zoho sandbox with stock committed to sales orders on
+some SKUs, two stores on it, real workers, real PostgreSQL and Redis. The site on
+basis on_hand gets Zoho's stock on hand; the site on available_for_sale gets on hand
+less committed (and its buffer), and each records the figure it sold from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import Item, Platform, RunStatus, Source
+from models.crypto import Vault
+from models.db import transaction
+from sandbox.accounts import DEFAULTS
+from sandbox.base import SandboxConfig, SandboxState
+from sandbox.registry import create_app
+from sandbox.server import running
+from settings import Settings
+from sync.runs import start_run
+from sync.stock_policy import set_policy
+from tests.factories import make_site
+from tests.support.stack import (
+    FAST,
+    GENEROUS,
+    finished,
+    installed_context,
+    run_row,
+    sandbox_stack,
+    wait_for,
+    workers,
+)
+from workers.app import make_celery
+from workers.context import get_context
+
+ITEMS = 300
+BUFFER = 1
+
+
+@contextmanager
+def second_store(
+    db: sessionmaker[Session], vault: Vault, source_id: int
+) -> Iterator[tuple[SandboxState, int]]:
+    """Another WooCommerce store, seeded like the first, as a site of the same source."""
+    account = DEFAULTS["woocommerce"]
+    app = create_app("woocommerce", SandboxConfig.for_account(account, items=ITEMS, drift=0.1))
+    with running(app) as url:
+        with transaction(db) as session:
+            site = make_site(
+                session,
+                vault,
+                session.get_one(Source, source_id),
+                name="shop-for-sale",
+                platform=Platform.WOOCOMMERCE,
+                base_url=url,
+                credentials_sealed=vault.seal(account.stored_credentials(url)),
+                webhook_secret_sealed=vault.seal(account.receiver_secret()),
+                **GENEROUS,
+            )
+            site_id = site.id
+        yield app.config["SANDBOX_STATE"], site_id
+
+
+def _reference(figure: int, buffer: int) -> int:
+    """The sellable rule without a floor, written out apart from sync/sellable.py."""
+    return figure - buffer if figure > buffer else 0
+
+
+def _erp_quantities(db: sessionmaker[Session], site_id: int) -> dict[str, int | None]:
+    with db() as session:
+        rows = session.execute(select(Item.sku, Item.erp_quantity).where(Item.site_id == site_id))
+        return {sku: erp_quantity for sku, erp_quantity in rows}
+
+
+@pytest.mark.slow
+def test_two_sites_on_one_zoho_source_each_sell_from_their_own_basis(
+    db: sessionmaker[Session], vault: Vault, settings: Settings, redis_client: object
+) -> None:
+    app = make_celery(settings)
+    with (
+        sandbox_stack(db, vault, "woocommerce", items=ITEMS, drift=0.1, erp="zoho") as stack,
+        second_store(db, vault, stack.source_id) as (for_sale_store, for_sale_site),
+        installed_context(settings, **FAST),
+    ):
+        skus = sorted(stack.store_stock())
+        # Sales orders confirmed in Zoho, not yet shipped: on hand stays, committed rises.
+        stack.erp.commit({sku: 1 + n % 4 for n, sku in enumerate(skus[:60])})
+        ctx = get_context(app)
+        changed = set_policy(
+            ctx, for_sale_site, {"stock_basis": "available_for_sale", "stock_buffer": BUFFER}
+        )
+        runs = [start_run(ctx, stack.site_id), changed["resync"]["run_id"]]
+
+        with workers(app, concurrency=2):
+            for run_id in runs:
+                wait_for(lambda run_id=run_id: finished(db, run_id), what=f"run {run_id}")
+
+        for run_id in runs:
+            run = run_row(db, run_id)
+            assert run.status == RunStatus.COMPLETED, run.error
+            assert (run.total, run.failed) == (ITEMS, 0)
+        on_hand, for_sale = stack.erp.stock(), stack.erp.available_for_sale()
+        assert sum(on_hand[sku] != for_sale[sku] for sku in skus) >= 60
+        assert stack.store_stock() == {sku: on_hand[sku] for sku in skus}
+        assert for_sale_store.stock() == {
+            sku: _reference(max(0, for_sale[sku]), BUFFER) for sku in skus
+        }
+        # Each number is explained by the figure it came from.
+        assert _erp_quantities(db, stack.site_id) == {sku: on_hand[sku] for sku in skus}
+        assert _erp_quantities(db, for_sale_site) == {sku: max(0, for_sale[sku]) for sku in skus}
