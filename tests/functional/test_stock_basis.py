@@ -1,14 +1,19 @@
 """The stock basis end to end: one Zoho sandbox with stock committed to sales orders on
 some SKUs, two stores on it, real workers, real PostgreSQL and Redis. The site on
 basis on_hand gets Zoho's stock on hand; the site on available_for_sale gets on hand
-less committed (and its buffer), and each records the figure it sold from."""
+less committed (and its buffer), and each records the figure it sold from. Over real
+HTTP (`stocksync up`), the admin API refuses available_for_sale for a Business Central
+site in one line saying why and where to read more."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+import redis
+import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +27,8 @@ from sandbox.server import running
 from settings import Settings
 from sync.runs import start_run
 from sync.stock_policy import set_policy
-from tests.factories import make_site
+from tests.factories import make_site, make_source
+from tests.support.admin_api import TOKEN
 from tests.support.stack import (
     FAST,
     GENEROUS,
@@ -33,6 +39,7 @@ from tests.support.stack import (
     wait_for,
     workers,
 )
+from tests.support.stack_up import stack_up
 from workers.app import make_celery
 from workers.context import get_context
 
@@ -111,3 +118,29 @@ def test_two_sites_on_one_zoho_source_each_sell_from_their_own_basis(
         # Each number is explained by the figure it came from.
         assert _erp_quantities(db, stack.site_id) == {sku: on_hand[sku] for sku in skus}
         assert _erp_quantities(db, for_sale_site) == {sku: max(0, for_sale[sku]) for sku in skus}
+
+
+@pytest.mark.slow
+def test_available_for_sale_on_business_central_is_a_one_line_422_over_http(
+    settings: Settings,
+    db: sessionmaker[Session],
+    vault: Vault,
+    redis_client: redis.Redis,
+    tmp_path: Path,
+) -> None:
+    with transaction(db) as session:
+        site_id = make_site(session, vault, make_source(session, vault)).id
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with stack_up(settings, tmp_path / "up.log", environ={"ADMIN_TOKEN": TOKEN}) as base:
+        url = f"{base}/api/sites/{site_id}"
+        refused = requests.patch(
+            url, json={"stock_basis": "available_for_sale"}, headers=auth, timeout=10
+        )
+        shown = requests.get(url, headers=auth, timeout=10).json()
+
+    assert refused.status_code == 422
+    message = refused.json()["error"]["message"]
+    assert "\n" not in message
+    assert "Business Central reports only stock on hand" in message
+    assert "docs/platforms.md section 7" in message
+    assert shown["stock_basis"] == "on_hand"
