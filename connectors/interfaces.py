@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from connectors.types import SourceItem, StockUpdate, StoreProduct, UpdateResult
+from connectors.types import (
+    OrderProgress,
+    OrderSnapshot,
+    SourceItem,
+    StockUpdate,
+    StoreProduct,
+    UpdateResult,
+)
 
 
 class InventorySource(Protocol):
@@ -31,6 +38,11 @@ class InventorySource(Protocol):
         """Read one item by the ERP's own id (what its webhooks name)."""
         ...
 
+    def order_progress(self, numbers: Sequence[str]) -> dict[str, OrderProgress]:
+        """How far the ERP has taken each store order `numbers` names (its sales
+        documents carrying that number). Numbers it has no document for are absent."""
+        ...
+
 
 class Storefront(Protocol):
     """A store whose stock we set."""
@@ -51,4 +63,10 @@ class Storefront(Protocol):
 
     def get_product(self, product_id: str) -> list[StoreProduct]:
         """Read one product: itself if simple, else its variations."""
+        ...
+
+    def read_order(self, order_id: str, payload: object) -> OrderSnapshot | None:
+        """The order `order_id` as the store holds it: parsed from its signed webhook
+        `payload` where the platform sends the whole order, else read from the API.
+        None if the store no longer has it."""
         ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 #: Where a connector takes a reading's time from. Workers pass the database's clock
 #: (sync/context.py), one clock for every host; alone, a connector uses this host's.
@@ -83,3 +84,62 @@ class UpdateResult:
     sku: str
     ok: bool
     error: str | None = None
+
+
+class OrderState(StrEnum):
+    """Where a store order stands, as far as stock goes (docs/platforms.md, each
+    store's "Order webhooks")."""
+
+    #: Placed: its units are sold until it ends (WooCommerce `pending` included: the
+    #: siblings must not sell them while the shopper pays).
+    OPEN = "open"
+    #: Cancelled, failed or declined on the store: nothing of it is sold any more.
+    CANCELLED = "cancelled"
+    #: Refunded as a whole.
+    REFUNDED = "refunded"
+    #: Not an order yet (WooCommerce `checkout-draft`, BigCommerce Incomplete): ignored.
+    NOT_PLACED = "not_placed"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """Units of one SKU an order still holds: ordered, less what was removed or
+    restocked by a refund (a line with 0 holds nothing)."""
+
+    sku: str
+    units: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSnapshot:
+    """A store order as the store holds it now, read or parsed by its connector.
+
+    `order_id` is the platform's id (what its webhooks name); `number` what a merchant
+    types into the ERP when importing it (WooCommerce `number`, Shopify `name`,
+    BigCommerce `id`), which is how the ERP's sales documents are matched.
+    `updated_at` is the platform's modification time: a snapshot older than one already
+    applied is ignored, so replays and reordered deliveries change nothing.
+    `store_applied` says whether the store's own stock already went down by these lines
+    (Shopify at once; WooCommerce from `on-hold`/`processing`/`completed`; BigCommerce
+    as its `update_stock_behavior` says). Lines of one SKU are summed.
+    """
+
+    order_id: str
+    number: str
+    updated_at: datetime
+    state: OrderState
+    store_applied: bool
+    lines: tuple[OrderLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderProgress:
+    """How far an ERP has taken a store order it imported (matched by its number).
+
+    `committed`: the ERP holds a confirmed sales document for it, so its
+    available-for-sale figure already nets the units. `shipped`: the ERP's stock on
+    hand went down by it (shipment posted, or invoice for Zoho's accounting stock).
+    """
+
+    committed: bool
+    shipped: bool

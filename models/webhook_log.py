@@ -31,6 +31,8 @@ class EventKind(enum.StrEnum):
     STORE_PRODUCT_DELETE = "store.product.delete"
     #: A stock level changed in the store (an order, a manual edit, our own write).
     STORE_STOCK = "store.stock"
+    #: An order was placed, changed, cancelled or refunded in the store (reservations).
+    STORE_ORDER = "store.order"
     ERP_ITEM_CHANGED = "erp.item.changed"
     #: More changes than the ERP lists one by one (Business Central's `collection`).
     ERP_COLLECTION = "erp.collection"
