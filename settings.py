@@ -48,6 +48,9 @@ class Settings:
     idempotency_ttl_seconds: int = 86_400
     batch_size: int = 500
     webhook_log_retention_days: int = 90
+    #: A store order's reservation ends after this long if nothing else ended it (the
+    #: ERP never absorbed it, or its cancel was lost): sync/reservations.py.
+    reservation_hours: int = 72
     max_webhook_body_bytes: int = 2 * 1024 * 1024
     #: A batch `queued` this long in a running run lost its message and is published
     #: again; so is a run's lost start task (docs/architecture.md flow 5).
@@ -177,6 +180,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         batch_size=_number(env, "BATCH_SIZE", 500, int, 1, 2000),
         webhook_log_retention_days=_number(env, "WEBHOOK_LOG_RETENTION_DAYS", 90, int, 1, 365),
+        reservation_hours=_number(env, "RESERVATION_HOURS", 72, int, 1, 90 * 24),
         max_webhook_body_bytes=_number(
             env, "MAX_WEBHOOK_BODY_BYTES", 2 * 1024 * 1024, int, 1024, 64 * 1024 * 1024
         ),

@@ -6,6 +6,7 @@ from models.admin import AdminSession, LoginFailure
 from models.base import Base
 from models.commerce import Category, Customer, Order, OrderLine
 from models.items import Item
+from models.reservations import Reservation, ReservationEnd
 from models.sites import Platform, Site, SkuRule, Source, SourceKind
 from models.subscriptions import DeliveryStatus, EventDelivery, EventSubscription
 from models.sync import BatchStatus, RunStatus, SyncBatch, SyncRun
@@ -26,6 +27,8 @@ __all__ = [
     "Order",
     "OrderLine",
     "Platform",
+    "Reservation",
+    "ReservationEnd",
     "RunStatus",
     "Site",
     "SkuRule",
