@@ -22,6 +22,11 @@ DUE_CHECK_SECONDS = 300.0
 #: batch is back at most this long after its lease (BATCH_LEASE_SECONDS, 60) lapsed.
 #: Half a lease: the sweep is one indexed UPDATE, cheap enough to run this often.
 LEASE_SWEEP_SECONDS = 30.0
+#: How often each ERP is asked how far it took the store orders open on it: a
+#: reservation stops counting at most this long after the ERP absorbed its order (ERP
+#: change notices and full syncs ask too, before they read the ERP). One call per open
+#: order (connectors' `order_progress`).
+ORDER_HANDOVER_SECONDS = 120.0
 #: The maintenance queue and its priority (workers/presets.py MAINTENANCE).
 QUEUE = "maintenance"
 PRIORITY = 5
@@ -44,6 +49,8 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         "fail-stuck-runs": _every("workers.maintenance.fail_stuck_runs", 300.0),
         # Republishes webhook rows stranded without a message (sync/outbox.py).
         "outbox-sweep": _every("workers.maintenance.outbox_sweep", 60.0),
+        "settle-store-orders": _every("workers.reservations.settle_orders", ORDER_HANDOVER_SECONDS),
+        "expire-reservations": _every("workers.reservations.expire", 900.0),
         "lifecycle-event-sweep": _every("workers.lifecycle.sweep", 60.0),
         "purge-webhook-log": {
             "task": "workers.maintenance.purge_webhook_log",

@@ -204,7 +204,7 @@ def sync_batch(ctx: Context, claim: Claim) -> list[int]:
     """
     with ctx.sessions() as session:
         site = session.get_one(Site, claim.site_id, options=[joinedload(Site.source)])
-    readings = read_erp(ctx, ctx.source(site.source), claim.skus)
+    readings = read_erp(ctx, ctx.source(site.source), site.source_id, claim.skus)
     store = ctx.storefront(site)
     with transaction(ctx.sessions) as session:
         hold(session, claim)

@@ -24,11 +24,14 @@ from connectors.errors import PermanentError, TransientError
 from connectors.types import SourceItem
 from models import EventKind, Item, Site, Source, WebhookLog, WebhookStatus
 from models.db import transaction
+from sync.carriers import REAL_TIME_SITES, PushFailed, carriers, push_to_carriers, require_pushed
 from sync.catalog import mirror_product
 from sync.context import Context
 from sync.errors import Conflict, Unavailable
-from sync.push import PushOutcome, push_readings, read_erp
+from sync.push import push_readings, read_erp
+from sync.reservations import open_order_numbers, settle_orders
 from sync.runs import start_run
+from sync.store_orders import take_order
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ def process_event(ctx: Context, row_id: int) -> None:
                 if handler is None:
                     raise EventFailed(f"no handler for kind {row.kind!r}")
                 summary = handler(ctx, session, row)
-            except (PermanentError, EventFailed) as exc:
+            except (PermanentError, EventFailed, PushFailed) as exc:
                 _finish(row, WebhookStatus.FAILED, str(exc))
                 log.warning("event.failed", extra={"row": row_id, "error": str(exc)})
                 return
@@ -161,15 +164,6 @@ def _site(session: Session, row: WebhookLog) -> Site:
     return site
 
 
-def _require_pushed(site: Site, outcome: PushOutcome) -> str:
-    if outcome.failures:
-        sample = "; ".join(f"{sku}: {why}" for sku, why in list(outcome.failures.items())[:5])
-        raise EventFailed(f"site {site.id}: {outcome.failed} SKU(s) failed ({sample})")
-    return f"site {site.id}: {outcome.synced} pushed, {outcome.unchanged} unchanged" + (
-        f", {outcome.opted_out} opted out" if outcome.opted_out else ""
-    )
-
-
 def _store_product_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
     """A product was created, updated or deleted: mirror what the store holds now.
 
@@ -190,9 +184,11 @@ def _store_product_changed(ctx: Context, session: Session, row: WebhookLog) -> s
     )
     if not outcome.added:
         return summary
-    readings = ctx.source(site.source).get_quantities(outcome.added)
+    erp = ctx.source(site.source)
+    settle_orders(ctx, erp, site.source_id, outcome.added)
+    readings = erp.get_quantities(outcome.added)
     pushed = push_readings(ctx, site, list(readings.values()), store)
-    return f"{summary}; {_require_pushed(site, pushed)}"
+    return f"{summary}; {require_pushed(site, pushed)}"
 
 
 def _store_stock(ctx: Context, session: Session, row: WebhookLog) -> str:
@@ -203,6 +199,31 @@ def _store_stock(ctx: Context, session: Session, row: WebhookLog) -> str:
     ERP's own change notice, or the nightly sync, brings the store back in line.
     """
     return "store-side stock change; the ERP stays the truth"
+
+
+def _store_order(ctx: Context, session: Session, row: WebhookLog) -> str:
+    """An order was placed, changed, cancelled or refunded: its reservations, then every
+    store's number (sync/store_orders.py).
+
+    The window coalesces an order's deliveries into this row (docs/architecture.md flow
+    2), so the body used is the newest the store sent since it opened (by the store's
+    time, then arrival): a cancel arriving 2 s after the order is not lost with its
+    row's `duplicate` status. Older bodies are ignored downstream anyway.
+    """
+    site = _site(session, row)
+    payload = session.scalars(
+        select(WebhookLog.payload)
+        .where(
+            WebhookLog.site_id == row.site_id,
+            WebhookLog.received_at >= row.received_at,
+            WebhookLog.kind == EventKind.STORE_ORDER,
+            WebhookLog.entity == row.entity,
+            WebhookLog.status.in_((*PENDING, WebhookStatus.DUPLICATE)),
+        )
+        .order_by(WebhookLog.occurred_at.desc().nulls_last(), WebhookLog.id.desc())
+        .limit(1)
+    ).first()
+    return take_order(ctx, site, row.entity or "", payload if payload is not None else row.payload)
 
 
 def _erp_item_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
@@ -220,6 +241,10 @@ def _erp_item_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
     erp = ctx.source(source)
     reading = erp.get_item(row.entity or "")
     if reading is not None:
+        if open_order_numbers(session, source.id, [reading.sku]):
+            # The change may be the ERP absorbing a store order: note that first, then
+            # read again, so the order is not subtracted from a figure that nets it.
+            [reading] = read_erp(ctx, erp, source.id, [reading.sku])
         return _push_everywhere(ctx, session, source.id, reading)
     skus = set(
         session.scalars(
@@ -233,41 +258,23 @@ def _erp_item_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
         return "item not in the ERP, and no SKU of ours came from it"
     return "; ".join(
         _push_everywhere(ctx, session, source.id, reading)
-        for reading in read_erp(ctx, erp, sorted(skus))
+        for reading in read_erp(ctx, erp, source.id, sorted(skus))
     )
 
 
 def _sku_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
     site = _site(session, row)
-    readings = read_erp(ctx, ctx.source(site.source), [row.sku or ""])
-    return _require_pushed(site, push_readings(ctx, site, readings, ctx.storefront(site)))
-
-
-#: The sites an ERP's change notice may write to: active, with their real-time switch on.
-_REAL_TIME_SITES = (Site.active, Site.webhooks_active)
+    readings = read_erp(ctx, ctx.source(site.source), site.source_id, [row.sku or ""])
+    return require_pushed(site, push_readings(ctx, site, readings, ctx.storefront(site)))
 
 
 def _push_everywhere(ctx: Context, session: Session, source_id: int, reading: SourceItem) -> str:
     """Push one ERP reading to every site of the source that sells the SKU and takes
-    real-time writes (`_REAL_TIME_SITES`)."""
-    sites = session.scalars(
-        select(Site)
-        .join(Item, Item.site_id == Site.id)
-        .where(*_REAL_TIME_SITES, Site.source_id == source_id, Item.sku == reading.sku, Item.active)
-        .order_by(Site.id)
-    ).all()
-    summaries, failures = [], []
-    for site in sites:
-        try:
-            summaries.append(
-                _require_pushed(site, push_readings(ctx, site, [reading], ctx.storefront(site)))
-            )
-        except (EventFailed, PermanentError) as exc:
-            # One store refusing must not keep the others stale: go on, fail at the end.
-            failures.append(str(exc))
-    if failures:
-        raise EventFailed("; ".join(failures))
-    return "; ".join(summaries) or f"SKU {reading.sku} is on no site taking real-time writes"
+    real-time writes (sync/carriers.py)."""
+    sites = carriers(ctx, source_id, [reading.sku])
+    return push_to_carriers(ctx, sites, lambda _: [reading]) or (
+        f"SKU {reading.sku} is on no site taking real-time writes"
+    )
 
 
 def _erp_collection(ctx: Context, session: Session, row: WebhookLog) -> str:
@@ -277,7 +284,7 @@ def _erp_collection(ctx: Context, session: Session, row: WebhookLog) -> str:
     keeps that run (one live run per site): it reads the ERP batch by batch, so only
     batches it finished before this notice miss the change until the next run."""
     site_ids = session.scalars(
-        select(Site.id).where(*_REAL_TIME_SITES, Site.source_id == row.source_id).order_by(Site.id)
+        select(Site.id).where(*REAL_TIME_SITES, Site.source_id == row.source_id).order_by(Site.id)
     ).all()
     started, going = 0, []
     for site_id in site_ids:
@@ -299,6 +306,7 @@ HANDLERS: dict[EventKind, Handler] = {
     EventKind.STORE_PRODUCT_UPSERT: _store_product_changed,
     EventKind.STORE_PRODUCT_DELETE: _store_product_changed,
     EventKind.STORE_STOCK: _store_stock,
+    EventKind.STORE_ORDER: _store_order,
     EventKind.ERP_ITEM_CHANGED: _erp_item_changed,
     EventKind.SKU_CHANGED: _sku_changed,
     EventKind.ERP_COLLECTION: _erp_collection,

@@ -20,10 +20,16 @@ Contract of `push_readings(ctx, site, readings, store)`, all in one transaction:
    - the site sells from available-for-sale and the reading has no such figure (an
      ERP that does not report it): **failed**, `NO_BASIS`, the store keeps its value;
    - the number to write is the *sellable* one, from the reading's figure for the
-     site's basis (on hand or available-for-sale) and the site's stock policy
-     (sync/sellable.py, read in this transaction): buffer, floor, override. If the
-     row's quantity equals it: **unchanged**, no write, but `erp_read_at` moves
-     forward, so a still older reading arriving later is stale;
+     site's basis (on hand or available-for-sale), less the units the source's store
+     orders hold that the reading does not net yet (sync/reservations.py), and the
+     site's stock policy (sync/sellable.py, read in this transaction): buffer, floor,
+     override. If the row's quantity equals it: **unchanged**, no write, but
+     `erp_read_at` moves forward, so a still older reading arriving later is stale;
+   - `read_back` (the store that took an order, sync/store_orders.py): its current
+     numbers are read once the rows are locked and stand for the rows' quantities,
+     and a number above the store's is not written: the store is below it because of
+     a sale whose order we have not processed yet, and writing it would sell those
+     units again;
    - otherwise the SKU is **changed** and goes to the store.
 3. One `store.set_stock` call with every changed SKU; the connector chunks it into the
    platform's batch requests. Each request passes the site's shared limit
@@ -50,8 +56,9 @@ signal is ours: `items.erp_read_at`, set by every reading recorded here.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -62,6 +69,7 @@ from models.db import transaction
 from sync.catalog import Pushed, lock_for_push, record_pushed
 from sync.context import Context
 from sync.pacing import calls_made
+from sync.reservations import reserved_units, settle_orders
 from sync.sellable import basis_figure, opted_out, sellable
 from sync.stock_policy import load_policy
 
@@ -92,10 +100,20 @@ class PushOutcome:
         self.failures[sku] = reason
 
 
-def read_erp(ctx: Context, erp: InventorySource, skus: Sequence[str]) -> list[SourceItem]:
+def read_erp(
+    ctx: Context, erp: InventorySource, source_id: int, skus: Sequence[str]
+) -> list[SourceItem]:
     """The ERP's readings of `skus`, and an unlisted reading for each SKU it does not
     list (0 on every basis), dated by the database's clock just before the question
-    (`SourceItem`)."""
+    (`SourceItem`). What the ERP did with the store orders open on them is noted
+    first, so these readings stop counting what it absorbed (sync/reservations.py)."""
+    settle_orders(ctx, erp, source_id, skus)
+    return read_stock(ctx, erp, skus)
+
+
+def read_stock(ctx: Context, erp: InventorySource, skus: Sequence[str]) -> list[SourceItem]:
+    """`read_erp` for a caller that has just noted what the ERP did with the open store
+    orders on `skus` itself (sync/store_orders.py)."""
     asked_at = ctx.clock()
     found = erp.get_quantities(skus)
     unlisted = [
@@ -107,15 +125,25 @@ def read_erp(ctx: Context, erp: InventorySource, skus: Sequence[str]) -> list[So
 
 
 def push_readings(
-    ctx: Context, site: Site, readings: Sequence[SourceItem], store: Storefront
+    ctx: Context,
+    site: Site,
+    readings: Sequence[SourceItem],
+    store: Storefront,
+    *,
+    read_back: bool = False,
 ) -> PushOutcome:
     """Push `readings` to `site` through `store` in one transaction (module docstring)."""
     with transaction(ctx.sessions) as session:
-        return push_in_session(session, site.id, readings, store)
+        return push_in_session(session, site.id, readings, store, read_back=read_back)
 
 
 def push_in_session(
-    session: Session, site_id: int, readings: Sequence[SourceItem], store: Storefront
+    session: Session,
+    site_id: int,
+    readings: Sequence[SourceItem],
+    store: Storefront,
+    *,
+    read_back: bool = False,
 ) -> PushOutcome:
     """`push_readings` inside the caller's transaction, which the caller commits.
 
@@ -131,14 +159,17 @@ def push_in_session(
         if kept is None or reading.read_at > kept.read_at:
             newest[reading.sku] = reading
     rows = lock_for_push(session, site_id, sorted(newest))
+    levels = _store_levels(store, rows.values()) if read_back else {}
     policy, rules = load_policy(session, site_id, sorted(newest))
+    site = session.get_one(Site, site_id)
+    held = reserved_units(session, site_id, site.source_id, policy.basis, list(newest.values()))
     confirmed: list[Pushed] = []
     changed: list[tuple[StockUpdate, Pushed]] = []
     for sku, reading in sorted(newest.items()):
         row = rows.get(sku)
         rule = rules.get(sku)
         figure = basis_figure(reading, policy.basis)
-        number = None if figure is None else sellable(figure, policy, rule)
+        number = None if figure is None else sellable(figure - held.get(sku, 0), policy, rule)
         if row is None:
             outcome.fail(sku, UNKNOWN_SKU)
         elif opted_out(rule):
@@ -150,8 +181,11 @@ def push_in_session(
         elif figure is None or number is None:
             outcome.fail(sku, NO_BASIS)
         else:
+            current = levels.get(sku, row.quantity)
+            if sku in levels:
+                number = min(number, levels[sku])
             pushed = Pushed(row.id, number, figure, reading.read_at, reading.item_id or None)
-            if row.quantity == number:
+            if current == number:
                 outcome.unchanged += 1
                 confirmed.append(pushed)
             else:
@@ -161,6 +195,17 @@ def push_in_session(
         confirmed += _write(store, changed, outcome)
     record_pushed(session, confirmed)
     return outcome
+
+
+def _store_levels(store: Storefront, rows: Iterable[Any]) -> dict[str, int]:
+    """The store's current numbers of the locked `rows`' SKUs, one product read each."""
+    wanted = {row.sku for row in rows}
+    levels = {}
+    for product_id in sorted({row.product_id for row in rows}):
+        for product in store.get_product(product_id):
+            if product.sku in wanted and product.quantity is not None:
+                levels[product.sku] = product.quantity
+    return levels
 
 
 def _write(

@@ -17,6 +17,7 @@ TASK_MODULES: list[str] = [
     "workers.runs",
     "workers.batches",
     "workers.maintenance",
+    "workers.reservations",
     "workers.lifecycle",
     "workers.outages",
 ]

@@ -203,7 +203,7 @@ def test_erp_readings_are_dated_by_the_databases_clock_just_before_the_request(
     sku = sorted(woo.erp_stock())[0]
 
     before = ctx.clock()
-    [reading] = read_erp(ctx, ctx.source(source), [sku])
+    [reading] = read_erp(ctx, ctx.source(source), source.id, [sku])
     after = ctx.clock()
 
     assert before < reading.read_at < after
@@ -219,9 +219,9 @@ def test_a_reading_taken_earlier_loses_to_a_later_one_pushed_first(
     site = load_site(ctx.sessions, woo.site_id)
     sku = sorted(woo.erp_stock())[1]
     erp = ctx.source(site.source)
-    [older] = read_erp(ctx, erp, [sku])
+    [older] = read_erp(ctx, erp, site.source_id, [sku])
     woo.erp.set_stock({sku: older.quantity + 9})
-    [newer] = read_erp(ctx, erp, [sku])
+    [newer] = read_erp(ctx, erp, site.source_id, [sku])
 
     first = push_readings(ctx, site, [newer], ctx.storefront(site))
     last = push_readings(ctx, site, [older], ctx.storefront(site))

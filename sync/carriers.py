@@ -1,0 +1,82 @@
+"""Pushing to every store of a source that carries some SKUs: the real-time fan-out.
+
+An ERP change, a store order and the ERP's handover of an order all end the same way:
+each active site of the source with its real-time switch on, and carrying the SKUs,
+gets its sellable numbers through the one write path (sync/push.py). One store refusing
+must not keep the others stale, so every site is tried and the failures are raised
+together at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import select
+
+from connectors.errors import PermanentError
+from connectors.types import SourceItem
+from models import Item, Site
+from sync.context import Context
+from sync.push import PushOutcome, push_readings
+
+#: The sites a real-time change may write to: active, with their real-time switch on.
+REAL_TIME_SITES = (Site.active, Site.webhooks_active)
+
+
+class PushFailed(Exception):
+    """Some SKUs of some sites were refused; the message names them."""
+
+
+def require_pushed(site: Site, outcome: PushOutcome) -> str:
+    """A one-line summary of `outcome`, or PushFailed naming the first refusals."""
+    if outcome.failures:
+        sample = "; ".join(f"{sku}: {why}" for sku, why in list(outcome.failures.items())[:5])
+        raise PushFailed(f"site {site.id}: {outcome.failed} SKU(s) failed ({sample})")
+    return f"site {site.id}: {outcome.synced} pushed, {outcome.unchanged} unchanged" + (
+        f", {outcome.opted_out} opted out" if outcome.opted_out else ""
+    )
+
+
+def carriers(ctx: Context, source_id: int, skus: Sequence[str]) -> list[Site]:
+    """The source's real-time sites carrying any of `skus`, by id."""
+    with ctx.sessions() as session:
+        return list(
+            session.scalars(
+                select(Site)
+                .where(
+                    *REAL_TIME_SITES,
+                    Site.source_id == source_id,
+                    Site.id.in_(
+                        select(Item.site_id).where(Item.sku.in_(sorted(skus)), Item.active)
+                    ),
+                )
+                .order_by(Site.id)
+            )
+        )
+
+
+def push_to_carriers(
+    ctx: Context,
+    sites: Sequence[Site],
+    readings_of: Callable[[Site], Sequence[SourceItem]],
+    *,
+    read_back_site: int | None = None,
+) -> str:
+    """Push `readings_of(site)` to each of `sites`; the site `read_back_site` (the
+    store that took an order) is read back first (sync/push.py `read_back`)."""
+    summaries, failures = [], []
+    for site in sites:
+        try:
+            outcome = push_readings(
+                ctx,
+                site,
+                readings_of(site),
+                ctx.storefront(site),
+                read_back=site.id == read_back_site,
+            )
+            summaries.append(require_pushed(site, outcome))
+        except (PushFailed, PermanentError) as exc:
+            failures.append(str(exc))
+    if failures:
+        raise PushFailed("; ".join(failures))
+    return "; ".join(summaries)
