@@ -12,6 +12,7 @@ from cli.db import db
 from cli.keys import keys
 from cli.log import log
 from cli.relay import relay
+from cli.reservations import reservations
 from cli.runs import runs
 from cli.sites import sites, sources
 from cli.stack import down, up
@@ -42,6 +43,7 @@ cli.add_command(sync)
 cli.add_command(runs)
 cli.add_command(stats)
 cli.add_command(log)
+cli.add_command(reservations)
 
 
 def main() -> None:

@@ -55,6 +55,7 @@ signal is ours: `items.erp_read_at`, set by every reading recorded here.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -72,6 +73,8 @@ from sync.pacing import calls_made
 from sync.reservations import reserved_units, settle_orders
 from sync.sellable import basis_figure, opted_out, sellable
 from sync.stock_policy import load_policy
+
+log = logging.getLogger(__name__)
 
 UNKNOWN_SKU = "unknown SKU for site"
 NEVER_IN_ERP = "not in the ERP, and never was: left as the store has it"
@@ -170,6 +173,12 @@ def push_in_session(
         rule = rules.get(sku)
         figure = basis_figure(reading, policy.basis)
         number = None if figure is None else sellable(figure - held.get(sku, 0), policy, rule)
+        if figure is not None and held.get(sku, 0) > figure and row is not None:
+            # Stores sold more than the ERP has (sync/reservation_report.py).
+            log.warning(
+                "stock.oversold",
+                extra={"site": site_id, "sku": sku, "erp": figure, "reserved": held[sku]},
+            )
         if row is None:
             outcome.fail(sku, UNKNOWN_SKU)
         elif opted_out(rule):

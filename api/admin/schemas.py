@@ -327,6 +327,42 @@ _WEBHOOKS = _object(
 _SOURCE_WEBHOOKS = _object({"source_id": ID, "webhooks_active": {"type": "boolean"}})
 _COUNTS = {name: {"type": "integer"} for name in ("total", "pending", "processing", "completed")}
 
+_RESERVATION = _object(
+    {
+        "id": ID,
+        "source_id": ID,
+        "site_id": ID,
+        "order_id": {"type": "string"},
+        "order_number": {"type": "string"},
+        "sku": {"type": "string"},
+        "units": {"type": "integer"},
+        "store_applied": {
+            "type": "boolean",
+            "description": "The placing store's own stock already went down by it.",
+        },
+        "order_updated_at": {"type": "string", "format": "date-time"},
+        "committed_at": {**TIME, "description": "When the ERP was seen to commit it."},
+        "created_at": {"type": "string", "format": "date-time"},
+        "ended_at": TIME,
+        "end_reason": {
+            "enum": ["absorbed", "cancelled", "refunded", "removed", "expired", None],
+        },
+    }
+)
+_OVERSOLD = _object(
+    {
+        "sku": {"type": "string"},
+        "short_by": {"type": "integer", "description": "Units sold beyond the ERP figure."},
+        "site_ids": {"type": "array", "items": ID},
+        "orders": {
+            "type": "array",
+            "items": _object(
+                {"site_id": ID, "order_number": {"type": "string"}, "units": {"type": "integer"}}
+            ),
+        },
+    }
+)
+
 COMPONENTS: dict[str, Schema] = {
     "Error": _object(
         {"error": _object({"code": {"type": "string"}, "message": {"type": "string"}})}
@@ -340,6 +376,8 @@ COMPONENTS: dict[str, Schema] = {
     "SkuRule": _SKU_RULE,
     "SkuRuleCleared": _object({"site_id": ID, "sku": {"type": "string"}, "resync": _RESYNC}),
     "Source": _SOURCE,
+    "Reservation": _RESERVATION,
+    "Oversold": _OVERSOLD,
     "WebhookLogRow": _LOG_ROW,
     "Subscription": _SUBSCRIPTION,
     "WebhookState": _WEBHOOKS,

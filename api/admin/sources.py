@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from api.admin import schemas
-from api.admin.http import Doc, admin_blueprint, endpoint, page_params
+from api.admin.http import Doc, Param, admin_blueprint, endpoint, page_params
 from api.resources import context
+from models.skus import try_normalize_sku
+from sync import reservation_report
 from sync import sources as service
 
 sources = admin_blueprint("sources")
@@ -102,3 +104,47 @@ def toggle(source_id: int, body: dict[str, Any]) -> dict[str, Any]:
 )
 def delete(source_id: int) -> None:
     service.delete_source(context(), source_id)
+
+
+@endpoint(
+    sources,
+    "GET",
+    "/api/sources/<id:source_id>/reservations",
+    Doc(
+        "List the store orders holding the source's stock, newest first",
+        "sources",
+        query=[
+            Param("open", {"type": "boolean", "default": True}, "Only open ones (default)."),
+            Param("sku", schemas.text(20, 1), "Only this SKU (normalised, as stored)."),
+            *page_params(),
+        ],
+        response=schemas.listing("Reservation"),
+        errors=(404,),
+        description="A reservation holds units sold on a store until the ERP absorbs the "
+        "order, the store cancels or refunds it, or it expires (`end_reason`).",
+    ),
+)
+def reservations(source_id: int, query: dict[str, Any]) -> dict[str, Any]:
+    return reservation_report.list_reservations(
+        context(),
+        source_id,
+        open_only=query["open"],
+        sku=try_normalize_sku(query["sku"]),
+        limit=query["limit"],
+        offset=query["offset"],
+    )
+
+
+@endpoint(
+    sources,
+    "GET",
+    "/api/sources/<id:source_id>/oversold",
+    Doc(
+        "SKUs sold beyond the ERP's figure, with the stores and orders that did it",
+        "sources",
+        response=schemas.listing("Oversold"),
+        errors=(404,),
+    ),
+)
+def oversold(source_id: int) -> dict[str, Any]:
+    return {"items": reservation_report.oversold(context(), source_id)}
