@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import RunStatus, WebhookStatus
+from connectors.types import OrderLine, OrderSnapshot, OrderState
+from models import Item, RunStatus, Site, WebhookStatus
 from models.crypto import Vault
 from settings import Settings
+from sync.reservations import apply_order
 from tests.factories import make_site, make_source
 from tests.factories.sync import run_row
 from tests.factories.webhook_log import log_row
@@ -56,3 +59,28 @@ def test_stats_and_log(run, site_id: int) -> None:  # type: ignore[no-untyped-de
     assert [r["sku"] for r in rows] == ["OK-1"]
     assert "no matching" in run("log", "--site", "shop", "--topic", "nothing")
     assert "no site 'nope'" in run("log", "--site", "nope", code=1)
+
+
+def test_reservations_list_and_oversold(run, site_id: int, db: sessionmaker[Session]) -> None:  # type: ignore[no-untyped-def]
+    snapshot = OrderSnapshot(
+        "9", "#9", datetime(2026, 12, 4, tzinfo=UTC), OrderState.OPEN, True, (OrderLine("A", 2),)
+    )
+    with db.begin() as session:
+        apply_order(session, session.get_one(Site, site_id), snapshot)
+        session.add(
+            Item(
+                site_id=site_id,
+                sku="A",
+                product_id="1",
+                erp_quantity=1,
+                erp_read_at=snapshot.updated_at,
+            )
+        )
+    assert "order #9" in run("reservations", "list", "--source", "erp")
+    assert [
+        r["units"] for r in json.loads(run("reservations", "list", "--source", "erp", "--json"))
+    ] == [2]
+    assert "A                    short by 1: #9 (site 1, 2)" in run(
+        "reservations", "oversold", "--source", "erp"
+    )
+    assert "no source 'nope'" in run("reservations", "oversold", "--source", "nope", code=1)
