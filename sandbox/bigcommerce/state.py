@@ -2,7 +2,9 @@
 
 The catalog's shape is `sandbox.bigcommerce.catalog`'s; here are the writes: which
 requests BigCommerce refuses whole (a 422 that saves nothing, docs/platforms.md section 4),
-and the inventory webhook each change sends (section 3).
+and the inventory webhook each change sends (section 3). Orders live in `orders` (an
+`OrderDesk`), which moves levels here, under the same lock, as the store's inventory
+settings say.
 """
 
 from __future__ import annotations
