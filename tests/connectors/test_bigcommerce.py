@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -206,8 +206,11 @@ def test_a_spent_quota_pauses_the_stream_instead_of_failing_it() -> None:
 # -- orders (issue 20; docs/platforms.md sections 3 and 4) ---------------------------------
 
 
-def place(url: str, lines: dict[str, int], status_id: int = 11) -> str:
-    body = {"lines": [{"sku": s, "quantity": n} for s, n in lines.items()], "status_id": status_id}
+def place(
+    url: str, lines: Mapping[str, int] | Sequence[tuple[str, int]], status_id: int = 11
+) -> str:
+    pairs = lines.items() if isinstance(lines, Mapping) else lines
+    body = {"lines": [{"sku": s, "quantity": n} for s, n in pairs], "status_id": status_id}
     response = requests.post(f"{url}/_sandbox/orders", json=body, timeout=10)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
@@ -319,17 +322,16 @@ def test_read_order_is_none_for_an_order_the_store_does_not_have() -> None:
 
 
 def test_read_order_pages_its_lines_and_sums_one_sku() -> None:
-    """260 lines are two pages of 250; an order of exactly 250 ends on V2's 204."""
-    with sandbox(items=300) as (url, state):
-        wide = {sku: 1 for sku in skus(260)}
-        wide_id = place(url, wide)
-        state.orders.by_id[int(wide_id)].lines[1].sku = "SKU-000001"
+    """261 lines, SKU-000001 twice, are two pages of 250; an order of exactly 250 ends on
+    V2's 204."""
+    with sandbox(items=300) as (url, _state):
+        wide_id = place(url, [*((sku, 1) for sku in skus(260)), ("SKU-000001", 1)])
         exact_id = place(url, dict.fromkeys(skus(250), 2))
         bc = store(url)
         wide_order, exact_order = bc.read_order(wide_id, None), bc.read_order(exact_id, None)
         calls = requests.get(f"{url}/_sandbox/stats", timeout=5).json()["calls"]
     assert wide_order is not None and exact_order is not None
-    assert len(wide_order.lines) == 259
+    assert len(wide_order.lines) == 260
     assert wide_order.lines[0] == OrderLine("SKU-000001", 2)
     assert sum(line.units for line in exact_order.lines) == 500
     # Settings once, then order, two product pages, order, two product pages.
@@ -345,3 +347,15 @@ def test_read_order_is_paced_by_the_store_quota() -> None:
         calls = requests.get(f"{url}/_sandbox/stats", timeout=5).json()["calls"]
     assert snapshot is not None
     assert (calls, state.rejected_429) == (3, 0)
+
+
+def test_read_order_normalises_skus_and_skips_lines_without_one() -> None:
+    """A custom product line has no SKU; a SKU typed in the control panel may be padded
+    or lower case. The sandbox's orders name catalog SKUs, so the test edits its lines."""
+    with sandbox(items=8) as (url, state):
+        order_id = place(url, {"SKU-000001": 1, "SKU-000002": 2, "SKU-000003": 3})
+        first, second, _third = state.orders.by_id[int(order_id)].lines
+        first.sku, second.sku = "", "  sku-000003 "
+        snapshot = store(url).read_order(order_id, None)
+    assert snapshot is not None
+    assert snapshot.lines == (OrderLine("SKU-000003", 5),)
