@@ -10,6 +10,8 @@ Facts this module relies on are in docs/platforms.md section 4:
   stock by product id").
 - Writes use `PUT /v3/inventory/adjustments/absolute`, at most 2,000 items per request,
   one request at a time (BigCommerce asks to wait for each 200 before the next).
+- Orders (issue 20) are read through the same paced calls by
+  `connectors.bigcommerce_orders`, so they spend the one quota too.
 - Rate limits: a quota per 30 s window shared by every app on the store, reported on
   every response by `X-Rate-Limit-*` headers.
 """
@@ -23,10 +25,11 @@ from typing import Any
 
 import requests
 
+from connectors.bigcommerce_orders import OrderReader
 from connectors.errors import PermanentError
 from connectors.http import HttpClient, decode_json, retry_after_header
 from connectors.tokens import TokenCache
-from connectors.types import StockUpdate, StoreProduct, UpdateResult
+from connectors.types import OrderSnapshot, StockUpdate, StoreProduct, UpdateResult
 from models.skus import try_normalize_sku
 
 #: Items per absolute adjustment request (docs/platforms.md section 4, Inventory API).
@@ -93,7 +96,8 @@ class BigCommerceStore:
         self.location_id = int(credentials.get("location_id", 1))
         self.http = HttpClient(
             "bigcommerce",
-            f"{base_url.rstrip('/')}/stores/{store_hash}/v3",
+            # The store's root, not its v3: order reads are V2 (`connectors.bigcommerce_orders`).
+            f"{base_url.rstrip('/')}/stores/{store_hash}",
             headers={
                 "X-Auth-Token": credentials["access_token"],
                 "Accept": "application/json",
@@ -102,6 +106,7 @@ class BigCommerceStore:
         )
         self.reset_hint: float | None = None
         self._window_resets_at = 0.0
+        self.orders = OrderReader(self._call)
 
     def iter_catalog(self) -> Iterator[StoreProduct]:
         """Stream every sellable SKU, one page of 250 products in memory at a time."""
@@ -109,7 +114,7 @@ class BigCommerceStore:
         while page <= total_pages:
             body = self._call(
                 "GET",
-                "catalog/products",
+                "v3/catalog/products",
                 params={"include": "variants", "limit": PAGE_LIMIT, "page": page},
             )
             for product in body["data"]:
@@ -125,13 +130,19 @@ class BigCommerceStore:
         """
         try:
             body = self._call(
-                "GET", f"catalog/products/{product_id}", params={"include": "variants"}
+                "GET", f"v3/catalog/products/{product_id}", params={"include": "variants"}
             )
         except PermanentError as exc:
             if exc.status == 404:
                 return []
             raise
         return list(_store_products(body["data"]))
+
+    def read_order(self, order_id: str, payload: object) -> OrderSnapshot | None:
+        """Read the order its webhook names: BigCommerce's payloads carry ids only
+        (docs/platforms.md section 3), so `payload` has nothing more to give."""
+        del payload
+        return self.orders.read(order_id)
 
     def set_stock(self, updates: Sequence[StockUpdate]) -> list[UpdateResult]:
         """Set absolute stock in sequential requests of at most `batch_limit` items.
@@ -194,16 +205,20 @@ class BigCommerceStore:
                 {"location_id": self.location_id, key: int(value), "quantity": update.quantity}
             )
         self._call(
-            "PUT", "inventory/adjustments/absolute", json={"reason": "stocksync", "items": items}
+            "PUT", "v3/inventory/adjustments/absolute", json={"reason": "stocksync", "items": items}
         )
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One request, paced by the quota, returning the decoded JSON body."""
+        """One request, paced by the quota, returning the decoded JSON body; None for a
+        204, which V2 answers for an empty collection (UNCONFIRMED, see the sandbox's
+        `order_routes`)."""
         pause = self._window_resets_at - time.monotonic()
         if pause > 0:
             time.sleep(min(pause, MAX_QUOTA_PAUSE))
         response = self.http.request(method, path, **kwargs)
         self._note_quota(response)
+        if response.status_code == 204:
+            return None
         return decode_json(response, self.http.call_name(method, path))
 
     def _note_quota(self, response: requests.Response) -> None:

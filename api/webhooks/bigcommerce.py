@@ -37,6 +37,10 @@ TOPICS = {
     "store/product/inventory/order/updated": EventKind.STORE_STOCK,
     "store/sku/inventory/updated": EventKind.STORE_STOCK,
     "store/sku/inventory/order/updated": EventKind.STORE_STOCK,
+    "store/order/created": EventKind.STORE_ORDER,
+    "store/order/updated": EventKind.STORE_ORDER,
+    "store/order/statusUpdated": EventKind.STORE_ORDER,
+    "store/order/refund/created": EventKind.STORE_ORDER,
 }
 
 
@@ -69,16 +73,24 @@ def _product_id(data: Mapping[str, Any]) -> str:
     return entity_id(data.get("id"), "data.id")
 
 
+def _entity(kind: EventKind, data: Mapping[str, Any]) -> str:
+    """Order notices name the order in `data.id` (the connector reads its lines: the
+    payload carries ids only, docs/platforms.md section 3); the rest name a product."""
+    if kind is EventKind.STORE_ORDER:
+        return entity_id(data.get("id"), "data.id")
+    return _product_id(data)
+
+
 def parse(raw_body: bytes, headers: Headers) -> list[Event]:
     body = require_object(load_json(raw_body), "body")
     scope = body.get("scope")
     if not isinstance(scope, str) or not scope:
         raise MalformedPayload("scope is missing")
     kind = TOPICS.get(scope)
-    # Only the scopes we handle must name a product: others (store/information/updated
+    # Only the scopes we handle must name a product or order: others (store/information/updated
     # has no data.id) are ignored with 200, as a 400 counts against the domain's success
     # ratio and is retried for 48 hours (docs/platforms.md section 3).
-    entity = _product_id(require_object(body.get("data"), "data")) if kind else ""
+    entity = _entity(kind, require_object(body.get("data"), "data")) if kind else ""
     return [
         Event(
             topic=scope,

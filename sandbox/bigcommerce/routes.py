@@ -1,4 +1,4 @@
-"""The BigCommerce sandbox's V3 routes: catalog reads and batch stock writes.
+"""The BigCommerce sandbox's V3 routes: catalog reads, batch stock writes, inventory settings.
 
 Routes live under `/stores/<store_hash>/v3/` and follow docs/platforms.md section 4: paging
 with `meta.pagination` (50 by default, 250 at most), SKU filters, the catalog's 50-variant
@@ -12,12 +12,14 @@ import hmac
 import math
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from sandbox.base import current_state, pages
 from sandbox.bigcommerce.catalog import product_json, variant_json
+from sandbox.bigcommerce.orders import STOCK_BEHAVIORS
 from sandbox.bigcommerce.problems import Problem, problem_response
 from sandbox.bigcommerce.state import BigCommerceState, Rejected
 
@@ -30,6 +32,9 @@ VARIANT_BATCH_LIMIT = 50
 #: (`reference/inventory.v3.yml`) declares only 200 and 422 for this endpoint, so an
 #: oversized request gets 422 here, unlike the catalog batches' documented 413.
 ADJUSTMENT_LIMIT = 2000
+
+#: The boolean fields of `/v3/settings/inventory` the sandbox keeps.
+INVENTORY_FLAGS = ("refund_order_stock_adjustment", "edit_order_stock_adjustment")
 
 blueprint = Blueprint("bigcommerce", __name__, url_prefix="/stores/<store_hash>/v3")
 
@@ -50,6 +55,39 @@ def authenticate() -> Response | None:
     ):
         return problem_response(401, "You are not authorized to access this store")
     return None
+
+
+@blueprint.get("/settings/inventory")
+def get_inventory_settings(store_hash: str) -> Response:
+    """The global inventory settings (docs/platforms.md section 4); the sandbox has one
+    channel, so a `channel_id` filter changes nothing."""
+    state = _state()
+    with state.lock:
+        return jsonify({"data": state.inventory_settings.as_json(), "meta": {}})
+
+
+@blueprint.put("/settings/inventory")
+def put_inventory_settings(store_hash: str) -> Response:
+    """Change the fields the body names; the rest stay. A wrong value refuses the whole
+    body with 422 and changes nothing."""
+    state = _state()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Problem(422, "The request body must be an object")
+    behavior = body.get("update_stock_behavior", state.inventory_settings.update_stock_behavior)
+    if behavior not in STOCK_BEHAVIORS:
+        raise Problem(
+            422, "Invalid update_stock_behavior", {"update_stock_behavior": str(behavior)}
+        )
+    flags = {k: body[k] for k in INVENTORY_FLAGS if k in body}
+    wrong = {k: str(v) for k, v in flags.items() if not isinstance(v, bool)}
+    if wrong:
+        raise Problem(422, "Expected a boolean", wrong)
+    with state.lock:
+        state.inventory_settings = replace(
+            state.inventory_settings, update_stock_behavior=behavior, **flags
+        )
+        return jsonify({"data": state.inventory_settings.as_json(), "meta": {}})
 
 
 @blueprint.get("/catalog/products")
@@ -119,8 +157,8 @@ def _listing(
     state: BigCommerceState, rows: Sequence[Any], render: Callable[[Any], Any]
 ) -> Response:
     """One page of `rows` with BigCommerce's `meta.pagination` (section 4)."""
-    page = _int_arg("page", 1, low=1)
-    limit = _int_arg("limit", DEFAULT_LIMIT, low=1)
+    page = int_arg("page", 1, low=1)
+    limit = int_arg("limit", DEFAULT_LIMIT, low=1)
     if limit > MAX_LIMIT:
         raise Problem(422, f"The limit must be between 1 and {MAX_LIMIT}", {"limit": str(limit)})
     total_pages = math.ceil(len(rows) / limit)
@@ -142,7 +180,8 @@ def _listing(
     return jsonify({"data": data, "meta": {"pagination": pagination}})
 
 
-def _int_arg(name: str, default: int, *, low: int) -> int:
+def int_arg(name: str, default: int, *, low: int) -> int:
+    """The query argument `name` as an integer of at least `low`, else 422."""
     raw = request.args.get(name)
     if raw is None:
         return default

@@ -2,7 +2,9 @@
 
 The catalog's shape is `sandbox.bigcommerce.catalog`'s; here are the writes: which
 requests BigCommerce refuses whole (a 422 that saves nothing, docs/platforms.md section 4),
-and the inventory webhook each change sends (section 3).
+and the inventory webhook each change sends (section 3). Orders live in `orders` (an
+`OrderDesk`), which moves levels here, under the same lock, as the store's inventory
+settings say.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from typing import Any
 from sandbox.accounts import credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bigcommerce.catalog import Variant, seed_products
-from sandbox.bigcommerce.webhooks import inventory_payload, product_payload, signed_headers
+from sandbox.bigcommerce.order_desk import OrderDesk
+from sandbox.bigcommerce.orders import InventorySettings
+from sandbox.bigcommerce.webhooks import (
+    envelope,
+    inventory_payload,
+    order_data,
+    product_payload,
+    signed_headers,
+)
 
 #: Most stock one item may hold at one location (docs/platforms.md section 4).
 MAX_LEVEL = 2_147_483_647
@@ -46,6 +56,8 @@ class BigCommerceState(SandboxState):
         self.variants = [variant for product in self.products for variant in product.variants]
         self.variant_by_id = {variant.id: variant for variant in self.variants}
         self.variant_by_sku = {variant.sku: variant for variant in self.variants}
+        self.inventory_settings = InventorySettings()
+        self.orders = OrderDesk(self)
 
     def stock(self) -> dict[str, int]:
         with self.lock:
@@ -152,9 +164,32 @@ class BigCommerceState(SandboxState):
             changed = [(v, q) for v, q in targets if v.level != q]
             for variant, quantity in changed:
                 variant.level = quantity
+        self.notify_levels(changed)
+
+    def move_levels(self, moves: Mapping[int, int]) -> list[tuple[Variant, int]]:
+        """An order's relative change of levels (variant id to units, negative to take):
+        kept within 0..MAX_LEVEL, variants deleted since skipped. Returns each variant
+        that moved with the units it actually moved by. Callers hold the lock, so a
+        check of the order and the move are one step."""
+        moved = []
+        for variant_id, units in moves.items():
+            variant = self.variant_by_id.get(variant_id)
+            if variant is None:
+                continue
+            level = min(MAX_LEVEL, max(0, variant.level + units))
+            if level != variant.level:
+                moved.append((variant, level - variant.level))
+                variant.level = level
+        return moved
+
+    def notify_levels(
+        self, changes: Sequence[tuple[Variant, int]], *, by_order: bool = False
+    ) -> None:
+        """One inventory webhook per changed level: the new level, or with `by_order`
+        the order's change (`sandbox.bigcommerce.webhooks.inventory_payload`)."""
         if self.config.webhook_url is None:
             return
-        for variant, quantity in changed:
+        for variant, value in changes:
             by_variant = self.product_by_id[variant.product_id].tracking == "variant"
             payload = inventory_payload(
                 store_id=self.store_id,
@@ -162,8 +197,9 @@ class BigCommerceState(SandboxState):
                 product_id=variant.product_id,
                 variant_id=variant.id if by_variant else None,
                 sku_id=variant.sku_id,
-                value=quantity,
+                value=value,
                 created_at=int(time.time()),
+                by_order=by_order,
             )
             self._send(payload)
 
@@ -197,6 +233,18 @@ class BigCommerceState(SandboxState):
                 store_id=self.store_id,
                 store_hash=self.store_hash,
                 product_id=product_id,
+                created_at=int(time.time()),
+            )
+        )
+
+    def announce_order(self, scope: str, order_id: int, **extra: Any) -> None:
+        """A `store/order/*` event naming the order (docs/platforms.md section 3)."""
+        self._send(
+            envelope(
+                scope,
+                order_data(order_id, **extra),
+                store_id=self.store_id,
+                store_hash=self.store_hash,
                 created_at=int(time.time()),
             )
         )

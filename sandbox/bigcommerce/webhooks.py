@@ -21,6 +21,8 @@ from typing import Any
 
 SKU_SCOPE = "store/sku/inventory/updated"
 PRODUCT_SCOPE = "store/product/inventory/updated"
+SKU_ORDER_SCOPE = "store/sku/inventory/order/updated"
+PRODUCT_ORDER_SCOPE = "store/product/inventory/order/updated"
 #: The custom header the sandbox's hooks are "created" with (docs/platforms.md section 3).
 SECRET_HEADER = "X-Webhook-Secret"
 
@@ -44,25 +46,26 @@ def inventory_payload(
     sku_id: int | None,
     value: int,
     created_at: int,
+    by_order: bool = False,
 ) -> dict[str, Any]:
-    """A `store/sku/inventory/updated` event if `variant_id` is set, else a product one.
+    """A `store/sku/inventory/...` event if `variant_id` is set, else a product one.
 
-    The SKU scope fires only for items tracked by variant and the product scope for
-    items tracked by product (docs/platforms.md section 3); `method` is `absolute` because
-    the sandbox's changes come from the API or the control panel, not from orders.
+    The SKU scopes fire only for items tracked by variant and the product scopes for
+    items tracked by product (docs/platforms.md section 3). A change from the API or the
+    control panel is `.../inventory/updated` with `method` `absolute` and the new level;
+    one an order made (`by_order`) is `.../inventory/order/updated`, and follows the
+    event text: `method` `relative`, `value` the change. Section 3 notes the sample of
+    that scope shows `absolute`, so which one BigCommerce sends is UNCONFIRMED; stocksync
+    never reads `method` or `value`.
     """
+    method = "relative" if by_order else "absolute"
+    inventory: dict[str, Any] = {"product_id": product_id, "method": method, "value": value}
     if variant_id is not None:
-        scope = SKU_SCOPE
-        inventory: dict[str, Any] = {
-            "product_id": product_id,
-            "method": "absolute",
-            "value": value,
-            "variant_id": variant_id,
-        }
+        scope = SKU_ORDER_SCOPE if by_order else SKU_SCOPE
+        inventory["variant_id"] = variant_id
         data: dict[str, Any] = {"type": "sku", "id": sku_id, "inventory": inventory}
     else:
-        scope = PRODUCT_SCOPE
-        inventory = {"product_id": product_id, "method": "absolute", "value": value}
+        scope = PRODUCT_ORDER_SCOPE if by_order else PRODUCT_SCOPE
         data = {"type": "product", "id": product_id, "inventory": inventory}
     return envelope(scope, data, store_id=store_id, store_hash=store_hash, created_at=created_at)
 
@@ -74,6 +77,12 @@ def product_payload(
     and nothing else (docs/platforms.md section 3, `product_updated.json`)."""
     data = {"type": "product", "id": product_id}
     return envelope(scope, data, store_id=store_id, store_hash=store_hash, created_at=created_at)
+
+
+def order_data(order_id: int, **extra: Any) -> dict[str, Any]:
+    """The `data` of a `store/order/*` event: ids only (docs/platforms.md section 3,
+    `store_order_*.json`); `statusUpdated` adds `status`, `refund/created` `refund`."""
+    return {"type": "order", "id": order_id, **extra}
 
 
 def envelope(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -12,7 +12,7 @@ import requests
 
 from connectors.bigcommerce import PLATFORM_LOAD_WAIT, BigCommerceStore
 from connectors.errors import PermanentError, TransientError
-from connectors.types import StockUpdate
+from connectors.types import OrderLine, OrderSnapshot, OrderState, StockUpdate
 from sandbox.base import SandboxConfig
 from sandbox.bigcommerce import create_app
 from sandbox.bigcommerce.state import BigCommerceState
@@ -201,3 +201,161 @@ def test_a_spent_quota_pauses_the_stream_instead_of_failing_it() -> None:
         assert state.rejected_429 == 0
         assert requests.get(f"{url}/_sandbox/stats", timeout=5).json()["calls"] == 3
     assert len(first) + len(rest) == 850
+
+
+# -- orders (issue 20; docs/platforms.md sections 3 and 4) ---------------------------------
+
+
+def place(
+    url: str, lines: Mapping[str, int] | Sequence[tuple[str, int]], status_id: int = 11
+) -> str:
+    pairs = lines.items() if isinstance(lines, Mapping) else lines
+    body = {"lines": [{"sku": s, "quantity": n} for s, n in pairs], "status_id": status_id}
+    response = requests.post(f"{url}/_sandbox/orders", json=body, timeout=10)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def move(url: str, order_id: str, status_id: int) -> None:
+    response = requests.post(
+        f"{url}/_sandbox/orders/{order_id}/status", json={"status_id": status_id}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+
+
+def refund(url: str, order_id: str, lines: dict[str, int]) -> None:
+    body = {"lines": [{"sku": s, "quantity": n} for s, n in lines.items()]}
+    response = requests.post(f"{url}/_sandbox/orders/{order_id}/refunds", json=body, timeout=10)
+    assert response.status_code == 201, response.text
+
+
+def behave(url: str, behavior: str) -> None:
+    response = requests.put(
+        f"{url}/stores/abc123/v3/settings/inventory",
+        json={"update_stock_behavior": behavior},
+        headers={"X-Auth-Token": CREDENTIALS["access_token"]},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_read_order_of_a_placed_order_with_order_placed() -> None:
+    with sandbox(items=8) as (url, state):
+        order_id = place(url, {"SKU-000001": 2, "SKU-000006": 1})
+        snapshot = store(url).read_order(order_id, {"data": {"type": "order", "id": order_id}})
+        modified = state.orders.by_id[int(order_id)].modified_at
+    assert snapshot == OrderSnapshot(
+        order_id=order_id,
+        number=order_id,
+        updated_at=modified.replace(microsecond=0),
+        state=OrderState.OPEN,
+        store_applied=True,
+        lines=(OrderLine("SKU-000001", 2), OrderLine("SKU-000006", 1)),
+    )
+    assert snapshot.updated_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("status_id", "state", "applied"),
+    [
+        (0, OrderState.NOT_PLACED, False),
+        (1, OrderState.OPEN, True),
+        (7, OrderState.OPEN, True),
+        (2, OrderState.OPEN, True),
+        (10, OrderState.OPEN, True),
+        (5, OrderState.CANCELLED, False),
+        (6, OrderState.CANCELLED, False),
+    ],
+)
+def test_read_order_states_with_order_placed(
+    status_id: int, state: OrderState, applied: bool
+) -> None:
+    with sandbox(items=8) as (url, _state):
+        snapshot = store(url).read_order(place(url, {"SKU-000002": 1}, status_id), None)
+    assert snapshot is not None
+    assert (snapshot.state, snapshot.store_applied) == (state, applied)
+
+
+@pytest.mark.parametrize(
+    ("status_id", "applied"),
+    [(11, False), (9, False), (1, False), (2, True), (3, True), (10, True)],
+)
+def test_read_order_with_order_completed_or_shipped(status_id: int, applied: bool) -> None:
+    with sandbox(items=8) as (url, _state):
+        behave(url, "order_completed_or_shipped")
+        order_id = place(url, {"SKU-000003": 2})
+        move(url, order_id, status_id)
+        snapshot = store(url).read_order(order_id, None)
+    assert snapshot is not None
+    assert (snapshot.state, snapshot.store_applied) == (OrderState.OPEN, applied)
+
+
+def test_read_order_after_a_cancel() -> None:
+    with sandbox(items=8) as (url, _state):
+        order_id = place(url, {"SKU-000004": 2})
+        move(url, order_id, 5)
+        snapshot = store(url).read_order(order_id, None)
+    assert snapshot is not None
+    assert (snapshot.state, snapshot.store_applied) == (OrderState.CANCELLED, False)
+
+
+def test_read_order_after_partial_and_full_refunds() -> None:
+    with sandbox(items=8) as (url, _state):
+        order_id = place(url, {"SKU-000005": 3, "SKU-000007": 1})
+        refund(url, order_id, {"SKU-000005": 1})
+        partial = store(url).read_order(order_id, None)
+        refund(url, order_id, {"SKU-000005": 2, "SKU-000007": 1})
+        full = store(url).read_order(order_id, None)
+    assert partial is not None and full is not None
+    assert (partial.state, partial.store_applied) == (OrderState.OPEN, True)
+    assert partial.lines == (OrderLine("SKU-000005", 2), OrderLine("SKU-000007", 1))
+    assert partial.updated_at <= full.updated_at
+    assert full.state is OrderState.REFUNDED
+    assert full.lines == (OrderLine("SKU-000005", 0), OrderLine("SKU-000007", 0))
+
+
+def test_read_order_is_none_for_an_order_the_store_does_not_have() -> None:
+    with sandbox(items=8) as (url, _state):
+        bc = store(url)
+        assert bc.read_order("4999", None) is None
+        assert bc.read_order("../catalog", None) is None
+
+
+def test_read_order_pages_its_lines_and_sums_one_sku() -> None:
+    """261 lines, SKU-000001 twice, are two pages of 250; an order of exactly 250 ends on
+    V2's 204."""
+    with sandbox(items=300) as (url, _state):
+        wide_id = place(url, [*((sku, 1) for sku in skus(260)), ("SKU-000001", 1)])
+        exact_id = place(url, dict.fromkeys(skus(250), 2))
+        bc = store(url)
+        wide_order, exact_order = bc.read_order(wide_id, None), bc.read_order(exact_id, None)
+        calls = requests.get(f"{url}/_sandbox/stats", timeout=5).json()["calls"]
+    assert wide_order is not None and exact_order is not None
+    assert len(wide_order.lines) == 260
+    assert wide_order.lines[0] == OrderLine("SKU-000001", 2)
+    assert sum(line.units for line in exact_order.lines) == 500
+    # Settings once, then order, two product pages, order, two product pages.
+    assert calls == 7
+
+
+def test_read_order_is_paced_by_the_store_quota() -> None:
+    """Its reads spend the one quota: the second spends it, the third waits for the
+    window's reset instead of meeting a 429."""
+    with sandbox(items=8, rate_limit=(2, 1.0)) as (url, state):
+        order_id = place(url, {"SKU-000001": 1})
+        snapshot = store(url).read_order(order_id, None)
+        calls = requests.get(f"{url}/_sandbox/stats", timeout=5).json()["calls"]
+    assert snapshot is not None
+    assert (calls, state.rejected_429) == (3, 0)
+
+
+def test_read_order_normalises_skus_and_skips_lines_without_one() -> None:
+    """A custom product line has no SKU; a SKU typed in the control panel may be padded
+    or lower case. The sandbox's orders name catalog SKUs, so the test edits its lines."""
+    with sandbox(items=8) as (url, state):
+        order_id = place(url, {"SKU-000001": 1, "SKU-000002": 2, "SKU-000003": 3})
+        first, second, _third = state.orders.by_id[int(order_id)].lines
+        first.sku, second.sku = "", "  sku-000003 "
+        snapshot = store(url).read_order(order_id, None)
+    assert snapshot is not None
+    assert snapshot.lines == (OrderLine("SKU-000003", 5),)

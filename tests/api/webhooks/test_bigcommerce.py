@@ -34,6 +34,10 @@ SKU_INVENTORY = {
     "id": 461,
     "inventory": {"product_id": 205, "method": "relative", "value": -3, "variant_id": 509},
 }
+#: Order notices carry ids only (docs/platforms.md section 3, `store_order_*.json`).
+ORDER = {"type": "order", "id": 250}
+ORDER_STATUS = {**ORDER, "status": {"previous_status_id": 11, "new_status_id": 2}}
+ORDER_REFUND = {**ORDER, "refund": {"refund_id": 7}}
 BOTH = {"header_secret": signed.BC_HEADER_SECRET, "client_secret": signed.BC_CLIENT_SECRET}
 
 
@@ -83,6 +87,29 @@ def test_each_handled_scope_is_an_event_about_the_product(
     ]
 
 
+@pytest.mark.parametrize(
+    ("scope", "data"),
+    [
+        ("store/order/created", ORDER),
+        ("store/order/updated", ORDER),
+        ("store/order/statusUpdated", ORDER_STATUS),
+        ("store/order/refund/created", ORDER_REFUND),
+    ],
+)
+def test_each_order_scope_is_an_event_about_the_order(scope: str, data: dict[str, Any]) -> None:
+    delivery = _delivery(scope, data)
+    assert _parse(delivery, {"webhook-id": "msg_2"}) == [
+        Event(
+            topic=scope,
+            kind=EventKind.STORE_ORDER,
+            entity="250",
+            delivery_id="msg_2",
+            occurred_at=datetime.fromtimestamp(CREATED_AT, UTC),
+            payload=delivery,
+        )
+    ]
+
+
 def test_a_classic_delivery_has_no_delivery_id() -> None:
     """The payload `hash` covers only `data`, so two genuine updates of one product share
     it: it is not an idempotency key, and only `webhook-id` is used."""
@@ -93,11 +120,11 @@ def test_a_classic_delivery_has_no_delivery_id() -> None:
 @pytest.mark.parametrize(
     ("scope", "data"),
     [
-        ("store/order/created", {"type": "order", "id": 250}),
+        ("store/order/archived", ORDER),
         ("store/customer/updated", {"type": "customer", "id": 32}),
         ("store/information/updated", {"type": "store"}),
     ],
-    ids=["order", "customer", "store-information"],
+    ids=["order-archived", "customer", "store-information"],
 )
 def test_other_scopes_parse_to_an_event_the_receiver_ignores(scope: str, data: Any) -> None:
     [event] = _parse(_delivery(scope, data))
@@ -115,6 +142,8 @@ def test_other_scopes_parse_to_an_event_the_receiver_ignores(scope: str, data: A
         {**_delivery("store/product/updated", PRODUCT), "data": [205]},
         _delivery("store/product/updated", {"type": "product"}),
         _delivery("store/sku/updated", {"type": "sku", "id": 461, "sku": {"product_id": True}}),
+        _delivery("store/order/created", {"type": "order"}),
+        _delivery("store/order/statusUpdated", {"type": "order", "id": None}),
     ],
     ids=[
         "not-json",
@@ -125,6 +154,8 @@ def test_other_scopes_parse_to_an_event_the_receiver_ignores(scope: str, data: A
         "list-data",
         "no-id",
         "bool-product-id",
+        "order-without-id",
+        "order-null-id",
     ],
 )
 def test_a_body_that_is_not_a_delivery_is_malformed(body: Any) -> None:
