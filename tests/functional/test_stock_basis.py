@@ -7,8 +7,6 @@ site in one line saying why and where to read more."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,13 +15,9 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Item, Platform, RunStatus, Source
+from models import Item, RunStatus
 from models.crypto import Vault
 from models.db import transaction
-from sandbox.accounts import DEFAULTS
-from sandbox.base import SandboxConfig, SandboxState
-from sandbox.registry import create_app
-from sandbox.server import running
 from settings import Settings
 from sync.runs import start_run
 from sync.stock_policy import set_policy
@@ -31,11 +25,11 @@ from tests.factories import make_site, make_source
 from tests.support.admin_api import TOKEN
 from tests.support.stack import (
     FAST,
-    GENEROUS,
     finished,
     installed_context,
     run_row,
     sandbox_stack,
+    sibling_store,
     wait_for,
     workers,
 )
@@ -45,30 +39,6 @@ from workers.context import get_context
 
 ITEMS = 300
 BUFFER = 1
-
-
-@contextmanager
-def second_store(
-    db: sessionmaker[Session], vault: Vault, source_id: int
-) -> Iterator[tuple[SandboxState, int]]:
-    """Another WooCommerce store, seeded like the first, as a site of the same source."""
-    account = DEFAULTS["woocommerce"]
-    app = create_app("woocommerce", SandboxConfig.for_account(account, items=ITEMS, drift=0.1))
-    with running(app) as url:
-        with transaction(db) as session:
-            site = make_site(
-                session,
-                vault,
-                session.get_one(Source, source_id),
-                name="shop-for-sale",
-                platform=Platform.WOOCOMMERCE,
-                base_url=url,
-                credentials_sealed=vault.seal(account.stored_credentials(url)),
-                webhook_secret_sealed=vault.seal(account.receiver_secret()),
-                **GENEROUS,
-            )
-            site_id = site.id
-        yield app.config["SANDBOX_STATE"], site_id
 
 
 def _reference(figure: int, buffer: int) -> int:
@@ -89,7 +59,9 @@ def test_two_sites_on_one_zoho_source_each_sell_from_their_own_basis(
     app = make_celery(settings)
     with (
         sandbox_stack(db, vault, "woocommerce", items=ITEMS, drift=0.1, erp="zoho") as stack,
-        second_store(db, vault, stack.source_id) as (for_sale_store, for_sale_site),
+        sibling_store(
+            db, vault, stack.source_id, "woocommerce", name="shop-for-sale", items=ITEMS, drift=0.1
+        ) as (for_sale_store, for_sale_site),
         installed_context(settings, **FAST),
     ):
         skus = sorted(stack.store_stock())

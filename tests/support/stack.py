@@ -21,7 +21,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 import celeryconfig
-from models import EventDelivery, Item, Platform, RunStatus, Site, SourceKind, SyncBatch, SyncRun
+from models import (
+    EventDelivery,
+    Item,
+    Platform,
+    RunStatus,
+    Site,
+    Source,
+    SourceKind,
+    SyncBatch,
+    SyncRun,
+)
 from models.crypto import Vault
 from models.db import transaction
 from sandbox.accounts import DEFAULTS
@@ -138,6 +148,38 @@ def sandbox_stack(
             erp_app=erp_app,
             store_app=store_app,
         )
+
+
+@contextmanager
+def sibling_store(
+    sessions: sessionmaker[Session],
+    vault: Vault,
+    source_id: int,
+    platform: str,
+    *,
+    name: str,
+    site: Mapping[str, Any] | None = None,
+    **knobs: Any,
+) -> Iterator[tuple[SandboxState, int]]:
+    """Another store on `source_id`: a `platform` sandbox with its default account,
+    served over HTTP (`knobs` seed it: `items`, `drift`, `rate_limit`), and its site."""
+    account = DEFAULTS[platform]
+    app = create_app(platform, SandboxConfig.for_account(account, **knobs))
+    with running(app) as url:
+        with transaction(sessions) as session:
+            row = make_site(
+                session,
+                vault,
+                session.get_one(Source, source_id),
+                name=name,
+                platform=Platform(platform),
+                base_url=url,
+                credentials_sealed=vault.seal(account.stored_credentials(url)),
+                webhook_secret_sealed=vault.seal(account.receiver_secret()),
+                **{**GENEROUS, **(site or {})},
+            )
+            site_id = row.id
+        yield app.config["SANDBOX_STATE"], site_id
 
 
 @contextmanager

