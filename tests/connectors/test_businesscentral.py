@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -204,13 +204,20 @@ def test_missing_credentials_are_permanent(bc: Sandbox) -> None:
         bc.source(company_id="")
 
 
-def test_429_is_transient_with_the_retry_after_hint(bc: Sandbox) -> None:
+@pytest.mark.parametrize(
+    "read",
+    [lambda source: list(source.iter_items()), lambda source: source.order_progress(["1001"])],
+    ids=["iter_items", "order_progress"],
+)
+def test_429_is_transient_with_the_retry_after_hint(
+    bc: Sandbox, read: Callable[[BusinessCentralSource], object]
+) -> None:
     source = bc.source()
     source.api.token()
     bc.state.set_faults(share_429=1.0)
 
     with pytest.raises(TransientError) as failure:
-        list(source.iter_items())
+        read(source)
 
     assert failure.value.status == 429
     assert failure.value.retry_after == 1.0
@@ -255,14 +262,3 @@ def test_order_progress_is_the_posted_shipment(bc: Sandbox) -> None:
     }
     # One request per distinct number; the repeat and the empty number cost none.
     assert bc.state.calls - calls == 5
-
-
-def test_order_progress_throttled_is_transient(bc: Sandbox) -> None:
-    source = bc.source()
-    source.api.token()
-    bc.state.set_faults(share_429=1.0)
-
-    with pytest.raises(TransientError) as failure:
-        source.order_progress(["1001"])
-
-    assert failure.value.status == 429

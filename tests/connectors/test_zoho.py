@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -210,13 +210,23 @@ def test_token_quota_exhausted_is_transient_for_the_window(zoho: Zoho) -> None:
     assert failure.value.retry_after == TOKEN_WINDOW_SECONDS
 
 
-def test_rate_limited_call_is_transient_with_its_wait(zoho: Zoho) -> None:
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda source: source.get_quantities(["SKU-000001"]),
+        lambda source: source.order_progress(["1001"]),
+    ],
+    ids=["get_quantities", "order_progress"],
+)
+def test_rate_limited_call_is_transient_with_its_wait(
+    zoho: Zoho, read: Callable[[ZohoInventorySource], object]
+) -> None:
     source = zoho.connect()
     source.api.token()
     zoho.state.set_faults(share_429=1.0)
 
     with pytest.raises(TransientError) as failure:
-        source.get_quantities(["SKU-000001"])
+        read(source)
 
     assert (failure.value.status, failure.value.retry_after) == (429, 1.0)
 
@@ -311,14 +321,3 @@ def test_order_progress_asks_once_per_number_and_pages(zoho: Zoho) -> None:
     assert progress == {"2001": OrderProgress(committed=True, shipped=False)}
     # Two pages for 2001, one call for 2002; the repeat and the empty number cost none.
     assert zoho.state.calls - calls == 3
-
-
-def test_order_progress_rate_limited_is_transient(zoho: Zoho) -> None:
-    source = zoho.connect()
-    source.api.token()
-    zoho.state.set_faults(share_429=1.0)
-
-    with pytest.raises(TransientError) as failure:
-        source.order_progress(["1001"])
-
-    assert failure.value.status == 429
