@@ -270,13 +270,14 @@ def progress_of(orders: Sequence[Mapping[str, Any]], stock_field: str) -> OrderP
     Zoho commits only confirmed orders (UNCONFIRMED for drafts), and a void one
     releases. `shipped`: stock on hand went down by it, which for accounting stock
     (`stock_on_hand`, `available_stock`) happens at the invoice and for physical stock
-    (`actual_*`) at the shipment. Only a whole invoice or shipment counts: a partial
-    one has moved only some of the units, and the reservation must keep the rest.
+    (`actual_*`) at the shipment. Only whole invoices or shipments of every live order
+    count: a partial one, or one of two orders a merchant split the store order into,
+    has moved only some of the units, and the reservation must keep the rest.
     """
     live = [order for order in orders if order.get("status") not in NOT_COMMITTED]
     field, done = SHIPPED_WHEN[stock_field]
     return OrderProgress(
-        committed=bool(live), shipped=any(order.get(field) in done for order in live)
+        committed=bool(live), shipped=bool(live) and all(order.get(field) in done for order in live)
     )
 
 

@@ -263,7 +263,7 @@ def test_readings_are_dated_by_the_given_clock_before_each_request(zoho: Zoho) -
 
 
 def orders_at_each_step(zoho: Zoho) -> None:
-    """Sales orders for store orders 1001 to 1006 and `O'Brien #7`, one step each."""
+    """Sales orders for store orders 1001 to 1007 and `O'Brien #7`, at each step."""
     book = zoho.state.sales_orders
     book.raise_order({"SKU-000001": 1}, "1001", "draft")
     book.raise_order({"SKU-000002": 1}, "1002", "confirmed")
@@ -274,10 +274,13 @@ def orders_at_each_step(zoho: Zoho) -> None:
     book.void(book.raise_order({"SKU-000006": 2}, "1006", "confirmed")["salesorder_id"])
     book.raise_order({"SKU-000006": 1}, "1006", "confirmed")
     book.raise_order({"SKU-000007": 1}, "O'Brien #7", "draft")
+    # Split in two by the merchant: shipped only once both are.
+    book.invoice(book.raise_order({"SKU-000009": 1}, "1007", "confirmed")["salesorder_id"])
+    book.ship(book.raise_order({"SKU-000010": 1}, "1007", "confirmed")["salesorder_id"])
     book.raise_order({"SKU-000008": 1}, "", "confirmed")  # raised by hand, no reference
 
 
-NUMBERS = ["1001", "1002", "1003", "1004", "1005", "1006", "O'Brien #7", "9999", "100"]
+NUMBERS = ["1001", "1002", "1003", "1004", "1005", "1006", "1007", "O'Brien #7", "9999", "100"]
 
 
 @pytest.mark.parametrize(
@@ -302,6 +305,7 @@ def test_order_progress_follows_each_sales_order_step(
         "1004": True,
         "1005": True,
         "1006": True,
+        "1007": True,
         "O'Brien #7": False,
     }
     assert {number for number, p in progress.items() if p.shipped} == shipped
