@@ -11,7 +11,9 @@ on hand and releases the commitment; a shipment does the same to physical stock
 - an order both invoiced and shipped becomes `closed`;
 - only a draft or a confirmed order that is neither invoiced nor shipped can be voided
   (Zoho's UI asks for its invoices and shipments to go first), which releases what
-  it committed.
+  it committed;
+- an inactive item cannot be ordered (section 6: inactive items are kept out of new
+  transactions); a service can, and moves no stock.
 
 Invoices and shipments move the items' stock, so they send the item workflow webhook;
 confirming and voiding do not (whether an item's `last_modified_time` moves with its
@@ -60,6 +62,10 @@ class SalesOrders:
         if status not in RAISED_AS:
             raise Refused(f"a sales order is raised as one of {sorted(RAISED_AS)}, not {status!r}")
         with self.state.lock:
+            inactive = sorted(sku for sku in lines if self.state.by_sku[sku]["status"] != "active")
+            if inactive:
+                # "Mark as Inactive" stops an item's use in new transactions (section 6).
+                raise Refused(f"inactive items cannot be ordered: {', '.join(inactive)}")
             serial = len(self.by_id) + 1
             order_id = str(_FIRST_ID + serial)
             order: dict[str, Any] = {
@@ -140,8 +146,10 @@ class SalesOrders:
     def _move(self, order: dict[str, Any], kind: StockFields, on_hand: int, committed: int) -> None:
         """Move each line's units in `kind` of stock, times the signs given."""
         for line in order["line_items"]:
-            units = line["quantity"]
-            move(self.state.by_sku[line["sku"]], kind, on_hand * units, committed * units)
+            item = self.state.by_sku[line["sku"]]
+            if kind[1] in item:  # a service tracks no stock
+                units = line["quantity"]
+                move(item, kind, on_hand * units, committed * units)
 
     @staticmethod
     def _stamp(order: dict[str, Any], status: str) -> dict[str, Any]:

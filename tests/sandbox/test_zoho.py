@@ -227,6 +227,8 @@ def test_steps_an_order_cannot_take_are_refused(zoho: tuple[str, ZohoState]) -> 
         step(url, shipped, "void"),
         step(url, shipped, "confirm"),
     ]
+    service = raise_order(url, {"SERVICE-FEE": 1, sku: 0})
+    inactive = requests.post(f"{url}/_sandbox/salesorders", json={"OLD-000001": 1}, timeout=10)
     unknown = step(url, {"salesorder_id": "1"}, "confirm")
     bad_step = step(url, draft, "close")
     bad_status = requests.post(
@@ -234,6 +236,11 @@ def test_steps_an_order_cannot_take_are_refused(zoho: tuple[str, ZohoState]) -> 
     )
 
     assert [answer.status_code for answer in refused] == [409] * 5
+    assert step(url, service, "invoice").json()["salesorder"]["invoiced_status"] == "invoiced"
+    assert (inactive.status_code, inactive.json()) == (
+        400,
+        {"error": "inactive items cannot be ordered: OLD-000001"},
+    )
     assert "cannot void SO-00002" in refused[3].json()["error"]
     assert (unknown.status_code, bad_step.status_code, bad_status.status_code) == (404, 404, 400)
     assert state.by_sku[sku]["actual_available_stock"] == before["actual_available_stock"] - 1
