@@ -20,7 +20,7 @@ from connectors.errors import PermanentError
 from connectors.http import HttpClient
 from connectors.oauth import AccessToken, TokenAuth, cache_key, require
 from connectors.tokens import TokenCache
-from connectors.types import Clock, SourceItem, host_clock
+from connectors.types import Clock, OrderProgress, SourceItem, host_clock
 from models.skus import try_normalize_sku
 
 #: Entra ID's token endpoint for app-only (client-credentials) tokens (section 7).
@@ -41,6 +41,9 @@ MAX_URL_LENGTH = 2000
 
 #: Only the fields a stock reading needs, to keep pages small.
 SELECT = "id,number,inventory,type,blocked,lastModifiedDateTime"
+
+#: What an order's progress needs of a posted shipment.
+SHIPMENT_SELECT = "id,number,externalDocumentNumber"
 
 # `or` joins equality tests on the same field only; `in` is documented only with
 # `$schemaversion=2.1` for OData web services and UNCONFIRMED for `/api/v2.0` (section 7).
@@ -131,15 +134,46 @@ class BusinessCentralSource:
             raise
         return _to_item(row, read_at)
 
-    def _read(self, url: str | None) -> Iterator[SourceItem]:
-        """Follow `@odata.nextLink` from `url` until the server stops sending one (7)."""
-        while url:
-            read_at = self.clock()
-            page = self.api.json("GET", url, headers={"Prefer": f"odata.maxpagesize={PAGE_SIZE}"})
-            for row in page.get("value", []):
+    def order_progress(self, numbers: Sequence[str]) -> dict[str, OrderProgress]:
+        """Store orders whose shipment BC has posted: a `salesShipments` row carrying
+        the number as `externalDocumentNumber` (section 7, "Absorbed").
+
+        One request per number: `or` would join several on the one field, but the
+        numbers are few and each clause's length is the store's to choose, so no URL
+        packing. Only a posted shipment counts: a sales order alone lowers no figure
+        of the one basis BC's API offers, on hand (`offers_available_for_sale` is
+        False), so it is not reported and the reservation stays. `committed` equals
+        `shipped`: it says whether the ERP's figure nets the units, and BC has no
+        available-for-sale figure, so on hand, which nets them once shipped, is the one
+        figure either flag can speak of. Numbers without a posted shipment are absent.
+        """
+        found: dict[str, OrderProgress] = {}
+        # An empty number would match every document without one.
+        for number in dict.fromkeys(number for number in numbers if number):
+            url = f"salesShipments?$select={SHIPMENT_SELECT}&$filter=" + _eq(
+                "externalDocumentNumber", number
+            )
+            rows = (row for _, page in self._pages(url) for row in page)
+            # Exact match again, as for items: never credit a number not asked for.
+            if any(row.get("externalDocumentNumber") == number for row in rows):
+                found[number] = OrderProgress(committed=True, shipped=True)
+        return found
+
+    def _read(self, url: str) -> Iterator[SourceItem]:
+        """Every item the list at `url` holds, page by page."""
+        for read_at, rows in self._pages(url):
+            for row in rows:
                 item = _to_item(row, read_at)
                 if item is not None:
                     yield item
+
+    def _pages(self, url: str | None) -> Iterator[tuple[datetime, list[dict[str, Any]]]]:
+        """Follow `@odata.nextLink` from `url` until the server stops sending one (7):
+        each page's rows with the clock's time just before its request."""
+        while url:
+            read_at = self.clock()
+            page = self.api.json("GET", url, headers={"Prefer": f"odata.maxpagesize={PAGE_SIZE}"})
+            yield read_at, page.get("value", [])
             url = page.get("@odata.nextLink")
 
     def _filter_urls(self, skus: list[str]) -> Iterator[str]:
@@ -149,8 +183,7 @@ class BusinessCentralSource:
         clauses: list[str] = []
         used = 0
         for sku in skus:
-            # OData string literals escape a single quote by doubling it.
-            clause = quote("number eq '{}'".format(sku.replace("'", "''")), safe="'")
+            clause = _eq("number", sku)
             cost = len(clause) + (len(_OR) if clauses else 0)
             if clauses and used + cost > budget:
                 yield prefix + _OR.join(clauses)
@@ -165,6 +198,11 @@ class BusinessCentralSource:
         """Client-credentials grant against Entra ID (section 7); a bad secret is a 401."""
         body: dict[str, Any] = self.api.http.json("POST", self.token_url, data=self._token_form)
         return AccessToken(str(body["access_token"]), int(body["expires_in"]))
+
+
+def _eq(field: str, value: str) -> str:
+    """`<field> eq '<value>'`, URL-quoted; OData escapes a single quote by doubling it."""
+    return quote("{} eq '{}'".format(field, value.replace("'", "''")), safe="'")
 
 
 def _to_item(row: Mapping[str, Any], read_at: datetime) -> SourceItem | None:

@@ -27,7 +27,7 @@ from connectors.errors import PermanentError, TransientError
 from connectors.http import HttpClient
 from connectors.oauth import AccessToken, TokenAuth, cache_key, require
 from connectors.tokens import TokenCache
-from connectors.types import Clock, SourceItem, host_clock
+from connectors.types import Clock, OrderProgress, SourceItem, host_clock
 from models.skus import try_normalize_sku
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
@@ -44,6 +44,18 @@ STOCK_FIELDS = {
     "actual_available_stock": "actual_available_for_sale_stock",
 }
 DEFAULT_STOCK_FIELD = "stock_on_hand"
+
+#: Sales-order statuses that commit no stock: a draft (UNCONFIRMED whether Zoho
+#: commits drafts; a partner's KB says only confirmed orders do) and a void order.
+NOT_COMMITTED = frozenset({"draft", "void"})
+#: Per on-hand field, the sales-order field and values that say that figure went down
+#: by the order: accounting stock falls with the invoice, physical stock (`actual_*`,
+#: INFERRED) with the shipment (section 6, "What a sales order moves"). Whole only.
+SHIPPED_WHEN = {
+    "stock_on_hand": ("invoiced_status", frozenset({"invoiced"})),
+    "available_stock": ("invoiced_status", frozenset({"invoiced"})),
+    "actual_available_stock": ("shipped_status", frozenset({"shipped", "fulfilled"})),
+}
 
 #: Items per list page: Zoho's default and, as far as known, its maximum (section 6;
 #: UNCONFIRMED for Inventory and UNCONFIRMED that more than 200 is accepted).
@@ -160,17 +172,47 @@ class ZohoInventorySource:
             raise
         return self._to_item(body.get("item") or {}, read_at)
 
+    def order_progress(self, numbers: Sequence[str]) -> dict[str, OrderProgress]:
+        """How far Zoho has taken each store order, by its sales orders'
+        `reference_number` (section 6, "Absorbed").
+
+        One list call per number: Zoho documents no filter that takes several reference
+        numbers (nor, for that matter, one: `reference_number` as a filter is our
+        UNCONFIRMED reading), so rows are matched exactly on the number again. Numbers
+        with no sales order are absent; see `progress_of` for what counts.
+        """
+        found: dict[str, OrderProgress] = {}
+        # An empty number would match every sales order without a reference.
+        for number in dict.fromkeys(number for number in numbers if number):
+            orders = [
+                row
+                for _, rows in self._pages("salesorders", {"reference_number": number})
+                for row in rows
+                if row.get("reference_number") == number
+            ]
+            if orders:
+                found[number] = progress_of(orders, self.stock_field)
+        return found
+
     def _read(self, filters: Mapping[str, str]) -> Iterator[SourceItem]:
-        """Page `GET items` while `page_context.has_more_page` is true (section 6)."""
+        """Every item `GET items` lists with `filters`, page by page."""
+        for read_at, rows in self._pages("items", filters):
+            for row in rows:
+                item = self._to_item(row, read_at)
+                if item is not None:
+                    yield item
+
+    def _pages(
+        self, resource: str, filters: Mapping[str, str]
+    ) -> Iterator[tuple[datetime, list[dict[str, Any]]]]:
+        """Page `GET <resource>` while `page_context.has_more_page` is true (section 6):
+        each page's rows with the clock's time just before its request."""
         page = 1
         while True:
             params = {**self._organization, **filters, "page": page, "per_page": PER_PAGE}
             read_at = self.clock()
-            body = self.api.json("GET", "items", params=params)
-            for row in body.get("items", []):
-                item = self._to_item(row, read_at)
-                if item is not None:
-                    yield item
+            body = self.api.json("GET", resource, params=params)
+            yield read_at, body.get(resource, [])
             if not body.get("page_context", {}).get("has_more_page"):
                 return
             page += 1
@@ -219,6 +261,24 @@ class ZohoInventorySource:
         if "access_token" not in body:
             raise PermanentError(f"zoho POST /oauth/v2/token: {body.get('error', body)}")
         return AccessToken(str(body["access_token"]), int(body.get("expires_in", 3600)))
+
+
+def progress_of(orders: Sequence[Mapping[str, Any]], stock_field: str) -> OrderProgress:
+    """What a store order's sales orders (those carrying its number) tell (section 6).
+
+    `committed`: one of them is past draft and not void (`confirmed`, `closed`, ...):
+    Zoho commits only confirmed orders (UNCONFIRMED for drafts), and a void one
+    releases. `shipped`: stock on hand went down by it, which for accounting stock
+    (`stock_on_hand`, `available_stock`) happens at the invoice and for physical stock
+    (`actual_*`) at the shipment. Only whole invoices or shipments of every live order
+    count: a partial one, or one of two orders a merchant split the store order into,
+    has moved only some of the units, and the reservation must keep the rest.
+    """
+    live = [order for order in orders if order.get("status") not in NOT_COMMITTED]
+    field, done = SHIPPED_WHEN[stock_field]
+    return OrderProgress(
+        committed=bool(live), shipped=bool(live) and all(order.get(field) in done for order in live)
+    )
 
 
 def _units(stock: Any) -> int:

@@ -1,8 +1,10 @@
 """Business Central sandbox: the Entra ID token endpoint, the v2.0 items API, webhooks.
 
 `app` (bearer check, OData faults), `entra` (the token endpoint), `items` (companies
-and items), `subscriptions` (create, renew, delete, with the validation handshake),
-`state` (the company's items and its notifications) and `odata` (OData conventions).
+and items), `sales_api` (sales orders, their lines, posted shipments), `lists` (one
+OData list answer), `subscriptions` (create, renew, delete, with the validation
+handshake), `state` (the company's items and its notifications), `sales` (sales
+documents), `control` (import and ship orders) and `odata` (OData conventions).
 Behaviour follows docs/platforms.md section 7.
 """
 

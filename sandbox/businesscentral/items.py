@@ -7,23 +7,13 @@ a `$skiptoken`), `$filter` with `or` on `number` only, `$select`, `$skip` and `$
 
 from __future__ import annotations
 
-import bisect
 import uuid
-from operator import itemgetter
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from sandbox.base import current_state
-from sandbox.businesscentral.odata import (
-    API,
-    context,
-    next_link,
-    odata_error,
-    page_size,
-    project,
-    select_fields,
-)
+from sandbox.businesscentral.lists import list_answer
+from sandbox.businesscentral.odata import API, context, odata_error, project, select_fields
 from sandbox.businesscentral.state import BusinessCentralState
 
 #: The item fields of section 7 the sandbox serves (and `$select` accepts).
@@ -45,34 +35,7 @@ def companies(tenant: str, environment: str) -> Response:
 @blueprint.get("/companies(<company_id>)/items")
 def list_items(tenant: str, environment: str, company_id: str) -> Response:
     state = current_state(BusinessCentralState)
-    if company_id != state.company_id:
-        return odata_error(404, "BadRequest_NotFound", "The company does not exist.")
-    args = request.args
-    try:
-        fields = select_fields(args.get("$select"), _FIELDS)
-        skip, top = int(args.get("$skip", 0)), args.get("$top")
-        with state.lock:
-            rows = state.select(args.get("$filter"))
-            end = len(rows) if top is None else min(len(rows), skip + int(top))
-            start = skip
-            if "$skiptoken" in args:
-                key = args["$skiptoken"].strip("'")
-                start = bisect.bisect_right(rows, key, lo=skip, hi=end, key=itemgetter("number"))
-            size = page_size(request.headers.get("Prefer", ""))
-            page = [project(row, fields) for row in rows[start : min(start + size, end)]]
-            more = start + size < end
-    except ValueError as exc:
-        return odata_error(400, "BadRequest", str(exc))
-    body: dict[str, Any] = {
-        "@odata.context": context(f"companies({company_id})/items"),
-        "value": page,
-    }
-    if more:
-        body["@odata.nextLink"] = next_link(page[-1]["number"])
-    response = jsonify(body)
-    if "odata.maxpagesize" in request.headers.get("Prefer", ""):
-        response.headers["Preference-Applied"] = f"odata.maxpagesize={size}"
-    return response
+    return list_answer(state, company_id, "items", state.select, _FIELDS)
 
 
 @blueprint.get("/companies(<company_id>)/items(<item_id>)")

@@ -25,9 +25,6 @@ MAX_PAGE_SIZE = 20_000
 
 _NAMESPACE = uuid.UUID("6f1c1c52-9c1e-4b59-9a55-2f4b7d0c6a10")
 _LITERAL = r"'((?:[^']|'')*)'"
-_CLAUSE = r"number\s+eq\s+'(?:[^']|'')*'"
-#: `number eq '..'` clauses joined by `or`: `or` works on one field only (section 7).
-_FILTER = re.compile(rf"\s*{_CLAUSE}(?:\s+or\s+{_CLAUSE})*\s*")
 _PREFER = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)")
 
 
@@ -58,13 +55,14 @@ def context(path: str) -> str:
     return f"{request.url_root.rstrip('/')}{root}/$metadata#{path}"
 
 
-def filter_numbers(expression: str) -> set[str]:
-    """The item numbers a `number eq 'A' or number eq 'B'` filter asks for.
+def filter_values(expression: str, field: str) -> set[str]:
+    """The values a `<field> eq 'A' or <field> eq 'B'` filter asks for.
 
     Anything else raises `ValueError` (a 400), as BC refuses `or` across fields; `in` is
     documented only with `$schemaversion=2.1` (section 7), which the sandbox does not serve.
     """
-    if not _FILTER.fullmatch(expression):
+    clause = rf"{re.escape(field)}\s+eq\s+'(?:[^']|'')*'"
+    if not re.fullmatch(rf"\s*{clause}(?:\s+or\s+{clause})*\s*", expression):
         raise ValueError(f"unsupported $filter {expression[:60]!r}")
     return {raw.replace("''", "'") for raw in re.findall(_LITERAL, expression)}
 

@@ -1,4 +1,5 @@
-"""The Business Central sandbox's world: one company's items, tokens and subscriptions.
+"""The Business Central sandbox's world: one company's items, tokens, subscriptions and
+sales documents (`sandbox.businesscentral.sales`).
 
 Simplified from docs/platforms.md section 7: notifications go out at once, one entry per
 changed item (BC waits 30 s and collapses more than 1,000 changes into one `collection`
@@ -16,7 +17,8 @@ from typing import Any
 from sandbox.accounts import credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bearer_tokens import IssuedTokens
-from sandbox.businesscentral.odata import filter_numbers, stable_id, timestamp
+from sandbox.businesscentral.odata import filter_values, stable_id, timestamp
+from sandbox.businesscentral.sales import SalesDocuments
 from sandbox.catalog import erp_quantity, skus
 
 SUBSCRIPTION_LIFETIME = timedelta(days=3)
@@ -45,6 +47,7 @@ class BusinessCentralState(SandboxState):
         self.by_id = {row["id"]: row for row in self.items}
         self.tokens = IssuedTokens("Bearer", "sandbox-bc-token")
         self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.sales = SalesDocuments(self)
 
     def _row(self, number: str, kind: str, quantity: int) -> dict[str, Any]:
         return {
@@ -136,5 +139,5 @@ class BusinessCentralState(SandboxState):
         """The rows a `$filter` keeps; without one, the live list itself (no copy)."""
         if expression is None:
             return self.items
-        numbers = filter_numbers(expression)
+        numbers = filter_values(expression, "number")
         return [self.by_number[n] for n in sorted(numbers) if n in self.by_number]

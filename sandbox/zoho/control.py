@@ -1,24 +1,68 @@
-"""The Zoho sandbox's own control routes: commit stock as a confirmed sales order does.
+"""The Zoho sandbox's own control routes: sales orders and the stock they move.
 
 Under `/_sandbox/`, so never behind faults, the token or the organization check.
+
+- `POST /_sandbox/salesorders?reference_number=<n>&status=draft|confirmed` with
+  `{SKU: units}`: raise a sales order (default `confirmed`, no reference number);
+  201 `{"salesorder": {...}}`, 400 `{"unknown": [...]}` for SKUs the sandbox lacks.
+- `POST /_sandbox/salesorders/<salesorder_id>/<step>`, step `confirm`, `void`,
+  `invoice` or `ship`: 200 `{"salesorder": {...}}`, 404 for an unknown id, 409
+  `{"error": ...}` for a step the order cannot take (`sandbox.zoho.salesorders`).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
 
 from sandbox.base import current_state
 from sandbox.control import CONTROL_PREFIX, apply_by_sku
+from sandbox.zoho.salesorders import Refused, SalesOrders
 from sandbox.zoho.state import ZohoState
 
 blueprint = Blueprint("zoho_control", __name__, url_prefix=CONTROL_PREFIX)
 
+#: The steps of a sales order's life a test or the demo can take.
+STEPS: dict[str, Callable[[SalesOrders, str], dict[str, Any]]] = {
+    "confirm": SalesOrders.confirm,
+    "void": SalesOrders.void,
+    "invoice": SalesOrders.invoice,
+    "ship": SalesOrders.ship,
+}
+
 
 @blueprint.post("/salesorders")
 def post_sales_order() -> Response | tuple[Response, int]:
-    """`{SKU: units}`: commit them (`ZohoState.commit`); an unknown SKU sets nothing."""
+    """`{SKU: units}` as a new sales order; an unknown SKU raises nothing."""
     state = current_state(ZohoState)
-    return apply_by_sku(state, state.commit)
+    reference = request.args.get("reference_number", "")
+    status = request.args.get("status", "confirmed")
+    raised: list[dict[str, Any]] = []
+
+    def raise_order(lines: dict[str, int]) -> None:
+        raised.append(state.sales_orders.raise_order(lines, reference, status))
+
+    try:
+        answer = apply_by_sku(state, raise_order)
+    except Refused as exc:
+        return jsonify({"error": str(exc)}), 400
+    return (jsonify({"salesorder": raised[0]}), 201) if raised else answer
+
+
+@blueprint.post("/salesorders/<salesorder_id>/<step>")
+def post_step(salesorder_id: str, step: str) -> Response | tuple[Response, int]:
+    take = STEPS.get(step)
+    if take is None:
+        return jsonify({"error": f"no step {step!r}; one of {sorted(STEPS)}"}), 404
+    try:
+        order = take(current_state(ZohoState).sales_orders, salesorder_id)
+    except KeyError:
+        return jsonify({"error": f"no sales order {salesorder_id}"}), 404
+    except Refused as exc:
+        return jsonify({"error": str(exc)}), 409
+    return jsonify({"salesorder": order})
 
 
 @blueprint.get("/available-for-sale")

@@ -21,8 +21,7 @@ blueprint = Blueprint("zoho_items", __name__, url_prefix="/inventory/v1")
 @blueprint.get("/items")
 def list_items() -> Response:
     state = current_state(ZohoState)
-    page = max(1, request.args.get("page", 1, type=int))
-    per_page = min(MAX_PER_PAGE, max(1, request.args.get("per_page", MAX_PER_PAGE, type=int)))
+    page, per_page = page_arguments()
     start = (page - 1) * per_page
     with state.lock:
         sku = request.args.get("sku")
@@ -33,16 +32,30 @@ def list_items() -> Response:
             match = state.by_sku.get(sku)
             rows, more = ([match] if match and page == 1 else []), False
         items = [dict(row) for row in rows]
-    context = {
+    context = page_context(page, per_page, more, "Items", sort_column="name")
+    return jsonify(code=0, message="success", items=items, page_context=context)
+
+
+def page_arguments() -> tuple[int, int]:
+    """This request's 1-based `page` and its `per_page`, at most `MAX_PER_PAGE`."""
+    page = max(1, request.args.get("page", 1, type=int))
+    per_page = min(MAX_PER_PAGE, max(1, request.args.get("per_page", MAX_PER_PAGE, type=int)))
+    return page, per_page
+
+
+def page_context(
+    page: int, per_page: int, more: bool, report: str, sort_column: str
+) -> dict[str, object]:
+    """A list answer's `page_context`, as Zoho's lists carry it (section 6)."""
+    return {
         "page": page,
         "per_page": per_page,
         "has_more_page": more,
-        "report_name": "Items",
+        "report_name": report,
         "applied_filter": "Status.All",
-        "sort_column": "name",
+        "sort_column": sort_column,
         "sort_order": "A",
     }
-    return jsonify(code=0, message="success", items=items, page_context=context)
 
 
 @blueprint.get("/items/<item_id>")

@@ -5,7 +5,8 @@ Item-level stock as Zoho reports it (section 6, correction 26): `stock_on_hand`,
 committed stock); `committed_stock` (and its `actual_` twin), what confirmed sales
 orders hold; `available_for_sale_stock` (and twin), on hand less committed. Some items
 start with stock committed, so a connector reading the wrong figure fails the tests;
-`commit` raises a sales order to commit more. At most 10 access tokens per refresh
+sales orders (`sandbox.zoho.salesorders`) commit more, and their invoices and shipments
+take it off. At most 10 access tokens per refresh
 token per 10 minutes, and item webhooks authenticated only by a secret header the
 merchant sets: Zoho documents no signature (docs/platforms.md section 6).
 """
@@ -23,30 +24,14 @@ from sandbox.accounts import credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bearer_tokens import IssuedTokens
 from sandbox.catalog import erp_quantity, skus
+from sandbox.zoho.salesorders import SalesOrders, now
+from sandbox.zoho.stock import ACCOUNTING, PHYSICAL, move, stock_fields
 
 #: Zoho's token limit: 10 access tokens per refresh token per 10 minutes (section 6).
 TOKENS_PER_WINDOW = 10
 TOKEN_WINDOW_SECONDS = 600.0
 _FIRST_ITEM_ID = 4_815_000_000_044_000
 _EPOCH = "2024-01-01T00:00:00+0000"
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime())
-
-
-def _stock(on_hand: int, committed: int) -> dict[str, float]:
-    """An item's stock fields for `on_hand` units of which `committed` are committed."""
-    for_sale = float(on_hand - committed)
-    return {
-        "stock_on_hand": float(on_hand),
-        "available_stock": float(on_hand),
-        "actual_available_stock": float(on_hand),
-        "committed_stock": float(committed),
-        "actual_committed_stock": float(committed),
-        "available_for_sale_stock": for_sale,
-        "actual_available_for_sale_stock": for_sale,
-    }
 
 
 class ZohoState(SandboxState):
@@ -68,6 +53,7 @@ class ZohoState(SandboxState):
         self.items.append({k: v for k, v in service.items() if "stock" not in k})
         self.by_id = {item["item_id"]: item for item in self.items}
         self.by_sku = {item["sku"]: item for item in self.items}
+        self.sales_orders = SalesOrders(self)
         self.tokens = IssuedTokens("Zoho-oauthtoken", "1000.sandbox-zoho-token")
         self.mint_times: deque[float] = deque()
 
@@ -81,7 +67,7 @@ class ZohoState(SandboxState):
             "item_type": "inventory",
             "last_modified_time": _EPOCH,
         }
-        return item | _stock(on_hand, min(on_hand, zlib.crc32(sku.encode()) % 3))
+        return item | stock_fields(on_hand, min(on_hand, zlib.crc32(sku.encode()) % 3))
 
     def stock(self) -> dict[str, int]:
         """On hand per active stocked item: what a site on the default basis sells."""
@@ -107,38 +93,39 @@ class ZohoState(SandboxState):
         return {sku for sku in skus if sku in self.by_sku}
 
     def set_stock(self, changes: Mapping[str, int]) -> None:
-        """Set stock on hand (committed stock stays) and send the item workflow webhook
-        if one is set."""
-        stamp = _now()
+        """Set stock on hand, accounting and physical alike, as a stock adjustment does
+        (committed stock stays), and send the item workflow webhook if one is set."""
         with self.lock:
-            changed = []
             for sku, quantity in changes.items():
                 item = self.by_sku[sku]
-                item.update(_stock(quantity, int(item["committed_stock"])))
+                for kind in (ACCOUNTING, PHYSICAL):
+                    move(item, kind, quantity - int(item[kind[0][0]]), 0)
+            self.touch(changes)
+
+    def commit(self, orders: Mapping[str, int]) -> None:
+        """Confirm a sales order of `orders` (SKU: units) with no reference number
+        (`sales_orders.raise_order`)."""
+        self.sales_orders.raise_order(orders, "", "confirmed")
+
+    def touch(self, skus: Iterable[str]) -> None:
+        """Stamp the items' `last_modified_time` and send the item workflow webhook: an
+        edit or a stock movement of each."""
+        stamp = now()
+        with self.lock:
+            changed = []
+            for sku in skus:
+                item = self.by_sku[sku]
                 item["last_modified_time"] = stamp
                 changed.append(dict(item))
         self._send(changed)
-
-    def commit(self, orders: Mapping[str, int]) -> None:
-        """Confirm a sales order of `orders` (SKU: units): committed stock rises and
-        available-for-sale falls at once, on hand stays until invoice or shipment
-        (section 6, "What a sales order moves"). No item webhook: whether the item's
-        `last_modified_time` moves is UNCONFIRMED, so the sandbox leaves it."""
-        with self.lock:
-            for sku, units in orders.items():
-                item = self.by_sku[sku]
-                on_hand = int(item["stock_on_hand"])
-                item.update(_stock(on_hand, int(item["committed_stock"]) + units))
 
     def deactivate(self, sku: str) -> None:
         """Mark an item inactive, as "Mark as Inactive" does: still listed and readable
         by id with `status: inactive`, its stock kept (section 6). It is an item edit,
         so an "Item add/edit" workflow sends its webhook."""
         with self.lock:
-            item = self.by_sku[sku]
-            item.update(status="inactive", last_modified_time=_now())
-            changed = [dict(item)]
-        self._send(changed)
+            self.by_sku[sku]["status"] = "inactive"
+            self.touch([sku])
 
     def delete(self, sku: str) -> None:
         """Delete an item: gone from the list, 404 by id. No webhook: whether a workflow

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from connectors.businesscentral import MAX_URL_LENGTH, BusinessCentralSource
 from connectors.errors import PermanentError, TransientError
 from connectors.tokens import MemoryTokenCache, TokenCache
+from connectors.types import OrderProgress
 from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
 from sandbox.businesscentral import create_app
@@ -203,13 +204,20 @@ def test_missing_credentials_are_permanent(bc: Sandbox) -> None:
         bc.source(company_id="")
 
 
-def test_429_is_transient_with_the_retry_after_hint(bc: Sandbox) -> None:
+@pytest.mark.parametrize(
+    "read",
+    [lambda source: list(source.iter_items()), lambda source: source.order_progress(["1001"])],
+    ids=["iter_items", "order_progress"],
+)
+def test_429_is_transient_with_the_retry_after_hint(
+    bc: Sandbox, read: Callable[[BusinessCentralSource], object]
+) -> None:
     source = bc.source()
     source.api.token()
     bc.state.set_faults(share_429=1.0)
 
     with pytest.raises(TransientError) as failure:
-        list(source.iter_items())
+        read(source)
 
     assert failure.value.status == 429
     assert failure.value.retry_after == 1.0
@@ -233,3 +241,24 @@ def test_request_budget_for_a_full_read_is_one_call_per_1000_items(big: Sandbox)
 
     assert sum(1 for _ in source.iter_items()) == 20_001
     assert big.state.calls - before == math.ceil(20_002 / 1000)
+
+
+def test_order_progress_is_the_posted_shipment(bc: Sandbox) -> None:
+    sales = bc.state.sales
+    sales.import_order("1001", {"SKU-000001": 1})  # imported, not shipped
+    sales.ship(sales.import_order("1002", {"SKU-000002": 2})["id"])
+    sales.ship(sales.import_order("O'Brien #7", {"SKU-000003": 1})["id"])
+    sales.ship(sales.import_order("10021", {"SKU-000004": 1})["id"])
+    sales.ship(sales.import_order("", {"SKU-000005": 1})["id"])  # raised by hand
+    source = bc.source()
+    source.api.token()
+    calls = bc.state.calls
+
+    progress = source.order_progress(["1001", "1002", "O'Brien #7", "9999", "1002", "", "100"])
+
+    assert progress == {
+        "1002": OrderProgress(committed=True, shipped=True),
+        "O'Brien #7": OrderProgress(committed=True, shipped=True),
+    }
+    # One request per distinct number; the repeat and the empty number cost none.
+    assert bc.state.calls - calls == 5

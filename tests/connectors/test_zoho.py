@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +11,7 @@ import pytest
 
 from connectors.errors import PermanentError, TransientError
 from connectors.tokens import MemoryTokenCache, TokenCache
+from connectors.types import OrderProgress
 from connectors.zoho import TOKEN_WINDOW_SECONDS, ZohoInventorySource
 from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
@@ -209,13 +210,23 @@ def test_token_quota_exhausted_is_transient_for_the_window(zoho: Zoho) -> None:
     assert failure.value.retry_after == TOKEN_WINDOW_SECONDS
 
 
-def test_rate_limited_call_is_transient_with_its_wait(zoho: Zoho) -> None:
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda source: source.get_quantities(["SKU-000001"]),
+        lambda source: source.order_progress(["1001"]),
+    ],
+    ids=["get_quantities", "order_progress"],
+)
+def test_rate_limited_call_is_transient_with_its_wait(
+    zoho: Zoho, read: Callable[[ZohoInventorySource], object]
+) -> None:
     source = zoho.connect()
     source.api.token()
     zoho.state.set_faults(share_429=1.0)
 
     with pytest.raises(TransientError) as failure:
-        source.get_quantities(["SKU-000001"])
+        read(source)
 
     assert (failure.value.status, failure.value.retry_after) == (429, 1.0)
 
@@ -249,3 +260,68 @@ def test_readings_are_dated_by_the_given_clock_before_each_request(zoho: Zoho) -
 
     assert item is not None and item.read_at == datetime(2030, 1, 1, 0, 0, 1, tzinfo=UTC)
     assert calls_at_stamp == [before]
+
+
+def orders_at_each_step(zoho: Zoho) -> None:
+    """Sales orders for store orders 1001 to 1007 and `O'Brien #7`, at each step."""
+    book = zoho.state.sales_orders
+    book.raise_order({"SKU-000001": 1}, "1001", "draft")
+    book.raise_order({"SKU-000002": 1}, "1002", "confirmed")
+    book.void(book.raise_order({"SKU-000003": 1}, "1003", "confirmed")["salesorder_id"])
+    book.invoice(book.raise_order({"SKU-000004": 1}, "1004", "confirmed")["salesorder_id"])
+    book.ship(book.raise_order({"SKU-000005": 1}, "1005", "confirmed")["salesorder_id"])
+    # Voided and raised again: the live one counts.
+    book.void(book.raise_order({"SKU-000006": 2}, "1006", "confirmed")["salesorder_id"])
+    book.raise_order({"SKU-000006": 1}, "1006", "confirmed")
+    book.raise_order({"SKU-000007": 1}, "O'Brien #7", "draft")
+    # Split in two by the merchant: shipped only once both are.
+    book.invoice(book.raise_order({"SKU-000009": 1}, "1007", "confirmed")["salesorder_id"])
+    book.ship(book.raise_order({"SKU-000010": 1}, "1007", "confirmed")["salesorder_id"])
+    book.raise_order({"SKU-000008": 1}, "", "confirmed")  # raised by hand, no reference
+
+
+NUMBERS = ["1001", "1002", "1003", "1004", "1005", "1006", "1007", "O'Brien #7", "9999", "100"]
+
+
+@pytest.mark.parametrize(
+    ("stock_field", "shipped"),
+    [
+        ("stock_on_hand", {"1004"}),  # accounting stock falls with the invoice
+        ("available_stock", {"1004"}),
+        ("actual_available_stock", {"1005"}),  # physical stock with the shipment
+    ],
+)
+def test_order_progress_follows_each_sales_order_step(
+    zoho: Zoho, stock_field: str, shipped: set[str]
+) -> None:
+    orders_at_each_step(zoho)
+
+    progress = zoho.connect(stock_field=stock_field).order_progress(NUMBERS)
+
+    assert {number: p.committed for number, p in progress.items()} == {
+        "1001": False,  # a draft commits nothing
+        "1002": True,
+        "1003": False,  # void
+        "1004": True,
+        "1005": True,
+        "1006": True,
+        "1007": True,
+        "O'Brien #7": False,
+    }
+    assert {number for number, p in progress.items() if p.shipped} == shipped
+
+
+def test_order_progress_asks_once_per_number_and_pages(zoho: Zoho) -> None:
+    book = zoho.state.sales_orders
+    for _ in range(200):
+        book.raise_order({"SKU-000001": 1}, "2001", "draft")
+    book.raise_order({"SKU-000001": 1}, "2001", "confirmed")  # on the second page
+    source = zoho.connect()
+    source.api.token()
+    calls = zoho.state.calls
+
+    progress = source.order_progress(["2001", "2002", "2002", ""])
+
+    assert progress == {"2001": OrderProgress(committed=True, shipped=False)}
+    # Two pages for 2001, one call for 2002; the repeat and the empty number cost none.
+    assert zoho.state.calls - calls == 3

@@ -166,6 +166,93 @@ def test_unsupported_queries_are_odata_bad_requests(bc: BC, query: str) -> None:
     assert answer.json()["error"]["code"] == "BadRequest"
 
 
+def import_order(bc: BC, external: str, lines: dict[str, int]) -> dict[str, Any]:
+    body = {"externalDocumentNumber": external, "lines": lines}
+    answer = requests.post(f"{bc.url}/_sandbox/salesorders", json=body, timeout=10)
+    assert answer.status_code == 201, answer.text
+    order: dict[str, Any] = answer.json()["salesOrder"]
+    return order
+
+
+def ship(bc: BC, order: dict[str, Any]) -> requests.Response:
+    return requests.post(f"{bc.url}/_sandbox/salesorders/{order['id']}/ship", timeout=10)
+
+
+def test_an_imported_order_moves_no_stock_until_its_shipment_is_posted(
+    bc: BC, receiver: tuple[str, Receiver]
+) -> None:
+    hook_url, endpoint = receiver
+    bc.state.set_faults(webhook_url=hook_url, webhook_secret="s")
+    company = f"{bc.api}/companies({bc.state.company_id})"
+    item = dict(bc.state.by_number["SKU-000004"])
+
+    order = import_order(bc, "#1001", {"SKU-000004": 3, "SKU-000005": 1})
+    before = bc.state.stock()["SKU-000004"]
+    lines = bc.get(f"{company}/salesOrders({order['id']})/salesOrderLines").json()["value"]
+    posted = ship(bc, order)
+    again = ship(bc, order)
+    assert bc.state.webhooks.wait_idle(10)
+    shipped = bc.get(f"{company}/salesOrders?$filter=externalDocumentNumber eq '%231001'")
+    shipments = bc.get(f"{company}/salesShipments?$filter=externalDocumentNumber eq '%231001'")
+
+    assert (order["status"], order["fullyShipped"], order["number"]) == (
+        "Open",
+        False,
+        "S-ORD101001",
+    )
+    assert before == item["inventory"]
+    assert [
+        (line["lineObjectNumber"], line["quantity"], line["shippedQuantity"]) for line in lines
+    ] == [
+        ("SKU-000004", 3, 0),
+        ("SKU-000005", 1, 0),
+    ]
+    assert lines[0]["itemId"] == item["id"]
+    assert posted.status_code == 201 and again.status_code == 409
+    [row] = shipped.json()["value"]
+    assert row["fullyShipped"] is True
+    [shipment] = shipments.json()["value"]
+    assert shipment == posted.json()["salesShipment"] | {"@odata.etag": shipment["@odata.etag"]}
+    assert (shipment["orderNumber"], shipment["externalDocumentNumber"]) == (
+        order["number"],
+        "#1001",
+    )
+    assert bc.state.stock()["SKU-000004"] == item["inventory"] - 3
+    # A ledger movement: the item record, its timestamp and its subscribers see nothing.
+    assert bc.state.by_number["SKU-000004"]["lastModifiedDateTime"] == item["lastModifiedDateTime"]
+    assert endpoint.notifications == []
+
+
+def test_sales_documents_filter_by_external_number_with_quotes(bc: BC) -> None:
+    company = f"{bc.api}/companies({bc.state.company_id})"
+    ship(bc, import_order(bc, "O'Brien", {"SKU-000001": 1}))
+    ship(bc, import_order(bc, "1002", {"SKU-000001": 1}))
+    import_order(bc, "1003", {"SKU-000002": 1})
+
+    quoted = bc.get(f"{company}/salesShipments?$filter=externalDocumentNumber eq 'O''Brien'")
+    either = bc.get(
+        f"{company}/salesOrders?$filter=externalDocumentNumber eq '1003' or "
+        "externalDocumentNumber eq '1002'&$select=number,externalDocumentNumber"
+    )
+    mixed = bc.get(f"{company}/salesOrders?$filter=number eq 'A' or externalDocumentNumber eq 'B'")
+    unknown = requests.post(
+        f"{bc.url}/_sandbox/salesorders",
+        json={"externalDocumentNumber": "1", "lines": {"NOPE": 1}},
+        timeout=10,
+    )
+    no_order = ship(bc, {"id": "nope"})
+    unauthorised = requests.get(f"{company}/salesShipments", timeout=10)
+
+    assert [row["externalDocumentNumber"] for row in quoted.json()["value"]] == ["O'Brien"]
+    assert [(row["number"], row["externalDocumentNumber"]) for row in either.json()["value"]] == [
+        ("S-ORD101002", "1002"),
+        ("S-ORD101003", "1003"),
+    ]
+    assert mixed.status_code == 400 and mixed.json()["error"]["code"] == "BadRequest"
+    assert unknown.json() == {"unknown": ["NOPE"]} and no_order.status_code == 404
+    assert unauthorised.status_code == 401
+
+
 def test_one_item_by_guid(bc: BC) -> None:
     row = bc.state.by_number["SKU-000007"]
 

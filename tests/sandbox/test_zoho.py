@@ -15,6 +15,7 @@ from sandbox.base import SandboxConfig
 from sandbox.catalog import erp_quantity, skus
 from sandbox.server import running
 from sandbox.zoho import create_app
+from sandbox.zoho.salesorders import HEADER
 from sandbox.zoho.state import ZohoState
 
 ACCOUNT = DEFAULTS["zoho"].sandbox
@@ -128,7 +129,8 @@ def test_a_sales_order_commits_stock_and_leaves_on_hand(zoho: tuple[str, ZohoSta
     unknown = requests.post(f"{url}/_sandbox/salesorders", json={sku: 1, "NOPE": 1}, timeout=10)
     for_sale = requests.get(f"{url}/_sandbox/available-for-sale", timeout=10).json()
 
-    assert done.json() == {"changed": 1} and unknown.status_code == 400
+    assert done.status_code == 201 and unknown.status_code == 400
+    assert done.json()["salesorder"]["status"] == "confirmed"
     after = state.by_sku[sku]
     assert after["stock_on_hand"] == before["stock_on_hand"]
     assert after["committed_stock"] == before["committed_stock"] + 2
@@ -137,6 +139,144 @@ def test_a_sales_order_commits_stock_and_leaves_on_hand(zoho: tuple[str, ZohoSta
         == after["available_for_sale_stock"]
         == (before["available_for_sale_stock"] - 2)
     )
+
+
+def raise_order(url: str, lines: dict[str, int], **query: str) -> dict[str, Any]:
+    answer = requests.post(f"{url}/_sandbox/salesorders", params=query, json=lines, timeout=10)
+    assert answer.status_code == 201, answer.text
+    order: dict[str, Any] = answer.json()["salesorder"]
+    return order
+
+
+def step(url: str, order: dict[str, Any], name: str) -> requests.Response:
+    return requests.post(f"{url}/_sandbox/salesorders/{order['salesorder_id']}/{name}", timeout=10)
+
+
+def test_a_draft_commits_nothing_until_confirmed_and_a_void_releases(
+    zoho: tuple[str, ZohoState],
+) -> None:
+    url, state = zoho
+    sku = "SKU-000011"
+    item = state.by_sku[sku]
+    committed = item["committed_stock"]
+
+    draft = raise_order(url, {sku: 3}, reference_number="1001", status="draft")
+    after_draft = item["committed_stock"]
+    confirmed = step(url, draft, "confirm").json()["salesorder"]
+    after_confirm = (item["committed_stock"], item["actual_committed_stock"])
+    voided = step(url, draft, "void").json()["salesorder"]
+
+    assert (draft["salesorder_number"], draft["reference_number"]) == ("SO-00001", "1001")
+    assert draft["status"] == "draft" and after_draft == committed
+    assert confirmed["status"] == "confirmed" and after_confirm == (committed + 3,) * 2
+    assert voided["status"] == "void"
+    assert item["committed_stock"] == item["actual_committed_stock"] == committed
+    assert [line["sku"] for line in voided["line_items"]] == [sku]
+
+
+def test_an_invoice_moves_accounting_stock_a_shipment_physical_stock() -> None:
+    received: list[dict[str, Any]] = []
+
+    def endpoint(environ: dict[str, Any], start_response: Any) -> Any:
+        received.append(json.loads(Request(environ).data))
+        return Response("ok")(environ, start_response)
+
+    sku = "SKU-000005"
+    with running(endpoint) as hook_url:
+        app = create_app(SandboxConfig(items=10, webhook_url=hook_url, webhook_secret="tok"))
+        state = app.config["SANDBOX_STATE"]
+        with running(app) as url:
+            state.set_stock({sku: 20})
+            assert state.webhooks.wait_idle(10)
+            held = state.by_sku[sku]["committed_stock"]
+            order = raise_order(url, {sku: 4}, reference_number="#1002")
+            invoiced = step(url, order, "invoice").json()["salesorder"]
+            accounting = dict(state.by_sku[sku])
+            shipped = step(url, order, "ship").json()["salesorder"]
+            assert state.webhooks.wait_idle(10)
+
+    def figures(item: dict[str, Any], prefix: str) -> tuple[float, float, float]:
+        hand = "actual_available_stock" if prefix else "stock_on_hand"
+        held = f"{prefix}committed_stock"
+        return item[hand], item[held], item[f"{prefix}available_for_sale_stock"]
+
+    assert (invoiced["status"], invoiced["invoiced_status"]) == ("confirmed", "invoiced")
+    assert invoiced["shipped_status"] == "pending"
+    assert figures(accounting, "") == (16, held, 16 - held)
+    assert accounting["available_stock"] == 16
+    assert figures(accounting, "actual_") == (20, held + 4, 16 - held)
+    assert (shipped["status"], shipped["shipped_status"]) == ("closed", "shipped")
+    assert figures(state.by_sku[sku], "actual_") == (16, held, 16 - held)
+    # The stock change, the invoice and the shipment each sent the item's webhook.
+    assert [body["item"]["stock_on_hand"] for body in received] == [20, 16, 16]
+    assert received[-1]["item"]["actual_available_stock"] == 16
+
+
+def test_steps_an_order_cannot_take_are_refused(zoho: tuple[str, ZohoState]) -> None:
+    url, state = zoho
+    sku = "SKU-000012"
+    before = dict(state.by_sku[sku])
+    draft = raise_order(url, {sku: 1}, status="draft")
+    shipped = raise_order(url, {sku: 1})
+    step(url, shipped, "ship")
+
+    refused = [
+        step(url, draft, "invoice"),
+        step(url, draft, "ship"),
+        step(url, shipped, "ship"),
+        step(url, shipped, "void"),
+        step(url, shipped, "confirm"),
+    ]
+    service = raise_order(url, {"SERVICE-FEE": 1, sku: 0})
+    inactive = requests.post(f"{url}/_sandbox/salesorders", json={"OLD-000001": 1}, timeout=10)
+    unknown = step(url, {"salesorder_id": "1"}, "confirm")
+    bad_step = step(url, draft, "close")
+    bad_status = requests.post(
+        f"{url}/_sandbox/salesorders", params={"status": "closed"}, json={sku: 1}, timeout=10
+    )
+
+    assert [answer.status_code for answer in refused] == [409] * 5
+    assert step(url, service, "invoice").json()["salesorder"]["invoiced_status"] == "invoiced"
+    assert (inactive.status_code, inactive.json()) == (
+        400,
+        {"error": "inactive items cannot be ordered: OLD-000001"},
+    )
+    assert "cannot void SO-00002" in refused[3].json()["error"]
+    assert (unknown.status_code, bad_step.status_code, bad_status.status_code) == (404, 404, 400)
+    assert state.by_sku[sku]["actual_available_stock"] == before["actual_available_stock"] - 1
+    assert state.by_sku[sku]["stock_on_hand"] == before["stock_on_hand"]
+    assert state.by_sku[sku]["committed_stock"] == before["committed_stock"] + 1
+
+
+def test_sales_orders_list_by_reference_number_with_headers_only(
+    zoho: tuple[str, ZohoState],
+) -> None:
+    url, state = zoho
+    raise_order(url, {"SKU-000001": 1}, reference_number="1001")
+    raise_order(url, {"SKU-000002": 1}, reference_number="1001", status="draft")
+    raise_order(url, {"SKU-000003": 1}, reference_number="10011")
+    token = state.mint_token() or ""
+
+    def listed(**params: str) -> requests.Response:
+        return requests.get(
+            f"{url}/inventory/v1/salesorders",
+            params={"organization_id": ORG, **params},
+            headers={"Authorization": f"Zoho-oauthtoken {token}"},
+            timeout=10,
+        )
+
+    body = listed(reference_number="1001").json()
+    unauthorised = requests.get(
+        f"{url}/inventory/v1/salesorders", params={"organization_id": ORG}, timeout=10
+    )
+
+    assert (body["code"], body["message"]) == (0, "success")
+    assert [o["status"] for o in body["salesorders"]] == ["confirmed", "draft"]
+    assert set(body["salesorders"][0]) == set(HEADER)  # no line items in a list
+    assert body["page_context"]["has_more_page"] is False
+    assert listed(reference_number="none").json()["salesorders"] == []
+    assert len(listed().json()["salesorders"]) == 3
+    assert unauthorised.status_code == 401
 
 
 def test_sku_filter_and_single_item(zoho: tuple[str, ZohoState]) -> None:

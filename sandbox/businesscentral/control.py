@@ -1,0 +1,54 @@
+"""The Business Central sandbox's own control routes: import and ship sales orders.
+
+Under `/_sandbox/`, so never behind faults or the bearer check.
+
+- `POST /_sandbox/salesorders` with `{"externalDocumentNumber": "<n>", "lines":
+  {"<item number>": units}}`: an `Open` sales order; 201 `{"salesOrder": {...}}`, 400
+  `{"unknown": [...]}` for item numbers the company lacks, 400 `{"error": ...}` for
+  a malformed body.
+- `POST /_sandbox/salesorders/<id>/ship`: post its whole shipment; 201
+  `{"salesShipment": {...}}`, 404 for an unknown id, 409 once fully shipped
+  (`sandbox.businesscentral.sales`).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from sandbox.base import current_state
+from sandbox.businesscentral.sales import Refused
+from sandbox.businesscentral.state import BusinessCentralState
+from sandbox.control import CONTROL_PREFIX
+
+blueprint = Blueprint("businesscentral_control", __name__, url_prefix=CONTROL_PREFIX)
+
+
+@blueprint.post("/salesorders")
+def post_sales_order() -> tuple[Response, int]:
+    body = request.get_json(force=True, silent=True)
+    external = body.get("externalDocumentNumber") if isinstance(body, dict) else None
+    lines = body.get("lines") if isinstance(body, dict) else None
+    if (
+        not isinstance(external, str)
+        or not isinstance(lines, dict)
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in lines.values())
+    ):
+        message = 'expected {"externalDocumentNumber": "..", "lines": {"<item number>": units}}'
+        return jsonify({"error": message}), 400
+    state = current_state(BusinessCentralState)
+    with state.lock:
+        unknown = sorted(set(lines) - state.known(lines))
+        if unknown:
+            return jsonify({"unknown": unknown}), 400
+        return jsonify({"salesOrder": state.sales.import_order(external, lines)}), 201
+
+
+@blueprint.post("/salesorders/<order_id>/ship")
+def post_shipment(order_id: str) -> tuple[Response, int]:
+    try:
+        shipment = current_state(BusinessCentralState).sales.ship(order_id)
+    except KeyError:
+        return jsonify({"error": f"no sales order {order_id}"}), 404
+    except Refused as exc:
+        return jsonify({"error": str(exc)}), 409
+    return jsonify({"salesShipment": shipment}), 201
