@@ -16,12 +16,14 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Reservation, RunStatus
+from models import Item, Reservation, RunStatus, Site, WebhookLog, WebhookStatus
 from models.crypto import Vault
+from models.db import transaction
 from sandbox.base import SandboxState
+from sandbox.zoho.state import ZohoState
 from settings import Settings
 from sync.limits import PLATFORM_QUOTAS
 from sync.runs import start_run
@@ -98,6 +100,10 @@ def stores(
                 )
             )
             by_name[platform] = (state, _base_url(state, db, site_id), site_id)
+        # One store sells from Zoho's available-for-sale figure: the ERP's handover
+        # reaches it at confirmation, the others at the invoice.
+        with transaction(db) as session:
+            session.get_one(Site, by_name["shopify"][2]).stock_basis = "available_for_sale"
         runs = [start_run(live.context, site_id) for _, _, site_id in by_name.values()]
         for run_id in runs:
             wait_for(lambda run_id=run_id: finished(db, run_id), 120, f"run {run_id}")
@@ -109,8 +115,6 @@ def stores(
 
 
 def _base_url(state: SandboxState, db: sessionmaker[Session], site_id: int) -> str:
-    from models import Site
-
     with db() as session:
         return session.get_one(Site, site_id).base_url
 
@@ -124,11 +128,7 @@ def _reservations(db: sessionmaker[Session]) -> list[tuple[str, int, str | None]
 
 
 def _all_show(stores: Stores, sku: str, number: int, what: str) -> None:
-    wait_for(
-        lambda: set(stores.stock(sku).values()) == {number},
-        60,
-        f"every store to show {number} ({what}): {stores.stock(sku)}",
-    )
+    wait_for(lambda: set(stores.stock(sku).values()) == {number}, 60, f"{number} ({what})")
 
 
 @pytest.mark.slow
@@ -136,7 +136,13 @@ def test_an_order_lowers_the_siblings_once_and_survives_a_full_sync(
     stores: Stores, db: sessionmaker[Session]
 ) -> None:
     live = stores.live
-    sku = sorted(live.stack.erp_stock())[3]
+    erp_state = live.stack.erp
+    assert isinstance(erp_state, ZohoState)
+    sku = next(
+        s
+        for s in sorted(live.stack.store_stock())
+        if s in erp_state.by_sku and not erp_state.by_sku[s]["committed_stock"]
+    )
     live.stack.erp.set_stock({sku: 10})
     _all_show(stores, sku, 10, "the ERP's change")
 
@@ -154,6 +160,37 @@ def test_an_order_lowers_the_siblings_once_and_survives_a_full_sync(
         assert run_row(db, run_id).status == RunStatus.COMPLETED
     assert set(stores.stock(sku).values()) == {7}
 
+    # Zoho imports the order (a confirmed sales order carrying its number): on hand
+    # stays 10, available-for-sale falls to 7. A full sync reads it (asking Zoho about
+    # the open order first): everyone stays 7, Shopify now from available-for-sale.
+    erp = live.stack.erp_url
+    number = str(order["id"])
+    imported = requests.post(
+        f"{erp}/_sandbox/salesorders",
+        params={"reference_number": number, "status": "confirmed"},
+        json={sku: 3},
+        timeout=10,
+    )
+    assert imported.status_code == 201, imported.text
+    runs = [start_run(live.context, site_id) for _, _, site_id in stores.by_name.values()]
+    for run_id in runs:
+        wait_for(lambda run_id=run_id: finished(db, run_id), 120, f"run {run_id}")
+    assert set(stores.stock(sku).values()) == {7}
+    _, _, shopify_site = stores.by_name["shopify"]
+    assert _erp_figure(db, shopify_site, sku) == 7
+
+    # Then invoices it: on hand falls to 7 and Zoho notifies. The notice is read after
+    # Zoho is asked about the order, so the reservation ends as absorbed and no store
+    # dips to 4: not one write anywhere.
+    writes = {name: stores.writes(name) for name in stores.by_name}
+    salesorder = imported.json()["salesorder"]["salesorder_id"]
+    invoiced = requests.post(f"{erp}/_sandbox/salesorders/{salesorder}/invoice", timeout=10)
+    assert invoiced.status_code == 200, invoiced.text
+    wait_for(lambda: _reservations(db) == [(number, 3, "absorbed")], 60, "the handover")
+    wait_for(lambda: _events_done(db), 60, "Zoho's notice processed")
+    assert set(stores.stock(sku).values()) == {7}
+    assert {name: stores.writes(name) for name in stores.by_name} == writes
+
     # Another order of 2, cancelled before the ERP imports it: back up by 2 everywhere.
     second = stores.control("bigcommerce", "orders", {"lines": [{"sku": sku, "quantity": 2}]})
     _all_show(stores, sku, 5, "the second order")
@@ -162,3 +199,20 @@ def test_an_order_lowers_the_siblings_once_and_survives_a_full_sync(
     wait_for(
         lambda: (str(second["id"]), 2, "cancelled") in _reservations(db), 30, "the cancel's end"
     )
+
+
+def _erp_figure(db: sessionmaker[Session], site_id: int, sku: str) -> int | None:
+    with db() as session:
+        return session.scalar(
+            select(Item.erp_quantity).where(Item.site_id == site_id, Item.sku == sku)
+        )
+
+
+def _events_done(db: sessionmaker[Session]) -> bool:
+    with db() as session:
+        pending = session.scalar(
+            select(func.count())
+            .select_from(WebhookLog)
+            .where(WebhookLog.status.in_((WebhookStatus.RECEIVED, WebhookStatus.QUEUED)))
+        )
+        return pending == 0
