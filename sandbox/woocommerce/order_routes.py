@@ -9,18 +9,16 @@ Control routes (never behind faults or auth, like every `/_sandbox/*` route):
 - `POST /_sandbox/orders/<id>/refunds` `{"lines": [{"sku", "quantity"}], "restock": true}`
   (`restock` defaults to true, as `api_restock` does on `/wc/v3/orders/<id>/refunds`).
 
-A mistake in the caller is a 400 `{"error"}` (`{"unknown": [...]}` for SKUs the store
-does not sell), and nothing changes.
+A mistake in the caller is a 400 and changes nothing (`sandbox.order_requests`).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from sandbox.base import current_state
 from sandbox.control import CONTROL_PREFIX
+from sandbox.order_requests import BadOrderRequest, bad_request, body, lines
 from sandbox.woocommerce.errors import WcError
 from sandbox.woocommerce.orders import Line, Order, order_json, refund_json
 from sandbox.woocommerce.paging import paged, paging
@@ -30,17 +28,7 @@ api = Blueprint("woocommerce_orders", __name__, url_prefix=API)
 control = Blueprint("woocommerce_order_control", __name__, url_prefix=CONTROL_PREFIX)
 
 
-class BadOrderRequest(Exception):
-    """The control request is not one the sandbox can play; answered 400 with `body`."""
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        super().__init__(str(body))
-        self.body = body
-
-
-@control.errorhandler(BadOrderRequest)
-def bad_request(error: BadOrderRequest) -> tuple[Response, int]:
-    return jsonify(error.body), 400
+control.register_error_handler(BadOrderRequest, bad_request)
 
 
 def _state() -> WooCommerceState:
@@ -77,23 +65,23 @@ def list_refunds(order_id: int) -> Response:
 
 @control.post("/orders")
 def post_order() -> tuple[Response, int]:
-    state, body = _state(), _body()
-    status = _status(body.get("status", "processing"))
-    pairs = _lines(body)
+    state, found = _state(), body()
+    status = _status(found.get("status", "processing"))
+    pairs = [(row["sku"], row["quantity"]) for row in lines(found)]
     with state.lock:
-        found = [(state.catalog.sellable_by_sku(sku), quantity) for sku, quantity in pairs]
-        lines = [(product, quantity) for product, quantity in found if product is not None]
-        if len(lines) < len(found):
+        products = [(state.catalog.sellable_by_sku(sku), quantity) for sku, quantity in pairs]
+        wanted = [(product, quantity) for product, quantity in products if product is not None]
+        if len(wanted) < len(products):
             skus = {sku for sku, _ in pairs}
             raise BadOrderRequest({"unknown": sorted(skus - state.known(skus))})
-    order = state.place_order(lines, status)
+    order = state.place_order(wanted, status)
     return jsonify({"id": order.id, "number": str(order.id)}), 201
 
 
 @control.post("/orders/<int:order_id>/status")
 def post_status(order_id: int) -> Response:
-    state, body = _state(), _body()
-    status = _status(body.get("status"))
+    state, found = _state(), body()
+    status = _status(found.get("status"))
     with state.lock:
         order = _control_order(state, order_id)
     state.set_order_status(order, status)
@@ -103,15 +91,16 @@ def post_status(order_id: int) -> Response:
 @control.post("/orders/<int:order_id>/refunds")
 def post_refund(order_id: int) -> tuple[Response, int]:
     """Refund units of the order's lines, at most what each has left to refund."""
-    state, body = _state(), _body()
-    restock = body.get("restock", True)
+    state, found = _state(), body()
+    restock = found.get("restock", True)
     if not isinstance(restock, bool):
         raise BadOrderRequest({"error": "restock must be a boolean"})
     with state.lock:
         order = _control_order(state, order_id)
         by_sku = {line.product.sku: line for line in order.lines}
         refunded: list[tuple[Line, int]] = []
-        for sku, quantity in _lines(body):
+        for row in lines(found):
+            sku, quantity = row["sku"], row["quantity"]
             line = by_sku.get(sku)
             if line is None:
                 raise BadOrderRequest({"unknown": [sku]})
@@ -137,32 +126,8 @@ def _control_order(state: WooCommerceState, order_id: int) -> Order:
     return order
 
 
-def _body() -> dict[str, Any]:
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise BadOrderRequest({"error": "expected a JSON object"})
-    return body
-
-
 def _status(status: object) -> str:
     """Any non-empty status: plugins add their own, which move no stock (section 1)."""
     if not isinstance(status, str) or not status:
         raise BadOrderRequest({"error": "status must be a non-empty string"})
     return status
-
-
-def _lines(body: dict[str, Any]) -> list[tuple[str, int]]:
-    """`lines` as (SKU, units): a non-empty list of objects with a SKU and units > 0."""
-    lines = body.get("lines")
-    if not isinstance(lines, list) or not lines:
-        raise BadOrderRequest({"error": "lines must be a non-empty list"})
-    pairs = []
-    for line in lines:
-        sku = line.get("sku") if isinstance(line, dict) else None
-        quantity = line.get("quantity") if isinstance(line, dict) else None
-        if not isinstance(sku, str) or not isinstance(quantity, int) or isinstance(quantity, bool):
-            raise BadOrderRequest({"error": "each line needs a sku and an integer quantity"})
-        if quantity <= 0:
-            raise BadOrderRequest({"error": "quantity must be at least 1"})
-        pairs.append((sku, quantity))
-    return pairs
