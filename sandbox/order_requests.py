@@ -7,9 +7,12 @@ blueprint registers `bad_request` for `BadOrderRequest`.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from flask import Response, jsonify, request
+
+Order = TypeVar("Order")
 
 
 class BadOrderRequest(Exception):
@@ -47,3 +50,11 @@ def lines(found: dict[str, Any], *extra: str) -> list[dict[str, Any]]:
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
             raise BadOrderRequest({"error": "quantity must be an integer of at least 1"})
     return rows
+
+
+def known_order(orders: Mapping[int, Order], order_id: int) -> Order:
+    """The order the route names; one the store never had is the caller's mistake."""
+    order = orders.get(order_id)
+    if order is None:
+        raise BadOrderRequest({"error": f"no order {order_id}"})
+    return order

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, jsonify
 
 from sandbox.base import current_state
 from sandbox.control import CONTROL_PREFIX
-from sandbox.order_requests import BadOrderRequest, bad_request, body, lines
+from sandbox.order_requests import BadOrderRequest, bad_request, body, known_order, lines
 from sandbox.shopify import order_flow
 from sandbox.shopify.orders import RESTOCK_TYPES, Line, Order
 from sandbox.shopify.state import ShopifyState
@@ -67,7 +67,7 @@ def post_cancel(order_id: int) -> Response:
 def post_refund(order_id: int) -> tuple[Response, int]:
     state, rows = _state(), lines(body(), "restock_type")
     with state.lock:
-        order = _order(state, order_id)
+        order = known_order(state.orders.orders, order_id)
         refunded: list[tuple[Line, int, str]] = []
         for row in rows:
             line = order.line_for(row["sku"])
@@ -107,15 +107,8 @@ def _refundable(order: Order, line: Line, restock_type: str) -> int:
     return left
 
 
-def _order(state: ShopifyState, order_id: int) -> Order:
-    order = state.orders.orders.get(order_id)
-    if order is None:
-        raise BadOrderRequest({"error": f"no order {order_id}"})
-    return order
-
-
 def _open_order(state: ShopifyState, order_id: int) -> Order:
-    order = _order(state, order_id)
+    order = known_order(state.orders.orders, order_id)
     if order.cancelled_at:
         raise BadOrderRequest({"error": f"order {order_id} is cancelled"})
     return order

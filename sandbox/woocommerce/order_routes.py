@@ -18,7 +18,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from sandbox.base import current_state
 from sandbox.control import CONTROL_PREFIX
-from sandbox.order_requests import BadOrderRequest, bad_request, body, lines
+from sandbox.order_requests import BadOrderRequest, bad_request, body, known_order, lines
 from sandbox.woocommerce.errors import WcError
 from sandbox.woocommerce.orders import Line, Order, order_json, refund_json
 from sandbox.woocommerce.paging import paged, paging
@@ -83,7 +83,7 @@ def post_status(order_id: int) -> Response:
     state, found = _state(), body()
     status = _status(found.get("status"))
     with state.lock:
-        order = _control_order(state, order_id)
+        order = known_order(state.orders.orders, order_id)
     state.set_order_status(order, status)
     return jsonify({"id": order.id, "status": status})
 
@@ -96,7 +96,7 @@ def post_refund(order_id: int) -> tuple[Response, int]:
     if not isinstance(restock, bool):
         raise BadOrderRequest({"error": "restock must be a boolean"})
     with state.lock:
-        order = _control_order(state, order_id)
+        order = known_order(state.orders.orders, order_id)
         by_sku = {line.product.sku: line for line in order.lines}
         refunded: list[tuple[Line, int]] = []
         for row in lines(found):
@@ -116,13 +116,6 @@ def _order(state: WooCommerceState, order_id: int) -> Order:
     order = state.orders.orders.get(order_id)
     if order is None:
         raise WcError("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
-    return order
-
-
-def _control_order(state: WooCommerceState, order_id: int) -> Order:
-    order = state.orders.orders.get(order_id)
-    if order is None:
-        raise BadOrderRequest({"error": f"no order {order_id}"})
     return order
 
 
