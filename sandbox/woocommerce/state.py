@@ -89,9 +89,9 @@ class WooCommerceState(SandboxState):
         """A status change: `order.updated`, or `order.created` for a draft becoming an
         order (section 1, "Drafts", since woocommerce/woocommerce#47422)."""
         with self.lock:
-            was_draft = order.status in DRAFTS
+            placed = order.status in DRAFTS and status not in DRAFTS
             changed = self.orders.set_status(order, status)
-        self._order_changed(order, "created" if was_draft else "updated", changed)
+        self._order_changed(order, "created" if placed else "updated", changed)
 
     def refund_order(self, order: Order, lines: Sequence[tuple[Line, int]], restock: bool) -> None:
         """A refund: `woocommerce_order_refunded` fires `order.updated`."""

@@ -523,11 +523,13 @@ def test_concurrent_orders_never_lose_a_decrement(store: Any) -> None:
 
 
 def test_order_changes_send_order_and_product_webhooks() -> None:
-    """order.created (unless a draft), order.updated for each change, and the
-    product.updated WC sends for each stock change, each order body built at delivery."""
+    """order.created (for a draft only once it becomes an order; a checkout-draft's
+    update is order.updated, woocommerce/woocommerce#66995), order.updated for each
+    change, and the product.updated WC sends for each stock change."""
     with receiving() as (url, sink):
         with sandbox(items=20, webhook_url=url) as (base, state):
             draft = _order(base, {"SKU-000001": 1}, "checkout-draft")
+            _status(base, draft, "checkout-draft")
             order_id = _order(base, {"SKU-000002": 2}, "pending")
             _status(base, order_id, "processing")
             _refund(base, order_id, {"SKU-000002": 1}, restock=True)
@@ -535,6 +537,7 @@ def test_order_changes_send_order_and_product_webhooks() -> None:
             assert state.webhooks.wait_idle(10)
     deliveries = [(d.headers["x-wc-webhook-topic"], json.loads(d.body)) for d in sink.deliveries]
     assert [(topic, body["id"]) for topic, body in deliveries] == [
+        ("order.updated", draft),
         ("order.created", order_id),
         ("order.updated", order_id),
         ("product.updated", 101),
@@ -544,7 +547,7 @@ def test_order_changes_send_order_and_product_webhooks() -> None:
         ("product.updated", 100),
     ]
     statuses = [body["status"] for topic, body in deliveries if topic.startswith("order")]
-    assert statuses == ["pending", "processing", "processing", "processing"]
-    stamps = [body["date_modified_gmt"] for t, body in deliveries if t.startswith("order")][:3]
+    assert statuses == ["checkout-draft", "pending", "processing", "processing", "processing"]
+    stamps = [body["date_modified_gmt"] for t, body in deliveries if t.startswith("order")][1:4]
     assert stamps == sorted(set(stamps))
-    assert [len(body["refunds"]) for t, body in deliveries if t == "order.updated"] == [0, 1]
+    assert [len(body["refunds"]) for t, body in deliveries if t == "order.updated"] == [0, 0, 1]
