@@ -32,10 +32,12 @@ def field(order: Mapping[str, Any], name: str, kind: type, platform: str) -> Any
     return value
 
 
-def utc_time(value: object, name: str, platform: str) -> datetime:
-    """An ISO 8601 time as aware UTC; one without a zone is UTC (WooCommerce's `_gmt`)."""
+def utc_time(order: Mapping[str, Any], name: str, platform: str) -> datetime:
+    """`order[name]`, an ISO 8601 time, as aware UTC; one without a zone is UTC
+    (WooCommerce's `_gmt` fields)."""
+    value = field(order, name, str, platform)
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise PermanentError(f"{platform}: order field {name!r} is not a time") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

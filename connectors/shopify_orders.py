@@ -43,7 +43,7 @@ def parse_order(payload: object) -> OrderSnapshot:
     return OrderSnapshot(
         order_id=f"gid://shopify/Order/{number}",
         number=str(order.get("name") or number),
-        updated_at=utc_time(field(order, "updated_at", str, PLATFORM), "updated_at", PLATFORM),
+        updated_at=utc_time(order, "updated_at", PLATFORM),
         state=state,
         store_applied=True,
         lines=lines,

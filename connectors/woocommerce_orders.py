@@ -64,9 +64,7 @@ def parse_order(payload: object, read_refunds: RefundReader) -> OrderSnapshot:
     return OrderSnapshot(
         order_id=order_id,
         number=str(order.get("number") or order_id),
-        updated_at=utc_time(
-            field(order, "date_modified_gmt", str, PLATFORM), "date_modified_gmt", PLATFORM
-        ),
+        updated_at=utc_time(order, "date_modified_gmt", PLATFORM),
         state=state,
         store_applied=applied,
         lines=summed([*lines, *refunded]),
