@@ -3,7 +3,8 @@ carry it, to an `OrderSnapshot` (docs/platforms.md section 5, "Order webhooks" a
 "What an order does to Shopify's numbers").
 
 Shopify moves an order's units from `available` to `committed` when the order is
-created, so its own stock always already reflects it (`store_applied`). A line holds
+created, so its own stock always already reflects an open order (`store_applied`; one
+that is not open holds nothing, so it is never applied, as for BigCommerce). A line holds
 its `quantity` less the units of every `refunds[].refund_line_items[]` naming it
 (`line_item_id`), whatever the `restock_type`: a refunded unit is released from the
 order, restocked (`cancel`, `return`) or not (`no_restock`). `cancelled_at` ends the
@@ -45,7 +46,7 @@ def parse_order(payload: object) -> OrderSnapshot:
         number=str(order.get("name") or number),
         updated_at=utc_time(order, "updated_at", PLATFORM),
         state=state,
-        store_applied=True,
+        store_applied=state is OrderState.OPEN,
         lines=lines,
     )
 

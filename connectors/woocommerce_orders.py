@@ -26,7 +26,8 @@ from connectors.types import OrderSnapshot, OrderState
 
 PLATFORM = "woocommerce"
 
-#: Status -> (state, whether WC's own stock already went down by the order).
+#: Status -> (state, whether WC's own stock already went down by the order). An order
+#: that is not open holds nothing, so it is never applied (as for BigCommerce).
 STATUSES: dict[str, tuple[OrderState, bool]] = {
     "pending": (OrderState.OPEN, False),
     "on-hold": (OrderState.OPEN, True),
@@ -35,8 +36,7 @@ STATUSES: dict[str, tuple[OrderState, bool]] = {
     "cancelled": (OrderState.CANCELLED, False),
     # Nearly always from `pending` (payment declined), which never reduced stock.
     "failed": (OrderState.CANCELLED, False),
-    # Marking an order refunded restores nothing (section 1); its refunds say the units.
-    "refunded": (OrderState.REFUNDED, True),
+    "refunded": (OrderState.REFUNDED, False),
     "checkout-draft": (OrderState.NOT_PLACED, False),
     "draft": (OrderState.NOT_PLACED, False),
     "auto-draft": (OrderState.NOT_PLACED, False),

@@ -75,7 +75,8 @@ def test_an_order_refunded_in_full_is_refunded() -> None:
 def test_a_cancelled_order_is_cancelled_restocked_or_not() -> None:
     book, order = _order(SKU_000001=2)
     order.cancelled_at = "2026-12-01T12:00:00Z"
-    assert parse_order(order_payload(order, LOCATION)).state is OrderState.CANCELLED
+    snapshot = parse_order(order_payload(order, LOCATION))
+    assert (snapshot.state, snapshot.store_applied) == (OrderState.CANCELLED, False)
     _refund(book, order, (0, 2, "cancel"))
     assert parse_order(order_payload(order, LOCATION)).state is OrderState.CANCELLED
 

@@ -45,7 +45,7 @@ def _no_refunds(order_id: str) -> Iterable[Mapping[str, Any]]:
         ("wc-shipped", OrderState.OPEN, True),
         ("cancelled", OrderState.CANCELLED, False),
         ("failed", OrderState.CANCELLED, False),
-        ("refunded", OrderState.REFUNDED, True),
+        ("refunded", OrderState.REFUNDED, False),
         ("checkout-draft", OrderState.NOT_PLACED, False),
         ("draft", OrderState.NOT_PLACED, False),
         ("auto-draft", OrderState.NOT_PLACED, False),
