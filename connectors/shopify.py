@@ -26,8 +26,9 @@ from typing import Any
 
 from connectors.errors import PermanentError, TransientError
 from connectors.http import HttpClient
+from connectors.shopify_orders import parse_order
 from connectors.tokens import TokenCache
-from connectors.types import StockUpdate, StoreProduct, UpdateResult
+from connectors.types import OrderSnapshot, StockUpdate, StoreProduct, UpdateResult
 from models.skus import try_normalize_sku
 
 #: The version whose inventory rules (changeFromQuantity, @idempotent) this module follows.
@@ -123,6 +124,11 @@ class ShopifyStore:
             products.extend(_products(nodes))
             if cursor is None:
                 return products
+
+    def read_order(self, order_id: str, payload: object) -> OrderSnapshot:
+        """The order of a signed `orders/*` delivery, parsed from `payload` (the whole
+        REST Order; `connectors.shopify_orders`): no API call."""
+        return parse_order(payload)
 
     def location_id(self) -> str:
         """The location we write to: from credentials, else the shop's first, read once."""

@@ -17,7 +17,8 @@ import requests
 from connectors.errors import PermanentError
 from connectors.http import HttpClient, decode_json
 from connectors.tokens import TokenCache
-from connectors.types import StockUpdate, StoreProduct, UpdateResult
+from connectors.types import OrderSnapshot, StockUpdate, StoreProduct, UpdateResult
+from connectors.woocommerce_orders import parse_order
 from models.skus import try_normalize_sku
 
 #: WordPress caps `per_page` at 100 (docs/platforms.md section 2); the fewest pages possible.
@@ -92,6 +93,20 @@ class WooCommerceStore:
         if product.get("status") == "trash":
             return []
         return list(self._sellable(product))
+
+    def read_order(self, order_id: str, payload: object) -> OrderSnapshot | None:
+        """The order of a signed `order.*` delivery, parsed from `payload`
+        (`connectors.woocommerce_orders`); an order with refunds costs one read of
+        `orders/<id>/refunds`. None if that read finds the order gone (404)."""
+        try:
+            return parse_order(payload, self._refunds)
+        except PermanentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _refunds(self, order_id: str) -> Iterator[dict[str, Any]]:
+        return self._pages(f"orders/{int(order_id)}/refunds")
 
     def _sellable(self, product: Mapping[str, Any]) -> Iterator[StoreProduct]:
         kind = product.get("type")

@@ -8,6 +8,12 @@ Ids are normalised here, once (docs/style.md rule 18): deliveries carry numeric 
 (`{"id": 5}`, `products/delete` nothing else), while GraphQL, the connector and the
 catalog mirror speak GIDs (`gid://shopify/Product/5`), so an event's entity is the GID
 (docs/platforms.md section 5, "Ids"). A topic we do not handle keeps the raw id.
+
+`orders/create`, `orders/updated` and `orders/cancelled` carry the whole REST Order:
+a store order, named by its Order GID. `refunds/create` stays unmapped (ignored):
+Shopify follows a refund with `orders/updated`, whose Order carries `refunds[]`, so the
+order's own delivery says everything the refund's would (docs/platforms.md section 5,
+"Order webhooks").
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ TOPICS = {
     "products/update": EventKind.STORE_PRODUCT_UPSERT,
     "products/delete": EventKind.STORE_PRODUCT_DELETE,
     "inventory_levels/update": EventKind.STORE_STOCK,
+    "orders/create": EventKind.STORE_ORDER,
+    "orders/updated": EventKind.STORE_ORDER,
+    "orders/cancelled": EventKind.STORE_ORDER,
 }
 
 #: The body field naming what changed, and that object's GraphQL type, by event kind.
@@ -30,6 +39,7 @@ OBJECTS = {
     EventKind.STORE_PRODUCT_UPSERT: ("id", "Product"),
     EventKind.STORE_PRODUCT_DELETE: ("id", "Product"),
     EventKind.STORE_STOCK: ("inventory_item_id", "InventoryItem"),
+    EventKind.STORE_ORDER: ("id", "Order"),
 }
 
 

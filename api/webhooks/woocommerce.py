@@ -5,6 +5,13 @@ delivery-id header is `wp_hash(webhook_id . time())`: not stable, not even uniqu
 the idempotency key is (resource id, `date_modified_gmt`) as docs/platforms.md section 1 advises.
 A variation's update arrives as `product.updated` with the variation's id and
 `parent_id`; the entity is then the parent product, which is what we re-read.
+
+`order.created` and `order.updated` are both a store order (the whole REST v3 order,
+built at delivery time; docs/platforms.md section 1, "Order webhooks"): created and
+updated are treated alike, an upsert by order id, because a late `order.created` may
+already show a later status and `checkout-draft` orders reach only `order.updated`.
+`order.deleted` and `order.restored` stay ignored. An order's key is prefixed `order:`
+so it never meets a product's (resource id, `date_modified_gmt`) key.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ TOPICS = {
     "product.updated": EventKind.STORE_PRODUCT_UPSERT,
     "product.restored": EventKind.STORE_PRODUCT_UPSERT,
     "product.deleted": EventKind.STORE_PRODUCT_DELETE,
+    "order.created": EventKind.STORE_ORDER,
+    "order.updated": EventKind.STORE_ORDER,
 }
 
 #: The creation ping: a form body `webhook_id=<id>` with no X-WC-* headers and no
@@ -49,18 +58,32 @@ def parse(raw_body: bytes, headers: Headers) -> list[Event]:
         # {action, arg} and no id (docs/platforms.md section 1), and a 400 counts
         # towards WooCommerce disabling the hook.
         return [Event(topic=topic, kind=None, entity="", payload=body)]
-    product_id = entity_id(body.get("id"), "id")
-    parent = body.get("parent_id")
-    entity = str(parent) if isinstance(parent, int) and parent > 0 else product_id
+    resource_id = entity_id(body.get("id"), "id")
     modified = body.get("date_modified_gmt")
+    occurred_at = parse_time(f"{modified}Z" if isinstance(modified, str) else None)
+    if kind is EventKind.STORE_ORDER:
+        return [
+            Event(
+                topic=topic,
+                kind=kind,
+                entity=resource_id,
+                delivery_id=f"order:{resource_id}:{modified}"
+                if isinstance(modified, str)
+                else None,
+                occurred_at=occurred_at,
+                payload=body,
+            )
+        ]
+    parent = body.get("parent_id")
+    entity = str(parent) if isinstance(parent, int) and parent > 0 else resource_id
     return [
         Event(
             topic=topic,
             kind=kind,
             entity=entity,
             sku=try_normalize_sku(body.get("sku")),
-            delivery_id=f"{product_id}:{modified}" if isinstance(modified, str) else None,
-            occurred_at=parse_time(f"{modified}Z" if isinstance(modified, str) else None),
+            delivery_id=f"{resource_id}:{modified}" if isinstance(modified, str) else None,
+            occurred_at=occurred_at,
             payload=body,
         )
     ]

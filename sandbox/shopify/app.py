@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from sandbox.accounts import credentials_for
 from sandbox.app import make_app
 from sandbox.base import SandboxConfig, SandboxState, current_state
+from sandbox.shopify import order_routes
 from sandbox.shopify.graphql import execute
 from sandbox.shopify.state import ShopifyState
 
@@ -79,4 +80,5 @@ def create_app(config: SandboxConfig) -> Flask:
     """The Shopify sandbox app; its state is `app.config["SANDBOX_STATE"]`."""
     app = make_app("shopify", ShopifyState(config), too_many=throttled, error=server_error)
     app.register_blueprint(blueprint)
+    app.register_blueprint(order_routes.blueprint)
     return app

@@ -5,7 +5,9 @@ Variant `i` (0-based) has SKU `sandbox.catalog.sku_for(i + 1)`, id
 `gid://shopify/InventoryItem/{ITEM_BASE + i + 1}`: the two id spaces differ on purpose, so
 a connector that sends a variant id where an inventory item id belongs fails loudly.
 Products hold 1, 2, 3, 1, 2, 3, ... variants, the last one cut so the total is exactly
-`config.items`. One location, `gid://shopify/Location/1`, holds all stock.
+`config.items`. One location, `gid://shopify/Location/1`, holds all stock: per item
+`available` (`quantities`) and `committed` (open orders' unfulfilled units;
+`sandbox.shopify.orders`), `on_hand` being their sum.
 
 The merchant's catalog edits (`add_product`, `rename_sku`, `delete_product_of`) send the
 `products/*` webhooks Shopify sends, with REST ids as Shopify's do (docs/platforms.md
@@ -21,6 +23,7 @@ from typing import Any
 from sandbox.accounts import SHOPIFY_LOCATION, credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.catalog import skus, store_quantity
+from sandbox.shopify.orders import OrderBook
 from sandbox.shopify.webhooks import deleted_payload, delivery_headers, now, product_payload
 
 LOCATION_GID = SHOPIFY_LOCATION
@@ -36,6 +39,8 @@ class ShopifyState(SandboxState):
         super().__init__(config)
         self.skus = skus(config.items)
         self.quantities = [store_quantity(sku, config.drift, config.seed) for sku in self.skus]
+        self.committed = [0] * len(self.skus)
+        self.orders = OrderBook()
         self._index_of_sku = {sku: i for i, sku in enumerate(self.skus)}
         #: product number (1-based) of each variant, and first variant index of each product
         self.product_of: list[int] = []
@@ -105,6 +110,33 @@ class ShopifyState(SandboxState):
         with self.lock:
             return {sku for sku in skus if sku in self._index_of_sku}
 
+    def index_of(self, sku: str) -> int | None:
+        """The variant index of a live SKU, or None."""
+        with self.lock:
+            return self._index_of_sku.get(sku)
+
+    def levels(self) -> dict[str, dict[str, int]]:
+        """`available`, `committed` and `on_hand` by SKU, for tests reading back the truth."""
+        with self.lock:
+            return {
+                sku: {
+                    "available": self.quantities[index],
+                    "committed": self.committed[index],
+                    "on_hand": self.quantities[index] + self.committed[index],
+                }
+                for sku, index in self._index_of_sku.items()
+            }
+
+    def shift(self, index: int, available: int, committed: int) -> None:
+        """Move an item's `available` and `committed` by these deltas, as an order, its
+        fulfilment or a restock does; a change of `available` sends
+        `inventory_levels/update`, as a write does."""
+        with self.lock:
+            self.committed[index] += committed
+            if available:
+                self.quantities[index] += available
+                self._announce(index, self.quantities[index])
+
     def set_stock(self, changes: Mapping[str, int]) -> None:
         """Set `available` by SKU (the control route).
 
@@ -135,6 +167,7 @@ class ShopifyState(SandboxState):
                 self._index_of_sku[sku] = len(self.skus)
                 self.skus.append(sku)
                 self.quantities.append(0)
+                self.committed.append(0)
                 self.product_of.append(number)
             self.product_start.append(len(self.skus))
         self._announce_product(number, "products/create")
@@ -161,7 +194,7 @@ class ShopifyState(SandboxState):
         with self.lock:
             variants = [self.variant_node(i) for i in self.variant_range(number)]
         deleted = topic == "products/delete"
-        self._send(topic, deleted_payload(number) if deleted else product_payload(number, variants))
+        self.send(topic, deleted_payload(number) if deleted else product_payload(number, variants))
 
     def _announce(self, index: int, available: int) -> None:
         """Send an `inventory_levels/update` webhook like Shopify's (docs/platforms.md §5).
@@ -171,7 +204,7 @@ class ShopifyState(SandboxState):
         """
         updated_at = now()
         item = ITEM_BASE + index + 1
-        self._send(
+        self.send(
             "inventory_levels/update",
             {
                 "inventory_item_id": item,
@@ -185,7 +218,7 @@ class ShopifyState(SandboxState):
             updated_at,
         )
 
-    def _send(self, topic: str, payload: Mapping[str, Any], at: str | None = None) -> None:
+    def send(self, topic: str, payload: Mapping[str, Any], at: str | None = None) -> None:
         """Deliver `payload` on `topic`, signed with the app's client secret: base64
         HMAC-SHA256 over the raw body (docs/platforms.md §5)."""
         url = self.config.webhook_url

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from sandbox.app import make_app
 from sandbox.base import SandboxConfig, SandboxState
+from sandbox.woocommerce import order_routes
 from sandbox.woocommerce.errors import WcError
 from sandbox.woocommerce.products import blueprint
 from sandbox.woocommerce.state import API, WooCommerceState
@@ -55,4 +56,6 @@ def create_app(config: SandboxConfig) -> Flask:
     app.register_error_handler(WcError, wc_error)
     app.register_error_handler(HTTPException, no_route)
     app.register_blueprint(blueprint)
+    app.register_blueprint(order_routes.api)
+    app.register_blueprint(order_routes.control)
     return app

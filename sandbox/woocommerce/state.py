@@ -6,7 +6,7 @@ outside (an order, the admin screen): docs/platforms.md sections 1 and 2.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from flask import has_request_context, request
 
@@ -14,6 +14,7 @@ from sandbox.accounts import credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.woocommerce.auth import Authenticator
 from sandbox.woocommerce.catalog import Catalog, Product
+from sandbox.woocommerce.orders import DRAFTS, UNDELIVERED, Line, Order, OrderBook, order_json
 from sandbox.woocommerce.webhooks import delivery_headers, encode_body
 
 API = "/wp-json/wc/v3"
@@ -27,6 +28,7 @@ class WooCommerceState(SandboxState):
         self.catalog = Catalog(config.items, config.drift, config.seed)
         credentials = credentials_for("woocommerce", config.credentials)
         self.auth = Authenticator(credentials["consumer_key"], credentials["consumer_secret"])
+        self.orders = OrderBook(self.catalog)
 
     def stock(self) -> dict[str, int]:
         with self.lock:
@@ -73,7 +75,40 @@ class WooCommerceState(SandboxState):
             if product.parent_id:
                 product = self.catalog.records[product.parent_id]
             self.catalog.trash(product)
-        self._deliver("deleted", [{"id": product.id}])
+        self._deliver("product", "deleted", [{"id": product.id}])
+
+    def place_order(self, lines: Sequence[tuple[Product, int]], status: str) -> Order:
+        """A shopper's order, sending `order.created`; a draft sends nothing, since
+        `woocommerce_new_order` fires only when it becomes an order (section 1, "Drafts")."""
+        with self.lock:
+            order, changed = self.orders.place(lines, status)
+        self._order_changed(order, None if status in DRAFTS else "created", changed)
+        return order
+
+    def set_order_status(self, order: Order, status: str) -> None:
+        """A status change: `order.updated`, or `order.created` for a draft becoming an
+        order (section 1, "Drafts", since woocommerce/woocommerce#47422)."""
+        with self.lock:
+            placed = order.status in DRAFTS and status not in DRAFTS
+            changed = self.orders.set_status(order, status)
+        self._order_changed(order, "created" if placed else "updated", changed)
+
+    def refund_order(self, order: Order, lines: Sequence[tuple[Line, int]], restock: bool) -> None:
+        """A refund: `woocommerce_order_refunded` fires `order.updated`."""
+        with self.lock:
+            changed = self.orders.refund(order, lines, restock)
+        self._order_changed(order, "updated", changed)
+
+    def _order_changed(self, order: Order, event: str | None, products: Iterable[Product]) -> None:
+        """Deliver `order.<event>`, its body built at delivery time, then `product.updated`
+        for each product whose stock moved. `is_valid_resource()` drops every delivery of
+        a `draft`/`auto-draft` order; a `checkout-draft` still reaches `order.updated`
+        (woocommerce/woocommerce#66995)."""
+        with self.lock:
+            body = order_json(order)
+        if event is not None and order.status not in UNDELIVERED:
+            self._deliver("order", event, [body])
+        self.notify(products)
 
     def notify(self, products: Iterable[Product]) -> None:
         """Send `product.updated` for each changed post, a variation with its own id.
@@ -87,13 +122,13 @@ class WooCommerceState(SandboxState):
             bodies = [
                 self.catalog.to_json(p, api_root) for p in {p.id: p for p in products}.values()
             ]
-        self._deliver("updated", bodies)
+        self._deliver("product", "updated", bodies)
 
     def _source(self) -> str:
         return request.host_url if has_request_context() else "http://localhost/"
 
-    def _deliver(self, event: str, payloads: Iterable[Mapping[str, object]]) -> None:
-        """One signed `product.<event>` delivery per payload to the webhook, if set."""
+    def _deliver(self, resource: str, event: str, payloads: Iterable[Mapping[str, object]]) -> None:
+        """One signed `<resource>.<event>` delivery per payload to the webhook, if set."""
         url = self.config.webhook_url
         if not url:
             return
@@ -101,7 +136,7 @@ class WooCommerceState(SandboxState):
             body = encode_body(payload)
             headers = delivery_headers(
                 source=self._source(),
-                resource="product",
+                resource=resource,
                 event=event,
                 secret=self.config.webhook_secret,
                 body=body,

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 from connectors.errors import ConnectorError, PermanentError, TransientError
 from connectors.registry import build_storefront
 from connectors.shopify import ShopifyStore
-from connectors.types import StockUpdate, StoreProduct
+from connectors.types import OrderLine, OrderState, StockUpdate, StoreProduct
 from sandbox.accounts import SHOPIFY_LOCATION
 from sandbox.base import SandboxConfig
 from sandbox.catalog import skus, store_quantity
@@ -24,6 +24,7 @@ from sandbox.registry import create_app
 from sandbox.server import running, running_in_subprocess
 from sandbox.shopify.state import ShopifyState
 from tests.support.memory import peak_bytes_while
+from tests.support.webhook_sink import receiving
 
 TOKEN = "shpat_test_token"
 
@@ -258,3 +259,32 @@ def test_bad_token_is_permanent() -> None:
 def test_missing_access_token_is_permanent() -> None:
     with pytest.raises(PermanentError):
         ShopifyStore("http://127.0.0.1:9", {})
+
+
+def test_read_order_parses_what_the_sandbox_delivered_for_each_order_step() -> None:
+    """orders/create, the orders/updated after a refund, and orders/cancelled: each
+    parsed from its body alone, named as the webhook parser names it."""
+    with receiving() as (hook_url, sink), shop(items=5, webhook_url=hook_url) as (url, state):
+        lines = [{"sku": "SKU-000001", "quantity": 3}, {"sku": "SKU-000002", "quantity": 1}]
+        order_id = requests.post(f"{url}/_sandbox/orders", json={"lines": lines}, timeout=10)
+        order_id = order_id.json()["id"]
+        refund = {"lines": [{"sku": "SKU-000001", "quantity": 1, "restock_type": "cancel"}]}
+        requests.post(f"{url}/_sandbox/orders/{order_id}/refunds", json=refund, timeout=10)
+        requests.post(f"{url}/_sandbox/orders/{order_id}/cancel", json={}, timeout=10)
+        assert state.webhooks.wait_idle(10)
+    connector = store(url)
+    topics = ("orders/create", "orders/updated", "orders/cancelled")
+    bodies = [json.loads(d.body) for d in sink.deliveries if d.headers["x-shopify-topic"] in topics]
+    gid = f"gid://shopify/Order/{order_id}"
+    created, refunded, cancelled = (connector.read_order(gid, body) for body in bodies)
+    assert (created.order_id, created.number, created.state) == (gid, "#1001", OrderState.OPEN)
+    assert created.store_applied
+    assert created.lines == (OrderLine("SKU-000001", 3), OrderLine("SKU-000002", 1))
+    assert refunded.lines == (OrderLine("SKU-000001", 2), OrderLine("SKU-000002", 1))
+    assert cancelled.state is OrderState.CANCELLED
+    assert created.updated_at <= refunded.updated_at <= cancelled.updated_at
+
+
+def test_read_order_refuses_a_payload_that_is_no_order() -> None:
+    with pytest.raises(PermanentError, match="shopify: order payload"):
+        ShopifyStore("http://unused.test", {"access_token": TOKEN}).read_order("x", None)

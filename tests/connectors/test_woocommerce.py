@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from connectors.errors import PermanentError, TransientError
 from connectors.registry import build_storefront
-from connectors.types import StockUpdate, StoreProduct
+from connectors.types import OrderLine, OrderState, StockUpdate, StoreProduct
 from connectors.woocommerce import WooCommerceStore
 from sandbox.base import SandboxConfig
 from sandbox.catalog import skus
@@ -20,6 +21,7 @@ from sandbox.server import running, running_in_subprocess
 from sandbox.woocommerce import create_app
 from sandbox.woocommerce.state import WooCommerceState
 from tests.support.memory import peak_bytes_while
+from tests.support.webhook_sink import receiving
 
 CREDENTIALS = {"consumer_key": "ck_test", "consumer_secret": "cs_test"}
 
@@ -260,3 +262,42 @@ def test_the_registry_builds_it() -> None:
 def test_missing_credentials_are_permanent() -> None:
     with pytest.raises(PermanentError, match="consumer_secret"):
         WooCommerceStore("http://127.0.0.1:9", {"consumer_key": "ck_test"})
+
+
+def test_read_order_parses_the_delivered_order_and_reads_its_refunds() -> None:
+    """What the sandbox delivers for a placed, then partly refunded order: the refund's
+    lines come from `orders/<id>/refunds`, the one API call."""
+    with receiving() as (url, sink), sandbox(items=20, webhook_url=url) as (base, state):
+        lines = [{"sku": "SKU-000001", "quantity": 3}, {"sku": "SKU-000011", "quantity": 1}]
+        placed = requests.post(f"{base}/_sandbox/orders", json={"lines": lines}, timeout=10)
+        order_id = placed.json()["id"]
+        refund = {"lines": [{"sku": "SKU-000001", "quantity": 2}], "restock": False}
+        requests.post(f"{base}/_sandbox/orders/{order_id}/refunds", json=refund, timeout=10)
+        assert state.webhooks.wait_idle(10)
+        orders = [d for d in sink.deliveries if d.headers["x-wc-webhook-topic"].startswith("order")]
+        store = WooCommerceStore(base, CREDENTIALS)
+        created, refunded = (store.read_order(str(order_id), json.loads(d.body)) for d in orders)
+    assert created is not None and refunded is not None
+    assert (created.order_id, created.number, created.state) == (
+        str(order_id),
+        str(order_id),
+        OrderState.OPEN,
+    )
+    assert created.store_applied
+    assert created.lines == (OrderLine("SKU-000001", 3), OrderLine("SKU-000011", 1))
+    assert refunded.lines == (OrderLine("SKU-000001", 1), OrderLine("SKU-000011", 1))
+    assert refunded.updated_at > created.updated_at
+
+
+def test_read_order_of_an_order_gone_from_the_store_is_none(small: Any) -> None:
+    connector, _state, _base = small
+    payload = {
+        "id": 4242,
+        "status": "processing",
+        "date_modified_gmt": "2026-12-01T12:00:00",
+        "line_items": [{"sku": "SKU-000001", "quantity": 1}],
+        "refunds": [{"id": 1, "total": "-5.00"}],
+    }
+    assert connector.read_order("4242", payload) is None
+    with pytest.raises(PermanentError, match="not a JSON object"):
+        connector.read_order("4242", None)

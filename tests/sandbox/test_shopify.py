@@ -18,12 +18,13 @@ import requests
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
-from sandbox.accounts import SHOPIFY_LOCATION
+from sandbox.accounts import SHOPIFY_LOCATION, credentials_for
 from sandbox.base import SandboxConfig
 from sandbox.catalog import skus, store_quantity
 from sandbox.registry import create_app
 from sandbox.server import running
 from sandbox.shopify.state import ITEM_BASE, ShopifyState
+from sandbox.shopify.webhooks import signature
 
 TOKEN = "shpat_sandbox_test"
 LOCATION = SHOPIFY_LOCATION
@@ -306,3 +307,136 @@ def test_catalog_edits_send_products_webhooks_with_rest_ids() -> None:
     assert [n["sku"] for n in new["product"]["variants"]["nodes"]] == ["NEW-1", "NEW-2"]
     assert gone["product"] is None
     assert "SKU-000006" not in stock and "SKU-000007" in stock and stock["NEW-1"] == 0
+
+
+# Orders (docs/platforms.md section 5, "What an order does to Shopify's numbers") ------
+
+
+def control(url: str, path: str, body: Any = None) -> requests.Response:
+    return requests.post(f"{url}/_sandbox/{path}", json=body or {}, timeout=10)
+
+
+def levels(url: str, sku: str) -> tuple[int, int, int]:
+    level = requests.get(f"{url}/_sandbox/levels", timeout=10).json()[sku]
+    return level["available"], level["committed"], level["on_hand"]
+
+
+def place(url: str, **units: int) -> int:
+    lines = [{"sku": sku.replace("_", "-"), "quantity": q} for sku, q in units.items()]
+    answer = control(url, "orders", {"lines": lines})
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
+
+
+def test_an_order_moves_units_from_available_to_committed_and_fulfilment_ships_them() -> None:
+    with shop(items=5) as (url, state):
+        available = state.stock()["SKU-000001"]
+        order_id = place(url, SKU_000001=3)
+        assert levels(url, "SKU-000001") == (available - 3, 3, available)
+        # The catalog reads `available` as inventoryQuantity.
+        nodes = gql(url, VARIANTS, {"first": 1}).json()["data"]["productVariants"]["nodes"]
+        assert nodes[0]["inventoryQuantity"] == available - 3
+        assert control(url, f"orders/{order_id}/fulfil").status_code == 200
+        assert levels(url, "SKU-000001") == (available - 3, 0, available - 3)
+
+
+@pytest.mark.parametrize(("restock", "back"), [(True, 2), (False, 0)])
+def test_a_cancel_releases_committed_units_back_to_available_only_with_restock(
+    restock: bool, back: int
+) -> None:
+    with shop(items=5) as (url, state):
+        available = state.stock()["SKU-000002"]
+        order_id = place(url, SKU_000002=2)
+        assert control(url, f"orders/{order_id}/cancel", {"restock": restock}).status_code == 200
+        assert levels(url, "SKU-000002") == (available - 2 + back, 0, available - 2 + back)
+        again = control(url, f"orders/{order_id}/cancel", {"restock": restock})
+        assert again.status_code == 400
+
+
+def test_refunds_restock_by_type() -> None:
+    """`cancel` takes unfulfilled units back, `return` fulfilled ones; `no_restock`
+    restocks nothing; a type asking for units the line does not have is refused."""
+    with shop(items=5) as (url, state):
+        available = state.stock()["SKU-000003"]
+        order_id = place(url, SKU_000003=5)
+
+        def refund(quantity: int, restock_type: str) -> requests.Response:
+            line = {"sku": "SKU-000003", "quantity": quantity, "restock_type": restock_type}
+            return control(url, f"orders/{order_id}/refunds", {"lines": [line]})
+
+        assert refund(1, "return").status_code == 400  # nothing shipped yet
+        assert refund(1, "cancel").status_code == 201
+        assert levels(url, "SKU-000003") == (available - 4, 4, available)
+        assert refund(1, "no_restock").status_code == 201
+        assert levels(url, "SKU-000003") == (available - 4, 3, available - 1)
+        control(url, f"orders/{order_id}/fulfil")
+        assert refund(2, "return").status_code == 201
+        assert levels(url, "SKU-000003") == (available - 2, 0, available - 2)
+        assert refund(2, "return").status_code == 400  # only 1 unit left on the line
+
+
+def test_order_steps_deliver_rest_orders_and_refunds() -> None:
+    with receiver() as (hook_url, deliveries):
+        with shop(items=5, webhook_url=hook_url) as (url, state):
+            first = place(url, SKU_000001=2, SKU_000002=1)
+            line = {"sku": "SKU-000002", "quantity": 1, "restock_type": "cancel"}
+            control(url, f"orders/{first}/refunds", {"lines": [line]})
+            control(url, f"orders/{first}/fulfil")
+            second = place(url, SKU_000004=1)
+            control(url, f"orders/{second}/cancel", {"restock": True})
+            assert state.webhooks.wait_idle(10)
+    topics = [headers["X-Shopify-Topic"] for headers, _ in deliveries]
+    assert topics == [
+        "inventory_levels/update",
+        "inventory_levels/update",
+        "orders/create",
+        "inventory_levels/update",
+        "refunds/create",
+        "orders/updated",
+        "orders/updated",
+        "inventory_levels/update",
+        "orders/create",
+        "inventory_levels/update",
+        "orders/cancelled",
+    ]
+    bodies = [json.loads(raw) for _, raw in deliveries]
+    create, refund, refunded, fulfilled = bodies[2], bodies[4], bodies[5], bodies[6]
+    assert (create["id"], create["name"]) == (first, "#1001")
+    assert create["admin_graphql_api_id"] == f"gid://shopify/Order/{first}"
+    assert create["cancelled_at"] is None and create["refunds"] == []
+    assert [
+        (li["variant_id"], li["sku"], li["quantity"], li["fulfillable_quantity"])
+        for li in create["line_items"]
+    ] == [(1, "SKU-000001", 2, 2), (2, "SKU-000002", 1, 1)]
+    assert {li["variant_inventory_management"] for li in create["line_items"]} == {"shopify"}
+    [refund_line] = refund["refund_line_items"]
+    assert refund_line["line_item_id"] == create["line_items"][1]["id"]
+    assert (refund_line["restock_type"], refund_line["location_id"]) == ("cancel", 1)
+    assert refunded["refunds"][0]["id"] == refund["id"]
+    assert refunded["financial_status"] == "partially_refunded"
+    assert fulfilled["fulfillment_status"] == "fulfilled"
+    cancelled = bodies[-1]
+    assert cancelled["cancelled_at"] and cancelled["name"] == "#1002"
+    [restock] = cancelled["refunds"]
+    assert [(r["quantity"], r["restock_type"]) for r in restock["refund_line_items"]] == [
+        (1, "cancel")
+    ]
+    assert cancelled["financial_status"] == "refunded"
+    secret = credentials_for("shopify", {})["client_secret"]
+    for headers, raw in deliveries:
+        assert headers["X-Shopify-Hmac-Sha256"] == signature(secret, raw)
+        uuid.UUID(headers["X-Shopify-Webhook-Id"])
+        datetime.fromisoformat(headers["X-Shopify-Triggered-At"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"lines": [{"sku": "NOPE", "quantity": 1}]}, {"lines": []}, {}],
+    ids=["unknown-sku", "no-lines", "empty"],
+)
+def test_an_order_the_sandbox_cannot_play_is_400_and_changes_nothing(body: Any) -> None:
+    with shop(items=5) as (url, state):
+        before = requests.get(f"{url}/_sandbox/levels", timeout=10).json()
+        assert control(url, "orders", body).status_code == 400
+        assert requests.get(f"{url}/_sandbox/levels", timeout=10).json() == before
+        assert not state.orders.orders

@@ -12,6 +12,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,6 +28,7 @@ from sandbox.catalog import skus, store_quantity
 from sandbox.server import running
 from sandbox.woocommerce import create_app
 from sandbox.woocommerce.state import WooCommerceState
+from tests.support.webhook_sink import receiving
 
 ACCOUNT = DEFAULTS["woocommerce"].sandbox
 KEY, SECRET = ACCOUNT["consumer_key"], ACCOUNT["consumer_secret"]
@@ -389,3 +391,163 @@ def test_stock_changes_send_signed_product_updated_webhooks() -> None:
     variation = bodies["SKU-000011"]
     assert variation["type"] == "variation" and variation["parent_id"] > 0
     assert variation["stock_status"] == "outofstock"
+
+
+# Orders (docs/platforms.md section 1, "Order webhooks and WooCommerce's own stock") ------
+
+
+def _order(base: str, lines: dict[str, int], status: str | None = None) -> int:
+    body: dict[str, Any] = {"lines": [{"sku": s, "quantity": q} for s, q in lines.items()]}
+    if status is not None:
+        body["status"] = status
+    answer = call("POST", f"{base}/_sandbox/orders", json=body)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["number"] == str(answer.json()["id"])
+    return int(answer.json()["id"])
+
+
+def _status(base: str, order_id: int, status: str) -> None:
+    answer = call("POST", f"{base}/_sandbox/orders/{order_id}/status", json={"status": status})
+    assert answer.status_code == 200, answer.text
+
+
+def _refund(base: str, order_id: int, lines: dict[str, int], restock: bool) -> requests.Response:
+    body = {"lines": [{"sku": s, "quantity": q} for s, q in lines.items()], "restock": restock}
+    return call("POST", f"{base}/_sandbox/orders/{order_id}/refunds", json=body)
+
+
+def _stock(base: str, *skus_: str) -> list[int]:
+    stock = call("GET", f"{base}/_sandbox/stock").json()
+    return [stock[sku] for sku in skus_]
+
+
+def test_an_order_takes_stock_once_when_it_enters_a_reducing_status(store: Any) -> None:
+    """pending takes nothing; on-hold takes once; processing and completed take no more;
+    cancelled gives it back, and a second cancel gives nothing more."""
+    base, _state = store
+    [before] = _stock(base, "SKU-000001")
+    order_id = _order(base, {"SKU-000001": 2}, "pending")
+    assert _stock(base, "SKU-000001") == [before]
+    for status, expected in [
+        ("on-hold", before - 2),
+        ("processing", before - 2),
+        ("completed", before - 2),
+        ("cancelled", before),
+        ("cancelled", before),
+        ("processing", before - 2),
+        ("pending", before),
+    ]:
+        _status(base, order_id, status)
+        assert _stock(base, "SKU-000001") == [expected], status
+
+
+@pytest.mark.parametrize("status", ["failed", "refunded", "wc-shipped-custom"])
+def test_failed_refunded_and_custom_statuses_give_nothing_back(store: Any, status: str) -> None:
+    base, _state = store
+    [before] = _stock(base, "SKU-000002")
+    order_id = _order(base, {"SKU-000002": 3})
+    _status(base, order_id, status)
+    assert _stock(base, "SKU-000002") == [before - 3]
+
+
+def test_a_refund_restocks_only_what_it_asks_to(store: Any) -> None:
+    base, _state = store
+    before = _stock(base, "SKU-000001", "SKU-000011")
+    order_id = _order(base, {"SKU-000001": 3, "SKU-000011": 2})
+    assert _refund(base, order_id, {"SKU-000001": 1}, restock=True).status_code == 201
+    assert _refund(base, order_id, {"SKU-000011": 2}, restock=False).status_code == 201
+    assert _stock(base, "SKU-000001", "SKU-000011") == [before[0] - 2, before[1] - 2]
+    # Cancelling now gives back what is still reduced: 2 of the first line, 2 of the other.
+    _status(base, order_id, "cancelled")
+    assert _stock(base, "SKU-000001", "SKU-000011") == before
+    too_many = _refund(base, order_id, {"SKU-000001": 3}, restock=True)
+    assert too_many.status_code == 400 and "left" in too_many.json()["error"]
+
+
+def test_the_rest_api_answers_the_order_and_its_refunds(store: Any) -> None:
+    base, _state = store
+    order_id = _order(base, {"SKU-000011": 2, "SKU-000001": 1})
+    _refund(base, order_id, {"SKU-000011": 1}, restock=True)
+    order = call("GET", f"{base}{WC}/orders/{order_id}").json()
+    assert (order["id"], order["number"], order["status"]) == (
+        order_id,
+        str(order_id),
+        "processing",
+    )
+    [variation, simple] = order["line_items"]
+    assert variation["sku"] == "SKU-000011" and variation["quantity"] == 2
+    assert variation["variation_id"] > 0 and variation["product_id"] != variation["variation_id"]
+    assert (simple["variation_id"], simple["quantity"]) == (0, 1)
+    [refund_ref] = order["refunds"]
+    refunds = call("GET", f"{base}{WC}/orders/{order_id}/refunds")
+    assert refunds.headers["X-WP-Total"] == "1"
+    [refund] = refunds.json()
+    assert refund["id"] == refund_ref["id"]
+    [line] = refund["line_items"]
+    assert (line["sku"], line["quantity"]) == ("SKU-000011", -1)
+    assert line["meta_data"] == [{"key": "_refunded_item_id", "value": str(variation["id"])}]
+    assert call("GET", f"{base}{WC}/orders/{order_id}", auth=None).status_code == 401
+    missing = call("GET", f"{base}{WC}/orders/1")
+    assert (missing.status_code, missing.json()["code"]) == (
+        404,
+        "woocommerce_rest_shop_order_invalid_id",
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"lines": [{"sku": "NOPE", "quantity": 1}]},
+        {"lines": []},
+        {"lines": [{"sku": "SKU-000001", "quantity": 0}]},
+        {"lines": [{"sku": "SKU-000001", "quantity": True}]},
+        {"lines": [{"sku": "SKU-000001", "quantity": 1}], "status": ""},
+    ],
+    ids=["unknown-sku", "no-lines", "zero", "bool", "empty-status"],
+)
+def test_an_order_the_sandbox_cannot_play_is_400_and_changes_nothing(
+    store: Any, body: dict[str, Any]
+) -> None:
+    base, state = store
+    before = call("GET", f"{base}/_sandbox/stock").json()
+    assert call("POST", f"{base}/_sandbox/orders", json=body).status_code == 400
+    assert call("GET", f"{base}/_sandbox/stock").json() == before and not state.orders.orders
+
+
+def test_concurrent_orders_never_lose_a_decrement(store: Any) -> None:
+    base, _state = store
+    [before] = _stock(base, "SKU-000003")
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: _order(base, {"SKU-000003": 1}), range(24)))
+    assert _stock(base, "SKU-000003") == [before - 24]
+
+
+def test_order_changes_send_order_and_product_webhooks() -> None:
+    """order.created (for a draft only once it becomes an order; a checkout-draft's
+    update is order.updated, woocommerce/woocommerce#66995), order.updated for each
+    change, and the product.updated WC sends for each stock change."""
+    with receiving() as (url, sink):
+        with sandbox(items=20, webhook_url=url) as (base, state):
+            draft = _order(base, {"SKU-000001": 1}, "checkout-draft")
+            _status(base, draft, "checkout-draft")
+            order_id = _order(base, {"SKU-000002": 2}, "pending")
+            _status(base, order_id, "processing")
+            _refund(base, order_id, {"SKU-000002": 1}, restock=True)
+            _status(base, draft, "processing")
+            assert state.webhooks.wait_idle(10)
+    deliveries = [(d.headers["x-wc-webhook-topic"], json.loads(d.body)) for d in sink.deliveries]
+    assert [(topic, body["id"]) for topic, body in deliveries] == [
+        ("order.updated", draft),
+        ("order.created", order_id),
+        ("order.updated", order_id),
+        ("product.updated", 101),
+        ("order.updated", order_id),
+        ("product.updated", 101),
+        ("order.created", draft),
+        ("product.updated", 100),
+    ]
+    statuses = [body["status"] for topic, body in deliveries if topic.startswith("order")]
+    assert statuses == ["checkout-draft", "pending", "processing", "processing", "processing"]
+    stamps = [body["date_modified_gmt"] for t, body in deliveries if t.startswith("order")][1:4]
+    assert stamps == sorted(set(stamps))
+    assert [len(body["refunds"]) for t, body in deliveries if t == "order.updated"] == [0, 0, 1]

@@ -30,6 +30,18 @@ LEVEL = {
     "available": 7,
     "updated_at": "2026-12-01T07:00:00-05:00",
 }
+#: The REST Order an `orders/*` delivery carries (trimmed).
+ORDER = {
+    "id": 450789469,
+    "admin_graphql_api_id": "gid://shopify/Order/450789469",
+    "name": "#1001",
+    "updated_at": "2026-12-01T07:00:00-05:00",
+    "cancelled_at": None,
+    "line_items": [
+        {"id": 466157049, "variant_id": 39072856, "sku": "IPOD2008GREEN", "quantity": 1}
+    ],
+    "refunds": [],
+}
 WEBHOOK_ID = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"
 #: As deliveries send it: nanoseconds.
 TRIGGERED_AT = "2026-12-01T12:00:00.516267807Z"
@@ -53,6 +65,9 @@ def _parse(payload: Any, topic: str, **headers: str) -> list[Event]:
             EventKind.STORE_STOCK,
             "InventoryItem/271878346596884015",
         ),
+        ("orders/create", ORDER, EventKind.STORE_ORDER, "Order/450789469"),
+        ("orders/updated", ORDER, EventKind.STORE_ORDER, "Order/450789469"),
+        ("orders/cancelled", ORDER, EventKind.STORE_ORDER, "Order/450789469"),
     ],
 )
 def test_each_handled_topic_is_an_event_about_its_object_by_its_graphql_id(
@@ -73,8 +88,12 @@ def test_a_delivery_without_webhook_id_or_time_has_neither() -> None:
     assert event.delivery_id is None and event.occurred_at is None
 
 
-@pytest.mark.parametrize("topic", ["orders/create", "inventory_items/update", "products/other"])
+@pytest.mark.parametrize(
+    "topic", ["refunds/create", "orders/paid", "inventory_items/update", "products/other"]
+)
 def test_other_topics_parse_to_an_event_the_receiver_ignores(topic: str) -> None:
+    """`refunds/create` among them: Shopify follows a refund with `orders/updated`,
+    whose Order carries the refund (docs/platforms.md section 5)."""
     [event] = _parse({"id": 450789469}, topic)
     assert event.kind is None and event.topic == topic
 
@@ -94,6 +113,8 @@ def test_other_topics_parse_to_an_event_the_receiver_ignores(topic: str) -> None
         # A level names no `id` of its own: the item id is what is required.
         ("inventory_levels/update", {"location_id": 24826418, "available": 7}),
         ("inventory_levels/update", {**LEVEL, "inventory_item_id": [1]}),
+        ("orders/updated", {"name": "#1001"}),
+        ("orders/cancelled", {**ORDER, "id": "gid://shopify/Product/5"}),
     ],
     ids=[
         "not-json",
@@ -106,6 +127,8 @@ def test_other_topics_parse_to_an_event_the_receiver_ignores(topic: str) -> None
         "other-gid",
         "level-no-item",
         "level-list-item",
+        "order-no-id",
+        "order-product-gid",
     ],
 )
 def test_a_body_without_its_object_id_is_malformed(topic: str, body: Any) -> None:

@@ -32,6 +32,17 @@ PRODUCT = {
     "stock_status": "instock",
     "date_modified_gmt": "2026-12-01T12:00:00",
 }
+#: A v3 order as an `order.*` delivery carries it (trimmed to what the connector reads).
+ORDER = {
+    "id": 727,
+    "number": "727",
+    "status": "processing",
+    "date_modified_gmt": "2026-12-01T12:00:00",
+    "line_items": [
+        {"id": 315, "product_id": 794, "variation_id": 0, "sku": "premium-1", "quantity": 2}
+    ],
+    "refunds": [],
+}
 #: A variation's update arrives as `product.updated` with its own id and its parent's.
 VARIATION = {**PRODUCT, "id": 733, "type": "variation", "parent_id": 732, "sku": "mug-blue"}
 
@@ -84,10 +95,40 @@ def test_the_delivery_id_header_is_not_the_idempotency_key() -> None:
     assert key == same != other
 
 
+@pytest.mark.parametrize("topic", ["order.created", "order.updated"])
+def test_an_order_created_or_updated_is_a_store_order_keyed_apart_from_products(
+    topic: str,
+) -> None:
+    """Created and updated alike (a late `order.created` may already show a later
+    status); the key cannot collide with product 727's at the same second."""
+    assert _parse(ORDER, topic) == [
+        Event(
+            topic=topic,
+            kind=EventKind.STORE_ORDER,
+            entity="727",
+            delivery_id="order:727:2026-12-01T12:00:00",
+            occurred_at=NOON,
+            payload=ORDER,
+        )
+    ]
+
+
+def test_an_order_without_a_modification_time_has_no_key() -> None:
+    order = {key: value for key, value in ORDER.items() if key != "date_modified_gmt"}
+    [event] = _parse(order, "order.updated")
+    assert (event.kind, event.delivery_id, event.occurred_at) == (EventKind.STORE_ORDER, None, None)
+
+
+def test_an_order_without_an_id_is_malformed() -> None:
+    with pytest.raises(MalformedPayload):
+        _parse({"status": "processing"}, "order.created")
+
+
 @pytest.mark.parametrize(
     ("topic", "payload"),
     [
-        ("order.created", {"id": 5}),
+        ("order.deleted", {"id": 5}),
+        ("order.restored", {"id": 5}),
         ("customer.updated", {"id": 5}),
         ("coupon.deleted", {"id": 5}),
         ("product.unknown", {"id": 5}),
@@ -96,7 +137,7 @@ def test_the_delivery_id_header_is_not_the_idempotency_key() -> None:
             {"action": "woocommerce_payment_complete", "arg": 1234},
         ),
     ],
-    ids=["order", "customer", "coupon", "product-unknown", "action"],
+    ids=["order-deleted", "order-restored", "customer", "coupon", "product-unknown", "action"],
 )
 def test_other_topics_parse_to_an_event_the_receiver_ignores(
     topic: str, payload: dict[str, Any]
