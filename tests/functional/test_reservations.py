@@ -27,6 +27,7 @@ from sandbox.zoho.state import ZohoState
 from settings import Settings
 from sync.limits import PLATFORM_QUOTAS
 from sync.runs import start_run
+from tests.support.admin_api import AUTH
 from tests.support.live import LiveStack, live_stack
 from tests.support.stack import finished, run_row, sibling_store, wait_for
 
@@ -136,15 +137,7 @@ def test_an_order_lowers_the_siblings_once_and_survives_a_full_sync(
     stores: Stores, db: sessionmaker[Session]
 ) -> None:
     live = stores.live
-    erp_state = live.stack.erp
-    assert isinstance(erp_state, ZohoState)
-    sku = next(
-        s
-        for s in sorted(live.stack.store_stock())
-        if s in erp_state.by_sku and not erp_state.by_sku[s]["committed_stock"]
-    )
-    live.stack.erp.set_stock({sku: 10})
-    _all_show(stores, sku, 10, "the ERP's change")
+    sku = _stocked_sku(stores, 10)
 
     # BigCommerce (update_stock_behavior order_placed) takes an order of 3.
     writes_before = stores.writes("bigcommerce")
@@ -216,3 +209,76 @@ def _events_done(db: sessionmaker[Session]) -> bool:
             .where(WebhookLog.status.in_((WebhookStatus.RECEIVED, WebhookStatus.QUEUED)))
         )
         return pending == 0
+
+
+def _stocked_sku(stores: Stores, quantity: int) -> str:
+    """A SKU every store and the ERP hold, with no stock committed in Zoho, set to
+    `quantity` in the ERP and in every store."""
+    erp = stores.live.stack.erp
+    assert isinstance(erp, ZohoState)
+    sku = next(
+        sku
+        for sku in sorted(stores.live.stack.store_stock())
+        if sku in erp.by_sku and not erp.by_sku[sku]["committed_stock"]
+    )
+    erp.set_stock({sku: quantity})
+    _all_show(stores, sku, quantity, "the ERP's change")
+    return sku
+
+
+@pytest.mark.slow
+def test_each_store_lowers_itself_on_its_own_terms_and_is_never_written_twice(
+    stores: Stores, db: sessionmaker[Session]
+) -> None:
+    """Shopify moves units to `committed` when an order is placed; WooCommerce lowers
+    its number only when a `pending` order is paid (`processing`). Neither is written
+    for its own order; the siblings drop as soon as each order arrives."""
+    sku = _stocked_sku(stores, 10)
+    writes = {name: stores.writes(name) for name in ("shopify", "woocommerce")}
+
+    shopify = stores.control("shopify", "orders", {"lines": [{"sku": sku, "quantity": 2}]})
+    _all_show(stores, sku, 8, "Shopify's order")
+
+    woo = stores.control(
+        "woocommerce", "orders", {"lines": [{"sku": sku, "quantity": 1}], "status": "pending"}
+    )
+    wait_for(
+        lambda: stores.stock(sku) == {"bigcommerce": 7, "shopify": 7, "woocommerce": 8},
+        60,
+        "the siblings of a pending WooCommerce order dropping, WooCommerce not",
+    )
+    stores.control("woocommerce", f"orders/{woo['id']}/status", {"status": "processing"})
+    _all_show(stores, sku, 7, "WooCommerce lowering itself once paid")
+    wait_for(lambda: _events_done(db), 60, "the order's events processed")
+    # Written once, for Shopify's order; never for its own.
+    assert stores.writes("woocommerce") == writes["woocommerce"] + 1
+
+    # Cancelled with restock in Shopify: its units are back there, and everywhere.
+    stores.control("shopify", f"orders/{shopify['id']}/cancel", {"restock": True})
+    _all_show(stores, sku, 9, "Shopify's cancel")
+    wait_for(lambda: _events_done(db), 60, "the cancel processed")
+    assert stores.writes("shopify") == writes["shopify"] + 1  # only WooCommerce's order
+
+
+@pytest.mark.slow
+def test_two_stores_selling_the_last_unit_show_zero_and_the_oversell_is_reported(
+    stores: Stores, db: sessionmaker[Session]
+) -> None:
+    sku = _stocked_sku(stores, 1)
+    first = stores.control("bigcommerce", "orders", {"lines": [{"sku": sku, "quantity": 1}]})
+    second = stores.control("shopify", "orders", {"lines": [{"sku": sku, "quantity": 1}]})
+    _all_show(stores, sku, 0, "the last unit sold twice")
+    wait_for(lambda: len(_reservations(db)) == 2, 30, "both reservations")
+
+    answer = requests.get(
+        f"{stores.live.receiver_url}/api/sources/{stores.live.stack.source_id}/oversold",
+        headers=AUTH,
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    [entry] = answer.json()["items"]
+    assert (entry["sku"], entry["short_by"]) == (sku, 1)
+    assert entry["site_ids"] == sorted(site_id for _, _, site_id in stores.by_name.values())
+    assert sorted(order["order_number"] for order in entry["orders"]) == sorted(
+        [str(first["id"]), second["name"]]
+    )
