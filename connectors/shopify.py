@@ -3,8 +3,10 @@
 Facts used here are from docs/platforms.md section 5 unless marked otherwise:
 
 - Stock is written with `inventorySetQuantities`, which suits a caller that is the source
-  of truth (the ERP is). From API 2026-04 every quantity must carry `changeFromQuantity`;
-  an explicit null skips the compare-and-set, which is what an absolute set wants.
+  of truth (the ERP is). From API 2026-04 every quantity must carry `changeFromQuantity`:
+  we send the level we believe the store holds (`StockUpdate.expected`), so a sale made
+  since we read it fails that quantity with `CHANGE_FROM_QUANTITY_STALE` instead of being
+  written over (`UpdateResult.stale`); null (no belief) skips the compare.
 - From API 2026-04 the `@idempotent(key:)` directive is enforced on
   `inventorySetQuantities`, so it is always sent.
 - Every input array is capped at 250 items (shopify.dev/api/usage/limits), so a call
@@ -31,16 +33,25 @@ from connectors.tokens import TokenCache
 from connectors.types import OrderSnapshot, StockUpdate, StoreProduct, UpdateResult
 from models.skus import try_normalize_sku
 
+#: The user error of a quantity whose `changeFromQuantity` no longer matches the level
+#: (docs/platforms.md section 5).
+STALE = "CHANGE_FROM_QUANTITY_STALE"
 #: The version whose inventory rules (changeFromQuantity, @idempotent) this module follows.
 DEFAULT_API_VERSION = "2026-04"
 
 #: Entries per `inventorySetQuantities` call: Shopify's cap on every input array.
 BATCH_LIMIT = 250
 
-_VARIANT_FIELDS = "id sku inventoryQuantity product { id } inventoryItem { id tracked }"
+#: A variant's level is read at the location we write to: `inventoryQuantity` sums
+#: `available` over every location, so in a shop with several it is not the number our
+#: write replaces, and a compare-and-set against it would always be stale.
+_VARIANT_FIELDS = """id sku product { id }
+  inventoryItem { id tracked
+    inventoryLevel(locationId: $location) { quantities(names: ["available"]) { name quantity } }
+  }"""
 
 CATALOG_QUERY = f"""
-query StocksyncCatalog($cursor: String) {{
+query StocksyncCatalog($cursor: String, $location: ID!) {{
   productVariants(first: 250, after: $cursor) {{
     nodes {{ {_VARIANT_FIELDS} }}
     pageInfo {{ hasNextPage endCursor }}
@@ -49,7 +60,7 @@ query StocksyncCatalog($cursor: String) {{
 """
 
 PRODUCT_QUERY = f"""
-query StocksyncProduct($id: ID!, $cursor: String) {{
+query StocksyncProduct($id: ID!, $cursor: String, $location: ID!) {{
   product(id: $id) {{
     id
     variants(first: 250, after: $cursor) {{
@@ -105,8 +116,9 @@ class ShopifyStore:
     def iter_catalog(self) -> Iterator[StoreProduct]:
         """Stream every variant with a usable SKU, one page of 250 in memory at a time."""
         cursor: str | None = None
+        location = self.location_id()
         while True:
-            data = self._graphql(CATALOG_QUERY, {"cursor": cursor})
+            data = self._graphql(CATALOG_QUERY, {"cursor": cursor, "location": location})
             nodes, cursor = _page(data, "productVariants")
             yield from _products(nodes)
             if cursor is None:
@@ -116,8 +128,10 @@ class ShopifyStore:
         """The variants of one product (every Shopify product has at least one)."""
         products: list[StoreProduct] = []
         cursor: str | None = None
+        location = self.location_id()
         while True:
-            data = self._graphql(PRODUCT_QUERY, {"id": product_id, "cursor": cursor})
+            variables = {"id": product_id, "cursor": cursor, "location": location}
+            data = self._graphql(PRODUCT_QUERY, variables)
             if data.get("product") is None:
                 return products
             nodes, cursor = _page(data["product"], "variants")
@@ -170,7 +184,12 @@ class ShopifyStore:
                 # Atomic again: nothing of the resend was applied, not even clean items.
                 for i in retry:
                     failed[i] = rejected_again.get(i, "not applied: resend rejected for others")
-        return [UpdateResult(u.sku, i not in failed, failed.get(i)) for i, u in enumerate(chunk)]
+        return [
+            UpdateResult(
+                u.sku, i not in failed, failed.get(i), (failed.get(i) or "").startswith(STALE)
+            )
+            for i, u in enumerate(chunk)
+        ]
 
     def _mutate(self, chunk: Sequence[StockUpdate], indices: Sequence[int]) -> dict[int, str]:
         """Send `chunk[indices]` in one mutation; return {chunk index: error} it rejected."""
@@ -189,7 +208,9 @@ class ShopifyStore:
                         "inventoryItemId": chunk[i].variant_id,
                         "locationId": location,
                         "quantity": chunk[i].quantity,
-                        "changeFromQuantity": None,
+                        # Our belief of the level: a sale since makes it stale, and
+                        # sync/store_writes.py re-reads and writes around the sale.
+                        "changeFromQuantity": chunk[i].expected,
                     }
                     for i in indices
                 ],
@@ -296,7 +317,19 @@ def _products(nodes: Sequence[Mapping[str, Any]]) -> Iterator[StoreProduct]:
             variant_id, tracked = str(item["id"]), bool(item.get("tracked"))
         except (KeyError, TypeError) as exc:
             raise PermanentError(f"shopify: unexpected variant shape for {sku}") from exc
-        yield StoreProduct(sku, product_id, variant_id, node.get("inventoryQuantity"), tracked)
+        yield StoreProduct(sku, product_id, variant_id, _available(item), tracked)
+
+
+def _available(item: Mapping[str, Any]) -> int | None:
+    """The item's `available` at our location; None if it is not stocked there."""
+    level = item.get("inventoryLevel")
+    if not isinstance(level, dict):
+        return None
+    for quantity in level.get("quantities") or ():
+        if isinstance(quantity, dict) and quantity.get("name") == "available":
+            value = quantity.get("quantity")
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return None
 
 
 def _rejected(data: Mapping[str, Any], indices: Sequence[int]) -> dict[int, str]:

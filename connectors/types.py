@@ -69,12 +69,19 @@ class StoreProduct:
 
 @dataclass(frozen=True, slots=True)
 class StockUpdate:
-    """Set the absolute stock of one store SKU."""
+    """Set the absolute stock of one store SKU.
+
+    `expected` is the number we believe the store holds now: a platform with
+    compare-and-set (Shopify's `changeFromQuantity`) refuses the write if it holds
+    another, which means a sale since we read it (`UpdateResult.stale`). None sets
+    it unconditionally; platforms without compare-and-set ignore it.
+    """
 
     sku: str
     product_id: str
     variant_id: str | None
     quantity: int
+    expected: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +91,8 @@ class UpdateResult:
     sku: str
     ok: bool
     error: str | None = None
+    #: Refused because the store no longer held `StockUpdate.expected`.
+    stale: bool = False
 
 
 class OrderState(StrEnum):

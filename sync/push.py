@@ -56,10 +56,8 @@ signal is ours: `items.erp_read_at`, set by every reading recorded here.
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -69,10 +67,10 @@ from models import Site
 from models.db import transaction
 from sync.catalog import Pushed, lock_for_push, record_pushed
 from sync.context import Context
-from sync.pacing import calls_made
 from sync.reservations import reserved_units, settle_orders
 from sync.sellable import basis_figure, opted_out, sellable
 from sync.stock_policy import load_policy
+from sync.store_writes import read_levels, write_changed
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +160,7 @@ def push_in_session(
         if kept is None or reading.read_at > kept.read_at:
             newest[reading.sku] = reading
     rows = lock_for_push(session, site_id, sorted(newest))
-    levels = _store_levels(store, rows.values()) if read_back else {}
+    levels = read_levels(store, rows.values()) if read_back else {}
     policy, rules = load_policy(session, site_id, sorted(newest))
     site = session.get_one(Site, site_id)
     held = reserved_units(session, site_id, site.source_id, policy.basis, list(newest.values()))
@@ -198,43 +196,9 @@ def push_in_session(
                 outcome.unchanged += 1
                 confirmed.append(pushed)
             else:
-                update = StockUpdate(sku, row.product_id, row.variant_id, number)
+                update = StockUpdate(sku, row.product_id, row.variant_id, number, current)
                 changed.append((update, pushed))
     if changed:
-        confirmed += _write(store, changed, outcome)
+        confirmed += write_changed(store, changed, outcome)
     record_pushed(session, confirmed)
     return outcome
-
-
-def _store_levels(store: Storefront, rows: Iterable[Any]) -> dict[str, int]:
-    """The store's current numbers of the locked `rows`' SKUs, one product read each."""
-    wanted = {row.sku for row in rows}
-    levels = {}
-    for product_id in sorted({row.product_id for row in rows}):
-        for product in store.get_product(product_id):
-            if product.sku in wanted and product.quantity is not None:
-                levels[product.sku] = product.quantity
-    return levels
-
-
-def _write(
-    store: Storefront, changed: list[tuple[StockUpdate, Pushed]], outcome: PushOutcome
-) -> list[Pushed]:
-    """Send the changed SKUs; count them; return the rows to record as written."""
-    updates = [update for update, _ in changed]
-    before = calls_made(store)
-    results = store.set_stock(updates)
-    after = calls_made(store)
-    if before is None or after is None:
-        # A store not built by the worker context: the fewest requests it could take.
-        outcome.store_calls += math.ceil(len(updates) / store.batch_limit)
-    else:
-        outcome.store_calls += after - before
-    written = []
-    for (update, pushed), result in zip(changed, results, strict=True):
-        if result.ok:
-            outcome.synced += 1
-            written.append(replace(pushed, written=True))
-        else:
-            outcome.fail(update.sku, result.error or "refused by the store")
-    return written

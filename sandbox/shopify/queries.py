@@ -19,14 +19,25 @@ from sandbox.shopify.arguments import arguments, child, page_size
 from sandbox.shopify.state import LOCATION_GID, ShopifyState
 
 
-def _page(state: ShopifyState, args: Mapping[str, Any], lo: int, hi: int) -> dict[str, Any]:
-    """One page of variant indices in [lo, hi)."""
+def _page(
+    state: ShopifyState,
+    args: Mapping[str, Any],
+    lo: int,
+    hi: int,
+    level: FieldNode | None = None,
+    variables: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One page of variant indices in [lo, hi); each variant's inventory item carries
+    its level at the location `level` (an `inventoryLevel(locationId:)` selection)
+    names: the sandbox's one location, or null for any other, as for an item not
+    stocked there."""
     first = page_size(args)
+    here = level is not None and arguments(level, variables or {}).get("locationId") == LOCATION_GID
     start = lo if args.get("after") is None else _decode_cursor(args["after"])
     start = max(lo, start)
     end = min(hi, start + first)
     with state.lock:
-        nodes = [state.variant_node(i) for i in range(start, end) if state.live(i)]
+        nodes = [state.variant_node(i, here) for i in range(start, end) if state.live(i)]
     return {
         "nodes": nodes,
         "pageInfo": {
@@ -55,7 +66,16 @@ def product_variants(
     state: ShopifyState, field: FieldNode, variables: dict[str, Any]
 ) -> dict[str, Any]:
     """Every variant of the shop, in catalog order, a page at a time."""
-    return _page(state, arguments(field, variables), 0, len(state.skus))
+    args = arguments(field, variables)
+    return _page(state, args, 0, len(state.skus), _level_field(field), variables)
+
+
+def _level_field(connection: FieldNode) -> FieldNode | None:
+    """The `nodes { inventoryItem { inventoryLevel(...) } }` selection of a variant
+    connection, if the query asks for it."""
+    nodes = child(connection, "nodes")
+    item = child(nodes, "inventoryItem") if nodes is not None else None
+    return child(item, "inventoryLevel") if item is not None else None
 
 
 def locations(state: ShopifyState, field: FieldNode, variables: dict[str, Any]) -> Any:
@@ -85,5 +105,12 @@ def product(state: ShopifyState, field: FieldNode, variables: dict[str, Any]) ->
     result: dict[str, Any] = {"id": f"gid://shopify/Product/{number}"}
     if variants is not None:
         span = state.variant_range(number)
-        result["variants"] = _page(state, arguments(variants, variables), span.start, span.stop)
+        result["variants"] = _page(
+            state,
+            arguments(variants, variables),
+            span.start,
+            span.stop,
+            _level_field(variants),
+            variables,
+        )
     return result

@@ -71,16 +71,23 @@ class ShopifyState(SandboxState):
         """Variant indices of product number `product` (1-based)."""
         return range(self.product_start[product], self.product_start[product + 1])
 
-    def variant_node(self, index: int) -> dict[str, Any]:
-        """The fields the connector reads of one ProductVariant."""
+    def variant_node(self, index: int, at_location: bool = True) -> dict[str, Any]:
+        """The fields the connector reads of one ProductVariant.
+
+        `inventoryQuantity` is the variant's `available` summed over the shop's
+        locations; `inventoryItem.inventoryLevel` is the one location's (null when the
+        query named another location). With one location they agree."""
+        available = self.quantities[index]
+        level = {"quantities": [{"name": "available", "quantity": available}]}
         return {
             "id": f"gid://shopify/ProductVariant/{index + 1}",
             "sku": self.skus[index],
-            "inventoryQuantity": self.quantities[index],
+            "inventoryQuantity": available,
             "product": {"id": f"gid://shopify/Product/{self.product_of[index]}"},
             "inventoryItem": {
                 "id": f"gid://shopify/InventoryItem/{ITEM_BASE + index + 1}",
                 "tracked": True,
+                "inventoryLevel": level if at_location else None,
             },
         }
 

@@ -9,7 +9,9 @@ units back everywhere."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,10 @@ from tests.support.live import LiveStack, live_stack
 from tests.support.stack import finished, run_row, sibling_store, wait_for
 
 ITEMS = 30
+#: The race: a store of this many SKUs, half of them off, takes this many orders while
+#: its full sync runs.
+RACE_ITEMS = 300
+RACE_ORDERS = 200
 #: Each store's sandbox enforces its platform's default quota (sync/limits.py, from
 #: docs/platforms.md), and the sites use the same defaults (no per-site override).
 DEFAULT_LIMITS = {
@@ -282,3 +288,86 @@ def test_two_stores_selling_the_last_unit_show_zero_and_the_oversell_is_reported
     assert sorted(order["order_number"] for order in entry["orders"]) == sorted(
         [str(first["id"]), second["name"]]
     )
+
+
+@pytest.mark.slow
+def test_orders_racing_a_full_sync_never_leave_a_store_above_what_is_left(
+    settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
+) -> None:
+    """200 orders on a WooCommerce store (no conditional write there) while a full sync
+    writes half of its SKUs: at the end, every SKU shows exactly the ERP's figure less
+    its open reservations, never more (the order events read the store back and lower
+    any number a racing write put above that)."""
+    with live_stack(
+        settings,
+        db,
+        vault,
+        "woocommerce",
+        erp="zoho",
+        items=RACE_ITEMS,
+        drift=0.5,
+        # A store answering in 150 ms, so its catalog refresh and writes take seconds.
+        store={"rate_limit": _quota("woocommerce"), "latency_ms": 150},
+        site=DEFAULT_LIMITS,
+    ) as live:
+        live.stack.store.set_faults(
+            webhook_url=f"{live.receiver_url}/webhooks/woocommerce/{live.stack.site_id}"
+        )
+        erp = live.stack.erp
+        assert isinstance(erp, ZohoState)
+        shared = set(live.stack.store_stock()) & set(erp.by_sku)
+        plenty = sorted(
+            sku for sku in shared if min(live.stack.store_stock()[sku], erp.stock()[sku]) >= 5
+        )
+        targets = [plenty[n % 100] for n in range(RACE_ORDERS)]
+        store_url = live.stack.store_url
+
+        placed: list[int] = []
+
+        def order(sku: str) -> int:
+            answer = requests.post(
+                f"{store_url}/_sandbox/orders",
+                json={"lines": [{"sku": sku, "quantity": 1}], "status": "processing"},
+                timeout=30,
+            )
+            placed.append(answer.status_code)
+            time.sleep(0.1)  # two shoppers, about 20 orders a second
+            return answer.status_code
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            racing = pool.map(order, targets)
+            wait_for(lambda: len(placed) >= RACE_ORDERS // 5, 60, "the first orders")
+            run_id = start_run(live.context, live.stack.site_id)
+            at_start = len(placed)
+            wait_for(lambda: finished(db, run_id), 300, f"run {run_id}")
+            at_end = len(placed)
+            answers = list(racing)
+        # Orders kept coming while the run read and wrote the store.
+        assert at_start < at_end, (at_start, at_end)
+        assert answers == [201] * RACE_ORDERS
+        run = run_row(db, run_id)
+        assert run.status == RunStatus.COMPLETED and run.synced > 0
+        wait_for(lambda: _events_done(db), 300, "every order event processed")
+
+        held = _open_units(db)
+        assert sum(held.values()) == RACE_ORDERS
+        erp_now, store_now = erp.stock(), live.stack.store_stock()
+        above = {
+            sku: (store_now[sku], erp_now[sku] - held.get(sku, 0))
+            for sku in shared
+            if store_now[sku] > max(0, erp_now[sku] - held.get(sku, 0))
+        }
+        assert above == {}
+        assert {sku: store_now[sku] for sku in shared} == {
+            sku: max(0, erp_now[sku] - held.get(sku, 0)) for sku in shared
+        }
+
+
+def _open_units(db: sessionmaker[Session]) -> dict[str, int]:
+    with db() as session:
+        rows = session.execute(
+            select(Reservation.sku, func.sum(Reservation.units))
+            .where(Reservation.ended_at.is_(None))
+            .group_by(Reservation.sku)
+        ).all()
+        return {sku: int(units) for sku, units in rows}
