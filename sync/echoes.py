@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Item, WebhookLog, WebhookStatus
+from models import EventKind, Item, WebhookLog, WebhookStatus
 from models.skus import try_normalize_sku
 
 #: Rows of the window: the one processed, and those coalesced into it or still waiting.
@@ -43,7 +43,7 @@ Verdict = str | None
 
 def is_echo(session: Session, row: WebhookLog) -> bool:
     """Whether `row` and every delivery coalesced into it are our own writes' echoes."""
-    judge = JUDGES.get(row.provider)
+    judge = JUDGES.get((row.provider, row.kind or ""))
     if judge is None or row.site_id is None:
         return False
     verdicts = [judge(session, row.site_id, body) for body in _window(session, row)]
@@ -178,8 +178,12 @@ def bigcommerce(session: Session, site_id: int, body: object) -> Verdict:
     return ECHO if row is not None and row.quantity == value else None
 
 
-JUDGES: dict[str, Callable[[Session, int, object], Verdict]] = {
-    "woocommerce": woocommerce,
-    "shopify": shopify,
-    "bigcommerce": bigcommerce,
+#: By (provider, kind): the deliveries that echo a stock write. Shopify's
+#: `products/update` is not among them: docs/platforms.md section 5 does not say it
+#: fires on an inventory write (the sandbox sends none), so one that comes is re-read.
+#: BigCommerce's product and SKU notices carry ids only: nothing to compare.
+JUDGES: dict[tuple[str, str], Callable[[Session, int, object], Verdict]] = {
+    ("woocommerce", EventKind.STORE_PRODUCT_UPSERT): woocommerce,
+    ("shopify", EventKind.STORE_STOCK): shopify,
+    ("bigcommerce", EventKind.STORE_STOCK): bigcommerce,
 }

@@ -185,10 +185,11 @@ def test_a_bigcommerce_level_is_an_echo_when_it_is_what_we_wrote_absolutely(
     assert not echo(db, site_id, _bigcommerce(6, method="relative"), **fields)
 
 
-def test_a_provider_without_a_judge_is_never_an_echo(
+def test_a_provider_or_kind_without_a_judge_is_never_an_echo(
     db: sessionmaker[Session], site_id: int
 ) -> None:
     assert not echo(db, site_id, _woo(101, "SKU-1", 5), provider="test", entity="101")
+    assert not echo(db, site_id, _shopify(4), provider="shopify", entity="1")
 
 
 def test_rows_of_other_sites_kinds_and_entities_are_not_in_the_window(
