@@ -11,7 +11,10 @@ interpret) is not, and goes the normal way.
 
 No time is compared: the store's clock is not ours, and WooCommerce builds the body at
 *delivery* time (section 1), so a body showing our number means the store holds it now,
-whoever moved it last.
+whoever moved it last. The row keeps one quantity, what we wrote or, if a catalog
+refresh read the store since, what it read: a merchant's edit the refresh already
+copied is then told as our echo. Only the log line is wrong then; the mirror already
+holds that number, so a read would have changed nothing.
 
 One row stands for every delivery the dedupe window coalesced into it (the relay marks
 the others `duplicate`, docs/architecture.md flow 2), and a variable product's
