@@ -27,6 +27,7 @@ from models.db import transaction
 from sync.carriers import REAL_TIME_SITES, PushFailed, carriers, push_to_carriers, require_pushed
 from sync.catalog import mirror_product
 from sync.context import Context
+from sync.echoes import is_echo
 from sync.errors import Conflict, Unavailable
 from sync.push import push_readings, read_erp
 from sync.reservations import open_order_numbers, settle_orders
@@ -172,9 +173,12 @@ def _store_product_changed(ctx: Context, session: Session, row: WebhookLog) -> s
     captured update can be re-sent as a delete under a new id, and WooCommerce's
     `product.deleted` carries no time to key a replay by (section 1). So a product is
     retired only when the store no longer has it, and a "deleted" product the store
-    still has is refreshed. SKUs new to the mirror get the ERP's stock now.
+    still has is refreshed. SKUs new to the mirror get the ERP's stock now. The echo of
+    our own write says nothing new and costs nothing (sync/echoes.py).
     """
     site = _site(session, row)
+    if is_echo(session, row):
+        return _echo(row)
     store = ctx.storefront(site)
     with transaction(ctx.sessions) as mirror:
         outcome = mirror_product(mirror, site.id, row.entity or "", store)
@@ -196,9 +200,18 @@ def _store_stock(ctx: Context, session: Session, row: WebhookLog) -> str:
 
     Not pushed back: after an order the store is briefly *below* the ERP until the ERP
     books it, and pushing the ERP's number then would sell stock that is gone. The
-    ERP's own change notice, or the nightly sync, brings the store back in line.
+    ERP's own change notice, or the nightly sync, brings the store back in line. No
+    read either way; the echo of our own write is told apart only in the log.
     """
+    if is_echo(session, row):
+        return _echo(row)
     return "store-side stock change; the ERP stays the truth"
+
+
+def _echo(row: WebhookLog) -> str:
+    """Our own write come back (sync/echoes.py): nothing to read, nothing to write."""
+    log.info("event.echo", extra={"site": row.site_id, "entity": row.entity})
+    return f"site {row.site_id}: {row.entity}: echo of our write"
 
 
 def _store_order(ctx: Context, session: Session, row: WebhookLog) -> str:
