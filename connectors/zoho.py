@@ -233,7 +233,9 @@ class ZohoInventorySource:
         site mapped to some locations sells from. That the list answer carries it (not
         only the single-item one) is UNCONFIRMED (section 6): modelled as it does, by
         the sandbox too; an answer without it gives `locations` None, and a mapped site
-        then fails the SKU by name rather than sell the item-level figure.
+        then fails the SKU by name rather than sell the item-level figure. A location's
+        negative figure is kept (floored), so a mapped site's sum nets one warehouse's
+        shortfall against another's stock; sync/sellable.py sells a negative sum as 0.
         """
         stock = row.get(self.stock_field)
         sku = try_normalize_sku(row.get("sku"))
@@ -244,10 +246,10 @@ class ZohoInventorySource:
         locations = row.get("locations")
         return SourceItem(
             sku=sku,
-            quantity=on_hand,
+            quantity=max(0, on_hand),
             item_id=str(row["item_id"]),
             read_at=read_at,
-            available_for_sale=for_sale,
+            available_for_sale=None if for_sale is None else max(0, for_sale),
             locations=None
             if locations is None
             else {
@@ -261,12 +263,13 @@ class ZohoInventorySource:
         `locations[]` ("location_"): Zoho names a location's figures after the item's,
         `location_stock_on_hand`, `location_available_for_sale_stock`, ... (section 6,
         "Per location"; the available-for-sale ones INFERRED from public clients).
-        Missing figures are 0 on hand and None for sale; an inactive item's are 0."""
+        Floored; missing figures are 0 on hand and None for sale; an inactive item's
+        are 0."""
         on_hand = row.get(prefix + self.stock_field)
         for_sale = row.get(prefix + STOCK_FIELDS[self.stock_field])
         return (
-            _units(on_hand) if active and on_hand is not None else 0,
-            None if for_sale is None else _units(for_sale) if active else 0,
+            _whole(on_hand) if active and on_hand is not None else 0,
+            None if for_sale is None else _whole(for_sale) if active else 0,
         )
 
     def _mint(self) -> AccessToken:
@@ -309,9 +312,9 @@ def progress_of(orders: Sequence[Mapping[str, Any]], stock_field: str) -> OrderP
     )
 
 
-def _units(stock: Any) -> int:
-    """Whole units of a Zoho stock figure: floored, a negative one as 0."""
-    return max(0, math.floor(float(stock)))
+def _whole(stock: Any) -> int:
+    """Whole units of a Zoho stock figure (it may be fractional): floored."""
+    return math.floor(float(stock))
 
 
 def _error_of(body: str | None) -> object:

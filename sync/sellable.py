@@ -73,6 +73,8 @@ def basis_figure(reading: SourceItem, policy: StockPolicy) -> int | None:
 
     A mapped location the reading does not list counts 0: the item is not stocked
     there (Zoho lists an item's locations, not every location of the organisation).
+    Locations' figures may be negative (over-committed); the sum nets them, and a
+    negative sum is 0, as a negative item-level figure is.
     """
     if policy.locations is None:
         return _figure(reading.quantity, reading.available_for_sale, policy.basis)
@@ -82,7 +84,7 @@ def basis_figure(reading: SourceItem, policy: StockPolicy) -> int | None:
         _figure(*reading.locations.get(location, (0, 0)), policy.basis)
         for location in policy.locations
     ]
-    return None if None in figures else sum(figure or 0 for figure in figures)
+    return None if None in figures else max(0, sum(figure or 0 for figure in figures))
 
 
 def _figure(on_hand: int, for_sale: int | None, basis: StockBasis) -> int | None:

@@ -67,7 +67,7 @@ def test_the_basis_picks_the_erp_figure(
 
 
 #: Three warehouses: (on hand, available-for-sale) each; the item level is their sum.
-WAREHOUSES = {"W1": (10, 7), "W2": (4, 4), "W3": (6, 5)}
+WAREHOUSES = {"W1": (10, 7), "W2": (4, 4), "W3": (6, 5), "W4": (0, -3)}
 
 
 @pytest.mark.parametrize(
@@ -79,6 +79,9 @@ WAREHOUSES = {"W1": (10, 7), "W2": (4, 4), "W3": (6, 5)}
         (("W2",), StockBasis.AVAILABLE_FOR_SALE, 4),
         # A location the item is not stocked at (absent from the reading) counts 0.
         (("W2", "W9"), StockBasis.ON_HAND, 4),
+        # An over-committed warehouse nets against another; a negative sum is 0.
+        (("W2", "W4"), StockBasis.AVAILABLE_FOR_SALE, 1),
+        (("W4",), StockBasis.AVAILABLE_FOR_SALE, 0),
     ],
 )
 def test_a_location_mapping_sums_the_mapped_locations(
