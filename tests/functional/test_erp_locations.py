@@ -11,15 +11,15 @@ import math
 from collections.abc import Collection
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Item, RunStatus
+from models import RunStatus
 from models.crypto import Vault
 from sandbox.zoho.state import ZohoState
 from sandbox.zoho.stock import LOCATIONS
 from settings import Settings
 from sync.stock_policy import set_policy, set_rule
+from tests.support.sellable_reference import erp_quantities, reference
 from tests.support.stack import (
     FAST,
     finished,
@@ -44,12 +44,6 @@ SITE = {"rate_limit_requests": None, "rate_limit_window_seconds": None}
 PRIMARY, EAST, DEPOT = (place["location_id"] for place in LOCATIONS)
 
 
-def _reference(erp: int, buffer: int, floor: int) -> int:
-    """The issue's rule, written out apart from sync/sellable.py."""
-    left = erp - buffer if erp > buffer else 0
-    return left if left >= floor else 0
-
-
 def _summed(erp: ZohoState, ids: Collection[str], field: str) -> dict[str, int]:
     """Per active stocked SKU, Zoho's `field` summed over the warehouses `ids` (a
     shortfall at one nets against another; a negative sum is nothing to sell)."""
@@ -66,12 +60,6 @@ def _summed(erp: ZohoState, ids: Collection[str], field: str) -> dict[str, int]:
             for item in erp.items
             if item["status"] == "active" and "locations" in item
         }
-
-
-def _erp_quantities(db: sessionmaker[Session], site_id: int) -> dict[str, int | None]:
-    with db() as session:
-        rows = session.execute(select(Item.sku, Item.erp_quantity).where(Item.site_id == site_id))
-        return {sku: erp_quantity for sku, erp_quantity in rows}
 
 
 @pytest.mark.slow
@@ -129,7 +117,7 @@ def test_mapped_warehouses_buffer_floor_and_opt_out_over_two_thousand_skus(
         primary_for_sale = _summed(erp, {PRIMARY}, "available_for_sale_stock")
         # The mapping matters: many SKUs have stock in the warehouse left out.
         assert sum(two_of_three[sku] != erp.stock()[sku] for sku in skus) > ITEMS // 2
-        expected = {sku: _reference(two_of_three[sku], BUFFER, FLOOR) for sku in skus}
+        expected = {sku: reference(two_of_three[sku], BUFFER, FLOOR) for sku in skus}
         assert stack.store_stock() == expected | {opted: UNTOUCHED}
         assert primary_store.stock() == {sku: primary_for_sale[sku] for sku in skus}
         for run_id in runs:
@@ -139,6 +127,6 @@ def test_mapped_warehouses_buffer_floor_and_opt_out_over_two_thousand_skus(
         assert run_row(db, runs[0]).opted_out == 1
         # Each number is explained by the summed figure it came from; the opted-out SKU
         # was never written, so it has none.
-        recorded = _erp_quantities(db, stack.site_id)
+        recorded = erp_quantities(db, stack.site_id)
         assert recorded == {sku: two_of_three[sku] for sku in skus} | {opted: None}
-        assert _erp_quantities(db, primary_site) == primary_for_sale
+        assert erp_quantities(db, primary_site) == primary_for_sale
