@@ -25,7 +25,9 @@ number.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from connectors.types import SourceItem
@@ -85,6 +87,23 @@ def basis_figure(reading: SourceItem, policy: StockPolicy) -> int | None:
         for location in policy.locations
     ]
     return None if None in figures else max(0, sum(figure or 0 for figure in figures))
+
+
+def recorded_reading(
+    sku: str, figure: int, item_id: str, read_at: datetime, locations: Sequence[str] | None
+) -> SourceItem:
+    """A reading rebuilt from the basis figure a site last sold from
+    (`items.erp_quantity`), for the paths that push without asking the ERP
+    (sync/store_orders.py): `basis_figure` gives `figure` back on either basis and, for
+    a site mapped to the ERP `locations`, as their sum (all of it at the first)."""
+    return SourceItem(
+        sku,
+        figure,
+        item_id,
+        read_at,
+        available_for_sale=figure,
+        locations=None if locations is None else {locations[0]: (figure, figure)},
+    )
 
 
 def _figure(on_hand: int, for_sale: int | None, basis: StockBasis) -> int | None:

@@ -18,6 +18,7 @@ from sync.sellable import (
     StockBasis,
     StockPolicy,
     basis_figure,
+    recorded_reading,
     sellable,
 )
 
@@ -153,3 +154,14 @@ def test_more_stock_never_sells_less(low: int, high: int, policy: StockPolicy) -
 def test_a_percent_buffer_rounds_the_sellable_number_down(reading: int, pct: int) -> None:
     exact = Fraction(reading * (100 - pct), 100)
     assert sellable(reading, StockPolicy(pct, PERCENT)) == math.floor(exact)
+
+
+@pytest.mark.parametrize("locations", [None, ("W1", "W3")])
+@pytest.mark.parametrize("basis", list(StockBasis))
+def test_a_recorded_reading_gives_its_figure_back(
+    locations: tuple[str, ...] | None, basis: StockBasis
+) -> None:
+    """The store-order path rebuilds readings from `items.erp_quantity`: whatever the
+    site's basis and mapping, the figure is the one it last sold from."""
+    reading = recorded_reading("SKU-1", 7, "1", datetime.now(UTC), locations)
+    assert basis_figure(reading, StockPolicy(basis=basis, locations=locations)) == 7
