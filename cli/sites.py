@@ -204,6 +204,13 @@ def _resync_line(resync: dict[str, Any] | None) -> str:
     help="The ERP figure to start from: on hand, or on hand less what the ERP committed "
     "to its sales orders (not for Business Central: docs/platforms.md section 7).",
 )
+@click.option(
+    "--locations",
+    metavar="ID,ID|all",
+    default=None,
+    help="The ERP locations (warehouse ids, comma-separated) whose stock the basis sums "
+    "for this store, or 'all' (not for Business Central: docs/platforms.md section 7).",
+)
 @click.pass_obj
 def policy(
     obj: Context,
@@ -212,10 +219,11 @@ def policy(
     percent: bool,
     floor: int | None,
     basis: str | None,
+    locations: str | None,
 ) -> None:
-    """Show or set a store's stock policy: it sells the ERP's number (its basis) less the
-    buffer, and 0 below the floor. A change resyncs the store (only the SKUs whose
-    number changed)."""
+    """Show or set a store's stock policy: it sells the ERP's number (its basis, summed
+    over its ERP locations if mapped to some) less the buffer, and 0 below the floor. A
+    change resyncs the store (only the SKUs whose number changed)."""
     if percent and buffer is None:
         raise click.UsageError("--percent qualifies --buffer: give both")
     changes: dict[str, Any] = {}
@@ -226,6 +234,10 @@ def policy(
         changes["stock_floor"] = floor
     if basis is not None:
         changes["stock_basis"] = basis
+    if locations is not None:
+        # Empty ids stay in, for the service to refuse by the same words as the API.
+        ids = [part.strip() for part in locations.split(",")]
+        changes["erp_location_ids"] = None if ids == ["all"] else ids
     with services(obj) as ctx:
         site_id = site_service.site_id(ctx, site)
         if changes:
@@ -233,8 +245,10 @@ def policy(
         else:
             state = {**site_service.show_site(ctx, site_id), "site_id": site_id, "resync": None}
     unit = "%" if state["stock_buffer_unit"] == "percent" else " units"
+    mapped = state["erp_location_ids"]
+    at = "" if mapped is None else f" at locations {','.join(mapped)}"
     click.echo(
-        f"site {state['site_id']} stock: basis {state['stock_basis']}, "
+        f"site {state['site_id']} stock: basis {state['stock_basis']}{at}, "
         f"buffer {state['stock_buffer']}{unit}, "
         f"floor {state['stock_floor']}{_resync_line(state['resync'])}"
     )

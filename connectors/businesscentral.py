@@ -60,6 +60,8 @@ class BusinessCentralSource:
 
     #: API v2.0 has on hand only (`items.inventory`); nothing committed (section 7).
     offers_available_for_sale = False
+    #: API v2.0 has no stock per location: readings carry `locations` None (section 7).
+    offers_locations = False
     #: How a refusal names the ERP, and where its facts are.
     label = "Business Central"
     facts = "docs/platforms.md section 7"

@@ -6,7 +6,7 @@ so that they serialise to JSON primitives for Celery task arguments.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -41,6 +41,12 @@ class SourceItem:
     `listed` is False for a SKU the ERP was asked for and does not list (deleted, or
     never there): quantity 0, `read_at` the time of the question, `item_id` empty. The
     write path tells the two apart (sync/push.py). Connectors never return one.
+
+    `locations` maps the ERP's location (warehouse) ids to that location's
+    (on hand, available-for-sale) figures, the second None where the ERP gives none;
+    the whole of it None where the ERP reports no locations (Business Central API
+    v2.0, docs/platforms.md 7). A site mapped to some locations sells from their sum
+    (sync/sellable.py). A location the item is not stocked at may be absent.
     """
 
     sku: str
@@ -49,6 +55,7 @@ class SourceItem:
     read_at: datetime
     listed: bool = True
     available_for_sale: int | None = None
+    locations: Mapping[str, tuple[int, int | None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,8 @@ class ZohoInventorySource:
 
     #: Zoho gives on hand less committed stock (sync/sellable.py, the site's basis).
     offers_available_for_sale = True
+    #: Items carry `locations[]` with per-location stock (section 6, "Per location").
+    offers_locations = True
     #: How a refusal names the ERP, and where its facts are.
     label = "Zoho Inventory"
     facts = "docs/platforms.md section 6"
@@ -226,19 +228,48 @@ class ZohoInventorySource:
         stock sells as zero. An item without the available-for-sale field has
         `available_for_sale` None: a site selling from that basis then fails the SKU
         rather than guess (sync/push.py).
+
+        `locations[]`, where the answer carries it, gives the per-location figures a
+        site mapped to some locations sells from. That the list answer carries it (not
+        only the single-item one) is UNCONFIRMED (section 6): modelled as it does, by
+        the sandbox too; an answer without it gives `locations` None, and a mapped site
+        then fails the SKU by name rather than sell the item-level figure. A location's
+        negative figure is kept (floored), so a mapped site's sum nets one warehouse's
+        shortfall against another's stock; sync/sellable.py sells a negative sum as 0.
         """
         stock = row.get(self.stock_field)
         sku = try_normalize_sku(row.get("sku"))
         if stock is None or sku is None:
             return None
         active = row.get("status") == "active"
-        for_sale = row.get(STOCK_FIELDS[self.stock_field])
+        on_hand, for_sale = self._figures(row, "", active)
+        locations = row.get("locations")
         return SourceItem(
             sku=sku,
-            quantity=_units(stock) if active else 0,
+            quantity=max(0, on_hand),
             item_id=str(row["item_id"]),
             read_at=read_at,
-            available_for_sale=None if for_sale is None else _units(for_sale) if active else 0,
+            available_for_sale=None if for_sale is None else max(0, for_sale),
+            locations=None
+            if locations is None
+            else {
+                str(place["location_id"]): self._figures(place, "location_", active)
+                for place in locations
+            },
+        )
+
+    def _figures(self, row: Mapping[str, Any], prefix: str, active: bool) -> tuple[int, int | None]:
+        """(on hand, available-for-sale) of an item (`prefix` "") or of one entry of its
+        `locations[]` ("location_"): Zoho names a location's figures after the item's,
+        `location_stock_on_hand`, `location_available_for_sale_stock`, ... (section 6,
+        "Per location"; the available-for-sale ones INFERRED from public clients).
+        Floored; missing figures are 0 on hand and None for sale; an inactive item's
+        are 0."""
+        on_hand = row.get(prefix + self.stock_field)
+        for_sale = row.get(prefix + STOCK_FIELDS[self.stock_field])
+        return (
+            _whole(on_hand) if active and on_hand is not None else 0,
+            None if for_sale is None else _whole(for_sale) if active else 0,
         )
 
     def _mint(self) -> AccessToken:
@@ -281,9 +312,9 @@ def progress_of(orders: Sequence[Mapping[str, Any]], stock_field: str) -> OrderP
     )
 
 
-def _units(stock: Any) -> int:
-    """Whole units of a Zoho stock figure: floored, a negative one as 0."""
-    return max(0, math.floor(float(stock)))
+def _whole(stock: Any) -> int:
+    """Whole units of a Zoho stock figure (it may be fractional): floored."""
+    return math.floor(float(stock))
 
 
 def _error_of(body: str | None) -> object:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import (
@@ -118,6 +119,9 @@ class Site(Base):
     #: Which ERP figure the policy starts from: `on_hand`, or `available_for_sale` (on
     #: hand less what the ERP committed to its own sales orders), if the ERP has it.
     stock_basis: Mapped[str] = mapped_column(String(20), server_default="on_hand")
+    #: The ERP locations (ids, strings) whose figures the basis sums: the warehouses
+    #: that serve this store. NULL: all of them, the item-level figure.
+    erp_location_ids: Mapped[list[str] | None] = mapped_column(JSONB)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

@@ -19,6 +19,8 @@ Contract of `push_readings(ctx, site, readings, store)`, all in one transaction:
      lacks is the merchant's choice, not a failure);
    - the site sells from available-for-sale and the reading has no such figure (an
      ERP that does not report it): **failed**, `NO_BASIS`, the store keeps its value;
+     likewise `NO_LOCATIONS` for a site mapped to ERP locations and a reading without
+     per-location figures;
    - the number to write is the *sellable* one, from the reading's figure for the
      site's basis (on hand or available-for-sale), less the units the source's store
      orders hold that the reading does not net yet (sync/reservations.py), and the
@@ -78,6 +80,10 @@ UNKNOWN_SKU = "unknown SKU for site"
 NEVER_IN_ERP = "not in the ERP, and never was: left as the store has it"
 NO_BASIS = (
     "the ERP gives no available-for-sale figure for this SKU (the site's stock_basis): "
+    "left as the store has it"
+)
+NO_LOCATIONS = (
+    "the ERP gives no per-location figures for this SKU (the site's erp_location_ids): "
     "left as the store has it"
 )
 
@@ -169,7 +175,7 @@ def push_in_session(
     for sku, reading in sorted(newest.items()):
         row = rows.get(sku)
         rule = rules.get(sku)
-        figure = basis_figure(reading, policy.basis)
+        figure = basis_figure(reading, policy)
         number = None if figure is None else sellable(figure - held.get(sku, 0), policy, rule)
         if figure is not None and held.get(sku, 0) > figure and row is not None:
             # Stores sold more than the ERP has (sync/reservation_report.py).
@@ -186,7 +192,8 @@ def push_in_session(
         elif row.erp_read_at is not None and row.erp_read_at > reading.read_at:
             outcome.stale += 1
         elif figure is None or number is None:
-            outcome.fail(sku, NO_BASIS)
+            unmapped = policy.locations is not None and reading.locations is None
+            outcome.fail(sku, NO_LOCATIONS if unmapped else NO_BASIS)
         else:
             current = levels.get(sku, row.quantity)
             if sku in levels:

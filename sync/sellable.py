@@ -13,14 +13,21 @@ orders, so units a store order already took in the ERP are not offered again). N
 every ERP reports the second (Business Central API v2.0 does not, docs/platforms.md
 section 7); sync/stock_policy.py refuses that basis for such a source.
 
+A site may also be mapped to some of the ERP's locations (warehouses): its store sells
+that figure summed over those locations only, not the item-level figure of them all.
+Zoho reports stock per location; Business Central API v2.0 does not (section 7), and
+sync/stock_policy.py refuses a mapping there.
+
 Pure functions, so the write path (sync/push.py), the tests and any later recompute
 from `items.erp_quantity` (the basis figure a number came from) all agree on every
-number. Still to come (issue 20): location mapping and open reservations.
+number.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from connectors.types import SourceItem
@@ -50,6 +57,8 @@ class StockPolicy:
     unit: BufferUnit = BufferUnit.UNITS
     floor: int = 0
     basis: StockBasis = StockBasis.ON_HAND
+    #: The ERP location ids the basis figure is summed over; None: all (item level).
+    locations: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,12 +68,46 @@ class SkuRule:
     quantity: int | None = None
 
 
-def basis_figure(reading: SourceItem, basis: StockBasis) -> int | None:
-    """The ERP figure `reading` gives for `basis`, or None if it gives none (an ERP
-    without available-for-sale): the caller must not guess one."""
-    if basis is StockBasis.AVAILABLE_FOR_SALE:
-        return reading.available_for_sale
-    return reading.quantity
+def basis_figure(reading: SourceItem, policy: StockPolicy) -> int | None:
+    """The ERP figure `reading` gives for the policy's basis, summed over its locations
+    if it names some, or None if it gives none (an ERP without available-for-sale, a
+    reading without per-location figures): the caller must not guess one.
+
+    A mapped location the reading does not list counts 0: the item is not stocked
+    there (Zoho lists an item's locations, not every location of the organisation).
+    Locations' figures may be negative (over-committed); the sum nets them, and a
+    negative sum is 0, as a negative item-level figure is.
+    """
+    if policy.locations is None:
+        return _figure(reading.quantity, reading.available_for_sale, policy.basis)
+    if reading.locations is None:
+        return None
+    figures = [
+        _figure(*reading.locations.get(location, (0, 0)), policy.basis)
+        for location in policy.locations
+    ]
+    return None if None in figures else max(0, sum(figure or 0 for figure in figures))
+
+
+def recorded_reading(
+    sku: str, figure: int, item_id: str, read_at: datetime, locations: Sequence[str] | None
+) -> SourceItem:
+    """A reading rebuilt from the basis figure a site last sold from
+    (`items.erp_quantity`), for the paths that push without asking the ERP
+    (sync/store_orders.py): `basis_figure` gives `figure` back on either basis and, for
+    a site mapped to the ERP `locations`, as their sum (all of it at the first)."""
+    return SourceItem(
+        sku,
+        figure,
+        item_id,
+        read_at,
+        available_for_sale=figure,
+        locations=None if locations is None else {locations[0]: (figure, figure)},
+    )
+
+
+def _figure(on_hand: int, for_sale: int | None, basis: StockBasis) -> int | None:
+    return for_sale if basis is StockBasis.AVAILABLE_FOR_SALE else on_hand
 
 
 def opted_out(rule: SkuRule | None) -> bool:

@@ -43,7 +43,17 @@ TRIGGER = "stock policy"
 #: No sane stock count is larger; keeps a typo from reaching an INTEGER column.
 MAX_QUANTITY = 1_000_000_000
 #: The site columns the policy is made of, as the API and `describe_policy` name them.
-POLICY_FIELDS = ("stock_buffer", "stock_buffer_unit", "stock_floor", "stock_basis")
+POLICY_FIELDS = (
+    "stock_buffer",
+    "stock_buffer_unit",
+    "stock_floor",
+    "stock_basis",
+    "erp_location_ids",
+)
+#: Most ERP locations one site may be mapped to, and the longest id: far above any
+#: merchant's warehouses, low enough to keep a pasted list out of the row.
+MAX_LOCATIONS = 50
+MAX_LOCATION_ID = 100
 
 
 def policy_of(site: Site) -> StockPolicy:
@@ -52,6 +62,7 @@ def policy_of(site: Site) -> StockPolicy:
         BufferUnit(site.stock_buffer_unit),
         site.stock_floor,
         StockBasis(site.stock_basis),
+        None if site.erp_location_ids is None else tuple(site.erp_location_ids),
     )
 
 
@@ -96,6 +107,8 @@ def apply_policy(site: Site, changes: dict[str, Any]) -> bool:
         raise Invalid(f"a percent stock_buffer must be 0-100, got {site.stock_buffer}")
     if "stock_basis" in changes:
         site.stock_basis = _basis(site, changes["stock_basis"]).value
+    if "erp_location_ids" in changes:
+        site.erp_location_ids = _locations(site, changes["erp_location_ids"])
     return describe_policy(site) != before
 
 
@@ -113,6 +126,31 @@ def _basis(site: Site, value: Any) -> StockBasis:
             f"nothing committed to its sales orders ({erp.facts})"
         )
     return basis
+
+
+def _locations(site: Site, value: Any) -> list[str] | None:
+    """The ERP location ids asked for (None: all locations), if the site's ERP reports
+    stock per location: known from the connector class (`offers_locations`). Ids are
+    kept as given, in order, once each; whether the ERP has them is not asked (an id
+    it lacks counts 0, sync/sellable.py)."""
+    if value is None:
+        return None
+    erp = source_class(site.source.kind)
+    if not erp.offers_locations:
+        raise Invalid(f"erp_location_ids: {erp.label} reports no stock per location ({erp.facts})")
+    if (
+        not isinstance(value, list)
+        or not 0 < len(value) <= MAX_LOCATIONS
+        or not all(isinstance(id_, str) and 0 < len(id_.strip()) for id_ in value)
+    ):
+        raise Invalid(
+            f"erp_location_ids must be null (all locations) or a list of 1 to {MAX_LOCATIONS}"
+            " location ids (non-empty strings)"
+        )
+    ids = list(dict.fromkeys(id_.strip() for id_ in value))
+    if any(len(id_) > MAX_LOCATION_ID or not id_.isprintable() for id_ in ids):
+        raise Invalid(f"an ERP location id is printable text of at most {MAX_LOCATION_ID}")
+    return ids
 
 
 def resync(ctx: Context, site_id: int) -> dict[str, Any]:
@@ -141,7 +179,8 @@ def resync(ctx: Context, site_id: int) -> dict[str, Any]:
 
 
 def set_policy(ctx: Context, site_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change the site's buffer, its unit, floor and basis; resync if anything changed."""
+    """Change the site's buffer, its unit, floor, basis and ERP locations; resync if
+    anything changed."""
     unknown = sorted(set(changes) - set(POLICY_FIELDS))
     if unknown:
         raise Invalid(f"not a stock policy field: {unknown[0]}")

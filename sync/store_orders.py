@@ -35,6 +35,7 @@ from sync.context import Context
 from sync.errors import NotFound
 from sync.push import read_erp, read_stock
 from sync.reservations import apply_order, end_expired, open_order_numbers, record_progress
+from sync.sellable import recorded_reading
 
 log = logging.getLogger(__name__)
 
@@ -80,22 +81,28 @@ def _last_readings(
     ctx: Context, site_ids: Sequence[int], skus: Sequence[str]
 ) -> dict[int, dict[str, SourceItem]] | None:
     """Per site, the ERP reading each SKU's number was last computed from, rebuilt from
-    `items` (the basis figure stands for both figures: the site's policy picks the one
-    it sells from, and that is the one recorded); None if some site carries a SKU it
+    `items` (the basis figure stands for both figures, and for the sum of a mapped
+    site's ERP locations: the site's policy picks the one it sells from, and that is
+    the one recorded; `sellable.recorded_reading`); None if some site carries a SKU it
     never had a reading for."""
     with ctx.sessions() as session:
         rows = session.execute(
             select(
-                Item.site_id, Item.sku, Item.erp_quantity, Item.erp_read_at, Item.erp_item_id
-            ).where(Item.site_id.in_(site_ids), Item.sku.in_(sorted(skus)), Item.active)
+                Item.site_id,
+                Item.sku,
+                Item.erp_quantity,
+                Item.erp_read_at,
+                Item.erp_item_id,
+                Site.erp_location_ids,
+            )
+            .join(Site, Site.id == Item.site_id)
+            .where(Item.site_id.in_(site_ids), Item.sku.in_(sorted(skus)), Item.active)
         ).all()
     readings: dict[int, dict[str, SourceItem]] = defaultdict(dict)
-    for site_id, sku, figure, read_at, item_id in rows:
+    for site_id, sku, figure, read_at, item_id, locations in rows:
         if figure is None or read_at is None:
             return None
-        readings[site_id][sku] = SourceItem(
-            sku, figure, item_id or "", read_at, available_for_sale=figure
-        )
+        readings[site_id][sku] = recorded_reading(sku, figure, item_id or "", read_at, locations)
     return readings
 
 

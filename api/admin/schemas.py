@@ -76,6 +76,15 @@ STOCK_POLICY: Schema = {
         "less what the ERP committed to its sales orders (refused, 422, for an ERP that "
         "does not report it: Business Central, docs/platforms.md section 7).",
     },
+    "erp_location_ids": {
+        "type": ["array", "null"],
+        "items": {"type": "string", "minLength": 1, "maxLength": 100},
+        "minItems": 1,
+        "maxItems": 50,
+        "description": "The ERP locations (warehouse ids) whose figures the basis sums "
+        "for this store; null: all of them, the item-level figure (refused, 422, for an "
+        "ERP without stock per location: Business Central, docs/platforms.md section 7).",
+    },
 }
 SITE_CREATE: Schema = {
     "type": "object",

@@ -1,4 +1,5 @@
-"""The Zoho Inventory sandbox's app: the accounts token endpoint, items and sales orders.
+"""The Zoho Inventory sandbox's app: the accounts token endpoint, items, locations and
+sales orders.
 
 Every `/inventory/` call needs a live `Zoho-oauthtoken` and the organization's
 `organization_id` (docs/platforms.md section 6); faults answer in Zoho's error shape.
@@ -10,7 +11,7 @@ from flask import Flask, Response, request
 
 from sandbox.app import make_app
 from sandbox.base import SandboxConfig, SandboxState, current_state
-from sandbox.zoho import control, items, oauth, salesorder_api
+from sandbox.zoho import control, items, location_api, oauth, salesorder_api
 from sandbox.zoho.errors import zoho_error
 from sandbox.zoho.state import ZohoState
 
@@ -44,6 +45,7 @@ def create_app(config: SandboxConfig) -> Flask:
     app.before_request(require_token_and_organization)
     app.register_blueprint(oauth.blueprint)
     app.register_blueprint(items.blueprint)
+    app.register_blueprint(location_api.blueprint)
     app.register_blueprint(salesorder_api.blueprint)
     app.register_blueprint(control.blueprint)
     return app

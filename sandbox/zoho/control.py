@@ -2,9 +2,10 @@
 
 Under `/_sandbox/`, so never behind faults, the token or the organization check.
 
-- `POST /_sandbox/salesorders?reference_number=<n>&status=draft|confirmed` with
-  `{SKU: units}`: raise a sales order (default `confirmed`, no reference number);
-  201 `{"salesorder": {...}}`, 400 `{"unknown": [...]}` for SKUs the sandbox lacks.
+- `POST /_sandbox/salesorders?reference_number=<n>&status=draft|confirmed&location_id=`
+  with `{SKU: units}`: raise a sales order (default `confirmed`, no reference number,
+  the primary warehouse); 201 `{"salesorder": {...}}`, 400 `{"unknown": [...]}` for
+  SKUs the sandbox lacks, 400 `{"error": ...}` for an unknown location.
 - `POST /_sandbox/salesorders/<salesorder_id>/<step>`, step `confirm`, `void`,
   `invoice` or `ship`: 200 `{"salesorder": {...}}`, 404 for an unknown id, 409
   `{"error": ...}` for a step the order cannot take (`sandbox.zoho.salesorders`).
@@ -21,6 +22,7 @@ from sandbox.base import current_state
 from sandbox.control import CONTROL_PREFIX, apply_by_sku
 from sandbox.zoho.salesorders import Refused, SalesOrders
 from sandbox.zoho.state import ZohoState
+from sandbox.zoho.stock import PRIMARY
 
 blueprint = Blueprint("zoho_control", __name__, url_prefix=CONTROL_PREFIX)
 
@@ -39,10 +41,11 @@ def post_sales_order() -> Response | tuple[Response, int]:
     state = current_state(ZohoState)
     reference = request.args.get("reference_number", "")
     status = request.args.get("status", "confirmed")
+    location_id = request.args.get("location_id", PRIMARY)
     raised: list[dict[str, Any]] = []
 
     def raise_order(lines: dict[str, int]) -> None:
-        raised.append(state.sales_orders.raise_order(lines, reference, status))
+        raised.append(state.sales_orders.raise_order(lines, reference, status, location_id))
 
     try:
         answer = apply_by_sku(state, raise_order)

@@ -13,7 +13,9 @@ on hand and releases the commitment; a shipment does the same to physical stock
   (Zoho's UI asks for its invoices and shipments to go first), which releases what
   it committed;
 - an inactive item cannot be ordered (section 6: inactive items are kept out of new
-  transactions); a service can, and moves no stock.
+  transactions); a service can, and moves no stock;
+- each line carries a `location_id` (section 6: sales-order lines do), the primary
+  warehouse unless the order names another: its stock moves there.
 
 Invoices and shipments move the items' stock, so they send the item workflow webhook;
 confirming and voiding do not (whether an item's `last_modified_time` moves with its
@@ -26,7 +28,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sandbox.zoho.stock import ACCOUNTING, PHYSICAL, StockFields, move
+from sandbox.zoho.stock import ACCOUNTING, LOCATIONS, PHYSICAL, PRIMARY, StockFields, move
 
 if TYPE_CHECKING:
     from sandbox.zoho.state import ZohoState
@@ -57,10 +59,15 @@ class SalesOrders:
         self.state = state
         self.by_id: dict[str, dict[str, Any]] = {}
 
-    def raise_order(self, lines: Mapping[str, int], reference: str, status: str) -> dict[str, Any]:
-        """A new sales order of `lines` (SKU: units), `draft` or `confirmed`."""
+    def raise_order(
+        self, lines: Mapping[str, int], reference: str, status: str, location_id: str = PRIMARY
+    ) -> dict[str, Any]:
+        """A new sales order of `lines` (SKU: units), `draft` or `confirmed`, from the
+        warehouse `location_id`."""
         if status not in RAISED_AS:
             raise Refused(f"a sales order is raised as one of {sorted(RAISED_AS)}, not {status!r}")
+        if location_id not in {place["location_id"] for place in LOCATIONS}:
+            raise Refused(f"no location {location_id!r}")
         with self.state.lock:
             inactive = sorted(sku for sku in lines if self.state.by_sku[sku]["status"] != "active")
             if inactive:
@@ -76,7 +83,12 @@ class SalesOrders:
                 "invoiced_status": "not_invoiced",
                 "shipped_status": "pending",
                 "line_items": [
-                    {"item_id": self.state.item_id(sku), "sku": sku, "quantity": units}
+                    {
+                        "item_id": self.state.item_id(sku),
+                        "sku": sku,
+                        "quantity": units,
+                        "location_id": location_id,
+                    }
                     for sku, units in lines.items()
                 ],
                 "last_modified_time": now(),
@@ -149,7 +161,7 @@ class SalesOrders:
             item = self.state.by_sku[line["sku"]]
             if kind[1] in item:  # a service tracks no stock
                 units = line["quantity"]
-                move(item, kind, on_hand * units, committed * units)
+                move(item, kind, on_hand * units, committed * units, line["location_id"])
 
     @staticmethod
     def _stamp(order: dict[str, Any], status: str) -> dict[str, Any]:

@@ -6,7 +6,8 @@ committed stock); `committed_stock` (and its `actual_` twin), what confirmed sal
 orders hold; `available_for_sale_stock` (and twin), on hand less committed. Some items
 start with stock committed, so a connector reading the wrong figure fails the tests;
 sales orders (`sandbox.zoho.salesorders`) commit more, and their invoices and shipments
-take it off. At most 10 access tokens per refresh
+take it off. The same per warehouse in each item's `locations[]`, summing to the item
+level (`sandbox.zoho.stock`). At most 10 access tokens per refresh
 token per 10 minutes, and item webhooks authenticated only by a secret header the
 merchant sets: Zoho documents no signature (docs/platforms.md section 6).
 """
@@ -25,7 +26,7 @@ from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bearer_tokens import IssuedTokens
 from sandbox.catalog import erp_quantity, skus
 from sandbox.zoho.salesorders import SalesOrders, now
-from sandbox.zoho.stock import ACCOUNTING, PHYSICAL, move, stock_fields
+from sandbox.zoho.stock import ACCOUNTING, PHYSICAL, adjust, stock_fields
 
 #: Zoho's token limit: 10 access tokens per refresh token per 10 minutes (section 6).
 TOKENS_PER_WINDOW = 10
@@ -50,7 +51,9 @@ class ZohoState(SandboxState):
         # Items a stock sync must skip: an inactive one and a service without stock.
         self.items.append(self._item(len(self.items) + 1, "OLD-000001", 7) | {"status": "inactive"})
         service = self._item(len(self.items) + 1, "SERVICE-FEE", 0) | {"item_type": "service"}
-        self.items.append({k: v for k, v in service.items() if "stock" not in k})
+        self.items.append(
+            {k: v for k, v in service.items() if "stock" not in k and k != "locations"}
+        )
         self.by_id = {item["item_id"]: item for item in self.items}
         self.by_sku = {item["sku"]: item for item in self.items}
         self.sales_orders = SalesOrders(self)
@@ -67,7 +70,12 @@ class ZohoState(SandboxState):
             "item_type": "inventory",
             "last_modified_time": _EPOCH,
         }
-        return item | stock_fields(on_hand, min(on_hand, zlib.crc32(sku.encode()) % 3))
+        key = zlib.crc32(sku.encode())
+        # Spread over the three warehouses unevenly, by SKU: the others take up to 3/8
+        # each, the primary the rest (and whatever is committed).
+        east, depot = (on_hand * (key // 3 % 4) // 8, on_hand * (key // 12 % 4) // 8)
+        shares = (on_hand - east - depot, east, depot)
+        return item | stock_fields(shares, min(on_hand, key % 3))
 
     def stock(self) -> dict[str, int]:
         """On hand per active stocked item: what a site on the default basis sells."""
@@ -94,12 +102,13 @@ class ZohoState(SandboxState):
 
     def set_stock(self, changes: Mapping[str, int]) -> None:
         """Set stock on hand, accounting and physical alike, as a stock adjustment does
-        (committed stock stays), and send the item workflow webhook if one is set."""
+        (committed stock stays; the locations change as `stock.adjust` says), and send
+        the item workflow webhook if one is set."""
         with self.lock:
             for sku, quantity in changes.items():
                 item = self.by_sku[sku]
                 for kind in (ACCOUNTING, PHYSICAL):
-                    move(item, kind, quantity - int(item[kind[0][0]]), 0)
+                    adjust(item, kind, quantity - int(item[kind[0][0]]))
             self.touch(changes)
 
     def commit(self, orders: Mapping[str, int]) -> None:

@@ -134,3 +134,7 @@ def test_each_site_shows_its_stock_policy(client: FlaskClient, db: sessionmaker[
     client.post("/login", data={"token": TOKEN})
     html = " ".join(client.get("/").get_data(as_text=True).split())
     assert "stock policy: available for sale, buffer 15%, floor 3" in html
+    with db.begin() as session:
+        session.execute(update(Site).values(erp_location_ids=["W1", "W3"]))
+    html = " ".join(client.get("/").get_data(as_text=True).split())
+    assert "stock policy: available for sale at locations W1, W3, buffer 15%" in html

@@ -168,7 +168,20 @@ def test_stock_policy_and_sku_rules(run, db: sessionmaker[Session]) -> None:  # 
     assert "AB-1: rule cleared" in run("sites", "sku", "shop", "ab-1", "--clear")
 
 
-def test_available_for_sale_on_business_central_is_refused(run, db) -> None:  # type: ignore[no-untyped-def]
+def test_a_location_mapping_is_set_shown_and_cleared(run, db) -> None:  # type: ignore[no-untyped-def]
+    _shop(run)
+    out = run("sites", "policy", "shop", "--locations", "W1, W3")
+    assert out.startswith("site 1 stock: basis on_hand at locations W1,W3, buffer 0 units")
+    assert _site(db).erp_location_ids == ["W1", "W3"]
+    assert "at locations W1,W3" in run("sites", "policy", "shop")
+    out = run("sites", "policy", "shop", "--locations", "W1,,W2", code=1)
+    assert "erp_location_ids must be" in out and "Traceback" not in out
+    out = run("sites", "policy", "shop", "--locations", "all")
+    assert out.startswith("site 1 stock: basis on_hand, buffer 0 units")
+    assert _site(db).erp_location_ids is None
+
+
+def _bc_shop(run) -> None:  # type: ignore[no-untyped-def]
     run(
         "sources",
         "add",
@@ -193,10 +206,22 @@ def test_available_for_sale_on_business_central_is_refused(run, db) -> None:  # 
         "--credentials",
         "{}",
     )
+
+
+def test_available_for_sale_on_business_central_is_refused(run, db) -> None:  # type: ignore[no-untyped-def]
+    _bc_shop(run)
     out = run("sites", "policy", "bcshop", "--basis", "available_for_sale", code=1)
     assert "Business Central reports only stock on hand" in out
     assert "docs/platforms.md section 7" in out and "Traceback" not in out
     assert _site(db).stock_basis == "on_hand"
+
+
+def test_a_location_mapping_on_business_central_is_refused(run, db) -> None:  # type: ignore[no-untyped-def]
+    _bc_shop(run)
+    out = run("sites", "policy", "bcshop", "--locations", "W1", code=1)
+    assert "Business Central reports no stock per location" in out
+    assert "docs/platforms.md section 7" in out and "Traceback" not in out
+    assert _site(db).erp_location_ids is None
 
 
 #: Refusals of the service are exit 1; of the command line itself (click's usage), 2.

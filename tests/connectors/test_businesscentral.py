@@ -121,11 +121,13 @@ def test_skus_are_normalised_and_quotes_escaped(bc: Sandbox) -> None:
 
 
 def test_on_hand_only_no_available_for_sale_figure(bc: Sandbox) -> None:
-    """API v2.0 has `inventory` and nothing committed (docs/platforms.md section 7)."""
+    """API v2.0 has `inventory` and nothing committed, and nothing per location
+    (docs/platforms.md section 7)."""
     [item] = bc.source().get_quantities(["SKU-000003"]).values()
 
-    assert item.available_for_sale is None
+    assert item.available_for_sale is None and item.locations is None
     assert not BusinessCentralSource.offers_available_for_sale
+    assert not BusinessCentralSource.offers_locations
 
 
 def test_get_item_by_id_and_unknown_ids(bc: Sandbox) -> None:

@@ -166,6 +166,36 @@ def test_an_item_without_the_available_for_sale_field_has_none(zoho: Zoho) -> No
     assert item.available_for_sale is None
 
 
+def test_per_location_figures_follow_the_stock_field(zoho: Zoho) -> None:
+    """`locations[]` gives (on hand, available-for-sale) per warehouse, named after the
+    source's `stock_field`; an inactive item's are 0, an answer without it None."""
+    sku = "SKU-000005"
+    zoho.state.set_stock({sku: 10})
+    item = zoho.state.by_sku[sku]
+    primary, east, _ = item["locations"]
+    east["location_actual_available_stock"] = 9.5
+    east["location_actual_available_for_sale_stock"] = -1.0
+
+    accounting = zoho.connect().get_quantities([sku])[sku]
+    physical = zoho.connect(stock_field="actual_available_stock").get_quantities([sku])[sku]
+    inactive = zoho.connect().get_item(zoho.state.item_id("OLD-000001"))
+    del zoho.state.by_sku["SKU-000006"]["locations"]
+    bare = zoho.connect().get_item(zoho.state.item_id("SKU-000006"))
+
+    assert accounting.locations is not None and physical.locations is not None
+    assert sum(on_hand for on_hand, _ in accounting.locations.values()) == 10
+    assert accounting.locations[primary["location_id"]] == (
+        int(primary["location_stock_on_hand"]),
+        int(primary["location_available_for_sale_stock"]),
+    )
+    # Floored, a negative kept: a mapped site's sum nets it (sync/sellable.py).
+    assert physical.locations[east["location_id"]] == (9, -1)
+    assert inactive is not None and inactive.locations is not None
+    assert set(inactive.locations.values()) == {(0, 0)}
+    assert bare is not None and bare.locations is None
+    assert ZohoInventorySource.offers_locations
+
+
 def test_get_item_reads_one_item_or_none(zoho: Zoho) -> None:
     item_id = zoho.state.by_sku["SKU-000042"]["item_id"]
     source = zoho.connect()

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 import redis
 import requests
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Item, RunStatus
+from models import RunStatus
 from models.crypto import Vault
 from models.db import transaction
 from settings import Settings
@@ -23,6 +22,7 @@ from sync.runs import start_run
 from sync.stock_policy import set_policy
 from tests.factories import make_site, make_source
 from tests.support.admin_api import TOKEN
+from tests.support.sellable_reference import erp_quantities, reference
 from tests.support.stack import (
     FAST,
     finished,
@@ -39,17 +39,6 @@ from workers.context import get_context
 
 ITEMS = 300
 BUFFER = 1
-
-
-def _reference(figure: int, buffer: int) -> int:
-    """The sellable rule without a floor, written out apart from sync/sellable.py."""
-    return figure - buffer if figure > buffer else 0
-
-
-def _erp_quantities(db: sessionmaker[Session], site_id: int) -> dict[str, int | None]:
-    with db() as session:
-        rows = session.execute(select(Item.sku, Item.erp_quantity).where(Item.site_id == site_id))
-        return {sku: erp_quantity for sku, erp_quantity in rows}
 
 
 @pytest.mark.slow
@@ -85,11 +74,11 @@ def test_two_sites_on_one_zoho_source_each_sell_from_their_own_basis(
         assert sum(on_hand[sku] != for_sale[sku] for sku in skus) >= 60
         assert stack.store_stock() == {sku: on_hand[sku] for sku in skus}
         assert for_sale_store.stock() == {
-            sku: _reference(max(0, for_sale[sku]), BUFFER) for sku in skus
+            sku: reference(max(0, for_sale[sku]), BUFFER) for sku in skus
         }
         # Each number is explained by the figure it came from.
-        assert _erp_quantities(db, stack.site_id) == {sku: on_hand[sku] for sku in skus}
-        assert _erp_quantities(db, for_sale_site) == {sku: max(0, for_sale[sku]) for sku in skus}
+        assert erp_quantities(db, stack.site_id) == {sku: on_hand[sku] for sku in skus}
+        assert erp_quantities(db, for_sale_site) == {sku: max(0, for_sale[sku]) for sku in skus}
 
 
 @pytest.mark.slow

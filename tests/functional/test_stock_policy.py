@@ -13,6 +13,7 @@ from models import Item, RunStatus
 from models.crypto import Vault
 from settings import Settings
 from sync.stock_policy import set_policy, set_rule
+from tests.support.sellable_reference import reference
 from tests.support.stack import (
     FAST,
     finished,
@@ -29,12 +30,6 @@ ITEMS = 2_000
 BUFFER, FLOOR = 2, 3
 #: What the store keeps for the opted-out SKU: no number the policy gives it.
 UNTOUCHED = 777
-
-
-def _reference(erp: int, buffer: int, floor: int) -> int:
-    """The issue's rule, written out apart from sync/sellable.py."""
-    left = erp - buffer if erp > buffer else 0
-    return left if left >= floor else 0
 
 
 @pytest.mark.slow
@@ -63,7 +58,7 @@ def test_two_thousand_skus_get_the_reference_numbers_and_the_opt_out_none(
             wait_for(lambda: finished(db, run_id), what=f"run {run_id}")
             run = run_row(db, run_id)
             erp, store = stack.erp_stock(), stack.store_stock()
-            expected = {sku: _reference(erp[sku], BUFFER, FLOOR) for sku in skus}
+            expected = {sku: reference(erp[sku], BUFFER, FLOOR) for sku in skus}
             expected |= {opted: UNTOUCHED, overridden: 5}
             assert store == expected
             assert run.status == RunStatus.COMPLETED, run.error

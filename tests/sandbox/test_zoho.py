@@ -366,3 +366,63 @@ def test_injected_429_answers_with_retry_after(zoho: tuple[str, ZohoState]) -> N
     assert answer.status_code == 429
     assert answer.headers["Retry-After"] == "1"
     assert isinstance(answer.json()["code"], int)
+
+
+def _sums_hold(item: dict[str, Any]) -> None:
+    """Every item-level stock figure is the sum of its `location_` twins."""
+    for field in [name for name in item if "stock" in name]:
+        assert item[field] == sum(place[f"location_{field}"] for place in item["locations"])
+
+
+def test_locations_are_listed_and_items_spread_over_them(zoho: tuple[str, ZohoState]) -> None:
+    url, state = zoho
+    token = state.mint_token() or ""
+    answer = requests.get(
+        f"{url}/inventory/v1/locations",
+        params={"organization_id": ORG},
+        headers={"Authorization": f"Zoho-oauthtoken {token}"},
+        timeout=10,
+    ).json()
+    listed = items(url, token, per_page=200).json()["items"]
+
+    ids = [place["location_id"] for place in answer["locations"]]
+    assert answer["code"] == 0 and len(set(ids)) == 3
+    assert [place["is_primary"] for place in answer["locations"]] == [True, False, False]
+    stocked = [item for item in listed if "stock_on_hand" in item]
+    for item in stocked:
+        assert [place["location_id"] for place in item["locations"]] == ids
+        _sums_hold(item)
+    # Stock really is spread: every warehouse holds some, so a mapping matters.
+    for index in range(3):
+        assert any(item["locations"][index]["location_stock_on_hand"] for item in stocked)
+    assert "locations" not in state.by_sku["SERVICE-FEE"]
+
+
+def test_adjustments_and_sales_orders_keep_the_locations_summing(
+    zoho: tuple[str, ZohoState],
+) -> None:
+    url, state = zoho
+    sku = "SKU-000009"
+    item = state.by_sku[sku]
+    primary, east, depot = item["locations"]
+    others = (east["location_stock_on_hand"], depot["location_stock_on_hand"])
+
+    state.set_stock({sku: sum(others) + 30})  # a rise lands at the primary warehouse
+    risen = primary["location_stock_on_hand"]
+    state.set_stock({sku: 1})  # a fall is taken from the primary first, none below 0
+    fallen = [place["location_stock_on_hand"] for place in item["locations"]]
+    state.set_stock({sku: 40})
+    order = raise_order(url, {sku: 2}, location_id=east["location_id"])
+    east_committed = east["location_committed_stock"]
+    step(url, order, "invoice")
+    bad = requests.post(
+        f"{url}/_sandbox/salesorders", params={"location_id": "nowhere"}, json={sku: 1}, timeout=10
+    )
+
+    assert risen == 30
+    assert fallen[0] == 0 and min(fallen) >= 0 and sum(fallen) == 1
+    assert order["line_items"][0]["location_id"] == east["location_id"]
+    assert east_committed == 2 and east["location_committed_stock"] == 0
+    assert east["location_stock_on_hand"] == east["location_actual_available_stock"] - 2
+    assert bad.status_code == 400
+    _sums_hold(item)

@@ -18,7 +18,7 @@ from models import Item, Site, SkuRule
 from models.db import transaction
 from sync.catalog import LOCK_ITEMS, refresh_catalog
 from sync.context import Context
-from sync.push import NO_BASIS, UNKNOWN_SKU, push_readings, read_erp
+from sync.push import NO_BASIS, NO_LOCATIONS, UNKNOWN_SKU, push_readings, read_erp
 from sync.stock_policy import apply_policy
 from tests.support.stack import Stack, load_site
 
@@ -310,3 +310,29 @@ def test_the_basis_figure_is_sold_and_recorded_and_a_missing_one_fails(
     row = _item(ctx.sessions, woo.site_id, "SKU-000001")
     assert (row.quantity, row.erp_quantity) == (4, 6)
     assert _item(ctx.sessions, woo.site_id, "SKU-000002").erp_read_at is None
+
+
+def test_a_mapped_site_sells_its_locations_sum_and_fails_a_reading_without_them(
+    ctx: Context, woo: Stack
+) -> None:
+    """The basis summed over the site's ERP locations is sold and recorded; a reading
+    without per-location figures fails by name and leaves the store alone."""
+    _mirror(ctx, woo)
+    with transaction(ctx.sessions) as session:
+        # Set directly: the service refuses a mapping for the stack's ERP (BC).
+        session.get_one(Site, woo.site_id).erp_location_ids = ["W1", "W3"]
+    site = load_site(ctx.sessions, woo.site_id)
+    before = woo.store_stock()["SKU-000002"]
+    now = datetime.now(UTC)
+    warehouses = {"W1": (3, 3), "W2": (50, 50), "W3": (4, 4)}
+    readings = [
+        SourceItem("SKU-000001", 57, "id-1", now, locations=warehouses),
+        SourceItem("SKU-000002", 10, "id-2", now),
+    ]
+
+    outcome = push_readings(ctx, site, readings, ctx.storefront(site))
+
+    assert (outcome.synced, outcome.failures) == (1, {"SKU-000002": NO_LOCATIONS})
+    assert woo.store_stock()["SKU-000001"] == 7
+    assert woo.store_stock()["SKU-000002"] == before
+    assert _item(ctx.sessions, woo.site_id, "SKU-000001").erp_quantity == 7

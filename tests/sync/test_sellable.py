@@ -18,6 +18,7 @@ from sync.sellable import (
     StockBasis,
     StockPolicy,
     basis_figure,
+    recorded_reading,
     sellable,
 )
 
@@ -63,7 +64,50 @@ def test_the_basis_picks_the_erp_figure(
     available_for_sale: int | None, basis: StockBasis, expected: int | None
 ) -> None:
     reading = SourceItem("SKU-1", 10, "1", datetime.now(UTC), available_for_sale=available_for_sale)
-    assert basis_figure(reading, basis) == expected
+    assert basis_figure(reading, StockPolicy(basis=basis)) == expected
+
+
+#: Three warehouses: (on hand, available-for-sale) each; the item level is their sum.
+WAREHOUSES = {"W1": (10, 7), "W2": (4, 4), "W3": (6, 5), "W4": (0, -3)}
+
+
+@pytest.mark.parametrize(
+    ("locations", "basis", "expected"),
+    [
+        (None, StockBasis.ON_HAND, 20),
+        (("W1", "W3"), StockBasis.ON_HAND, 16),
+        (("W1", "W3"), StockBasis.AVAILABLE_FOR_SALE, 12),
+        (("W2",), StockBasis.AVAILABLE_FOR_SALE, 4),
+        # A location the item is not stocked at (absent from the reading) counts 0.
+        (("W2", "W9"), StockBasis.ON_HAND, 4),
+        # An over-committed warehouse nets against another; a negative sum is 0.
+        (("W2", "W4"), StockBasis.AVAILABLE_FOR_SALE, 1),
+        (("W4",), StockBasis.AVAILABLE_FOR_SALE, 0),
+    ],
+)
+def test_a_location_mapping_sums_the_mapped_locations(
+    locations: tuple[str, ...] | None, basis: StockBasis, expected: int
+) -> None:
+    reading = SourceItem(
+        "SKU-1", 20, "1", datetime.now(UTC), available_for_sale=16, locations=WAREHOUSES
+    )
+    policy = StockPolicy(basis=basis, locations=locations)
+    assert basis_figure(reading, policy) == expected
+    assert sellable(expected, StockPolicy(2, UNITS, floor=3, locations=locations)) == (
+        0 if expected - 2 < 3 else expected - 2
+    )
+
+
+def test_a_mapping_without_per_location_figures_gives_no_figure() -> None:
+    """A reading without `locations` (Business Central, or a Zoho answer without
+    `locations[]`), or a location without available-for-sale: none, never a guess."""
+    now = datetime.now(UTC)
+    mapped = StockPolicy(locations=("W1",))
+    assert basis_figure(SourceItem("SKU-1", 20, "1", now, available_for_sale=16), mapped) is None
+    partial = SourceItem("SKU-1", 20, "1", now, locations={"W1": (10, None)})
+    assert basis_figure(partial, mapped) == 10
+    for_sale = StockPolicy(basis=StockBasis.AVAILABLE_FOR_SALE, locations=("W1",))
+    assert basis_figure(partial, for_sale) is None
 
 
 def test_an_override_is_written_as_given_and_an_opt_out_never() -> None:
@@ -110,3 +154,14 @@ def test_more_stock_never_sells_less(low: int, high: int, policy: StockPolicy) -
 def test_a_percent_buffer_rounds_the_sellable_number_down(reading: int, pct: int) -> None:
     exact = Fraction(reading * (100 - pct), 100)
     assert sellable(reading, StockPolicy(pct, PERCENT)) == math.floor(exact)
+
+
+@pytest.mark.parametrize("locations", [None, ("W1", "W3")])
+@pytest.mark.parametrize("basis", list(StockBasis))
+def test_a_recorded_reading_gives_its_figure_back(
+    locations: tuple[str, ...] | None, basis: StockBasis
+) -> None:
+    """The store-order path rebuilds readings from `items.erp_quantity`: whatever the
+    site's basis and mapping, the figure is the one it last sold from."""
+    reading = recorded_reading("SKU-1", 7, "1", datetime.now(UTC), locations)
+    assert basis_figure(reading, StockPolicy(basis=basis, locations=locations)) == 7

@@ -71,6 +71,8 @@ def test_the_policy_is_saved_even_when_no_run_can_start(
         ({"stock_buffer_unit": "kilos"}, "'units' or 'percent'"),
         ({"stock_basis": "committed"}, "'on_hand' or 'available_for_sale'"),
         ({"stock": 1}, "not a stock policy field"),
+        # Business Central (the fixture's ERP) reports no stock per location.
+        ({"erp_location_ids": ["W1"]}, r"no stock per location \(docs/platforms.md section 7\)"),
     ],
 )
 def test_bad_policies_are_refused_and_nothing_changes(
@@ -104,9 +106,7 @@ def test_available_for_sale_is_refused_for_business_central_and_nothing_changes(
 def test_available_for_sale_is_set_for_zoho_and_resyncs(
     service: Context, broker: RecordingBroker, vault: Vault
 ) -> None:
-    with transaction(service.sessions) as session:
-        source = make_source(session, vault, name="zoho", kind=SourceKind.ZOHO)
-        site_id = make_site(session, vault, source, name="zoho-shop").id
+    site_id = _zoho_site(service, vault)
 
     state = set_policy(service, site_id, {"stock_basis": "available_for_sale"})
 
@@ -114,6 +114,39 @@ def test_available_for_sale_is_set_for_zoho_and_resyncs(
     assert broker.sent("start_run") == [state["resync"]["run_id"]]
     assert show_site(service, site_id)["stock_basis"] == "available_for_sale"
     assert set_policy(service, site_id, {"stock_basis": "on_hand"})["stock_basis"] == "on_hand"
+
+
+def _zoho_site(service: Context, vault: Vault) -> int:
+    with transaction(service.sessions) as session:
+        source = make_source(session, vault, name="zoho", kind=SourceKind.ZOHO)
+        return make_site(session, vault, source, name="zoho-shop").id
+
+
+def test_a_location_mapping_is_set_for_zoho_resyncs_and_all_clears_it(
+    service: Context, broker: RecordingBroker, vault: Vault
+) -> None:
+    site_id = _zoho_site(service, vault)
+
+    state = set_policy(service, site_id, {"erp_location_ids": [" W1", "W3", "W1"]})
+
+    assert state["erp_location_ids"] == ["W1", "W3"]
+    assert broker.sent("start_run") == [state["resync"]["run_id"]]
+    assert show_site(service, site_id)["erp_location_ids"] == ["W1", "W3"]
+    assert set_policy(service, site_id, {"erp_location_ids": ["W1", "W3"]})["resync"] is None
+    cleared = set_policy(service, site_id, {"erp_location_ids": None})
+    assert cleared["erp_location_ids"] is None and cleared["resync"] is not None
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [[], [""], ["  "], [1], "W1", ["W1", None], [f"W{n}" for n in range(51)], ["x" * 101]],
+)
+def test_bad_location_mappings_are_refused(service: Context, vault: Vault, ids: Any) -> None:
+    site_id = _zoho_site(service, vault)
+    with pytest.raises(Invalid, match="location id"):
+        set_policy(service, site_id, {"erp_location_ids": ids})
+    assert show_site(service, site_id)["erp_location_ids"] is None
+    assert _runs(service, site_id) == []
 
 
 def test_a_percent_buffer_over_100_is_refused_when_the_unit_changes_too(

@@ -31,6 +31,18 @@ NEW_SITE: dict[str, Any] = {
     "full_sync_hour": 3,
 }
 
+ZOHO_SOURCE: dict[str, Any] = {
+    "name": "zoho",
+    "kind": "zoho",
+    "base_url": "https://www.zohoapis.com",
+    "credentials": {
+        "client_id": "id",
+        "client_secret": "zoho-secret",
+        "refresh_token": "refresh",
+        "organization_id": "1",
+    },
+}
+
 
 def _no_secrets(body: Any) -> None:
     text = str(body)
@@ -217,6 +229,9 @@ def test_the_stock_policy_is_shown_and_set_through_patch(api: Api, shop: Shop) -
         {"stock_buffer_unit": "kilos"},
         {"stock_buffer": 101, "stock_buffer_unit": "percent"},
         {"stock_basis": "committed"},
+        {"erp_location_ids": []},
+        {"erp_location_ids": [""]},
+        {"erp_location_ids": "W1"},
     ],
 )
 def test_a_bad_stock_policy_is_a_422(api: Api, shop: Shop, body: dict[str, Any]) -> None:
@@ -241,6 +256,30 @@ def test_available_for_sale_on_business_central_is_a_422_saying_why(api: Api, sh
         0,
     )
     assert api.patch(site, {"stock_basis": "on_hand"}).status_code == 200
+
+
+def test_a_location_mapping_on_business_central_is_a_422_naming_section_7(
+    api: Api, shop: Shop
+) -> None:
+    response = api.patch(f"/api/sites/{shop.site_id}", {"erp_location_ids": ["W1"]})
+    assert (response.status_code, error_code(response)) == (422, "invalid")
+    message = response.json["error"]["message"]
+    assert "\n" not in message and "docs/platforms.md section 7" in message
+    assert api.get(f"/api/sites/{shop.site_id}").json["erp_location_ids"] is None
+
+
+def test_a_zoho_site_maps_locations_and_resyncs(api: Api, shop: Shop) -> None:
+    source = api.post("/api/sources", ZOHO_SOURCE).json["id"]
+    site = api.post("/api/sites", {**NEW_SITE, "source": source}).json["id"]
+
+    response = api.patch(f"/api/sites/{site}", {"erp_location_ids": ["W1", "W3"]})
+
+    assert response.status_code == 200, response.json
+    assert response.json["erp_location_ids"] == ["W1", "W3"]
+    assert response.json["resync"]["run_id"] is not None
+    assert api.get(f"/api/sites/{site}").json["erp_location_ids"] == ["W1", "W3"]
+    response = api.patch(f"/api/sites/{site}", {"erp_location_ids": None})
+    assert (response.status_code, response.json["erp_location_ids"]) == (200, None)
 
 
 def test_sku_rules_are_set_listed_and_cleared(api: Api, shop: Shop) -> None:
