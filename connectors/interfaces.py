@@ -22,6 +22,9 @@ class InventorySource(Protocol):
     #: the ERP committed to its sales orders); a class attribute, so the service can
     #: tell without calling the ERP.
     offers_available_for_sale: bool
+    #: Whether its readings carry `SourceItem.locations` (stock per ERP location), so a
+    #: site may sell from some of them only; a class attribute like the one above.
+    offers_locations: bool
 
     def iter_items(self) -> Iterator[SourceItem]:
         """Stream every stocked item, page by page, in constant memory."""
