@@ -32,14 +32,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.common import (
     bench_settings,
     child_env,
+    format_seconds,
     fresh_redis,
     gunicorn,
+    percentiles,
     process,
     report,
 )
-from bench.stack import SandboxSite, celery_worker, redrift, sandbox_site
+from bench.stack import SandboxSite, celery_worker, redrift, sandbox_site, wait_run
 from demo.platforms import ERP, STORES
-from demo.summary import percentile
 from demo.watch import ErpChanges
 from embedded.ports import free_port
 from models import EventKind, SyncRun, WebhookLog, WebhookStatus
@@ -89,18 +90,6 @@ def _last_id(sessions: sessionmaker[Session]) -> int:
         return session.scalar(select(func.coalesce(func.max(WebhookLog.id), 0))) or 0
 
 
-def _wait_run(sessions: sessionmaker[Session], run_id: int, cut: bool = False) -> SyncRun:
-    """Until the run has finished, or (with `cut`) has its batches cut and queued."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    while time.monotonic() < deadline:
-        with sessions() as session:
-            run = session.get_one(SyncRun, run_id)
-        if run.finished_at is not None or (cut and run.batches_total > 0):
-            return run
-        time.sleep(0.1)
-    raise RuntimeError(f"run {run_id} did not finish within {SETTLE_TIMEOUT:.0f} s")
-
-
 def _phase(
     sessions: sessionmaker[Session], site: SandboxSite, skus: Sequence[str], rate: float
 ) -> dict[str, Any]:
@@ -118,13 +107,9 @@ def _phase(
         "seconds": seconds,
         "unprocessed": unprocessed,
         "not_written": len(changes) - len(to_store),
-        "log": _percentiles(logged),
-        "erp_to_store": _percentiles(to_store),
+        "log": percentiles(logged),
+        "erp_to_store": percentiles(to_store),
     }
-
-
-def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
-    return {f"p{p}": percentile(values, p) for p in (50, 95, 99)} | {"n": float(len(values))}
 
 
 def measure(settings: Settings, site: SandboxSite, events: int, rate: float) -> dict[str, Any]:
@@ -132,18 +117,18 @@ def measure(settings: Settings, site: SandboxSite, events: int, rate: float) -> 
     sessions = ctx.sessions
     try:
         print("[latency] initial full sync (mirrors the catalog)", flush=True)
-        _wait_run(sessions, start_run(ctx, site.site_id, trigger="bench"))
+        wait_run(sessions, start_run(ctx, site.site_id, trigger="bench"), SETTLE_TIMEOUT)
         chosen = random.Random(3).sample(sorted(site.erp.stock()), 2 * events)
         print(f"[latency] {events} events, no sync running", flush=True)
         quiet = _phase(sessions, site, chosen[:events], rate)
         redrifted = redrift(site, DRIFT)
         run_id = start_run(ctx, site.site_id, trigger="bench")
-        _wait_run(sessions, run_id, cut=True)
+        wait_run(sessions, run_id, SETTLE_TIMEOUT, cut=True)
         print(f"[latency] {events} events during a full sync ({redrifted} SKUs to fix)")
         busy = _phase(sessions, site, chosen[events:], rate)
         with sessions() as session:
             still_running = _processed_before(session, busy["marker"], run_id)
-        run = _wait_run(sessions, run_id)
+        run = wait_run(sessions, run_id, SETTLE_TIMEOUT)
         busy["sync"] = {"status": str(run.status), "synced": run.synced, "total": run.total}
         busy["processed_during_sync"] = still_running
         return {"quiet": quiet, "during_sync": busy}
@@ -244,14 +229,10 @@ def _row(name: str, phase: dict[str, Any], window: float) -> list[Any]:
     return [
         name,
         phase["events"],
-        *(_s(log[p]) for p in ("p50", "p95", "p99")),
-        *(_s(e2s[p]) for p in ("p50", "p95", "p99")),
+        *(format_seconds(log[p]) for p in ("p50", "p95", "p99")),
+        *(format_seconds(e2s[p]) for p in ("p50", "p95", "p99")),
         met,
     ]
-
-
-def _s(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
 
 
 if __name__ == "__main__":

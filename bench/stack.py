@@ -12,15 +12,18 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from bench.common import child_env, process
 from demo.platforms import ERP, Sandbox, start_sandbox
 from demo.registration import Registered, register
+from models import SyncRun
 from sandbox.accounts import Account, new_account
 from sandbox.catalog import store_quantity
 from settings import Settings
@@ -54,11 +57,42 @@ def sandbox_site(
 ) -> SandboxSite:
     """An ERP and a `platform` store with `items` SKUs (`drift` of them differing), both
     answering every API call after `latency_ms`, registered as a source and its site."""
-    accounts = {p: new_account(p) for p in (ERP, platform)}
-    erp = start_sandbox(stack, accounts[ERP], items, latency_ms=latency_ms)
-    store = start_sandbox(stack, accounts[platform], items, drift, latency_ms)
-    registered = register(ctx, "bench", accounts, {ERP: erp, platform: store})
-    return SandboxSite(erp, store, accounts, registered)
+    sandboxes, accounts, registered = sandbox_sites(
+        stack, ctx, [platform], items=items, drift=drift, latency_ms=latency_ms
+    )
+    return SandboxSite(sandboxes[ERP], sandboxes[platform], accounts, registered)
+
+
+def sandbox_sites(
+    stack: ExitStack,
+    ctx: Context,
+    platforms: Sequence[str],
+    *,
+    items: int,
+    drift: float = 0.1,
+    latency_ms: float = 0.0,
+) -> tuple[dict[str, Sandbox], dict[str, Account], Registered]:
+    """`sandbox_site` with one store per platform of `platforms`, all sites of the one
+    source: the sandboxes (the ERP's under `ERP`), their accounts and the registration."""
+    accounts = {p: new_account(p) for p in (ERP, *platforms)}
+    sandboxes = {ERP: start_sandbox(stack, accounts[ERP], items, latency_ms=latency_ms)}
+    for platform in platforms:
+        sandboxes[platform] = start_sandbox(stack, accounts[platform], items, drift, latency_ms)
+    return sandboxes, accounts, register(ctx, "bench", accounts, sandboxes)
+
+
+def wait_run(
+    sessions: sessionmaker[Session], run_id: int, timeout: float, cut: bool = False
+) -> SyncRun:
+    """Until the run has finished, or (with `cut`) has its batches cut and queued."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sessions() as session:
+            run = session.get_one(SyncRun, run_id)
+        if run.finished_at is not None or (cut and run.batches_total > 0):
+            return run
+        time.sleep(0.1)
+    raise RuntimeError(f"run {run_id} did not finish within {timeout:.0f} s")
 
 
 def redrift(site: SandboxSite, drift: float) -> int:
