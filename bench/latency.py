@@ -31,18 +31,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench.common import (
     bench_settings,
-    child_env,
     format_seconds,
     fresh_redis,
-    gunicorn,
     percentiles,
-    process,
     report,
 )
-from bench.stack import SandboxSite, celery_worker, redrift, sandbox_site, wait_run
+from bench.stack import SandboxSite, live_services, redrift, sandbox_site, wait_run
 from demo.platforms import ERP, STORES
 from demo.watch import ErpChanges
-from embedded.ports import free_port
 from models import EventKind, SyncRun, WebhookLog, WebhookStatus
 from settings import Settings
 from sync.runs import start_run
@@ -166,20 +162,11 @@ def main() -> None:
 
     settings = fresh_redis(bench_settings(DATABASE), REDIS_DB)
     concurrency = args.concurrency or settings.worker_concurrency
-    port = free_port()
-    receiver = f"http://127.0.0.1:{port}"
-    env = child_env(settings)
-    home = settings.home
     with ExitStack() as stack:
         ctx = client_context(settings)
         stack.callback(ctx.dispose)
         site = sandbox_site(stack, ctx, args.platform, items=args.items, drift=DRIFT)
-        stack.enter_context(
-            process(gunicorn("api.wsgi:app", port), env, f"{receiver}/readyz", home / "web.log")
-        )
-        relay = [sys.executable, "-m", "cli.main", "relay"]
-        stack.enter_context(process(relay, env, log=home / "relay.log"))
-        stack.enter_context(celery_worker(settings, concurrency, home / "latency-worker.log"))
+        receiver = live_services(stack, settings, concurrency, "latency-worker.log")
         site.erp.configure(webhook_url=receiver + site.registered.webhook_path(ERP))
         results = measure(settings, site, args.events, args.rate)
     _report(results, args, concurrency, settings.dedupe_window_seconds)

@@ -42,17 +42,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench.common import (
     bench_settings,
-    child_env,
     format_seconds,
     fresh_redis,
-    gunicorn,
     percentiles,
-    process,
     report,
 )
-from bench.stack import celery_worker, sandbox_sites, wait_run
+from bench.stack import live_services, sandbox_sites, wait_run
 from demo.platforms import ERP, STORES, Sandbox
-from embedded.ports import free_port
 from models import WebhookLog, WebhookStatus
 from settings import Settings
 from sync.runs import start_run
@@ -244,21 +240,12 @@ def main() -> None:
 
     settings = fresh_redis(bench_settings(DATABASE), REDIS_DB)
     concurrency = args.concurrency or settings.worker_concurrency
-    port = free_port()
-    receiver = f"http://127.0.0.1:{port}"
-    env = child_env(settings)
-    home = settings.home
     with ExitStack() as stack:
         ctx = client_context(settings)
         stack.callback(ctx.dispose)
         stores = [args.store_a, args.store_b]
         sandboxes, _, registered = sandbox_sites(stack, ctx, stores, items=args.items, drift=0.0)
-        stack.enter_context(
-            process(gunicorn("api.wsgi:app", port), env, f"{receiver}/readyz", home / "web.log")
-        )
-        relay = [sys.executable, "-m", "cli.main", "relay"]
-        stack.enter_context(process(relay, env, log=home / "relay.log"))
-        stack.enter_context(celery_worker(settings, concurrency, home / "orders-worker.log"))
+        receiver = live_services(stack, settings, concurrency, "orders-worker.log")
         for platform, sandbox in sandboxes.items():
             sandbox.configure(webhook_url=receiver + registered.webhook_path(platform))
         site_ids = [registered.site_ids[p] for p in stores]

@@ -20,9 +20,10 @@ from subprocess import Popen
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.common import child_env, process
+from bench.common import child_env, gunicorn, process
 from demo.platforms import ERP, Sandbox, start_sandbox
 from demo.registration import Registered, register
+from embedded.ports import free_port
 from models import SyncRun
 from sandbox.accounts import Account, new_account
 from sandbox.catalog import store_quantity
@@ -128,6 +129,21 @@ def celery_worker(settings: Settings, concurrency: int, log: Path) -> Iterator[P
             yield proc
     finally:
         celery.close()
+
+
+def live_services(stack: ExitStack, settings: Settings, concurrency: int, worker_log: str) -> str:
+    """The receiver (gunicorn, as deployed), the relay and a worker of `concurrency`
+    processes, until `stack` closes; the receiver's base URL. Logs under the home."""
+    port = free_port()
+    receiver = f"http://127.0.0.1:{port}"
+    env, home = child_env(settings), settings.home
+    stack.enter_context(
+        process(gunicorn("api.wsgi:app", port), env, f"{receiver}/readyz", home / "web.log")
+    )
+    relay = [sys.executable, "-m", "cli.main", "relay"]
+    stack.enter_context(process(relay, env, log=home / "relay.log"))
+    stack.enter_context(celery_worker(settings, concurrency, home / worker_log))
+    return receiver
 
 
 def _tree(pid: int) -> list[int]:
