@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,10 +105,15 @@ def redrift(site: SandboxSite, drift: float) -> int:
         for sku, quantity in stock.items()
         if (seeded := store_quantity(sku, drift)) != quantity
     }
+    put_stock(site.store, changes)
+    return len(changes)
+
+
+def put_stock(sandbox: Sandbox, changes: Mapping[str, int]) -> None:
+    """Set `changes` through the control route, 5,000 SKUs a request."""
     pairs = list(changes.items())
     for start in range(0, len(pairs), 5000):
-        site.store.set_stock(dict(pairs[start : start + 5000]))
-    return len(changes)
+        sandbox.set_stock(dict(pairs[start : start + 5000]))
 
 
 @contextmanager
