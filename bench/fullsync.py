@@ -2,13 +2,14 @@
 
     python -m bench.fullsync [--items 20000 100000] [--platforms woocommerce shopify]
                              [--latency 0 50] [--concurrency 2] [--rounds 3]
+                             [--reserved 0.1]
 
 For each case, an ERP sandbox and a store sandbox (same SKUs, 10% at other
 quantities, every API call answered after `--latency` ms) run as processes of their
 own, and a real `celery -A workers worker` runs the sync: catalog refresh, batches of
 500 through the queue, only the changes written. Measured: wall time from the run's
-creation to its close, SKUs/s, the store's requests, and the worker's peak memory
-(parent and prefork children, from /proc).
+creation to its close, SKUs/s, the store's and the ERP's requests, and the worker's
+peak memory (parent and prefork children, from /proc).
 
 The floor is the same work with nothing of ours in between, in this process with as
 many threads as the worker has processes: list the store's catalog (its ids are needed
@@ -25,6 +26,11 @@ the round with the median ratio is reported. Beside wall time, each phase's mach
 CPU (bench/common.py `MachineCpu`: every process, sandboxes and PostgreSQL included) is
 counted: the CPU ratio moves far less than wall time with the neighbours' load, and
 shows what the guarantees cost where our two worker processes hide it in wall time.
+
+With `--reserved 0.1` each case then runs its rounds again once 10% of the SKUs have
+an open store order (issue 20, `reserve`): the same SKUs to write, the floor the same,
+so the two ratios against the floor show what reservations cost a full sync. Target:
+no worse than without.
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ def _sync(settings: Settings, site: SandboxSite, concurrency: int) -> dict[str, 
     try:
         with celery_worker(settings, concurrency, log) as proc, TreeMemory(proc.pid) as memory:
             site.store.reset_stats()
+            site.erp.reset_stats()
             # From the start on: the worker's own start-up is not the sync's work.
             with MachineCpu() as cpu:
                 run_id = start_run(ctx, site.site_id, trigger="bench")
@@ -104,6 +111,7 @@ def _sync(settings: Settings, site: SandboxSite, concurrency: int) -> dict[str, 
             "failed": run.failed,
             "write_calls": run.store_calls,
             "store_requests": site.store.stats()["calls"],
+            "erp_requests": site.erp.stats()["calls"],
             "peak_rss_mb": memory.peak_rss_mb,
             "peak_pss_mb": memory.peak_pss_mb,
             "cpu_seconds": cpu.busy,
@@ -210,9 +218,11 @@ def _round(
     left = sum(1 for sku, q in erp.items() if store_now.get(sku) != q - held.get(sku, 0))
     redrift(site, DRIFT)
     site.store.reset_stats()
+    site.erp.reset_stats()
     with MachineCpu() as floor_cpu:
         bottom = floor(settings.database_url, site, concurrency)
     bottom["store_requests"] = site.store.stats()["calls"]
+    bottom["erp_requests"] = site.erp.stats()["calls"]
     redrift(site, DRIFT)
     bottom.update(cpu_seconds=floor_cpu.busy, steal_seconds=floor_cpu.steal)
     return {
@@ -281,6 +291,7 @@ def main() -> None:
             "writes",
             "store reqs",
             "floor reqs",
+            "ERP reqs",
             "peak RSS MB",
             "peak PSS MB",
             "status",
@@ -323,6 +334,7 @@ def _row(platform: str, items: int, latency: float, r: dict[str, Any]) -> list[A
         r["write_calls"],
         r["store_requests"],
         r["floor"]["store_requests"],
+        f"{r['erp_requests']} / {r['floor']['erp_requests']}",
         r["peak_rss_mb"],
         r["peak_pss_mb"],
         r["status"] if not r["left_differing"] else f"{r['left_differing']} differ",
