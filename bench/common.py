@@ -25,6 +25,7 @@ import redis
 import requests
 from sqlalchemy.engine import make_url
 
+from demo.summary import percentile
 from embedded.runtime import resolve
 from models.migrate import upgrade
 from settings import Settings, load_settings
@@ -58,9 +59,11 @@ def fresh_redis(settings: Settings, index: int) -> Settings:
 
     What `bench_settings` does for PostgreSQL: a benchmark with a worker must not find
     another run's messages queued (a worker would work through all of them before
-    anything was timed); each benchmark has its own database index.
+    anything was timed); each benchmark has its own database index. BENCH_REDIS_DB, if
+    set, replaces it, for a server whose indexes are shared with others.
     """
     assert settings.redis_url
+    index = int(os.environ.get("BENCH_REDIS_DB", index))
     url = f"{settings.redis_url.rsplit('/', 1)[0]}/{index}"
     client = redis.Redis.from_url(url)
     try:
@@ -201,6 +204,16 @@ def report(
     path.write_text(json.dumps({"machine": machine(), **data}, indent=2, default=str))
     print(f"\nwritten to {path.relative_to(ROOT)}")
     return path
+
+
+def percentiles(values: Sequence[float]) -> dict[str, float | None]:
+    """p50, p95 and p99 of `values` (None where there are none), and their count `n`."""
+    return {f"p{p}": percentile(values, p) for p in (50, 95, 99)} | {"n": float(len(values))}
+
+
+def format_seconds(value: float | None) -> str:
+    """A table cell for a time in seconds, "-" for none."""
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _cell(value: Any) -> str:

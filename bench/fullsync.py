@@ -2,13 +2,14 @@
 
     python -m bench.fullsync [--items 20000 100000] [--platforms woocommerce shopify]
                              [--latency 0 50] [--concurrency 2] [--rounds 3]
+                             [--reserved 0.1]
 
 For each case, an ERP sandbox and a store sandbox (same SKUs, 10% at other
 quantities, every API call answered after `--latency` ms) run as processes of their
 own, and a real `celery -A workers worker` runs the sync: catalog refresh, batches of
 500 through the queue, only the changes written. Measured: wall time from the run's
-creation to its close, SKUs/s, the store's requests, and the worker's peak memory
-(parent and prefork children, from /proc).
+creation to its close, SKUs/s, the store's and the ERP's requests, and the worker's
+peak memory (parent and prefork children, from /proc).
 
 The floor is the same work with nothing of ours in between, in this process with as
 many threads as the worker has processes: list the store's catalog (its ids are needed
@@ -25,24 +26,43 @@ the round with the median ratio is reported. Beside wall time, each phase's mach
 CPU (bench/common.py `MachineCpu`: every process, sandboxes and PostgreSQL included) is
 counted: the CPU ratio moves far less than wall time with the neighbours' load, and
 shows what the guarantees cost where our two worker processes hide it in wall time.
+
+With `--reserved 0.1` each case then runs its rounds again once 10% of the SKUs have
+an open store order (issue 20, `reserve`): the same SKUs to write, the floor the same,
+so the two ratios against the floor show what reservations cost a full sync. Target:
+no worse than without.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
+from collections.abc import Mapping
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
 from bench.common import MachineCpu, bench_settings, fresh_redis, report
 from bench.floor import floor
-from bench.stack import SandboxSite, TreeMemory, celery_worker, redrift, sandbox_site
+from bench.stack import (
+    SandboxSite,
+    TreeMemory,
+    celery_worker,
+    put_stock,
+    redrift,
+    sandbox_site,
+)
+from connectors.types import OrderLine, OrderSnapshot, OrderState
 from demo.platforms import STORES
-from models import SyncBatch, SyncRun
+from models import Site, SyncBatch, SyncRun
+from models.db import transaction
+from sandbox.catalog import store_quantity
 from settings import Settings
+from sync.reservations import apply_order
 from sync.runs import start_run
 from workers.context import client_context
 
@@ -63,6 +83,7 @@ def _sync(settings: Settings, site: SandboxSite, concurrency: int) -> dict[str, 
     try:
         with celery_worker(settings, concurrency, log) as proc, TreeMemory(proc.pid) as memory:
             site.store.reset_stats()
+            site.erp.reset_stats()
             # From the start on: the worker's own start-up is not the sync's work.
             with MachineCpu() as cpu:
                 run_id = start_run(ctx, site.site_id, trigger="bench")
@@ -90,6 +111,7 @@ def _sync(settings: Settings, site: SandboxSite, concurrency: int) -> dict[str, 
             "failed": run.failed,
             "write_calls": run.store_calls,
             "store_requests": site.store.stats()["calls"],
+            "erp_requests": site.erp.stats()["calls"],
             "peak_rss_mb": memory.peak_rss_mb,
             "peak_pss_mb": memory.peak_pss_mb,
             "cpu_seconds": cpu.busy,
@@ -100,23 +122,37 @@ def _sync(settings: Settings, site: SandboxSite, concurrency: int) -> dict[str, 
 
 
 def run_case(
-    platform: str, items: int, latency_ms: float, concurrency: int, rounds: int = 1
+    platform: str,
+    items: int,
+    latency_ms: float,
+    concurrency: int,
+    rounds: int = 1,
+    reserved: float = 0.0,
 ) -> dict[str, Any]:
     """`rounds` rounds of a sync then its floor on one pair of sandboxes, the store put
-    back to its drift after each; the round with the median ratio, every round's ratio
-    and CPU ratio, and the peak memory over all rounds.
+    back to its drift after each; the round with the median ratio (`_summary`). With
+    `reserved`, as many rounds again on the same sandboxes once that share of the SKUs
+    has open orders (`reserve`), under the key "reserved".
 
     Why rounds that take turns: one sync and one floor minutes apart gave 1.30x and
     1.63x for the same case and code, as the neighbours' load came and went.
     """
     settings = fresh_redis(bench_settings(DATABASE), REDIS_DB)
-    done: list[dict[str, Any]] = []
     with ExitStack() as stack:
         ctx = client_context(settings)
         stack.callback(ctx.dispose)
         site = sandbox_site(stack, ctx, platform, items=items, drift=DRIFT, latency_ms=latency_ms)
-        for _ in range(rounds):
-            done.append(_round(settings, site, concurrency))
+        plain = _summary([_round(settings, site, concurrency) for _ in range(rounds)])
+        if not reserved:
+            return plain
+        held = reserve(settings, site, reserved)
+        with_orders = _summary([_round(settings, site, concurrency, held) for _ in range(rounds)])
+    return {**plain, "reserved": {"share": reserved, "orders": len(held), **with_orders}}
+
+
+def _summary(done: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median ratio, every round's ratio and CPU ratio, and the peak
+    memory over all rounds."""
     median = sorted(done, key=lambda r: r["ratio"])[(len(done) - 1) // 2]
     return {
         **median,
@@ -129,18 +165,64 @@ def run_case(
     }
 
 
-def _round(settings: Settings, site: SandboxSite, concurrency: int) -> dict[str, Any]:
+def reserve(settings: Settings, site: SandboxSite, share: float) -> dict[str, int]:
+    """Open store orders on `share` of the SKUs, as if the store had just taken them:
+    the units held, by SKU.
+
+    Each order is one unit of one SKU the store does not drift on, applied as its
+    webhook would be (sync/reservations.py `apply_order`, the store's own stock already
+    lower: `store_applied`); `_round` lowers the store by it before each sync. So the
+    sync has the same SKUs to write as without orders, and what it pays for them shows:
+    the reservations summed into every batch's numbers, and the ERP asked about the
+    open orders on a batch's SKUs before it is read (sync/push.py `read_erp`; Business
+    Central answers one order number per request). One SKU per order makes that the
+    most orders the share allows. The floor knows nothing of orders and keeps its work.
+    """
+    erp = site.erp.stock()
+    steady = sorted(sku for sku, q in erp.items() if q >= 1 and store_quantity(sku, DRIFT) == q)
+    chosen = random.Random(5).sample(steady, int(share * len(erp)))
+    now = datetime.now(UTC)
+    ctx = client_context(settings)
+    try:
+        # A transaction per chunk: each order takes an advisory lock held to the commit.
+        for start in range(0, len(chosen), 500):
+            with transaction(ctx.sessions) as session:
+                row = session.get_one(Site, site.site_id)
+                for index, sku in enumerate(chosen[start : start + 500], start):
+                    apply_order(session, row, _order(index, sku, now))
+    finally:
+        ctx.dispose()
+    return dict.fromkeys(chosen, 1)
+
+
+def _order(index: int, sku: str, at: datetime) -> OrderSnapshot:
+    line = OrderLine(sku=sku, units=1)
+    return OrderSnapshot(f"bench-{index}", f"B{index}", at, OrderState.OPEN, True, (line,))
+
+
+def _round(
+    settings: Settings,
+    site: SandboxSite,
+    concurrency: int,
+    held: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
     """One sync and its floor, each timed and its machine CPU counted (`MachineCpu`);
-    the store is put back to its drift after each."""
+    the store is put back to its drift after each. With `held` (`reserve`), the store
+    is first lowered by those units, as it was when it took the orders."""
     assert settings.database_url
+    held = held or {}
+    erp = site.erp.stock()
+    put_stock(site.store, {sku: erp[sku] - units for sku, units in held.items()})
     sync = _sync(settings, site, concurrency)
     store_now = site.store.stock()
-    left = sum(1 for sku, q in site.erp.stock().items() if store_now.get(sku) != q)
+    left = sum(1 for sku, q in erp.items() if store_now.get(sku) != q - held.get(sku, 0))
     redrift(site, DRIFT)
     site.store.reset_stats()
+    site.erp.reset_stats()
     with MachineCpu() as floor_cpu:
         bottom = floor(settings.database_url, site, concurrency)
     bottom["store_requests"] = site.store.stats()["calls"]
+    bottom["erp_requests"] = site.erp.stats()["calls"]
     redrift(site, DRIFT)
     bottom.update(cpu_seconds=floor_cpu.busy, steal_seconds=floor_cpu.steal)
     return {
@@ -161,6 +243,12 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=1, help="sync and floor take turns; median reported"
     )
+    parser.add_argument(
+        "--reserved",
+        type=float,
+        default=0.0,
+        help="share of SKUs with an open order: each case runs again with them (0.1 = 10%%)",
+    )
     args = parser.parse_args()
     concurrency = args.concurrency or bench_settings(DATABASE).worker_concurrency
 
@@ -171,17 +259,22 @@ def main() -> None:
             for platform in args.platforms:
                 name = f"{platform} {items} {latency:g}ms"
                 print(f"[fullsync] {name} ...", flush=True)
-                result = run_case(platform, items, latency, concurrency, args.rounds)
+                result = run_case(platform, items, latency, concurrency, args.rounds, args.reserved)
                 cases[name] = result
-                print(
-                    f"[fullsync] {name}: sync {result['seconds']:.1f} s, "
-                    f"floor {result['floor']['seconds']:.1f} s, {result['ratio']:.2f}x "
-                    f"(rounds {_ratios(result['ratios'])}); machine CPU "
-                    f"{result['cpu_seconds']:.1f} s / {result['floor']['cpu_seconds']:.1f} s, "
-                    f"{result['cpu_ratio']:.2f}x (rounds {_ratios(result['cpu_ratios'])})",
-                    flush=True,
-                )
+                _say(name, result)
                 rows.append(_row(platform, items, latency, result))
+                if "reserved" in result:
+                    held = result["reserved"]
+                    label = f"{platform} +{held['orders']:,} orders"
+                    _say(f"{name} with {held['orders']:,} open orders", held)
+                    rows.append(_row(label, items, latency, held))
+                    print(
+                        f"[fullsync] {name}: against the floor {result['ratio']:.2f}x without "
+                        f"orders, {held['ratio']:.2f}x with ({held['ratio'] / result['ratio']:.2f}"
+                        f" times the ratio); sync {held['seconds'] / result['seconds']:.2f} "
+                        "times as long",
+                        flush=True,
+                    )
     report(
         "fullsync",
         [
@@ -198,6 +291,7 @@ def main() -> None:
             "writes",
             "store reqs",
             "floor reqs",
+            "ERP reqs",
             "peak RSS MB",
             "peak PSS MB",
             "status",
@@ -207,9 +301,21 @@ def main() -> None:
             "concurrency": concurrency,
             "rounds": args.rounds,
             "drift": DRIFT,
+            "reserved_share": args.reserved,
             "cases": cases,
             "targets": {"20k_at_0ms_seconds_max": 20, "ratio_max": 1.5, "pss_mb_max_at_100k": 250},
         },
+    )
+
+
+def _say(name: str, result: dict[str, Any]) -> None:
+    print(
+        f"[fullsync] {name}: sync {result['seconds']:.1f} s, "
+        f"floor {result['floor']['seconds']:.1f} s, {result['ratio']:.2f}x "
+        f"(rounds {_ratios(result['ratios'])}); machine CPU "
+        f"{result['cpu_seconds']:.1f} s / {result['floor']['cpu_seconds']:.1f} s, "
+        f"{result['cpu_ratio']:.2f}x (rounds {_ratios(result['cpu_ratios'])})",
+        flush=True,
     )
 
 
@@ -228,6 +334,7 @@ def _row(platform: str, items: int, latency: float, r: dict[str, Any]) -> list[A
         r["write_calls"],
         r["store_requests"],
         r["floor"]["store_requests"],
+        f"{r['erp_requests']} / {r['floor']['erp_requests']}",
         r["peak_rss_mb"],
         r["peak_pss_mb"],
         r["status"] if not r["left_differing"] else f"{r['left_differing']} differ",

@@ -31,17 +31,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench.common import (
     bench_settings,
-    child_env,
+    format_seconds,
     fresh_redis,
-    gunicorn,
-    process,
+    percentiles,
     report,
 )
-from bench.stack import SandboxSite, celery_worker, redrift, sandbox_site
+from bench.stack import SandboxSite, live_services, redrift, sandbox_site, wait_run
 from demo.platforms import ERP, STORES
-from demo.summary import percentile
 from demo.watch import ErpChanges
-from embedded.ports import free_port
 from models import EventKind, SyncRun, WebhookLog, WebhookStatus
 from settings import Settings
 from sync.runs import start_run
@@ -89,18 +86,6 @@ def _last_id(sessions: sessionmaker[Session]) -> int:
         return session.scalar(select(func.coalesce(func.max(WebhookLog.id), 0))) or 0
 
 
-def _wait_run(sessions: sessionmaker[Session], run_id: int, cut: bool = False) -> SyncRun:
-    """Until the run has finished, or (with `cut`) has its batches cut and queued."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    while time.monotonic() < deadline:
-        with sessions() as session:
-            run = session.get_one(SyncRun, run_id)
-        if run.finished_at is not None or (cut and run.batches_total > 0):
-            return run
-        time.sleep(0.1)
-    raise RuntimeError(f"run {run_id} did not finish within {SETTLE_TIMEOUT:.0f} s")
-
-
 def _phase(
     sessions: sessionmaker[Session], site: SandboxSite, skus: Sequence[str], rate: float
 ) -> dict[str, Any]:
@@ -118,13 +103,9 @@ def _phase(
         "seconds": seconds,
         "unprocessed": unprocessed,
         "not_written": len(changes) - len(to_store),
-        "log": _percentiles(logged),
-        "erp_to_store": _percentiles(to_store),
+        "log": percentiles(logged),
+        "erp_to_store": percentiles(to_store),
     }
-
-
-def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
-    return {f"p{p}": percentile(values, p) for p in (50, 95, 99)} | {"n": float(len(values))}
 
 
 def measure(settings: Settings, site: SandboxSite, events: int, rate: float) -> dict[str, Any]:
@@ -132,18 +113,18 @@ def measure(settings: Settings, site: SandboxSite, events: int, rate: float) -> 
     sessions = ctx.sessions
     try:
         print("[latency] initial full sync (mirrors the catalog)", flush=True)
-        _wait_run(sessions, start_run(ctx, site.site_id, trigger="bench"))
+        wait_run(sessions, start_run(ctx, site.site_id, trigger="bench"), SETTLE_TIMEOUT)
         chosen = random.Random(3).sample(sorted(site.erp.stock()), 2 * events)
         print(f"[latency] {events} events, no sync running", flush=True)
         quiet = _phase(sessions, site, chosen[:events], rate)
         redrifted = redrift(site, DRIFT)
         run_id = start_run(ctx, site.site_id, trigger="bench")
-        _wait_run(sessions, run_id, cut=True)
+        wait_run(sessions, run_id, SETTLE_TIMEOUT, cut=True)
         print(f"[latency] {events} events during a full sync ({redrifted} SKUs to fix)")
         busy = _phase(sessions, site, chosen[events:], rate)
         with sessions() as session:
             still_running = _processed_before(session, busy["marker"], run_id)
-        run = _wait_run(sessions, run_id)
+        run = wait_run(sessions, run_id, SETTLE_TIMEOUT)
         busy["sync"] = {"status": str(run.status), "synced": run.synced, "total": run.total}
         busy["processed_during_sync"] = still_running
         return {"quiet": quiet, "during_sync": busy}
@@ -181,20 +162,11 @@ def main() -> None:
 
     settings = fresh_redis(bench_settings(DATABASE), REDIS_DB)
     concurrency = args.concurrency or settings.worker_concurrency
-    port = free_port()
-    receiver = f"http://127.0.0.1:{port}"
-    env = child_env(settings)
-    home = settings.home
     with ExitStack() as stack:
         ctx = client_context(settings)
         stack.callback(ctx.dispose)
         site = sandbox_site(stack, ctx, args.platform, items=args.items, drift=DRIFT)
-        stack.enter_context(
-            process(gunicorn("api.wsgi:app", port), env, f"{receiver}/readyz", home / "web.log")
-        )
-        relay = [sys.executable, "-m", "cli.main", "relay"]
-        stack.enter_context(process(relay, env, log=home / "relay.log"))
-        stack.enter_context(celery_worker(settings, concurrency, home / "latency-worker.log"))
+        receiver = live_services(stack, settings, concurrency, "latency-worker.log")
         site.erp.configure(webhook_url=receiver + site.registered.webhook_path(ERP))
         results = measure(settings, site, args.events, args.rate)
     _report(results, args, concurrency, settings.dedupe_window_seconds)
@@ -244,14 +216,10 @@ def _row(name: str, phase: dict[str, Any], window: float) -> list[Any]:
     return [
         name,
         phase["events"],
-        *(_s(log[p]) for p in ("p50", "p95", "p99")),
-        *(_s(e2s[p]) for p in ("p50", "p95", "p99")),
+        *(format_seconds(log[p]) for p in ("p50", "p95", "p99")),
+        *(format_seconds(e2s[p]) for p in ("p50", "p95", "p99")),
         met,
     ]
-
-
-def _s(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
 
 
 if __name__ == "__main__":

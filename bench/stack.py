@@ -12,15 +12,19 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
 
-from bench.common import child_env, process
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench.common import child_env, gunicorn, process
 from demo.platforms import ERP, Sandbox, start_sandbox
 from demo.registration import Registered, register
+from embedded.ports import free_port
+from models import SyncRun
 from sandbox.accounts import Account, new_account
 from sandbox.catalog import store_quantity
 from settings import Settings
@@ -54,11 +58,42 @@ def sandbox_site(
 ) -> SandboxSite:
     """An ERP and a `platform` store with `items` SKUs (`drift` of them differing), both
     answering every API call after `latency_ms`, registered as a source and its site."""
-    accounts = {p: new_account(p) for p in (ERP, platform)}
-    erp = start_sandbox(stack, accounts[ERP], items, latency_ms=latency_ms)
-    store = start_sandbox(stack, accounts[platform], items, drift, latency_ms)
-    registered = register(ctx, "bench", accounts, {ERP: erp, platform: store})
-    return SandboxSite(erp, store, accounts, registered)
+    sandboxes, accounts, registered = sandbox_sites(
+        stack, ctx, [platform], items=items, drift=drift, latency_ms=latency_ms
+    )
+    return SandboxSite(sandboxes[ERP], sandboxes[platform], accounts, registered)
+
+
+def sandbox_sites(
+    stack: ExitStack,
+    ctx: Context,
+    platforms: Sequence[str],
+    *,
+    items: int,
+    drift: float = 0.1,
+    latency_ms: float = 0.0,
+) -> tuple[dict[str, Sandbox], dict[str, Account], Registered]:
+    """`sandbox_site` with one store per platform of `platforms`, all sites of the one
+    source: the sandboxes (the ERP's under `ERP`), their accounts and the registration."""
+    accounts = {p: new_account(p) for p in (ERP, *platforms)}
+    sandboxes = {ERP: start_sandbox(stack, accounts[ERP], items, latency_ms=latency_ms)}
+    for platform in platforms:
+        sandboxes[platform] = start_sandbox(stack, accounts[platform], items, drift, latency_ms)
+    return sandboxes, accounts, register(ctx, "bench", accounts, sandboxes)
+
+
+def wait_run(
+    sessions: sessionmaker[Session], run_id: int, timeout: float, cut: bool = False
+) -> SyncRun:
+    """Until the run has finished, or (with `cut`) has its batches cut and queued."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sessions() as session:
+            run = session.get_one(SyncRun, run_id)
+        if run.finished_at is not None or (cut and run.batches_total > 0):
+            return run
+        time.sleep(0.1)
+    raise RuntimeError(f"run {run_id} did not finish within {timeout:.0f} s")
 
 
 def redrift(site: SandboxSite, drift: float) -> int:
@@ -70,10 +105,15 @@ def redrift(site: SandboxSite, drift: float) -> int:
         for sku, quantity in stock.items()
         if (seeded := store_quantity(sku, drift)) != quantity
     }
+    put_stock(site.store, changes)
+    return len(changes)
+
+
+def put_stock(sandbox: Sandbox, changes: Mapping[str, int]) -> None:
+    """Set `changes` through the control route, 5,000 SKUs a request."""
     pairs = list(changes.items())
     for start in range(0, len(pairs), 5000):
-        site.store.set_stock(dict(pairs[start : start + 5000]))
-    return len(changes)
+        sandbox.set_stock(dict(pairs[start : start + 5000]))
 
 
 @contextmanager
@@ -94,6 +134,21 @@ def celery_worker(settings: Settings, concurrency: int, log: Path) -> Iterator[P
             yield proc
     finally:
         celery.close()
+
+
+def live_services(stack: ExitStack, settings: Settings, concurrency: int, worker_log: str) -> str:
+    """The receiver (gunicorn, as deployed), the relay and a worker of `concurrency`
+    processes, until `stack` closes; the receiver's base URL. Logs under the home."""
+    port = free_port()
+    receiver = f"http://127.0.0.1:{port}"
+    env, home = child_env(settings), settings.home
+    stack.enter_context(
+        process(gunicorn("api.wsgi:app", port), env, f"{receiver}/readyz", home / "web.log")
+    )
+    relay = [sys.executable, "-m", "cli.main", "relay"]
+    stack.enter_context(process(relay, env, log=home / "relay.log"))
+    stack.enter_context(celery_worker(settings, concurrency, home / worker_log))
+    return receiver
 
 
 def _tree(pid: int) -> list[int]:
