@@ -36,7 +36,7 @@ from models import BatchStatus, Site, SyncRun
 from models.db import transaction
 from settings import Settings
 from sync.context import Context
-from sync.push import PushOutcome, push_in_session, read_erp
+from sync.push import PushOutcome, push_in_session, read_stock
 from sync.runs import close_run
 
 #: Why a batch of which the ERP lists no SKU writes nothing (`sync_batch`).
@@ -204,7 +204,10 @@ def sync_batch(ctx: Context, claim: Claim) -> list[int]:
     """
     with ctx.sessions() as session:
         site = session.get_one(Site, claim.site_id, options=[joinedload(Site.source)])
-    readings = read_erp(ctx, ctx.source(site.source), site.source_id, claim.skus)
+    # The run asked the ERP about the source's open store orders once, at its start
+    # (sync/runs.py `prepare_batches`): asking again per batch cost one ERP request per
+    # open order per batch (bench/fullsync.py --reserved).
+    readings = read_stock(ctx, ctx.source(site.source), claim.skus)
     store = ctx.storefront(site)
     with transaction(ctx.sessions) as session:
         hold(session, claim)

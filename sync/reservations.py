@@ -221,18 +221,21 @@ def open_order_numbers(
     return sorted(set(session.scalars(query)))
 
 
-def settle_orders(ctx: Context, erp: InventorySource, source_id: int, skus: Sequence[str]) -> None:
-    """Ask the ERP how far it took the open orders on `skus` and note it: called just
-    before reading those SKUs' stock, so that reading, taken after the note, is the one
-    that stops counting what the ERP absorbed (module docstring). No call when no
-    order is open on them."""
+def settle_orders(
+    ctx: Context, erp: InventorySource, source_id: int, skus: Sequence[str] | None
+) -> list[str]:
+    """Ask the ERP how far it took the open orders on `skus` (every open order of the
+    source if None) and note it; the SKUs whose reservations changed. Called just before
+    reading those SKUs' stock, so that reading, taken after the note, is the one that
+    stops counting what the ERP absorbed (module docstring). No call when no order is
+    open on them."""
     with ctx.sessions() as session:
         numbers = open_order_numbers(session, source_id, skus)
     if not numbers:
-        return
+        return []
     progress = erp.order_progress(numbers)
     with transaction(ctx.sessions) as session:
-        record_progress(session, source_id, progress)
+        return record_progress(session, source_id, progress)
 
 
 def record_progress(

@@ -37,6 +37,7 @@ from sync import lifecycle
 from sync.catalog import refresh_catalog
 from sync.context import Context
 from sync.errors import AlreadyRunning, Conflict, NotFound, Unavailable
+from sync.reservations import settle_orders
 
 log = logging.getLogger(__name__)
 
@@ -230,11 +231,15 @@ def cut_batches(session: Session, run_id: int, batch_size: int) -> Cut:
 
 
 def prepare_batches(ctx: Context, run_id: int) -> Cut:
-    """Refresh the site's catalog mirror from its store, then cut the run's batches."""
+    """Refresh the site's catalog mirror from its store, ask the ERP how far it took
+    the source's open store orders (once per run: its batches then read the ERP
+    without asking, sync/reservations.py), then cut the run's batches."""
     with ctx.sessions() as session:
         site_id = session.get_one(SyncRun, run_id).site_id
         site = session.get_one(Site, site_id)
+        erp = ctx.source(site.source)
     refresh_catalog(ctx, site, ctx.storefront(site))
+    settle_orders(ctx, erp, site.source_id, None)
     with transaction(ctx.sessions) as session:
         return cut_batches(session, run_id, ctx.settings.batch_size)
 

@@ -34,7 +34,7 @@ from sync.carriers import PushFailed, carriers, push_to_carriers
 from sync.context import Context
 from sync.errors import NotFound
 from sync.push import read_erp, read_stock
-from sync.reservations import apply_order, end_expired, open_order_numbers, record_progress
+from sync.reservations import apply_order, end_expired, settle_orders
 from sync.sellable import recorded_reading
 
 log = logging.getLogger(__name__)
@@ -113,15 +113,10 @@ def settle_source(ctx: Context, source_id: int) -> str:
         source = session.get(Source, source_id)
         if source is None:
             raise NotFound(f"source {source_id} does not exist")
-        numbers = open_order_numbers(session, source_id)
-    if not numbers:
-        return f"source {source_id}: no open store orders"
     erp = ctx.source(source)
-    progress = erp.order_progress(numbers)
-    with transaction(ctx.sessions) as session:
-        skus = record_progress(session, source_id, progress)
+    skus = settle_orders(ctx, erp, source_id, None)
     if not skus:
-        return f"source {source_id}: {len(numbers)} open order(s), none taken by the ERP yet"
+        return f"source {source_id}: no open store order taken by the ERP since last asked"
     readings = read_stock(ctx, erp, skus)
     sites = carriers(ctx, source_id, skus)
     return f"source {source_id}: " + (
