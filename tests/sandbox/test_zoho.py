@@ -426,3 +426,36 @@ def test_adjustments_and_sales_orders_keep_the_locations_summing(
     assert east["location_stock_on_hand"] == east["location_actual_available_stock"] - 2
     assert bad.status_code == 400
     _sums_hold(item)
+
+
+def test_sales_orders_sort_by_last_modified_time(zoho: tuple[str, ZohoState]) -> None:
+    url, state = zoho
+    orders = [raise_order(url, {"SKU-000001": 1}, reference_number=f"30{n}") for n in range(3)]
+    with state.lock:  # modified in the order 301, 300, 302
+        for order, stamp in zip(orders, ("02", "01", "03"), strict=True):
+            state.sales_orders.by_id[order["salesorder_id"]]["last_modified_time"] = (
+                f"2026-12-{stamp}T10:00:00+0000"
+            )
+    token = state.mint_token() or ""
+
+    def listed(**params: str) -> requests.Response:
+        return requests.get(
+            f"{url}/inventory/v1/salesorders",
+            params={"organization_id": ORG, **params},
+            headers={"Authorization": f"Zoho-oauthtoken {token}"},
+            timeout=10,
+        )
+
+    newest = listed(sort_column="last_modified_time", sort_order="D").json()
+    oldest = listed(sort_column="last_modified_time").json()
+    created_last = listed(sort_order="D").json()
+    refused = listed(sort_column="reference_number")
+
+    assert [o["reference_number"] for o in newest["salesorders"]] == ["302", "300", "301"]
+    assert (newest["page_context"]["sort_column"], newest["page_context"]["sort_order"]) == (
+        "last_modified_time",
+        "D",
+    )
+    assert [o["reference_number"] for o in oldest["salesorders"]] == ["301", "300", "302"]
+    assert [o["reference_number"] for o in created_last["salesorders"]] == ["302", "301", "300"]
+    assert refused.status_code == 400
