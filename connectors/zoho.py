@@ -200,12 +200,12 @@ class ZohoInventorySource:
         Zoho documents no filter that takes several reference numbers (nor, for that
         matter, one: `reference_number` as a filter is our UNCONFIRMED reading). Up to
         `PER_NUMBER_LOOKUPS` numbers are asked one list call each; more are found in
-        one listing of sales orders, most recently modified first
-        (`sort_column=last_modified_time&sort_order=D`, see `RECENT_FIRST`), which
-        stops after the first page whose rows were all last modified before `since`:
-        no older sales order can be about these orders (`InventorySource`). Either way
-        rows are matched exactly on `reference_number`, and a row modified before
-        `since` is never credited, so both ways give the same answer. Numbers with no
+        one listing of all sales orders. Both list most recently modified first
+        (`RECENT_FIRST`) and stop after the first page whose rows were all last
+        modified before `since`: no older sales order can be about these orders
+        (`InventorySource`). Either way rows are matched exactly on
+        `reference_number`, and a row modified before `since` is never credited, so
+        both ways give the same answer. Numbers with no
         sales order are absent; see `progress_of` for what counts.
         """
         # An empty number would match every sales order without a reference.
@@ -216,7 +216,7 @@ class ZohoInventorySource:
                 self._recent(since, {"reference_number": number}) for number in wanted
             )
         else:
-            pages = self._recent(since, RECENT_FIRST)
+            pages = self._recent(since, {})
         orders: dict[str, list[dict[str, Any]]] = {}
         for rows in pages:
             for row in rows:
@@ -228,10 +228,10 @@ class ZohoInventorySource:
     def _recent(
         self, since: datetime, filters: Mapping[str, str]
     ) -> Iterator[list[dict[str, Any]]]:
-        """The pages of `GET salesorders` with `filters`, up to and including the first
-        whose rows were all modified before `since` (with `RECENT_FIRST`, none after it
-        can be newer; with another order the bound merely ends a listing early)."""
-        for _, rows in self._pages("salesorders", filters):
+        """The pages of `GET salesorders` with `filters`, most recently modified first
+        (`RECENT_FIRST`), up to and including the first whose rows were all modified
+        before `since`: no row after it can be newer."""
+        for _, rows in self._pages("salesorders", {**filters, **RECENT_FIRST}):
             yield rows
             if rows and all(_modified_before(row, since) for row in rows):
                 return
