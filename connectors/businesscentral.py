@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -43,7 +43,13 @@ MAX_URL_LENGTH = 2000
 SELECT = "id,number,inventory,type,blocked,lastModifiedDateTime"
 
 #: What an order's progress needs of a posted shipment.
-SHIPMENT_SELECT = "id,number,externalDocumentNumber"
+SHIPMENT_SELECT = "id,number,externalDocumentNumber,lastModifiedDateTime"
+
+#: Up to this many store order numbers, `order_progress` filters shipments by number
+#: (about 50 numbers of 20 characters fill one URL); more are matched against one
+#: listing of the shipments modified since the oldest order could have been imported,
+#: which costs pages of `PAGE_SIZE` recent shipments rather than URLs of numbers.
+PER_NUMBER_FILTERS = 50
 
 # `or` joins equality tests on the same field only; `in` is documented only with
 # `$schemaversion=2.1` for OData web services and UNCONFIRMED for `/api/v2.0` (section 7).
@@ -112,7 +118,8 @@ class BusinessCentralSource:
         """
         wanted = {sku for sku in map(try_normalize_sku, skus) if sku}
         found: dict[str, SourceItem] = {}
-        for url in self._filter_urls(sorted(wanted)):
+        prefix = f"items?$select={SELECT}&$filter="
+        for url in self._filter_urls(prefix, "number", sorted(wanted)):
             for item in self._read(url):
                 # Guards against a filter the server ignored: never report unasked SKUs.
                 if item.sku in wanted:
@@ -136,30 +143,49 @@ class BusinessCentralSource:
             raise
         return _to_item(row, read_at)
 
-    def order_progress(self, numbers: Sequence[str]) -> dict[str, OrderProgress]:
+    def order_progress(
+        self, numbers: Sequence[str], *, since: datetime
+    ) -> dict[str, OrderProgress]:
         """Store orders whose shipment BC has posted: a `salesShipments` row carrying
         the number as `externalDocumentNumber` (section 7, "Absorbed").
 
-        One request per number: `or` would join several on the one field, but the
-        numbers are few and each clause's length is the store's to choose, so no URL
-        packing. Only a posted shipment counts: a sales order alone lowers no figure
-        of the one basis BC's API offers, on hand (`offers_available_for_sale` is
-        False), so it is not reported and the reservation stays. `committed` equals
-        `shipped`: it says whether the ERP's figure nets the units, and BC has no
-        available-for-sale figure, so on hand, which nets them once shipped, is the one
-        figure either flag can speak of. Numbers without a posted shipment are absent.
+        Up to `PER_NUMBER_FILTERS` numbers are asked with `externalDocumentNumber eq
+        '..' or ...` filters packed into URLs of at most `MAX_URL_LENGTH` (as SKUs
+        are); more with one listing of the shipments posted or changed after `since`
+        (`lastModifiedDateTime gt <since>`), paged: no older shipment can be about
+        these orders (`InventorySource`), and a few pages of recent shipments are
+        cheaper than many URLs of numbers. Either way rows are matched exactly on the
+        number and one modified before `since` is never credited, so both ways give
+        the same answer.
+
+        Only a posted shipment counts: a sales order alone lowers no figure of the one
+        basis BC's API offers, on hand (`offers_available_for_sale` is False), so it is
+        not reported and the reservation stays. `committed` equals `shipped`: it says
+        whether the ERP's figure nets the units, and BC has no available-for-sale
+        figure, so on hand, which nets them once shipped, is the one figure either flag
+        can speak of. Numbers without a posted shipment are absent.
         """
-        found: dict[str, OrderProgress] = {}
         # An empty number would match every document without one.
-        for number in dict.fromkeys(number for number in numbers if number):
-            url = f"salesShipments?$select={SHIPMENT_SELECT}&$filter=" + _eq(
-                "externalDocumentNumber", number
-            )
-            rows = (row for _, page in self._pages(url) for row in page)
-            # Exact match again, as for items: never credit a number not asked for.
-            if any(row.get("externalDocumentNumber") == number for row in rows):
-                found[number] = OrderProgress(committed=True, shipped=True)
-        return found
+        wanted = sorted({number for number in numbers if number})
+        prefix = f"salesShipments?$select={SHIPMENT_SELECT}&$filter="
+        urls: Iterator[str]
+        if len(wanted) <= PER_NUMBER_FILTERS:
+            urls = self._filter_urls(prefix, "externalDocumentNumber", wanted)
+        else:
+            urls = iter([prefix + _after("lastModifiedDateTime", since)])
+        shipped = {
+            row.get("externalDocumentNumber")
+            for url in urls
+            for _, page in self._pages(url)
+            for row in page
+            if not _modified_before(row, since)
+        }
+        # Exact match again, as for items: never credit a number not asked for.
+        return {
+            number: OrderProgress(committed=True, shipped=True)
+            for number in wanted
+            if number in shipped
+        }
 
     def _read(self, url: str) -> Iterator[SourceItem]:
         """Every item the list at `url` holds, page by page."""
@@ -178,14 +204,14 @@ class BusinessCentralSource:
             yield read_at, page.get("value", [])
             url = page.get("@odata.nextLink")
 
-    def _filter_urls(self, skus: list[str]) -> Iterator[str]:
-        """Pack `number eq` clauses greedily into URLs of at most `MAX_URL_LENGTH` chars."""
-        prefix = f"items?$select={SELECT}&$filter="
+    def _filter_urls(self, prefix: str, field: str, values: list[str]) -> Iterator[str]:
+        """`prefix` followed by `<field> eq` clauses joined by `or`, packed greedily
+        into URLs of at most `MAX_URL_LENGTH` characters."""
         budget = MAX_URL_LENGTH - len(self.api.http.url(prefix))
         clauses: list[str] = []
         used = 0
-        for sku in skus:
-            clause = _eq("number", sku)
+        for value in values:
+            clause = _eq(field, value)
             cost = len(clause) + (len(_OR) if clauses else 0)
             if clauses and used + cost > budget:
                 yield prefix + _OR.join(clauses)
@@ -205,6 +231,22 @@ class BusinessCentralSource:
 def _eq(field: str, value: str) -> str:
     """`<field> eq '<value>'`, URL-quoted; OData escapes a single quote by doubling it."""
     return quote("{} eq '{}'".format(field, value.replace("'", "''")), safe="'")
+
+
+def _after(field: str, since: datetime) -> str:
+    """`<field> gt <since>`, URL-quoted: an OData DateTimeOffset literal is unquoted
+    ISO 8601, here in UTC with `Z` (section 7)."""
+    literal = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return quote(f"{field} gt {literal}", safe=":")
+
+
+def _modified_before(row: Mapping[str, Any], since: datetime) -> bool:
+    """Whether a document's `lastModifiedDateTime` is before `since`; one without a
+    readable time is not known to be older, so the number match alone decides."""
+    try:
+        return datetime.fromisoformat(str(row["lastModifiedDateTime"])) < since
+    except (KeyError, ValueError):
+        return False
 
 
 def _to_item(row: Mapping[str, Any], read_at: datetime) -> SourceItem | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from connectors.types import (
@@ -41,9 +42,20 @@ class InventorySource(Protocol):
         """Read one item by the ERP's own id (what its webhooks name)."""
         ...
 
-    def order_progress(self, numbers: Sequence[str]) -> dict[str, OrderProgress]:
+    def order_progress(
+        self, numbers: Sequence[str], *, since: datetime
+    ) -> dict[str, OrderProgress]:
         """How far the ERP has taken each store order `numbers` names (its sales
-        documents carrying that number). Numbers it has no document for are absent."""
+        documents carrying that number). Numbers it has no document for are absent.
+
+        `since` (timezone-aware) is a lower bound on when any of these orders could
+        have reached the ERP: the caller passes the oldest open reservation's creation
+        time, on the database's clock, less a margin for clock skew. A store order is
+        imported after it is placed, so a sales document created or last modified
+        before `since` cannot be about these orders: it is never credited, and an ERP
+        may stop listing once its documents are that old. This is what lets the cost
+        grow with pages of recent documents rather than with the count of numbers.
+        """
         ...
 
 

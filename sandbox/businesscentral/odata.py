@@ -25,6 +25,7 @@ MAX_PAGE_SIZE = 20_000
 
 _NAMESPACE = uuid.UUID("6f1c1c52-9c1e-4b59-9a55-2f4b7d0c6a10")
 _LITERAL = r"'((?:[^']|'')*)'"
+_INSTANT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2})"
 _PREFER = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)")
 
 
@@ -65,6 +66,19 @@ def filter_values(expression: str, field: str) -> set[str]:
     if not re.fullmatch(rf"\s*{clause}(?:\s+or\s+{clause})*\s*", expression):
         raise ValueError(f"unsupported $filter {expression[:60]!r}")
     return {raw.replace("''", "'") for raw in re.findall(_LITERAL, expression)}
+
+
+def after_time(expression: str, field: str) -> datetime:
+    """The instant a `<field> gt <DateTimeOffset>` filter asks for rows after.
+
+    The literal is unquoted ISO 8601 with `Z` or an offset (OData v4's DateTimeOffset,
+    as BC takes it, section 7); a quoted one, another operator or anything else raises
+    `ValueError` (a 400), as BC refuses comparing a date-time with a string.
+    """
+    match = re.fullmatch(rf"\s*{re.escape(field)}\s+gt\s+({_INSTANT})\s*", expression)
+    if match is None:
+        raise ValueError(f"unsupported $filter {expression[:60]!r}")
+    return datetime.fromisoformat(match.group(1))
 
 
 def select_fields(select: str | None, known: Collection[str]) -> list[str] | None:

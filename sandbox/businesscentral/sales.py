@@ -14,15 +14,18 @@ listed after shipping (BC removes it once also fully invoiced, INFERRED).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sandbox.businesscentral.odata import filter_values, stable_id, timestamp
+from sandbox.businesscentral.odata import after_time, filter_values, stable_id, timestamp
 
 if TYPE_CHECKING:
     from sandbox.businesscentral.state import BusinessCentralState
 
 #: The fields `$filter` accepts on the sales document sets (equality, `or` on one).
 FILTERABLE = ("externalDocumentNumber", "number")
+#: The date-time `$filter` accepts with `gt` (BC's modified-since reads, section 7).
+MODIFIED = "lastModifiedDateTime"
 #: BC's numbering of orders and posted shipments in its demo company.
 _ORDER_SERIES = 101_000
 _SHIPMENT_SERIES = 102_000
@@ -110,10 +113,14 @@ class SalesDocuments:
 
 def _kept(rows: list[dict[str, Any]], expression: str | None) -> list[dict[str, Any]]:
     """`rows` sorted by number, those an `eq`/`or` filter on one `FILTERABLE` field
-    names; any other filter raises `ValueError` (a 400)."""
+    names or a `lastModifiedDateTime gt <date-time>` filter keeps; any other filter
+    raises `ValueError` (a 400)."""
     ordered = sorted(rows, key=lambda row: row["number"])
     if expression is None:
         return ordered
+    if expression.lstrip().startswith(MODIFIED):
+        after = after_time(expression, MODIFIED)
+        return [row for row in ordered if datetime.fromisoformat(row[MODIFIED]) > after]
     for field in FILTERABLE:
         try:
             values = filter_values(expression, field)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from connectors.businesscentral import MAX_URL_LENGTH, BusinessCentralSource
+from connectors.businesscentral import MAX_URL_LENGTH, PER_NUMBER_FILTERS, BusinessCentralSource
 from connectors.errors import PermanentError, TransientError
 from connectors.tokens import MemoryTokenCache, TokenCache
 from connectors.types import OrderProgress
@@ -20,6 +22,8 @@ from sandbox.server import running, running_in_subprocess
 from tests.support.memory import peak_bytes_while
 
 COMPANY = "5a1b6c2d-0000-4000-8000-00000000c0de"
+#: A bound well before every document a test creates.
+SINCE = datetime.now(UTC) - timedelta(hours=1)
 
 
 class Sandbox:
@@ -208,7 +212,10 @@ def test_missing_credentials_are_permanent(bc: Sandbox) -> None:
 
 @pytest.mark.parametrize(
     "read",
-    [lambda source: list(source.iter_items()), lambda source: source.order_progress(["1001"])],
+    [
+        lambda source: list(source.iter_items()),
+        lambda source: source.order_progress(["1001"], since=SINCE),
+    ],
     ids=["iter_items", "order_progress"],
 )
 def test_429_is_transient_with_the_retry_after_hint(
@@ -256,11 +263,63 @@ def test_order_progress_is_the_posted_shipment(bc: Sandbox) -> None:
     source.api.token()
     calls = bc.state.calls
 
-    progress = source.order_progress(["1001", "1002", "O'Brien #7", "9999", "1002", "", "100"])
+    progress = source.order_progress(
+        ["1001", "1002", "O'Brien #7", "9999", "1002", "", "100"], since=SINCE
+    )
 
     assert progress == {
         "1002": OrderProgress(committed=True, shipped=True),
         "O'Brien #7": OrderProgress(committed=True, shipped=True),
     }
-    # One request per distinct number; the repeat and the empty number cost none.
-    assert bc.state.calls - calls == 5
+    # One `or` filter for every distinct number; the repeat and the empty one cost none.
+    assert bc.state.calls - calls == 1
+
+
+def backdate(bc: Sandbox, shipment: dict[str, Any], when: datetime) -> None:
+    """Make a posted shipment look last modified at `when`."""
+    with bc.state.lock:
+        [stored] = [row for row in bc.state.sales.shipments if row["id"] == shipment["id"]]
+        stored["lastModifiedDateTime"] = when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@pytest.mark.parametrize(
+    ("count", "requests"),
+    # Numbers of 20 characters: about 30 fit a URL, so two `or` filters for 50; 200
+    # numbers are one listing of the 500 shipments since the bound, one page of 1,000.
+    [(PER_NUMBER_FILTERS - 1, 2), (200, 1)],
+    ids=["or filters", "listing"],
+)
+def test_many_numbers_take_a_handful_of_requests(bc: Sandbox, count: int, requests: int) -> None:
+    sales = bc.state.sales
+    numbers = [f"#{100_000 + n}-{'x' * 12}" for n in range(count)]
+    for number in numbers[:-1]:
+        sales.ship(sales.import_order(number, {"SKU-000001": 1})["id"])
+    sales.import_order(numbers[-1], {"SKU-000001": 1})  # not shipped
+    old = sales.ship(sales.import_order("old-1", {"SKU-000002": 1})["id"])
+    backdate(bc, old, SINCE - timedelta(days=3))
+    for n in range(300):  # shipments of other store orders
+        sales.ship(sales.import_order(f"other-{n}", {"SKU-000003": 1})["id"])
+    source = bc.source()
+    source.api.token()
+    calls = bc.state.calls
+
+    progress = source.order_progress([*numbers, "old-1"], since=SINCE)
+
+    assert set(progress) == set(numbers[:-1])
+    assert bc.state.calls - calls == requests
+
+
+def test_a_shipment_modified_before_the_bound_is_not_credited(bc: Sandbox) -> None:
+    sales = bc.state.sales
+    shipment = sales.ship(sales.import_order("5001", {"SKU-000001": 1})["id"])
+    backdate(bc, shipment, SINCE - timedelta(minutes=1))
+    sales.ship(sales.import_order("5002", {"SKU-000002": 1})["id"])
+    source = bc.source()
+
+    assert source.order_progress(["5001", "5002"], since=SINCE) == {
+        "5002": OrderProgress(committed=True, shipped=True)
+    }
+    assert source.order_progress(["5001", "5002"], since=SINCE - timedelta(hours=1)) == {
+        "5001": OrderProgress(committed=True, shipped=True),
+        "5002": OrderProgress(committed=True, shipped=True),
+    }

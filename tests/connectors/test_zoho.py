@@ -6,13 +6,14 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from connectors.errors import PermanentError, TransientError
 from connectors.tokens import MemoryTokenCache, TokenCache
 from connectors.types import OrderProgress
-from connectors.zoho import TOKEN_WINDOW_SECONDS, ZohoInventorySource
+from connectors.zoho import TIME_FORMAT, TOKEN_WINDOW_SECONDS, ZohoInventorySource
 from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
 from sandbox.catalog import erp_quantity, sku_for
@@ -22,6 +23,8 @@ from sandbox.zoho.state import ZohoState
 from tests.support.memory import peak_bytes_while
 
 SEED = 3
+#: A bound well before every sales order a test raises.
+SINCE = datetime.now(UTC) - timedelta(hours=1)
 
 
 @dataclass
@@ -244,7 +247,7 @@ def test_token_quota_exhausted_is_transient_for_the_window(zoho: Zoho) -> None:
     "read",
     [
         lambda source: source.get_quantities(["SKU-000001"]),
-        lambda source: source.order_progress(["1001"]),
+        lambda source: source.order_progress(["1001"], since=SINCE),
     ],
     ids=["get_quantities", "order_progress"],
 )
@@ -313,6 +316,7 @@ def orders_at_each_step(zoho: Zoho) -> None:
 NUMBERS = ["1001", "1002", "1003", "1004", "1005", "1006", "1007", "O'Brien #7", "9999", "100"]
 
 
+@pytest.mark.parametrize("at_once", [len(NUMBERS), 3], ids=["one listing", "per number"])
 @pytest.mark.parametrize(
     ("stock_field", "shipped"),
     [
@@ -322,11 +326,14 @@ NUMBERS = ["1001", "1002", "1003", "1004", "1005", "1006", "1007", "O'Brien #7",
     ],
 )
 def test_order_progress_follows_each_sales_order_step(
-    zoho: Zoho, stock_field: str, shipped: set[str]
+    zoho: Zoho, stock_field: str, shipped: set[str], at_once: int
 ) -> None:
     orders_at_each_step(zoho)
+    source = zoho.connect(stock_field=stock_field)
 
-    progress = zoho.connect(stock_field=stock_field).order_progress(NUMBERS)
+    progress: dict[str, OrderProgress] = {}
+    for start in range(0, len(NUMBERS), at_once):
+        progress |= source.order_progress(NUMBERS[start : start + at_once], since=SINCE)
 
     assert {number: p.committed for number, p in progress.items()} == {
         "1001": False,  # a draft commits nothing
@@ -350,8 +357,58 @@ def test_order_progress_asks_once_per_number_and_pages(zoho: Zoho) -> None:
     source.api.token()
     calls = zoho.state.calls
 
-    progress = source.order_progress(["2001", "2002", "2002", ""])
+    progress = source.order_progress(["2001", "2002", "2002", ""], since=SINCE)
 
     assert progress == {"2001": OrderProgress(committed=True, shipped=False)}
     # Two pages for 2001, one call for 2002; the repeat and the empty number cost none.
     assert zoho.state.calls - calls == 3
+
+
+def backdate(zoho: Zoho, order: dict[str, Any], when: datetime) -> None:
+    """Make a sales order look last modified at `when`."""
+    with zoho.state.lock:
+        stored = zoho.state.sales_orders.by_id[order["salesorder_id"]]
+        stored["last_modified_time"] = when.strftime(TIME_FORMAT)
+
+
+def test_many_numbers_cost_pages_of_sales_orders_not_calls_each(zoho: Zoho) -> None:
+    book = zoho.state.sales_orders
+    numbers = [str(3000 + n) for n in range(200)]
+    for number in numbers:
+        book.raise_order({"SKU-000001": 1}, number, "confirmed")
+    for n in range(250):  # orders of other store orders, or raised by hand
+        book.raise_order({"SKU-000002": 1}, f"other-{n}", "draft")
+    book.invoice(book.raise_order({"SKU-000003": 1}, numbers[7], "confirmed")["salesorder_id"])
+    source = zoho.connect()
+    source.api.token()
+    calls = zoho.state.calls
+
+    progress = source.order_progress([*numbers, "9999"], since=SINCE)
+
+    assert set(progress) == set(numbers)
+    assert all(p.committed for p in progress.values())
+    # Split in two, one invoiced: not shipped yet.
+    assert not progress[numbers[7]].shipped
+    # 451 sales orders are 3 pages of 200: 3 calls, not 201.
+    assert zoho.state.calls - calls == 3
+
+
+def test_the_bound_stops_paging_and_older_orders_are_not_credited(zoho: Zoho) -> None:
+    book = zoho.state.sales_orders
+    old = SINCE - timedelta(days=2)
+    for n in range(400):  # two full pages last modified before the bound
+        backdate(zoho, book.raise_order({"SKU-000001": 1}, f"old-{n}", "confirmed"), old)
+    backdate(zoho, book.raise_order({"SKU-000001": 1}, "4001", "confirmed"), old)
+    book.raise_order({"SKU-000001": 1}, "4002", "confirmed")
+    source = zoho.connect()
+    source.api.token()
+    calls = zoho.state.calls
+
+    progress = source.order_progress(["4001", "4002", "old-0", "old-399", "x"], since=SINCE)
+
+    assert progress == {"4002": OrderProgress(committed=True, shipped=False)}
+    # The first page holds 4002 and 199 old orders, the second only old ones: it ends
+    # the listing, and the third page is never asked for.
+    assert zoho.state.calls - calls == 2
+    # Asked one number at a time, an old order is not credited either.
+    assert source.order_progress(["4001", "4002"], since=SINCE) == progress

@@ -396,3 +396,27 @@ def test_injected_429_has_retry_after_and_an_odata_body(bc: BC) -> None:
     assert answer.status_code == 429
     assert answer.headers["Retry-After"] == "1"
     assert answer.json()["error"]["code"] == "Application_TooManyRequests"
+
+
+def test_sales_documents_filter_by_modified_since(bc: BC) -> None:
+    company = f"{bc.api}/companies({bc.state.company_id})"
+    first = ship(bc, import_order(bc, "2001", {"SKU-000001": 1})).json()["salesShipment"]
+    ship(bc, import_order(bc, "2002", {"SKU-000001": 1}))
+    stamp = first["lastModifiedDateTime"]
+
+    def after(literal: str) -> requests.Response:
+        return bc.get(f"{company}/salesShipments?$filter=lastModifiedDateTime gt {literal}")
+
+    since_first = after(stamp).json()["value"]
+    long_ago = after("2020-01-01T00:00:00Z").json()["value"]
+    in_an_offset = after("2020-01-01T01:00:00%2B01:00").json()["value"]
+    orders = bc.get(f"{company}/salesOrders?$filter=lastModifiedDateTime gt 2020-01-01T00:00Z")
+
+    assert "2001" not in [row["externalDocumentNumber"] for row in since_first]
+    assert [row["externalDocumentNumber"] for row in long_ago] == ["2001", "2002"]
+    assert in_an_offset == long_ago
+    assert len(orders.json()["value"]) == 2
+    # A quoted literal is a string, which BC will not compare with a date-time.
+    for bad in ("'2020-01-01T00:00:00Z'", "2020-01-01", "yesterday"):
+        refused = after(bad)
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "BadRequest"

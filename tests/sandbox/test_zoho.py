@@ -35,13 +35,18 @@ def zoho() -> Iterator[tuple[str, ZohoState]]:
         yield url, app.config["SANDBOX_STATE"]
 
 
-def items(url: str, token: str, **params: Any) -> requests.Response:
+def listing(url: str, token: str, resource: str, **params: Any) -> requests.Response:
+    """`GET /inventory/v1/<resource>` of the sandbox's organization with `token`."""
     return requests.get(
-        f"{url}/inventory/v1/items",
+        f"{url}/inventory/v1/{resource}",
         params={"organization_id": ORG, **params},
         headers={"Authorization": f"Zoho-oauthtoken {token}"},
         timeout=10,
     )
+
+
+def items(url: str, token: str, **params: Any) -> requests.Response:
+    return listing(url, token, "items", **params)
 
 
 def test_refresh_grant_returns_a_token_and_the_api_domain(zoho: tuple[str, ZohoState]) -> None:
@@ -146,6 +151,10 @@ def raise_order(url: str, lines: dict[str, int], **query: str) -> dict[str, Any]
     assert answer.status_code == 201, answer.text
     order: dict[str, Any] = answer.json()["salesorder"]
     return order
+
+
+def sales_orders(url: str, token: str, **params: str) -> requests.Response:
+    return listing(url, token, "salesorders", **params)
 
 
 def step(url: str, order: dict[str, Any], name: str) -> requests.Response:
@@ -257,15 +266,7 @@ def test_sales_orders_list_by_reference_number_with_headers_only(
     raise_order(url, {"SKU-000003": 1}, reference_number="10011")
     token = state.mint_token() or ""
 
-    def listed(**params: str) -> requests.Response:
-        return requests.get(
-            f"{url}/inventory/v1/salesorders",
-            params={"organization_id": ORG, **params},
-            headers={"Authorization": f"Zoho-oauthtoken {token}"},
-            timeout=10,
-        )
-
-    body = listed(reference_number="1001").json()
+    body = sales_orders(url, token, reference_number="1001").json()
     unauthorised = requests.get(
         f"{url}/inventory/v1/salesorders", params={"organization_id": ORG}, timeout=10
     )
@@ -274,8 +275,8 @@ def test_sales_orders_list_by_reference_number_with_headers_only(
     assert [o["status"] for o in body["salesorders"]] == ["confirmed", "draft"]
     assert set(body["salesorders"][0]) == set(HEADER)  # no line items in a list
     assert body["page_context"]["has_more_page"] is False
-    assert listed(reference_number="none").json()["salesorders"] == []
-    assert len(listed().json()["salesorders"]) == 3
+    assert sales_orders(url, token, reference_number="none").json()["salesorders"] == []
+    assert len(sales_orders(url, token).json()["salesorders"]) == 3
     assert unauthorised.status_code == 401
 
 
@@ -426,3 +427,28 @@ def test_adjustments_and_sales_orders_keep_the_locations_summing(
     assert east["location_stock_on_hand"] == east["location_actual_available_stock"] - 2
     assert bad.status_code == 400
     _sums_hold(item)
+
+
+def test_sales_orders_sort_by_last_modified_time(zoho: tuple[str, ZohoState]) -> None:
+    url, state = zoho
+    orders = [raise_order(url, {"SKU-000001": 1}, reference_number=f"30{n}") for n in range(3)]
+    with state.lock:  # modified in the order 301, 300, 302
+        for order, stamp in zip(orders, ("02", "01", "03"), strict=True):
+            state.sales_orders.by_id[order["salesorder_id"]]["last_modified_time"] = (
+                f"2026-12-{stamp}T10:00:00+0000"
+            )
+    token = state.mint_token() or ""
+
+    newest = sales_orders(url, token, sort_column="last_modified_time", sort_order="D").json()
+    oldest = sales_orders(url, token, sort_column="last_modified_time").json()
+    created_last = sales_orders(url, token, sort_order="D").json()
+    refused = sales_orders(url, token, sort_column="reference_number")
+
+    assert [o["reference_number"] for o in newest["salesorders"]] == ["302", "300", "301"]
+    assert (newest["page_context"]["sort_column"], newest["page_context"]["sort_order"]) == (
+        "last_modified_time",
+        "D",
+    )
+    assert [o["reference_number"] for o in oldest["salesorders"]] == ["301", "300", "302"]
+    assert [o["reference_number"] for o in created_last["salesorders"]] == ["302", "301", "300"]
+    assert refused.status_code == 400
