@@ -30,7 +30,7 @@ from sync.context import Context
 from sync.echoes import is_echo
 from sync.errors import Conflict, Unavailable
 from sync.push import push_readings, read_erp
-from sync.reservations import open_order_numbers, settle_orders
+from sync.reservations import open_orders, settle_orders
 from sync.runs import start_run
 from sync.store_orders import take_order
 
@@ -254,7 +254,7 @@ def _erp_item_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
     erp = ctx.source(source)
     reading = erp.get_item(row.entity or "")
     if reading is not None:
-        if open_order_numbers(session, source.id, [reading.sku]):
+        if open_orders(session, source.id, [reading.sku]).numbers:
             # The change may be the ERP absorbing a store order: note that first, then
             # read again, so the order is not subtracted from a figure that nets it.
             [reading] = read_erp(ctx, erp, source.id, [reading.sku])

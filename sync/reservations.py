@@ -209,16 +209,34 @@ class _Hold:
         return not (basis is StockBasis.AVAILABLE_FOR_SALE and committed)
 
 
-def open_order_numbers(
-    session: Session, source_id: int, skus: Iterable[str] | None = None
-) -> list[str]:
-    """The numbers of the source's orders with open reservations (on `skus`, if given)."""
-    query = select(Reservation.order_number).where(
+#: How long before we first saw an order it may have been placed: a store retries a
+#: webhook for up to 48 h (BigCommerce, docs/platforms.md section 3), so the ERP may have
+#: imported it that much earlier. Also covers the ERP's clock against the database's.
+IMPORT_MARGIN = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class OpenOrders:
+    """The numbers of open store orders, and since when the ERP may hold any of them."""
+
+    numbers: list[str]
+    since: datetime | None = None
+
+
+def open_orders(session: Session, source_id: int, skus: Iterable[str] | None = None) -> OpenOrders:
+    """The source's orders with open reservations (on `skus`, if given): their numbers,
+    and the oldest one's first sighting less `IMPORT_MARGIN`, before which no ERP
+    document can be about any of them (an order is imported after it is placed)."""
+    query = select(Reservation.order_number, Reservation.created_at).where(
         Reservation.source_id == source_id, Reservation.ended_at.is_(None)
     )
     if skus is not None:
         query = query.where(Reservation.sku.in_(sorted(set(skus))))
-    return sorted(set(session.scalars(query)))
+    rows = session.execute(query).all()
+    if not rows:
+        return OpenOrders([])
+    oldest = min(created_at for _, created_at in rows)
+    return OpenOrders(sorted({number for number, _ in rows}), oldest - IMPORT_MARGIN)
 
 
 def settle_orders(
@@ -230,10 +248,10 @@ def settle_orders(
     stops counting what the ERP absorbed (module docstring). No call when no order is
     open on them."""
     with ctx.sessions() as session:
-        numbers = open_order_numbers(session, source_id, skus)
-    if not numbers:
+        orders = open_orders(session, source_id, skus)
+    if orders.since is None:
         return []
-    progress = erp.order_progress(numbers)
+    progress = erp.order_progress(orders.numbers, since=orders.since)
     with transaction(ctx.sessions) as session:
         return record_progress(session, source_id, progress)
 

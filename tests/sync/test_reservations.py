@@ -15,9 +15,10 @@ from models import Reservation, Site
 from models.crypto import Vault
 from models.db import transaction
 from sync.reservations import (
+    OpenOrders,
     apply_order,
     end_expired,
-    open_order_numbers,
+    open_orders,
     record_progress,
     reserved_units,
 )
@@ -138,6 +139,11 @@ def test_the_erps_handover_stops_counting_only_for_later_readings(
     on-hand one does not. Shipped: every reading taken after it nets it."""
     a, b, source = sites
     _apply(db, a, _order(A=3))
+    with db() as session:
+        opened = open_orders(session, source)
+        first_seen = session.scalar(select(Reservation.created_at))
+    # The ERP is asked about it, and about nothing older than two days before we saw it.
+    assert opened.numbers == ["#1001"] and opened.since == first_seen - timedelta(days=2)
     with transaction(db) as session:
         assert record_progress(session, source, {"#1001": OrderProgress(True, False)}) == ["A"]
     before, after = T0 - timedelta(days=1), datetime.now(UTC) + timedelta(minutes=1)
@@ -151,7 +157,7 @@ def test_the_erps_handover_stops_counting_only_for_later_readings(
     assert _held(db, b, source, before) == {"A": 3}
     assert _held(db, b, source, after) == {}
     with db() as session:
-        assert open_order_numbers(session, source) == []
+        assert open_orders(session, source) == OpenOrders([])
     # The store's later snapshot of an absorbed order changes nothing.
     _apply(db, a, _order(minutes=9, state=OrderState.CANCELLED, A=3))
     assert _rows(db) == {"A": (3, True, "absorbed")}
