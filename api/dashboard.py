@@ -18,6 +18,7 @@ from api.admin.errors import TooManyAttempts
 from api.resources import context, resources
 from models import Platform, WebhookStatus
 from sync.errors import OUTAGES
+from sync.reservation_report import oversold_everywhere
 from sync.sites import list_sites
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def index() -> Response | tuple[str, int] | str:
     return render_template(
         "dashboard.html",
         sites=list_sites(context()),
+        oversold=oversold_everywhere(context()),
         csrf_token=auth.csrf_token(),
         statuses=[s.value for s in WebhookStatus],
         providers=[p.value for p in Platform] + ["standard", "zoho", "businesscentral"],

@@ -110,3 +110,19 @@ def _open_by_sku(session: Session, source_id: int) -> dict[str, list[dict[str, A
             {"site_id": row.site_id, "order_number": row.order_number, "units": row.units}
         )
     return orders
+
+
+def oversold_everywhere(ctx: Context) -> list[dict[str, Any]]:
+    """`oversold` of every source with open store orders, each entry naming its source
+    (the dashboard's list)."""
+    with ctx.sessions() as session:
+        source_ids = sorted(
+            set(
+                session.scalars(select(Reservation.source_id).where(Reservation.ended_at.is_(None)))
+            )
+        )
+    return [
+        {"source_id": source_id, **entry}
+        for source_id in source_ids
+        for entry in oversold(ctx, source_id)
+    ]

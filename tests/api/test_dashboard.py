@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from models import Site
+from connectors.types import OrderLine, OrderSnapshot, OrderState
+from models import Item, Site
 from models.crypto import Vault
 from settings import Settings
+from sync.reservations import apply_order
 from tests.factories import make_site, make_source
 from tests.support.admin_api import TOKEN
 
@@ -138,3 +141,26 @@ def test_each_site_shows_its_stock_policy(client: FlaskClient, db: sessionmaker[
         session.execute(update(Site).values(erp_location_ids=["W1", "W3"]))
     html = " ".join(client.get("/").get_data(as_text=True).split())
     assert "stock policy: available for sale at locations W1, W3, buffer 15%" in html
+
+
+def test_oversold_skus_are_listed_with_their_orders(
+    client: FlaskClient, db: sessionmaker[Session]
+) -> None:
+    client.post("/login", data={"token": TOKEN})
+    assert 'id="oversold"' not in client.get("/").get_data(as_text=True)
+    moment = datetime(2026, 12, 4, tzinfo=UTC)
+    with db.begin() as session:
+        site = session.scalars(select(Site)).one()
+        session.add(
+            Item(site_id=site.id, sku="LAST", product_id="1", erp_quantity=1, erp_read_at=moment)
+        )
+        for order in ("<i>1</i>", "2"):
+            snapshot = OrderSnapshot(
+                order, order, moment, OrderState.OPEN, True, (OrderLine("LAST", 1),)
+            )
+            apply_order(session, site, snapshot)
+    html = " ".join(client.get("/").get_data(as_text=True).split())
+    assert 'id="oversold"' in html
+    assert f"<td>LAST</td><td>1</td> <td>{site.id}</td>" in html
+    # Order numbers come from the stores: escaped like every other text.
+    assert "&lt;i&gt;1&lt;/i&gt; (site" in html and "2 (site" in html
