@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.webhooks.event import Event
 from models import WebhookDelivery, WebhookLog, WebhookStatus
+from models.webhook_log import window_key
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,6 @@ class Owner:
     accepting: bool
 
 
-def window_key(owner: Owner, event: Event) -> str:
-    """The dedupe window of an event: per (owner, kind, entity), docs/architecture.md flow 2."""
-    return f"stocksync:window:{owner.kind}:{owner.id}:{event.kind}:{event.entity}"
-
-
 def event_row(provider: str, owner: Owner, event: Event) -> dict[str, Any]:
     """The log row of an accepted event."""
     return {
@@ -66,7 +62,7 @@ def event_row(provider: str, owner: Owner, event: Event) -> dict[str, Any]:
         "delivery_id": event.delivery_id[:200] if event.delivery_id else None,
         "entity": event.entity[:200],
         "sku": event.sku,
-        "dedupe_key": window_key(owner, event)[:300],
+        "dedupe_key": window_key(owner.kind, owner.id, event.kind, event.entity),
         "occurred_at": event.occurred_at,
         "payload": event.payload,
     }

@@ -53,6 +53,13 @@ OCCURRED_AT_IN_CALENDAR = (
 )
 
 
+def window_key(owner_kind: str, owner_id: int, kind: str | None, entity: str) -> str:
+    """The dedupe window of an event: per (owner, kind, entity), docs/architecture.md
+    flow 2. One format for every writer of the log (the receiver, the plugin endpoint),
+    so the relay coalesces their rows alike."""
+    return f"stocksync:window:{owner_kind}:{owner_id}:{kind}:{entity}"[:300]
+
+
 class WebhookLog(Base):
     """One row per request (unknown-owner refusals: one row a minute per provider and
     web process, api/refusals.py). Secrets and full signatures are never stored here."""

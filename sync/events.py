@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from connectors.errors import PermanentError, TransientError
-from connectors.types import SourceItem
+from connectors.types import OrderSnapshot, SourceItem
 from models import EventKind, Item, Site, Source, WebhookLog, WebhookStatus
 from models.db import transaction
 from sync.carriers import REAL_TIME_SITES, PushFailed, carriers, push_to_carriers, require_pushed
@@ -29,6 +29,8 @@ from sync.catalog import mirror_product
 from sync.context import Context
 from sync.echoes import is_echo
 from sync.errors import Conflict, Unavailable
+from sync.plugin_orders import PROVIDER as PLUGIN
+from sync.plugin_orders import snapshot_of as plugin_snapshot
 from sync.push import push_readings, read_erp
 from sync.reservations import open_orders, settle_orders
 from sync.runs import start_run
@@ -224,8 +226,8 @@ def _store_order(ctx: Context, session: Session, row: WebhookLog) -> str:
     row's `duplicate` status. Older bodies are ignored downstream anyway.
     """
     site = _site(session, row)
-    payload = session.scalars(
-        select(WebhookLog.payload)
+    newest = session.execute(
+        select(WebhookLog.provider, WebhookLog.payload)
         .where(
             WebhookLog.site_id == row.site_id,
             WebhookLog.received_at >= row.received_at,
@@ -236,7 +238,14 @@ def _store_order(ctx: Context, session: Session, row: WebhookLog) -> str:
         .order_by(WebhookLog.occurred_at.desc().nulls_last(), WebhookLog.id.desc())
         .limit(1)
     ).first()
-    return take_order(ctx, site, row.entity or "", payload if payload is not None else row.payload)
+    provider, body = newest if newest is not None else (row.provider, row.payload)
+    snapshot: OrderSnapshot | None
+    if provider == PLUGIN:
+        # Pushed by the store plugin: logged as checked, read from the row.
+        snapshot = plugin_snapshot(body)
+    else:
+        snapshot = ctx.storefront(site).read_order(row.entity or "", body)
+    return take_order(ctx, site, row.entity or "", snapshot)
 
 
 def _erp_item_changed(ctx: Context, session: Session, row: WebhookLog) -> str:

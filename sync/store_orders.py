@@ -2,7 +2,8 @@
 flow 3 and "Sellable stock").
 
 1. The order as the store holds it: its connector parses the signed webhook body, or
-   reads the order where the body names only its id (BigCommerce).
+   reads the order where the body names only its id (BigCommerce); an order the store
+   plugin pushed is taken from its log row (sync/plugin_orders.py).
 2. Its reservations, applied whole (sync/reservations.py).
 3. Every store of the source carrying its SKUs gets its sellable number at once, from
    the ERP figure each last sold from (`items.erp_quantity`, so no ERP call is on this
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from connectors.errors import PermanentError, TransientError
-from connectors.types import SourceItem
+from connectors.types import OrderSnapshot, SourceItem
 from models import Item, Reservation, Site, Source
 from models.db import transaction
 from sync.carriers import PushFailed, carriers, push_to_carriers
@@ -40,10 +41,9 @@ from sync.sellable import recorded_reading
 log = logging.getLogger(__name__)
 
 
-def take_order(ctx: Context, site: Site, order_id: str, payload: object) -> str:
-    """Apply the order `order_id` of `site` and push what it changes (module docstring)."""
-    store = ctx.storefront(site)
-    snapshot = store.read_order(order_id, payload)
+def take_order(ctx: Context, site: Site, order_id: str, snapshot: OrderSnapshot | None) -> str:
+    """Apply the order `order_id` of `site`, as its store holds it now (`snapshot`;
+    None: the store no longer has it), and push what it changes (module docstring)."""
     if snapshot is None:
         return f"site {site.id}: order {order_id} is no longer in the store"
     with transaction(ctx.sessions) as session:

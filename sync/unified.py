@@ -35,6 +35,7 @@ from models.db import transaction
 from models.skus import try_normalize_sku
 from sync.catalog import mirror_products
 from sync.context import Context
+from sync.plugin_orders import order_event
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -98,7 +99,8 @@ def _updated(entry: Entry) -> datetime | None:
 
 def sync_orders(session: Session, batch: Batch) -> Outcome:
     """Orders and their lines. A changed order's lines are replaced in the same
-    transaction, so readers never see an order with half its old and new lines."""
+    transaction, so readers never see an order with half its old and new lines, and
+    its `store.order` event is logged there too (sync/plugin_orders.py)."""
     entries = _latest(batch.entries, _by_id, _updated)
     rows = [
         {
@@ -116,6 +118,11 @@ def sync_orders(session: Session, batch: Batch) -> Outcome:
         for e in entries
     ]
     changed = upsert_changed(session, Order, rows, "external_id", versioned=True)
+    # Each changed order holds stock until the ERP has it (sync/plugin_orders.py).
+    now = utcnow()
+    session.add_all(
+        order_event(batch.site_id, e.fields, now) for e in entries if e.fields["id"] in changed
+    )
     if changed:
         session.execute(
             delete(OrderLine).where(

@@ -20,12 +20,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from api.bearer import bearer_token
-from models import Customer, Item, Order, OrderLine, SyncRun
+from connectors.types import OrderState
+from models import (
+    Customer,
+    EventKind,
+    Item,
+    Order,
+    OrderLine,
+    SyncRun,
+    WebhookLog,
+    WebhookStatus,
+)
 from models.commerce import email_hash_key, hash_email
 from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
 from sync.api_keys import hash_api_key, new_api_key, verify_api_key
+from sync.plugin_orders import snapshot_of
 from tests.factories import make_site, make_source
 
 URL = "/api/sync/webhook"
@@ -526,3 +537,51 @@ def test_a_chunked_body_over_the_limit_is_413_too(settings: Settings, site: Keye
         response = requests.post(url + URL, data=chunks, headers=headers, timeout=10)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def _order_events(db: sessionmaker[Session]) -> list[WebhookLog]:
+    with db() as session:
+        return list(
+            session.scalars(
+                select(WebhookLog)
+                .where(WebhookLog.kind == EventKind.STORE_ORDER)
+                .order_by(WebhookLog.id)
+            )
+        )
+
+
+def test_each_changed_order_is_logged_as_a_store_order_event(
+    client: FlaskClient, site: KeyedSite, db: sessionmaker[Session]
+) -> None:
+    """In the transaction that stores it, so the relay and a worker turn it into
+    reservations like a platform's order webhook; the customer is not in it."""
+    assert push(client, site, body("order", order(101))).status_code == 200
+    [event] = _order_events(db)
+    assert (event.provider, event.site_id, event.entity, event.status) == (
+        "plugin",
+        site.id,
+        "101",
+        WebhookStatus.RECEIVED,
+    )
+    assert event.dedupe_key == f"stocksync:window:site:{site.id}:store.order:101"
+    assert event.payload == {
+        "id": "101",
+        "number": "#101",
+        "status": "processing",
+        "updated_at": "2026-11-20T10:00:00+00:00",
+        "line_items": [{"sku": "abc-1", "quantity": 1}, {"sku": "abc-2", "quantity": 2}],
+    }
+    snapshot = snapshot_of(event.payload)
+    assert (snapshot.order_id, snapshot.number, snapshot.state, snapshot.store_applied) == (
+        "101",
+        "#101",
+        OrderState.OPEN,
+        True,
+    )
+    assert [(line.sku, line.units) for line in snapshot.lines] == [("ABC-1", 1), ("ABC-2", 2)]
+    # The same order again, or an older version of it, changes nothing: no event.
+    push(client, site, body("order", order(101)))
+    push(client, site, body("order", order(101, updated_at="2026-11-20T09:00:00Z")))
+    assert len(_order_events(db)) == 1
+    push(client, site, body("order", order(101, status="cancelled", updated_at="2026-11-21")))
+    assert [e.payload["status"] for e in _order_events(db)] == ["processing", "cancelled"]

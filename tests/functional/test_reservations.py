@@ -27,6 +27,7 @@ from models.db import transaction
 from sandbox.base import SandboxState
 from sandbox.zoho.state import ZohoState
 from settings import Settings
+from sync.api_keys import issue_api_key
 from sync.limits import PLATFORM_QUOTAS
 from sync.runs import start_run
 from tests.support.admin_api import AUTH
@@ -371,3 +372,41 @@ def _open_units(db: sessionmaker[Session]) -> dict[str, int]:
             .group_by(Reservation.sku)
         ).all()
         return {sku: int(units) for sku, units in rows}
+
+
+@pytest.mark.slow
+def test_an_order_the_store_plugin_pushes_lowers_the_siblings(
+    stores: Stores, db: sessionmaker[Session]
+) -> None:
+    """A WooCommerce store that reports its orders through our plugin
+    (`POST /api/sync/webhook`) instead of WooCommerce's order webhooks."""
+    sku = _stocked_sku(stores, 10)
+    woo, _, woo_site = stores.by_name["woocommerce"]
+    woo.set_faults(webhook_url=None)  # only the plugin speaks for this store now
+    writes = stores.writes("woocommerce")
+    placed = stores.control(
+        "woocommerce", "orders", {"lines": [{"sku": sku, "quantity": 2}], "status": "processing"}
+    )
+    key = issue_api_key(stores.live.context, woo_site)
+    pushed = requests.post(
+        f"{stores.live.receiver_url}/api/sync/webhook",
+        json={
+            "resource": "order",
+            "action": "created",
+            "data": {
+                "id": placed["id"],
+                "number": str(placed["number"]),
+                "status": "processing",
+                "total": "20.00",
+                "updated_at": "2026-12-04T10:00:00Z",
+                "line_items": [{"id": 1, "sku": sku, "quantity": 2, "price": "10.00"}],
+            },
+        },
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+    assert pushed.status_code == 200, pushed.text
+    _all_show(stores, sku, 8, "the plugin's order")
+    wait_for(lambda: _events_done(db), 60, "the order's event processed")
+    assert stores.writes("woocommerce") == writes
+    assert _reservations(db) == [(str(placed["number"]), 2, None)]
