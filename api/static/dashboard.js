@@ -150,6 +150,62 @@ async function toggle(card) {
   }
 }
 
+// --- stock policy --------------------------------------------------------------------
+
+function policyOf(form) {
+  const data = new FormData(form);
+  const locations = String(data.get("erp_location_ids") || "").trim();
+  return {
+    stock_basis: data.get("stock_basis"),
+    stock_buffer: Number(data.get("stock_buffer")),
+    stock_buffer_unit: data.get("stock_buffer_unit"),
+    stock_floor: Number(data.get("stock_floor")),
+    erp_location_ids: locations && locations !== "all"
+      ? locations.split(",").map((id) => id.trim()).filter(Boolean)
+      : null,
+  };
+}
+
+async function savePolicy(card, form) {
+  try {
+    const site = await api("PATCH", `/api/sites/${card.dataset.siteId}`, policyOf(form));
+    card.querySelector(".policy").textContent =
+      `stock policy: ${site.stock_basis.replaceAll("_", " ")}` +
+      (site.erp_location_ids ? ` at locations ${site.erp_location_ids.join(", ")}` : "") +
+      `, buffer ${site.stock_buffer}${site.stock_buffer_unit === "percent" ? "%" : " units"}, ` +
+      `floor ${site.stock_floor}`;
+    say(`policy saved${site.resync ? `: ${site.resync.message}` : ""}`);
+  } catch (error) {
+    say(`policy: ${error.message}`, true);
+  }
+}
+
+async function applySkuRule(card, form) {
+  const data = new FormData(form);
+  const sku = encodeURIComponent(String(data.get("sku")).trim());
+  const path = `/api/sites/${card.dataset.siteId}/skus/${sku}`;
+  const rule = data.get("rule");
+  try {
+    const answer = rule === "clear"
+      ? await api("DELETE", path)
+      : await api("PUT", path, rule === "opt_out"
+        ? { opt_out: true }
+        : { override: Number(data.get("quantity")) });
+    say(`SKU ${answer.sku}: ${rule === "clear" ? "rule cleared" : answer.rule}` +
+      (answer.resync ? `: ${answer.resync.message}` : ""));
+  } catch (error) {
+    say(`SKU rule: ${error.message}`, true);
+  }
+}
+
+document.getElementById("sites").addEventListener("submit", (event) => {
+  const card = event.target.closest(".site");
+  if (!card) return;
+  event.preventDefault();
+  if (event.target.classList.contains("policy-form")) savePolicy(card, event.target);
+  else if (event.target.classList.contains("sku-form")) applySkuRule(card, event.target);
+});
+
 // --- webhook log ---------------------------------------------------------------------
 
 const logRows = document.getElementById("log-rows");

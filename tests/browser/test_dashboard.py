@@ -17,13 +17,15 @@ from pathlib import Path
 import pytest
 import redis
 from celery import Celery
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from models import RunStatus, Site, SyncRun, WebhookStatus
+from models import RunStatus, Site, SkuRule, SyncRun, WebhookStatus
 from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
+from tests.factories import make_site, make_source
 from tests.factories.webhook_log import log_row
 from tests.support.admin_api import TOKEN
 from tests.support.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
@@ -147,5 +149,49 @@ def test_operate_a_run_from_the_dashboard(
                 run = _run(db, stack.site_id)
                 assert run is not None
                 assert run.status.value == card.get_attribute("data-run-status")
+        finally:
+            browser.close()
+
+
+@pytest.mark.slow
+def test_set_the_stock_policy_and_a_sku_rule_from_the_dashboard(
+    settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: redis.Redis
+) -> None:
+    with db.begin() as session:
+        site_id = make_site(session, vault, make_source(session, vault)).id
+    web = create_app(replace(settings, admin_token=TOKEN))
+    with running(web) as base, playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        try:
+            page.goto(f"{base}/login")
+            page.fill("#token", TOKEN)
+            page.click("button[type=submit]")
+            card = page.locator(f"#site-{site_id}")
+            flash = page.locator("#flash")
+            card.locator(".policy-edit summary").click()
+
+            card.locator('input[name="stock_buffer"]').fill("2")
+            card.locator('input[name="stock_floor"]').fill("3")
+            card.locator(".policy-form button[type=submit]").click()
+            wait_for(lambda: "policy saved" in (flash.text_content() or ""), 10, "saved")
+            assert "buffer 2 units, floor 3" in (card.locator(".policy").text_content() or "")
+            with db() as session:
+                site = session.get_one(Site, site_id)
+                assert (site.stock_buffer, site.stock_floor) == (2, 3)
+
+            # The source is Business Central: no available-for-sale figure, and it says so.
+            card.locator('select[name="stock_basis"]').select_option("available_for_sale")
+            card.locator(".policy-form button[type=submit]").click()
+            wait_for(lambda: "section 7" in (flash.text_content() or ""), 10, "the refusal")
+            assert "Business Central reports only stock on hand" in (flash.text_content() or "")
+
+            card.locator('input[name="sku"]').fill("abc-1")
+            card.locator('select[name="rule"]').select_option("opt_out")
+            card.locator(".sku-form button[type=submit]").click()
+            wait_for(lambda: "SKU ABC-1: opt_out" in (flash.text_content() or ""), 10, "the rule")
+            with db() as session:
+                rule = session.scalars(select(SkuRule).where(SkuRule.site_id == site_id)).one()
+                assert (rule.sku, rule.rule) == ("ABC-1", "opt_out")
         finally:
             browser.close()
