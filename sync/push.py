@@ -69,7 +69,7 @@ from models import Site
 from models.db import transaction
 from sync.catalog import Pushed, lock_for_push, record_pushed
 from sync.context import Context
-from sync.reservations import reserved_units, settle_orders
+from sync.reservations import reported_orders, reserved_units, settle_orders
 from sync.sellable import basis_figure, opted_out, sellable
 from sync.stock_policy import load_policy
 from sync.store_writes import read_levels, write_changed
@@ -206,6 +206,8 @@ def push_in_session(
                 update = StockUpdate(sku, row.product_id, row.variant_id, number, current)
                 changed.append((update, pushed))
     if changed:
-        confirmed += write_changed(store, changed, outcome)
+        confirmed += write_changed(
+            store, changed, outcome, keep_sales=reported_orders(session, site_id)
+        )
     record_pushed(session, confirmed)
     return outcome

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.interfaces import InventorySource
@@ -136,6 +136,12 @@ def _new_row(site: Site, snapshot: OrderSnapshot, sku: str, units: int) -> Reser
         store_applied=snapshot.store_applied,
         order_updated_at=snapshot.updated_at,
     )
+
+
+def reported_orders(session: Session, site_id: int) -> bool:
+    """Whether the site reports its orders to us (it ever had a reservation): then a
+    sale its store made is a reservation on its way (sync/store_writes.py)."""
+    return bool(session.scalar(select(exists().where(Reservation.site_id == site_id))))
 
 
 def reserved_units(

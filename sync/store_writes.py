@@ -6,18 +6,22 @@ A store sells at any moment; our last reading of its number is seconds to hours 
 - **Compare-and-set where the platform has it** (Shopify's `changeFromQuantity`): each
   write carries the number we believe the store holds (`StockUpdate.expected`, the row's
   quantity). A store holding another refuses it (`UpdateResult.stale`); we read its
-  number back and write again against that. The number written stays the sellable one:
-  a store below our belief may have sold units whose order is on its way, or units the
-  ERP already counted (a merchant whose ERP imports orders by itself, without our order
-  webhooks), and only the order tells them apart. Keeping the difference would lower
-  such a store twice until the next full sync.
+  number back and write again against that. A store below our belief has sold since
+  we read it. If the site reports its orders to us (it has reservations: order
+  webhooks or the plugin), those units are an order on its way and the write keeps
+  them sold: `number - (expected - actual)`, and the order's reservation then matches
+  what the store shows. If it does not (a merchant whose ERP imports the store's orders
+  by itself), the ERP's next figure will count them, so the number is written as is:
+  keeping them too would lower that store twice until the next full sync. A number
+  above ours (a hand edit, a restock) is never kept: the ERP is the truth.
 - **Every sale is settled by its own order event.** It reads the store back under the
   rows' locks, after any write of ours that raced it, and lowers a number above what
   the store may sell (sync/push.py `read_back`, sync/store_orders.py). WooCommerce and
   BigCommerce have no conditional write (and BigCommerce's relative adjustments would
-  keep a hand edit upwards as well as a sale, docs/platforms.md section 4), so there this
-  is what keeps a store from *ending* above `basis - reserved`:
-  tests/functional/test_reservations.py races 200 orders against a running full sync.
+  keep a hand edit upwards as well as a sale, docs/platforms.md section 4), so there a
+  write can land over a sale made a moment before it, and this is what keeps a store
+  from *ending* above `basis - reserved`: tests/functional/test_reservations.py races
+  200 orders against a running full sync.
 """
 
 from __future__ import annotations
@@ -65,10 +69,15 @@ def read_levels(store: Storefront, rows: Iterable[Any]) -> dict[str, int]:
 
 
 def write_changed(
-    store: Storefront, changed: Sequence[tuple[StockUpdate, Pushed]], tally: Tally
+    store: Storefront,
+    changed: Sequence[tuple[StockUpdate, Pushed]],
+    tally: Tally,
+    *,
+    keep_sales: bool,
 ) -> list[Pushed]:
     """Send the changed SKUs (module docstring); count them; return the rows to record:
-    those written, and those found already holding the number to write."""
+    those written, and those found already holding the number to write. `keep_sales`:
+    the site reports its orders, so a sale found by a stale compare stays sold."""
     recorded: list[Pushed] = []
     stale = _send(store, changed, tally, recorded)
     if not stale:
@@ -79,11 +88,15 @@ def write_changed(
         actual = levels.get(update.sku)
         if actual is None:
             tally.fail(update.sku, UNREADABLE)
-        elif actual == update.quantity:
+            continue
+        sold = max(0, (update.expected or 0) - actual) if keep_sales else 0
+        number = max(0, update.quantity - sold)
+        if actual == number:
             tally.unchanged += 1
-            recorded.append(pushed)
+            recorded.append(replace(pushed, quantity=number))
         else:
-            again.append((replace(update, expected=actual), pushed))
+            retry = replace(update, quantity=number, expected=actual)
+            again.append((retry, replace(pushed, quantity=number)))
     for update, _ in _send(store, again, tally, recorded):
         tally.fail(update.sku, STILL_SELLING)
     return recorded

@@ -7,6 +7,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import pytest
+
 from connectors.registry import build_storefront
 from connectors.shopify import ShopifyStore
 from connectors.types import StockUpdate, StoreProduct, UpdateResult
@@ -46,9 +48,13 @@ def _writes(state: ShopifyState) -> int:
         return len(state.writes)
 
 
-def test_a_sale_since_our_reading_is_read_back_and_written_against() -> None:
-    """We believe 10; the store sold 2 (8); the write of 12 is refused as stale, the
-    level read back, and 12 written against 8."""
+@pytest.mark.parametrize(("keep_sales", "written"), [(True, 10), (False, 12)])
+def test_a_sale_since_our_reading_is_read_back_and_written_against(
+    keep_sales: bool, written: int
+) -> None:
+    """We believe 10; the store sold 2 (8); the write of 12 is refused as stale and the
+    level read back. A site that reports its orders keeps the 2 sold (their order is on
+    its way): 10. One whose ERP books its orders by itself gets 12 (the ERP will)."""
     with shopify() as (store, state):
         sku = sorted(state.stock())[0]
         state.set_stock({sku: 10})
@@ -58,10 +64,11 @@ def test_a_sale_since_our_reading_is_read_back_and_written_against() -> None:
         state.shift(index, available=-2, committed=2)  # an order
         outcome = PushOutcome()
 
-        [recorded] = write_changed(store, [change], outcome)
+        [recorded] = write_changed(store, [change], outcome, keep_sales=keep_sales)
 
-        assert state.stock()[sku] == 12
+        assert state.stock()[sku] == written
         assert (outcome.synced, outcome.failed, recorded.written) == (1, 0, True)
+        assert recorded.quantity == written
         assert outcome.store_calls == 2  # refused once, then written
         assert _writes(state) == 1
 
@@ -74,7 +81,7 @@ def test_a_store_already_at_the_number_is_not_written_again() -> None:
         state.set_stock({sku: 7})
         outcome = PushOutcome()
 
-        [recorded] = write_changed(store, [change], outcome)
+        [recorded] = write_changed(store, [change], outcome, keep_sales=False)
 
         assert (outcome.synced, outcome.unchanged, recorded.written) == (0, 1, False)
         assert (outcome.store_calls, _writes(state)) == (1, 0)
@@ -101,7 +108,12 @@ class AlwaysSelling:
 def test_a_store_stale_twice_fails_the_sku_for_its_own_order_event_to_settle() -> None:
     outcome = PushOutcome()
     update = StockUpdate("A", "p", "v", 9, 5)
-    recorded = write_changed(AlwaysSelling(), [(update, Pushed(1, 9, 9, NOW, None))], outcome)  # type: ignore[arg-type]
+    recorded = write_changed(
+        AlwaysSelling(),  # type: ignore[arg-type]
+        [(update, Pushed(1, 9, 9, NOW, None))],
+        outcome,
+        keep_sales=True,
+    )
     assert recorded == []
     assert outcome.failures == {"A": STILL_SELLING}
 
