@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.webhooks.event import Event, Headers, MalformedPayload, Secret, SignatureError, parse_time
+from api.webhooks.order_bodies import SHOPIFY_ORDER, kept
 from api.webhooks.signatures import entity_id, load_json, require_hmac_base64, require_object
 from models import EventKind
 
@@ -67,7 +68,7 @@ def parse(raw_body: bytes, headers: Headers) -> list[Event]:
             entity=entity,
             delivery_id=headers.get("x-shopify-webhook-id") or None,
             occurred_at=parse_time(headers.get("x-shopify-triggered-at")),
-            payload=body,
+            payload=kept(body, SHOPIFY_ORDER) if kind is EventKind.STORE_ORDER else body,
         )
     ]
 

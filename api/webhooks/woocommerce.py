@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from api.webhooks.event import Event, Headers, MalformedPayload, Secret, SignatureError, parse_time
+from api.webhooks.order_bodies import WOOCOMMERCE_ORDER, kept
 from api.webhooks.signatures import entity_id, load_json, require_hmac_base64, require_object
 from models import EventKind
 from models.skus import try_normalize_sku
@@ -71,7 +72,7 @@ def parse(raw_body: bytes, headers: Headers) -> list[Event]:
                 if isinstance(modified, str)
                 else None,
                 occurred_at=occurred_at,
-                payload=body,
+                payload=kept(body, WOOCOMMERCE_ORDER),
             )
         ]
     parent = body.get("parent_id")
