@@ -43,3 +43,10 @@ class TransientError(ConnectorError):
 
 class PermanentError(ConnectorError):
     """Retrying the same request will fail the same way (bad credentials, bad input)."""
+
+
+class ConnectionProblem(PermanentError):
+    """The connection as configured cannot work: credentials rejected, a scope missing,
+    a URL that is not this platform's. The message is one line for whoever set it up,
+    naming the platform and what to change ("WooCommerce answered 401: consumer key
+    rejected"), and never a secret."""

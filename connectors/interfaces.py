@@ -1,4 +1,4 @@
-"""The two interfaces every connector implements (docs/architecture.md, layers)."""
+"""The interfaces every connector implements (docs/architecture.md, layers)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from typing import Protocol
 from connectors.types import (
     OrderProgress,
     OrderSnapshot,
+    RemoteSubscription,
     SourceItem,
     StockUpdate,
     StoreProduct,
+    SubscriptionSpec,
     UpdateResult,
 )
 
@@ -84,4 +86,46 @@ class Storefront(Protocol):
         """The order `order_id` as the store holds it: parsed from its signed webhook
         `payload` where the platform sends the whole order, else read from the API.
         None if the store no longer has it."""
+        ...
+
+
+class Connection(Protocol):
+    """A platform connection looking after itself: tested when it is added, and holding
+    the webhook subscriptions stocksync registers on it (docs/architecture.md,
+    connections). One class per platform, built like the connectors
+    (`connectors.registry.build_connection`).
+    """
+
+    #: The topics (or scopes, or resources) stocksync subscribes to, in the platform's
+    #: own names; empty where the platform has no API to subscribe (Zoho Inventory).
+    topics: tuple[str, ...]
+
+    def check(self) -> None:
+        """Call the platform with these credentials and raise `ConnectionProblem` (one
+        line: what is wrong) unless they work and carry every scope stocksync uses."""
+        ...
+
+    def list_subscriptions(self) -> list[RemoteSubscription]:
+        """Every webhook subscription these credentials can see, ours or not."""
+        ...
+
+    def create_subscription(self, spec: SubscriptionSpec) -> RemoteSubscription:
+        """Register `spec`; where the platform validates the URL first (Business
+        Central's handshake), this returns once it did."""
+        ...
+
+    def update_subscription(
+        self, remote: RemoteSubscription, spec: SubscriptionSpec
+    ) -> RemoteSubscription:
+        """Make `remote` match `spec` and be active: re-activate what the platform
+        disabled, point it at a new URL or secret, renew what expires."""
+        ...
+
+    def delete_subscription(self, remote: RemoteSubscription) -> None:
+        """Remove it; one already gone is no error."""
+        ...
+
+    def manual_steps(self, spec: SubscriptionSpec) -> list[str]:
+        """Where `topics` is empty: the exact steps a person takes in the platform's
+        own screens to make this subscription; empty elsewhere."""
         ...

@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.interfaces import InventorySource, Storefront
+from connectors.interfaces import Connection, InventorySource, Storefront
 from connectors.tokens import TokenCache
 from connectors.types import Clock
 
@@ -24,6 +24,16 @@ STOREFRONTS: dict[str, str] = {
 SOURCES: dict[str, str] = {
     "businesscentral": "connectors.businesscentral:BusinessCentralSource",
     "zoho": "connectors.zoho:ZohoInventorySource",
+}
+
+
+#: Each platform's `Connection` (tests and webhook subscriptions), stores and ERPs alike.
+CONNECTIONS: dict[str, str] = {
+    "woocommerce": "connectors.woocommerce_connection:WooCommerceConnection",
+    "bigcommerce": "connectors.bigcommerce_connection:BigCommerceConnection",
+    "shopify": "connectors.shopify_connection:ShopifyConnection",
+    "businesscentral": "connectors.businesscentral_connection:BusinessCentralConnection",
+    "zoho": "connectors.zoho_connection:ZohoConnection",
 }
 
 
@@ -75,3 +85,16 @@ def build_source(
     cls = source_class(kind)
     source: InventorySource = cls(base_url, credentials, token_cache=token_cache, clock=clock)
     return source
+
+
+def build_connection(
+    platform: str,
+    base_url: str,
+    credentials: Mapping[str, str],
+    *,
+    token_cache: TokenCache | None = None,
+) -> Connection:
+    """The connection of a store platform or an ERP kind (`connectors.interfaces`)."""
+    cls = _load(CONNECTIONS, platform)
+    connection: Connection = cls(base_url, credentials, token_cache=token_cache)
+    return connection

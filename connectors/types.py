@@ -159,3 +159,33 @@ class OrderProgress:
 
     committed: bool
     shipped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSpec:
+    """A webhook subscription stocksync wants on a platform.
+
+    `secret` is the one we generated for it (WooCommerce's webhook secret, the
+    BigCommerce header secret, Business Central's `clientState`), or None where the
+    platform signs with the app's own secret (Shopify).
+    """
+
+    topic: str
+    url: str
+    secret: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteSubscription:
+    """A webhook subscription as the platform lists it.
+
+    `version` is what a conditional update must name (Business Central's ETag), None
+    where the platform has none; `expires_at` is None where subscriptions never expire.
+    """
+
+    remote_id: str
+    topic: str
+    url: str
+    active: bool
+    expires_at: datetime | None = None
+    version: str | None = None

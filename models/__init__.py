@@ -8,7 +8,7 @@ from models.commerce import Category, Customer, Order, OrderLine
 from models.items import Item
 from models.reservations import Reservation, ReservationEnd
 from models.sites import Platform, Site, SkuRule, Source, SourceKind
-from models.subscriptions import DeliveryStatus, EventDelivery, EventSubscription
+from models.subscribers import DeliveryStatus, EventDelivery, EventSubscription
 from models.sync import BatchStatus, RunStatus, SyncBatch, SyncRun
 from models.webhook_log import EventKind, WebhookDelivery, WebhookLog, WebhookStatus
 

@@ -63,8 +63,10 @@ def inject_faults() -> Response | None:
     too_many: TooMany = current_app.config["SANDBOX_TOO_MANY"]
     error: ErrorResponse = current_app.config["SANDBOX_ERROR"]
     config = state.config
+    rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
     with state.lock:
         state.calls += 1
+        state.route_calls[f"{request.method} {rule}"] += 1
         roll = state.random.random()
     if config.latency_ms:
         time.sleep(config.latency_ms / 1000)

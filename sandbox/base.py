@@ -10,8 +10,10 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import requests
@@ -95,13 +97,40 @@ class FixedWindowLimiter:
         return self.window - (now - self._start)
 
 
+class SandboxClock:
+    """The platform's own clock: the real time plus an offset a test can advance.
+
+    What a platform does after hours or days (Business Central lets a subscription
+    expire after 3 days, BigCommerce deactivates a hook 48 h after its first failed
+    delivery) happens here in seconds: a test advances the clock, and the sandbox runs
+    what became due (`SandboxState.clock_advanced`).
+    """
+
+    def __init__(self) -> None:
+        self._offset = timedelta()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._offset
+
+    def advance(self, seconds: float) -> datetime:
+        with self._lock:
+            self._offset += timedelta(seconds=seconds)
+            return datetime.now(UTC) + self._offset
+
+
 class SandboxState:
     """The mutable world of one sandbox, shared by its request threads under one lock."""
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.lock = threading.RLock()
+        self.clock = SandboxClock()
         self.writes: list[WriteCall] = []
+        #: Platform requests served, per route (`"GET /wc/v3/products"`), so a test can
+        #: assert what was read and written, not only how much.
+        self.route_calls: Counter[str] = Counter()
         self.calls = 0
         self.rejected_429 = 0
         self.limiter = FixedWindowLimiter(*config.rate_limit) if config.rate_limit else None
@@ -118,6 +147,13 @@ class SandboxState:
     def record_write(self, path: str, items: int) -> None:
         with self.lock:
             self.writes.append(WriteCall(request.method, path, items, time.time()))
+
+    def clock_advanced(self) -> None:
+        """Run what the platform does once time has passed (expiry, deactivation).
+
+        Called after every `/_sandbox/clock` advance; platforms with such rules override
+        it, under `lock`.
+        """
 
     # Platform modules implement these two by overriding; the control routes use them.
     def stock(self) -> dict[str, int]:
@@ -144,7 +180,9 @@ class WebhookSender:
     """
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[str, bytes, dict[str, str]]] = queue.Queue()
+        self._queue: queue.Queue[
+            tuple[str, bytes, dict[str, str], Callable[[bool], None] | None]
+        ] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._session = requests.Session()
         self.sent = 0
@@ -152,10 +190,18 @@ class WebhookSender:
         self._idle = threading.Condition()
         self._pending = 0
 
-    def send(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+    def send(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        on_result: Callable[[bool], None] | None = None,
+    ) -> None:
+        """Queue one delivery; `on_result(succeeded)` runs once it was attempted, before
+        `wait_idle` can return (a platform counts failures to disable a hook)."""
         with self._idle:
             self._pending += 1
-        self._queue.put((url, body, headers))
+        self._queue.put((url, body, headers, on_result))
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
             self._thread.start()
@@ -167,12 +213,14 @@ class WebhookSender:
 
     def _run(self) -> None:
         while True:
-            url, body, headers = self._queue.get()
+            url, body, headers, on_result = self._queue.get()
             try:
                 response = self._session.post(url, data=body, headers=headers, timeout=30)
                 ok = response.status_code < 300
             except requests.RequestException:
                 ok = False
+            if on_result is not None:
+                on_result(ok)
             with self._idle:
                 self.sent += ok
                 self.failed += not ok

@@ -65,6 +65,7 @@ def get_stats() -> Response:
                 "writes": writes,
                 "webhooks_sent": state.webhooks.sent,
                 "webhooks_failed": state.webhooks.failed,
+                "routes": dict(state.route_calls),
             }
         )
 
@@ -84,5 +85,21 @@ def reset_stats() -> Response:
     state = current_state(SandboxState)
     with state.lock:
         state.writes.clear()
+        state.route_calls.clear()
         state.calls = state.rejected_429 = 0
     return jsonify({"ok": True})
+
+
+@blueprint.post("/clock")
+def advance_clock() -> Response | tuple[Response, int]:
+    """Move the platform's clock on by `{"advance": seconds}` and run what fell due
+    (`SandboxState.clock_advanced`): days of a platform's life in one request."""
+    state = current_state(SandboxState)
+    body = request.get_json(force=True, silent=True)
+    seconds = body.get("advance") if isinstance(body, dict) else None
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+        return jsonify({"error": 'expected {"advance": seconds >= 0}'}), 400
+    now = state.clock.advance(seconds)
+    with state.lock:
+        state.clock_advanced()
+    return jsonify({"now": now.isoformat()})
