@@ -42,6 +42,11 @@ class SandboxConfig:
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET
     #: Credentials the sandbox accepts; the platform's default account fills the rest.
     credentials: Mapping[str, str] = field(default_factory=dict)
+    #: What stands between the platform and the receiver in a real deployment: a
+    #: reverse proxy terminating TLS at a public name. `{public prefix: local prefix}`:
+    #: a subscription made for `https://hooks.example:443/webhooks/...` is validated as
+    #: that URL (BigCommerce wants HTTPS on 443) and delivered to the local receiver.
+    forward: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def for_account(cls, account: Account, **knobs: Any) -> SandboxConfig:
@@ -147,6 +152,13 @@ class SandboxState:
     def record_write(self, path: str, items: int) -> None:
         with self.lock:
             self.writes.append(WriteCall(request.method, path, items, time.time()))
+
+    def reach(self, url: str) -> str:
+        """Where a request to `url` really goes (`SandboxConfig.forward`)."""
+        for public, local in self.config.forward.items():
+            if url.startswith(public):
+                return local + url[len(public) :]
+        return url
 
     def clock_advanced(self) -> None:
         """Run what the platform does once time has passed (expiry, deactivation).

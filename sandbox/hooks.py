@@ -45,9 +45,12 @@ class Hook:
 class HookBook:
     """The subscriptions of one sandbox, numbered like its platform numbers them."""
 
-    def __init__(self, clock: SandboxClock, sender: WebhookSender) -> None:
+    def __init__(
+        self, clock: SandboxClock, sender: WebhookSender, reach: Callable[[str], str]
+    ) -> None:
         self._clock = clock
         self._sender = sender
+        self._reach = reach
         self._hooks: dict[str, Hook] = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -104,7 +107,9 @@ class HookBook:
 
     def deliver(self, hook: Hook, body: bytes, headers: dict[str, str]) -> None:
         """Send one delivery to `hook` and count its outcome when it was attempted."""
-        self._sender.send(hook.url, body, headers, on_result=lambda ok: self._record(hook, ok))
+        self._sender.send(
+            self._reach(hook.url), body, headers, on_result=lambda ok: self._record(hook, ok)
+        )
 
     def _record(self, hook: Hook, ok: bool) -> None:
         with self._lock:
