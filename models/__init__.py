@@ -9,6 +9,7 @@ from models.items import Item
 from models.reservations import Reservation, ReservationEnd
 from models.sites import Platform, Site, SkuRule, Source, SourceKind
 from models.subscribers import DeliveryStatus, EventDelivery, EventSubscription
+from models.subscriptions import Subscription, SubscriptionState
 from models.sync import BatchStatus, RunStatus, SyncBatch, SyncRun
 from models.webhook_log import EventKind, WebhookDelivery, WebhookLog, WebhookStatus
 
@@ -34,6 +35,8 @@ __all__ = [
     "SkuRule",
     "Source",
     "SourceKind",
+    "Subscription",
+    "SubscriptionState",
     "SyncBatch",
     "SyncRun",
     "WebhookDelivery",
