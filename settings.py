@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 T = TypeVar("T")
 
@@ -36,6 +37,10 @@ class Settings:
     #: Bearer token for the admin API and dashboard; None disables them. At least
     #: MIN_ADMIN_TOKEN_LENGTH characters, MIN_ADMIN_TOKEN_DISTINCT of them different.
     admin_token: str | None = field(default=None, repr=False)
+    #: Where the platforms reach our receiver (`https://hooks.example.com`): with it,
+    #: stocksync registers and keeps its webhook subscriptions itself (sync/
+    #: subscriptions.py); without it, they are set up by hand.
+    public_url: str | None = None
     #: Reverse proxies in front of the web server whose `X-Forwarded-For` and
     #: `X-Forwarded-Proto` are believed (werkzeug's ProxyFix, one per hop); 0: none, so a
     #: client cannot claim https or another address by sending the headers itself.
@@ -147,6 +152,28 @@ def _keys(environ: Mapping[str, str]) -> tuple[str, ...]:
     return keys
 
 
+def _public_url(environ: Mapping[str, str]) -> str | None:
+    """PUBLIC_URL: an http(s) origin, optionally with a path prefix, without query,
+    fragment or credentials; kept without its trailing slash."""
+    raw = _get(environ, "PUBLIC_URL")
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise SettingsError(
+            "PUBLIC_URL: expected where the platforms reach the receiver, such as "
+            "https://hooks.example.com (no query, fragment or credentials)"
+        )
+    return raw.rstrip("/")
+
+
 def normalize_database_url(url: str) -> str:
     """Pin the psycopg2 driver: SQLAlchemy 2.1 maps bare `postgresql://` to psycopg 3."""
     for prefix in ("postgresql://", "postgres://"):
@@ -173,6 +200,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         home=Path(_get(env, "STOCKSYNC_HOME") or "var").resolve(),
         encryption_keys=_keys(env),
         admin_token=admin_token,
+        public_url=_public_url(env),
         trusted_proxies=_number(env, "TRUSTED_PROXIES", 0, int, 0, 10),
         dedupe_window_seconds=_number(env, "DEDUPE_WINDOW_SECONDS", 5.0, float, 0.5, 60),
         idempotency_ttl_seconds=_number(

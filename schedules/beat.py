@@ -16,6 +16,8 @@ from typing import Any
 
 from celery.schedules import crontab
 
+from sync.subscriptions import KEEPER_INTERVAL
+
 #: How often beat asks which sites are due: a run starts at most this late.
 DUE_CHECK_SECONDS = 300.0
 #: How often batches whose lease lapsed are returned (sync/recovery.py): a dead worker's
@@ -52,6 +54,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         "settle-store-orders": _every("workers.reservations.settle_orders", ORDER_HANDOVER_SECONDS),
         "expire-reservations": _every("workers.reservations.expire", 900.0),
         "lifecycle-event-sweep": _every("workers.lifecycle.sweep", 60.0),
+        "keep-subscriptions": _every("workers.subscriptions.keep", KEEPER_INTERVAL.total_seconds()),
         "purge-webhook-log": {
             "task": "workers.maintenance.purge_webhook_log",
             "schedule": crontab(hour=3, minute=0),

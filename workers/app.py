@@ -18,6 +18,7 @@ TASK_MODULES: list[str] = [
     "workers.batches",
     "workers.maintenance",
     "workers.reservations",
+    "workers.subscriptions",
     "workers.lifecycle",
     "workers.outages",
 ]

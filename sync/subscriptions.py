@@ -1,0 +1,475 @@
+"""Our webhook subscriptions on the platforms: registered by us, kept alive by the keeper.
+
+Real time works only while every platform keeps calling us, and each gives up on a
+subscription in its own way (docs/platforms.md, cross-cutting notes; models/
+subscriptions.py). With `PUBLIC_URL` set (where the platforms reach our receiver), `keep`
+makes a site's or source's subscriptions match what stocksync needs:
+
+- a topic with no subscription on the platform is created (re-created, if Shopify
+  deleted it or Business Central let it expire);
+- one the platform disabled is re-activated (WooCommerce `status=active`, BigCommerce
+  `is_active=true`), one pointing at an old URL is pointed at ours, one expiring within
+  `RENEW_BEFORE` is renewed (Business Central: PATCH with `If-Match`, handshake again);
+- where the platform has no API for it (Zoho Inventory), the row is `manual` and
+  `manual_steps` says what a person does.
+
+A subscription that was disabled, deleted or expired lost deliveries meanwhile: `keep`
+then reconciles its owner with a run of each affected site (trigger `heal`), and the
+row's `last_action` says why that run started. It runs when a site or source is added
+(`register`, which also generates the secret the platform will sign with), every
+`KEEPER_INTERVAL` from beat (`keep_all`), and on demand (`stocksync sites subscriptions`).
+
+Platform calls are made outside any transaction, under a per-owner Redis lock so two
+keepers never register one topic twice. Killed at any line, the next pass finds what the
+platform holds by URL and topic, so nothing is made twice or forgotten.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connectors.errors import ConnectionProblem, ConnectorError
+from connectors.interfaces import Connection
+from connectors.registry import build_connection
+from connectors.types import RemoteSubscription, SubscriptionSpec
+from models import Site, Source, Subscription, SubscriptionState, WebhookLog
+from models.db import transaction
+from sync.accounts import get
+from sync.context import Context
+from sync.errors import AlreadyRunning, Conflict, Invalid, ServiceError
+from sync.runs import start_run
+
+log = logging.getLogger(__name__)
+
+#: Beat runs `keep_all` this often: well inside every platform's grace (WooCommerce
+#: disables after a handful of failures, so the heal matters more than the period).
+KEEPER_INTERVAL = timedelta(minutes=10)
+#: Renew a subscription this long before it expires: Business Central's last 3 days,
+#: so a keeper down for a day still renews in time.
+RENEW_BEFORE = timedelta(days=2)
+#: How long a keeper pass may hold an owner's lock before another may take it.
+LOCK_SECONDS = 300
+#: The trigger of a run started to reconcile what a lapsed subscription missed.
+HEAL_TRIGGER = "heal"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """A site or a source as the keeper needs it: whose subscriptions, on which platform."""
+
+    kind: str  # "site" or "source"
+    id: int
+    platform: str
+    base_url: str
+    credentials: Mapping[str, Any]
+    secret: str | Mapping[str, str] | None
+
+
+def receiver_url(public_url: str, platform: str, owner_id: int) -> str:
+    """Where `platform` delivers an owner's webhooks (api/receiver.py's route)."""
+    return f"{public_url.rstrip('/')}/webhooks/{platform}/{owner_id}"
+
+
+def connection_of(
+    ctx: Context, platform: str, base_url: str, credentials: Mapping[str, Any]
+) -> Connection:
+    return build_connection(platform, base_url, credentials, token_cache=ctx.token_cache)
+
+
+def check_connection(
+    ctx: Context, platform: str, base_url: str, credentials: Mapping[str, Any]
+) -> None:
+    """Call the platform with these credentials; `Invalid` with one line if they fail.
+
+    Run before a site or source is saved and by `stocksync sites test`: a wrong key is
+    found while its owner is at the keyboard, not at 02:00.
+    """
+    try:
+        connection_of(ctx, platform, base_url, credentials).check()
+    except ConnectionProblem as problem:
+        raise Invalid(str(problem)) from None
+    except ConnectorError as error:
+        raise Invalid(f"{platform} could not be reached: {error}") from None
+
+
+def subscription_secret(platform: str, stored: str | Mapping[str, str] | None) -> str | None:
+    """The secret a subscription carries, from its owner's webhook secret: WooCommerce's
+    webhook secret, BigCommerce's header secret, Business Central's `clientState`, the
+    Zoho token. Shopify signs with the app's client secret, which no subscription holds."""
+    if platform == "shopify" or stored is None:
+        return None
+    if isinstance(stored, Mapping):
+        return stored.get("header_secret") or stored.get("token")
+    return stored
+
+
+def _row(session: Session, kind: str, owner_id: int) -> Site | Source:
+    return get(session, Site, owner_id) if kind == "site" else get(session, Source, owner_id)
+
+
+def _owner(ctx: Context, kind: str, owner_id: int) -> Owner:
+    with ctx.sessions() as session:
+        row = _row(session, kind, owner_id)
+        platform = str(row.platform if isinstance(row, Site) else row.kind)
+        sealed = row.webhook_secret_sealed
+        return Owner(
+            kind=kind,
+            id=row.id,
+            platform=platform,
+            base_url=row.base_url,
+            credentials=ctx.vault.open(row.credentials_sealed),
+            secret=ctx.vault.open(sealed) if sealed else None,
+        )
+
+
+def _ensure_secret(ctx: Context, owner: Owner) -> Owner:
+    """Generate the owner's webhook secret if it has none (stored sealed, never shown:
+    the platform gets it through its API). Shopify's is the app's client secret, which
+    only its owner can give."""
+    if owner.secret is not None:
+        return owner
+    if owner.platform == "shopify":
+        raise Invalid(
+            "Shopify signs webhooks with the app's client secret: set it first "
+            f"(stocksync sites set-secret {owner.id} --secret <client secret>)"
+        )
+    secret = secrets.token_urlsafe(32)
+    with transaction(ctx.sessions) as session:
+        row = _row(session, owner.kind, owner.id)
+        if row.webhook_secret_sealed is None:
+            row.webhook_secret_sealed = ctx.vault.seal(secret)
+        else:  # set meanwhile by someone else: theirs wins
+            secret = ctx.vault.open(row.webhook_secret_sealed)
+    return Owner(owner.kind, owner.id, owner.platform, owner.base_url, owner.credentials, secret)
+
+
+@dataclass
+class Outcome:
+    """What one pass did for one topic."""
+
+    topic: str
+    state: SubscriptionState
+    remote: RemoteSubscription | None = None
+    action: str | None = None
+    error: str | None = None
+    #: The subscription had lapsed (disabled, deleted, expired): deliveries were lost.
+    lapsed: bool = False
+
+
+def _mend(
+    connection: Connection,
+    spec: SubscriptionSpec,
+    row: Subscription | None,
+    remote: list[RemoteSubscription],
+    now: datetime,
+) -> Outcome:
+    """Make the platform hold `spec`: find ours, then create, re-activate, re-point or
+    renew it as needed. Ours is the one the row recorded, else one with our URL and
+    topic (made by a pass killed before it could record it)."""
+    known = row.remote_id if row is not None else None
+    mine = next((r for r in remote if known and r.remote_id == known), None) or next(
+        (r for r in remote if r.topic == spec.topic and r.url == spec.url), None
+    )
+    try:
+        if mine is None:
+            made = connection.create_subscription(spec)
+            if row is None or row.remote_id is None:
+                return Outcome(spec.topic, SubscriptionState.ACTIVE, made, "created")
+            return Outcome(
+                spec.topic,
+                SubscriptionState.ACTIVE,
+                made,
+                "re-created: the platform no longer had it (deleted or expired)",
+                lapsed=True,
+            )
+        if not mine.active:
+            made = connection.update_subscription(mine, spec)
+            action = "re-activated: the platform had disabled it"
+            return Outcome(spec.topic, SubscriptionState.ACTIVE, made, action, lapsed=True)
+        if mine.url != spec.url:
+            made = connection.update_subscription(mine, spec)
+            action = f"re-pointed from {mine.url}"
+            return Outcome(spec.topic, SubscriptionState.ACTIVE, made, action)
+        if mine.expires_at is not None and mine.expires_at - now < RENEW_BEFORE:
+            made = connection.update_subscription(mine, spec)
+            action = f"renewed: it was to expire at {mine.expires_at.isoformat()}"
+            return Outcome(spec.topic, SubscriptionState.ACTIVE, made, action)
+        return Outcome(spec.topic, SubscriptionState.ACTIVE, mine)
+    except ConnectorError as error:
+        # Not healed yet: a reconciliation now would be followed by more lost
+        # deliveries; the pass that mends it finds it lapsed and heals then.
+        disabled = mine is not None and not mine.active
+        state = SubscriptionState.DISABLED if disabled else SubscriptionState.FAILED
+        return Outcome(spec.topic, state, mine, error=str(error))
+
+
+def keep(ctx: Context, kind: str, owner_id: int, *, heal: bool = True) -> list[dict[str, Any]]:
+    """One keeper pass over a site's or source's subscriptions; their descriptions.
+
+    Nothing to do without `PUBLIC_URL`. With `heal`, a lapsed subscription's owner is
+    reconciled at once (`reconcile`).
+    """
+    public_url = ctx.settings.public_url
+    if public_url is None:
+        return describe(ctx, kind, owner_id)
+    lock = ctx.redis.lock(f"stocksync:keeper:{kind}:{owner_id}", timeout=LOCK_SECONDS)
+    if not lock.acquire(blocking_timeout=LOCK_SECONDS):
+        raise Conflict(f"another keeper pass over {kind} {owner_id} is running")
+    try:
+        outcomes = _pass(ctx, _owner(ctx, kind, owner_id), public_url)
+    finally:
+        try:
+            lock.release()
+        except Exception:  # expired meanwhile: another pass may hold it now
+            log.warning("subscriptions.lock_lost", extra={"owner": f"{kind}:{owner_id}"})
+    lapsed = [o for o in outcomes if o.lapsed]
+    if heal and lapsed:
+        reconcile(
+            ctx,
+            kind,
+            owner_id,
+            because=", ".join(f"{o.topic} {o.action or o.error}" for o in lapsed),
+        )
+    return describe(ctx, kind, owner_id)
+
+
+def register(ctx: Context, kind: str, owner_id: int) -> list[dict[str, Any]]:
+    """Register a new site's or source's subscriptions (a keeper pass without healing:
+    nothing was lost yet). Failures stay on the rows for the keeper to retry."""
+    return keep(ctx, kind, owner_id, heal=False)
+
+
+def _pass(ctx: Context, owner: Owner, public_url: str) -> list[Outcome]:
+    url = receiver_url(public_url, owner.platform, owner.id)
+    connection = connection_of(ctx, owner.platform, owner.base_url, owner.credentials)
+    owner = _ensure_secret(ctx, owner)
+    secret = subscription_secret(owner.platform, owner.secret)
+    now = ctx.clock()
+    rows = _rows(ctx, owner)
+    if not connection.topics:
+        outcomes = [Outcome(MANUAL_TOPIC, SubscriptionState.MANUAL)]
+    else:
+        try:
+            remote = connection.list_subscriptions()
+        except ConnectorError as error:
+            outcomes = [
+                Outcome(topic, SubscriptionState.FAILED, error=f"listing failed: {error}")
+                for topic in connection.topics
+            ]
+        else:
+            outcomes = [
+                _mend(
+                    connection, SubscriptionSpec(topic, url, secret), rows.get(topic), remote, now
+                )
+                for topic in connection.topics
+            ]
+    _record(ctx, owner, url, outcomes, now)
+    for outcome in outcomes:
+        if outcome.action or outcome.error:
+            log.info(
+                "subscriptions.kept",
+                extra={
+                    "owner": f"{owner.kind}:{owner.id}",
+                    "topic": outcome.topic,
+                    "action": outcome.action,
+                    "error": outcome.error,
+                },
+            )
+    return outcomes
+
+
+#: The one row of an owner whose platform has no subscriptions API (Zoho Inventory).
+MANUAL_TOPIC = "manual"
+
+
+def _owner_column(kind: str) -> Any:
+    return Subscription.site_id if kind == "site" else Subscription.source_id
+
+
+def _rows(ctx: Context, owner: Owner) -> dict[str, Subscription]:
+    with ctx.sessions() as session:
+        rows = session.scalars(
+            select(Subscription).where(_owner_column(owner.kind) == owner.id)
+        ).all()
+        session.expunge_all()
+        return {row.topic: row for row in rows}
+
+
+def _record(ctx: Context, owner: Owner, url: str, outcomes: list[Outcome], now: datetime) -> None:
+    """Write what the pass found and did, one row per topic, in one transaction."""
+    with transaction(ctx.sessions) as session:
+        rows = {
+            row.topic: row
+            for row in session.scalars(
+                select(Subscription).where(_owner_column(owner.kind) == owner.id).with_for_update()
+            )
+        }
+        last_delivery = _last_delivery(session, owner)
+        for outcome in outcomes:
+            row = rows.get(outcome.topic)
+            if row is None:
+                row = Subscription(
+                    site_id=owner.id if owner.kind == "site" else None,
+                    source_id=owner.id if owner.kind == "source" else None,
+                    platform=owner.platform,
+                    topic=outcome.topic,
+                    url=url,
+                    state=outcome.state,
+                )
+                session.add(row)
+            row.state = outcome.state
+            row.last_checked_at = now
+            row.last_delivery_at = last_delivery or row.last_delivery_at
+            if outcome.remote is not None:
+                row.remote_id = outcome.remote.remote_id
+                row.url = outcome.remote.url
+                row.expires_at = outcome.remote.expires_at
+            elif outcome.state is not SubscriptionState.MANUAL:
+                row.url = url
+            if outcome.action:
+                row.last_action, row.last_action_at = outcome.action, now
+            row.last_error = outcome.error
+
+
+def _last_delivery(session: Session, owner: Owner) -> datetime | None:
+    """The latest request logged for the owner: platforms do not all say which of an
+    owner's subscriptions a delivery came from, so this is per owner."""
+    column = WebhookLog.site_id if owner.kind == "site" else WebhookLog.source_id
+    stamp: datetime | None = session.scalar(
+        select(func.max(WebhookLog.received_at)).where(
+            column == owner.id, WebhookLog.provider == owner.platform
+        )
+    )
+    return stamp
+
+
+def reconcile(ctx: Context, kind: str, owner_id: int, *, because: str) -> list[int]:
+    """Catch up on what lapsed subscriptions missed: a run of the site, or of every
+    active site of the source; the run ids. A site with a live run is left to it."""
+    with ctx.sessions() as session:
+        if kind == "site":
+            site_ids = [owner_id]
+        else:
+            site_ids = list(
+                session.scalars(
+                    select(Site.id).where(Site.source_id == owner_id, Site.active.is_(True))
+                )
+            )
+    started = []
+    for site_id in site_ids:
+        try:
+            started.append(start_run(ctx, site_id, trigger=HEAL_TRIGGER))
+        except AlreadyRunning:
+            continue
+        except ServiceError as refused:
+            log.warning(
+                "subscriptions.heal_refused", extra={"site_id": site_id, "reason": refused.message}
+            )
+    note = (
+        f"reconciled by run {', '.join(map(str, started))}"
+        if started
+        else "reconcile: a run was already going"
+    )
+    with transaction(ctx.sessions) as session:
+        for row in session.scalars(select(Subscription).where(_owner_column(kind) == owner_id)):
+            if row.last_action and row.last_action_at is not None:
+                row.last_action = f"{row.last_action}; {note}"
+    log.warning(
+        "subscriptions.healed",
+        extra={"owner": f"{kind}:{owner_id}", "because": because, "runs": started},
+    )
+    return started
+
+
+def unregister(ctx: Context, kind: str, owner_id: int) -> None:
+    """Delete an owner's subscriptions from its platform (before the owner is removed).
+
+    Best effort: a platform that cannot be reached keeps hooks pointing at a URL that
+    now answers 404, which every platform gives up on by itself.
+    """
+    owner = _owner(ctx, kind, owner_id)
+    rows = [r for r in _rows(ctx, owner).values() if r.remote_id is not None]
+    if not rows:
+        return
+    connection = connection_of(ctx, owner.platform, owner.base_url, owner.credentials)
+    for row in rows:
+        remote = RemoteSubscription(row.remote_id or "", row.topic, row.url, True, row.expires_at)
+        try:
+            connection.delete_subscription(remote)
+        except ConnectorError as error:
+            log.warning(
+                "subscriptions.unregister_failed",
+                extra={"owner": f"{kind}:{owner_id}", "topic": row.topic, "error": str(error)},
+            )
+
+
+def manual_steps(ctx: Context, kind: str, owner_id: int) -> list[str]:
+    """What a person does where the platform has no subscriptions API (Zoho); empty
+    elsewhere. Carries the owner's secret: shown once, when the owner is added."""
+    public_url = ctx.settings.public_url
+    if public_url is None:
+        return []
+    owner = _ensure_secret(ctx, _owner(ctx, kind, owner_id))
+    connection = connection_of(ctx, owner.platform, owner.base_url, owner.credentials)
+    if connection.topics:
+        return []
+    spec = SubscriptionSpec(
+        MANUAL_TOPIC,
+        receiver_url(public_url, owner.platform, owner.id),
+        subscription_secret(owner.platform, owner.secret),
+    )
+    return connection.manual_steps(spec)
+
+
+def keep_all(ctx: Context) -> dict[str, int]:
+    """The beat task's pass over every active site and every source with sites."""
+    with ctx.sessions() as session:
+        sites = list(session.scalars(select(Site.id).where(Site.active.is_(True))))
+        sources = list(session.scalars(select(Source.id)))
+    failed = 0
+    for kind, ids in (("source", sources), ("site", sites)):
+        for owner_id in ids:
+            try:
+                keep(ctx, kind, owner_id)
+            except (ServiceError, ConnectorError) as error:
+                failed += 1
+                log.warning(
+                    "subscriptions.keep_failed",
+                    extra={"owner": f"{kind}:{owner_id}", "error": str(error)},
+                )
+    return {"sites": len(sites), "sources": len(sources), "failed": failed}
+
+
+def describe(ctx: Context, kind: str, owner_id: int) -> list[dict[str, Any]]:
+    """An owner's subscriptions as the API, CLI and dashboard show them (no secret)."""
+    with ctx.sessions() as session:
+        rows = session.scalars(
+            select(Subscription).where(_owner_column(kind) == owner_id).order_by(Subscription.topic)
+        ).all()
+        return [
+            {
+                "topic": row.topic,
+                "state": row.state.value,
+                "url": row.url,
+                "remote_id": row.remote_id,
+                "expires_at": _iso(row.expires_at),
+                "last_delivery_at": _iso(row.last_delivery_at),
+                "last_checked_at": _iso(row.last_checked_at),
+                "last_action": row.last_action,
+                "last_action_at": _iso(row.last_action_at),
+                "last_error": row.last_error,
+            }
+            for row in rows
+        ]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

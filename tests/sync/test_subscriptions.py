@@ -1,0 +1,280 @@
+"""The keeper's decisions (sync/subscriptions.py) against a fake platform connection.
+
+The platform is the boundary faked here, so each lapse (disabled, deleted, expiring,
+moved, listing down) is set up exactly; the same passes run against the sandboxes over
+real HTTP in tests/functional/test_subscriptions_kept.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.errors import TransientError
+from connectors.types import RemoteSubscription, SubscriptionSpec
+from models import Site, Subscription, SyncRun
+from models.crypto import Vault
+from models.db import transaction
+from settings import Settings
+from sync import subscriptions
+from sync.context import Context, build_context
+from sync.errors import Invalid
+from tests.factories import make_site, make_source
+from tests.support.broker import RecordingBroker
+from tests.support.stack import FAST
+
+PUBLIC = "https://hooks.example.com"
+TOPICS = ("product.updated", "order.created")
+
+
+class FakeConnection:
+    """A platform holding subscriptions in a dict, recording every call."""
+
+    def __init__(self, topics: tuple[str, ...] = TOPICS) -> None:
+        self.topics = topics
+        self.held: dict[str, RemoteSubscription] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.secrets: dict[str, str | None] = {}
+        self.listing_fails = False
+        self._next = 0
+
+    def check(self) -> None:
+        self.calls.append(("check", ""))
+
+    def list_subscriptions(self) -> list[RemoteSubscription]:
+        if self.listing_fails:
+            raise TransientError("fake: 503 from the platform")
+        return list(self.held.values())
+
+    def create_subscription(self, spec: SubscriptionSpec) -> RemoteSubscription:
+        self._next += 1
+        made = RemoteSubscription(str(self._next), spec.topic, spec.url, True)
+        self.held[made.remote_id] = made
+        self.secrets[made.remote_id] = spec.secret
+        self.calls.append(("create", spec.topic))
+        return made
+
+    def update_subscription(
+        self, remote: RemoteSubscription, spec: SubscriptionSpec
+    ) -> RemoteSubscription:
+        made = RemoteSubscription(remote.remote_id, spec.topic, spec.url, True)
+        self.held[remote.remote_id] = made
+        self.calls.append(("update", spec.topic))
+        return made
+
+    def delete_subscription(self, remote: RemoteSubscription) -> None:
+        self.held.pop(remote.remote_id, None)
+        self.calls.append(("delete", remote.topic))
+
+    def manual_steps(self, spec: SubscriptionSpec) -> list[str]:
+        return [f"post to {spec.url} with header X-Token: {spec.secret}"]
+
+    def by_topic(self, topic: str) -> RemoteSubscription:
+        return next(r for r in self.held.values() if r.topic == topic)
+
+
+@pytest.fixture
+def platform(monkeypatch: pytest.MonkeyPatch) -> FakeConnection:
+    fake = FakeConnection()
+    monkeypatch.setattr(subscriptions, "build_connection", lambda *a, **k: fake)
+    return fake
+
+
+@pytest.fixture
+def keeper(
+    settings: Settings,
+    db: sessionmaker[Session],
+    redis_client: redis.Redis,
+    broker: RecordingBroker,
+) -> Iterator[Context]:
+    with build_context(replace(settings, public_url=PUBLIC), broker, **FAST) as context:
+        yield context
+
+
+@pytest.fixture
+def site(db: sessionmaker[Session], vault: Vault) -> int:
+    with transaction(db) as session:
+        return make_site(session, vault, make_source(session, vault), webhook_secret_sealed=None).id
+
+
+def _rows(ctx: Context, site_id: int) -> dict[str, Subscription]:
+    with ctx.sessions() as session:
+        rows = session.scalars(select(Subscription).where(Subscription.site_id == site_id))
+        return {row.topic: row for row in rows}
+
+
+def _heal_runs(ctx: Context, site_id: int) -> list[SyncRun]:
+    with ctx.sessions() as session:
+        return list(
+            session.scalars(
+                select(SyncRun).where(SyncRun.site_id == site_id, SyncRun.trigger == "heal")
+            )
+        )
+
+
+def test_register_makes_each_topic_once_with_a_generated_secret_it_never_shows(
+    keeper: Context, platform: FakeConnection, site: int, vault: Vault
+) -> None:
+    shown = subscriptions.register(keeper, "site", site)
+
+    assert sorted(platform.calls) == [("create", t) for t in sorted(TOPICS)]
+    url = f"{PUBLIC}/webhooks/woocommerce/{site}"
+    assert {(s["topic"], s["state"], s["url"]) for s in shown} == {
+        (t, "active", url) for t in TOPICS
+    }
+    with keeper.sessions() as session:
+        sealed = session.get(Site, site).webhook_secret_sealed  # type: ignore[union-attr]
+    secret = vault.open(sealed)
+    assert set(platform.secrets.values()) == {secret} and len(secret) >= 32
+    assert secret not in repr(shown)
+    # A second pass finds them all in place: no call but the listing.
+    platform.calls.clear()
+    subscriptions.keep(keeper, "site", site)
+    assert platform.calls == [] and _heal_runs(keeper, site) == []
+
+
+def test_a_disabled_subscription_is_reactivated_and_its_site_reconciled(
+    keeper: Context, platform: FakeConnection, site: int, broker: RecordingBroker
+) -> None:
+    subscriptions.register(keeper, "site", site)
+    hook = platform.by_topic("order.created")
+    platform.held[hook.remote_id] = replace(hook, active=False)
+
+    subscriptions.keep(keeper, "site", site)
+
+    assert ("update", "order.created") in platform.calls
+    assert platform.by_topic("order.created").active
+    (run,) = _heal_runs(keeper, site)
+    assert broker.sent("start_run") == [run.id]
+    row = _rows(keeper, site)["order.created"]
+    assert row.state == "active"
+    assert row.last_action is not None and "re-activated" in row.last_action
+    assert f"reconciled by run {run.id}" in row.last_action
+
+
+def test_a_deleted_subscription_is_made_again_and_reconciled(
+    keeper: Context, platform: FakeConnection, site: int
+) -> None:
+    subscriptions.register(keeper, "site", site)
+    platform.held.pop(platform.by_topic("product.updated").remote_id)
+
+    subscriptions.keep(keeper, "site", site)
+
+    assert platform.calls.count(("create", "product.updated")) == 2
+    assert "re-created" in (_rows(keeper, site)["product.updated"].last_action or "")
+    assert len(_heal_runs(keeper, site)) == 1
+
+
+def test_a_new_public_url_repoints_every_subscription_without_a_heal(
+    keeper: Context, platform: FakeConnection, site: int
+) -> None:
+    subscriptions.register(keeper, "site", site)
+    moved = replace(keeper, settings=replace(keeper.settings, public_url="https://new.example"))
+
+    subscriptions.keep(moved, "site", site)
+
+    assert {r.url for r in platform.held.values()} == {
+        f"https://new.example/webhooks/woocommerce/{site}"
+    }
+    assert len(platform.held) == len(TOPICS)
+    assert _heal_runs(keeper, site) == []
+
+
+def test_a_subscription_close_to_expiry_is_renewed(
+    keeper: Context, platform: FakeConnection, site: int
+) -> None:
+    subscriptions.register(keeper, "site", site)
+    soon = datetime.now(UTC) + timedelta(hours=20)
+    later = datetime.now(UTC) + timedelta(days=3)
+    hooks = {t: platform.by_topic(t) for t in TOPICS}
+    platform.held[hooks["order.created"].remote_id] = replace(
+        hooks["order.created"], expires_at=soon
+    )
+    platform.held[hooks["product.updated"].remote_id] = replace(
+        hooks["product.updated"], expires_at=later
+    )
+    platform.calls.clear()
+
+    subscriptions.keep(keeper, "site", site)
+
+    assert platform.calls == [("update", "order.created")]
+    assert "renewed" in (_rows(keeper, site)["order.created"].last_action or "")
+
+
+def test_a_pass_killed_before_recording_is_not_repeated(
+    keeper: Context, platform: FakeConnection, site: int
+) -> None:
+    """The platform holds ours (our URL and topic) but no row says so: adopted."""
+    url = f"{PUBLIC}/webhooks/woocommerce/{site}"
+    for topic in TOPICS:
+        platform.create_subscription(SubscriptionSpec(topic, url, "s"))
+    platform.calls.clear()
+
+    subscriptions.register(keeper, "site", site)
+
+    assert platform.calls == []
+    assert {row.remote_id for row in _rows(keeper, site).values()} == set(platform.held)
+
+
+def test_a_platform_that_cannot_be_reached_leaves_the_rows_failed_and_says_why(
+    keeper: Context, platform: FakeConnection, site: int
+) -> None:
+    platform.listing_fails = True
+
+    shown = subscriptions.keep(keeper, "site", site)
+
+    assert {s["state"] for s in shown} == {"failed"}
+    assert all("503" in (s["last_error"] or "") for s in shown)
+    platform.listing_fails = False
+    assert {s["state"] for s in subscriptions.keep(keeper, "site", site)} == {"active"}
+
+
+def test_without_public_url_nothing_is_registered(
+    service: Context, platform: FakeConnection, site: int
+) -> None:
+    assert subscriptions.keep(service, "site", site) == []
+    assert platform.calls == []
+
+
+def test_a_platform_without_a_subscriptions_api_gets_manual_steps(
+    keeper: Context, platform: FakeConnection, site: int
+) -> None:
+    platform.topics = ()
+
+    shown = subscriptions.register(keeper, "site", site)
+    steps = subscriptions.manual_steps(keeper, "site", site)
+
+    assert [(s["topic"], s["state"]) for s in shown] == [("manual", "manual")]
+    assert steps and f"{PUBLIC}/webhooks/woocommerce/{site}" in steps[0]
+
+
+def test_unregister_deletes_what_we_registered(
+    keeper: Context, platform: FakeConnection, site: int
+) -> None:
+    subscriptions.register(keeper, "site", site)
+
+    subscriptions.unregister(keeper, "site", site)
+
+    assert platform.held == {}
+
+
+def test_shopify_needs_its_client_secret_before_registering(
+    keeper: Context, platform: FakeConnection, db: sessionmaker[Session], vault: Vault
+) -> None:
+    with transaction(db) as session:
+        shop = make_site(
+            session,
+            vault,
+            make_source(session, vault),
+            platform="shopify",
+            webhook_secret_sealed=None,
+        ).id
+    with pytest.raises(Invalid, match="client secret"):
+        subscriptions.register(keeper, "site", shop)
+    assert platform.calls == []
