@@ -13,6 +13,7 @@ from models import Site
 from sync.context import Context
 from sync.progress import current_run, recent_items
 from sync.sites import describe_site, last_received
+from sync.subscriptions import describe_rows
 
 #: Recently synced items shown per site.
 RECENT = 10
@@ -26,6 +27,9 @@ def site_overview(session: Session, site: Site) -> dict[str, Any]:
             "last_received_at": last_received(session, site.id),
         },
         "run": current_run(session, site.id),
+        # The store's subscriptions, then its ERP's (which feed it too).
+        "subscriptions": describe_rows(session, "site", site.id)
+        + describe_rows(session, "source", site.source_id),
         "recent_items": recent_items(session, site.id, RECENT),
     }
 

@@ -100,6 +100,13 @@ def check_connection(
         raise Invalid(f"{platform} could not be reached: {error}") from None
 
 
+def check_owner(ctx: Context, kind: str, owner_id: int) -> dict[str, Any]:
+    """`check_connection` of a saved site or source (`stocksync sites test`)."""
+    owner = _owner(ctx, kind, owner_id)
+    check_connection(ctx, owner.platform, owner.base_url, owner.credentials)
+    return {kind: owner_id, "platform": owner.platform, "ok": True}
+
+
 def subscription_secret(platform: str, stored: str | Mapping[str, str] | None) -> str | None:
     """The secret a subscription carries, from its owner's webhook secret: WooCommerce's
     webhook secret, BigCommerce's header secret, Business Central's `clientState`, the
@@ -451,24 +458,30 @@ def keep_all(ctx: Context) -> dict[str, int]:
 def describe(ctx: Context, kind: str, owner_id: int) -> list[dict[str, Any]]:
     """An owner's subscriptions as the API, CLI and dashboard show them (no secret)."""
     with ctx.sessions() as session:
-        rows = session.scalars(
-            select(Subscription).where(_owner_column(kind) == owner_id).order_by(Subscription.topic)
-        ).all()
-        return [
-            {
-                "topic": row.topic,
-                "state": row.state.value,
-                "url": row.url,
-                "remote_id": row.remote_id,
-                "expires_at": _iso(row.expires_at),
-                "last_delivery_at": _iso(row.last_delivery_at),
-                "last_checked_at": _iso(row.last_checked_at),
-                "last_action": row.last_action,
-                "last_action_at": _iso(row.last_action_at),
-                "last_error": row.last_error,
-            }
-            for row in rows
-        ]
+        _row(session, kind, owner_id)  # NotFound for no such owner
+        return describe_rows(session, kind, owner_id)
+
+
+def describe_rows(session: Session, kind: str, owner_id: int) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(Subscription).where(_owner_column(kind) == owner_id).order_by(Subscription.topic)
+    ).all()
+    return [
+        {
+            "owner": kind,
+            "topic": row.topic,
+            "state": row.state.value,
+            "url": row.url,
+            "remote_id": row.remote_id,
+            "expires_at": _iso(row.expires_at),
+            "last_delivery_at": _iso(row.last_delivery_at),
+            "last_checked_at": _iso(row.last_checked_at),
+            "last_action": row.last_action,
+            "last_action_at": _iso(row.last_action_at),
+            "last_error": row.last_error,
+        }
+        for row in rows
+    ]
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from api.admin.connections import connections
 from api.admin.http import IdConverter, error_response
 from api.admin.openapi import openapi
 from api.admin.overview import overview
@@ -19,7 +20,17 @@ from api.admin.stats import stats
 from api.admin.subscriptions import subscriptions
 from api.admin.webhook_log import webhook_log
 
-BLUEPRINTS = (openapi, runs, sites, sources, stats, subscriptions, webhook_log, overview)
+BLUEPRINTS = (
+    openapi,
+    runs,
+    sites,
+    sources,
+    connections,
+    stats,
+    subscriptions,
+    webhook_log,
+    overview,
+)
 
 
 def _http_error(error: HTTPException) -> HTTPException | tuple[Response, int]:

@@ -334,6 +334,24 @@ _WEBHOOKS = _object(
     {"site_id": ID, "webhooks_active": {"type": "boolean"}, "last_received_at": TIME}
 )
 _SOURCE_WEBHOOKS = _object({"source_id": ID, "webhooks_active": {"type": "boolean"}})
+_PLATFORM_SUBSCRIPTION = _object(
+    {
+        "owner": {"enum": ["site", "source"]},
+        "topic": {"type": "string", "description": "The platform's topic, scope or resource."},
+        "state": {"enum": ["active", "disabled", "missing", "manual", "failed"]},
+        "url": {"type": "string"},
+        "remote_id": nullable("string"),
+        "expires_at": TIME,
+        "last_delivery_at": {**TIME, "description": "Latest request logged for its owner."},
+        "last_checked_at": TIME,
+        "last_action": nullable("string"),
+        "last_action_at": TIME,
+        "last_error": nullable("string"),
+    }
+)
+_CONNECTION_CHECK = _object(
+    {"platform": {"type": "string"}, "ok": {"type": "boolean"}}, required=["platform", "ok"]
+)
 _COUNTS = {name: {"type": "integer"} for name in ("total", "pending", "processing", "completed")}
 
 _RESERVATION = _object(
@@ -389,6 +407,8 @@ COMPONENTS: dict[str, Schema] = {
     "Oversold": _OVERSOLD,
     "WebhookLogRow": _LOG_ROW,
     "Subscription": _SUBSCRIPTION,
+    "PlatformSubscription": _PLATFORM_SUBSCRIPTION,
+    "ConnectionCheck": _CONNECTION_CHECK,
     "WebhookState": _WEBHOOKS,
     "SourceWebhookState": _SOURCE_WEBHOOKS,
     "Stats": _object(

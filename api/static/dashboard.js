@@ -66,6 +66,30 @@ function renderWebhooks(card, site) {
   time.dateTime = site.webhooks.last_received_at || "";
 }
 
+function renderSubscriptions(card, subscriptions) {
+  const counts = {};
+  for (const sub of subscriptions) counts[sub.state] = (counts[sub.state] || 0) + 1;
+  const summary = Object.entries(counts).map(([state, n]) => `${n} ${state}`).join(", ");
+  card.querySelector(".subscription-summary").textContent =
+    summary || "none registered (set PUBLIC_URL, or set them up by hand)";
+  card.querySelector(".subscriptions").dataset.lapsed =
+    String(subscriptions.some((sub) => sub.state !== "active" && sub.state !== "manual"));
+  const body = card.querySelector(".subscription-rows");
+  body.replaceChildren();
+  for (const sub of subscriptions) {
+    const row = document.createElement("tr");
+    row.dataset.state = sub.state;
+    cell(row, sub.owner === "site" ? "store" : "ERP");
+    cell(row, sub.topic);
+    cell(row, sub.state);
+    cell(row, sub.expires_at ? new Date(sub.expires_at).toLocaleString() : "never");
+    cell(row, ago(sub.last_delivery_at));
+    cell(row, ago(sub.last_checked_at));
+    cell(row, [sub.last_action, sub.last_error].filter(Boolean).join(" · "));
+    body.appendChild(row);
+  }
+}
+
 function renderRun(card, run) {
   const live = run && ["queued", "running", "paused"].includes(run.status);
   card.dataset.runId = run ? run.id : "";
@@ -110,6 +134,7 @@ async function poll() {
       const card = document.getElementById(`site-${site.id}`);
       if (!card) continue; // a site added since the page loaded: shown after a reload
       renderWebhooks(card, site);
+      renderSubscriptions(card, site.subscriptions);
       renderRun(card, site.run);
       renderItems(card, site.recent_items);
     }
