@@ -9,7 +9,11 @@ question handles what a fixed-time trigger gets wrong (docs/architecture.md flow
   but 02:00 once, and the local date has one run either way.
 - **Beat down at 2 AM.** When it comes back (same local date) the site is still past
   its hour with no run: the run starts then, once.
-- **New sites** get their first run at the next beat.
+- **New sites** get their first run at their next `full_sync_hour`, never at the next
+  beat: a site added at 10:00 is not written live a minute later, before anyone could
+  look at what its first run would change (`sites add` says when it runs; an operator
+  may start one earlier). A site is due on a local date only if it existed at that
+  date's hour.
 - **Two beats at once.** Both may find the site due; the unique index
   `uq_sync_runs_full_per_day` on (site, local date) lets only one insert succeed.
 - **A run already going** (an operator's, or one an ERP `collection` notice started):
@@ -45,14 +49,30 @@ def due_date(now: datetime, timezone: str, hour: int) -> date | None:
     return local.date() if local.hour >= hour else None
 
 
+def existed_at_hour(created_at: datetime, timezone: str, hour: int, local_date: date) -> bool:
+    """Whether a site added at `created_at` existed at `hour`:00 of `local_date` there.
+
+    Compared as local (date, hour) pairs, so a DST night's missing or doubled hour
+    needs no arithmetic: added at 01:30 on a spring-forward night, the site is due at
+    03:00, the first local time past 02:00."""
+    local = created_at.astimezone(ZoneInfo(timezone))
+    return (local.date(), local.hour) < (local_date, hour)
+
+
 def due_sites(session: Session, now: datetime) -> list[tuple[int, date]]:
     """(site id, local date) of every active site due and without its full run."""
     candidates: list[tuple[int, date]] = []
-    for site_id, timezone, hour in session.execute(
-        select(Site.id, Site.timezone, Site.full_sync_hour).where(Site.active).order_by(Site.id)
+    for site_id, timezone, hour, created_at in session.execute(
+        select(Site.id, Site.timezone, Site.full_sync_hour, Site.created_at)
+        .where(Site.active)
+        .order_by(Site.id)
     ):
         try:
             local_date = due_date(now, timezone, hour)
+            if local_date is not None and not existed_at_hour(
+                created_at, timezone, hour, local_date
+            ):
+                continue
         except (ZoneInfoNotFoundError, ValueError):
             # Zones are validated when a site is saved; one bad row must not stop the
             # other sites' runs, so it is logged and skipped.

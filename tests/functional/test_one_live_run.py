@@ -84,7 +84,9 @@ def test_manual_nightly_and_collection_starts_race_to_one_run(
 ) -> None:
     with transaction(db) as session:
         source = make_source(session, vault)
-        site_id = make_site(session, vault, source, full_sync_hour=0).id
+        # Added before the nights raced over, so each is due (schedules/due.py).
+        added = datetime(2026, 10, 1, tzinfo=UTC)
+        site_id = make_site(session, vault, source, full_sync_hour=0, created_at=added).id
         source_id = source.id
     with running(create_app(settings)) as base:
         for day in range(1, ROUNDS + 1):

@@ -70,11 +70,18 @@ def test_a_site_is_due_once_its_local_time_passes_its_hour(
     assert due_date(now, zone, 2) == expected
 
 
-def _sites(db: sessionmaker[Session], vault: Vault, *zones: str) -> dict[str, int]:
+#: When the tests' sites were added: before every night they test.
+LONG_AGO = utc(2020, 1, 1)
+
+
+def _sites(
+    db: sessionmaker[Session], vault: Vault, *zones: str, added: datetime = LONG_AGO
+) -> dict[str, int]:
     with transaction(db) as session:
         source = make_source(session, vault)
         return {
-            zone: make_site(session, vault, source, name=zone, timezone=zone).id for zone in zones
+            zone: make_site(session, vault, source, name=zone, timezone=zone, created_at=added).id
+            for zone in zones
         }
 
 
@@ -136,8 +143,8 @@ def test_inactive_sites_and_finished_manual_runs_do_not_count(
 ) -> None:
     with transaction(db) as session:
         source = make_source(session, vault)
-        asleep = make_site(session, vault, source, name="asleep", active=False)
-        awake = make_site(session, vault, source, name="awake")
+        asleep = make_site(session, vault, source, name="asleep", active=False, created_at=LONG_AGO)
+        awake = make_site(session, vault, source, name="awake", created_at=LONG_AGO)
         run_row(session, awake.id, status=RunStatus.COMPLETED, local_date=date(2026, 11, 22))
     assert len(start_due_runs(ctx, utc(2026, 11, 22, 3, 0))) == 1
     assert [site for site, _ in _runs(db)] == [awake.id] and asleep.id != awake.id
@@ -238,3 +245,27 @@ def test_a_paused_run_holding_the_nightly_is_a_warning(
         if record.getMessage() == "schedules.due.not_started"
     }
     assert levels == {sites["UTC"]: "WARNING", sites["Asia/Kolkata"]: "INFO"}
+
+
+def test_a_site_added_after_its_hour_waits_for_the_next_night(
+    db: sessionmaker[Session], vault: Vault, ctx: Context
+) -> None:
+    """Added at 10:00 local, a site is not synced live a minute later: its first run
+    is the next 02:00, which `sites add` announces (issue 21, item 6)."""
+    site = _sites(db, vault, "Europe/Paris", added=utc(2026, 12, 4, 9, 0))["Europe/Paris"]
+
+    assert start_due_runs(ctx, utc(2026, 12, 4, 9, 5)) == []
+    assert start_due_runs(ctx, utc(2026, 12, 4, 22, 0)) == []
+    started = start_due_runs(ctx, utc(2026, 12, 5, 1, 0))  # 02:00 in Paris
+
+    assert _runs(db) == [(site, date(2026, 12, 5))] and len(started) == 1
+
+
+def test_a_site_added_before_its_hour_runs_that_night(
+    db: sessionmaker[Session], vault: Vault, ctx: Context
+) -> None:
+    site = _sites(db, vault, "UTC", added=utc(2026, 12, 4, 0, 30))["UTC"]
+
+    start_due_runs(ctx, utc(2026, 12, 4, 2, 0))
+
+    assert _runs(db) == [(site, date(2026, 12, 4))]
