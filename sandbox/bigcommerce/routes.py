@@ -21,6 +21,7 @@ from sandbox.base import current_state, pages
 from sandbox.bigcommerce.catalog import product_json, variant_json
 from sandbox.bigcommerce.orders import STOCK_BEHAVIORS
 from sandbox.bigcommerce.problems import Problem, problem_response
+from sandbox.bigcommerce.scopes import MISSING_SCOPE, missing_scope
 from sandbox.bigcommerce.state import BigCommerceState, Rejected
 
 #: Catalog page size: 50 by default, 250 at most (`LimitParam`, docs/platforms.md section 4).
@@ -45,8 +46,9 @@ def _state() -> BigCommerceState:
 
 @blueprint.before_request
 def authenticate() -> Response | None:
-    """The store hash in the path and the store's API token; a blueprint hook, so
-    unknown routes fall through to a 404 and `/_sandbox/*` is never checked."""
+    """The store hash in the path, the store's API token and the scope the route needs
+    (`sandbox.bigcommerce.scopes`); a blueprint hook, so unknown routes fall through to
+    a 404 and `/_sandbox/*` is never checked."""
     state = _state()
     store_hash = (request.view_args or {}).get("store_hash")
     token = request.headers.get("X-Auth-Token", "")
@@ -54,6 +56,9 @@ def authenticate() -> Response | None:
         token.encode(), state.access_token.encode()
     ):
         return problem_response(401, "You are not authorized to access this store")
+    path = request.path.removeprefix(f"/stores/{store_hash}/")
+    if missing_scope(path, request.method, state.scopes) is not None:
+        return problem_response(403, MISSING_SCOPE)
     return None
 
 
