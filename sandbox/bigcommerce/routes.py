@@ -22,7 +22,7 @@ from sandbox.bigcommerce.catalog import product_json, variant_json
 from sandbox.bigcommerce.orders import STOCK_BEHAVIORS
 from sandbox.bigcommerce.problems import Problem, problem_response
 from sandbox.bigcommerce.scopes import MISSING_SCOPE, missing_scope
-from sandbox.bigcommerce.state import BigCommerceState, Rejected
+from sandbox.bigcommerce.state import DEFAULT_LOCATION, BigCommerceState, Rejected
 
 #: Catalog page size: 50 by default, 250 at most (`LimitParam`, docs/platforms.md section 4).
 DEFAULT_LIMIT = 50
@@ -156,6 +156,23 @@ def put_absolute(store_hash: str) -> Response:
         raise Problem(422, _bracketed(exc.messages)) from exc
     state.record_write(request.path, len(items))
     return jsonify({"transaction_id": str(uuid.uuid4())})
+
+
+@blueprint.get("/inventory/locations/<int:location_id>/items")
+def list_location_items(store_hash: str, location_id: int) -> Response:
+    """Levels at a location (`reference/inventory.v3.yml`; 404 for an unknown location).
+    A subset of `LocationItemsResponse`: the identity and the on-hand level."""
+    state = _state()
+    if location_id != DEFAULT_LOCATION:
+        raise Problem(404, f"Location with id {location_id} not found")
+    return _listing(
+        state,
+        state.variants,
+        lambda v: {
+            "identity": {"sku": v.sku, "variant_id": v.id, "product_id": v.product_id},
+            "total_inventory_onhand": v.level,
+        },
+    )
 
 
 def _listing(
