@@ -80,8 +80,8 @@ class BigCommerceConnection:
         self._store_hash = credentials["store_hash"]
 
     def check(self) -> None:
-        """One cheap read from each scope family stocksync uses; the first refusal
-        becomes a `ConnectionProblem` naming what to change."""
+        """One cheap read from each scope family stocksync uses, then the hooks it will
+        keep; the first refusal becomes a `ConnectionProblem` naming what to change."""
         reads = (
             ("v3/catalog/products", "Products"),
             ("v2/orders", "Orders"),
@@ -99,6 +99,8 @@ class BigCommerceConnection:
                         status=404,
                     ) from exc
                 raise self._problem(exc, f"the API account lacks the {scope} scope") from exc
+        with self._refusals():
+            self._http.request("GET", "v3/hooks", params={"limit": 1})
 
     def list_subscriptions(self) -> list[RemoteSubscription]:
         """Every hook of this API account, following `meta.pagination`."""

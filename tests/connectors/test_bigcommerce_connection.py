@@ -183,6 +183,7 @@ def test_check_passes_with_every_scope() -> None:
         "GET /stores/<store_hash>/v2/orders": 1,
         "GET /stores/<store_hash>/v3/settings/inventory": 1,
         "GET /stores/<store_hash>/v3/inventory/locations/<int:location_id>/items": 1,
+        "GET /stores/<store_hash>/v3/hooks": 1,
     }
 
 
