@@ -1,8 +1,9 @@
 """The BigCommerce sandbox's app: its V3 routes, quota headers and problem-shaped errors.
 
-Routes live under `/stores/<store_hash>/v3/` (`sandbox.bigcommerce.routes`), with the V2
-order reads and the `/_sandbox/orders` knobs in `sandbox.bigcommerce.order_routes`; the world
-they act on is `sandbox.bigcommerce.state.BigCommerceState`.
+Routes live under `/stores/<store_hash>/v3/` (`sandbox.bigcommerce.routes`, and the
+hooks in `sandbox.bigcommerce.hook_routes`), with the V2 order reads and the
+`/_sandbox/orders` knobs in `sandbox.bigcommerce.order_routes`; the world they act on is
+`sandbox.bigcommerce.state.BigCommerceState`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from flask import Flask, Response, request
 
 from sandbox.app import make_app
 from sandbox.base import SandboxConfig, SandboxState, current_state
+from sandbox.bigcommerce.hook_routes import hooks
 from sandbox.bigcommerce.order_routes import control as order_control
 from sandbox.bigcommerce.order_routes import v2
 from sandbox.bigcommerce.problems import Problem, problem_response, set_quota_headers
@@ -67,6 +69,7 @@ def create_app(config: SandboxConfig) -> Flask:
     app.register_error_handler(404, on_not_found)
     app.register_error_handler(405, on_bad_method)
     app.register_blueprint(blueprint)
+    app.register_blueprint(hooks)
     app.register_blueprint(v2)
     app.register_blueprint(order_control)
     return app

@@ -1,8 +1,9 @@
 """The BigCommerce sandbox's order routes: the V2 reads and the `/_sandbox/orders` knobs.
 
 V2 (`/stores/<store_hash>/v2/`, `reference/orders.v2.oas2.yml`, docs/platforms.md
-section 4): `GET /orders/{id}` and `GET /orders/{id}/products`, behind the same
-authentication, faults and quota as the V3 routes. V2 answers bare JSON arrays and
+section 4): `GET /orders` (for a scope check), `GET /orders/{id}` and
+`GET /orders/{id}/products`, behind the same authentication, faults and quota as the V3
+routes. V2 answers bare JSON arrays and
 objects, not V3's `{data, meta}`, and its errors are `[{"status", "message"}]`.
 Modelled (UNCONFIRMED): a page of products past the last answers 204 with no body, as
 V2 collections are widely reported to; `limit` over 250 is refused with 422 as V3 does.
@@ -48,6 +49,22 @@ def _v2_error(status: int, message: str) -> Response:
     response = jsonify([{"status": status, "message": message}])
     response.status_code = status
     return response
+
+
+@v2.get("/orders")
+def list_orders(store_hash: str) -> Response:
+    """Orders by id, paged like the products of an order (204 past the last)."""
+    state = _state()
+    page = int_arg("page", 1, low=1)
+    limit = int_arg("limit", DEFAULT_LIMIT, low=1)
+    if limit > MAX_LIMIT:
+        return _v2_error(422, f"The limit must be between 1 and {MAX_LIMIT}")
+    with state.lock:
+        ordered = [state.orders.by_id[key] for key in sorted(state.orders.by_id)]
+        rows = [order_json(order) for order in pages(ordered, page, limit)]
+    if not rows:
+        return Response(status=204)
+    return jsonify(rows)
 
 
 @v2.get("/orders/<int:order_id>")

@@ -21,7 +21,8 @@ from sandbox.base import current_state, pages
 from sandbox.bigcommerce.catalog import product_json, variant_json
 from sandbox.bigcommerce.orders import STOCK_BEHAVIORS
 from sandbox.bigcommerce.problems import Problem, problem_response
-from sandbox.bigcommerce.state import BigCommerceState, Rejected
+from sandbox.bigcommerce.scopes import MISSING_SCOPE, missing_scope
+from sandbox.bigcommerce.state import DEFAULT_LOCATION, BigCommerceState, Rejected
 
 #: Catalog page size: 50 by default, 250 at most (`LimitParam`, docs/platforms.md section 4).
 DEFAULT_LIMIT = 50
@@ -45,8 +46,9 @@ def _state() -> BigCommerceState:
 
 @blueprint.before_request
 def authenticate() -> Response | None:
-    """The store hash in the path and the store's API token; a blueprint hook, so
-    unknown routes fall through to a 404 and `/_sandbox/*` is never checked."""
+    """The store hash in the path, the store's API token and the scope the route needs
+    (`sandbox.bigcommerce.scopes`); a blueprint hook, so unknown routes fall through to
+    a 404 and `/_sandbox/*` is never checked."""
     state = _state()
     store_hash = (request.view_args or {}).get("store_hash")
     token = request.headers.get("X-Auth-Token", "")
@@ -54,6 +56,9 @@ def authenticate() -> Response | None:
         token.encode(), state.access_token.encode()
     ):
         return problem_response(401, "You are not authorized to access this store")
+    path = request.path.removeprefix(f"/stores/{store_hash}/")
+    if missing_scope(path, request.method, state.scopes) is not None:
+        return problem_response(403, MISSING_SCOPE)
     return None
 
 
@@ -151,6 +156,23 @@ def put_absolute(store_hash: str) -> Response:
         raise Problem(422, _bracketed(exc.messages)) from exc
     state.record_write(request.path, len(items))
     return jsonify({"transaction_id": str(uuid.uuid4())})
+
+
+@blueprint.get("/inventory/locations/<int:location_id>/items")
+def list_location_items(store_hash: str, location_id: int) -> Response:
+    """Levels at a location (`reference/inventory.v3.yml`; 404 for an unknown location).
+    A subset of `LocationItemsResponse`: the identity and the on-hand level."""
+    state = _state()
+    if location_id != DEFAULT_LOCATION:
+        raise Problem(404, f"Location with id {location_id} not found")
+    return _listing(
+        state,
+        state.variants,
+        lambda v: {
+            "identity": {"sku": v.sku, "variant_id": v.id, "product_id": v.product_id},
+            "total_inventory_onhand": v.level,
+        },
+    )
 
 
 def _listing(

@@ -5,6 +5,15 @@ requests BigCommerce refuses whole (a 422 that saves nothing, docs/platforms.md 
 and the inventory webhook each change sends (section 3). Orders live in `orders` (an
 `OrderDesk`), which moves levels here, under the same lock, as the store's inventory
 settings say.
+
+Webhooks: every event goes, as before, to the one configured `webhook_url` with the
+configured secret header, and also to every active hook registered through
+`/v3/hooks` (`sandbox.bigcommerce.hook_routes`) whose scope matches, with that hook's
+`headers` echoed. Failed deliveries are counted by the `HookBook`; a hook failing for
+48 h on the sandbox clock, or idle for 90 days, is deactivated
+(`sandbox.bigcommerce.hook_rules`). The sandbox does not retry: where BigCommerce would
+retry a failed event for 48 h, and keep the hook if a retry got through, the sandbox
+deactivates it when the 48 h are up unless a later delivery succeeded meanwhile.
 """
 
 from __future__ import annotations
@@ -17,15 +26,19 @@ from typing import Any
 from sandbox.accounts import credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bigcommerce.catalog import Variant, seed_products
+from sandbox.bigcommerce.hook_rules import LAST_EVENT, deactivation_due, scope_matches
 from sandbox.bigcommerce.order_desk import OrderDesk
 from sandbox.bigcommerce.orders import InventorySettings
+from sandbox.bigcommerce.scopes import granted_scopes
 from sandbox.bigcommerce.webhooks import (
+    SECRET_HEADER,
     envelope,
     inventory_payload,
     order_data,
     product_payload,
     signed_headers,
 )
+from sandbox.hooks import Hook, HookBook
 
 #: Most stock one item may hold at one location (docs/platforms.md section 4).
 MAX_LEVEL = 2_147_483_647
@@ -51,6 +64,11 @@ class BigCommerceState(SandboxState):
         self.access_token = credentials["access_token"]
         self.client_secret = credentials["client_secret"]
         self.store_id = credentials["store_id"]
+        #: The API account's client id, which its hooks name (`webhook_Full.client_id`).
+        self.client_id = credentials.get("client_id") or f"sandbox-client-{self.store_hash}"
+        self.scopes = granted_scopes(credentials)
+        self.hooks = HookBook(self.clock, self.webhooks, self.reach)
+        self.hooks.on_failure = self._deactivate_if_due
         self.products = seed_products(config.items, config.drift, config.seed)
         self.product_by_id = {product.id: product for product in self.products}
         self.variants = [variant for product in self.products for variant in product.variants]
@@ -187,7 +205,7 @@ class BigCommerceState(SandboxState):
     ) -> None:
         """One inventory webhook per changed level: the new level, or with `by_order`
         the order's change (`sandbox.bigcommerce.webhooks.inventory_payload`)."""
-        if self.config.webhook_url is None:
+        if self.config.webhook_url is None and not self.hooks.all():
             return
         for variant, value in changes:
             by_variant = self.product_by_id[variant.product_id].tracking == "variant"
@@ -250,18 +268,42 @@ class BigCommerceState(SandboxState):
         )
 
     def _send(self, payload: dict[str, Any]) -> None:
-        """Deliver one event, signed as BigCommerce signs (docs/platforms.md sections 3, 9)."""
-        url = self.config.webhook_url
-        if url is None:
-            return
+        """Deliver one event to the configured webhook and to every active hook whose
+        scope matches, signed as BigCommerce signs (docs/platforms.md sections 3, 9)."""
         body = json.dumps(payload).encode()
-        headers = signed_headers(
-            body,
-            client_secret=self.client_secret,
-            custom_secret=self.config.webhook_secret,
-            timestamp=int(time.time()),
-        )
-        self.webhooks.send(url, body, headers)
+        # Real time, not the sandbox clock: receivers check it against their own clock.
+        timestamp = int(time.time())
+        url = self.config.webhook_url
+        if url is not None:
+            headers = signed_headers(
+                body,
+                client_secret=self.client_secret,
+                hook_headers={SECRET_HEADER: self.config.webhook_secret},
+                timestamp=timestamp,
+            )
+            self.webhooks.send(url, body, headers)
+        now = self.clock.now()
+        for hook in self.hooks.all():
+            if hook.active and scope_matches(hook.topic, payload["scope"]):
+                hook.extra[LAST_EVENT] = now
+                headers = signed_headers(
+                    body,
+                    client_secret=self.client_secret,
+                    hook_headers=hook.extra.get("headers") or {},
+                    timestamp=timestamp,
+                )
+                self.hooks.deliver(hook, body, headers)
+
+    def clock_advanced(self) -> None:
+        """Deactivate the hooks BigCommerce would have by now (`deactivation_due`)."""
+        for hook in self.hooks.all():
+            self._deactivate_if_due(hook)
+
+    def _deactivate_if_due(self, hook: Hook) -> None:
+        """`is_active` false once the hook failed for 48 h or idled for 90 days; also
+        the book's `on_failure`, run after it counted a failed delivery."""
+        if deactivation_due(hook, self.clock.now()):
+            hook.active = False
 
 
 def _as_int(value: Any) -> int | None:

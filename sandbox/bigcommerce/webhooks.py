@@ -17,13 +17,15 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 SKU_SCOPE = "store/sku/inventory/updated"
 PRODUCT_SCOPE = "store/product/inventory/updated"
 SKU_ORDER_SCOPE = "store/sku/inventory/order/updated"
 PRODUCT_ORDER_SCOPE = "store/product/inventory/order/updated"
-#: The custom header the sandbox's hooks are "created" with (docs/platforms.md section 3).
+#: The custom header the sandbox's configured webhook (`SandboxConfig.webhook_url`) is
+#: "created" with, and stocksync's hooks are (docs/platforms.md section 3).
 SECRET_HEADER = "X-Webhook-Secret"
 
 
@@ -100,20 +102,23 @@ def envelope(
 
 
 def signed_headers(
-    body: bytes, *, client_secret: str, custom_secret: str, timestamp: int
+    body: bytes, *, client_secret: str, hook_headers: Mapping[str, str], timestamp: int
 ) -> dict[str, str]:
-    """Standard Webhooks headers for `body` (docs/platforms.md section 9) plus the custom one.
+    """Standard Webhooks headers for `body` (docs/platforms.md section 9) plus the hook's own.
 
     Signed content is `"{id}.{timestamp}.{body}"`; the signature is `v1,` and the base64
-    HMAC-SHA256 of it, keyed with the client secret's raw bytes.
+    HMAC-SHA256 of it, keyed with the client secret's raw bytes. `hook_headers` are the
+    `headers` the hook was created with, echoed on every callback (section 3): where
+    stocksync's `X-Webhook-Secret` travels. Each call makes a new `webhook-id`: every
+    delivery to every hook is its own message.
     """
     msg_id = f"msg_{uuid.uuid4().hex}"
     signed = f"{msg_id}.{timestamp}.".encode() + body
     digest = hmac.new(client_secret.encode(), signed, hashlib.sha256).digest()
     return {
+        **hook_headers,
         "Content-Type": "application/json",
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": f"v1,{base64.b64encode(digest).decode()}",
-        SECRET_HEADER: custom_secret,
     }
