@@ -33,7 +33,8 @@ CREDENTIAL_KEYS: dict[str, tuple[CredentialKey, ...]] = {
         CredentialKey(
             "access_token",
             True,
-            "API account token: Products modify, Orders read, Information & settings read",
+            "API account token: Products read, Store Inventory modify, Orders read, "
+            "Information & Settings read",
         ),
         CredentialKey("location_id", False, "inventory location id (default 1)"),
     ),

@@ -77,7 +77,7 @@ def post_faults() -> Response:
     if "rate_limit" in changes and changes["rate_limit"] is not None:
         changes["rate_limit"] = tuple(changes["rate_limit"])
     state.set_faults(**changes)
-    return jsonify(asdict(state.config) | {"credentials": "hidden"})
+    return jsonify(asdict(state.config) | {"credentials": "hidden", "webhook_secret": "hidden"})
 
 
 @blueprint.post("/reset-stats")
