@@ -239,12 +239,7 @@ def keep(ctx: Context, kind: str, owner_id: int, *, heal: bool = True) -> list[d
             log.warning("subscriptions.lock_lost", extra={"owner": f"{kind}:{owner_id}"})
     lapsed = [o for o in outcomes if o.lapsed]
     if heal and lapsed:
-        reconcile(
-            ctx,
-            kind,
-            owner_id,
-            because=", ".join(f"{o.topic} {o.action or o.error}" for o in lapsed),
-        )
+        reconcile(ctx, kind, owner_id, {o.topic: o.action or "" for o in lapsed})
     return describe(ctx, kind, owner_id)
 
 
@@ -358,9 +353,10 @@ def _last_delivery(session: Session, owner: Owner) -> datetime | None:
     return stamp
 
 
-def reconcile(ctx: Context, kind: str, owner_id: int, *, because: str) -> list[int]:
-    """Catch up on what lapsed subscriptions missed: a run of the site, or of every
-    active site of the source; the run ids. A site with a live run is left to it."""
+def reconcile(ctx: Context, kind: str, owner_id: int, lapsed: Mapping[str, str]) -> list[int]:
+    """Catch up on what lapsed subscriptions missed (`lapsed`: topic -> what the keeper
+    did about it): a run of the site, or of every active site of the source; the run
+    ids. A site with a live run is left to it. The lapsed rows say which run it was."""
     with ctx.sessions() as session:
         if kind == "site":
             site_ids = [owner_id]
@@ -383,15 +379,19 @@ def reconcile(ctx: Context, kind: str, owner_id: int, *, because: str) -> list[i
     note = (
         f"reconciled by run {', '.join(map(str, started))}"
         if started
-        else "reconcile: a run was already going"
+        else "a run already going reconciles it"
     )
     with transaction(ctx.sessions) as session:
-        for row in session.scalars(select(Subscription).where(_owner_column(kind) == owner_id)):
-            if row.last_action and row.last_action_at is not None:
-                row.last_action = f"{row.last_action}; {note}"
+        rows = session.scalars(
+            select(Subscription).where(
+                _owner_column(kind) == owner_id, Subscription.topic.in_(list(lapsed))
+            )
+        )
+        for row in rows:
+            row.last_action = f"{row.last_action}; {note}"
     log.warning(
         "subscriptions.healed",
-        extra={"owner": f"{kind}:{owner_id}", "because": because, "runs": started},
+        extra={"owner": f"{kind}:{owner_id}", "lapsed": dict(lapsed), "runs": started},
     )
     return started
 

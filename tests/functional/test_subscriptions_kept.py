@@ -1,0 +1,134 @@
+"""Subscriptions that stocksync registers and keeps, through the real path: the keeper's
+calls go over HTTP to the platform sandboxes, which deliver to the receiver through a
+public https name (a reverse proxy, `SandboxConfig.forward`), and a real worker runs
+what the keeper starts.
+
+The outage is the issue's: the receiver unreachable long enough that the platform gives
+up on our subscriptions (its own clock advanced), while the ERP changes stock that no
+notice reports. When the receiver is back, one keeper pass with no operator action
+leaves every subscription active and every store equal to its ERP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import SyncRun, WebhookLog
+from models.crypto import Vault
+from sandbox.base import SandboxState
+from sandbox.hooks import Hook, HookBook
+from settings import Settings
+from sync import subscriptions
+from sync.context import Context
+from tests.support.live import LiveStack, live_stack
+from tests.support.stack import finished, wait_for
+
+#: Where the platforms reach the receiver: https on 443, as BigCommerce requires.
+PUBLIC = "https://hooks.stocksync.test"
+#: Nothing listens here: the receiver, as the platforms see it during the outage.
+DOWN = "http://127.0.0.1:9"
+
+
+@dataclass
+class Kept:
+    path: LiveStack
+    ctx: Context
+
+    @property
+    def store(self) -> SandboxState:
+        return self.path.stack.store
+
+    def route(self, target: str) -> None:
+        """Point the public name at `target` for both platforms."""
+        for state in (self.path.stack.store, self.path.stack.erp):
+            state.set_faults(forward={PUBLIC: target})
+
+
+@contextmanager
+def kept(
+    settings: Settings, db: sessionmaker[Session], vault: Vault, platform: str
+) -> Iterator[Kept]:
+    with live_stack(settings, db, vault, platform, items=200, drift=0.0, synced=True) as path:
+        ctx = replace(path.context, settings=replace(path.context.settings, public_url=PUBLIC))
+        view = Kept(path, ctx)
+        view.route(path.receiver_url)
+        yield view
+
+
+def _logged(db: sessionmaker[Session], provider: str) -> int:
+    with db() as session:
+        return len(
+            session.scalars(select(WebhookLog.id).where(WebhookLog.provider == provider)).all()
+        )
+
+
+def _heal_runs(db: sessionmaker[Session]) -> list[SyncRun]:
+    with db() as session:
+        return list(session.scalars(select(SyncRun).where(SyncRun.trigger == "heal")))
+
+
+def _live_hooks(store: SandboxState) -> list[Hook]:
+    """The subscriptions the platform still delivers to (`sandbox.hooks.HookBook`)."""
+    book: HookBook = store.hooks  # type: ignore[attr-defined]
+    return [hook for hook in book.all() if hook.active]
+
+
+def _lapse_bigcommerce(store: SandboxState) -> None:
+    """BigCommerce deactivates a hook about 48 h after its first failed delivery."""
+    store.clock.advance(49 * 3600)
+    with store.lock:
+        store.clock_advanced()
+
+
+#: Per store platform: what makes it give up on our failing subscriptions.
+LAPSES: dict[str, Callable[[SandboxState], None]] = {"bigcommerce": _lapse_bigcommerce}
+
+
+@pytest.mark.parametrize("platform", sorted(LAPSES))
+def test_registered_subscriptions_deliver_and_survive_an_outage_of_ours(
+    settings: Settings,
+    db: sessionmaker[Session],
+    vault: Vault,
+    redis_client: object,
+    platform: str,
+) -> None:
+    with kept(settings, db, vault, platform) as k:
+        site = k.path.stack.site_id
+        shown = subscriptions.register(k.ctx, "site", site)
+        assert shown and {s["state"] for s in shown} == {"active"}, shown
+        assert {s["url"] for s in shown} == {f"{PUBLIC}/webhooks/{platform}/{site}"}
+
+        # Registered, nothing set by hand: a store change reaches the receiver.
+        sku = next(iter(k.store.stock()))
+        k.store.set_stock({sku: k.store.stock()[sku] + 1})
+        wait_for(lambda: _logged(db, platform) > 0, 30, "a delivery through our subscription")
+
+        # Our outage: deliveries fail, the platform gives up on the subscriptions, and
+        # the ERP changes 100 SKUs that no notice will report.
+        k.route(DOWN)
+        k.store.set_stock({sku: k.store.stock()[sku] + 1})
+        assert k.store.webhooks.wait_idle()
+        LAPSES[platform](k.store)
+        assert len(_live_hooks(k.store)) < len(shown)  # the platform gave up on some
+        erp = k.path.stack.erp_stock()
+        k.path.stack.erp.set_stock({s: erp[s] + 5 for s in list(erp)[:100]})
+        assert k.path.stack.differing()
+
+        # Back, with no operator action but the keeper's pass.
+        k.route(k.path.receiver_url)
+        after = subscriptions.keep(k.ctx, "site", site)
+
+        assert {s["state"] for s in after} == {"active"}, after
+        (run,) = _heal_runs(db)
+        healed = [s for s in after if "reconciled by run" in (s["last_action"] or "")]
+        assert healed and all(s["last_action"].startswith("re-activated") for s in healed), after
+        assert all(f"run {run.id}" in s["last_action"] for s in healed)
+        wait_for(lambda: finished(db, run.id), 120, "the reconciling run")
+        assert k.path.stack.differing() == set()
+        assert len(_live_hooks(k.store)) == len(shown)
