@@ -2,9 +2,11 @@
 
 `app` (bearer check, OData faults), `entra` (the token endpoint), `items` (companies
 and items), `sales_api` (sales orders, their lines, posted shipments), `lists` (one
-OData list answer), `subscriptions` (create, renew, delete, with the validation
-handshake), `state` (the company's items and its notifications), `sales` (sales
-documents), `control` (import and ship orders) and `odata` (OData conventions).
+OData list answer), `subscriptions` (create, list, renew, delete, with the validation
+handshake, on the sandbox's clock), `notices` (what an answer to a notification does to
+its subscription), `state` (the company's items, its subscriptions and notifications),
+`sales` (sales documents), `control` (import and ship orders; the app's permissions)
+and `odata` (OData conventions).
 Behaviour follows docs/platforms.md section 7.
 """
 

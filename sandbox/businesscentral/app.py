@@ -29,8 +29,11 @@ def _too_many(state: SandboxState, reset: float) -> Response:
 def require_bearer() -> Response | None:
     """App-wide, not per blueprint: any `/v2.0/` path, served or not, needs a token."""
     api_call = request.path.startswith("/v2.0/")
-    tokens = current_state(BusinessCentralState).tokens
-    if not api_call or tokens.accepts(request.headers.get("Authorization", "")):
+    state = current_state(BusinessCentralState)
+    accepted = state.tokens.accepts(request.headers.get("Authorization", ""))
+    # An app without the API permission gets tokens from Entra that BC then refuses with
+    # the same answer as a bad token (`Authentication_InvalidCredentials`; the S2S page).
+    if not api_call or (accepted and state.api_permission):
         return None
     response = odata_error(
         401,

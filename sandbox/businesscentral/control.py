@@ -9,6 +9,8 @@ Under `/_sandbox/`, so never behind faults or the bearer check.
 - `POST /_sandbox/salesorders/<id>/ship`: post its whole shipment; 201
   `{"salesShipment": {...}}`, 404 for an unknown id, 409 once fully shipped
   (`sandbox.businesscentral.sales`).
+- `POST /_sandbox/app` with `{"api_permission": bool, "item_permission": bool}` (either
+  or both): what the Entra app may do in BC (`BusinessCentralState.api_permission`).
 """
 
 from __future__ import annotations
@@ -52,3 +54,20 @@ def post_shipment(order_id: str) -> tuple[Response, int]:
     except Refused as exc:
         return jsonify({"error": str(exc)}), 409
     return jsonify({"salesShipment": shipment}), 201
+
+
+@blueprint.post("/app")
+def post_app_permissions() -> tuple[Response, int]:
+    body = request.get_json(force=True, silent=True)
+    keys = ("api_permission", "item_permission")
+    if (
+        not isinstance(body, dict)
+        or not body
+        or not all(key in keys and isinstance(value, bool) for key, value in body.items())
+    ):
+        return jsonify({"error": f"expected a JSON object of {' and/or '.join(keys)}: bool"}), 400
+    state = current_state(BusinessCentralState)
+    with state.lock:
+        for key, value in body.items():
+            setattr(state, key, value)
+        return jsonify({key: getattr(state, key) for key in keys}), 200

@@ -35,12 +35,15 @@ def companies(tenant: str, environment: str) -> Response:
 @blueprint.get("/companies(<company_id>)/items")
 def list_items(tenant: str, environment: str, company_id: str) -> Response:
     state = current_state(BusinessCentralState)
-    return list_answer(state, company_id, "items", state.select, _FIELDS)
+    return _refused(state) or list_answer(state, company_id, "items", state.select, _FIELDS)
 
 
 @blueprint.get("/companies(<company_id>)/items(<item_id>)")
 def get_item(tenant: str, environment: str, company_id: str, item_id: str) -> Response:
     state = current_state(BusinessCentralState)
+    refused = _refused(state)
+    if refused is not None:
+        return refused
     try:
         fields = select_fields(request.args.get("$select"), _FIELDS)
         key = str(uuid.UUID(item_id))
@@ -52,3 +55,15 @@ def get_item(tenant: str, environment: str, company_id: str, item_id: str) -> Re
             return odata_error(404, "BadRequest_NotFound", f"The Item does not exist. Id='{key}'")
         entity_set = context(f"companies({company_id})/items/$entity")
         return jsonify({"@odata.context": entity_set, **project(row, fields)})
+
+
+def _refused(state: BusinessCentralState) -> Response | None:
+    """An app whose permission sets lack the Item table (`/_sandbox/app`). BC's answer
+    as seen in public reports: 403 with "Sorry, the current permissions prevented the
+    action. (TableData <table> Read: <extension>)" (hougaard/Simple-Object-Designer#149
+    shows the text under code `Internal_ServerError`, microsoft/AL#6649 the 403 of such
+    a refusal); status and code UNCONFIRMED for the items API."""
+    if state.item_permission:
+        return None
+    message = "Sorry, the current permissions prevented the action. (TableData 27 Item Read)"
+    return odata_error(403, "Internal_ServerError", message)

@@ -3,25 +3,35 @@ sales documents (`sandbox.businesscentral.sales`).
 
 Simplified from docs/platforms.md section 7: notifications go out at once, one entry per
 changed item (BC waits 30 s and collapses more than 1,000 changes into one `collection`
-entry). Besides the subscriptions stocksync registers, `config.webhook_url` acts as one
-more live subscription whose `clientState` is `config.webhook_secret`.
+entry). Besides the subscriptions stocksync registers (`hooks`, on the sandbox's clock:
+they expire `SUBSCRIPTION_LIFETIME` after their creation or last renewal, and a failing
+one is deleted as `sandbox.businesscentral.notices` says), `config.webhook_url` acts as
+one more live subscription whose `clientState` is `config.webhook_secret`, which never
+expires and is never deleted.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.accounts import credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bearer_tokens import IssuedTokens
+from sandbox.businesscentral.notices import RETRY_PERIOD, NoticeSender, retried
 from sandbox.businesscentral.odata import filter_values, stable_id, timestamp
 from sandbox.businesscentral.sales import SalesDocuments
 from sandbox.catalog import erp_quantity, skus
+from sandbox.hooks import Hook, HookBook
 
+#: A subscription lives 3 days unless renewed (`dynamics-subscriptions.md`; the
+#: on-premises setting `ApiSubscriptionExpiration`, default 3 days).
 SUBSCRIPTION_LIFETIME = timedelta(days=3)
+#: Most subscriptions BC online holds per environment (`operational-limits-online.md`,
+#: "Max number of webhook subscriptions": 200).
+MAX_SUBSCRIPTIONS = 200
 _EPOCH = "2024-01-01T00:00:00.000000Z"
 
 
@@ -46,8 +56,25 @@ class BusinessCentralState(SandboxState):
         self.by_number = {row["number"]: row for row in self.items}
         self.by_id = {row["id"]: row for row in self.items}
         self.tokens = IssuedTokens("Bearer", "sandbox-bc-token")
-        self.subscriptions: dict[str, dict[str, Any]] = {}
+        #: What the Entra app may do in BC (`/_sandbox/app`): `api_permission` False is an
+        #: app without the consented `API.ReadWrite.All` permission or missing from BC's
+        #: "Microsoft Entra Applications" page (its tokens are refused, 401);
+        #: `item_permission` False is one whose permission sets do not cover items (403).
+        self.api_permission = True
+        self.item_permission = True
+        #: Replaces the plain sender: BC's rule needs each answer's status.
+        self.notices = NoticeSender()
+        self.webhooks = self.notices
+        #: The webhook subscriptions; `Hook.topic` is the resource without its leading
+        #: slash, `Hook.secret` the `clientState`.
+        self.hooks = HookBook(self.clock, self.webhooks, self.reach)
+        self.hooks.on_failure = self._delivery_failed
         self.sales = SalesDocuments(self)
+
+    @property
+    def items_resource(self) -> str:
+        """The one resource the sandbox takes subscriptions to (section 7)."""
+        return f"api/v2.0/companies({self.company_id})/items"
 
     def _row(self, number: str, kind: str, quantity: int) -> dict[str, Any]:
         return {
@@ -105,35 +132,57 @@ class BusinessCentralState(SandboxState):
         self._notify([row["id"]], "deleted", now)
 
     def _notify(self, ids: list[str], change: str, now: str) -> None:
-        """One notice per item to every live subscription (and `config.webhook_url`)."""
-        with self.lock:
-            targets = [s for s in self.subscriptions.values() if s["expirationDateTime"] > now]
+        """One notice per item to every live subscription (and `config.webhook_url`).
+
+        BC may mix several subscriptions of one URL in a POST (section 7); the sandbox
+        sends one POST per subscription, so each answer counts for the one it was for.
+        """
+        headers = {"Content-Type": "application/json"}
         if self.config.webhook_url:
-            targets.append(
-                {
-                    "subscriptionId": stable_id("config-webhook").replace("-", ""),
-                    "notificationUrl": self.config.webhook_url,
-                    "clientState": self.config.webhook_secret,
-                    "expirationDateTime": timestamp(SUBSCRIPTION_LIFETIME),
-                }
-            )
-        by_url: dict[str, list[dict[str, Any]]] = {}
-        for sub in targets:
-            by_url.setdefault(sub["notificationUrl"], []).extend(
-                {
-                    "subscriptionId": sub["subscriptionId"],
-                    "clientState": sub["clientState"],
-                    "expirationDateTime": sub["expirationDateTime"],
-                    "resource": f"api/v2.0/companies({self.company_id})/items({item_id})",
-                    "changeType": change,
-                    "lastModifiedDateTime": now,
-                }
-                for item_id in ids
-            )
-        # One POST may mix several subscriptions of the same URL (section 7).
-        for url, entries in by_url.items():
-            body = json.dumps({"value": entries}).encode()
-            self.webhooks.send(url, body, {"Content-Type": "application/json"})
+            config_id = stable_id("config-webhook").replace("-", "")
+            expires = timestamp(SUBSCRIPTION_LIFETIME)
+            secret = self.config.webhook_secret
+            body = self._notice(config_id, secret, expires, ids, change, now)
+            self.webhooks.send(self.config.webhook_url, body, headers)
+        clock = self.clock.now()
+        for hook in self.hooks.listening(self.items_resource):
+            if hook.expires_at is not None and hook.expires_at <= clock:
+                continue  # expired, not yet swept by `clock_advanced`
+            expires = instant(hook.expires_at)
+            body = self._notice(hook.id, hook.secret or "", expires, ids, change, now)
+            self.hooks.deliver(hook, body, headers)
+
+    def _notice(
+        self, sub_id: str, client_state: str, expires: str, ids: list[str], change: str, now: str
+    ) -> bytes:
+        """The body of one notification: an entry per item (section 7, "Notification")."""
+        entries = [
+            {
+                "subscriptionId": sub_id,
+                "clientState": client_state,
+                "expirationDateTime": expires,
+                "resource": f"{self.items_resource}({item_id})",
+                "changeType": change,
+                "lastModifiedDateTime": now,
+            }
+            for item_id in ids
+        ]
+        return json.dumps({"value": entries}).encode()
+
+    def _delivery_failed(self, hook: Hook) -> None:
+        """BC's rule for a failed notification (`sandbox.businesscentral.notices`): an
+        answer it does not retry deletes the subscription at once."""
+        if not retried(self.notices.last_status):
+            self.hooks.remove(hook.id)
+
+    def clock_advanced(self) -> None:
+        """Drop subscriptions that expired, and those failing for over 36 hours (7)."""
+        now = self.clock.now()
+        for hook in self.hooks.all():
+            expired = hook.expires_at is not None and hook.expires_at <= now
+            gave_up = hook.failing_since is not None and now - hook.failing_since > RETRY_PERIOD
+            if expired or gave_up:
+                self.hooks.remove(hook.id)
 
     def select(self, expression: str | None) -> list[dict[str, Any]]:
         """The rows a `$filter` keeps; without one, the live list itself (no copy)."""
@@ -141,3 +190,8 @@ class BusinessCentralState(SandboxState):
             return self.items
         numbers = filter_values(expression, "number")
         return [self.by_number[n] for n in sorted(numbers) if n in self.by_number]
+
+
+def instant(when: datetime | None) -> str:
+    """A BC timestamp of a sandbox-clock instant (fixed width, like `timestamp`)."""
+    return (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

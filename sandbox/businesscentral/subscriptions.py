@@ -1,8 +1,20 @@
-"""The Business Central sandbox's webhook subscriptions (docs/platforms.md section 7).
+"""The Business Central sandbox's webhook subscriptions (docs/platforms.md section 7;
+`dynamics-subscriptions.md` and `api/dynamics_subscriptions_*.md` of
+MicrosoftDocs/dynamics365smb-devitpro-pb).
 
-Create and renew both run the validation handshake against `notificationUrl`; a
-subscription lasts 3 days, renewal needs `If-Match`, and `clientState` is echoed in
-every notification (`BusinessCentralState.set_stock` sends them).
+- `POST subscriptions` `{notificationUrl, resource, clientState}`: the validation
+  handshake first, then 201 with the subscription; at most `MAX_SUBSCRIPTIONS`.
+- `GET subscriptions`: every subscription, each with `@odata.etag` and
+  `expirationDateTime`.
+- `PATCH subscriptions('<id>')` with `If-Match`: renews (3 days from now on the
+  sandbox's clock, INFERRED from "valid for 3 days unless it is updated") after
+  repeating the handshake; may change `notificationUrl` and `clientState`.
+- `DELETE subscriptions('<id>')` with `If-Match`: 204.
+
+A subscription lives on the sandbox's clock (`state.clock`); the handshake and every
+notification go where `state.reach` maps the URL. What BC answers for a missing or stale
+`If-Match`, for the 201st subscription or for a change of `resource` is UNCONFIRMED:
+400 and 412 here, OData's usual answers.
 """
 
 from __future__ import annotations
@@ -15,8 +27,20 @@ import requests
 from flask import Blueprint, Response, jsonify, request
 
 from sandbox.base import current_state
-from sandbox.businesscentral.odata import API, context, etag, odata_error, timestamp
-from sandbox.businesscentral.state import SUBSCRIPTION_LIFETIME, BusinessCentralState
+from sandbox.businesscentral.odata import API, context, etag, odata_error
+from sandbox.businesscentral.state import (
+    MAX_SUBSCRIPTIONS,
+    SUBSCRIPTION_LIFETIME,
+    BusinessCentralState,
+    instant,
+)
+from sandbox.hooks import Hook
+
+#: Seconds the subscriber has to answer the validation call: BC on-premises'
+#: `ApiSubscriptionNotificationUrlTimeout` default, 5,000 ms (server-instance-settings.md).
+HANDSHAKE_TIMEOUT = 5.0
+#: Shown as every subscription's `userId`: the app's own user in BC.
+_APP_USER = "00000000-0000-0000-0000-000000000001"
 
 blueprint = Blueprint("businesscentral_subscriptions", __name__, url_prefix=API)
 
@@ -25,81 +49,124 @@ blueprint = Blueprint("businesscentral_subscriptions", __name__, url_prefix=API)
 def create_subscription(tenant: str, environment: str) -> Response:
     state = current_state(BusinessCentralState)
     body = request.get_json(silent=True) or {}
-    resource = str(body.get("resource", "")).lstrip("/")
-    if resource != f"api/v2.0/companies({state.company_id})/items":
+    resource = str(body.get("resource", ""))
+    if resource.lstrip("/") != state.items_resource:
         return odata_error(400, "BadRequest", f"The resource {resource!r} is not supported.")
-    new = {"subscriptionId": uuid.uuid4().hex, "resource": f"/{resource}", "clientState": ""}
-    response = _save_subscription(state, new, body)
-    if response.status_code == 200:
-        response.status_code = 201
+    if len(state.hooks.all()) >= MAX_SUBSCRIPTIONS:
+        message = f"The maximum number of subscriptions ({MAX_SUBSCRIPTIONS}) was reached."
+        return odata_error(400, "BadRequest", message)
+    url = str(body.get("notificationUrl", ""))
+    if not _handshake(state, url):
+        return _validation_failed(url)
+    hook = state.hooks.add(
+        state.items_resource,
+        url,
+        str(body.get("clientState", "")),
+        hook_id=uuid.uuid4().hex,
+        expires_at=state.clock.now() + SUBSCRIPTION_LIFETIME,
+        resource=resource,
+    )
+    response = jsonify(_entity(hook))
+    response.status_code = 201
     return response
 
 
 @blueprint.get("/subscriptions")
 def list_subscriptions(tenant: str, environment: str) -> Response:
     state = current_state(BusinessCentralState)
-    with state.lock:
-        value = [_with_etag(sub) for sub in state.subscriptions.values()]
+    value = [_entity(hook) for hook in state.hooks.all()]
     return jsonify({"@odata.context": context("subscriptions"), "value": value})
 
 
 @blueprint.patch("/subscriptions('<sub_id>')")
 def renew_subscription(tenant: str, environment: str, sub_id: str) -> Response:
     state = current_state(BusinessCentralState)
+    hook = state.hooks.get(sub_id)
+    if hook is None:
+        return _not_found()
+    refused = _precondition(hook)
+    if refused is not None:
+        return refused
+    changes: Mapping[str, Any] = request.get_json(silent=True) or {}
+    resource = changes.get("resource")
+    if resource is not None and str(resource).lstrip("/") != hook.topic:
+        return odata_error(400, "BadRequest", "The resource of a subscription cannot change.")
+    url = str(changes.get("notificationUrl", hook.url))
+    # The handshake runs outside every lock: it waits on the subscriber.
+    if not _handshake(state, url):
+        return _validation_failed(url)
     with state.lock:
-        current = state.subscriptions.get(sub_id)
-    if current is None:
-        return odata_error(404, "BadRequest_NotFound", "The subscription does not exist.")
-    # Section 7 says renewal needs If-Match; the status for a missing or stale one is
-    # UNCONFIRMED (400 and 412 here, the usual OData answers).
-    if_match = request.headers.get("If-Match")
-    if not if_match:
-        return odata_error(400, "BadRequest", "The If-Match header is required.")
-    if if_match not in ("*", etag(current)):
-        return odata_error(412, "PreconditionFailed", "The subscription was changed.")
-    return _save_subscription(state, current, request.get_json(silent=True) or {})
+        if state.hooks.get(sub_id) is not hook:
+            return _not_found()  # deleted or expired while the handshake ran
+        hook.url = url
+        hook.secret = str(changes.get("clientState", hook.secret))
+        hook.expires_at = state.clock.now() + SUBSCRIPTION_LIFETIME
+        # A subscriber that just answered the handshake is reachable again: the sandbox
+        # starts counting failures anew (its model; BC's docs say nothing either way).
+        hook.failures, hook.failing_since = 0, None
+        state.hooks.touch(hook)
+        return jsonify(_entity(hook))
 
 
 @blueprint.delete("/subscriptions('<sub_id>')")
 def delete_subscription(tenant: str, environment: str, sub_id: str) -> Response:
     state = current_state(BusinessCentralState)
-    with state.lock:
-        removed = state.subscriptions.pop(sub_id, None)
-    if removed is None:
-        return odata_error(404, "BadRequest_NotFound", "The subscription does not exist.")
+    hook = state.hooks.get(sub_id)
+    if hook is None:
+        return _not_found()
+    refused = _precondition(hook)
+    if refused is not None:
+        return refused
+    state.hooks.remove(sub_id)
     return Response(status=204)
 
 
-def _handshake(url: str) -> bool:
-    """BC's validation call: the receiver must echo the token as a plain-text 200 (7)."""
+def _precondition(hook: Hook) -> Response | None:
+    """`If-Match` is required on PATCH and DELETE (the update and delete pages)."""
+    if_match = request.headers.get("If-Match")
+    if not if_match:
+        return odata_error(400, "BadRequest", "The If-Match header is required.")
+    if if_match not in ("*", etag(_fields(hook))):
+        return odata_error(412, "PreconditionFailed", "The subscription was changed.")
+    return None
+
+
+def _handshake(state: BusinessCentralState, url: str) -> bool:
+    """BC's validation call: the receiver must echo the token as a plain-text 200 (7).
+    POST is the sandbox's choice: which method BC uses is UNCONFIRMED (section 7)."""
     token = uuid.uuid4().hex
     separator = "&" if "?" in url else "?"
     try:
-        answer = requests.post(f"{url}{separator}validationToken={token}", timeout=10)
+        answer = requests.post(
+            f"{state.reach(url)}{separator}validationToken={token}", timeout=HANDSHAKE_TIMEOUT
+        )
     except requests.RequestException:
         # An unreachable receiver fails validation, exactly like a wrong answer.
         return False
     return answer.status_code == 200 and answer.text == token
 
 
-def _save_subscription(
-    state: BusinessCentralState, current: Mapping[str, Any], changes: Mapping[str, Any]
-) -> Response:
-    """Create or renew: both repeat the handshake, and a failed one changes nothing (7)."""
-    url = str(changes.get("notificationUrl", current.get("notificationUrl", "")))
-    if not _handshake(url):
-        return odata_error(400, "BadRequest", f"Validation of notificationUrl {url!r} failed.")
-    sub = {
-        **current,
-        "notificationUrl": url,
-        "clientState": str(changes.get("clientState", current["clientState"])),
-        "lastModifiedDateTime": timestamp(),
-        "expirationDateTime": timestamp(SUBSCRIPTION_LIFETIME),
+def _validation_failed(url: str) -> Response:
+    return odata_error(400, "BadRequest", f"Validation of notificationUrl {url!r} failed.")
+
+
+def _not_found() -> Response:
+    return odata_error(404, "BadRequest_NotFound", "The subscription does not exist.")
+
+
+def _fields(hook: Hook) -> dict[str, Any]:
+    """A subscription as BC lists it (the get page's fields, less the system ones)."""
+    return {
+        "subscriptionId": hook.id,
+        "notificationUrl": hook.url,
+        "resource": hook.extra.get("resource", f"/{hook.topic}"),
+        "userId": _APP_USER,
+        "lastModifiedDateTime": instant(hook.updated_at),
+        "clientState": hook.secret or "",
+        "expirationDateTime": instant(hook.expires_at),
     }
-    with state.lock:
-        state.subscriptions[sub["subscriptionId"]] = sub
-    return jsonify(_with_etag(sub))
 
 
-def _with_etag(sub: Mapping[str, Any]) -> dict[str, Any]:
-    return {"@odata.etag": etag(sub), **sub}
+def _entity(hook: Hook) -> dict[str, Any]:
+    fields = _fields(hook)
+    return {"@odata.etag": etag(fields), **fields}

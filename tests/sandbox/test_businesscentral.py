@@ -383,8 +383,11 @@ def test_renew_needs_if_match_and_repeats_the_handshake(
     assert (without.status_code, stale.status_code, renewed.status_code) == (400, 412, 200)
     assert renewed.json()["expirationDateTime"] > created["expirationDateTime"]
     assert len(endpoint.validations) == 2
-    assert bc.send("DELETE", one).status_code == 204
-    assert bc.send("DELETE", one).status_code == 404
+    current = {"If-Match": renewed.json()["@odata.etag"]}
+    assert bc.send("DELETE", one).status_code == 400  # If-Match is required here too
+    assert bc.send("DELETE", one, **{"If-Match": created["@odata.etag"]}).status_code == 412
+    assert bc.send("DELETE", one, **current).status_code == 204
+    assert bc.send("DELETE", one, **current).status_code == 404
     assert bc.get(f"{bc.api}/subscriptions").json()["value"] == []
 
 
