@@ -193,7 +193,7 @@ class WebhookSender:
 
     def __init__(self) -> None:
         self._queue: queue.Queue[
-            tuple[str, bytes, dict[str, str], Callable[[bool], None] | None]
+            tuple[str, bytes, dict[str, str], Callable[[int | None], None] | None]
         ] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._session = requests.Session()
@@ -207,10 +207,11 @@ class WebhookSender:
         url: str,
         body: bytes,
         headers: dict[str, str],
-        on_result: Callable[[bool], None] | None = None,
+        on_result: Callable[[int | None], None] | None = None,
     ) -> None:
-        """Queue one delivery; `on_result(succeeded)` runs once it was attempted, before
-        `wait_idle` can return (a platform counts failures to disable a hook)."""
+        """Queue one delivery; `on_result(status)` (None: no answer) runs once it was
+        attempted, before `wait_idle` can return: a platform counts failures to disable
+        a hook, and some act on the status itself (Business Central)."""
         with self._idle:
             self._pending += 1
         self._queue.put((url, body, headers, on_result))
@@ -226,13 +227,14 @@ class WebhookSender:
     def _run(self) -> None:
         while True:
             url, body, headers, on_result = self._queue.get()
+            status: int | None
             try:
-                response = self._session.post(url, data=body, headers=headers, timeout=30)
-                ok = response.status_code < 300
+                status = self._session.post(url, data=body, headers=headers, timeout=30).status_code
             except requests.RequestException:
-                ok = False
+                status = None
+            ok = status is not None and status < 300
             if on_result is not None:
-                on_result(ok)
+                on_result(status)
             with self._idle:
                 self.sent += ok
                 self.failed += not ok

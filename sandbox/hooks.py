@@ -38,6 +38,8 @@ class Hook:
     failures: int = 0
     #: When the current run of failures began; None while deliveries succeed.
     failing_since: datetime | None = None
+    #: The answer to the last delivery attempted (None: no answer at all).
+    last_status: int | None = None
     expires_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -108,14 +110,18 @@ class HookBook:
     def deliver(self, hook: Hook, body: bytes, headers: dict[str, str]) -> None:
         """Send one delivery to `hook` and count its outcome when it was attempted."""
         self._sender.send(
-            self._reach(hook.url), body, headers, on_result=lambda ok: self._record(hook, ok)
+            self._reach(hook.url),
+            body,
+            headers,
+            on_result=lambda status: self._record(hook, status),
         )
 
-    def _record(self, hook: Hook, ok: bool) -> None:
+    def _record(self, hook: Hook, status: int | None) -> None:
         with self._lock:
             if self._hooks.get(hook.id) is not hook:
                 return  # deleted meanwhile
-            if ok:
+            hook.last_status = status
+            if status is not None and status < 300:
                 hook.failures, hook.failing_since = 0, None
                 return
             hook.failures += 1

@@ -20,7 +20,7 @@ from typing import Any
 from sandbox.accounts import credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bearer_tokens import IssuedTokens
-from sandbox.businesscentral.notices import RETRY_PERIOD, NoticeSender, retried
+from sandbox.businesscentral.notices import RETRY_PERIOD, retried
 from sandbox.businesscentral.odata import filter_values, stable_id, timestamp
 from sandbox.businesscentral.sales import SalesDocuments
 from sandbox.catalog import erp_quantity, skus
@@ -62,9 +62,6 @@ class BusinessCentralState(SandboxState):
         #: `item_permission` False is one whose permission sets do not cover items (403).
         self.api_permission = True
         self.item_permission = True
-        #: Replaces the plain sender: BC's rule needs each answer's status.
-        self.notices = NoticeSender()
-        self.webhooks = self.notices
         #: The webhook subscriptions; `Hook.topic` is the resource without its leading
         #: slash, `Hook.secret` the `clientState`.
         self.hooks = HookBook(self.clock, self.webhooks, self.reach)
@@ -172,7 +169,7 @@ class BusinessCentralState(SandboxState):
     def _delivery_failed(self, hook: Hook) -> None:
         """BC's rule for a failed notification (`sandbox.businesscentral.notices`): an
         answer it does not retry deletes the subscription at once."""
-        if not retried(self.notices.last_status):
+        if not retried(hook.last_status):
             self.hooks.remove(hook.id)
 
     def clock_advanced(self) -> None:
