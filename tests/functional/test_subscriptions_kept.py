@@ -90,6 +90,13 @@ def _lapse_bigcommerce(store: SandboxState) -> None:
 LAPSES: dict[str, Callable[[SandboxState], None]] = {"bigcommerce": _lapse_bigcommerce}
 
 
+def _expire_business_central(erp: SandboxState) -> None:
+    """Business Central lets a subscription lapse 3 days after it was made or renewed."""
+    erp.clock.advance(3 * 86400 + 60)
+    with erp.lock:
+        erp.clock_advanced()
+
+
 @pytest.mark.parametrize("platform", sorted(LAPSES))
 def test_registered_subscriptions_deliver_and_survive_an_outage_of_ours(
     settings: Settings,
@@ -99,36 +106,85 @@ def test_registered_subscriptions_deliver_and_survive_an_outage_of_ours(
     platform: str,
 ) -> None:
     with kept(settings, db, vault, platform) as k:
-        site = k.path.stack.site_id
-        shown = subscriptions.register(k.ctx, "site", site)
-        assert shown and {s["state"] for s in shown} == {"active"}, shown
-        assert {s["url"] for s in shown} == {f"{PUBLIC}/webhooks/{platform}/{site}"}
+        stack = k.path.stack
+        site = subscriptions.register(k.ctx, "site", stack.site_id)
+        source = subscriptions.register(k.ctx, "source", stack.source_id)
+        assert site and {s["state"] for s in site + source} == {"active"}, site + source
+        assert {s["url"] for s in site} == {f"{PUBLIC}/webhooks/{platform}/{stack.site_id}"}
+        assert [s["url"] for s in source] == [
+            f"{PUBLIC}/webhooks/businesscentral/{stack.source_id}"
+        ]
 
-        # Registered, nothing set by hand: a store change reaches the receiver.
+        # Registered, nothing set by hand: a store change reaches the receiver, and an
+        # ERP change reaches the store.
         sku = next(iter(k.store.stock()))
         k.store.set_stock({sku: k.store.stock()[sku] + 1})
         wait_for(lambda: _logged(db, platform) > 0, 30, "a delivery through our subscription")
+        moved = stack.erp_stock()[sku] + 3
+        stack.erp.set_stock({sku: moved})
+        wait_for(lambda: stack.store_stock()[sku] == moved, 60, "the ERP change in the store")
 
-        # Our outage: deliveries fail, the platform gives up on the subscriptions, and
-        # the ERP changes 100 SKUs that no notice will report.
+        # Our outage: deliveries fail, the platforms give up on the subscriptions, and
+        # the ERP changes 100 SKUs that no notice will bring.
         k.route(DOWN)
         k.store.set_stock({sku: k.store.stock()[sku] + 1})
-        assert k.store.webhooks.wait_idle()
+        erp = stack.erp_stock()
+        stack.erp.set_stock({s: erp[s] + 5 for s in list(erp)[:100]})
+        assert k.store.webhooks.wait_idle() and stack.erp.webhooks.wait_idle()
         LAPSES[platform](k.store)
-        assert len(_live_hooks(k.store)) < len(shown)  # the platform gave up on some
-        erp = k.path.stack.erp_stock()
-        k.path.stack.erp.set_stock({s: erp[s] + 5 for s in list(erp)[:100]})
-        assert k.path.stack.differing()
+        _expire_business_central(stack.erp)
+        assert len(_live_hooks(k.store)) < len(site)  # the store gave up on some
+        assert _live_hooks(stack.erp) == []
+        assert stack.differing()
 
         # Back, with no operator action but the keeper's pass.
         k.route(k.path.receiver_url)
-        after = subscriptions.keep(k.ctx, "site", site)
+        subscriptions.keep_all(k.ctx)
 
+        after = subscriptions.describe(k.ctx, "site", stack.site_id)
+        after += subscriptions.describe(k.ctx, "source", stack.source_id)
         assert {s["state"] for s in after} == {"active"}, after
         (run,) = _heal_runs(db)
-        healed = [s for s in after if "reconciled by run" in (s["last_action"] or "")]
-        assert healed and all(s["last_action"].startswith("re-activated") for s in healed), after
-        assert all(f"run {run.id}" in s["last_action"] for s in healed)
+        healed = [s for s in after if "run" in (s["last_action"] or "")]
+        assert {s["owner"] for s in healed} == {"site", "source"}, after
+        assert all(s["last_action"].startswith(("re-activated", "re-created")) for s in healed), (
+            after
+        )
         wait_for(lambda: finished(db, run.id), 120, "the reconciling run")
-        assert k.path.stack.differing() == set()
-        assert len(_live_hooks(k.store)) == len(shown)
+        assert stack.differing() == set()
+        assert len(_live_hooks(k.store)) == len(site) and len(_live_hooks(stack.erp)) == 1
+        # Notices flow again.
+        stack.erp.set_stock({sku: stack.erp_stock()[sku] + 2})
+        wait_for(
+            lambda: (
+                stack.differing() == set() and stack.store_stock()[sku] == stack.erp_stock()[sku]
+            ),
+            60,
+            "a notice after the outage",
+        )
+
+
+def test_business_central_subscriptions_are_renewed_before_they_expire(
+    settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
+) -> None:
+    with kept(settings, db, vault, "bigcommerce") as k:
+        stack = k.path.stack
+        erp = stack.erp
+        # Days pass for Business Central and for us alike.
+        k.ctx.clock = erp.clock.now  # type: ignore[method-assign]
+        (first,) = subscriptions.register(k.ctx, "source", stack.source_id)
+
+        for _day in range(5):  # well past the first subscription's 3 days
+            erp.clock.advance(86400)
+            with erp.lock:
+                erp.clock_advanced()
+            subscriptions.keep_all(k.ctx)
+
+        (now,) = subscriptions.describe(k.ctx, "source", stack.source_id)
+        assert now["state"] == "active" and now["remote_id"] == first["remote_id"], now
+        assert now["expires_at"] > first["expires_at"]
+        assert now["last_action"].startswith("renewed"), now
+        assert _heal_runs(db) == []  # it never lapsed
+        sku = next(iter(erp.stock()))
+        erp.set_stock({sku: erp.stock()[sku] + 4})
+        wait_for(lambda: stack.store_stock()[sku] == erp.stock()[sku], 60, "a notice on day 5")
