@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from connectors.types import (
+    ChangePage,
     OrderProgress,
     OrderSnapshot,
     RemoteSubscription,
@@ -57,6 +58,17 @@ class InventorySource(Protocol):
         before `since` cannot be about these orders: it is never credited, and an ERP
         may stop listing once its documents are that old. This is what lets the cost
         grow with pages of recent documents rather than with the count of numbers.
+        """
+        ...
+
+    def stock_changes(self, cursor: str | None) -> ChangePage:
+        """SKUs whose stock moved after `cursor`, in a movement feed cheap enough to
+        poll (docs/platforms.md: which movements fire no webhook).
+
+        `cursor` None starts watching: the answer carries no SKUs, only the current
+        position, so a new source does not replay its history. A cursor the ERP no
+        longer knows is a `PermanentError`; the caller starts again from None and
+        reconciles with a full run.
         """
         ...
 

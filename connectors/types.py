@@ -189,3 +189,17 @@ class RemoteSubscription:
     active: bool
     expires_at: datetime | None = None
     version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    """One read of an ERP's stock-movement feed (`InventorySource.stock_changes`).
+
+    `skus` may have moved since the cursor passed in (a hint: the stock is read again
+    before any write); `cursor` is where the next read starts, opaque to the caller;
+    `more` says another page is ready now rather than at the next poll.
+    """
+
+    skus: tuple[str, ...]
+    cursor: str
+    more: bool = False
