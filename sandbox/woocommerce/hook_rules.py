@@ -15,6 +15,14 @@ Read from `woocommerce/woocommerce` (docs/platforms.md section 1): `class-wc-web
   `min(f, 6)`, and "the stored count before this failure is over 5" is `f > 6`.
 - **Status.** `active` delivers; `paused` (by the merchant) and `disabled` (by the rule
   above) do not. A REST create is always `active`: the controller ignores `status` there.
+- **Where WordPress sends.** Deliveries and pings go through `wp_safe_remote_*`, whose
+  `wp_http_validate_url()` refuses a host that is (or resolves to) a loopback or private
+  IPv4 address and any port but 80, 443 and 8080 (filters `http_request_host_is_external`,
+  `http_allowed_safe_ports`). The refusal is a WP_Error, so a delivery counts as failed
+  and a ping as unanswered: a receiver on `127.0.0.1:8000` or on port 8443 never hears
+  from a real store. The sandbox applies it to the URL as registered; a URL that
+  `SandboxConfig.forward` maps (a public name in front of the local receiver) counts as
+  public, and only its port is checked.
 - **Ping.** A REST create sends the ping after saving and ignores its answer: the webhook
   stays `active` whatever it gets, only `pending_delivery` stays set unless the answer
   is exactly 200. Every later save of an active webhook whose delivery URL changed or
@@ -23,6 +31,7 @@ Read from `woocommerce/woocommerce` (docs/platforms.md section 1): `class-wc-web
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import string
 from datetime import datetime
@@ -71,6 +80,8 @@ TOPIC_HOOKS: dict[str, list[str]] = {
     "product.restored": ["untrashed_post"],
     "product.published": ["woocommerce_product_published"],
 }
+#: `wp_http_validate_url()`'s default `http_allowed_safe_ports`.
+SAFE_PORTS = (80, 443, 8080)
 #: `wp_generate_password(50, true, true)`'s alphabet: what a webhook created without a
 #: secret gets (the schema's "MD5 of the user" describes older code).
 _PASSWORD_CHARS = string.ascii_letters + string.digits + "!@#$%^&*()-_ []{}<>~`+=,.;:/?|"
@@ -91,6 +102,43 @@ def valid_url(url: str) -> bool:
         return bool(urlsplit(url).hostname)
     except ValueError:
         return False
+
+
+def safe_url(url: str, *, public: bool) -> bool:
+    """Whether `wp_http_validate_url()` lets WordPress send to `url` (module doc).
+
+    `public`: the host is known to be public (a forwarded name), so only the port
+    counts. Otherwise an IPv4 literal in 0/8, 10/8, 127/8, 172.16/12 or 192.168/16, or
+    `localhost`, is refused; other names are taken as public (the sandbox does not
+    resolve them).
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    if parts.username is not None or parts.password is not None:
+        return False
+    if port is not None and port not in SAFE_PORTS:
+        return False
+    return public or not _local_host(parts.hostname)
+
+
+def _local_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.IPv4Address(host)
+    except ValueError:
+        return False  # a name (or IPv6): WordPress would resolve it, the sandbox does not
+    first, second = address.packed[0], address.packed[1]
+    return (
+        first in (0, 10, 127)
+        or (first == 172 and 16 <= second <= 31)
+        or (first == 192 and second == 168)
+    )
 
 
 def generated_secret() -> str:

@@ -28,6 +28,8 @@ from sandbox.woocommerce.webhooks import WEBHOOK_ID, delivery_headers, encode_bo
 API = "/wp-json/wc/v3"
 #: `wp_safe_remote_post()`'s default timeout, which `deliver_ping()` keeps.
 PING_TIMEOUT_SECONDS = 5.0
+#: A scheme no HTTP client speaks: a request WordPress refuses to send fails at once.
+REFUSED = "refused-by-wp-http-validate-url+"
 
 
 class WooCommerceState(SandboxState):
@@ -45,6 +47,14 @@ class WooCommerceState(SandboxState):
         self.hook_ids = itertools.count(WEBHOOK_ID + 1)
 
     # Webhooks made through `/wc/v3/webhooks` -------------------------------------------
+
+    def reach(self, url: str) -> str:
+        """Where a delivery or ping to `url` goes: nowhere if WordPress refuses the URL
+        (`hook_rules.safe_url`), so it fails like WC's WP_Error; else the forward."""
+        forwarded = any(url.startswith(public) for public in self.config.forward)
+        if not hook_rules.safe_url(url, public=forwarded):
+            return REFUSED + url
+        return super().reach(url)
 
     def _failed_delivery(self, hook: Hook) -> None:
         """`WC_Webhook::failed_delivery()`, run by the book (under its lock, from the

@@ -26,6 +26,9 @@ ACCOUNT = DEFAULTS["woocommerce"].sandbox
 AUTH = (ACCOUNT["consumer_key"], ACCOUNT["consumer_secret"])
 HOOKS = "/wp-json/wc/v3/webhooks"
 HOOK_SECRET = "hook-secret"
+#: Our receiver's public name: the sandbox forwards it to the local sink, as a reverse
+#: proxy would (WordPress sends nothing to a loopback address or an odd port).
+PUBLIC = "https://hooks.example"
 
 
 @contextmanager
@@ -66,14 +69,14 @@ def events(sink: SwitchableReceiver) -> list[Any]:
 
 
 def test_create_answers_wcs_fields_and_pings_without_a_signature() -> None:
-    with sandbox() as (base, _state), receiving() as (sink_url, sink):
+    with receiving() as (sink_url, sink), sandbox(forward={PUBLIC: sink_url}) as (base, _state):
         response = call(
             "POST",
             base + HOOKS,
             json={
                 "name": "ours",
                 "topic": "product.updated",
-                "delivery_url": f"{sink_url}/h",
+                "delivery_url": f"{PUBLIC}/h",
                 "secret": "s",
             },
         )
@@ -89,7 +92,7 @@ def test_create_answers_wcs_fields_and_pings_without_a_signature() -> None:
         "product",
         "updated",
     )
-    assert body["delivery_url"] == f"{sink_url}/h"
+    assert body["delivery_url"] == f"{PUBLIC}/h"
     assert "woocommerce_update_product" in body["hooks"]
     assert body["date_created"] == body["date_created_gmt"]
     assert body["date_modified"] is None  # answered before the ping's save
@@ -103,9 +106,9 @@ def test_create_answers_wcs_fields_and_pings_without_a_signature() -> None:
 def test_a_failed_ping_leaves_the_webhook_active_and_pending() -> None:
     """REST create ignores the ping's answer; the next save of the active webhook pings
     again while the ping is pending (WC_Webhook_Data_Store::update())."""
-    with sandbox() as (base, _state), switchable() as (sink_url, sink):
+    with switchable() as (sink_url, sink), sandbox(forward={PUBLIC: sink_url}) as (base, _state):
         sink.status = 500
-        hook = create(base, "product.updated", f"{sink_url}/h")
+        hook = create(base, "product.updated", f"{PUBLIC}/h")
         first = call("GET", f"{base}{HOOKS}/{hook['id']}").json()
         sink.status = 200
         call("PUT", f"{base}{HOOKS}/{hook['id']}", json={"name": "renamed"})
@@ -210,11 +213,11 @@ def test_unknown_ids_and_deletes_answer_as_wc() -> None:
 def test_events_reach_each_active_hook_of_their_topic_signed_with_its_secret() -> None:
     with (
         receiving() as (sink_url, sink),
-        sandbox(webhook_url=f"{sink_url}/configured") as (base, state),
+        sandbox(webhook_url=f"{sink_url}/configured", forward={PUBLIC: sink_url}) as (base, state),
     ):
-        products = create(base, "product.updated", f"{sink_url}/products", secret="secret-a")
-        paused = create(base, "product.updated", f"{sink_url}/paused", secret="secret-b")
-        orders = create(base, "order.created", f"{sink_url}/orders", secret="secret-c")
+        products = create(base, "product.updated", f"{PUBLIC}/products", secret="secret-a")
+        paused = create(base, "product.updated", f"{PUBLIC}/paused", secret="secret-b")
+        orders = create(base, "order.created", f"{PUBLIC}/orders", secret="secret-c")
         call("PUT", f"{base}{HOOKS}/{paused['id']}", json={"status": "paused"})
         sink.wait_for(3)  # the pings
         change_stock(base, state, 5)
@@ -244,8 +247,8 @@ def test_events_reach_each_active_hook_of_their_topic_signed_with_its_secret() -
 
 
 def test_seventh_failure_in_a_row_disables_and_reactivating_keeps_the_count() -> None:
-    with sandbox() as (base, state), switchable() as (sink_url, sink):
-        hook = create(base, "product.updated", f"{sink_url}/h")
+    with switchable() as (sink_url, sink), sandbox(forward={PUBLIC: sink_url}) as (base, state):
+        hook = create(base, "product.updated", f"{PUBLIC}/h")
         sink.status = 500
         for quantity in range(1, 7):
             change_stock(base, state, quantity)
@@ -304,3 +307,24 @@ def test_a_read_only_key_reads_but_writes_nothing() -> None:
         assert refused.json()["message"] == "The API key provided does not have write permissions."
     assert wrong_secret.json()["message"] == "Consumer secret is invalid."
     assert state.hooks.all() == []
+
+
+def test_wordpress_sends_nothing_to_a_local_address_or_an_odd_port() -> None:
+    """`wp_http_validate_url()`: each attempt is a WP_Error, so the ping goes unanswered
+    and deliveries count as failures until the webhook is disabled."""
+    with (
+        switchable() as (sink_url, sink),
+        sandbox(forward={f"{PUBLIC}:8080": sink_url, PUBLIC: sink_url}) as (base, state),
+    ):
+        refused = [
+            create(base, "product.updated", f"{sink_url}/loopback"),
+            create(base, "product.updated", "http://192.168.1.5/lan"),
+            create(base, "product.updated", f"{PUBLIC}:8443/odd-port"),
+        ]
+        allowed = create(base, "product.updated", f"{PUBLIC}:8080/allowed-port")
+        for quantity in range(1, 8):
+            change_stock(base, state, quantity)
+        statuses = [status(base, hook["id"]) for hook in [*refused, allowed]]
+
+    assert statuses == ["disabled", "disabled", "disabled", "active"]
+    assert {d.path for d in sink.receiver.deliveries} == {"/allowed-port"}
