@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import threading
 import time
+from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 from flask import Request
@@ -107,6 +108,17 @@ def check_permissions(permissions: str, method: str) -> None:
         raise _auth_error("Unknown request method.")
 
 
+@dataclass(frozen=True)
+class ApiKey:
+    """One row of `woocommerce_api_keys`, and what its user may do. `manager`: the user
+    has `manage_woocommerce` (an administrator or shop manager), which every webhook
+    route requires (`wc_rest_check_manager_permissions('webhooks', ...)`)."""
+
+    secret: str
+    permissions: str
+    manager: bool = True
+
+
 class Authenticator:
     """Checks one request against the store's API keys.
 
@@ -115,19 +127,21 @@ class Authenticator:
     """
 
     def __init__(self, consumer_key: str, consumer_secret: str) -> None:
-        #: consumer key -> (consumer secret, permissions)
-        self.keys: dict[str, tuple[str, str]] = {}
+        #: consumer key -> its row
+        self.keys: dict[str, ApiKey] = {}
         self.nonces = NonceLedger()
         self.add_key(consumer_key, consumer_secret, "read_write")
 
-    def add_key(self, consumer_key: str, consumer_secret: str, permissions: str) -> None:
+    def add_key(
+        self, consumer_key: str, consumer_secret: str, permissions: str, *, manager: bool = True
+    ) -> None:
         if permissions not in PERMISSIONS:
             raise ValueError(f"permissions must be one of {', '.join(PERMISSIONS)}")
-        self.keys[consumer_key] = (consumer_secret, permissions)
+        self.keys[consumer_key] = ApiKey(consumer_secret, permissions, manager)
 
-    def authenticate(self, request: Request) -> bool:
-        """True if authenticated, False if no credentials; WcError(401) if they are wrong
-        or the key's permissions do not allow the request's method."""
+    def authenticate(self, request: Request) -> ApiKey | None:
+        """The key if authenticated, None if no credentials; WcError(401) if they are
+        wrong or the key's permissions do not allow the request's method."""
         # PHP's $_GET keeps the last value of a repeated parameter; the official client
         # sends its query twice over HTTP (once in the signed URL, once as `params`).
         params = dict(request.args.items(multi=True))
@@ -137,13 +151,13 @@ class Authenticator:
             secret = request.authorization.password
         found = self._find(key) if key and secret else None
         if found is not None and secret is not None:
-            if not hmac.compare_digest(secret.encode(), found[0].encode()):
+            if not hmac.compare_digest(secret.encode(), found.secret.encode()):
                 raise _auth_error("Consumer secret is invalid.")
-            check_permissions(found[1], request.method)
-            return True
+            check_permissions(found.permissions, request.method)
+            return found
         return self._oauth(request, params)
 
-    def _find(self, key: str) -> tuple[str, str] | None:
+    def _find(self, key: str) -> ApiKey | None:
         """The (secret, permissions) of `key`, compared in constant time like WC's hash
         lookup, so a wrong key takes as long as a right one."""
         found = None
@@ -152,10 +166,10 @@ class Authenticator:
                 found = entry
         return found
 
-    def _oauth(self, request: Request, params: dict[str, str]) -> bool:
+    def _oauth(self, request: Request, params: dict[str, str]) -> ApiKey | None:
         missing = [name for name in OAUTH_PARAMS if not params.get(name)]
         if len(missing) == len(OAUTH_PARAMS):
-            return False
+            return None
         if missing:
             plural = "s" if len(missing) > 1 else ""
             raise WcError(
@@ -166,7 +180,7 @@ class Authenticator:
         found = self._find(params["oauth_consumer_key"])
         if found is None:
             raise _auth_error("Consumer key is invalid.")
-        secret, permissions = found
+        secret, permissions = found.secret, found.permissions
         if params["oauth_signature_method"] not in HASHES:
             raise _auth_error("Invalid signature - signature method is invalid.")
         # The signed URL is the site URL plus the path, without the query (WC uses its
@@ -186,4 +200,4 @@ class Authenticator:
         if not self.nonces.use(params["oauth_nonce"], now):
             raise _auth_error("Invalid nonce - nonce has already been used.")
         check_permissions(permissions, request.method)
-        return True
+        return found

@@ -5,7 +5,8 @@ The REST controller `class-wc-rest-webhooks-v1-controller.php` (v3 = v2's view w
 `sandbox.woocommerce.hook_rules` for the webhook's own rules). The order of the checks is
 WordPress's: the key (wrong secret, or a read-only key writing: 401, before anything
 else), then the route's arguments (missing or ill-typed: 400), then the route's
-permission (not logged in: 401), then the controller's own checks. WC's quirks kept:
+permission (not logged in: 401; a user who may not manage WooCommerce: 403), then the
+controller's own checks. WC's quirks kept:
 
 - create ignores `status` (always `active`), sends the ping and ignores its answer;
 - an unknown id is 400 `ID is invalid.` on GET and PUT, 404 `Invalid ID.` on DELETE;
@@ -22,6 +23,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from sandbox.base import current_state
 from sandbox.hooks import Hook
 from sandbox.woocommerce import hook_rules
+from sandbox.woocommerce.auth import ApiKey
 from sandbox.woocommerce.errors import WcError, invalid_param
 from sandbox.woocommerce.paging import int_arg, paged
 from sandbox.woocommerce.state import API, WooCommerceState
@@ -51,13 +53,18 @@ def _api_root() -> str:
 @blueprint.before_request
 def authenticate() -> None:
     """The key first: a wrong secret or a key without the permission raises its 401."""
-    g.wc_logged_in = _state().auth.authenticate(request)
+    g.wc_key = _state().auth.authenticate(request)
 
 
 def _permit(code: str, message: str) -> None:
-    """The route's permission callback, after its arguments were validated."""
-    if not g.wc_logged_in:
+    """The route's permission callback, after its arguments were validated:
+    `manage_woocommerce` needed; `rest_authorization_required_code()` is 401 for a
+    caller not logged in, 403 for a user without the capability."""
+    key: ApiKey | None = g.wc_key
+    if key is None:
         raise WcError(code, message, 401)
+    if not key.manager:
+        raise WcError(code, message, 403)
 
 
 def _params() -> dict[str, Any]:

@@ -129,6 +129,16 @@ def test_check_tells_a_read_only_key_without_writing() -> None:
     assert state.hooks.all() == []
 
 
+def test_check_names_a_key_whose_user_may_not_manage_woocommerce() -> None:
+    with sandbox() as (base, state):
+        key = READ_ONLY | {"permissions": "read_write", "manages_woocommerce": False}
+        requests.post(f"{base}/_sandbox/api-keys", json=key, timeout=10).raise_for_status()
+        message = problem(WooCommerceConnection(base, READ_ONLY))
+
+    assert message.startswith("WooCommerce answered 403: the key's user may not manage")
+    assert state.route_calls[f"POST {WEBHOOKS}"] == 0
+
+
 def test_check_names_a_site_that_is_not_woocommerce() -> None:
     with serving(200, b"<html>a shop</html>", "text/html") as url:
         message = problem(WooCommerceConnection(url, CREDENTIALS))

@@ -328,3 +328,29 @@ def test_wordpress_sends_nothing_to_a_local_address_or_an_odd_port() -> None:
 
     assert statuses == ["disabled", "disabled", "disabled", "active"]
     assert {d.path for d in sink.receiver.deliveries} == {"/allowed-port"}
+
+
+def test_a_key_of_a_user_who_may_not_manage_woocommerce_gets_403() -> None:
+    """Logged in, but without `manage_woocommerce`: `rest_authorization_required_code()`."""
+    key = ("ck_customer", "cs_customer")
+    with sandbox() as (base, _state):
+        requests.post(
+            f"{base}/_sandbox/api-keys",
+            json={
+                "consumer_key": key[0],
+                "consumer_secret": key[1],
+                "permissions": "read_write",
+                "manages_woocommerce": False,
+            },
+            timeout=10,
+        ).raise_for_status()
+        listed = call("GET", base + HOOKS, auth=key)
+        created = call(
+            "POST",
+            base + HOOKS,
+            json={"topic": "product.updated", "delivery_url": f"{PUBLIC}/h"},
+            auth=key,
+        )
+
+    assert (listed.status_code, listed.json()["code"]) == (403, "woocommerce_rest_cannot_view")
+    assert (created.status_code, created.json()["code"]) == (403, "woocommerce_rest_cannot_create")
