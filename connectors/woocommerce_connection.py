@@ -120,7 +120,8 @@ class WooCommerceConnection:
 
         WC keeps the webhook's failure count through this (`failed_delivery()`), so if
         the receiver still fails, the next failed delivery disables it again; one
-        success resets the count.
+        success resets the count. A webhook deleted meanwhile is WC's 400 "ID is
+        invalid." (`PermanentError`, status 400): create it again.
         """
         body: dict[str, Any] = {"topic": spec.topic, "delivery_url": spec.url, "status": "active"}
         if spec.secret:

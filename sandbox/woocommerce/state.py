@@ -59,7 +59,9 @@ class WooCommerceState(SandboxState):
     def _failed_delivery(self, hook: Hook) -> None:
         """`WC_Webhook::failed_delivery()`, run by the book (under its lock, from the
         delivery thread) once it counted the failure. It saves the webhook either way,
-        which sets `date_modified`."""
+        which sets `date_modified`. It takes no `lock`, which a route may hold while it
+        asks the book; an edit racing a failure ends as whichever wrote last, as two
+        saves of one webhook do in WC."""
         if hook_rules.over_failure_limit(hook):
             hook_rules.set_status(hook, "disabled")
         hook.extra["modified"] = self.clock.now()

@@ -12,7 +12,7 @@ import requests
 from werkzeug.wrappers import Request, Response
 
 from api.webhooks.woocommerce import is_ping, parse, verify
-from connectors.errors import ConnectionProblem, TransientError
+from connectors.errors import ConnectionProblem, PermanentError, TransientError
 from connectors.registry import build_connection
 from connectors.types import RemoteSubscription, SubscriptionSpec
 from connectors.woocommerce_connection import TOPICS, WooCommerceConnection
@@ -228,6 +228,21 @@ def test_update_moves_a_webhook_to_a_new_url_and_secret() -> None:
     assert moved == RemoteSubscription(old.remote_id, "product.updated", f"{PUBLIC}/new", True)
     assert delivery.path == "/new"
     verify(delivery.body, delivery.headers, OUR_SECRET)
+
+
+def test_updating_a_deleted_webhook_is_wcs_400_and_creating_needs_a_secret() -> None:
+    with sandbox() as (base, _state):
+        connection = WooCommerceConnection(base, CREDENTIALS)
+        spec = SubscriptionSpec("product.updated", f"{PUBLIC}/h", OUR_SECRET)
+        remote = connection.create_subscription(spec)
+        connection.delete_subscription(remote)
+        with pytest.raises(PermanentError) as caught:
+            connection.update_subscription(remote, spec)
+        with pytest.raises(ValueError, match="secret"):
+            connection.create_subscription(SubscriptionSpec("product.updated", spec.url, None))
+
+    assert caught.value.status == 400
+    assert not isinstance(caught.value, ConnectionProblem)
 
 
 def test_list_pages_through_every_webhook_with_its_state() -> None:
