@@ -1,4 +1,5 @@
-"""The WooCommerce sandbox's app: its product routes, and WordPress's answers to faults.
+"""The WooCommerce sandbox's app: its product, order and webhook routes, the API-key knob,
+and WordPress's answers to faults.
 
 Errors everywhere take WordPress's REST shape (`sandbox.woocommerce.errors`), including
 an unknown route under the API and the host's 429s and 5xx.
@@ -13,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from sandbox.app import make_app
 from sandbox.base import SandboxConfig, SandboxState
-from sandbox.woocommerce import order_routes
+from sandbox.woocommerce import key_routes, order_routes, webhook_routes
 from sandbox.woocommerce.errors import WcError
 from sandbox.woocommerce.products import blueprint
 from sandbox.woocommerce.state import API, WooCommerceState
@@ -58,4 +59,6 @@ def create_app(config: SandboxConfig) -> Flask:
     app.register_blueprint(blueprint)
     app.register_blueprint(order_routes.api)
     app.register_blueprint(order_routes.control)
+    app.register_blueprint(webhook_routes.blueprint)
+    app.register_blueprint(key_routes.blueprint)
     return app
