@@ -86,8 +86,19 @@ def _lapse_bigcommerce(store: SandboxState) -> None:
         store.clock_advanced()
 
 
+def _lapse_woocommerce(store: SandboxState) -> None:
+    """WooCommerce disables a webhook at its 7th failed delivery in a row."""
+    sku = next(iter(store.stock()))
+    for _ in range(7):
+        store.set_stock({sku: store.stock()[sku] + 1})
+        assert store.webhooks.wait_idle()
+
+
 #: Per store platform: what makes it give up on our failing subscriptions.
-LAPSES: dict[str, Callable[[SandboxState], None]] = {"bigcommerce": _lapse_bigcommerce}
+LAPSES: dict[str, Callable[[SandboxState], None]] = {
+    "bigcommerce": _lapse_bigcommerce,
+    "woocommerce": _lapse_woocommerce,
+}
 
 
 def _expire_business_central(erp: SandboxState) -> None:
