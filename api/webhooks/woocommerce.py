@@ -34,7 +34,7 @@ TOPICS = {
 }
 
 #: The creation ping: a form body `webhook_id=<id>` with no X-WC-* headers and no
-#: signature; WooCommerce activates the hook only on an exact 200.
+#: signature; answered 200 so WooCommerce stops pinging on every save (section 1).
 _PING = re.compile(rb"^webhook_id=\d+$")
 
 
