@@ -53,6 +53,9 @@ class Source(Base):
     webhook_secret_sealed: Mapped[str | None] = mapped_column(Text)
     #: The source's real-time switch: off, its ERP's webhooks are logged `ignored`.
     webhooks_active: Mapped[bool_true]
+    #: Where its ERP's stock-movement feed was last read (sync/change_feed.py); opaque,
+    #: the connector's. NULL: not watching yet.
+    feed_cursor: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

@@ -36,6 +36,9 @@ class EventKind(enum.StrEnum):
     ERP_ITEM_CHANGED = "erp.item.changed"
     #: More changes than the ERP lists one by one (Business Central's `collection`).
     ERP_COLLECTION = "erp.collection"
+    #: Stock moved in the ERP without a webhook: SKUs its change feed listed (the
+    #: payload's `skus`; sync/change_feed.py).
+    ERP_STOCK_MOVED = "erp.stock.moved"
     #: A generic "this SKU changed" hint (Standard Webhooks producers).
     SKU_CHANGED = "sku.changed"
 

@@ -19,6 +19,7 @@ TASK_MODULES: list[str] = [
     "workers.maintenance",
     "workers.reservations",
     "workers.subscriptions",
+    "workers.feed",
     "workers.lifecycle",
     "workers.outages",
 ]

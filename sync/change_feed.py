@@ -1,0 +1,209 @@
+"""ERP stock movements that fire no webhook, caught by polling each ERP's change feed.
+
+An ERP's webhooks fire when an item's record changes, and many stock movements change
+no item record: Business Central posts shipments, receipts and adjustments as item
+ledger entries (docs/platforms.md section 7), Zoho moves stock with invoices, shipments
+and adjustments (section 6). Each ERP connector offers a cheap feed of SKUs whose stock
+moved after a cursor (`InventorySource.stock_changes`); beat polls it every
+`FEED_SECONDS` (a few calls a minute per source, well inside every ERP's budget).
+
+A poll that finds SKUs logs one `erp.stock.moved` event for the source, carrying them,
+and moves the source's cursor in the same transaction, so the event takes the durable
+real-time path (relay, dedupe window, a worker, `push`) and a poll killed at any line
+neither loses a movement nor logs it twice: the cursor and the event commit together.
+The worker reads the SKUs' stock again before any write, so a SKU the feed names twice,
+or one whose webhook also came, costs a read and no wrong number.
+
+A cursor the ERP no longer knows, or a feed too large to read SKU by SKU, ends in a
+full run of each of the source's sites (trigger `feed`), which writes only what differs.
+Sources whose real-time switch is off are not polled: their ERP changes reach the stores
+at the nightly run, as their webhooks would.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.errors import ConnectorError, PermanentError, TransientError
+from connectors.types import SourceItem
+from models import EventKind, Site, Source, WebhookLog, WebhookStatus
+from models.db import transaction
+from models.webhook_log import window_key
+from sync.carriers import REAL_TIME_SITES, carriers, push_to_carriers
+from sync.context import Context
+from sync.errors import Conflict, ServiceError, Unavailable
+from sync.push import read_erp
+from sync.runs import start_run
+
+log = logging.getLogger(__name__)
+
+#: How often beat polls every source's feed. The event's dedupe window comes on top.
+FEED_SECONDS = 10.0
+#: Pages one poll of one source reads at most; the rest waits for the next poll.
+MAX_PAGES = 5
+#: More SKUs than this in one event: a full run of each site is cheaper than reading
+#: them one batch at a time (as for Business Central's `collection` notices).
+FULL_RUN_SKUS = 5_000
+#: SKUs read from the ERP per request (`InventorySource.get_quantities`).
+READ_BATCH = 500
+#: The webhook log's topic for feed events (provider: the ERP's kind).
+TOPIC = "feed.stock_moved"
+#: The trigger of the runs the feed starts.
+FEED_TRIGGER = "feed"
+
+
+def poll_all(ctx: Context) -> dict[str, int]:
+    """Beat's pass: poll every source with real time on; counts for the log."""
+    with ctx.sessions() as session:
+        ids = list(
+            session.scalars(select(Source.id).where(Source.webhooks_active).order_by(Source.id))
+        )
+    found = failed = 0
+    for source_id in ids:
+        try:
+            found += poll(ctx, source_id)
+        except (ConnectorError, ServiceError) as error:
+            failed += 1
+            log.warning("feed.poll_failed", extra={"source": source_id, "error": str(error)})
+    return {"sources": len(ids), "skus": found, "failed": failed}
+
+
+def poll(ctx: Context, source_id: int) -> int:
+    """Read the source's feed from its cursor; log what moved; the SKUs found.
+
+    Polls of one source are serialised by a Redis lock (beat's, an operator's); one
+    held elsewhere makes this one a no-op rather than a wait.
+    """
+    lock = ctx.redis.lock(f"stocksync:feed:{source_id}", timeout=120)
+    if not lock.acquire(blocking=False):
+        return 0
+    try:
+        return _poll(ctx, source_id)
+    finally:
+        try:
+            lock.release()
+        except Exception:  # expired meanwhile: another poll may hold it now
+            log.warning("feed.lock_lost", extra={"source": source_id})
+
+
+def _poll(ctx: Context, source_id: int) -> int:
+    with ctx.sessions() as session:
+        source = session.get_one(Source, source_id)
+        cursor: str | None = source.feed_cursor
+        erp = ctx.source(source)
+        kind = str(source.kind)
+    skus: set[str] = set()
+    start = end = cursor
+    try:
+        for _ in range(MAX_PAGES):
+            page = erp.stock_changes(end)
+            skus.update(page.skus)
+            end = page.cursor
+            if not page.more or start is None:
+                break
+    except PermanentError as lost:
+        # The ERP no longer knows the cursor: start watching again from now, and let a
+        # full run catch what moved in between.
+        _restart(ctx, source_id, str(lost))
+        return 0
+    if end is None or (end == start and not skus):
+        return 0
+    with transaction(ctx.sessions) as session:
+        row = session.get_one(Source, source_id, with_for_update=True)
+        if row.feed_cursor != start:
+            return 0  # another poll moved it meanwhile (its lock had lapsed)
+        row.feed_cursor = end
+        if skus and start is not None:
+            session.add(_event(kind, source_id, sorted(skus), start, end))
+    if skus and start is not None:
+        log.info("feed.stock_moved", extra={"source": source_id, "skus": len(skus)})
+        return len(skus)
+    return 0
+
+
+def _event(kind: str, source_id: int, skus: list[str], start: str, end: str) -> WebhookLog:
+    """The log row of one poll's movements: one window per poll, so nothing coalesces
+    two polls' SKUs away (each row carries its own)."""
+    entity = f"{start}..{end}"[:200]
+    return WebhookLog(
+        provider=kind,
+        source_id=source_id,
+        topic=TOPIC,
+        kind=EventKind.ERP_STOCK_MOVED,
+        entity=entity,
+        sku=skus[0][:20] if len(skus) == 1 else None,
+        dedupe_key=window_key("source", source_id, EventKind.ERP_STOCK_MOVED, entity),
+        status=WebhookStatus.RECEIVED,
+        payload={"skus": skus, "from": start, "to": end},
+    )
+
+
+def _restart(ctx: Context, source_id: int, why: str) -> None:
+    with transaction(ctx.sessions) as session:
+        session.get_one(Source, source_id, with_for_update=True).feed_cursor = None
+    started = full_runs(ctx, source_id)
+    log.warning(
+        "feed.restarted",
+        extra={"source": source_id, "reason": why, "runs": started},
+    )
+
+
+def full_runs(ctx: Context, source_id: int) -> list[int]:
+    """A full run of each real-time site of the source; sites with a run going keep it."""
+    with ctx.sessions() as session:
+        site_ids = session.scalars(
+            select(Site.id).where(*REAL_TIME_SITES, Site.source_id == source_id)
+        ).all()
+    started = []
+    for site_id in site_ids:
+        try:
+            started.append(start_run(ctx, site_id, trigger=FEED_TRIGGER))
+        except Conflict:  # a run going (it reads the ERP anew), or deactivated meanwhile
+            continue
+        except Unavailable as exc:
+            # The broker is down: the event is retried; sites started meanwhile
+            # answer "already running" then.
+            raise TransientError(exc.message) from exc
+    return started
+
+
+def moved_skus(row: WebhookLog) -> list[str]:
+    payload: Any = row.payload
+    skus = payload.get("skus") if isinstance(payload, dict) else None
+    if not isinstance(skus, list) or not all(isinstance(s, str) for s in skus):
+        raise PermanentError("feed event: the logged body carries no SKU list")
+    return skus
+
+
+def push_moved(ctx: Context, session: Session, row: WebhookLog) -> str:
+    """The worker's side (sync/events.py): read the moved SKUs from the ERP and push
+    them to every real-time store carrying them; a large movement is a full run."""
+    skus = moved_skus(row)
+    source = session.get(Source, row.source_id) if row.source_id else None
+    if source is None:
+        raise PermanentError("the event's source no longer exists")
+    if len(skus) > FULL_RUN_SKUS:
+        runs = full_runs(ctx, source.id)
+        return f"{len(skus)} SKUs moved: full run {', '.join(map(str, runs)) or 'already going'}"
+    erp = ctx.source(source)
+    summaries = []
+    for chunk in _chunks(skus, READ_BATCH):
+        readings = read_erp(ctx, erp, source.id, chunk)
+        sites = carriers(ctx, source.id, chunk)
+        if sites:
+            summaries.append(push_to_carriers(ctx, sites, _for_every_site(readings)))
+    return "; ".join(summaries) or f"{len(skus)} SKU(s) moved, on no site taking real-time writes"
+
+
+def _for_every_site(readings: list[SourceItem]) -> Callable[[Site], list[SourceItem]]:
+    """The ERP's readings are the same for every store (`push` applies each policy)."""
+    return lambda _site: readings
+
+
+def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

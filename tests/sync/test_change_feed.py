@@ -1,0 +1,131 @@
+"""Polling an ERP's stock-movement feed (sync/change_feed.py) against a fake feed: the
+cursor and the logged event move together, a new source starts from now, a lost
+cursor becomes full runs. The feeds themselves are tested on the sandboxes
+(tests/connectors/), and the whole path in tests/functional/test_erp_feed.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.errors import PermanentError
+from connectors.types import ChangePage
+from models import EventKind, Source, SyncRun, WebhookLog, WebhookStatus
+from models.crypto import Vault
+from models.db import transaction
+from sync import change_feed
+from sync.context import Context
+from tests.factories import make_site, make_source
+from tests.support.broker import RecordingBroker
+
+
+class FakeFeed:
+    """Pages by cursor: `pages[cursor]` is what a read from that cursor answers."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str | None, ChangePage] = {None: ChangePage((), "10")}
+        self.reads: list[str | None] = []
+        self.lost = False
+
+    def stock_changes(self, cursor: str | None) -> ChangePage:
+        self.reads.append(cursor)
+        if self.lost:
+            raise PermanentError("fake: cursor 10 is gone")
+        return self.pages.get(cursor, ChangePage((), cursor or "10"))
+
+
+@pytest.fixture
+def feed(service: Context, monkeypatch: pytest.MonkeyPatch) -> FakeFeed:
+    fake = FakeFeed()
+    monkeypatch.setattr(Context, "source", lambda self, source: fake)
+    return fake
+
+
+@pytest.fixture
+def source(db: sessionmaker[Session], vault: Vault) -> int:
+    with transaction(db) as session:
+        erp = make_source(session, vault)
+        make_site(session, vault, erp)
+        return erp.id
+
+
+def _cursor(db: sessionmaker[Session], source_id: int) -> str | None:
+    with db() as session:
+        return session.get_one(Source, source_id).feed_cursor
+
+
+def _events(db: sessionmaker[Session]) -> list[WebhookLog]:
+    with db() as session:
+        return list(session.scalars(select(WebhookLog).order_by(WebhookLog.id)))
+
+
+def test_a_new_source_starts_watching_from_now(
+    service: Context, feed: FakeFeed, source: int, db: sessionmaker[Session]
+) -> None:
+    assert change_feed.poll(service, source) == 0
+    assert _cursor(db, source) == "10" and _events(db) == []
+
+
+def test_movements_are_logged_once_with_the_cursor_moved_in_the_same_commit(
+    service: Context, feed: FakeFeed, source: int, db: sessionmaker[Session]
+) -> None:
+    change_feed.poll(service, source)
+    feed.pages["10"] = ChangePage(("B", "A"), "12", more=True)
+    feed.pages["12"] = ChangePage(("A", "C"), "15")
+
+    assert change_feed.poll(service, source) == 3
+    (row,) = _events(db)
+    assert (row.kind, row.status, row.source_id) == (
+        EventKind.ERP_STOCK_MOVED,
+        WebhookStatus.RECEIVED,
+        source,
+    )
+    payload: Any = row.payload
+    assert payload == {"skus": ["A", "B", "C"], "from": "10", "to": "15"}
+    assert row.dedupe_key and _cursor(db, source) == "15"
+    # Nothing new: no event, no write.
+    assert change_feed.poll(service, source) == 0
+    assert len(_events(db)) == 1 and feed.reads[-1] == "15"
+
+
+def test_a_cursor_the_erp_lost_restarts_the_feed_and_runs_every_site(
+    service: Context,
+    feed: FakeFeed,
+    source: int,
+    db: sessionmaker[Session],
+    broker: RecordingBroker,
+) -> None:
+    change_feed.poll(service, source)
+    feed.lost = True
+
+    assert change_feed.poll(service, source) == 0
+
+    assert _cursor(db, source) is None
+    with db() as session:
+        runs = session.scalars(select(SyncRun)).all()
+    assert [r.trigger for r in runs] == ["feed"] and broker.sent("start_run") == [runs[0].id]
+
+
+def test_sources_with_real_time_off_are_not_polled(
+    service: Context, feed: FakeFeed, source: int, db: sessionmaker[Session]
+) -> None:
+    with transaction(db) as session:
+        session.get_one(Source, source).webhooks_active = False
+
+    assert change_feed.poll_all(service) == {"sources": 0, "skus": 0, "failed": 0}
+    assert feed.reads == []
+
+
+def test_a_poll_holding_the_lock_makes_another_a_no_op(
+    service: Context, feed: FakeFeed, source: int
+) -> None:
+    lock = service.redis.lock(f"stocksync:feed:{source}", timeout=10)
+    assert lock.acquire(blocking=False)
+    try:
+        assert change_feed.poll(service, source) == 0
+        assert feed.reads == []
+    finally:
+        lock.release()
