@@ -25,6 +25,7 @@ from graphql.language import (
 
 from sandbox.shopify.inventory import inventory_set_quantities
 from sandbox.shopify.queries import locations, product, product_variants
+from sandbox.shopify.scopes import require
 from sandbox.shopify.selection import project
 from sandbox.shopify.state import ShopifyState
 from sandbox.shopify.subscriptions import (
@@ -62,6 +63,7 @@ def execute(state: ShopifyState, body: Any) -> dict[str, Any]:
                 f"Field '{field.name.value}' doesn't exist on type '{root}'",
                 extensions={"code": "undefinedField"},
             )
+        require(field, variables, state.access_scopes())
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }

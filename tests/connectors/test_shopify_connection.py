@@ -210,3 +210,15 @@ def test_slash_topics_are_taken_in_enum_form() -> None:
     with shop() as (url, _state, _receiver):
         made = connect(url).create_subscription(spec("orders/updated"))
     assert made.topic == "ORDERS_UPDATED"
+
+
+def test_a_topic_the_token_may_not_read_is_refused_by_name() -> None:
+    scopes = "read_products,write_inventory,read_locations"
+    with shop(scopes=scopes) as (url, _state, _receiver):
+        connection = connect(url)
+        with pytest.raises(ConnectionProblem) as caught:
+            connection.create_subscription(spec("ORDERS_CREATE"))
+        made = connection.create_subscription(spec("PRODUCTS_UPDATE"))
+    assert str(caught.value).startswith("Shopify refused the ORDERS_CREATE subscription: ")
+    assert "read_orders" in str(caught.value)
+    assert made.topic == "PRODUCTS_UPDATE"

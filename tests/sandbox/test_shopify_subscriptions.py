@@ -322,3 +322,20 @@ def test_queries_answer_exactly_the_fields_asked_under_their_aliases() -> None:
 
 def item(n: int) -> str:
     return f"gid://shopify/InventoryItem/{ITEM_BASE + n}"
+
+
+def test_a_field_the_scopes_do_not_cover_is_access_denied() -> None:
+    scopes = "write_products,read_inventory,read_locations"
+    with shop(credentials={"scopes": scopes}) as (url, _state, _endpoint):
+        orders = gql(url, CREATE, {"topic": "ORDERS_CREATE", "sub": {"uri": HOOK_URL}})
+        products = create(url, "PRODUCTS_UPDATE")  # write_products covers read_products
+        write = gql(
+            url,
+            'mutation { inventorySetQuantities(input: {name: "available", reason: "correction",'
+            ' quantities: []}) @idempotent(key: "k") { userErrors { code } } }',
+        )
+    assert orders["errors"][0]["extensions"]["code"] == "ACCESS_DENIED"
+    assert "read_orders" in orders["errors"][0]["message"]
+    assert products["userErrors"] == []
+    assert write["errors"][0]["extensions"]["code"] == "ACCESS_DENIED"
+    assert "write_inventory" in write["errors"][0]["message"]
