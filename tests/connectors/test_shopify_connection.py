@@ -222,3 +222,15 @@ def test_a_topic_the_token_may_not_read_is_refused_by_name() -> None:
     assert str(caught.value).startswith("Shopify refused the ORDERS_CREATE subscription: ")
     assert "read_orders" in str(caught.value)
     assert made.topic == "PRODUCTS_UPDATE"
+
+
+def test_list_pages_past_250() -> None:
+    with shop() as (url, state, _receiver):
+        for n in range(251):
+            state.hooks.add("products/update", f"{PUBLIC}/webhooks/shopify/{n}", None)
+        listed = connect(url).list_subscriptions()
+        calls = state.route_calls["POST /admin/api/<version>/graphql.json"]
+    assert len(listed) == 251
+    assert len({s.remote_id for s in listed}) == 251
+    assert listed[-1].url == f"{PUBLIC}/webhooks/shopify/250"
+    assert calls == 2
