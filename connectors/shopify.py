@@ -118,7 +118,7 @@ class ShopifyStore:
         cursor: str | None = None
         location = self.location_id()
         while True:
-            data = self._graphql(CATALOG_QUERY, {"cursor": cursor, "location": location})
+            data = self.graphql(CATALOG_QUERY, {"cursor": cursor, "location": location})
             nodes, cursor = _page(data, "productVariants")
             yield from _products(nodes)
             if cursor is None:
@@ -131,7 +131,7 @@ class ShopifyStore:
         location = self.location_id()
         while True:
             variables = {"id": product_id, "cursor": cursor, "location": location}
-            data = self._graphql(PRODUCT_QUERY, variables)
+            data = self.graphql(PRODUCT_QUERY, variables)
             if data.get("product") is None:
                 return products
             nodes, cursor = _page(data["product"], "variants")
@@ -147,7 +147,7 @@ class ShopifyStore:
     def location_id(self) -> str:
         """The location we write to: from credentials, else the shop's first, read once."""
         if self._location_id is None:
-            data = self._graphql(LOCATION_QUERY, {})
+            data = self.graphql(LOCATION_QUERY, {})
             try:
                 self._location_id = str(data["locations"]["nodes"][0]["id"])
             except (KeyError, IndexError, TypeError) as exc:
@@ -217,18 +217,22 @@ class ShopifyStore:
             },
         }
         try:
-            data = self._graphql(SET_QUANTITIES_MUTATION, variables)
+            data = self.graphql(SET_QUANTITIES_MUTATION, variables)
         except TransientError as exc:
             if exc.status is not None:
                 raise
             # No status means a timeout or a dropped connection: Shopify may have applied
             # the mutation. The same key makes one immediate resend safe (Shopify answers
             # a replayed key without applying twice); 429/5xx go to the caller's backoff.
-            data = self._graphql(SET_QUANTITIES_MUTATION, variables)
+            data = self.graphql(SET_QUANTITIES_MUTATION, variables)
         return _rejected(data, indices)
 
-    def _graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """POST one operation; return `data`, or raise for top-level errors."""
+    def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """POST one operation; return `data`, or raise for top-level errors.
+
+        Public for `connectors.shopify_connection`, which talks to the same endpoint
+        with the same token and error rules.
+        """
         body = self.http.json("POST", self.path, json={"query": query, "variables": variables})
         if not isinstance(body, dict):
             raise PermanentError(f"shopify POST {self.path}: response is not a JSON object")

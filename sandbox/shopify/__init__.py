@@ -1,8 +1,10 @@
 """A Shopify sandbox: the GraphQL Admin API the connector uses, and signed stock webhooks.
 
 `app` (the endpoint, token check and throttle), `graphql` (the operations it answers,
-with `queries` and `inventory`), `state` (variants and stock), `webhooks` (Shopify's
-signature and headers). Behaviour follows docs/platforms.md section 5.
+with `queries`, `inventory` and `subscriptions`; `selection` cuts each answer to the
+fields asked), `state` (variants and stock), `webhooks` (Shopify's signature and
+headers), `deliveries` (subscriptions' retries and deletion on the sandbox clock).
+Behaviour follows docs/platforms.md section 5.
 """
 
 from sandbox.shopify.app import create_app

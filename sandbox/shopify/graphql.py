@@ -16,11 +16,25 @@ from collections.abc import Callable
 from typing import Any
 
 from graphql import GraphQLError, parse
-from graphql.language import FieldNode, OperationDefinitionNode, OperationType
+from graphql.language import (
+    FieldNode,
+    FragmentDefinitionNode,
+    OperationDefinitionNode,
+    OperationType,
+)
 
 from sandbox.shopify.inventory import inventory_set_quantities
 from sandbox.shopify.queries import locations, product, product_variants
+from sandbox.shopify.scopes import require
+from sandbox.shopify.selection import project
 from sandbox.shopify.state import ShopifyState
+from sandbox.shopify.subscriptions import (
+    current_app_installation,
+    webhook_subscription_create,
+    webhook_subscription_delete,
+    webhook_subscription_update,
+    webhook_subscriptions,
+)
 
 Resolver = Callable[[ShopifyState, FieldNode, dict[str, Any]], Any]
 
@@ -49,7 +63,11 @@ def execute(state: ShopifyState, body: Any) -> dict[str, Any]:
                 f"Field '{field.name.value}' doesn't exist on type '{root}'",
                 extensions={"code": "undefinedField"},
             )
-        value = resolver(state, field, variables)
+        require(field, variables, state.access_scopes())
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        value = project(resolver(state, field, variables), field.selection_set, fragments)
     except GraphQLError as exc:  # syntax errors included: GraphQLSyntaxError is one
         return {"errors": [exc.formatted]}
     name = field.alias.value if field.alias else field.name.value
@@ -60,5 +78,10 @@ RESOLVERS: dict[tuple[OperationType, str], Resolver] = {
     (OperationType.QUERY, "productVariants"): product_variants,
     (OperationType.QUERY, "locations"): locations,
     (OperationType.QUERY, "product"): product,
+    (OperationType.QUERY, "webhookSubscriptions"): webhook_subscriptions,
+    (OperationType.QUERY, "currentAppInstallation"): current_app_installation,
     (OperationType.MUTATION, "inventorySetQuantities"): inventory_set_quantities,
+    (OperationType.MUTATION, "webhookSubscriptionCreate"): webhook_subscription_create,
+    (OperationType.MUTATION, "webhookSubscriptionUpdate"): webhook_subscription_update,
+    (OperationType.MUTATION, "webhookSubscriptionDelete"): webhook_subscription_delete,
 }

@@ -12,17 +12,25 @@ Products hold 1, 2, 3, 1, 2, 3, ... variants, the last one cut so the total is e
 The merchant's catalog edits (`add_product`, `rename_sku`, `delete_product_of`) send the
 `products/*` webhooks Shopify sends, with REST ids as Shopify's do (docs/platforms.md
 section 5, "Ids"); GraphQL answers only GIDs.
+
+Every delivery goes to `config.webhook_url` as before, and also to each webhook
+subscription made through `webhookSubscriptionCreate` whose topic matches (`hooks`,
+`sandbox.shopify.deliveries`: retried on the sandbox clock, deleted after 8 failures in
+a row). The app's granted scopes are the credentials' `scopes` (comma-separated), by
+default every scope stocksync needs (`DEFAULT_SCOPES`).
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sandbox.accounts import SHOPIFY_LOCATION, credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.catalog import skus, store_quantity
+from sandbox.shopify.deliveries import Delivery, ShopifyHooks
 from sandbox.shopify.orders import OrderBook
 from sandbox.shopify.webhooks import deleted_payload, delivery_headers, now, product_payload
 
@@ -30,6 +38,9 @@ LOCATION_GID = SHOPIFY_LOCATION
 #: The same location as a REST id, the form webhooks carry (docs/platforms.md §5).
 LOCATION_NUMBER = int(LOCATION_GID.rpartition("/")[2])
 ITEM_BASE = 40_000_000
+#: The access scopes the sandbox app holds unless the credentials' `scopes` say otherwise:
+#: those `connectors/credentials.py` asks the merchant to grant.
+DEFAULT_SCOPES = "read_products,read_inventory,write_inventory,read_orders,read_locations"
 
 
 class ShopifyState(SandboxState):
@@ -57,6 +68,16 @@ class ShopifyState(SandboxState):
         #: idempotency key -> (request fingerprint, payload first answered)
         self.idempotent: dict[str, tuple[str, dict[str, Any]]] = {}
         self.adjustment_groups = 0
+        self.hooks = ShopifyHooks(self.clock, self.webhooks, self.reach)
+
+    def access_scopes(self) -> list[str]:
+        """The handles of the scopes granted to the app (`currentAppInstallation`)."""
+        given = credentials_for("shopify", self.config.credentials).get("scopes")
+        return [s.strip() for s in (given or DEFAULT_SCOPES).split(",") if s.strip()]
+
+    def clock_advanced(self) -> None:
+        """Send the retries that fell due (`ShopifyHooks.send_due`)."""
+        self.hooks.send_due()
 
     @property
     def products(self) -> int:
@@ -227,11 +248,18 @@ class ShopifyState(SandboxState):
 
     def send(self, topic: str, payload: Mapping[str, Any], at: str | None = None) -> None:
         """Deliver `payload` on `topic`, signed with the app's client secret: base64
-        HMAC-SHA256 over the raw body (docs/platforms.md §5)."""
-        url = self.config.webhook_url
-        if not url:
-            return
+        HMAC-SHA256 over the raw body (docs/platforms.md §5), to `config.webhook_url` and
+        to every subscription to the topic. Each delivery has its own
+        `X-Shopify-Webhook-Id`; they share one `X-Shopify-Event-Id` (section 5)."""
         body = json.dumps(payload, separators=(",", ":")).encode()
         secret = credentials_for("shopify", self.config.credentials)["client_secret"]
-        headers = delivery_headers(topic=topic, secret=secret, body=body, triggered_at=at)
-        self.webhooks.send(url, body, headers)
+        event_id = str(uuid.uuid4())
+        url = self.config.webhook_url
+        if url:
+            headers = delivery_headers(topic=topic, secret=secret, body=body, triggered_at=at)
+            headers["X-Shopify-Event-Id"] = event_id
+            self.webhooks.send(url, body, headers)
+        for hook in self.hooks.listening(topic):
+            headers = delivery_headers(topic=topic, secret=secret, body=body, triggered_at=at)
+            headers["X-Shopify-Event-Id"] = event_id
+            self.hooks.send(hook, Delivery(body, headers))
