@@ -74,14 +74,14 @@ class ShopifyHooks(HookBook):
             self._reach(hook.url),
             delivery.body,
             delivery.headers,
-            on_result=lambda ok: self._outcome(hook, delivery, ok),
+            on_result=lambda status: self._outcome(hook, delivery, status),
         )
 
-    def _outcome(self, hook: Hook, delivery: Delivery, ok: bool) -> None:
+    def _outcome(self, hook: Hook, delivery: Delivery, status: int | None) -> None:
         # Runs on the sender's thread: takes only the book's lock, never the state's,
         # so `send_due` may wait for it while holding the state's lock.
-        self._record(hook, ok)
-        if ok or delivery.retries >= len(RETRY_DELAYS):
+        self._record(hook, status)
+        if (status is not None and status < 300) or delivery.retries >= len(RETRY_DELAYS):
             return
         with self._lock:
             if self._hooks.get(hook.id) is not hook:
