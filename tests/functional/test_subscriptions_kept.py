@@ -94,9 +94,18 @@ def _lapse_woocommerce(store: SandboxState) -> None:
         assert store.webhooks.wait_idle()
 
 
+def _lapse_shopify(store: SandboxState) -> None:
+    """Shopify retries a failed delivery 8 times over 4 hours, then deletes the
+    subscription."""
+    store.clock.advance(5 * 3600)
+    with store.lock:
+        store.clock_advanced()
+
+
 #: Per store platform: what makes it give up on our failing subscriptions.
 LAPSES: dict[str, Callable[[SandboxState], None]] = {
     "bigcommerce": _lapse_bigcommerce,
+    "shopify": _lapse_shopify,
     "woocommerce": _lapse_woocommerce,
 }
 
