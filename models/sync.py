@@ -121,6 +121,8 @@ class SyncBatch(Base):
     store_calls: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     failures: Mapped[Any | None] = mapped_column(JSONB)
+    #: A preview batch's findings: SKU -> [what the store shows, what a sync would write].
+    changes: Mapped[Any | None] = mapped_column(JSONB)
     claimed_at: Mapped[timestamp]
     #: Until when the claim holds (database clock): renewed by the holding worker while
     #: it works or, for a batch waiting for its retry, when the retry is due plus one

@@ -37,7 +37,7 @@ from models.db import transaction
 from settings import Settings
 from sync.context import Context
 from sync.push import PushOutcome, push_in_session, read_stock
-from sync.runs import close_run
+from sync.runs import RunKind, close_run
 
 #: Why a batch of which the ERP lists no SKU writes nothing (`sync_batch`).
 ERP_LISTS_NONE = "the ERP lists none of this batch's SKUs: nothing written (check the source)"
@@ -156,6 +156,7 @@ def finish_batch(
                 unchanged = :unchanged, failed = :failed, opted_out = :opted_out,
                 store_calls = :store_calls,
                 error = coalesce(:error, error), failures = CAST(:failures AS jsonb),
+                changes = CAST(:changes AS jsonb),
                 finished_at = clock_timestamp(), updated_at = clock_timestamp()
             WHERE id = :id AND status = 'processing' AND attempts = :attempt
             RETURNING id
@@ -212,7 +213,9 @@ def sync_batch(ctx: Context, claim: Claim) -> list[int]:
     with transaction(ctx.sessions) as session:
         hold(session, claim)
         if any(reading.listed for reading in readings):
-            outcome = push_in_session(session, site.id, readings, store)
+            outcome = push_in_session(
+                session, site.id, readings, store, dry_run=claim.kind == RunKind.PREVIEW
+            )
         else:
             outcome = PushOutcome()
             for sku in claim.skus:
@@ -246,4 +249,5 @@ def _batch_params(
         "status": str(status),
         "error": error,
         "failures": json.dumps(outcome.failures) if outcome.failures else None,
+        "changes": json.dumps(outcome.changes) if outcome.changes else None,
     }

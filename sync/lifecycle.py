@@ -65,7 +65,10 @@ def run_data(run: SyncRun) -> dict[str, Any]:
 
 
 def record_run_event(session: Session, run: SyncRun, topic: str) -> list[int]:
-    """One pending delivery per active subscriber of `topic` for the run's site."""
+    """One pending delivery per active subscriber of `topic` for the run's site; none
+    for a preview, which syncs no product."""
+    if run.kind == "preview":
+        return []
     subscribers = session.scalars(
         select(EventSubscription.id).where(
             EventSubscription.active,

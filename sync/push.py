@@ -101,6 +101,8 @@ class PushOutcome:
     #: HTTP requests the store write took (retries of a throttled request included).
     store_calls: int = 0
     failures: dict[str, str] = field(default_factory=dict)
+    #: A preview's findings (`dry_run`): SKU -> [what the store shows, what we would write].
+    changes: dict[str, list[int | None]] = field(default_factory=dict)
 
     def fail(self, sku: str, reason: str) -> None:
         self.failed += 1
@@ -151,11 +153,14 @@ def push_in_session(
     store: Storefront,
     *,
     read_back: bool = False,
+    dry_run: bool = False,
 ) -> PushOutcome:
     """`push_readings` inside the caller's transaction, which the caller commits.
 
     A full-sync batch records its completion in the same transaction, so a crash either
-    loses both the items update and the batch's counts, or keeps both: never one.
+    loses both the items update and the batch's counts, or keeps both: never one. With
+    `dry_run` (a preview run) nothing is written to the store or recorded as pushed:
+    each write it would make is in `outcome.changes` and counted as synced.
     """
     outcome = PushOutcome()
     if not readings:
@@ -205,6 +210,10 @@ def push_in_session(
             else:
                 update = StockUpdate(sku, row.product_id, row.variant_id, number, current)
                 changed.append((update, pushed))
+    if dry_run:
+        outcome.synced = len(changed)
+        outcome.changes = {u.sku: [u.expected, u.quantity] for u, _ in changed}
+        return outcome
     if changed:
         confirmed += write_changed(
             store, changed, outcome, keep_sales=reported_orders(session, site_id)

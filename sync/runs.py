@@ -47,6 +47,9 @@ class RunKind(enum.StrEnum):
     FULL = "full"
     #: Started by an operator ("Start Sync").
     MANUAL = "manual"
+    #: What a full sync would change, written nowhere (a new site's first look; its
+    #: changes are on its batches, `sync_batches.changes`).
+    PREVIEW = "preview"
 
 
 #: Statuses in which a run may still process batches or be paused/cancelled; a site

@@ -47,8 +47,10 @@ def send(app: Celery, name: str, args: Sequence[Any], **options: Any) -> None:
 
 
 def priority_for(kind: str) -> int:
-    """Manual runs above nightly ones, both below webhook events (workers/presets.py)."""
-    return presets.PRIORITY_MANUAL_SYNC if kind == RunKind.MANUAL else presets.PRIORITY_NIGHTLY_SYNC
+    """Runs an operator waits for (manual, preview) above nightly ones, all below
+    webhook events (workers/presets.py)."""
+    waited_for = kind in (RunKind.MANUAL, RunKind.PREVIEW)
+    return presets.PRIORITY_MANUAL_SYNC if waited_for else presets.PRIORITY_NIGHTLY_SYNC
 
 
 #: kombu's Redis transport: the hash of delivered, unacknowledged messages, and their

@@ -13,6 +13,7 @@ from api.admin import schemas
 from api.admin.http import Doc, Param, admin_blueprint, endpoint, page_params
 from api.resources import context
 from models import RunStatus
+from sync import preview
 from sync.controls import CONTROLS
 from sync.progress import list_runs, run_detail
 from sync.runs import start_all, start_run
@@ -46,6 +47,40 @@ _RUN_IDS = {
 def start_one(site_id: int) -> dict[str, Any]:
     run_id = start_run(context(), site_id, trigger="api")
     return {"started": [{"site_id": site_id, "run_id": run_id}], "skipped": []}
+
+
+@endpoint(
+    runs,
+    "POST",
+    "/api/inventory/preview/<id:site_id>",
+    Doc(
+        "Start a preview of a site: what a full sync would write, writing nothing",
+        "runs",
+        status=202,
+        response=_RUN_IDS,
+        errors=(404, 409),
+        description="Follow it as any run; its findings are at `GET /api/sync/runs/<id>/changes`.",
+    ),
+)
+def start_preview_of(site_id: int) -> dict[str, Any]:
+    run_id = preview.start_preview(context(), site_id, trigger="api")
+    return {"started": [{"site_id": site_id, "run_id": run_id}], "skipped": []}
+
+
+@endpoint(
+    runs,
+    "GET",
+    "/api/sync/runs/<id:run_id>/changes",
+    Doc(
+        "The writes a preview found: per SKU, what the store shows and what a sync would write",
+        "runs",
+        query=page_params(),
+        response=schemas.ref("PreviewChanges"),
+        errors=(404, 422),
+    ),
+)
+def changes(run_id: int, query: dict[str, Any]) -> dict[str, Any]:
+    return preview.preview_changes(context(), run_id, limit=query["limit"], offset=query["offset"])
 
 
 @endpoint(

@@ -349,6 +349,23 @@ _PLATFORM_SUBSCRIPTION = _object(
         "last_error": nullable("string"),
     }
 )
+_PREVIEW_CHANGES = _object(
+    {
+        "run_id": ID,
+        "status": {"type": "string"},
+        "total": {"type": "integer", "description": "SKUs a full sync would write."},
+        "items": {
+            "type": "array",
+            "items": _object(
+                {
+                    "sku": {"type": "string"},
+                    "store": nullable("integer", description="What the store shows."),
+                    "would_write": {"type": "integer"},
+                }
+            ),
+        },
+    }
+)
 _CONNECTION_CHECK = _object(
     {"platform": {"type": "string"}, "ok": {"type": "boolean"}}, required=["platform", "ok"]
 )
@@ -409,6 +426,7 @@ COMPONENTS: dict[str, Schema] = {
     "Subscription": _SUBSCRIPTION,
     "PlatformSubscription": _PLATFORM_SUBSCRIPTION,
     "ConnectionCheck": _CONNECTION_CHECK,
+    "PreviewChanges": _PREVIEW_CHANGES,
     "WebhookState": _WEBHOOKS,
     "SourceWebhookState": _SOURCE_WEBHOOKS,
     "Stats": _object(
