@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from sync.accounts import WEBHOOK_SECRETS, credential_keys
+from sync.accounts import BASE_URL_EXAMPLES, WEBHOOK_SECRETS, credential_keys
 
 
 class InputError(click.ClickException):
@@ -89,6 +89,9 @@ def keys_help(platforms: Iterable[str]) -> str:
     keys = ["\b", "--credentials keys (a JSON object, or @file.json):"]
     secrets = ["\b", "--webhook-secret, by platform:"]
     for platform in platforms:
-        keys += [f"{platform}:", credential_keys(platform)]
+        keys += [
+            f"{platform} (--base-url {BASE_URL_EXAMPLES[platform]}):",
+            credential_keys(platform),
+        ]
         secrets.append(f"  {platform}: {WEBHOOK_SECRETS[platform]}")
     return "\n".join(keys) + "\n\n" + "\n".join(secrets)

@@ -69,13 +69,23 @@ def one_of(value: str, allowed: type[E], what: str) -> E:
         raise Invalid(f"{what} must be one of {names}, got {value!r}") from None
 
 
-#: What `base_url` must look like, per platform, in the refusal's words.
-_URL_EXAMPLES = {"shopify": "https://<shop>.myshopify.com"}
+#: What `base_url` is, per platform, in the refusal's words: the store's own address
+#: for WooCommerce (WordPress's root, a folder included), the API host for the others,
+#: to which the connector adds its paths (docs/platforms.md sections 4, 5, 6 and 7:
+#: /stores/<hash>, /admin/api/..., /inventory/v1, /v2.0/<tenant>/...).
+BASE_URL_EXAMPLES = {
+    "woocommerce": "https://shop.example.com",
+    "shopify": "https://<shop>.myshopify.com",
+    "bigcommerce": "https://api.bigcommerce.com",
+    "businesscentral": "https://api.businesscentral.dynamics.com",
+    "zoho": "https://www.zohoapis.com",
+}
 _URL_EXAMPLE = "https://shop.example.com"
 #: Hosts reached over plain http: the sandboxes and a developer's own machine. Every
-#: platform's real API is https (docs/platforms.md), and WooCommerce's keys travel in
-#: the Authorization header, or in the URL itself with query_string_auth: over http
-#: anyone on the path would read them.
+#: platform's real API is https (docs/platforms.md); WooCommerce over plain http takes
+#: only OAuth 1.0a, not the keys we send (section 2, correction 3), and those keys
+#: (in the Authorization header, or the URL with query_string_auth) would cross the
+#: network in clear.
 _LOOPBACK_NAMES = ("localhost",)
 
 
@@ -86,7 +96,7 @@ def check_base_url(value: object, platform: str) -> str:
     A path is allowed: a WordPress site may live under one (https://example.com/shop).
     The URL itself is never echoed: someone may have pasted a key into it.
     """
-    example = _URL_EXAMPLES.get(platform, _URL_EXAMPLE)
+    example = BASE_URL_EXAMPLES.get(platform, _URL_EXAMPLE)
     if not isinstance(value, str):
         raise Invalid(f"base URL must look like {example}")
     try:

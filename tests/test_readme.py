@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from connectors.credentials import CREDENTIAL_KEYS
-from sync.accounts import WEBHOOK_SECRETS
+from sync.accounts import BASE_URL_EXAMPLES, WEBHOOK_SECRETS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -34,7 +34,10 @@ def _rows(lines: list[str], start: int) -> list[list[str]]:
 def test_each_platforms_credential_table_is_its_keys() -> None:
     lines = _section()
     for platform, keys in CREDENTIAL_KEYS.items():
-        heading = re.compile(rf"^\*\*.+\*\* \(`stocksync \w+ add --\w+ {platform}`\):$")
+        url = re.escape(BASE_URL_EXAMPLES[platform])
+        heading = re.compile(
+            rf"^\*\*.+\*\* \(`stocksync \w+ add --\w+ {platform} --base-url {url}`\):$"
+        )
         (at,) = [i for i, line in enumerate(lines) if heading.match(line)]
         expected = [
             [f"`{key.name}`", "yes" if key.required else "no", key.help]

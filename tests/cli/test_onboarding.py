@@ -22,7 +22,7 @@ from connectors.credentials import CREDENTIAL_KEYS
 from models import Site, Source, WebhookLog
 from models.crypto import Vault
 from settings import Settings
-from sync.accounts import WEBHOOK_SECRETS
+from sync.accounts import BASE_URL_EXAMPLES, WEBHOOK_SECRETS
 from tests.factories.sync import run_row
 from tests.factories.webhook_log import log_row
 from tests.support.admin_api import Api
@@ -177,10 +177,11 @@ def test_help_lists_every_platforms_keys_and_secret_line_by_line(
 ) -> None:  # type: ignore[no-untyped-def]
     """click rewraps help paragraphs; these must keep one key per line."""
     lines = [line.strip() for line in run(group, "add", "--help").splitlines()]
-    platforms = [p for p in CREDENTIAL_KEYS if f"{p}:" in lines]
+    headings = {p: f"{p} (--base-url {BASE_URL_EXAMPLES[p]}):" for p in CREDENTIAL_KEYS}
+    platforms = [p for p in CREDENTIAL_KEYS if headings[p] in lines]
     assert len(platforms) == kinds
     for platform in platforms:
-        start = lines.index(f"{platform}:")
+        start = lines.index(headings[platform])
         for key in CREDENTIAL_KEYS[platform]:
             optional = "" if key.required else " (optional)"
             assert f"{key.name}{optional}: {key.help}" in lines[start:]

@@ -273,7 +273,8 @@ def test_a_source_is_checked_for_its_kinds_keys_on_add_and_update(service: Conte
     source = _source(service)
     with pytest.raises(Invalid, match="missing company_id"):
         update_source(service, source["id"], {"credentials": {**BC_KEYS, "company_id": " "}})
-    with pytest.raises(Invalid, match="base URL must look like"):
+    url = "base URL must look like https://api.businesscentral.dynamics.com$"
+    with pytest.raises(Invalid, match=url):
         update_source(service, source["id"], {"base_url": "notaurl"})
     moved = update_source(service, source["id"], {"base_url": "http://localhost:9000"})
     assert moved["base_url"] == "http://localhost:9000"
