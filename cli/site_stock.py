@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from cli.context import Context
-from cli.services import services
+from cli.services import echo_json, services
 from sync import sites as site_service
 from sync import stock_policy
 
@@ -38,6 +38,7 @@ def _resync_line(resync: dict[str, Any] | None) -> str:
     help="The ERP locations (warehouse ids, comma-separated) whose stock the basis sums "
     "for this store, or 'all' (not for Business Central: docs/platforms.md section 7).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def policy(
     obj: Context,
@@ -47,6 +48,7 @@ def policy(
     floor: int | None,
     basis: str | None,
     locations: str | None,
+    as_json: bool,
 ) -> None:
     """Show or set a store's stock policy: it sells the ERP's number (its basis, summed
     over its ERP locations if mapped to some) less the buffer, and 0 below the floor. A
@@ -71,6 +73,9 @@ def policy(
             state = stock_policy.set_policy(ctx, site_id, changes)
         else:
             state = {**site_service.show_site(ctx, site_id), "site_id": site_id, "resync": None}
+    if as_json:
+        echo_json(state)
+        return
     unit = "%" if state["stock_buffer_unit"] == "percent" else " units"
     mapped = state["erp_location_ids"]
     at = "" if mapped is None else f" at locations {','.join(mapped)}"
@@ -87,9 +92,16 @@ def policy(
 @click.option("--override", type=int, default=None, help="Write this quantity, whatever the ERP.")
 @click.option("--opt-out", is_flag=True, help="Never write this SKU.")
 @click.option("--clear", is_flag=True, help="Remove the SKU's rule.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def sku_rule(
-    obj: Context, site: str, sku: str | None, override: int | None, opt_out: bool, clear: bool
+    obj: Context,
+    site: str,
+    sku: str | None,
+    override: int | None,
+    opt_out: bool,
+    clear: bool,
+    as_json: bool,
 ) -> None:
     """Set or clear a SKU's stock rule; without a SKU, list the store's rules."""
     chosen = (override is not None) + opt_out + clear
@@ -101,14 +113,24 @@ def sku_rule(
     with services(obj) as ctx:
         site_id = site_service.site_id(ctx, site)
         if sku is None:
-            for rule in stock_policy.list_rules(ctx, site_id):
+            rules = stock_policy.list_rules(ctx, site_id)
+            if as_json:
+                echo_json(rules)
+                return
+            for rule in rules:
                 shown = "opt out" if rule["quantity"] is None else f"override {rule['quantity']}"
                 click.echo(f"{rule['sku']:<20} {shown}")
             return
         if clear:
             done = stock_policy.clear_rule(ctx, site_id, sku)
+            if as_json:
+                echo_json(done)
+                return
             click.echo(f"site {site_id} {done['sku']}: rule cleared{_resync_line(done['resync'])}")
             return
         done = stock_policy.set_rule(ctx, site_id, sku, override=override, opt_out=opt_out)
+    if as_json:
+        echo_json(done)
+        return
     shown = "opted out" if opt_out else f"override {done['quantity']}"
     click.echo(f"site {site_id} {done['sku']}: {shown}{_resync_line(done['resync'])}")

@@ -279,6 +279,14 @@ def test_every_command_answers_json_with_the_apis_keys(stdout, settings: Setting
     edited = stdout("sites", "edit", "shop", "--timezone", "Asia/Tokyo")
     assert edited == api.get(path).json and edited["timezone"] == "Asia/Tokyo"
     assert stdout("sources", "edit", "erp", "--name", "bc")["name"] == "bc"
+    rule = stdout("sites", "sku", "shop", "a-1", "--opt-out")
+    assert rule == api.get(f"{path}/skus").json["items"][0] | {"resync": rule["resync"]}
+    assert stdout("sites", "sku", "shop") == api.get(f"{path}/skus").json["items"]
+    assert stdout("sites", "sku", "shop", "A-1", "--clear")["sku"] == "A-1"
+    state = stdout("sites", "policy", "shop")
+    assert state["stock_basis"] == api.get(path).json["stock_basis"] == "on_hand"
+    # The rule started a resync (no worker here): a live run refuses removal.
+    assert stdout("runs", "cancel", str(rule["resync"]["run_id"]))["status"] == "cancelled"
     key = stdout("sites", "api-key", "shop")
     assert set(key) == {"site_id", "api_key"} and key["site_id"] == site["id"]
 
