@@ -97,7 +97,7 @@ def check_base_url(value: object, platform: str) -> str:
     The URL itself is never echoed: someone may have pasted a key into it.
     """
     example = BASE_URL_EXAMPLES.get(platform, _URL_EXAMPLE)
-    if not isinstance(value, str):
+    if not isinstance(value, str) or any(char.isspace() for char in value.strip()):
         raise Invalid(f"base URL must look like {example}")
     try:
         parts = urlsplit(value.strip())

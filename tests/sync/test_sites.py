@@ -219,6 +219,7 @@ def test_last_received_counts_only_accepted_deliveries(
         ),
         ({"base_url": "notaurl"}, "base URL must look like https://shop.example.com$"),
         ({"base_url": "ftp://shop.example.com"}, "base URL must look like"),
+        ({"base_url": "https://shop example.com"}, "base URL must look like"),
         ({"base_url": "https://"}, "base URL must look like"),
         ({"base_url": "https://shop.example.com:port"}, "base URL must look like"),
         ({"base_url": "https://ck:cs@shop.example.com"}, "must not carry a user or password"),

@@ -84,6 +84,14 @@ def test_create_validation_errors_name_the_field(api: Api, shop: Shop) -> None:
         "missing": ({k: v for k, v in NEW_SITE.items() if k != "credentials"}, "credentials"),
         "extra": ({**NEW_SITE, "api_key_hash": "x"}, "api_key_hash"),
         "nul": ({**NEW_SITE, "name": "a\x00b"}, "NUL"),
+        "keys": (
+            {**NEW_SITE, "credentials": {"token": "shpat_secret"}},
+            "credentials for shopify: missing access_token",
+        ),
+        "http": (
+            {**NEW_SITE, "base_url": "http://new-shop.myshopify.com"},
+            "base URL must use https (like https://<shop>.myshopify.com)",
+        ),
     }
     for case, (body, words) in cases.items():
         response = api.post("/api/sites", body)
@@ -92,6 +100,7 @@ def test_create_validation_errors_name_the_field(api: Api, shop: Shop) -> None:
             case,
             response.json,
         )
+        assert "shpat_secret" not in response.get_data(as_text=True)
     not_json = api.client.post(
         "/api/sites", data="{", headers={**AUTH, "Content-Type": "application/json"}
     )
