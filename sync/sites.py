@@ -186,6 +186,8 @@ def _move(session: Session, site: Site, source: str | int) -> None:
         raise Invalid(missing.message) from None
     if new_id == site.source_id:
         return
+    # As in remove_site: wait for a run being started to commit, then see it.
+    session.execute(select(Site.id).where(Site.id == site.id).with_for_update())
     _refuse_live_run(session, site)
     site.source_id = new_id
     session.execute(update(Item).where(Item.site_id == site.id).values(erp_item_id=None))
