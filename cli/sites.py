@@ -1,93 +1,28 @@
-"""`stocksync sources ...` and `stocksync sites ...`: register ERPs and stores, toggle
-webhooks, set or rotate secrets and plugin API keys. Secrets are write-only: they are
-printed only when generated here, once."""
+"""`stocksync sites ...`: register, show, edit and remove stores; toggle their webhooks,
+set or rotate their secrets and plugin API keys. Secrets are write-only: printed only
+when generated here, once. Every command takes `--json`: the same keys as the admin
+API's answers. The stock policy commands are in cli/site_stock.py, the ERPs' in
+cli/sources.py."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import click
 
 from cli.context import Context
-from cli.services import services
-from models import Site, Source
+from cli.inputs import json_object, keys_help, secret
+from cli.services import echo_json, services
+from cli.site_stock import policy, sku_rule
+from cli.sources import JSON, sources
+from models import Platform
 from sync import sites as site_service
-from sync import sources as source_service
-from sync import stock_policy
-from sync.accounts import set_owner_secret
+from sync.accounts import WEBHOOK_SECRETS
 from sync.api_keys import issue_api_key
 
+__all__ = ["sites", "sources"]
 
-def _json_option(value: str) -> Any:
-    """A JSON literal, or @path to a JSON file (keeps credentials out of shell history)."""
-    text = Path(value[1:]).read_text() if value.startswith("@") else value
-    try:
-        return json.loads(text)
-    except ValueError:
-        raise click.BadParameter("not valid JSON") from None
-
-
-def _secret_option(value: str | None) -> Any:
-    if value is None:
-        return None
-    return _json_option(value) if value.startswith(("{", "@")) else value
-
-
-@click.group()
-def sources() -> None:
-    """ERP connections."""
-
-
-@sources.command("add")
-@click.argument("name")
-@click.option("--kind", required=True, type=click.Choice(["businesscentral", "zoho"]))
-@click.option("--base-url", required=True)
-@click.option("--credentials", required=True, help="JSON, or @file.json")
-@click.option("--webhook-secret", default=None, help="Token / clientState; JSON or @file too.")
-@click.pass_obj
-def add_source(
-    obj: Context, name: str, kind: str, base_url: str, credentials: str, webhook_secret: str | None
-) -> None:
-    """Register an ERP."""
-    with services(obj) as ctx:
-        source = source_service.add_source(
-            ctx,
-            name=name,
-            kind=kind,
-            base_url=base_url,
-            credentials=_json_option(credentials),
-            webhook_secret=_secret_option(webhook_secret),
-        )
-    click.echo(f"source {source['id']} {name} added")
-
-
-@sources.command("set-secret")
-@click.argument("source")
-@click.option("--secret", default=None, help="The secret; omit to generate one.")
-@click.pass_obj
-def source_secret(obj: Context, source: str, secret: str | None) -> None:
-    """Set or rotate an ERP's webhook secret."""
-    with services(obj) as ctx:
-        generated = set_owner_secret(
-            ctx, Source, source_service.source_id(ctx, source), _secret_option(secret)
-        )
-    click.echo(f"new secret (shown once): {generated}" if generated else "secret set")
-
-
-@sources.command("toggle")
-@click.argument("source")
-@click.option("--webhooks", type=click.Choice(["on", "off"]), required=True)
-@click.pass_obj
-def toggle_source(obj: Context, source: str, webhooks: str) -> None:
-    """Pause or resume an ERP's webhooks (paused ones are logged `ignored`; full syncs
-    of its sites go on)."""
-    with services(obj) as ctx:
-        state = source_service.toggle_webhooks(
-            ctx, source_service.source_id(ctx, source), webhooks == "on"
-        )
-    click.echo(f"source {state['source_id']} webhooks {webhooks}")
+PLATFORMS = [platform.value for platform in Platform]
 
 
 @click.group()
@@ -95,17 +30,24 @@ def sites() -> None:
     """Storefronts."""
 
 
-@sites.command("add")
-@click.argument("name")
-@click.option(
-    "--platform", required=True, type=click.Choice(["woocommerce", "bigcommerce", "shopify"])
+sites.add_command(policy)
+sites.add_command(sku_rule)
+
+
+@sites.command(
+    "add",
+    help="Register a store fed by an ERP (--source). Its credentials are checked for "
+    "its platform's keys before anything is saved.\n\n" + keys_help(PLATFORMS),
 )
-@click.option("--base-url", required=True)
+@click.argument("name")
+@click.option("--platform", required=True, type=click.Choice(PLATFORMS))
+@click.option("--base-url", required=True, help="https://... (http only for localhost).")
 @click.option("--source", required=True, help="Source id or name.")
-@click.option("--credentials", required=True, help="JSON, or @file.json")
-@click.option("--webhook-secret", default=None, help="String, JSON or @file.json")
+@click.option("--credentials", required=True, help="JSON object, or @file.json")
+@click.option("--webhook-secret", default=None, help="String, JSON object or @file.json")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA zone of the store.")
 @click.option("--full-sync-hour", default=2, show_default=True, type=int)
+@JSON
 @click.pass_obj
 def add_site(
     obj: Context,
@@ -117,8 +59,10 @@ def add_site(
     webhook_secret: str | None,
     timezone: str,
     full_sync_hour: int,
+    as_json: bool,
 ) -> None:
-    """Register a store."""
+    given = json_object("--credentials", credentials)
+    hook_secret = secret("--webhook-secret", webhook_secret)
     with services(obj) as ctx:
         site = site_service.add_site(
             ctx,
@@ -126,23 +70,27 @@ def add_site(
             platform=platform,
             base_url=base_url,
             source=source,
-            credentials=_json_option(credentials),
-            webhook_secret=_secret_option(webhook_secret),
+            credentials=given,
+            webhook_secret=hook_secret,
             timezone=timezone,
             full_sync_hour=full_sync_hour,
         )
+    if as_json:
+        echo_json(site)
+        return
     click.echo(f"site {site['id']} {name} added; webhooks: /webhooks/{platform}/{site['id']}")
 
 
 @sites.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@JSON
 @click.pass_obj
 def list_sites(obj: Context, as_json: bool) -> None:
-    """List stores (never their credentials)."""
+    """List stores (never their credentials); `sites show` for one, with the webhook
+    secret it expects."""
     with services(obj) as ctx:
         rows = site_service.list_sites(ctx)
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     for row in rows:
         hooks = "webhooks on" if row["webhooks_active"] else "webhooks OFF"
@@ -151,137 +99,154 @@ def list_sites(obj: Context, as_json: bool) -> None:
         )
 
 
+@sites.command("show")
+@click.argument("site")
+@JSON
+@click.pass_obj
+def show_site(obj: Context, site: str, as_json: bool) -> None:
+    """Show a store: address, ERP, schedule, webhook URL and which secret it expects
+    (a delivery signed with another is refused "signature does not match")."""
+    with services(obj) as ctx:
+        shown = site_service.show_site(ctx, site_service.site_id(ctx, site))
+    if as_json:
+        echo_json(shown)
+        return
+    secret_state = "set" if shown["has_webhook_secret"] else "NOT SET"
+    for label, value in (
+        ("site", f"{shown['id']} {shown['name']} ({shown['platform']})"),
+        ("base url", shown["base_url"]),
+        ("source", shown["source_id"]),
+        ("active", "yes" if shown["active"] else "no"),
+        ("full sync", f"{shown['full_sync_hour']:02d}:00 {shown['timezone']}"),
+        ("webhooks", f"/webhooks/{shown['platform']}/{shown['id']}"),
+        ("real time", "on" if shown["webhooks_active"] else "OFF"),
+        ("webhook secret", f"{secret_state}: {WEBHOOK_SECRETS[shown['platform']]}"),
+        ("plugin api key", "set" if shown["has_api_key"] else "none"),
+    ):
+        click.echo(f"{label + ':':<16}{value}")
+
+
+@sites.command("edit")
+@click.argument("site")
+@click.option("--name", default=None)
+@click.option("--base-url", default=None)
+@click.option("--credentials", default=None, help="JSON object or @file.json; replaces them whole.")
+@click.option("--timezone", default=None, help="IANA zone of the store.")
+@click.option("--full-sync-hour", default=None, type=int)
+@click.option("--source", default=None, help="Move it to this source (id or name).")
+@JSON
+@click.pass_obj
+def edit_site(
+    obj: Context,
+    site: str,
+    name: str | None,
+    base_url: str | None,
+    credentials: str | None,
+    timezone: str | None,
+    full_sync_hour: int | None,
+    source: str | None,
+    as_json: bool,
+) -> None:
+    """Change a store's name, address, credentials, zone, sync hour or ERP (`sites
+    set-secret` for its secret, `sites policy` for its stock policy). New credentials
+    must hold every key of its platform (`sites add --help`)."""
+    given = {
+        "name": name,
+        "base_url": base_url,
+        "timezone": timezone,
+        "full_sync_hour": full_sync_hour,
+        "source": source,
+    }
+    changes: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
+    if credentials is not None:
+        changes["credentials"] = json_object("--credentials", credentials)
+    if not changes:
+        raise click.UsageError(
+            "give at least one of --name, --base-url, --credentials, --timezone, "
+            "--full-sync-hour, --source"
+        )
+    with services(obj) as ctx:
+        shown = site_service.update_site(ctx, site_service.site_id(ctx, site), changes)
+    if as_json:
+        echo_json(shown)
+        return
+    click.echo(f"site {shown['id']} {shown['name']} updated: {', '.join(sorted(changes))}")
+
+
+@sites.command("remove")
+@click.argument("site")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@JSON
+@click.pass_obj
+def remove_site(obj: Context, site: str, yes: bool, as_json: bool) -> None:
+    """Delete a store and what belongs only to it: its catalog mirror, SKU rules,
+    reservations, runs, plugin records and API key (the webhook log keeps its rows).
+    Refused while it has a live run. Its name can be used again at once; `sites edit
+    SITE` or PATCH active=false keeps a store with its history instead."""
+    with services(obj) as ctx:
+        found = site_service.site_id(ctx, site)
+        if not yes:
+            click.confirm(
+                f"remove site {site} and its catalog, rules, runs and reservations?",
+                abort=True,
+                err=True,
+            )
+        removed = site_service.remove_site(ctx, found)
+    if as_json:
+        echo_json({**removed, "removed": True})
+        return
+    click.echo(
+        f"site {removed['id']} {removed['name']} removed; delete its webhooks on the store "
+        f"(they point at /webhooks/{removed['platform']}/{removed['id']})"
+    )
+
+
 @sites.command("toggle")
 @click.argument("site")
 @click.option("--webhooks", type=click.Choice(["on", "off"]), required=True)
+@JSON
 @click.pass_obj
-def toggle(obj: Context, site: str, webhooks: str) -> None:
+def toggle(obj: Context, site: str, webhooks: str, as_json: bool) -> None:
     """Pause or resume a store's real-time sync: its webhooks are logged `ignored` and its
     ERP's changes skip it; its full syncs go on."""
     with services(obj) as ctx:
         state = site_service.toggle_webhooks(ctx, site_service.site_id(ctx, site), webhooks == "on")
+    if as_json:
+        echo_json(state)
+        return
     click.echo(f"site {state['site_id']} webhooks {webhooks}")
 
 
 @sites.command("set-secret")
 @click.argument("site")
-@click.option("--secret", default=None, help="String, JSON or @file.json; omit to generate.")
+@click.option(
+    "--secret", "given", default=None, help="String, JSON or @file.json; omit to generate."
+)
+@JSON
 @click.pass_obj
-def site_secret(obj: Context, site: str, secret: str | None) -> None:
-    """Set or rotate a store's webhook secret."""
+def site_secret(obj: Context, site: str, given: str | None, as_json: bool) -> None:
+    """Set or rotate a store's webhook secret (`sites show` says which one it is)."""
+    value = secret("--secret", given)
+    change = {"rotate_webhook_secret": True} if value is None else {"webhook_secret": value}
     with services(obj) as ctx:
-        generated = set_owner_secret(
-            ctx, Site, site_service.site_id(ctx, site), _secret_option(secret)
-        )
+        shown = site_service.update_site(ctx, site_service.site_id(ctx, site), change)
+    if as_json:
+        echo_json(shown)
+        return
+    generated = shown.get("webhook_secret")
     click.echo(f"new secret (shown once): {generated}" if generated else "secret set")
 
 
 @sites.command("api-key")
 @click.argument("site")
+@JSON
 @click.pass_obj
-def api_key(obj: Context, site: str) -> None:
+def api_key(obj: Context, site: str, as_json: bool) -> None:
     """Issue (or rotate) the store plugin's API key; the old one stops working."""
     with services(obj) as ctx:
-        key = issue_api_key(ctx, site_service.site_id(ctx, site))
+        found = site_service.site_id(ctx, site)
+        key = issue_api_key(ctx, found)
+    if as_json:
+        echo_json({"site_id": found, "api_key": key})
+        return
     click.echo(f"api key (shown once): {key}")
-
-
-def _resync_line(resync: dict[str, Any] | None) -> str:
-    return "" if resync is None else f"; {resync['message']}"
-
-
-@sites.command("policy")
-@click.argument("site")
-@click.option(
-    "--buffer", type=int, default=None, help="Units kept back (a percent with --percent)."
-)
-@click.option("--percent", is_flag=True, help="The buffer is a percent of the ERP's number.")
-@click.option("--floor", type=int, default=None, help="Below this many, the store shows 0.")
-@click.option(
-    "--basis",
-    type=click.Choice(["on_hand", "available_for_sale"]),
-    default=None,
-    help="The ERP figure to start from: on hand, or on hand less what the ERP committed "
-    "to its sales orders (not for Business Central: docs/platforms.md section 7).",
-)
-@click.option(
-    "--locations",
-    metavar="ID,ID|all",
-    default=None,
-    help="The ERP locations (warehouse ids, comma-separated) whose stock the basis sums "
-    "for this store, or 'all' (not for Business Central: docs/platforms.md section 7).",
-)
-@click.pass_obj
-def policy(
-    obj: Context,
-    site: str,
-    buffer: int | None,
-    percent: bool,
-    floor: int | None,
-    basis: str | None,
-    locations: str | None,
-) -> None:
-    """Show or set a store's stock policy: it sells the ERP's number (its basis, summed
-    over its ERP locations if mapped to some) less the buffer, and 0 below the floor. A
-    change resyncs the store (only the SKUs whose number changed)."""
-    if percent and buffer is None:
-        raise click.UsageError("--percent qualifies --buffer: give both")
-    changes: dict[str, Any] = {}
-    if buffer is not None:
-        changes["stock_buffer"] = buffer
-        changes["stock_buffer_unit"] = "percent" if percent else "units"
-    if floor is not None:
-        changes["stock_floor"] = floor
-    if basis is not None:
-        changes["stock_basis"] = basis
-    if locations is not None:
-        # Empty ids stay in, for the service to refuse by the same words as the API.
-        ids = [part.strip() for part in locations.split(",")]
-        changes["erp_location_ids"] = None if ids == ["all"] else ids
-    with services(obj) as ctx:
-        site_id = site_service.site_id(ctx, site)
-        if changes:
-            state = stock_policy.set_policy(ctx, site_id, changes)
-        else:
-            state = {**site_service.show_site(ctx, site_id), "site_id": site_id, "resync": None}
-    unit = "%" if state["stock_buffer_unit"] == "percent" else " units"
-    mapped = state["erp_location_ids"]
-    at = "" if mapped is None else f" at locations {','.join(mapped)}"
-    click.echo(
-        f"site {state['site_id']} stock: basis {state['stock_basis']}{at}, "
-        f"buffer {state['stock_buffer']}{unit}, "
-        f"floor {state['stock_floor']}{_resync_line(state['resync'])}"
-    )
-
-
-@sites.command("sku")
-@click.argument("site")
-@click.argument("sku", required=False)
-@click.option("--override", type=int, default=None, help="Write this quantity, whatever the ERP.")
-@click.option("--opt-out", is_flag=True, help="Never write this SKU.")
-@click.option("--clear", is_flag=True, help="Remove the SKU's rule.")
-@click.pass_obj
-def sku_rule(
-    obj: Context, site: str, sku: str | None, override: int | None, opt_out: bool, clear: bool
-) -> None:
-    """Set or clear a SKU's stock rule; without a SKU, list the store's rules."""
-    chosen = (override is not None) + opt_out + clear
-    if sku is None:
-        if chosen:
-            raise click.UsageError("name the SKU")
-    elif chosen != 1:
-        raise click.UsageError("give one of --override N, --opt-out or --clear")
-    with services(obj) as ctx:
-        site_id = site_service.site_id(ctx, site)
-        if sku is None:
-            for rule in stock_policy.list_rules(ctx, site_id):
-                shown = "opt out" if rule["quantity"] is None else f"override {rule['quantity']}"
-                click.echo(f"{rule['sku']:<20} {shown}")
-            return
-        if clear:
-            done = stock_policy.clear_rule(ctx, site_id, sku)
-            click.echo(f"site {site_id} {done['sku']}: rule cleared{_resync_line(done['resync'])}")
-            return
-        done = stock_policy.set_rule(ctx, site_id, sku, override=override, opt_out=opt_out)
-    shown = "opted out" if opt_out else f"override {done['quantity']}"
-    click.echo(f"site {site_id} {done['sku']}: {shown}{_resync_line(done['resync'])}")

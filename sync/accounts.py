@@ -9,15 +9,18 @@ real-time switch (`switch_webhooks`, docs/architecture.md "Real-time switches").
 from __future__ import annotations
 
 import enum
+import ipaddress
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from connectors.credentials import credential_problems, describe
 from models import Site, Source
 from models.crypto import Vault
 from models.db import transaction
@@ -64,6 +67,97 @@ def one_of(value: str, allowed: type[E], what: str) -> E:
     except ValueError:
         names = ", ".join(str(member.value) for member in allowed)
         raise Invalid(f"{what} must be one of {names}, got {value!r}") from None
+
+
+#: What `base_url` is, per platform, in the refusal's words: the store's own address
+#: for WooCommerce (WordPress's root, a folder included), the API host for the others,
+#: to which the connector adds its paths (docs/platforms.md sections 4, 5, 6 and 7:
+#: /stores/<hash>, /admin/api/..., /inventory/v1, /v2.0/<tenant>/...).
+BASE_URL_EXAMPLES = {
+    "woocommerce": "https://shop.example.com",
+    "shopify": "https://<shop>.myshopify.com",
+    "bigcommerce": "https://api.bigcommerce.com",
+    "businesscentral": "https://api.businesscentral.dynamics.com",
+    "zoho": "https://www.zohoapis.com",
+}
+_URL_EXAMPLE = "https://shop.example.com"
+#: Hosts reached over plain http: the sandboxes and a developer's own machine. Every
+#: platform's real API is https (docs/platforms.md); WooCommerce over plain http takes
+#: only OAuth 1.0a, not the keys we send (section 2, correction 3), and those keys
+#: (in the Authorization header, or the URL with query_string_auth) would cross the
+#: network in clear.
+_LOOPBACK_NAMES = ("localhost",)
+
+
+def check_base_url(value: object, platform: str) -> str:
+    """`value` if it is an https URL with a host (http only for localhost and loopback
+    addresses), no user or password in it, no query or fragment; else `Invalid`.
+
+    A path is allowed: a WordPress site may live under one (https://example.com/shop).
+    The URL itself is never echoed: someone may have pasted a key into it.
+    """
+    example = BASE_URL_EXAMPLES.get(platform, _URL_EXAMPLE)
+    if not isinstance(value, str) or any(char.isspace() for char in value.strip()):
+        raise Invalid(f"base URL must look like {example}")
+    try:
+        parts = urlsplit(value.strip())
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise Invalid(f"base URL must look like {example}") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise Invalid(f"base URL must look like {example}")
+    if parts.username is not None or parts.password is not None:
+        raise Invalid("base URL must not carry a user or password: put them in the credentials")
+    if parts.query or parts.fragment or value.strip().endswith(("?", "#")):
+        raise Invalid(f"base URL must have no query or fragment (like {example})")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise Invalid(f"base URL must use https (like {example}); http only for localhost")
+    return value.strip()
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+#: Which secret `--webhook-secret` (API `webhook_secret`) must be, per platform: what
+#: the receiver checks each delivery with (api/webhooks/<platform>.py; README, Webhooks;
+#: docs/platforms.md). A delivery signed with anything else is refused 401 "signature
+#: does not match", which cannot say which secret was meant: this says it.
+WEBHOOK_SECRETS: dict[str, str] = {
+    "woocommerce": "the Secret of the store's webhooks (WooCommerce > Settings > Advanced > "
+    "Webhooks), which signs X-WC-Webhook-Signature",
+    "shopify": "the app's client secret (API secret key), which Shopify signs every "
+    "webhook with; not the access token",
+    "bigcommerce": "the X-Webhook-Secret header value set on the hooks, alone, or as "
+    '{"header_secret": ..., "client_secret": <the app\'s client secret>} to check the '
+    "signature too",
+    "businesscentral": "the clientState given when the subscription was created",
+    "zoho": "the token the workflow's webhook sends in X-Zoho-Webhook-Token (or ?token=); "
+    '{"token": ..., "hmac_key": ...} to check the signature too',
+}
+
+
+def credential_keys(platform: str) -> str:
+    """`platform`'s credential keys as help lines (connectors/credentials.py), for doors
+    that may not import connectors/ (the CLI)."""
+    return describe(platform)
+
+
+def check_credentials(platform: str, credentials: object) -> Mapping[str, Any]:
+    """`credentials` if they hold `platform`'s keys (connectors/credentials.py); else
+    `Invalid` naming every problem on one line, never a value."""
+    if not isinstance(credentials, Mapping):
+        raise Invalid(f"credentials for {platform} must be a JSON object")
+    problems = credential_problems(platform, credentials)
+    if problems:
+        raise Invalid(f"credentials for {platform}: {', '.join(problems)}")
+    return credentials
 
 
 def check_name_free(session: Session, row: Site | Source, name: str) -> None:

@@ -1,9 +1,11 @@
-"""Sites (storefronts): add, describe, list, update, deactivate; webhooks on and off.
+"""Sites (storefronts): add, describe, list, update, deactivate, remove; webhooks on
+and off.
 
 The admin API, the CLI and the demo call these, so all validate alike and describe a
-site the same way. A site is never deleted here: deactivating keeps its history and
-stops its syncs and webhooks (`active`); `webhooks_active` is its real-time switch:
-off, its webhooks are logged `ignored` and no real-time write reaches its store.
+site the same way. Deactivating (`active` false) keeps its history and stops its syncs
+and webhooks; removing (`remove_site`) deletes it and what belongs only to it, so its
+name can be used again. `webhooks_active` is its real-time switch: off, its webhooks
+are logged `ignored` and no real-time write reaches its store.
 """
 
 from __future__ import annotations
@@ -12,13 +14,24 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from models import Platform, Site, Source, WebhookLog, WebhookStatus
-from sync.accounts import apply_changes, find, get, one_of, owner_id, saving, switch_webhooks
+from models import Item, Platform, Site, Source, SyncRun, WebhookLog, WebhookStatus
+from models.sync import LIVE_RUN_STATUSES
+from sync.accounts import (
+    apply_changes,
+    check_base_url,
+    check_credentials,
+    find,
+    get,
+    one_of,
+    owner_id,
+    saving,
+    switch_webhooks,
+)
 from sync.context import Context
-from sync.errors import Invalid, NotFound
+from sync.errors import Conflict, Invalid, NotFound
 from sync.stock_policy import POLICY_FIELDS, apply_policy, describe_policy, resync
 
 #: Plain columns an update may set as given (secrets and the zone are checked apart).
@@ -95,9 +108,14 @@ def add_site(
     timezone: str = "UTC",
     full_sync_hour: int = 2,
 ) -> dict[str, Any]:
-    """Register a store fed by `source` (its id or name)."""
+    """Register a store fed by `source` (its id or name). Its address and credentials
+    are checked first (`check_base_url`, `check_credentials`), so a store missing a key
+    is refused now rather than failing at its first sync."""
     if not 0 <= full_sync_hour <= 23:
         raise Invalid(f"full_sync_hour must be 0-23, got {full_sync_hour}")
+    kind = one_of(platform, Platform, "platform")
+    base_url = check_base_url(base_url, kind.value)
+    check_credentials(kind.value, credentials)
     with saving(ctx) as session:
         if session.scalars(select(Site).where(Site.name == name)).first():
             raise Invalid(f"a site named {name!r} exists")
@@ -107,7 +125,7 @@ def add_site(
             raise Invalid(missing.message) from None
         site = Site(
             name=name,
-            platform=one_of(platform, Platform, "platform"),
+            platform=kind,
             base_url=base_url,
             source_id=source_id,
             timezone=check_timezone(timezone),
@@ -123,11 +141,26 @@ def add_site(
 def update_site(ctx: Context, site_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
     """Change a site's fields, credentials or secret; a secret generated here (with
     `rotate_webhook_secret`) is in the answer's `webhook_secret`, once. A change of its
-    stock policy resyncs its store; the answer's `resync` says how (sync/stock_policy.py)."""
+    stock policy resyncs its store; the answer's `resync` says how (sync/stock_policy.py).
+
+    New credentials must hold every key of the site's platform: they replace the old
+    ones whole. `source` (an id or name) moves the site to another ERP (see `_move`).
+    """
     with saving(ctx) as session:
         site = get_site(session, site_id)
+        if "base_url" in changes:
+            changes = {
+                **changes,
+                "base_url": check_base_url(changes["base_url"], site.platform.value),
+            }
+        if "credentials" in changes:
+            check_credentials(site.platform.value, changes["credentials"])
+        if "full_sync_hour" in changes and not 0 <= changes["full_sync_hour"] <= 23:
+            raise Invalid(f"full_sync_hour must be 0-23, got {changes['full_sync_hour']}")
         if "timezone" in changes:
             site.timezone = check_timezone(changes["timezone"])
+        if "source" in changes:
+            _move(session, site, changes["source"])
         policy = {name: changes[name] for name in POLICY_FIELDS if name in changes}
         rest = {name: value for name, value in changes.items() if name not in POLICY_FIELDS}
         policy_changed = apply_policy(site, policy)
@@ -138,6 +171,58 @@ def update_site(ctx: Context, site_id: int, changes: Mapping[str, Any]) -> dict[
         described["webhook_secret"] = generated
     if policy_changed:
         described["resync"] = resync(ctx, site_id)
+    return described
+
+
+def _move(session: Session, site: Site, source: str | int) -> None:
+    """Feed `site` from another source. Refused while it has a live run (its batches
+    read the old ERP). The ERP item ids its catalog mirror remembers belong to the old
+    ERP: forgotten, so a deletion notice of the new one never zeroes a SKU by a
+    colliding id; the next read fills them again. Open reservations stay with the
+    source whose stock they hold."""
+    try:
+        new_id = find(session, Source, source).id
+    except NotFound as missing:
+        raise Invalid(missing.message) from None
+    if new_id == site.source_id:
+        return
+    # As in remove_site: wait for a run being started to commit, then see it.
+    session.execute(select(Site.id).where(Site.id == site.id).with_for_update())
+    _refuse_live_run(session, site)
+    site.source_id = new_id
+    session.execute(update(Item).where(Item.site_id == site.id).values(erp_item_id=None))
+
+
+def _refuse_live_run(session: Session, site: Site) -> None:
+    live = session.scalar(
+        select(SyncRun.id).where(SyncRun.site_id == site.id, SyncRun.status.in_(LIVE_RUN_STATUSES))
+    )
+    if live is not None:
+        raise Conflict(f"site {site.name} has a live run {live}: cancel it first")
+
+
+def remove_site(ctx: Context, site_id: int) -> dict[str, Any]:
+    """Delete a site and everything that belongs only to it, in one transaction:
+    catalog mirror (`items`), SKU rules, reservations, runs and their batches, plugin
+    records (orders, customers, categories), lifecycle subscribers of this site alone,
+    webhook subscriptions, and its API key and secrets (columns of the row). The
+    database's foreign keys cascade these (every `site_id` is ON DELETE CASCADE). The
+    webhook log keeps its rows (no foreign key: what arrived stays searchable), and so
+    does the delivery-id memory, purged by retention. Refused while a run is live:
+    its batches would write a store we no longer know. Answers what it was.
+    """
+    with saving(ctx) as session:
+        # FOR UPDATE: a run started meanwhile inserts a row referencing the site, which
+        # takes a key-share lock on it; we wait for that insert, then see its run.
+        site = session.scalars(select(Site).where(Site.id == site_id).with_for_update()).first()
+        if site is None:
+            raise NotFound(f"no site {site_id}")
+        _refuse_live_run(session, site)
+        described = describe_site(site)
+        # UNREGISTER SUBSCRIPTIONS HERE: the platform-side webhooks of this site
+        # (`subscriptions` rows, which the delete below cascades away with their
+        # platform ids) must be unregistered before the row goes.
+        session.delete(site)
     return described
 
 

@@ -15,7 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Site, Source, SourceKind
-from sync.accounts import apply_changes, get, one_of, owner_id, saving, switch_webhooks
+from sync.accounts import (
+    apply_changes,
+    check_base_url,
+    check_credentials,
+    get,
+    one_of,
+    owner_id,
+    saving,
+    switch_webhooks,
+)
 from sync.context import Context
 from sync.errors import Conflict, Invalid
 
@@ -65,13 +74,17 @@ def add_source(
     credentials: Mapping[str, Any],
     webhook_secret: str | Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Register an ERP."""
+    """Register an ERP; its address and credentials are checked first
+    (sync/accounts.py), so a missing key is refused now, not at its first read."""
+    source_kind = one_of(kind, SourceKind, "kind")
+    base_url = check_base_url(base_url, source_kind.value)
+    check_credentials(source_kind.value, credentials)
     with saving(ctx) as session:
         if session.scalars(select(Source).where(Source.name == name)).first():
             raise Invalid(f"a source named {name!r} exists")
         source = Source(
             name=name,
-            kind=one_of(kind, SourceKind, "kind"),
+            kind=source_kind,
             base_url=base_url,
             credentials_sealed=ctx.vault.seal(credentials),
             webhook_secret_sealed=ctx.vault.seal(webhook_secret) if webhook_secret else None,
@@ -82,9 +95,17 @@ def add_source(
 
 
 def update_source(ctx: Context, source_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Change a source's name, address, credentials or secret (see `update_site`)."""
+    """Change a source's name, address, credentials or secret (see `update_site`):
+    new credentials replace the old whole, so they must hold every key of its kind."""
     with saving(ctx) as session:
         source = get_source(session, source_id)
+        if "base_url" in changes:
+            changes = {
+                **changes,
+                "base_url": check_base_url(changes["base_url"], source.kind.value),
+            }
+        if "credentials" in changes:
+            check_credentials(source.kind.value, changes["credentials"])
         generated = apply_changes(session, ctx.vault, source, changes, SOURCE_FIELDS)
         session.flush()
         described = describe_source(session, source)
@@ -93,13 +114,25 @@ def update_source(ctx: Context, source_id: int, changes: Mapping[str, Any]) -> d
     return described
 
 
-def delete_source(ctx: Context, source_id: int) -> None:
-    """Delete a source no site uses; `Conflict` while sites still do."""
+def delete_source(ctx: Context, source_id: int) -> dict[str, Any]:
+    """Delete a source no site uses; `Conflict` naming the sites while some still do.
+    Its webhook subscriptions go with it (ON DELETE CASCADE); its webhook log stays.
+    Answers what it was; its name can be used again at once."""
     with saving(ctx) as session:
         source = get_source(session, source_id)
-        if session.scalar(select(Site.id).where(Site.source_id == source_id).limit(1)):
-            raise Conflict(f"source {source_id} still feeds sites; delete or move them first")
+        names = list(
+            session.scalars(select(Site.name).where(Site.source_id == source_id).order_by(Site.id))
+        )
+        if names:
+            raise Conflict(
+                f"source {source.name} still feeds sites {', '.join(names)}: "
+                "remove them or move them to another source first"
+            )
+        # UNREGISTER SUBSCRIPTIONS HERE: the ERP-side webhooks of this source
+        # (`subscriptions` rows, cascaded away with the row) must be unregistered first.
+        described = describe_source(session, source)
         session.delete(source)
+    return described
 
 
 def toggle_webhooks(ctx: Context, source_id: int, active: bool | None) -> dict[str, Any]:

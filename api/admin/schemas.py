@@ -86,6 +86,13 @@ STOCK_POLICY: Schema = {
         "ERP without stock per location: Business Central, docs/platforms.md section 7).",
     },
 }
+#: A source by id or name.
+SOURCE_REF: Schema = {
+    "type": ["integer", "string"],
+    "minimum": 1,
+    "maximum": MAX_ID,
+    "maxLength": 100,
+}
 SITE_CREATE: Schema = {
     "type": "object",
     "additionalProperties": False,
@@ -94,12 +101,7 @@ SITE_CREATE: Schema = {
         "name": NAME,
         "platform": {"enum": [p.value for p in Platform]},
         "base_url": URL,
-        "source": {
-            "type": ["integer", "string"],
-            "minimum": 1,
-            "maximum": MAX_ID,
-            "maxLength": 100,
-        },
+        "source": SOURCE_REF,
         "credentials": CREDENTIALS,
         "webhook_secret": SECRET,
         "timezone": TIMEZONE,
@@ -128,6 +130,10 @@ def _update(properties: Schema) -> Schema:
 SITE_UPDATE: Schema = _update(
     {
         **_OWNER_UPDATE,
+        "source": {
+            **SOURCE_REF,
+            "description": "Move the site to this source (refused while a run is live).",
+        },
         "timezone": TIMEZONE,
         "full_sync_hour": HOUR,
         "active": {"type": "boolean"},

@@ -1,4 +1,4 @@
-"""Sites (storefronts): create, list, show, update, deactivate; webhooks on and off.
+"""Sites (storefronts): create, list, show, update, deactivate, remove; webhooks on and off.
 
 Routes only: every operation is `sync.sites`, which the CLI uses too, so both validate
 and describe alike. Credentials and secrets are write-only: an answer never contains
@@ -84,14 +84,18 @@ def update(site_id: int, body: dict[str, Any]) -> dict[str, Any]:
     "DELETE",
     "/api/sites/<id:site_id>",
     Doc(
-        "Deactivate a site (kept with its history; PATCH active=true brings it back)",
+        "Remove a site and what belongs only to it; its name is free again",
         "sites",
-        response=schemas.ref("Site"),
-        errors=(404,),
+        status=204,
+        errors=(404, 409),
+        description="Deletes its catalog mirror, SKU rules, reservations, runs, plugin "
+        "records and API key in one transaction; the webhook log keeps its rows. 409 while "
+        "a run is live (cancel it first). To keep a site with its history instead, PATCH "
+        "`active` to false.",
     ),
 )
-def deactivate(site_id: int) -> dict[str, Any]:
-    return service.update_site(context(), site_id, {"active": False})
+def remove(site_id: int) -> None:
+    service.remove_site(context(), site_id)
 
 
 @endpoint(

@@ -15,6 +15,29 @@ from models.crypto import Vault
 from settings import Settings
 from tests.support.cli import stocksync
 
+BC_KEYS = {"tenant_id": "t", "client_id": "c", "client_secret": "s", "company_id": "co"}
+BC_ARGS = (
+    "--kind",
+    "businesscentral",
+    "--base-url",
+    "https://api.businesscentral.dynamics.com",
+    "--credentials",
+    json.dumps(BC_KEYS),
+)
+ZOHO_KEYS = {"client_id": "c", "client_secret": "s", "refresh_token": "r", "organization_id": "1"}
+ZOHO_ARGS = ("--base-url", "https://www.zohoapis.com", "--credentials", json.dumps(ZOHO_KEYS))
+SHOPIFY_KEYS = '{"access_token": "shpat_x"}'
+WOO_KEYS = {"consumer_key": "ck_x", "consumer_secret": "cs_x"}
+#: A WooCommerce store on the local machine, where http is allowed (sandboxes).
+WOO_ARGS = (
+    "--platform",
+    "woocommerce",
+    "--base-url",
+    "http://127.0.0.1:8080",
+    "--credentials",
+    json.dumps(WOO_KEYS),
+)
+
 
 @pytest.fixture
 def run(settings: Settings, db: sessionmaker[Session]):  # type: ignore[no-untyped-def]
@@ -34,9 +57,9 @@ def test_register_toggle_and_rotate(run, db: sessionmaker[Session], vault: Vault
         "--kind",
         "businesscentral",
         "--base-url",
-        "http://erp",
+        "https://api.businesscentral.dynamics.com",
         "--credentials",
-        '{"client_secret": "erp-secret"}',
+        json.dumps({**BC_KEYS, "client_secret": "erp-secret"}),
     )
     out = run(
         "sites",
@@ -45,7 +68,7 @@ def test_register_toggle_and_rotate(run, db: sessionmaker[Session], vault: Vault
         "--platform",
         "shopify",
         "--base-url",
-        "http://shop",
+        "https://shop.myshopify.com",
         "--source",
         "erp",
         "--credentials",
@@ -90,18 +113,18 @@ def test_bad_input_is_a_clear_error(settings: Settings, db: sessionmaker[Session
             "--platform",
             "shopify",
             "--base-url",
-            "x",
+            "https://s.myshopify.com",
             "--source",
             "nope",
             "--credentials",
-            "{}",
+            SHOPIFY_KEYS,
         ],
         env=env,
     )
     assert result.exit_code == 1 and "no source 'nope'" in result.output
     runner.invoke(
         cli,
-        ["sources", "add", "erp", "--kind", "zoho", "--base-url", "x", "--credentials", "{}"],
+        ["sources", "add", "erp", "--kind", "zoho", *ZOHO_ARGS],
         env=env,
     )
     result = runner.invoke(
@@ -113,11 +136,11 @@ def test_bad_input_is_a_clear_error(settings: Settings, db: sessionmaker[Session
             "--platform",
             "shopify",
             "--base-url",
-            "x",
+            "https://s.myshopify.com",
             "--source",
             "erp",
             "--credentials",
-            "{}",
+            SHOPIFY_KEYS,
             "--timezone",
             "Mars/Base",
         ],
@@ -127,20 +150,8 @@ def test_bad_input_is_a_clear_error(settings: Settings, db: sessionmaker[Session
 
 
 def _shop(run) -> None:  # type: ignore[no-untyped-def]
-    run("sources", "add", "erp", "--kind", "zoho", "--base-url", "x", "--credentials", "{}")
-    run(
-        "sites",
-        "add",
-        "shop",
-        "--platform",
-        "woocommerce",
-        "--base-url",
-        "http://shop",
-        "--source",
-        "erp",
-        "--credentials",
-        "{}",
-    )
+    run("sources", "add", "erp", "--kind", "zoho", *ZOHO_ARGS)
+    run("sites", "add", "shop", "--source", "erp", *WOO_ARGS)
 
 
 def test_stock_policy_and_sku_rules(run, db: sessionmaker[Session]) -> None:  # type: ignore[no-untyped-def]
@@ -182,30 +193,8 @@ def test_a_location_mapping_is_set_shown_and_cleared(run, db) -> None:  # type: 
 
 
 def _bc_shop(run) -> None:  # type: ignore[no-untyped-def]
-    run(
-        "sources",
-        "add",
-        "bc",
-        "--kind",
-        "businesscentral",
-        "--base-url",
-        "x",
-        "--credentials",
-        "{}",
-    )
-    run(
-        "sites",
-        "add",
-        "bcshop",
-        "--platform",
-        "woocommerce",
-        "--base-url",
-        "http://shop",
-        "--source",
-        "bc",
-        "--credentials",
-        "{}",
-    )
+    run("sources", "add", "bc", *BC_ARGS)
+    run("sites", "add", "bcshop", "--source", "bc", *WOO_ARGS)
 
 
 def test_available_for_sale_on_business_central_is_refused(run, db) -> None:  # type: ignore[no-untyped-def]

@@ -13,10 +13,11 @@ import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from models import Site, WebhookStatus
+from models import Site, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
+from tests.factories.sync import run_row
 from tests.factories.webhook_log import log_row
 from tests.support.admin_api import AUTH, Api, Shop, error_code
 
@@ -83,6 +84,14 @@ def test_create_validation_errors_name_the_field(api: Api, shop: Shop) -> None:
         "missing": ({k: v for k, v in NEW_SITE.items() if k != "credentials"}, "credentials"),
         "extra": ({**NEW_SITE, "api_key_hash": "x"}, "api_key_hash"),
         "nul": ({**NEW_SITE, "name": "a\x00b"}, "NUL"),
+        "keys": (
+            {**NEW_SITE, "credentials": {"token": "shpat_secret"}},
+            "credentials for shopify: missing access_token",
+        ),
+        "http": (
+            {**NEW_SITE, "base_url": "http://new-shop.myshopify.com"},
+            "base URL must use https (like https://<shop>.myshopify.com)",
+        ),
     }
     for case, (body, words) in cases.items():
         response = api.post("/api/sites", body)
@@ -91,6 +100,7 @@ def test_create_validation_errors_name_the_field(api: Api, shop: Shop) -> None:
             case,
             response.json,
         )
+        assert "shpat_secret" not in response.get_data(as_text=True)
     not_json = api.client.post(
         "/api/sites", data="{", headers={**AUTH, "Content-Type": "application/json"}
     )
@@ -109,11 +119,10 @@ def test_update_rotates_the_secret_once_and_checks_fields(
     with db() as session:
         assert vault.open(session.get_one(Site, shop.site_id).webhook_secret_sealed or "") == secret
     assert "webhook_secret" not in api.get(path).json
-    api.patch(path, {"credentials": {"consumer_key": "new"}})
+    new_keys = {"consumer_key": "new", "consumer_secret": "cs_new"}
+    assert api.patch(path, {"credentials": new_keys}).status_code == 200
     with db() as session:
-        assert vault.open(session.get_one(Site, shop.site_id).credentials_sealed) == {
-            "consumer_key": "new"
-        }
+        assert vault.open(session.get_one(Site, shop.site_id).credentials_sealed) == new_keys
     assert api.patch(path, {}).status_code == 422
     assert (
         api.patch(path, {"webhook_secret": "x", "rotate_webhook_secret": True}).status_code == 422
@@ -126,12 +135,35 @@ def test_update_rotates_the_secret_once_and_checks_fields(
 
 
 def test_deactivate_keeps_the_site(api: Api, shop: Shop) -> None:
-    response = api.delete(f"/api/sites/{shop.site_id}")
+    response = api.patch(f"/api/sites/{shop.site_id}", {"active": False})
     assert response.status_code == 200 and response.json["active"] is False
     assert api.get(f"/api/sites/{shop.site_id}").json["active"] is False
     assert api.post(f"/api/inventory/sync/{shop.site_id}").status_code == 409
     assert api.patch(f"/api/sites/{shop.site_id}", {"active": True}).json["active"] is True
-    assert api.delete("/api/sites/999").status_code == 404
+
+
+def test_delete_removes_the_site_unless_a_run_is_live_and_frees_its_name(
+    api: Api, shop: Shop, db: sessionmaker[Session]
+) -> None:
+    path = f"/api/sites/{shop.site_id}"
+    with db.begin() as session:
+        name = session.get_one(Site, shop.site_id).name
+        logged = log_row(session, site_id=shop.site_id).id
+        live = run_row(session, shop.site_id).id
+    refused = api.delete(path)
+    assert refused.status_code == 409 and error_code(refused) == "conflict"
+    assert f"has a live run {live}: cancel it first" in refused.json["error"]["message"]
+    assert api.post(f"/api/sync/runs/{live}/cancel").status_code == 200
+    removed = api.delete(path)
+    assert removed.status_code == 204 and removed.data == b""
+    assert api.get(path).status_code == 404
+    assert api.delete(path).status_code == 404
+    with db() as session:
+        assert session.get(WebhookLog, logged) is not None
+    again = api.post("/api/sites", {**NEW_SITE, "name": name})
+    assert again.status_code == 201 and again.json["id"] != shop.site_id
+    used = api.delete(f"/api/sources/{shop.source_id}")
+    assert used.status_code == 409 and "still feeds sites " + name in used.json["error"]["message"]
 
 
 def test_toggle_flips_or_sets_and_reports_the_last_delivery(

@@ -12,7 +12,12 @@ NEW_SOURCE = {
     "name": "zoho",
     "kind": "zoho",
     "base_url": "https://www.zohoapis.com",
-    "credentials": {"client_id": "id", "client_secret": "zoho-secret"},
+    "credentials": {
+        "client_id": "id",
+        "client_secret": "zoho-secret",
+        "refresh_token": "refresh",
+        "organization_id": "1",
+    },
     "webhook_secret": {"token": "tok", "hmac_key": "zoho-hmac"},
 }
 

@@ -1,0 +1,193 @@
+"""`stocksync sources ...`: register, show, edit and remove ERPs; toggle their webhooks,
+set or rotate their secrets. Secrets are write-only: printed only when generated here,
+once. Every command takes `--json`: the same keys as the admin API's answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from cli.context import Context
+from cli.inputs import json_object, keys_help, secret
+from cli.services import echo_json, services
+from models import SourceKind
+from sync import sources as source_service
+from sync.accounts import WEBHOOK_SECRETS
+
+KINDS = [kind.value for kind in SourceKind]
+JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@click.group()
+def sources() -> None:
+    """ERP connections."""
+
+
+@sources.command(
+    "add",
+    help="Register an ERP. Its credentials are checked for its kind's keys before "
+    "anything is saved.\n\n" + keys_help(KINDS),
+)
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(KINDS))
+@click.option("--base-url", required=True, help="https://... (http only for localhost).")
+@click.option("--credentials", required=True, help="JSON object, or @file.json")
+@click.option("--webhook-secret", default=None, help="String, JSON object or @file.json")
+@JSON
+@click.pass_obj
+def add_source(
+    obj: Context,
+    name: str,
+    kind: str,
+    base_url: str,
+    credentials: str,
+    webhook_secret: str | None,
+    as_json: bool,
+) -> None:
+    given = json_object("--credentials", credentials)
+    hook_secret = secret("--webhook-secret", webhook_secret)
+    with services(obj) as ctx:
+        source = source_service.add_source(
+            ctx,
+            name=name,
+            kind=kind,
+            base_url=base_url,
+            credentials=given,
+            webhook_secret=hook_secret,
+        )
+    if as_json:
+        echo_json(source)
+        return
+    click.echo(f"source {source['id']} {name} added; webhooks: /webhooks/{kind}/{source['id']}")
+
+
+@sources.command("list")
+@JSON
+@click.pass_obj
+def list_sources(obj: Context, as_json: bool) -> None:
+    """List ERPs (never their credentials)."""
+    with services(obj) as ctx:
+        rows = source_service.list_sources(ctx)
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        hooks = "webhooks on" if row["webhooks_active"] else "webhooks OFF"
+        click.echo(f"{row['id']:>4}  {row['name']:<20} {row['kind']:<16} {hooks}")
+
+
+@sources.command("show")
+@click.argument("source")
+@JSON
+@click.pass_obj
+def show_source(obj: Context, source: str, as_json: bool) -> None:
+    """Show an ERP: its address, sites, webhook URL and which secret it expects."""
+    with services(obj) as ctx:
+        shown = source_service.show_source(ctx, source_service.source_id(ctx, source))
+    if as_json:
+        echo_json(shown)
+        return
+    secret_state = "set" if shown["has_webhook_secret"] else "NOT SET"
+    for label, value in (
+        ("source", f"{shown['id']} {shown['name']} ({shown['kind']})"),
+        ("base url", shown["base_url"]),
+        ("sites", ", ".join(map(str, shown["site_ids"])) or "none"),
+        ("webhooks", f"/webhooks/{shown['kind']}/{shown['id']}"),
+        ("real time", "on" if shown["webhooks_active"] else "OFF"),
+        ("webhook secret", f"{secret_state}: {WEBHOOK_SECRETS[shown['kind']]}"),
+    ):
+        click.echo(f"{label + ':':<16}{value}")
+
+
+@sources.command("edit")
+@click.argument("source")
+@click.option("--name", default=None)
+@click.option("--base-url", default=None)
+@click.option("--credentials", default=None, help="JSON object or @file.json; replaces them whole.")
+@JSON
+@click.pass_obj
+def edit_source(
+    obj: Context,
+    source: str,
+    name: str | None,
+    base_url: str | None,
+    credentials: str | None,
+    as_json: bool,
+) -> None:
+    """Change an ERP's name, address or credentials (`sources set-secret` for its
+    secret). New credentials must hold every key of its kind (`sources add --help`)."""
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name
+    if base_url is not None:
+        changes["base_url"] = base_url
+    if credentials is not None:
+        changes["credentials"] = json_object("--credentials", credentials)
+    if not changes:
+        raise click.UsageError("give at least one of --name, --base-url, --credentials")
+    with services(obj) as ctx:
+        shown = source_service.update_source(ctx, source_service.source_id(ctx, source), changes)
+    if as_json:
+        echo_json(shown)
+        return
+    click.echo(f"source {shown['id']} {shown['name']} updated: {', '.join(sorted(changes))}")
+
+
+@sources.command("remove")
+@click.argument("source")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@JSON
+@click.pass_obj
+def remove_source(obj: Context, source: str, yes: bool, as_json: bool) -> None:
+    """Delete an ERP that no site uses (refused, naming them, while some do)."""
+    with services(obj) as ctx:
+        found = source_service.source_id(ctx, source)
+        if not yes:
+            click.confirm(f"remove source {source}?", abort=True, err=True)
+        removed = source_service.delete_source(ctx, found)
+    if as_json:
+        echo_json({**removed, "removed": True})
+        return
+    click.echo(
+        f"source {removed['id']} {removed['name']} removed; delete its webhooks on the ERP "
+        f"(they point at /webhooks/{removed['kind']}/{removed['id']})"
+    )
+
+
+@sources.command("set-secret")
+@click.argument("source")
+@click.option(
+    "--secret", "given", default=None, help="String, JSON or @file.json; omit to generate."
+)
+@JSON
+@click.pass_obj
+def source_secret(obj: Context, source: str, given: str | None, as_json: bool) -> None:
+    """Set or rotate an ERP's webhook secret (`sources show` says which one it is)."""
+    value = secret("--secret", given)
+    change = {"rotate_webhook_secret": True} if value is None else {"webhook_secret": value}
+    with services(obj) as ctx:
+        shown = source_service.update_source(ctx, source_service.source_id(ctx, source), change)
+    if as_json:
+        echo_json(shown)
+        return
+    generated = shown.get("webhook_secret")
+    click.echo(f"new secret (shown once): {generated}" if generated else "secret set")
+
+
+@sources.command("toggle")
+@click.argument("source")
+@click.option("--webhooks", type=click.Choice(["on", "off"]), required=True)
+@JSON
+@click.pass_obj
+def toggle_source(obj: Context, source: str, webhooks: str, as_json: bool) -> None:
+    """Pause or resume an ERP's webhooks (paused ones are logged `ignored`; full syncs
+    of its sites go on)."""
+    with services(obj) as ctx:
+        state = source_service.toggle_webhooks(
+            ctx, source_service.source_id(ctx, source), webhooks == "on"
+        )
+    if as_json:
+        echo_json(state)
+        return
+    click.echo(f"source {state['source_id']} webhooks {webhooks}")
