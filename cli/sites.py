@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from cli.connections import NO_CHECK, echo_registration, subscriptions_command, test_command
 from cli.context import Context
 from cli.inputs import json_object, keys_help, secret
 from cli.services import echo_json, services
@@ -32,6 +33,8 @@ def sites() -> None:
 
 sites.add_command(policy)
 sites.add_command(sku_rule)
+sites.add_command(test_command("site", site_service.site_id))
+sites.add_command(subscriptions_command("site", site_service.site_id))
 
 
 @sites.command(
@@ -47,6 +50,7 @@ sites.add_command(sku_rule)
 @click.option("--webhook-secret", default=None, help="String, JSON object or @file.json")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA zone of the store.")
 @click.option("--full-sync-hour", default=2, show_default=True, type=int)
+@NO_CHECK
 @JSON
 @click.pass_obj
 def add_site(
@@ -59,6 +63,7 @@ def add_site(
     webhook_secret: str | None,
     timezone: str,
     full_sync_hour: int,
+    no_check: bool,
     as_json: bool,
 ) -> None:
     given = json_object("--credentials", credentials)
@@ -74,11 +79,14 @@ def add_site(
             webhook_secret=hook_secret,
             timezone=timezone,
             full_sync_hour=full_sync_hour,
+            check=not no_check,
         )
     if as_json:
         echo_json(site)
         return
     click.echo(f"site {site['id']} {name} added; webhooks: /webhooks/{platform}/{site['id']}")
+    echo_registration(site)
+    click.echo(f"first full sync: {site['first_full_sync']}")
 
 
 @sites.command("list")

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from cli.connections import NO_CHECK, echo_registration, subscriptions_command, test_command
 from cli.context import Context
 from cli.inputs import json_object, keys_help, secret
 from cli.services import echo_json, services
@@ -24,6 +25,10 @@ def sources() -> None:
     """ERP connections."""
 
 
+sources.add_command(test_command("source", source_service.source_id))
+sources.add_command(subscriptions_command("source", source_service.source_id))
+
+
 @sources.command(
     "add",
     help="Register an ERP. Its credentials are checked for its kind's keys before "
@@ -34,6 +39,7 @@ def sources() -> None:
 @click.option("--base-url", required=True, help="https://... (http only for localhost).")
 @click.option("--credentials", required=True, help="JSON object, or @file.json")
 @click.option("--webhook-secret", default=None, help="String, JSON object or @file.json")
+@NO_CHECK
 @JSON
 @click.pass_obj
 def add_source(
@@ -43,6 +49,7 @@ def add_source(
     base_url: str,
     credentials: str,
     webhook_secret: str | None,
+    no_check: bool,
     as_json: bool,
 ) -> None:
     given = json_object("--credentials", credentials)
@@ -55,11 +62,13 @@ def add_source(
             base_url=base_url,
             credentials=given,
             webhook_secret=hook_secret,
+            check=not no_check,
         )
     if as_json:
         echo_json(source)
         return
     click.echo(f"source {source['id']} {name} added; webhooks: /webhooks/{kind}/{source['id']}")
+    echo_registration(source)
 
 
 @sources.command("list")

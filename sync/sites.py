@@ -11,6 +11,7 @@ are logged `ignored` and no real-time write reaches its store.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +34,7 @@ from sync.accounts import (
 from sync.context import Context
 from sync.errors import Conflict, Invalid, NotFound
 from sync.stock_policy import POLICY_FIELDS, apply_policy, describe_policy, resync
+from sync.subscriptions import check_connection, on_add, unregister
 
 #: Plain columns an update may set as given (secrets and the zone are checked apart).
 SITE_FIELDS = (
@@ -107,15 +109,25 @@ def add_site(
     webhook_secret: str | Mapping[str, str] | None = None,
     timezone: str = "UTC",
     full_sync_hour: int = 2,
+    check: bool = True,
 ) -> dict[str, Any]:
     """Register a store fed by `source` (its id or name). Its address and credentials
-    are checked first (`check_base_url`, `check_credentials`), so a store missing a key
-    is refused now rather than failing at its first sync."""
+    are checked first (`check_base_url`, `check_credentials`), and with `check` the
+    store is called with them (sync/subscriptions.py `check_connection`), so a wrong
+    key is refused now rather than failing at its first sync. Once saved, our webhooks
+    are registered on it if PUBLIC_URL is set (`on_add`), and the answer says when its
+    first full sync runs."""
     if not 0 <= full_sync_hour <= 23:
         raise Invalid(f"full_sync_hour must be 0-23, got {full_sync_hour}")
     kind = one_of(platform, Platform, "platform")
     base_url = check_base_url(base_url, kind.value)
     check_credentials(kind.value, credentials)
+    zone = check_timezone(timezone)
+    with ctx.sessions() as session:
+        if session.scalars(select(Site).where(Site.name == name)).first():
+            raise Invalid(f"a site named {name!r} exists")
+    if check:
+        check_connection(ctx, kind.value, base_url, credentials)
     with saving(ctx) as session:
         if session.scalars(select(Site).where(Site.name == name)).first():
             raise Invalid(f"a site named {name!r} exists")
@@ -128,14 +140,28 @@ def add_site(
             platform=kind,
             base_url=base_url,
             source_id=source_id,
-            timezone=check_timezone(timezone),
+            timezone=zone,
             full_sync_hour=full_sync_hour,
             credentials_sealed=ctx.vault.seal(credentials),
             webhook_secret_sealed=ctx.vault.seal(webhook_secret) if webhook_secret else None,
         )
         session.add(site)
         session.flush()
-        return describe_site(site)
+        described = describe_site(site)
+    described["first_full_sync"] = first_full_sync(ctx.clock(), zone, full_sync_hour)
+    return described | on_add(ctx, "site", described["id"])
+
+
+def first_full_sync(now: datetime, timezone: str, hour: int) -> str:
+    """When a site added `now` gets its first nightly run (schedules/due.py: the next
+    `hour`:00 it lives through), in words for the answer to `sites add`."""
+    local = now.astimezone(ZoneInfo(timezone))
+    day = local.date() if local.hour < hour else local.date() + timedelta(days=1)
+    return (
+        f"{day.isoformat()} at {hour:02d}:00 {timezone}; start one now with "
+        "`stocksync sync <site>`, or see what it would change first with "
+        "`stocksync sync <site> --preview`"
+    )
 
 
 def update_site(ctx: Context, site_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -211,6 +237,13 @@ def remove_site(ctx: Context, site_id: int) -> dict[str, Any]:
     does the delivery-id memory, purged by retention. Refused while a run is live:
     its batches would write a store we no longer know. Answers what it was.
     """
+    with ctx.sessions() as session:
+        _refuse_live_run(session, get_site(session, site_id))
+    # Our webhooks leave the platform first, outside the transaction (platform calls
+    # hold no row lock): removed after, their rows would be gone with their ids. A run
+    # started between here and the lock below refuses the removal; the keeper's next
+    # pass then registers the site's webhooks again.
+    unregister(ctx, "site", site_id)
     with saving(ctx) as session:
         # FOR UPDATE: a run started meanwhile inserts a row referencing the site, which
         # takes a key-share lock on it; we wait for that insert, then see its run.
@@ -219,9 +252,6 @@ def remove_site(ctx: Context, site_id: int) -> dict[str, Any]:
             raise NotFound(f"no site {site_id}")
         _refuse_live_run(session, site)
         described = describe_site(site)
-        # UNREGISTER SUBSCRIPTIONS HERE: the platform-side webhooks of this site
-        # (`subscriptions` rows, which the delete below cascades away with their
-        # platform ids) must be unregistered before the row goes.
         session.delete(site)
     return described
 

@@ -27,6 +27,7 @@ from sync.accounts import (
 )
 from sync.context import Context
 from sync.errors import Conflict, Invalid
+from sync.subscriptions import check_connection, on_add, unregister
 
 SOURCE_FIELDS = ("name", "base_url")
 
@@ -73,12 +74,17 @@ def add_source(
     base_url: str,
     credentials: Mapping[str, Any],
     webhook_secret: str | Mapping[str, str] | None = None,
+    check: bool = True,
 ) -> dict[str, Any]:
     """Register an ERP; its address and credentials are checked first
-    (sync/accounts.py), so a missing key is refused now, not at its first read."""
+    (sync/accounts.py), and with `check` the ERP is called with them, so a missing key
+    or a refused secret is found now, not at its first read. Once saved, our webhooks
+    are registered on it if PUBLIC_URL is set (sync/subscriptions.py `on_add`)."""
     source_kind = one_of(kind, SourceKind, "kind")
     base_url = check_base_url(base_url, source_kind.value)
     check_credentials(source_kind.value, credentials)
+    if check:
+        check_connection(ctx, source_kind.value, base_url, credentials)
     with saving(ctx) as session:
         if session.scalars(select(Source).where(Source.name == name)).first():
             raise Invalid(f"a source named {name!r} exists")
@@ -91,7 +97,8 @@ def add_source(
         )
         session.add(source)
         session.flush()
-        return describe_source(session, source)
+        described = describe_source(session, source)
+    return described | on_add(ctx, "source", described["id"])
 
 
 def update_source(ctx: Context, source_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,22 +121,28 @@ def update_source(ctx: Context, source_id: int, changes: Mapping[str, Any]) -> d
     return described
 
 
+def _refuse_used(session: Session, source: Source) -> None:
+    names = list(
+        session.scalars(select(Site.name).where(Site.source_id == source.id).order_by(Site.id))
+    )
+    if names:
+        raise Conflict(
+            f"source {source.name} still feeds sites {', '.join(names)}: "
+            "remove them or move them to another source first"
+        )
+
+
 def delete_source(ctx: Context, source_id: int) -> dict[str, Any]:
     """Delete a source no site uses; `Conflict` naming the sites while some still do.
-    Its webhook subscriptions go with it (ON DELETE CASCADE); its webhook log stays.
-    Answers what it was; its name can be used again at once."""
+    Our webhooks leave its ERP first (sync/subscriptions.py `unregister`), then its
+    subscription rows go with it (ON DELETE CASCADE); its webhook log stays. Answers
+    what it was; its name can be used again at once."""
+    with ctx.sessions() as session:
+        _refuse_used(session, get_source(session, source_id))
+    unregister(ctx, "source", source_id)
     with saving(ctx) as session:
         source = get_source(session, source_id)
-        names = list(
-            session.scalars(select(Site.name).where(Site.source_id == source_id).order_by(Site.id))
-        )
-        if names:
-            raise Conflict(
-                f"source {source.name} still feeds sites {', '.join(names)}: "
-                "remove them or move them to another source first"
-            )
-        # UNREGISTER SUBSCRIPTIONS HERE: the ERP-side webhooks of this source
-        # (`subscriptions` rows, cascaded away with the row) must be unregistered first.
+        _refuse_used(session, source)
         described = describe_source(session, source)
         session.delete(source)
     return described

@@ -243,6 +243,28 @@ def keep(ctx: Context, kind: str, owner_id: int, *, heal: bool = True) -> list[d
     return describe(ctx, kind, owner_id)
 
 
+def on_add(ctx: Context, kind: str, owner_id: int) -> dict[str, Any]:
+    """What adding a site or source registers, for its answer: the subscriptions made
+    (`subscriptions`), where the platform has no API the steps to take by hand
+    (`manual_steps`, which carry the generated secret: shown this once), and what
+    failed (`subscriptions_error`; the keeper tries again). Without PUBLIC_URL a note
+    says webhooks are set up by hand."""
+    if ctx.settings.public_url is None:
+        platform = _owner(ctx, kind, owner_id).platform
+        return {
+            "subscriptions": [],
+            "subscriptions_note": "PUBLIC_URL is not set: set up this platform's webhooks "
+            f"by hand, pointing at /webhooks/{platform}/{owner_id}",
+        }
+    try:
+        made = register(ctx, kind, owner_id)
+        steps = manual_steps(ctx, kind, owner_id)
+    except (ServiceError, ConnectorError) as error:
+        message = error.message if isinstance(error, ServiceError) else str(error)
+        return {"subscriptions": describe(ctx, kind, owner_id), "subscriptions_error": message}
+    return {"subscriptions": made, **({"manual_steps": steps} if steps else {})}
+
+
 def register(ctx: Context, kind: str, owner_id: int) -> list[dict[str, Any]]:
     """Register a new site's or source's subscriptions (a keeper pass without healing:
     nothing was lost yet). Failures stay on the rows for the keeper to retry."""

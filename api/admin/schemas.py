@@ -103,6 +103,12 @@ SITE_CREATE: Schema = {
         "base_url": URL,
         "source": SOURCE_REF,
         "credentials": CREDENTIALS,
+        "check": {
+            "type": "boolean",
+            "default": True,
+            "description": "Call the platform with the credentials before saving (422 "
+            "says what is wrong).",
+        },
         "webhook_secret": SECRET,
         "timezone": TIMEZONE,
         "full_sync_hour": HOUR,
@@ -153,6 +159,11 @@ SOURCE_CREATE: Schema = {
         "kind": {"enum": [k.value for k in SourceKind]},
         "base_url": URL,
         "credentials": CREDENTIALS,
+        "check": {
+            "type": "boolean",
+            "default": True,
+            "description": "Call the ERP with the credentials before saving.",
+        },
         "webhook_secret": SECRET,
     },
 }
@@ -258,6 +269,21 @@ _SKU_RULE = _object(
     },
     required=["site_id", "sku", "rule", "quantity"],
 )
+#: What adding a site or source registered on its platform (sync/subscriptions.py).
+_REGISTERED: Schema = {
+    "subscriptions": {
+        "type": "array",
+        "items": ref("PlatformSubscription"),
+        "description": "Only on creation: the webhooks registered (PUBLIC_URL set).",
+    },
+    "manual_steps": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Only on creation, where the platform has no webhooks API.",
+    },
+    "subscriptions_error": {"type": "string", "description": "Registration failed."},
+    "subscriptions_note": {"type": "string", "description": "Nothing registered: why."},
+}
 _SITE = _object(
     {
         "id": ID,
@@ -277,6 +303,8 @@ _SITE = _object(
         **STOCK_POLICY,
         "webhook_secret": {"type": "string", "description": "Only when just generated."},
         "resync": {**_RESYNC, "description": "Only when the stock policy changed."},
+        **_REGISTERED,
+        "first_full_sync": {"type": "string", "description": "Only on creation: when."},
     },
     required=["id", "name", "platform", "active", "webhooks_active"],
 )
@@ -290,6 +318,7 @@ _SOURCE = _object(
         "webhooks_active": {"type": "boolean"},
         "site_ids": {"type": "array", "items": ID},
         "webhook_secret": {"type": "string", "description": "Only when just generated."},
+        **_REGISTERED,
     },
     required=[
         "id",

@@ -53,6 +53,7 @@ def test_register_toggle_and_rotate(run, db: sessionmaker[Session], vault: Vault
     run(
         "sources",
         "add",
+        "--no-check",
         "erp",
         "--kind",
         "businesscentral",
@@ -64,6 +65,7 @@ def test_register_toggle_and_rotate(run, db: sessionmaker[Session], vault: Vault
     out = run(
         "sites",
         "add",
+        "--no-check",
         "shop",
         "--platform",
         "shopify",
@@ -109,6 +111,7 @@ def test_bad_input_is_a_clear_error(settings: Settings, db: sessionmaker[Session
         [
             "sites",
             "add",
+            "--no-check",
             "s",
             "--platform",
             "shopify",
@@ -124,7 +127,7 @@ def test_bad_input_is_a_clear_error(settings: Settings, db: sessionmaker[Session
     assert result.exit_code == 1 and "no source 'nope'" in result.output
     runner.invoke(
         cli,
-        ["sources", "add", "erp", "--kind", "zoho", *ZOHO_ARGS],
+        ["sources", "add", "--no-check", "erp", "--kind", "zoho", *ZOHO_ARGS],
         env=env,
     )
     result = runner.invoke(
@@ -132,6 +135,7 @@ def test_bad_input_is_a_clear_error(settings: Settings, db: sessionmaker[Session
         [
             "sites",
             "add",
+            "--no-check",
             "s",
             "--platform",
             "shopify",
@@ -150,8 +154,8 @@ def test_bad_input_is_a_clear_error(settings: Settings, db: sessionmaker[Session
 
 
 def _shop(run) -> None:  # type: ignore[no-untyped-def]
-    run("sources", "add", "erp", "--kind", "zoho", *ZOHO_ARGS)
-    run("sites", "add", "shop", "--source", "erp", *WOO_ARGS)
+    run("sources", "add", "--no-check", "erp", "--kind", "zoho", *ZOHO_ARGS)
+    run("sites", "add", "--no-check", "shop", "--source", "erp", *WOO_ARGS)
 
 
 def test_stock_policy_and_sku_rules(run, db: sessionmaker[Session]) -> None:  # type: ignore[no-untyped-def]
@@ -193,8 +197,8 @@ def test_a_location_mapping_is_set_shown_and_cleared(run, db) -> None:  # type: 
 
 
 def _bc_shop(run) -> None:  # type: ignore[no-untyped-def]
-    run("sources", "add", "bc", *BC_ARGS)
-    run("sites", "add", "bcshop", "--source", "bc", *WOO_ARGS)
+    run("sources", "add", "--no-check", "bc", *BC_ARGS)
+    run("sites", "add", "--no-check", "bcshop", "--source", "bc", *WOO_ARGS)
 
 
 def test_available_for_sale_on_business_central_is_refused(run, db) -> None:  # type: ignore[no-untyped-def]

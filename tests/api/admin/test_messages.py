@@ -26,6 +26,7 @@ ONLY = {
 CASES = [(field, case) for field in ONLY for case in sorted({**WRONG, **ONLY[field]})]
 
 SITE = {
+    "check": False,  # no platform behind these addresses
     "name": "leaky",
     "platform": "shopify",
     "base_url": "https://leaky.example",
@@ -33,6 +34,7 @@ SITE = {
     "credentials": {"access_token": "fine"},
 }
 SOURCE = {
+    "check": False,  # no platform behind these addresses
     "name": "leaky-erp",
     "kind": "zoho",
     "base_url": "https://www.zohoapis.com",

@@ -22,6 +22,7 @@ from tests.factories.webhook_log import log_row
 from tests.support.admin_api import AUTH, Api, Shop, error_code
 
 NEW_SITE: dict[str, Any] = {
+    "check": False,  # no platform behind these addresses
     "name": "new-shop",
     "platform": "shopify",
     "base_url": "https://new-shop.myshopify.com",
@@ -33,6 +34,7 @@ NEW_SITE: dict[str, Any] = {
 }
 
 ZOHO_SOURCE: dict[str, Any] = {
+    "check": False,  # no platform behind these addresses
     "name": "zoho",
     "kind": "zoho",
     "base_url": "https://www.zohoapis.com",
