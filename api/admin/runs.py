@@ -74,7 +74,7 @@ def start_preview_of(site_id: int) -> dict[str, Any]:
     Doc(
         "The writes a preview found: per SKU, what the store shows and what a sync would write",
         "runs",
-        query=page_params(),
+        query=page_params(default_limit=200, max_limit=1000),
         response=schemas.ref("PreviewChanges"),
         errors=(404, 422),
     ),
