@@ -108,10 +108,37 @@ function renderRun(card, run) {
       `${run.pending} pending of ${run.total} · ` +
       `${run.rate === null ? "–" : run.rate.toFixed(1)} SKU/s · ETA ${duration(run.eta_seconds)}`
     : "";
-  const show = { start: !live, pause: live && run.status !== "paused",
+  renderPreview(card, run);
+  const show = { start: !live, preview: !live, pause: live && run.status !== "paused",
     resume: live && run.status === "paused", cancel: live };
   for (const [action, visible] of Object.entries(show)) {
     card.querySelector(`[data-action="${action}"]`).hidden = !visible;
+  }
+}
+
+// A finished preview's findings: what a sync would write, SKU by SKU (fetched once).
+async function renderPreview(card, run) {
+  const box = card.querySelector(".preview");
+  const done = run && run.kind === "preview" && run.status === "completed";
+  box.hidden = !done;
+  if (!done || box.dataset.runId === String(run.id)) return;
+  box.dataset.runId = String(run.id);
+  try {
+    const found = await api("GET", `/api/sync/runs/${run.id}/changes?limit=1000`);
+    box.querySelector(".preview-summary").textContent =
+      `preview of run #${run.id}: a sync would change ${found.total} SKU(s)` +
+      (found.total > found.items.length ? ` (first ${found.items.length} shown)` : "");
+    const body = box.querySelector(".preview-rows");
+    body.replaceChildren();
+    for (const change of found.items) {
+      const row = document.createElement("tr");
+      cell(row, change.sku);
+      cell(row, change.store);
+      cell(row, change.would_write);
+      body.appendChild(row);
+    }
+  } catch (error) {
+    say(`preview: ${error.message}`, true);
   }
 }
 
@@ -148,12 +175,11 @@ async function poll() {
 async function act(card, action) {
   const siteId = card.dataset.siteId;
   const runId = card.dataset.runId;
-  const path = action === "start"
-    ? `/api/inventory/sync/${siteId}`
-    : `/api/sync/runs/${runId}/${action}`;
+  const starts = { start: `/api/inventory/sync/${siteId}`, preview: `/api/inventory/preview/${siteId}` };
+  const path = starts[action] || `/api/sync/runs/${runId}/${action}`;
   try {
     const answer = await api("POST", path);
-    if (action === "start") {
+    if (action in starts) {
       card.dataset.runId = answer.started[0].run_id;
       say(`run ${answer.started[0].run_id} started`);
     } else {

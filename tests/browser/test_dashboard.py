@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from models import RunStatus, Site, SkuRule, SyncRun, WebhookStatus
+from models import RunStatus, Site, SkuRule, Subscription, SyncRun, WebhookStatus
 from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
@@ -195,3 +195,50 @@ def test_set_the_stock_policy_and_a_sku_rule_from_the_dashboard(
                 assert (rule.sku, rule.rule) == ("ABC-1", "opt_out")
         finally:
             browser.close()
+
+
+@pytest.mark.slow
+def test_preview_a_site_and_see_its_subscriptions_from_the_dashboard(
+    settings: Settings, celery_app: Celery, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """A new store's preview lists what a sync would write and writes nothing; the card
+    shows the webhooks we keep on its platform, a lapsed one flagged."""
+    with sandbox_stack(db, vault, "woocommerce", items=200, drift=0.1) as small:
+        before = small.store_stock()
+        drifted = {sku for sku, n in before.items() if small.erp_stock().get(sku) != n}
+        with db.begin() as session:
+            for topic, state in (("product.updated", "active"), ("order.created", "disabled")):
+                session.add(
+                    Subscription(
+                        site_id=small.site_id,
+                        platform="woocommerce",
+                        topic=topic,
+                        url="https://hooks.example/webhooks/woocommerce/1",
+                        state=state,
+                    )
+                )
+        web = create_app(replace(settings, admin_token=TOKEN))
+        with (
+            running(web) as base,
+            workers(celery_app),
+            playwright_api.sync_playwright() as playwright,
+        ):
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            try:
+                page.goto(f"{base}/login")
+                page.fill("#token", TOKEN)
+                page.click("button[type=submit]")
+                card = page.locator(f"#site-{small.site_id}")
+                summary = card.locator(".subscription-summary")
+                wait_for(lambda: "1 disabled" in summary.inner_text(), 10, "the subscriptions")
+                assert card.locator(".subscriptions").get_attribute("data-lapsed") == "true"
+
+                card.locator('[data-action="preview"]').click()
+                rows = card.locator(".preview-rows tr")
+                wait_for(lambda: rows.count() == len(drifted) > 0, 60, "the preview's rows")
+                shown = {rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())}
+                assert shown == drifted
+                assert small.store_stock() == before
+            finally:
+                browser.close()
