@@ -204,7 +204,8 @@ def remove_site(obj: Context, site: str, yes: bool, as_json: bool) -> None:
         echo_json({**removed, "removed": True})
         return
     click.echo(
-        f"site {removed['id']} {removed['name']} removed; delete its webhooks on the store "
+        f"site {removed['id']} {removed['name']} removed; the webhooks stocksync "
+        "registered were deleted from the store; delete any made by hand "
         f"(they point at /webhooks/{removed['platform']}/{removed['id']})"
     )
 

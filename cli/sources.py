@@ -159,7 +159,8 @@ def remove_source(obj: Context, source: str, yes: bool, as_json: bool) -> None:
         echo_json({**removed, "removed": True})
         return
     click.echo(
-        f"source {removed['id']} {removed['name']} removed; delete its webhooks on the ERP "
+        f"source {removed['id']} {removed['name']} removed; the webhooks stocksync "
+        "registered were deleted from the ERP; delete any made by hand "
         f"(they point at /webhooks/{removed['kind']}/{removed['id']})"
     )
 
