@@ -47,7 +47,7 @@ def _pgserver() -> ModuleType:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
         import pgserver
-        import pgserver.postgres_server  # noqa: F401 - imported here, under the filter
+        import pgserver.postgres_server  # its module-level code is what warns
 
     return pgserver
 
