@@ -82,6 +82,16 @@ def _create_database(admin_uri: str, database: str) -> None:
         conn.close()
 
 
+def postgres_running(home: Path) -> bool:
+    """Whether the embedded server under `home` runs (its postmaster answers signals)."""
+    _pgserver()
+    from pgserver.postgres_server import PostmasterInfo
+
+    data = _data_dir(home)
+    info = PostmasterInfo.read_from_pgdata(data) if data.exists() else None
+    return info is not None and bool(info.is_running())
+
+
 def stop_postgres(home: Path) -> bool:
     """Stop the embedded server if it runs; True if it was running."""
     _pgserver()  # first, so its import does not warn (`_pgserver`)

@@ -7,10 +7,20 @@ from dataclasses import replace
 from cryptography.fernet import Fernet
 
 from embedded.locking import file_lock
-from embedded.postgres import ensure_postgres
+from embedded.postgres import ensure_postgres, postgres_running
 from embedded.private import create_private
-from embedded.redis import ensure_redis
+from embedded.redis import ensure_redis, running_port
 from settings import Settings, SettingsError
+
+#: What a command that needs the stack says when neither a URL is set nor the embedded
+#: servers run.
+NOTHING_RUNNING = (
+    "nothing running: start the stack with `stocksync up` (or set DATABASE_URL and REDIS_URL)"
+)
+
+
+class NothingRunning(SettingsError):
+    """No configured URL and no embedded server running for it (`resolve_running`)."""
 
 
 def database_url(settings: Settings) -> str:
@@ -45,6 +55,19 @@ def resolve(settings: Settings) -> Settings:
         redis_url=redis_url(settings),
         encryption_keys=keys,
     )
+
+
+def resolve_running(settings: Settings) -> Settings:
+    """`resolve`, for a command that only uses the stack: it never starts an embedded
+    server, which nothing would stop again (a `stocksync sites list` before any
+    `stocksync up` used to leave PostgreSQL and Redis running). Raises `NothingRunning`
+    when a URL is unset and its embedded server is not running; the servers `up` started
+    (or the demo's `--keep`) are used as they are."""
+    if settings.database_url is None and not postgres_running(settings.home):
+        raise NothingRunning(NOTHING_RUNNING)
+    if settings.redis_url is None and running_port(settings.home) is None:
+        raise NothingRunning(NOTHING_RUNNING)
+    return resolve(settings)
 
 
 def _dev_key(settings: Settings) -> str:
