@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 
 from cryptography.fernet import Fernet
@@ -77,3 +78,16 @@ def _dev_key(settings: Settings) -> str:
     with file_lock(settings.home / "key.lock"):
         create_private(path, Fernet.generate_key().decode())
         return path.read_text().strip()
+
+
+def with_dev_admin_token(settings: Settings) -> Settings:
+    """With the embedded setup and no ADMIN_TOKEN, a token made on first use and kept in
+    STOCKSYNC_HOME/admin.token (0600, like the dev key), so the dashboard `stocksync up`
+    announces can be logged into. With an external database (a deployment), an unset
+    ADMIN_TOKEN keeps the admin API and dashboard off, as the README says."""
+    if settings.admin_token or settings.database_url:
+        return settings
+    path = settings.home / "admin.token"
+    with file_lock(settings.home / "key.lock"):
+        create_private(path, secrets.token_urlsafe(32))
+        return replace(settings, admin_token=path.read_text().strip())
