@@ -19,13 +19,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.main import cli
-from cli.sync import bars, interrupted, render, worker_running
+from cli.sync import bars, explain, follow, interrupted, render, worker_running
 from embedded.ports import free_port
-from models import RunStatus, SyncRun
+from models import BatchStatus, RunStatus, SyncBatch, SyncRun
 from models.crypto import Vault
 from settings import Settings
 from sync.consumers import HEARTBEATS
 from sync.progress import Progress
+from tests.factories import make_site, make_source
+from tests.factories.sync import make_batches, run_row
 from tests.support.stack import FAST, installed_context, sandbox_stack, workers
 from workers.app import make_celery
 
@@ -222,3 +224,27 @@ def test_bars_fit_80_columns_and_a_failed_run_is_not_drawn_full() -> None:
 
 def test_a_failed_run_that_never_counted_its_skus_shows_0_percent() -> None:
     assert "(0.0%)" in render(_progress("failed", 0, 0), "shop")
+
+
+def test_on_a_terminal_a_failed_run_is_drawn_short_and_explained(
+    db: sessionmaker[Session], vault: Vault
+) -> None:
+    with db.begin() as session:
+        site = make_site(session, vault, make_source(session, vault))
+        run = run_row(session, site.id, status=RunStatus.FAILED, error="catalog unreadable: 503")
+        make_batches(session, run, ["A", "B", "C", "D"], status=BatchStatus.FAILED)
+        run.failed = 2
+        for batch in session.scalars(select(SyncBatch)):
+            batch.failures = {"A": "store answered 401", "B": "store answered 401"}
+        run_id = run.id
+    out = io.StringIO()
+    final = follow(db, [(run_id, "shop")], out, tty=True, as_json=False, poll_seconds=0.01)
+
+    assert final[run_id].status == "failed"
+    drawn = out.getvalue()
+    assert "shop " in drawn and "2/4" in drawn and " 50.0% failed" in drawn
+    with db() as session:
+        assert explain(session, run_id) == [
+            "  error: catalog unreadable: 503",
+            "  2 SKUs: store answered 401",
+        ]
