@@ -135,7 +135,7 @@ def up(obj: Context, flower: bool, log_file: str | None) -> None:
     code = 0
     with ExitStack() as stack:
         try:
-            settings = with_dev_admin_token(resolve(configured))
+            settings = resolve(with_dev_admin_token(configured))
             assert settings.database_url
             migrate.upgrade(settings.database_url)
             # Beat keeps its schedule file there: with external services nothing else

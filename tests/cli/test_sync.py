@@ -248,3 +248,14 @@ def test_on_a_terminal_a_failed_run_is_drawn_short_and_explained(
             "  error: catalog unreadable: 503",
             "  2 SKUs: store answered 401",
         ]
+
+
+def test_no_wait_with_no_worker_warns_that_the_run_waits(
+    env: dict[str, str], db: sessionmaker[Session], vault: Vault, redis_client: redis.Redis
+) -> None:
+    with sandbox_stack(db, vault, "woocommerce", items=10):
+        result = _sync(env, "shop", "--no-wait")
+
+    assert result.exit_code == 0, result.output
+    assert "run 1 started for shop" in result.output
+    assert "no worker is running: the run waits queued until one starts" in result.output
