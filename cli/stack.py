@@ -167,12 +167,19 @@ def up(obj: Context, flower: bool, log_file: str | None) -> None:
                 supervisor.stop()
         finally:
             # Stop only the embedded servers this command started; ones that were already
-            # running belong to someone else (a test session, another `up`).
-            if configured.database_url is None and not pg_before:
-                stop_postgres(configured.home)
-            if configured.redis_url is None and not redis_before:
-                stop_redis(configured.home)
-    click.echo("stocksync up: stopped")
+            # running belong to someone else (a test session, another `up`). Redis is
+            # stopped even if stopping PostgreSQL failed (pg_ctl writing to a terminal
+            # that was closed, for one).
+            try:
+                if configured.database_url is None and not pg_before:
+                    stop_postgres(configured.home)
+            finally:
+                if configured.redis_url is None and not redis_before:
+                    stop_redis(configured.home)
+    try:
+        click.echo("stocksync up: stopped")
+    except OSError:
+        pass  # the terminal was closed (SIGHUP): everything is stopped all the same
     sys.exit(code)
 
 

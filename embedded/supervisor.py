@@ -136,8 +136,12 @@ class Supervisor:
             print(line, file=sys.stderr, flush=True)
 
     def handle_signals(self) -> None:
-        """SIGINT and SIGTERM stop the stack (`wait`, `run_until` return)."""
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        """SIGINT, SIGTERM and SIGHUP stop the stack (`wait`, `run_until` return). SIGHUP
+        is the terminal closing: without a handler it would kill the supervisor before
+        it stops what it started (the children get SIGTERM from their parent-death
+        signal, but embedded servers it started would be left running). The handlers
+        stay, so a second signal while the stack stops does not cut that short."""
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, self._request_stop)
 
     @property
@@ -160,7 +164,7 @@ class Supervisor:
         return False
 
     def wait(self) -> int:
-        """Block until SIGINT or SIGTERM (return 0), restarting children that exit, or
+        """Block until SIGINT, SIGTERM or SIGHUP (return 0), restarting children that exit, or
         until a child's crash loop (return 1)."""
         self.handle_signals()
         while not self._stopping:
