@@ -118,7 +118,12 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], seen: set[int] | None =
 
 
 @pytest.mark.slow
-def test_up_gets_ready_and_ctrl_c_leaves_no_process(tmp_path: Path, home: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "hangup"])
+def test_up_gets_ready_and_ctrl_c_leaves_no_process(
+    tmp_path: Path, home: Path, stop: signal.Signals
+) -> None:
+    """Ctrl-C, or the terminal closing (SIGHUP), stops every process and the embedded
+    servers `up` started."""
     port, flower_port = free_port(), free_port()
     seen: set[int] = set()
     output = tmp_path / "up.log"
@@ -137,7 +142,7 @@ def test_up_gets_ready_and_ctrl_c_leaves_no_process(tmp_path: Path, home: Path) 
         assert requests.get(overview, timeout=5).status_code == 401
         seen |= _settled_tree(proc.pid)
         assert len(seen) >= 5  # web, relay, worker, beat, flower and their pools
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         assert proc.wait(timeout=60) == 0
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in seen) and time.monotonic() < deadline:
