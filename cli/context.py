@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from embedded.runtime import resolve_running
 from settings import Settings, SettingsError, load_settings
 
 
@@ -21,3 +22,12 @@ class Context:
             except SettingsError as error:
                 raise click.ClickException(str(error)) from None
         return self._settings
+
+    @property
+    def running_settings(self) -> Settings:
+        """The settings with the URLs of the services that run; starts none (a
+        `NothingRunning` is one line and exit 1, like any bad setting)."""
+        try:
+            return resolve_running(self.settings)
+        except SettingsError as error:
+            raise click.ClickException(str(error)) from None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from cli.context import Context
-from embedded.runtime import database_url
+from embedded.postgres import ensure_postgres, postgres_running
+from embedded.runtime import NOTHING_RUNNING
 from models import migrate
 
 
@@ -19,7 +20,7 @@ def db() -> None:
 @click.pass_obj
 def upgrade(obj: Context, revision: str) -> None:
     """Upgrade the schema to REVISION (default: head)."""
-    migrate.upgrade(database_url(obj.settings), revision)
+    migrate.upgrade(_url(obj), revision)
     click.echo(f"database upgraded to {revision}")
 
 
@@ -29,5 +30,16 @@ def upgrade(obj: Context, revision: str) -> None:
 @click.pass_obj
 def downgrade(obj: Context, revision: str) -> None:
     """Downgrade the schema to REVISION (default: base, which drops everything)."""
-    migrate.downgrade(database_url(obj.settings), revision)
+    migrate.downgrade(_url(obj), revision)
     click.echo(f"database downgraded to {revision}")
+
+
+def _url(obj: Context) -> str:
+    """The configured database or the running embedded one; never one started here and
+    left running (`stocksync up` migrates the embedded database itself)."""
+    settings = obj.settings
+    if settings.database_url:
+        return settings.database_url
+    if not postgres_running(settings.home):
+        raise click.ClickException(NOTHING_RUNNING)
+    return ensure_postgres(settings.home)  # running: only its URL

@@ -11,6 +11,7 @@ import click
 
 from cli.context import Context
 from cli.services import echo_json, services
+from cli.tables import print_table
 from models import WebhookStatus
 from sync.sites import site_id
 from sync.webhook_log import list_rows
@@ -51,13 +52,32 @@ def log(
     if as_json:
         echo_json(page["items"])
         return
-    for row in page["items"]:
-        what = row["sku"] or row["entity"] or "-"
-        error = f"  {row['error'][:80]}" if row["error"] else ""
-        click.echo(
-            f"{row['id']:>8}  {row['received_at']:%Y-%m-%d %H:%M:%S}  {row['provider']:<15} "
-            f"site {row['site_id'] or '-':<4} {row['topic'] or '-':<24} {what:<20} "
-            f"{row['status']:<9} x{row['attempts']}{error}"
-        )
-    if not page["items"]:
-        click.echo("no matching webhook requests")
+    print_table(
+        [
+            "id",
+            "received",
+            "provider",
+            "site",
+            "topic",
+            "SKU or entity",
+            "status",
+            "tries",
+            "error",
+        ],
+        [
+            (
+                row["id"],
+                f"{row['received_at']:%Y-%m-%d %H:%M:%S}",
+                row["provider"],
+                row["site_id"],
+                row["topic"],
+                row["sku"] or row["entity"],
+                row["status"],
+                row["attempts"],
+                row["error"][:80] if row["error"] else None,
+            )
+            for row in page["items"]
+        ],
+        numeric={"id", "site", "tries"},
+        empty="no matching webhook requests",
+    )

@@ -6,13 +6,18 @@ pause or cancel here is seen at once by the dashboard, and the other way round.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cli.context import Context
 from cli.services import echo_json, services
-from cli.sync import render
+from cli.sync import STOPPED, explain, render
+from cli.tables import print_table
+from models import Site
 from sync.controls import CONTROLS
 from sync.progress import list_runs, run_detail, run_progress
 from sync.sites import site_id
@@ -43,15 +48,43 @@ def list_command(
         chosen = site_id(ctx, site) if site else None
         with ctx.sessions() as session:
             rows = list_runs(session, chosen, status, limit, 0)
+            names = _site_names(session, {row["site_id"] for row in rows})
     if as_json:
         echo_json(rows)
         return
-    for row in rows:
-        click.echo(
-            f"{row['id']:>6}  site {row['site_id']:<4} {row['kind']:<8} {row['status']:<10} "
-            f"{row['percent']:>6.1f}%  {row['synced']:,} synced  {row['failed']:,} failed  "
-            f"created {row['created_at']:%Y-%m-%d %H:%M}"
-        )
+    print_table(
+        ["run", "site", "kind", "status", "done", "synced", "failed", "created"],
+        [
+            (
+                row["id"],
+                names[row["site_id"]],
+                row["kind"],
+                row["status"],
+                f"{_percent(row):.1f}%",
+                f"{row['synced']:,}",
+                f"{row['failed']:,}",
+                f"{row['created_at']:%Y-%m-%d %H:%M}",
+            )
+            for row in rows
+        ],
+        numeric={"run", "done", "synced", "failed"},
+        empty="no runs",
+    )
+
+
+def _percent(row: dict[str, Any]) -> float:
+    """A failed or cancelled run that never counted its SKUs is at 0 %, not 100 %."""
+    if row["status"] in STOPPED and not row["total"]:
+        return 0.0
+    return float(row["percent"])
+
+
+def _site_names(session: Session, site_ids: Iterable[int]) -> dict[int, str]:
+    ids = set(site_ids)
+    return {
+        row.id: row.name
+        for row in session.execute(select(Site.id, Site.name).where(Site.id.in_(ids)))
+    }
 
 
 @runs.command("show")
@@ -63,14 +96,24 @@ def show(obj: Context, run_id: int, as_json: bool) -> None:
     with services(obj) as ctx, ctx.sessions() as session:
         detail = run_detail(session, run_id)
         progress = run_progress(session, run_id)
+        explanation = explain(session, run_id)
+        name = _site_names(session, [detail["site_id"]])[detail["site_id"]]
     if as_json:
         echo_json(detail)
         return
-    click.echo(render(progress, f"site {detail['site_id']}", bar=False))
-    if detail["error"]:
-        click.echo(f"error: {detail['error']}")
-    for item in detail["recent_items"]:
-        click.echo(f"  {item['sku']:<20} {item['quantity']!s:>8}  {item['last_synced_at']}")
+    click.echo(render(progress, name))
+    for line in explanation:
+        click.echo(line)
+    print_table(
+        ["SKU", "quantity", "last synced"],
+        [
+            (item["sku"], item["quantity"], f"{item['last_synced_at']:%Y-%m-%d %H:%M:%S}")
+            for item in detail["recent_items"]
+        ],
+        numeric={"quantity"},
+        title="recently synced items",
+        empty="no item of the site synced yet",
+    )
 
 
 def _control(action: str) -> None:

@@ -1,6 +1,10 @@
 """What every operator command needs: the service context (sync/context.py) on
 resolved settings, with a Celery client as its broker; closed after the command.
 
+It uses the services that run (the configured URLs, or the embedded servers `stocksync
+up` started) and starts none: a command run before `stocksync up` says "nothing
+running" instead of leaving PostgreSQL and Redis running behind it.
+
 Refusals of the service layer (sync/errors.py) and PostgreSQL or Redis being down
 become one line on stderr and exit code 1, as every other command's errors do.
 """
@@ -15,7 +19,6 @@ import click
 import redis
 
 from cli.context import Context as CliContext
-from embedded.runtime import resolve
 from sync.context import Context
 from sync.encoding import dumps
 from sync.errors import OUTAGES, ServiceError
@@ -24,7 +27,9 @@ from workers.context import client_context
 
 @contextmanager
 def services(obj: CliContext) -> Iterator[Context]:
-    settings = resolve(obj.settings)
+    # Never starts the embedded servers: with nothing running, one line and exit 1
+    # (embedded/runtime.py `resolve_running`; README, "Getting started").
+    settings = obj.running_settings
     assert settings.redis_url
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
     ctx = client_context(settings, redis_client=client)

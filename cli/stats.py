@@ -9,6 +9,7 @@ import click
 
 from cli.context import Context
 from cli.services import echo_json, services
+from cli.tables import print_table
 from sync.stats import collect
 
 
@@ -31,9 +32,18 @@ def stats(obj: Context, as_json: bool) -> None:
     else:
         waiting = "  ".join(f"{name} {n:,}" for name, n in broker["queues"].items())
         click.echo(f"broker: {waiting}  unacked {broker['unacked']:,}")
-    click.echo("last inventory syncs (nightly or manual):")
-    for row in document["last_syncs"]:
-        when = row["last_sync"].strftime("%Y-%m-%d %H:%M %Z") if row["last_sync"] else "never"
-        click.echo(
-            f"  {row['site_id']:>4}  {row['name']:<20} {when:<22} {row['last_status'] or '-'}"
-        )
+    print_table(
+        ["id", "site", "last sync", "status"],
+        [
+            (
+                row["site_id"],
+                row["name"],
+                row["last_sync"].strftime("%Y-%m-%d %H:%M %Z") if row["last_sync"] else "never",
+                row["last_status"],
+            )
+            for row in document["last_syncs"]
+        ],
+        numeric={"id"},
+        title="last inventory syncs (nightly or manual)",
+        empty="last inventory syncs: no site yet",
+    )

@@ -4,36 +4,69 @@ The progress is read from the database every half second (sync.progress.run_prog
 the same numbers as the API and the dashboard), so following can stop and start again
 without touching the run: Ctrl-C stops following, not the run.
 
-On a terminal, one line per run is redrawn in place; otherwise (a pipe, a CI log) a
-plain line is printed when a run's numbers change, at most once a second, and always
-at the end. `--json` prints one JSON object per run per change instead. The exit code
-is 0 when every run completed, 1 if one failed or was cancelled.
+On a terminal, each run is a bar and its counts, redrawn in place by `rich` within the
+terminal's width (80 columns fit); otherwise (a pipe, a CI log) a plain line is printed
+when a run's numbers change, at most once a second, and always at the end. `--json`
+prints one JSON object per run per change instead. The exit code is 0 when every run
+completed, 1 if one failed or was cancelled, or if no worker is running to take it.
+
+A run that ends failed, or with failed SKUs, is explained: the run's error, then its
+batches' errors and the SKUs' reasons, most frequent first (sync_runs.error,
+sync_batches.error and .failures; sync/batches.py records them). A bar is as full as
+the SKUs the run finished, so a failed or cancelled run never looks complete.
+
+Whether a worker runs is read from the heartbeats every consuming worker writes every
+5 s (workers/heartbeat.py, sync/consumers.py). With none newer than
+`sync.consumers.STALL_SECONDS`, a run would sit `queued` forever: after
+`NO_WORKER_GRACE_SECONDS` (long enough for a worker that just started to write its
+first heartbeat) `sync` stops following, says so and how to start one, and exits 1;
+the run stays queued and starts when a worker does.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import TextIO
 
 import click
+import redis
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.context import Context
 from cli.services import echo_json, services
-from models import Site
+from models import Site, SyncBatch, SyncRun
+from sync.consumers import HEARTBEATS, STALL_SECONDS
 from sync.encoding import dumps
 from sync.progress import Progress, run_progress
 from sync.runs import start_all, start_run
 from sync.sites import site_id
 
 FINISHED = ("completed", "failed", "cancelled")
+#: Finished without doing their work: never drawn as complete.
+STOPPED = ("failed", "cancelled")
 POLL_SECONDS = 0.5
 #: Plain (non-terminal) output prints a changed run at most this often.
 PLAIN_EVERY_SECONDS = 1.0
-BAR_WIDTH = 24
+#: How long a run may wait queued with no worker heartbeat before `sync` says so
+#: (workers/heartbeat.py writes the first one 5 s after a worker starts).
+NO_WORKER_GRACE_SECONDS = 12.0
+#: The bar's width on a terminal; with the name (at most `NAME_WIDTH`), the figures and
+#: the status a run's first line is at most 74 columns.
+BAR_WIDTH = 20
+NAME_WIDTH = 18
+#: Distinct failure reasons shown for a run.
+REASONS_SHOWN = 5
+START_A_WORKER = (
+    "start one with `stocksync up` (or `celery -A workers worker -Q events,sync,maintenance`)"
+)
 
 
 def _eta(seconds: float | None) -> str:
@@ -43,20 +76,60 @@ def _eta(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def render(progress: Progress, site: str, bar: bool) -> str:
-    """One line: done/total and percent, the counts, rate, ETA and status."""
-    done = progress.synced + progress.unchanged + progress.failed + progress.opted_out
+def _done(progress: Progress) -> int:
+    return progress.synced + progress.unchanged + progress.failed + progress.opted_out
+
+
+def shown_percent(progress: Progress) -> float:
+    """The run's percent, except that a failed or cancelled run that never counted its
+    SKUs is at 0, not at the 100 % `run_progress` gives any finished run of total 0."""
+    if progress.status in STOPPED and progress.total == 0:
+        return 0.0
+    return progress.percent
+
+
+def render(progress: Progress, site: str) -> str:
+    """One plain line: done/total and percent, the counts, rate, ETA and status."""
     rate = "-" if progress.rate is None else f"{progress.rate:,.0f}/s"
-    line = (
-        f"run {progress.run_id} {site}: {done:,}/{progress.total:,} ({progress.percent:.1f}%) "
+    return (
+        f"run {progress.run_id} {site}: {_done(progress):,}/{progress.total:,} "
+        f"({shown_percent(progress):.1f}%) "
         f"synced {progress.synced:,} unchanged {progress.unchanged:,} "
-        f"failed {progress.failed:,} opted out {progress.opted_out:,} pending {progress.pending:,} "
-        f"rate {rate} ETA {_eta(progress.eta_seconds)} {progress.status}"
+        f"failed {progress.failed:,} opted out {progress.opted_out:,} "
+        f"pending {progress.pending:,} rate {rate} ETA {_eta(progress.eta_seconds)} "
+        f"{progress.status}"
     )
-    if not bar:
-        return line
-    filled = int(BAR_WIDTH * min(progress.percent, 100.0) / 100)
-    return f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {line}"
+
+
+def _style(status: str) -> str:
+    return {"completed": "green", "failed": "red", "cancelled": "yellow"}.get(status, "cyan")
+
+
+def bars(runs: Sequence[tuple[Progress, str]]) -> Group:
+    """What the terminal shows: per run a bar line (name, bar, done/total, percent,
+    status) and a line of counts, each within 80 columns (the counts fold if the
+    terminal is narrower). The bar fills with the SKUs finished, so a run that failed
+    early stays short, in red."""
+    width = min(NAME_WIDTH, max((len(site) for _, site in runs), default=0))
+    lines: list[Text] = []
+    for progress, site in runs:
+        name = site if len(site) <= width else site[: width - 1] + "…"
+        filled = int(BAR_WIDTH * min(shown_percent(progress), 100.0) / 100)
+        style = _style(progress.status)
+        line = Text(f"{name:<{width}} ")
+        line.append("━" * filled, style=style)
+        line.append("─" * (BAR_WIDTH - filled), style="dim")
+        line.append(f" {_done(progress):,}/{progress.total:,} {shown_percent(progress):5.1f}% ")
+        line.append(progress.status, style=style)
+        rate = "-" if progress.rate is None else f"{progress.rate:,.0f}/s"
+        counts = Text(
+            f"  synced {progress.synced:,} unchanged {progress.unchanged:,} "
+            f"failed {progress.failed:,} opted out {progress.opted_out:,} "
+            f"pending {progress.pending:,} {rate} ETA {_eta(progress.eta_seconds)}",
+            style="dim",
+        )
+        lines += [line, counts]
+    return Group(*lines)
 
 
 def _key(progress: Progress) -> tuple[object, ...]:
@@ -81,38 +154,106 @@ def follow(
     tty: bool,
     as_json: bool,
     poll_seconds: float = POLL_SECONDS,
+    give_up: Callable[[dict[int, Progress]], bool] | None = None,
 ) -> dict[int, Progress]:
-    """Report `runs` ((run id, site name) pairs) until each has finished; return the
-    last progress of each."""
-    redraw = tty and not as_json
+    """Report `runs` ((run id, site name) pairs) until each has finished, or until
+    `give_up` (asked at each poll) says to stop; return the last progress of each."""
+    if tty and not as_json:
+        console = Console(file=out, highlight=False)
+        with Live(console=console, auto_refresh=False, transient=False) as live:
+            return _poll(
+                sessions, runs, poll_seconds, give_up, lambda now: _redraw(live, runs, now)
+            )
     printed: dict[int, tuple[float, tuple[object, ...]]] = {}
-    while True:
-        with sessions() as session:
-            now = {run_id: run_progress(session, run_id) for run_id, _ in runs}
-        if redraw and printed:
-            out.write(f"\x1b[{len(runs)}F")  # back to the first line of the block
+
+    def show(now: dict[int, Progress]) -> None:
         for run_id, site in runs:
             progress = now[run_id]
             at, key = printed.get(run_id, (float("-inf"), ()))
             finished = progress.status in FINISHED
-            if not redraw and (
-                key == _key(progress)
-                or (not finished and time.monotonic() - at < PLAIN_EVERY_SECONDS)
+            if key == _key(progress) or (
+                not finished and time.monotonic() - at < PLAIN_EVERY_SECONDS
             ):
                 continue
             if as_json:
                 out.write(dumps({**asdict(progress), "site": site}) + "\n")
             else:
-                out.write(render(progress, site, bar=redraw) + ("\x1b[K\n" if redraw else "\n"))
+                out.write(render(progress, site) + "\n")
             printed[run_id] = (time.monotonic(), _key(progress))
         out.flush()
+
+    return _poll(sessions, runs, poll_seconds, give_up, show)
+
+
+def _redraw(live: Live, runs: Sequence[tuple[int, str]], now: dict[int, Progress]) -> None:
+    live.update(bars([(now[run_id], site) for run_id, site in runs]), refresh=True)
+
+
+def _poll(
+    sessions: sessionmaker[Session],
+    runs: Sequence[tuple[int, str]],
+    poll_seconds: float,
+    give_up: Callable[[dict[int, Progress]], bool] | None,
+    show: Callable[[dict[int, Progress]], None],
+) -> dict[int, Progress]:
+    while True:
+        with sessions() as session:
+            now = {run_id: run_progress(session, run_id) for run_id, _ in runs}
+        show(now)
         if all(p.status in FINISHED for p in now.values()):
+            return now
+        if give_up is not None and give_up(now):
             return now
         time.sleep(poll_seconds)
 
 
 def exit_code(final: dict[int, Progress]) -> int:
     return 0 if all(p.status == "completed" for p in final.values()) else 1
+
+
+def worker_running(client: redis.Redis, now: float | None = None) -> bool:
+    """Whether a worker wrote a heartbeat within `STALL_SECONDS` (sync/consumers.py).
+    Redis unreadable: assume one does (the follow itself will say what it sees)."""
+    now = time.time() if now is None else now
+    try:
+        beats = [float(value) for value in client.hvals(HEARTBEATS)]  # type: ignore[union-attr]
+    except redis.RedisError:
+        return True
+    return any(now - beat <= STALL_SECONDS for beat in beats)
+
+
+def explain(session: Session, run_id: int) -> list[str]:
+    """Why a run failed or which SKUs failed: its error, then its batches' errors and its
+    SKUs' reasons, most frequent first (at most `REASONS_SHOWN` of each)."""
+    run = session.get(SyncRun, run_id)
+    if run is None:
+        return []
+    lines = [f"  error: {run.error}"] if run.error else []
+    batches = session.scalars(select(SyncBatch).where(SyncBatch.run_id == run_id)).all()
+    errors = Counter(batch.error for batch in batches if batch.error)
+    reasons: Counter[str] = Counter()
+    for batch in batches:
+        if isinstance(batch.failures, dict):
+            reasons.update(str(reason) for reason in batch.failures.values())
+    for error, count in errors.most_common(REASONS_SHOWN):
+        lines.append(f"  {count:,} batch{'es' if count > 1 else ''}: {error}")
+    for reason, count in reasons.most_common(REASONS_SHOWN):
+        lines.append(f"  {count:,} SKU{'s' if count > 1 else ''}: {reason}")
+    hidden = len(reasons) - REASONS_SHOWN
+    if hidden > 0:
+        lines.append(f"  and {hidden:,} other reason{'s' if hidden > 1 else ''}")
+    return lines
+
+
+def _outcome_lines(session: Session, progress: Progress, site: str) -> list[str]:
+    """What to say after a run ended: nothing for a clean completion."""
+    if progress.status == "completed" and not progress.failed:
+        return []
+    if progress.status == "completed":
+        head = f"run {progress.run_id} {site} completed; {progress.failed:,} SKUs failed:"
+    else:
+        head = f"run {progress.run_id} {site} {progress.status}"
+    return [head, *explain(session, progress.run_id)]
 
 
 @click.command("sync")
@@ -124,7 +265,8 @@ def exit_code(final: dict[int, Progress]) -> int:
 def sync(obj: Context, site: str | None, every: bool, no_wait: bool, as_json: bool) -> None:
     """Start a manual full sync of SITE (id or name), or of --all sites, and follow it.
 
-    Exits 1 if a run fails or is cancelled. Ctrl-C stops following; the run goes on.
+    Exits 1 if a run fails or is cancelled, or if no worker is running to take it.
+    Ctrl-C stops following; a worker goes on with the run.
     """
     if bool(site) == every:
         raise click.UsageError("give a SITE or --all")
@@ -144,19 +286,59 @@ def sync(obj: Context, site: str | None, every: bool, no_wait: bool, as_json: bo
                 click.echo(f"run {started['run_id']} started for {names[started['site_id']]}")
             for skipped in outcome["skipped"]:
                 click.echo(f"skipped site {skipped['site_id']}: {skipped['reason']}", err=True)
-        if no_wait or not outcome["started"]:
+        if not outcome["started"]:
+            return
+        if no_wait:
+            if not as_json and not worker_running(ctx.redis):
+                click.echo(
+                    f"no worker is running: the run waits queued until one starts; "
+                    f"{START_A_WORKER}",
+                    err=True,
+                )
             return
         runs = [(s["run_id"], names[s["site_id"]]) for s in outcome["started"]]
+        started_at = time.monotonic()
+
+        def no_worker(now: dict[int, Progress]) -> bool:
+            waiting = all(p.status == "queued" for p in now.values())
+            return (
+                waiting
+                and time.monotonic() - started_at >= NO_WORKER_GRACE_SECONDS
+                and not worker_running(ctx.redis)
+            )
+
         out = sys.stdout
         try:
-            final = follow(ctx.sessions, runs, out, tty=out.isatty(), as_json=as_json)
+            final = follow(
+                ctx.sessions, runs, out, tty=out.isatty(), as_json=as_json, give_up=no_worker
+            )
         except KeyboardInterrupt:
-            click.echo("\nstopped following; the run goes on (stocksync runs cancel ID)", err=True)
+            click.echo(
+                "\n" + interrupted([r for r, _ in runs], worker_running(ctx.redis)), err=True
+            )
             sys.exit(130)
-    for progress in final.values():
-        if progress.status != "completed" and not as_json:
-            click.echo(f"run {progress.run_id} {progress.status}", err=True)
+        if not all(p.status in FINISHED for p in final.values()):
+            ids = " ".join(str(p.run_id) for p in final.values())
+            raise click.ClickException(
+                f"no worker is running: {START_A_WORKER}. The run stays queued and starts "
+                f"when a worker does (cancel it with `stocksync runs cancel {ids}`)"
+            )
+        with ctx.sessions() as session:
+            for run_id, name in [] if as_json else runs:
+                for line in _outcome_lines(session, final[run_id], name):
+                    click.echo(line, err=True)
     sys.exit(exit_code(final))
+
+
+def interrupted(run_ids: Sequence[int], worker: bool) -> str:
+    """What Ctrl-C says: the run goes on only if a worker is running to take it."""
+    ids = " ".join(str(run_id) for run_id in run_ids)
+    if worker:
+        return f"stopped following; the run goes on (stop it with `stocksync runs cancel {ids}`)"
+    return (
+        f"stopped following; no worker is running, so the run waits queued until one "
+        f"starts ({START_A_WORKER}); cancel it with `stocksync runs cancel {ids}`"
+    )
 
 
 def _site_names(sessions: sessionmaker[Session], site_ids: Sequence[int]) -> dict[int, str]:

@@ -9,14 +9,18 @@ waiting that show nothing about stocksync. A real store's quota is set per site.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import delete, select
+
 from demo.platforms import ERP, Sandbox
+from models import Site, Source
+from models.db import transaction
 from sandbox.accounts import Account
 from sync.context import Context
 from sync.sites import add_site, update_site
-from sync.sources import add_source
+from sync.sources import add_source, delete_source
 
 #: Requests per second a demo site may send its sandbox, all workers together.
 SANDBOX_QUOTA = {
@@ -74,8 +78,26 @@ def register(
     return Registered(source["id"], source["name"], site_ids, site_names)
 
 
-def deactivate(ctx: Context, registered: Registered) -> None:
-    """Retire the demo's sites, so beat never runs a nightly sync against sandboxes
-    that are gone (what `DELETE /api/sites/<id>` does)."""
-    for site_id in registered.site_ids.values():
-        update_site(ctx, site_id, {"active": False})
+def free_prefix(ctx: Context, platforms: Iterable[str], base: str = "demo") -> str:
+    """`demo`, or `demo-2`, `demo-3`...: the first prefix under which the source and
+    every site get plain names (`demo-erp`, `demo-shopify`) no row holds yet (another
+    demo running against the same database, or one that was killed before `remove`)."""
+    with ctx.sessions() as session:
+        taken = set(session.scalars(select(Site.name))) | set(session.scalars(select(Source.name)))
+    number = 1
+    while True:
+        prefix = base if number == 1 else f"{base}-{number}"
+        if not {f"{prefix}-{platform}" for platform in platforms} & taken:
+            return prefix
+        number += 1
+
+
+def remove(ctx: Context, registered: Registered) -> None:
+    """Delete the demo's sites and source, so that neither beat (a nightly sync against
+    sandboxes that are gone) nor the user's `sites list` and dashboard ever meet them.
+    A site's items, runs, batches, rules and reservations go with it (ON DELETE
+    CASCADE); the webhook log keeps its rows (no foreign key, docs/architecture.md).
+    Called once the stack is stopped, so no worker holds a task about them."""
+    with transaction(ctx.sessions) as session:
+        session.execute(delete(Site).where(Site.id.in_(list(registered.site_ids.values()))))
+    delete_source(ctx, registered.source_id)

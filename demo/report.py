@@ -53,9 +53,8 @@ def realtime(
 ) -> list[str]:
     orders = sum(sent.store_orders.values())
     crafted = [f"    {c.what}: {', '.join(c.answers)}" for c in sent.crafted]
-    target = window + 1.0
+    # What happened, not a verdict: the targets are the benchmarks' (bench/latency.py).
     p95 = percentile(hooks.to_store, 95)
-    verdict = "-" if p95 is None else ("met" if p95 < target else "NOT met")
     duplicates = ", ".join(f"{n:,} {why}" for why, n in hooks.duplicates.most_common())
     lines = [
         "real-time path:",
@@ -75,7 +74,8 @@ def realtime(
         f"  still pending           {hooks.pending:>6,}",
         f"  webhook to store (received -> store written, webhook log), "
         f"{len(hooks.to_store)} ERP events: p50 {_seconds(percentile(hooks.to_store, 50))}, "
-        f"p95 {_seconds(p95)} (target p95 < {window:g} s window + 1 s: {verdict})",
+        f"p95 {_seconds(p95)} (each waits the {window:g} s window that merges a burst "
+        "into one store write)",
         f"  ERP change to store write confirmed, {len(seen)} of {expected} store values: "
         f"p50 {_seconds(percentile(seen, 50))}, p95 {_seconds(percentile(seen, 95))}",
     ]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from demo import fullsync, realtime, report, summary
 from demo.platforms import ERP, STORES, Sandbox, start_sandbox
 from demo.processes import LoggedSupervisor, port_or_free, stack_supervisor, wait_ready
-from demo.registration import Registered, deactivate, register
+from demo.registration import Registered, free_prefix, register, remove
 from demo.watch import ErpChanges
 from embedded.postgres import stop_postgres
 from embedded.redis import stop_redis
@@ -58,7 +58,7 @@ def run_demo(configured: Settings, options: Options) -> int:
         assert settings.database_url
         migrate.upgrade(settings.database_url)
         with ExitStack() as stack:
-            return _run(settings, options, stack, started)
+            code = _run(settings, options, stack, started)
     finally:
         # Only the embedded servers this command started, as `stocksync up` does.
         stop_pg = configured.database_url is None and not pg_before
@@ -69,6 +69,9 @@ def run_demo(configured: Settings, options: Options) -> int:
             stop_postgres(configured.home)
         if stop_rd:
             stop_redis(configured.home)
+    if not options.keep:
+        say("\n".join(next_steps(keep=False)))  # the last thing on screen
+    return code
 
 
 def _stack_settings(settings: Settings, options: Options) -> Settings:
@@ -96,8 +99,8 @@ def _run(settings: Settings, options: Options, stack: ExitStack, started: float)
     sandboxes = {ERP: start_sandbox(stack, accounts[ERP], options.items)}
     for platform in STORES:
         sandboxes[platform] = start_sandbox(stack, accounts[platform], options.items, options.drift)
-    registered = register(ctx, f"demo-{secrets.token_hex(3)}", accounts, sandboxes)
-    stack.callback(deactivate, ctx, registered)
+    registered = register(ctx, free_prefix(ctx, ["erp", *STORES]), accounts, sandboxes)
+    stack.callback(remove, ctx, registered)
     say(
         f"registered source {registered.source_name} and sites "
         f"{', '.join(registered.site_names.values())}"
@@ -144,8 +147,25 @@ def _run(settings: Settings, options: Options, stack: ExitStack, started: float)
     say("\n".join(lines))
     code = 0 if not any(differing.values()) else 1
     if options.keep:
+        say("\n".join(next_steps(keep=True)))
         _keep(settings, web, supervisor, sandboxes)
     return code
+
+
+def next_steps(keep: bool) -> list[str]:
+    """What to do after the demo (README, "Getting started")."""
+    lines = ["", "what next:"]
+    if not keep:
+        lines.append(
+            "  see it live: make demo ARGS=--keep  (the dashboard, Flower and the sandboxes "
+            "stay up until Ctrl-C)"
+        )
+    lines += [
+        "  run it for your own stores: make up, then connect your ERP and stores with "
+        "stocksync sources add / sites add (README, Getting started)",
+        "  the demo's sites and source are removed when it ends; your own are not touched",
+    ]
+    return lines
 
 
 def _settle(

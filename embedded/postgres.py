@@ -16,7 +16,9 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import warnings
 from pathlib import Path
+from types import ModuleType
 
 import psycopg2
 
@@ -32,10 +34,27 @@ def _data_dir(home: Path) -> Path:
     return home / "postgres"
 
 
+def _pgserver() -> ModuleType:
+    """pgserver, imported without its warning on every command.
+
+    Importing it asks platformdirs for a user runtime folder (a class attribute of
+    `pgserver.PostgresServer`: its cross-process lock lives there), and platformdirs
+    warns `RuntimeDirWarning: XDG_RUNTIME_DIR is not set, falling back to /tmp/runtime-<uid>`
+    whenever the variable is unset, as it is under ssh, cron, su and in containers. The
+    fallback is a private folder it checks itself, which is all pgserver needs, so the
+    warning says nothing an operator can act on; it is silenced for this import only.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pgserver
+        import pgserver.postgres_server  # its module-level code is what warns
+
+    return pgserver
+
+
 def ensure_postgres(home: Path, database: str = DATABASE) -> str:
     """Start (or reuse) the embedded server; return a psycopg2 URL to `database`."""
-    import pgserver
-
+    pgserver = _pgserver()
     with file_lock(home / "postgres.lock"):
         before = stat.S_IMODE(private_dir(home).stat().st_mode)
         with private_umask():
@@ -63,8 +82,19 @@ def _create_database(admin_uri: str, database: str) -> None:
         conn.close()
 
 
+def postgres_running(home: Path) -> bool:
+    """Whether the embedded server under `home` runs (its postmaster answers signals)."""
+    _pgserver()
+    from pgserver.postgres_server import PostmasterInfo
+
+    data = _data_dir(home)
+    info = PostmasterInfo.read_from_pgdata(data) if data.exists() else None
+    return info is not None and bool(info.is_running())
+
+
 def stop_postgres(home: Path) -> bool:
     """Stop the embedded server if it runs; True if it was running."""
+    _pgserver()  # first, so its import does not warn (`_pgserver`)
     # pgserver builds its command wrappers at import time, so mypy cannot see them.
     from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
     from pgserver.postgres_server import PostmasterInfo

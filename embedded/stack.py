@@ -84,6 +84,8 @@ def child_env(settings: Settings) -> dict[str, str]:
     env["REDIS_URL"] = settings.redis_url
     env["STOCKSYNC_ENCRYPTION_KEY"] = ",".join(settings.encryption_keys)
     env["STOCKSYNC_HOME"] = str(settings.home)
+    if settings.admin_token:
+        env["ADMIN_TOKEN"] = settings.admin_token
     env.pop("FLOWER_BASIC_AUTH", None)
     if settings.flower_basic_auth:
         env["FLOWER_BASIC_AUTH"] = settings.flower_basic_auth

@@ -34,8 +34,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TextIO
 
 from embedded.private import PRIVATE_UMASK
 
@@ -90,8 +91,13 @@ class Supervisor:
         specs: Sequence[ProcessSpec],
         env: Mapping[str, str],
         unhealthy_seconds: float = UNHEALTHY_SECONDS,
+        output: TextIO | None = None,
     ) -> None:
+        """`output`: where the children's stdout and stderr and the supervisor's own
+        notes go (a log file); None, this process's own. A restart or a crash loop is
+        also said on stderr, where an operator looks."""
         self.specs = specs
+        self.output = output
         self.env = dict(env)
         self.unhealthy_seconds = unhealthy_seconds
         #: Children whose probe answers 503: since when; and when each was last asked.
@@ -114,16 +120,53 @@ class Supervisor:
 
     def _start(self, spec: ProcessSpec, now: float) -> None:
         self.procs[spec.name] = subprocess.Popen(
-            list(spec.argv), env=self.env, preexec_fn=prepare_child
+            list(spec.argv),
+            env=self.env,
+            preexec_fn=prepare_child,
+            stdout=self.output,
+            stderr=None if self.output is None else subprocess.STDOUT,
         )
         self._started_at[spec.name] = now
-        print(f"[up] started {spec.name} (pid {self.procs[spec.name].pid})", flush=True)
+        self._note(f"[up] started {spec.name} (pid {self.procs[spec.name].pid})")
+
+    def _note(self, line: str, alarm: bool = False) -> None:
+        """A line of the supervisor's own: in the output; an `alarm` on stderr too."""
+        print(line, file=self.output or (sys.stderr if alarm else sys.stdout), flush=True)
+        if alarm and self.output is not None:
+            print(line, file=sys.stderr, flush=True)
+
+    def handle_signals(self) -> None:
+        """SIGINT, SIGTERM and SIGHUP stop the stack (`wait`, `run_until` return). SIGHUP
+        is the terminal closing: without a handler it would kill the supervisor before
+        it stops what it started (the children get SIGTERM from their parent-death
+        signal, but embedded servers it started would be left running). The handlers
+        stay, so a second signal while the stack stops does not cut that short."""
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self._request_stop)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def run_until(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Supervise (restarts, probes) until `done()` is true (True), the stack is
+        stopping, or `timeout` seconds pass (False). `done` is asked about twice a
+        second and must not block for long."""
+        self.handle_signals()
+        deadline = time.monotonic() + timeout
+        while not self._stopping and time.monotonic() < deadline:
+            now = time.monotonic()
+            self.restart_exited(now)
+            self.restart_unhealthy(now)
+            if done():
+                return True
+            time.sleep(0.5)
+        return False
 
     def wait(self) -> int:
-        """Block until SIGINT or SIGTERM (return 0), restarting children that exit, or
+        """Block until SIGINT, SIGTERM or SIGHUP (return 0), restarting children that exit, or
         until a child's crash loop (return 1)."""
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._request_stop)
+        self.handle_signals()
         while not self._stopping:
             now = time.monotonic()
             self.restart_exited(now)
@@ -143,11 +186,11 @@ class Supervisor:
             if _names_failure(spec.probe):
                 since = self._unhealthy_since.setdefault(spec.name, now)
                 if now - since >= self.unhealthy_seconds:
-                    print(
+                    self._note(
                         f"[up] {spec.name}: {spec.probe.failure} failing at {spec.probe.url} "
                         f"for {now - since:.0f} s; "
                         "restarting it",
-                        file=sys.stderr,
+                        alarm=True,
                     )
                     _signal_group(self.procs[spec.name], signal.SIGKILL)
                     self._unhealthy_since.pop(spec.name)
@@ -179,7 +222,7 @@ class Supervisor:
                 f"{name} exited {quick_exits} times in a row, each within "
                 f"{STABLE_SECONDS:.0f} s of starting, last with {code}; stopping the stack"
             )
-            print(f"[up] {self.failure}", file=sys.stderr, flush=True)
+            self._note(f"[up] {self.failure}", alarm=True)
             self._stopping = True
             return
         previous = self._delay.get(name, 0.0)
@@ -190,7 +233,7 @@ class Supervisor:
         )
         self._delay[name] = delay
         self._restart_at[name] = now + delay
-        print(f"[up] {name} exited with {code}; restarting it in {delay:.0f} s", file=sys.stderr)
+        self._note(f"[up] {name} exited with {code}; restarting it in {delay:.0f} s", alarm=True)
 
     def _request_stop(self, signum: int, frame: object) -> None:
         # Only set a flag: a handler that takes a lock (threading.Event.set) deadlocks
@@ -206,7 +249,7 @@ class Supervisor:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                print(f"[up] {name} did not stop in time; killing it", file=sys.stderr)
+                self._note(f"[up] {name} did not stop in time; killing it", alarm=True)
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait()
         # Pool children (celery prefork, gunicorn workers) share their parent's group.

@@ -38,7 +38,7 @@ def site_id(db: sessionmaker[Session], vault: Vault) -> int:
 def test_runs_list_show_pause_resume_cancel(run, site_id: int) -> None:  # type: ignore[no-untyped-def]
     assert [r["id"] for r in json.loads(run("runs", "list", "--json"))] == [1]
     assert "running" in run("runs", "list", "--site", "shop")
-    assert "run 1 site 1: 0/10 (0.0%)" in run("runs", "show", "1")
+    assert "run 1 shop: 0/10 (0.0%)" in run("runs", "show", "1")
     assert "run 1 paused" in run("runs", "pause", "1")
     refused = run("runs", "pause", "1", code=1)
     assert "cannot pause run 1: it is paused" in refused

@@ -3,8 +3,10 @@ worker), and the exit code of a run that fails."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -12,14 +14,20 @@ import pytest
 import redis
 from celery import Celery
 from click.testing import CliRunner, Result
+from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.main import cli
+from cli.sync import bars, explain, follow, interrupted, render, worker_running
 from embedded.ports import free_port
-from models import RunStatus, SyncRun
+from models import BatchStatus, RunStatus, SyncBatch, SyncRun
 from models.crypto import Vault
 from settings import Settings
+from sync.consumers import HEARTBEATS
+from sync.progress import Progress
+from tests.factories import make_site, make_source
+from tests.factories.sync import make_batches, run_row
 from tests.support.stack import FAST, installed_context, sandbox_stack, workers
 from workers.app import make_celery
 
@@ -117,3 +125,137 @@ def test_a_start_with_redis_down_exits_1_naming_it_and_fails_the_run(
         assert first is not None and first.status == RunStatus.FAILED
         assert first.error is not None and first.error.startswith("could not be queued")
     assert again.exit_code == 0, again.output
+
+
+@pytest.mark.slow
+def test_a_failed_run_prints_its_error_not_just_failed(
+    app: Celery, env: dict[str, str], db: sessionmaker[Session], vault: Vault
+) -> None:
+    with sandbox_stack(db, vault, "shopify", items=200) as stack, workers(app):
+        stack.store.set_faults(outage=True)  # the catalog cannot be read: the run fails
+        result = _sync(env, "shop")
+
+    assert result.exit_code == 1, result.output
+    with db() as session:
+        run = session.scalars(select(SyncRun)).one()
+    assert run.status == RunStatus.FAILED and run.error
+    assert f"run {run.id} shop failed\n  error: {run.error}\n" in result.output
+
+
+def test_with_no_worker_sync_says_so_and_exits_1(
+    env: dict[str, str],
+    db: sessionmaker[Session],
+    vault: Vault,
+    redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not `queued` forever: after the grace a worker needs for its first heartbeat."""
+    monkeypatch.setattr("cli.sync.NO_WORKER_GRACE_SECONDS", 1.0)
+    # A worker that stopped long ago left its last heartbeat behind.
+    redis_client.hset(HEARTBEATS, "gone@host", str(time.time() - 3600))
+    with sandbox_stack(db, vault, "woocommerce", items=10):
+        result = _sync(env, "shop")
+
+    assert result.exit_code == 1, result.output
+    assert "no worker is running: start one with `stocksync up`" in result.output
+    assert "stocksync runs cancel 1" in result.output
+    with db() as session:
+        assert session.scalars(select(SyncRun.status)).one() == RunStatus.QUEUED
+
+
+def test_a_live_heartbeat_counts_as_a_running_worker(redis_client: redis.Redis) -> None:
+    assert not worker_running(redis_client)
+    redis_client.hset(HEARTBEATS, "old@host", str(time.time() - 3600))
+    assert not worker_running(redis_client)
+    redis_client.hset(HEARTBEATS, "w@host", str(time.time() - 2))
+    assert worker_running(redis_client)
+
+
+def test_ctrl_c_says_the_run_goes_on_only_with_a_worker() -> None:
+    assert "the run goes on" in interrupted([7], worker=True)
+    without = interrupted([7], worker=False)
+    assert "the run goes on" not in without
+    assert "no worker is running" in without and "stocksync runs cancel 7" in without
+
+
+def _progress(status: str, total: int, done: int) -> Progress:
+    return Progress(
+        run_id=1,
+        status=status,
+        total=total,
+        synced=done,
+        unchanged=0,
+        failed=0,
+        opted_out=0,
+        skipped=0,
+        pending=total - done,
+        percent=100.0
+        if status in ("failed", "cancelled", "completed") and not total
+        else 100.0 * done / total,
+        rate=1234.5,
+        eta_seconds=61,
+    )
+
+
+def _drawn(runs: list[tuple[Progress, str]]) -> list[str]:
+    console = Console(width=80, force_terminal=True, color_system=None, file=io.StringIO())
+    console.print(bars(runs))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    return str(text).splitlines()
+
+
+def test_bars_fit_80_columns_and_a_failed_run_is_not_drawn_full() -> None:
+    lines = _drawn(
+        [
+            (_progress("failed", 0, 0), "shop"),
+            (_progress("cancelled", 20_000, 5_000), "a-very-long-site-name-for-the-eu-store"),
+            (_progress("running", 20_000, 10_000), "outlet"),
+            (_progress("completed", 20_000, 20_000), "b2b"),
+        ]
+    )
+    assert all(len(line) <= 80 for line in lines), lines
+    bar_lines = [line for line in lines if "%" in line]  # the counts may fold onto two lines
+    assert [line.count("━") for line in bar_lines] == [0, 5, 10, 20]
+    assert "0.0% failed" in bar_lines[0] and "0/0" in bar_lines[0]
+    assert bar_lines[1].startswith("a-very-long-site-…")
+    # Every bar starts in the same column, whatever the names.
+    assert len({line.index("━") if "━" in line else line.index("─") for line in bar_lines}) == 1
+
+
+def test_a_failed_run_that_never_counted_its_skus_shows_0_percent() -> None:
+    assert "(0.0%)" in render(_progress("failed", 0, 0), "shop")
+
+
+def test_on_a_terminal_a_failed_run_is_drawn_short_and_explained(
+    db: sessionmaker[Session], vault: Vault
+) -> None:
+    with db.begin() as session:
+        site = make_site(session, vault, make_source(session, vault))
+        run = run_row(session, site.id, status=RunStatus.FAILED, error="catalog unreadable: 503")
+        make_batches(session, run, ["A", "B", "C", "D"], status=BatchStatus.FAILED)
+        run.failed = 2
+        for batch in session.scalars(select(SyncBatch)):
+            batch.failures = {"A": "store answered 401", "B": "store answered 401"}
+        run_id = run.id
+    out = io.StringIO()
+    final = follow(db, [(run_id, "shop")], out, tty=True, as_json=False, poll_seconds=0.01)
+
+    assert final[run_id].status == "failed"
+    drawn = out.getvalue()
+    assert "shop " in drawn and "2/4" in drawn and " 50.0% failed" in drawn
+    with db() as session:
+        assert explain(session, run_id) == [
+            "  error: catalog unreadable: 503",
+            "  2 SKUs: store answered 401",
+        ]
+
+
+def test_no_wait_with_no_worker_warns_that_the_run_waits(
+    env: dict[str, str], db: sessionmaker[Session], vault: Vault, redis_client: redis.Redis
+) -> None:
+    with sandbox_stack(db, vault, "woocommerce", items=10):
+        result = _sync(env, "shop", "--no-wait")
+
+    assert result.exit_code == 0, result.output
+    assert "run 1 started for shop" in result.output
+    assert "no worker is running: the run waits queued until one starts" in result.output

@@ -118,15 +118,31 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], seen: set[int] | None =
 
 
 @pytest.mark.slow
-def test_up_gets_ready_and_ctrl_c_leaves_no_process(tmp_path: Path, home: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "hangup"])
+def test_up_gets_ready_and_ctrl_c_leaves_no_process(
+    tmp_path: Path, home: Path, stop: signal.Signals
+) -> None:
+    """Ctrl-C, or the terminal closing (SIGHUP), stops every process and the embedded
+    servers `up` started."""
     port, flower_port = free_port(), free_port()
     seen: set[int] = set()
-    with _up(home, tmp_path / "up.log", PORT=str(port), FLOWER_PORT=str(flower_port)) as proc:
+    output = tmp_path / "up.log"
+    with _up(home, output, PORT=str(port), FLOWER_PORT=str(flower_port), ADMIN_TOKEN="") as proc:
         _wait_ready(f"http://127.0.0.1:{port}/readyz", proc, seen)
         assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).ok
+        # The embedded setup made an admin token, printed it with the URLs, and the
+        # admin API takes it.
+        wait_for(lambda: "Ctrl-C stops everything." in output.read_text(), timeout=30)
+        token = (home / "admin.token").read_text().strip()
+        assert stat.S_IMODE((home / "admin.token").stat().st_mode) == 0o600
+        assert f"  dashboard  http://127.0.0.1:{port}/  admin token {token} " in output.read_text()
+        overview = f"http://127.0.0.1:{port}/api/overview"
+        auth = {"Authorization": f"Bearer {token}"}
+        assert requests.get(overview, headers=auth, timeout=5).status_code == 200
+        assert requests.get(overview, timeout=5).status_code == 401
         seen |= _settled_tree(proc.pid)
         assert len(seen) >= 5  # web, relay, worker, beat, flower and their pools
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         assert proc.wait(timeout=60) == 0
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in seen) and time.monotonic() < deadline:
