@@ -42,9 +42,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cli.context import Context
 from cli.services import echo_json, services
+from cli.tables import print_table
 from models import Site, SyncBatch, SyncRun
 from sync.consumers import HEARTBEATS, STALL_SECONDS
+from sync.context import Context as ServiceContext
 from sync.encoding import dumps
+from sync.preview import preview_changes, start_preview
 from sync.progress import Progress, run_progress
 from sync.runs import start_all, start_run
 from sync.sites import site_id
@@ -261,22 +264,33 @@ def _outcome_lines(session: Session, progress: Progress, site: str) -> list[str]
 @click.option("--all", "every", is_flag=True, help="Every active site without a run going.")
 @click.option("--no-wait", is_flag=True, help="Start the run(s) and return at once.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of text.")
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Write nothing: list what a full sync of SITE would change (store -> new number).",
+)
 @click.pass_obj
-def sync(obj: Context, site: str | None, every: bool, no_wait: bool, as_json: bool) -> None:
+def sync(
+    obj: Context, site: str | None, every: bool, no_wait: bool, as_json: bool, preview: bool
+) -> None:
     """Start a manual full sync of SITE (id or name), or of --all sites, and follow it.
 
-    Exits 1 if a run fails or is cancelled, or if no worker is running to take it.
-    Ctrl-C stops following; a worker goes on with the run.
+    With --preview, a run that writes nothing and then lists each SKU a sync would
+    change. Exits 1 if a run fails or is cancelled, or if no worker is running to take
+    it. Ctrl-C stops following; a worker goes on with the run.
     """
     if bool(site) == every:
         raise click.UsageError("give a SITE or --all")
+    if preview and every:
+        raise click.UsageError("--preview takes one SITE")
     with services(obj) as ctx:
         if every:
             outcome = start_all(ctx, trigger="cli")
         else:
             assert site is not None
             chosen = site_id(ctx, site)
-            run_id = start_run(ctx, chosen, trigger="cli")
+            start = start_preview if preview else start_run
+            run_id = start(ctx, chosen, trigger="cli")
             outcome = {"started": [{"site_id": chosen, "run_id": run_id}], "skipped": []}
         names = _site_names(ctx.sessions, [s["site_id"] for s in outcome["started"]])
         if as_json and no_wait:
@@ -327,7 +341,28 @@ def sync(obj: Context, site: str | None, every: bool, no_wait: bool, as_json: bo
             for run_id, name in [] if as_json else runs:
                 for line in _outcome_lines(session, final[run_id], name):
                     click.echo(line, err=True)
+        if preview and final[runs[0][0]].status == "completed":
+            _print_changes(ctx, runs[0][0], as_json)
     sys.exit(exit_code(final))
+
+
+#: Changes a preview prints at most (the rest: `GET /api/sync/runs/<id>/changes`).
+PREVIEW_LINES = 1000
+
+
+def _print_changes(ctx: ServiceContext, run_id: int, as_json: bool) -> None:
+    found = preview_changes(ctx, run_id, limit=PREVIEW_LINES, offset=0)
+    if as_json:
+        echo_json(found)
+        return
+    click.echo(f"a full sync would change {found['total']} SKU(s); nothing was written")
+    print_table(
+        ["SKU", "store shows", "a sync would write"],
+        [[row["sku"], row["store"], row["would_write"]] for row in found["items"]],
+        numeric=("store shows", "a sync would write"),
+    )
+    if found["total"] > len(found["items"]):
+        click.echo(f"(first {len(found['items'])}; all: GET /api/sync/runs/{run_id}/changes)")
 
 
 def interrupted(run_ids: Sequence[int], worker: bool) -> str:

@@ -259,3 +259,23 @@ def test_no_wait_with_no_worker_warns_that_the_run_waits(
     assert result.exit_code == 0, result.output
     assert "run 1 started for shop" in result.output
     assert "no worker is running: the run waits queued until one starts" in result.output
+
+
+@pytest.mark.slow
+def test_a_preview_lists_what_a_sync_would_change_and_writes_nothing(
+    app: Celery, env: dict[str, str], db: sessionmaker[Session], vault: Vault
+) -> None:
+    with sandbox_stack(db, vault, "woocommerce", items=100, drift=0.1) as stack, workers(app):
+        before = stack.store_stock()
+        drifted = {sku for sku, n in before.items() if stack.erp_stock().get(sku) != n}
+        result = _sync(env, "shop", "--preview")
+        after = stack.store_stock()
+
+    assert result.exit_code == 0, result.output
+    assert after == before
+    assert f"a full sync would change {len(drifted)} SKU(s); nothing was written" in result.output
+    listed = {line.split()[0] for line in result.output.splitlines() if line.startswith("SKU-")}
+    assert listed == drifted and drifted
+    with db() as session:
+        (run,) = session.scalars(select(SyncRun)).all()
+    assert (run.kind, run.synced) == ("preview", len(drifted))
