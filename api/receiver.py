@@ -26,6 +26,7 @@ from api.webhooks.event import MalformedPayload, SignatureError
 from api.webhooks.redaction import without_secret
 from api.webhooks.registry import PROVIDERS, Provider
 from models import WebhookStatus
+from sync.accounts import WEBHOOK_SECRETS
 
 log = logging.getLogger(__name__)
 receiver = Blueprint("webhooks", __name__)
@@ -204,7 +205,10 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
         query = dict(request.args) if environ.get("QUERY_STRING") else {}
         provider.verify(raw_body, headers, secret, query)
     except SignatureError as exc:
-        return _refuse(res, provider, name, owner, 401, "webhook.bad_signature", exc.reason)
+        error = exc.reason
+        if name in WEBHOOK_SECRETS:  # which secret a sender must use (`stocksync sites show`)
+            error = f"{error}: the secret expected is {WEBHOOK_SECRETS[name]}"
+        return _refuse(res, provider, name, owner, 401, "webhook.bad_signature", error)
     try:
         events = provider.parse(raw_body, headers)
     except MalformedPayload as exc:

@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from demo.platforms import ERP, Sandbox
 from models import Site, Source
-from models.db import transaction
 from sandbox.accounts import Account
 from sync.context import Context
-from sync.sites import add_site, update_site
+from sync.sites import add_site, remove_site, update_site
 from sync.sources import add_source, delete_source
 
 #: Requests per second a demo site may send its sandbox, all workers together.
@@ -94,10 +93,10 @@ def free_prefix(ctx: Context, platforms: Iterable[str], base: str = "demo") -> s
 
 def remove(ctx: Context, registered: Registered) -> None:
     """Delete the demo's sites and source, so that neither beat (a nightly sync against
-    sandboxes that are gone) nor the user's `sites list` and dashboard ever meet them.
-    A site's items, runs, batches, rules and reservations go with it (ON DELETE
-    CASCADE); the webhook log keeps its rows (no foreign key, docs/architecture.md).
-    Called once the stack is stopped, so no worker holds a task about them."""
-    with transaction(ctx.sessions) as session:
-        session.execute(delete(Site).where(Site.id.in_(list(registered.site_ids.values()))))
+    sandboxes that are gone) nor the user's `sites list` and dashboard ever meet them,
+    through the services behind `stocksync sites remove` and `sources remove`: a site's
+    items, runs, batches, rules and reservations go with it; the webhook log keeps its
+    rows. Called once the stack is stopped, so no worker holds a task about them."""
+    for site_id in registered.site_ids.values():
+        remove_site(ctx, site_id)
     delete_source(ctx, registered.source_id)

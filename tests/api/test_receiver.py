@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import EventKind, Site, WebhookStatus
+from sync.accounts import WEBHOOK_SECRETS
 from tests.factories import signed
 from tests.support import hostile
 from tests.support.admin_api import AUTH
@@ -73,7 +74,10 @@ def test_a_wrong_secret_is_refused(
 ) -> None:
     response = post(owners.url(base_url, provider), request_())  # type: ignore[operator]
     assert response.status_code == 401
-    assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED]
+    [row] = rows(db)
+    assert row.status == WebhookStatus.REJECTED
+    if provider in WEBHOOK_SECRETS:  # the log says which secret the sender must use
+        assert (row.error or "").endswith(f"the secret expected is {WEBHOOK_SECRETS[provider]}")
 
 
 @pytest.mark.parametrize("provider", ["standard", "bigcommerce"])

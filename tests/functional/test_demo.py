@@ -72,7 +72,7 @@ def test_the_demo_ends_with_every_store_equal_to_the_erp(
     assert "a WooCommerce delivery with a forged signature: 401 rejected" in out
     assert "a WooCommerce delivery with a malformed body: 400 rejected" in out
     assert re.search(r"refused\s+2\n", out)
-    assert "woocommerce: signature does not match: 1" in out
+    assert "woocommerce: signature does not match: the secret expected is the Secret" in out
     assert "woocommerce: body is not JSON: 1" in out
     assert re.search(r"duplicates dropped\s+\d+\s+\(.*coalesced into the open window", out)
     assert re.search(r"ERP change to store write confirmed, (\d+) of \1 store values", out)
