@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from cli.context import Context
 from cli.services import echo_json, services
-from cli.sync import STOPPED, explain, render
+from cli.sync import explain, render
 from cli.tables import print_table
 from models import Site
 from sync.controls import CONTROLS
@@ -60,7 +60,7 @@ def list_command(
                 names[row["site_id"]],
                 row["kind"],
                 row["status"],
-                f"{_percent(row):.1f}%",
+                f"{float(row['percent']):.1f}%",
                 f"{row['synced']:,}",
                 f"{row['failed']:,}",
                 f"{row['created_at']:%Y-%m-%d %H:%M}",
@@ -70,13 +70,6 @@ def list_command(
         numeric={"run", "done", "synced", "failed"},
         empty="no runs",
     )
-
-
-def _percent(row: dict[str, Any]) -> float:
-    """A failed or cancelled run that never counted its SKUs is at 0 %, not 100 %."""
-    if row["status"] in STOPPED and not row["total"]:
-        return 0.0
-    return float(row["percent"])
 
 
 def _site_names(session: Session, site_ids: Iterable[int]) -> dict[int, str]:

@@ -54,7 +54,6 @@ from sync.sites import site_id
 
 FINISHED = ("completed", "failed", "cancelled")
 #: Finished without doing their work: never drawn as complete.
-STOPPED = ("failed", "cancelled")
 POLL_SECONDS = 0.5
 #: Plain (non-terminal) output prints a changed run at most this often.
 PLAIN_EVERY_SECONDS = 1.0
@@ -83,20 +82,12 @@ def _done(progress: Progress) -> int:
     return progress.synced + progress.unchanged + progress.failed + progress.opted_out
 
 
-def shown_percent(progress: Progress) -> float:
-    """The run's percent, except that a failed or cancelled run that never counted its
-    SKUs is at 0, not at the 100 % `run_progress` gives any finished run of total 0."""
-    if progress.status in STOPPED and progress.total == 0:
-        return 0.0
-    return progress.percent
-
-
 def render(progress: Progress, site: str) -> str:
     """One plain line: done/total and percent, the counts, rate, ETA and status."""
     rate = "-" if progress.rate is None else f"{progress.rate:,.0f}/s"
     return (
         f"run {progress.run_id} {site}: {_done(progress):,}/{progress.total:,} "
-        f"({shown_percent(progress):.1f}%) "
+        f"({progress.percent:.1f}%) "
         f"synced {progress.synced:,} unchanged {progress.unchanged:,} "
         f"failed {progress.failed:,} opted out {progress.opted_out:,} "
         f"pending {progress.pending:,} rate {rate} ETA {_eta(progress.eta_seconds)} "
@@ -117,12 +108,12 @@ def bars(runs: Sequence[tuple[Progress, str]]) -> Group:
     lines: list[Text] = []
     for progress, site in runs:
         name = site if len(site) <= width else site[: width - 1] + "…"
-        filled = int(BAR_WIDTH * min(shown_percent(progress), 100.0) / 100)
+        filled = int(BAR_WIDTH * min(progress.percent, 100.0) / 100)
         style = _style(progress.status)
         line = Text(f"{name:<{width}} ")
         line.append("━" * filled, style=style)
         line.append("─" * (BAR_WIDTH - filled), style="dim")
-        line.append(f" {_done(progress):,}/{progress.total:,} {shown_percent(progress):5.1f}% ")
+        line.append(f" {_done(progress):,}/{progress.total:,} {progress.percent:5.1f}% ")
         line.append(progress.status, style=style)
         rate = "-" if progress.rate is None else f"{progress.rate:,.0f}/s"
         counts = Text(

@@ -58,7 +58,10 @@ def run_progress(session: Session, run_id: int, now: datetime | None = None) -> 
     ).scalar_one()
     done = run.synced + run.unchanged + run.failed + run.opted_out
     finished = done + run.skipped
-    percent = 100.0 * finished / run.total if run.total else (100.0 if run.finished_at else 0.0)
+    # A run of no SKUs is done when it completed; one that failed or was cancelled before
+    # it counted any is at 0, not drawn as a full bar (issue 21, item 7).
+    whole = 100.0 if run.status == RunStatus.COMPLETED else 0.0
+    percent = 100.0 * finished / run.total if run.total else whole
     rate = eta = None
     if run.started_at is not None:
         end = run.finished_at or now or session.execute(select(func.now())).scalar_one()

@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 import redis
@@ -23,9 +24,10 @@ from cli.sync import bars, explain, follow, interrupted, render, worker_running
 from embedded.ports import free_port
 from models import BatchStatus, RunStatus, SyncBatch, SyncRun
 from models.crypto import Vault
+from models.db import transaction
 from settings import Settings
 from sync.consumers import HEARTBEATS
-from sync.progress import Progress
+from sync.progress import Progress, run_progress
 from tests.factories import make_site, make_source
 from tests.factories.sync import make_batches, run_row
 from tests.support.stack import FAST, installed_context, sandbox_stack, workers
@@ -189,9 +191,7 @@ def _progress(status: str, total: int, done: int) -> Progress:
         opted_out=0,
         skipped=0,
         pending=total - done,
-        percent=100.0
-        if status in ("failed", "cancelled", "completed") and not total
-        else 100.0 * done / total,
+        percent=100.0 * done / total if total else (100.0 if status == "completed" else 0.0),
         rate=1234.5,
         eta_seconds=61,
     )
@@ -222,7 +222,18 @@ def test_bars_fit_80_columns_and_a_failed_run_is_not_drawn_full() -> None:
     assert len({line.index("━") if "━" in line else line.index("─") for line in bar_lines}) == 1
 
 
-def test_a_failed_run_that_never_counted_its_skus_shows_0_percent() -> None:
+def test_a_failed_run_that_never_counted_its_skus_is_at_0_percent(
+    db: sessionmaker[Session], vault: Vault
+) -> None:
+    """The API, the dashboard and the CLI read `run_progress`: a run that failed before
+    counting its SKUs is at 0 %, one of no SKUs that completed at 100 %."""
+    with transaction(db) as session:
+        site = make_site(session, vault, make_source(session, vault)).id
+        failed = run_row(session, site, status=RunStatus.FAILED, finished_at=datetime.now(UTC))
+        done = run_row(session, site, status=RunStatus.COMPLETED, finished_at=datetime.now(UTC))
+    with db() as session:
+        assert run_progress(session, failed.id).percent == 0.0
+        assert run_progress(session, done.id).percent == 100.0
     assert "(0.0%)" in render(_progress("failed", 0, 0), "shop")
 
 
