@@ -33,7 +33,6 @@ from dataclasses import asdict
 from typing import TextIO
 
 import click
-import redis
 from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
@@ -44,7 +43,7 @@ from cli.context import Context
 from cli.services import echo_json, services
 from cli.tables import print_table
 from models import Site, SyncBatch, SyncRun
-from sync.consumers import HEARTBEATS, STALL_SECONDS
+from sync.consumers import worker_running
 from sync.context import Context as ServiceContext
 from sync.encoding import dumps
 from sync.preview import preview_changes, start_preview
@@ -203,17 +202,6 @@ def _poll(
 
 def exit_code(final: dict[int, Progress]) -> int:
     return 0 if all(p.status == "completed" for p in final.values()) else 1
-
-
-def worker_running(client: redis.Redis, now: float | None = None) -> bool:
-    """Whether a worker wrote a heartbeat within `STALL_SECONDS` (sync/consumers.py).
-    Redis unreadable: assume one does (the follow itself will say what it sees)."""
-    now = time.time() if now is None else now
-    try:
-        beats = [float(value) for value in client.hvals(HEARTBEATS)]  # type: ignore[union-attr]
-    except redis.RedisError:
-        return True
-    return any(now - beat <= STALL_SECONDS for beat in beats)
 
 
 def explain(session: Session, run_id: int) -> list[str]:

@@ -10,7 +10,10 @@ one, or none at all. `/readyz` reports it (api/health.py).
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+import redis
 
 from sync.context import Context
 
@@ -34,3 +37,15 @@ def stalled(ctx: Context, now: float) -> dict[str, Any] | None:
     if latest is not None and now - latest <= STALL_SECONDS:
         return None
     return {"waiting": waiting, "last_heartbeat_age": None if latest is None else now - latest}
+
+
+def worker_running(client: redis.Redis, now: float | None = None) -> bool:
+    """Whether a worker wrote a heartbeat within `STALL_SECONDS`: `stocksync sync` and
+    the dashboard say "no worker is running" rather than show a run queued forever.
+    Redis unreadable: assume one does (what follows says what it sees)."""
+    now = time.time() if now is None else now
+    try:
+        beats = [float(value) for value in client.hvals(HEARTBEATS)]  # type: ignore[union-attr]
+    except redis.RedisError:
+        return True
+    return any(now - beat <= STALL_SECONDS for beat in beats)

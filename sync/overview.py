@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Site
+from sync.consumers import worker_running
 from sync.context import Context
 from sync.progress import current_run, recent_items
 from sync.sites import describe_site, last_received
@@ -37,4 +38,8 @@ def site_overview(session: Session, site: Site) -> dict[str, Any]:
 def overview(ctx: Context) -> dict[str, Any]:
     with ctx.sessions() as session:
         sites = session.scalars(select(Site).order_by(Site.id)).all()
-        return {"sites": [site_overview(session, site) for site in sites]}
+        return {
+            "sites": [site_overview(session, site) for site in sites],
+            # Without one, a started run sits `queued`: the dashboard says why.
+            "worker_running": worker_running(ctx.redis),
+        }

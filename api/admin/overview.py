@@ -21,11 +21,16 @@ _SITE_OVERVIEW = {
         schemas.ref("Site"),
         {
             "type": "object",
-            "required": ["webhooks", "run", "recent_items"],
+            "required": ["webhooks", "run", "recent_items", "subscriptions"],
             "properties": {
                 "webhooks": {"type": "object"},
                 "run": {"oneOf": [schemas.ref("Run"), {"type": "null"}]},
                 "recent_items": {"type": "array", "items": schemas.ref("Item")},
+                "subscriptions": {
+                    "type": "array",
+                    "items": schemas.ref("PlatformSubscription"),
+                    "description": "The store's webhooks we keep, then its ERP's.",
+                },
             },
         },
     ]
@@ -42,7 +47,13 @@ _SITE_OVERVIEW = {
         "dashboard",
         response={
             "type": "object",
-            "properties": {"sites": {"type": "array", "items": _SITE_OVERVIEW}},
+            "properties": {
+                "sites": {"type": "array", "items": _SITE_OVERVIEW},
+                "worker_running": {
+                    "type": "boolean",
+                    "description": "A worker's heartbeat is recent: without one, runs stay queued.",
+                },
+            },
         },
     ),
 )

@@ -157,6 +157,7 @@ function renderItems(card, items) {
 async function poll() {
   try {
     const overview = await api("GET", "/api/overview");
+    document.getElementById("no-worker").hidden = overview.worker_running;
     for (const site of overview.sites) {
       const card = document.getElementById(`site-${site.id}`);
       if (!card) continue; // a site added since the page loaded: shown after a reload

@@ -20,13 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.main import cli
-from cli.sync import bars, explain, follow, interrupted, render, worker_running
+from cli.sync import bars, explain, follow, interrupted, render
 from embedded.ports import free_port
 from models import BatchStatus, RunStatus, SyncBatch, SyncRun
 from models.crypto import Vault
 from models.db import transaction
 from settings import Settings
-from sync.consumers import HEARTBEATS
+from sync.consumers import HEARTBEATS, worker_running
 from sync.progress import Progress, run_progress
 from tests.factories import make_site, make_source
 from tests.factories.sync import make_batches, run_row
