@@ -5,6 +5,7 @@ manual step. Real HTTP everywhere, a real worker and relay."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from models import Site, Source
+from models.crypto import Vault
 from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.hooks import HookBook
@@ -110,7 +112,7 @@ def test_wrong_credentials_are_refused_in_one_line_and_nothing_is_saved(
 
 
 def test_added_with_public_url_the_webhooks_are_ours_and_erp_changes_flow(
-    world: World,
+    world: World, db: sessionmaker[Session], vault: Vault
 ) -> None:
     source = world.api.post("/api/sources", _source(world)).json
     site = world.api.post("/api/sites", _site(world)).json
@@ -121,6 +123,16 @@ def test_added_with_public_url_the_webhooks_are_ours_and_erp_changes_flow(
     assert _live(world.store) == sorted(s["topic"] for s in site["subscriptions"])
     assert {"product.updated", "order.created"} <= set(_live(world.store))
     assert "webhook_secret" not in site and "webhook_secret" not in source
+    # The secrets we generated are sealed, given to the platforms, and shown nowhere.
+    with db() as session:
+        sealed = [
+            session.get_one(Source, source["id"]).webhook_secret_sealed,
+            session.get_one(Site, site["id"]).webhook_secret_sealed,
+        ]
+    generated = [vault.open(token) for token in sealed if token]
+    assert len(generated) == 2 and all(len(secret) >= 32 for secret in generated)
+    shown = json.dumps([source, site, world.api.get("/api/overview").json])
+    assert not any(secret in shown for secret in generated)
 
     # The first full sync, then an ERP change through the webhooks we registered.
     started = world.api.post(f"/api/inventory/sync/{site['id']}").json["started"]
