@@ -23,9 +23,12 @@ _KEEP = (
 )
 
 
-def _routes(kind: str, rule: str) -> None:
-    """The same three routes for sites and sources."""
+def _routes(kind: str) -> None:
+    """The same three routes for sites and sources, at `/api/<kind>s/<id:<kind>_id>`
+    (the path parameter named as on every other route of the kind)."""
     tag = f"{kind}s"
+    param = f"{kind}_id"
+    rule = f"/api/{tag}/<id:{param}>"
 
     @endpoint(
         connections,
@@ -39,8 +42,8 @@ def _routes(kind: str, rule: str) -> None:
         ),
         name=f"{kind}_subscriptions",
     )
-    def show(owner_id: int) -> dict[str, Any]:
-        return {"items": service.describe(context(), kind, owner_id)}
+    def show(**path: int) -> dict[str, Any]:
+        return {"items": service.describe(context(), kind, path[param])}
 
     @endpoint(
         connections,
@@ -55,8 +58,8 @@ def _routes(kind: str, rule: str) -> None:
         ),
         name=f"{kind}_keep",
     )
-    def keep(owner_id: int) -> dict[str, Any]:
-        return {"items": service.keep(context(), kind, owner_id)}
+    def keep(**path: int) -> dict[str, Any]:
+        return {"items": service.keep(context(), kind, path[param])}
 
     @endpoint(
         connections,
@@ -71,9 +74,9 @@ def _routes(kind: str, rule: str) -> None:
         ),
         name=f"{kind}_test",
     )
-    def test(owner_id: int) -> dict[str, Any]:
-        return service.check_owner(context(), kind, owner_id)
+    def test(**path: int) -> dict[str, Any]:
+        return service.check_owner(context(), kind, path[param])
 
 
-_routes("site", "/api/sites/<id:owner_id>")
-_routes("source", "/api/sources/<id:owner_id>")
+_routes("site")
+_routes("source")
