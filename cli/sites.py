@@ -50,6 +50,11 @@ sites.add_command(subscriptions_command("site", site_service.site_id))
 @click.option("--webhook-secret", default=None, help="String, JSON object or @file.json")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA zone of the store.")
 @click.option("--full-sync-hour", default=2, show_default=True, type=int)
+@click.option(
+    "--no-initial-sync",
+    is_flag=True,
+    help="Write nothing until you run `stocksync sync SITE`: each night a preview instead.",
+)
 @NO_CHECK
 @JSON
 @click.pass_obj
@@ -63,6 +68,7 @@ def add_site(
     webhook_secret: str | None,
     timezone: str,
     full_sync_hour: int,
+    no_initial_sync: bool,
     no_check: bool,
     as_json: bool,
 ) -> None:
@@ -80,6 +86,7 @@ def add_site(
             timezone=timezone,
             full_sync_hour=full_sync_hour,
             check=not no_check,
+            initial_sync=not no_initial_sync,
         )
     if as_json:
         echo_json(site)

@@ -6,6 +6,7 @@ import enum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -110,6 +112,9 @@ class Site(Base):
     #: webhooks are logged `ignored`, its source's changes skip it); the full sync
     #: still follows `active` and the schedule (docs/architecture.md).
     webhooks_active: Mapped[bool_true]
+    #: Added with `--no-initial-sync`: its nightly run is a preview (sync/preview.py),
+    #: writing nothing, until a live run of it completes (sync/runs.py `close_run`).
+    awaiting_first_sync: Mapped[bool] = mapped_column(Boolean, server_default=false())
     #: Store write quota shared by all workers; NULL means the platform's default.
     rate_limit_requests: Mapped[int | None]
     rate_limit_window_seconds: Mapped[int | None]

@@ -9,6 +9,8 @@ question handles what a fixed-time trigger gets wrong (docs/architecture.md flow
   but 02:00 once, and the local date has one run either way.
 - **Beat down at 2 AM.** When it comes back (same local date) the site is still past
   its hour with no run: the run starts then, once.
+- **Sites added with `--no-initial-sync`** (`awaiting_first_sync`) get a preview
+  instead, nightly, writing nothing, until an operator's live run of them completes.
 - **New sites** get their first run at their next `full_sync_hour`, never at the next
   beat: a site added at 10:00 is not written live a minute later, before anyone could
   look at what its first run would change (`sites add` says when it runs; an operator
@@ -86,7 +88,7 @@ def due_sites(session: Session, now: datetime) -> list[tuple[int, date]]:
         (site_id, local_date)
         for site_id, local_date in session.execute(
             select(SyncRun.site_id, SyncRun.local_date).where(
-                SyncRun.kind == RunKind.FULL,
+                SyncRun.kind.in_((RunKind.FULL, RunKind.PREVIEW)),
                 tuple_(SyncRun.site_id, SyncRun.local_date).in_(candidates),
             )
         )
@@ -103,11 +105,19 @@ def start_due_runs(ctx: Context, now: datetime) -> list[int]:
     """
     with ctx.sessions() as session:
         due = due_sites(session, now)
+        previewed = set(
+            session.scalars(
+                select(Site.id).where(
+                    Site.id.in_([site_id for site_id, _ in due]), Site.awaiting_first_sync
+                )
+            )
+        )
     started: list[int] = []
     for site_id, local_date in due:
+        kind = RunKind.PREVIEW if site_id in previewed else RunKind.FULL
         try:
             started.append(
-                start_run(ctx, site_id, kind=RunKind.FULL, trigger="beat", local_date=local_date)
+                start_run(ctx, site_id, kind=kind, trigger="beat", local_date=local_date)
             )
         except Conflict as refusal:
             # Another beat's run, or a run going: the site stays due and the next beat

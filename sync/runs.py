@@ -26,7 +26,7 @@ from datetime import date
 from typing import Any
 
 from psycopg2.errors import UniqueViolation
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -266,6 +266,13 @@ def close_run(session: Session, run: SyncRun) -> list[int]:
             run.error = f"{len(failed)} of {run.batches_total} batches failed; first: {failed[0]}"
         else:
             run.status = RunStatus.COMPLETED
+    if run.status == RunStatus.COMPLETED and run.kind != RunKind.PREVIEW:
+        # Its first live run done, a site added with --no-initial-sync syncs nightly.
+        session.execute(
+            update(Site)
+            .where(Site.id == run.site_id, Site.awaiting_first_sync)
+            .values(awaiting_first_sync=False)
+        )
     # The wall clock: the closing batch's transaction began before its store writes.
     run.finished_at = session.execute(select(func.clock_timestamp())).scalar_one()
     session.flush()

@@ -74,6 +74,7 @@ def describe_site(site: Site) -> dict[str, Any]:
         "rate_limit_requests": site.rate_limit_requests,
         "rate_limit_window_seconds": site.rate_limit_window_seconds,
         "rate_limit_concurrency": site.rate_limit_concurrency,
+        "awaiting_first_sync": site.awaiting_first_sync,
         **describe_policy(site),
     }
 
@@ -110,13 +111,15 @@ def add_site(
     timezone: str = "UTC",
     full_sync_hour: int = 2,
     check: bool = True,
+    initial_sync: bool = True,
 ) -> dict[str, Any]:
     """Register a store fed by `source` (its id or name). Its address and credentials
     are checked first (`check_base_url`, `check_credentials`), and with `check` the
     store is called with them (sync/subscriptions.py `check_connection`), so a wrong
     key is refused now rather than failing at its first sync. Once saved, our webhooks
     are registered on it if PUBLIC_URL is set (`on_add`), and the answer says when its
-    first full sync runs."""
+    first full sync runs. Without `initial_sync`, its nightly runs are previews until
+    an operator's live run of it completes (schedules/due.py)."""
     if not 0 <= full_sync_hour <= 23:
         raise Invalid(f"full_sync_hour must be 0-23, got {full_sync_hour}")
     kind = one_of(platform, Platform, "platform")
@@ -144,23 +147,31 @@ def add_site(
             full_sync_hour=full_sync_hour,
             credentials_sealed=ctx.vault.seal(credentials),
             webhook_secret_sealed=ctx.vault.seal(webhook_secret) if webhook_secret else None,
+            awaiting_first_sync=not initial_sync,
         )
         session.add(site)
         session.flush()
         described = describe_site(site)
-    described["first_full_sync"] = first_full_sync(ctx.clock(), zone, full_sync_hour)
+    described["first_full_sync"] = first_full_sync(
+        ctx.clock(), zone, full_sync_hour, live=initial_sync
+    )
     return described | on_add(ctx, "site", described["id"])
 
 
-def first_full_sync(now: datetime, timezone: str, hour: int) -> str:
+def first_full_sync(now: datetime, timezone: str, hour: int, *, live: bool) -> str:
     """When a site added `now` gets its first nightly run (schedules/due.py: the next
     `hour`:00 it lives through), in words for the answer to `sites add`."""
     local = now.astimezone(ZoneInfo(timezone))
     day = local.date() if local.hour < hour else local.date() + timedelta(days=1)
+    when = f"{day.isoformat()} at {hour:02d}:00 {timezone}"
+    if not live:
+        return (
+            f"none until you start one (`stocksync sync <site>`): a preview each night from "
+            f"{when}, writing nothing (`stocksync sync <site> --preview` for one now)"
+        )
     return (
-        f"{day.isoformat()} at {hour:02d}:00 {timezone}; start one now with "
-        "`stocksync sync <site>`, or see what it would change first with "
-        "`stocksync sync <site> --preview`"
+        f"{when}; start one now with `stocksync sync <site>`, or see what it would "
+        "change first with `stocksync sync <site> --preview`"
     )
 
 

@@ -103,6 +103,12 @@ SITE_CREATE: Schema = {
         "base_url": URL,
         "source": SOURCE_REF,
         "credentials": CREDENTIALS,
+        "initial_sync": {
+            "type": "boolean",
+            "default": True,
+            "description": "false: nightly previews, nothing written, until a live run "
+            "of the site completes.",
+        },
         "check": {
             "type": "boolean",
             "default": True,
@@ -300,6 +306,11 @@ _SITE = _object(
         "rate_limit_requests": nullable("integer"),
         "rate_limit_window_seconds": nullable("integer"),
         "rate_limit_concurrency": nullable("integer"),
+        "awaiting_first_sync": {
+            "type": "boolean",
+            "description": "Added with initial_sync false and never synced live: its "
+            "nightly run is a preview.",
+        },
         **STOCK_POLICY,
         "webhook_secret": {"type": "string", "description": "Only when just generated."},
         "resync": {**_RESYNC, "description": "Only when the stock policy changed."},

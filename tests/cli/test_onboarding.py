@@ -349,3 +349,22 @@ def test_show_says_which_secret_each_platform_expects(run) -> None:  # type: ign
         assert json.dumps(keys)[10:] not in shown
     assert "client secret" in WEBHOOK_SECRETS["shopify"]
     assert "not the access token" in WEBHOOK_SECRETS["shopify"]
+
+
+def test_a_site_added_without_initial_sync_says_nothing_is_written_until_asked(
+    stdout,  # type: ignore[no-untyped-def]
+) -> None:
+    stdout("sources", "add", "--no-check", "erp", *ERP)
+    site = stdout(
+        "sites",
+        "add",
+        "--no-check",
+        "--no-initial-sync",
+        "shop",
+        *STORE,
+        "--credentials",
+        json.dumps(WOO_KEYS),
+    )
+    assert site["awaiting_first_sync"] is True
+    assert site["first_full_sync"].startswith("none until you start one")
+    assert stdout("sites", "show", "shop")["awaiting_first_sync"] is True

@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import RunStatus, SyncRun
+from models import RunStatus, Site, SyncRun
 from models.crypto import Vault
 from models.db import transaction
 from schedules.due import due_date, start_due_runs
 from settings import Settings
 from sync.context import Context, build_context
 from sync.errors import Unavailable
-from sync.runs import LIVE, RunKind
+from sync.runs import LIVE, RunKind, close_run
 from tests.factories import make_site, make_source
 from tests.factories.sync import run_row
 from tests.support.broker import RecordingBroker
@@ -269,3 +269,31 @@ def test_a_site_added_before_its_hour_runs_that_night(
     start_due_runs(ctx, utc(2026, 12, 4, 2, 0))
 
     assert _runs(db) == [(site, date(2026, 12, 4))]
+
+
+def test_a_site_added_without_initial_sync_is_previewed_nightly_until_a_live_run(
+    db: sessionmaker[Session], vault: Vault, ctx: Context
+) -> None:
+    """`sites add --no-initial-sync`: each night a preview (writing nothing), once per
+    local date; the first live run that completes makes the nights full runs again."""
+    site = _sites(db, vault, "UTC")["UTC"]
+    with transaction(db) as session:
+        session.get_one(Site, site).awaiting_first_sync = True
+
+    start_due_runs(ctx, utc(2026, 12, 4, 2, 0))
+    _finish_runs(db)
+    assert start_due_runs(ctx, utc(2026, 12, 4, 2, 5)) == []  # that night is done
+    with db() as session:
+        kinds = session.scalars(select(SyncRun.kind).order_by(SyncRun.id)).all()
+    assert kinds == ["preview"]
+
+    with transaction(db) as session:
+        manual = run_row(session, site, kind="manual", status=RunStatus.RUNNING)
+        close_run(session, manual)
+    with db() as session:
+        assert session.get_one(Site, site).awaiting_first_sync is False
+
+    start_due_runs(ctx, utc(2026, 12, 5, 2, 0))
+    with db() as session:
+        kinds = session.scalars(select(SyncRun.kind).order_by(SyncRun.id)).all()
+    assert kinds == ["preview", "manual", "full"]
