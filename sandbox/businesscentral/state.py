@@ -20,7 +20,7 @@ from typing import Any
 from sandbox.accounts import credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bearer_tokens import IssuedTokens
-from sandbox.businesscentral.ledger import ItemLedger
+from sandbox.businesscentral.ledger import PURCHASE, ItemLedger
 from sandbox.businesscentral.notices import RETRY_PERIOD, retried
 from sandbox.businesscentral.odata import filter_values, stable_id, timestamp
 from sandbox.businesscentral.sales import SalesDocuments
@@ -127,6 +127,14 @@ class BusinessCentralState(SandboxState):
         movements and webhooks")."""
         with self.lock:
             self._adjust(changes, document)
+
+    def receive(self, lines: Mapping[str, int], document: str) -> None:
+        """Post a purchase receipt of `lines` (item number: units): `Purchase` ledger
+        entries that raise inventory, and, like any posting, no notice."""
+        with self.lock:
+            for number, units in lines.items():
+                self.by_number[number]["inventory"] += float(units)
+                self.ledger.post(number, units, PURCHASE, document, "Purchase_x0020_Receipt")
 
     def _adjust(self, changes: Mapping[str, int], document: str) -> None:
         for number, quantity in changes.items():

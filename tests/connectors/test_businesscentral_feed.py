@@ -54,6 +54,9 @@ def test_a_shipment_that_notifies_no_one_shows_up_from_the_previous_cursor(
 
     assert page.skus == ("SKU-000004", "SKU-000007", "SKU-000009")
     assert page.cursor == str(int(start.cursor) + 4)
+    # One call per read: the newest entry, then each read after it.
+    ledger = "GET /v2.0/<tenant>/<environment>/api/v2.0/companies(<company_id>)/itemLedgerEntries"
+    assert bc.state.route_calls[ledger] == 3
     assert page.more is False
     assert (quiet.skus, quiet.cursor, quiet.more) == ((), page.cursor, False)
 

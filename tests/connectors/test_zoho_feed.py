@@ -59,6 +59,7 @@ def test_an_invoice_and_an_adjustment_show_up_from_the_previous_cursor(zoho: Zoh
     page = source.stock_changes(start.cursor)
 
     assert zoho.state.webhooks.sent == 0
+    assert zoho.state.route_calls["GET /inventory/v1/items"] == 2  # one call per read
     # Newest first, ties in list order; the item at the old cursor comes again (overlap).
     assert page.skus == ("SKU-000004", "SKU-000009", NEWEST_SKU)
     assert page.cursor == zoho.state.by_sku["SKU-000009"]["last_modified_time"]

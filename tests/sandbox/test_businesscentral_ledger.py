@@ -121,3 +121,30 @@ def test_other_queries_are_odata_bad_requests(bc: BC, query: str) -> None:
 
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "BadRequest"
+
+
+def test_a_purchase_receipt_raises_stock_with_purchase_entries_quietly(
+    bc: BC, receiver: tuple[str, Receiver]
+) -> None:
+    hook_url, endpoint = receiver
+    bc.state.set_faults(webhook_url=hook_url, webhook_secret="s")
+    last = len(bc.state.ledger.entries)
+    before = bc.state.stock()["SKU-000004"]
+
+    received = requests.post(
+        f"{bc.url}/_sandbox/purchasereceipts?document=R-1", json={"SKU-000004": 6}, timeout=10
+    )
+    refused = requests.post(
+        f"{bc.url}/_sandbox/purchasereceipts", json={"SKU-000004": 0}, timeout=10
+    )
+    assert bc.state.webhooks.wait_idle(10)
+    [entry] = entries(bc, f"?$filter=entryNumber gt {last}").json()["value"]
+
+    assert (received.status_code, refused.status_code) == (200, 400)
+    assert (entry["entryType"], entry["quantity"], entry["documentNumber"]) == (
+        "Purchase",
+        6.0,
+        "R-1",
+    )
+    assert bc.state.stock()["SKU-000004"] == before + 6
+    assert endpoint.notifications == []
