@@ -12,9 +12,11 @@ after N" misses nothing that was posted.
 
 Fields (`api-reference/v2.0/resources/dynamics_itemledgerentry.md`, CONFIRMED):
 `entryNumber` (integer), `itemNumber` (the item's `number`, which is our SKU:
-`connectors/businesscentral.py` reads `items.number` as the SKU). `$filter`, `$orderby`,
-`$top` and `$select` are the API's OData query options; their support on this entity
-is INFERRED (BC's API pages take them generally), not stated on its page.
+`connectors/businesscentral.py` reads `items.number` as the SKU). `$top` with
+`$orderby` is what BC's OData guidance recommends for "top ranked records", and `$top`
+is discouraged only with `$skip`, which we never send (`webservices/
+odata-client-performance.md`, CONFIRMED for BC's OData; INFERRED for this API page,
+whose own page lists only GET); `$filter` on the key and `$select` as for items.
 
 Cost: one call per poll while fewer than `FEED_PAGE` entries were posted since the last
 one; a burst is read `FEED_PAGE` entries per call with `more` set.
