@@ -10,12 +10,17 @@ import requests
 
 from connectors import businesscentral_feed
 from connectors.errors import PermanentError
-from tests.connectors.test_businesscentral import Sandbox, _serve
+from sandbox.base import SandboxConfig
+from sandbox.businesscentral import create_app
+from sandbox.server import running
+from tests.connectors.test_businesscentral import COMPANY, Sandbox
 
 
 @pytest.fixture
 def bc() -> Iterator[Sandbox]:
-    yield from _serve(30)
+    app = create_app(SandboxConfig(items=30, seed=7, credentials={"company_id": COMPANY}))
+    with running(app) as url:
+        yield Sandbox(url, app.config["SANDBOX_STATE"])
 
 
 def ship(bc: Sandbox, external: str, lines: dict[str, int]) -> None:
