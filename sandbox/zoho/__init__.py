@@ -3,7 +3,8 @@
 `app` (token and organization checks, Zoho-shaped faults), `oauth` (the accounts
 server's token endpoint), `items` (the items routes, with the modified-since filter),
 `control` (sales orders and their steps, inventory adjustments; invoices, shipments and
-adjustments stamp the item and send no webhook), `state` (the organization's items and tokens) and `errors`.
+adjustments stamp the item and send no webhook), `state` (the organization's items
+and tokens) and `errors`.
 Behaviour follows docs/platforms.md section 6.
 """
 
