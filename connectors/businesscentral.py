@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from connectors import businesscentral_feed
 from connectors.errors import PermanentError
 from connectors.http import HttpClient
 from connectors.oauth import AccessToken, TokenAuth, cache_key, require
 from connectors.tokens import TokenCache
-from connectors.types import Clock, OrderProgress, SourceItem, host_clock
+from connectors.types import ChangePage, Clock, OrderProgress, SourceItem, host_clock
 from models.skus import try_normalize_sku
 
 #: Entra ID's token endpoint for app-only (client-credentials) tokens (section 7).
@@ -186,6 +187,11 @@ class BusinessCentralSource:
             for number in wanted
             if number in shipped
         }
+
+    def stock_changes(self, cursor: str | None) -> ChangePage:
+        """Item ledger entries after the last seen entry number: the stock movements
+        no `items` webhook reports (`connectors.businesscentral_feed`)."""
+        return businesscentral_feed.stock_changes(self.api, cursor)
 
     def _read(self, url: str) -> Iterator[SourceItem]:
         """Every item the list at `url` holds, page by page."""

@@ -23,11 +23,12 @@ from itertools import chain
 from typing import Any
 from urllib.parse import quote
 
+from connectors import zoho_feed
 from connectors.errors import PermanentError, TransientError
 from connectors.http import HttpClient
 from connectors.oauth import AccessToken, TokenAuth, cache_key, require
 from connectors.tokens import TokenCache
-from connectors.types import Clock, OrderProgress, SourceItem, host_clock
+from connectors.types import ChangePage, Clock, OrderProgress, SourceItem, host_clock
 from models.skus import try_normalize_sku
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
@@ -233,6 +234,17 @@ class ZohoInventorySource:
                 if number in wanted and not _modified_before(row, since):
                     orders.setdefault(number, []).append(row)
         return {number: progress_of(rows, self.stock_field) for number, rows in orders.items()}
+
+    def stock_changes(self, cursor: str | None) -> ChangePage:
+        """Items modified since the cursor, a time on Zoho's clock: the stock movements
+        no item workflow webhook reports (`connectors.zoho_feed`)."""
+        return zoho_feed.stock_changes(self._list_items, cursor)
+
+    def _list_items(self, params: Mapping[str, str | int]) -> dict[str, Any]:
+        body: dict[str, Any] = self.api.json(
+            "GET", "items", params={**self._organization, **params}
+        )
+        return body
 
     def _recent(self, since: datetime) -> Iterator[list[dict[str, Any]]]:
         """The pages of `GET salesorders`, most recently modified first, up to and

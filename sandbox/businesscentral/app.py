@@ -1,5 +1,5 @@
-"""The Business Central sandbox's app: Entra ID tokens, the v2.0 API (items, sales
-documents, subscriptions), OData errors, and its control routes.
+"""The Business Central sandbox's app: Entra ID tokens, the v2.0 API (items, item
+ledger entries, sales documents, subscriptions), OData errors, and its control routes.
 
 Every `/v2.0/` call needs a live bearer token from the sandbox's own token endpoint
 (`entra`); faults answer in OData's error shape with BC's codes (docs/platforms.md section 7).
@@ -11,7 +11,14 @@ from flask import Flask, Response, request
 
 from sandbox.app import make_app
 from sandbox.base import SandboxConfig, SandboxState, current_state
-from sandbox.businesscentral import control, entra, items, sales_api, subscriptions
+from sandbox.businesscentral import (
+    control,
+    entra,
+    items,
+    ledger_api,
+    sales_api,
+    subscriptions,
+)
 from sandbox.businesscentral.odata import odata_error
 from sandbox.businesscentral.state import BusinessCentralState
 
@@ -48,6 +55,6 @@ def create_app(config: SandboxConfig) -> Flask:
     """The Business Central sandbox; its state is `app.config["SANDBOX_STATE"]`."""
     app = make_app("businesscentral", BusinessCentralState(config), _too_many, _fault)
     app.before_request(require_bearer)
-    for module in (entra, items, sales_api, subscriptions, control):
+    for module in (entra, items, ledger_api, sales_api, subscriptions, control):
         app.register_blueprint(module.blueprint)
     return app

@@ -4,7 +4,8 @@ Section 7, "Sellable basis and store orders": a sales order (here imported `Open
 a merchant's import releases it) does not change `items.inventory`; posting its
 shipment writes item ledger entries, which lower `inventory`, adds a `salesShipments`
 row carrying the order's `number` and `externalDocumentNumber`, and sets the lines'
-`shippedQuantity` and the order's `fullyShipped`. A pure ledger movement changes no
+`shippedQuantity` and the order's `fullyShipped` (`Sale` entries in
+`sandbox.businesscentral.ledger`, negative quantities). A pure ledger movement changes no
 Item record, so no `items` notice goes out (section 7, "Stock movements and
 webhooks"); a `salesOrders` notice would be faithful, but the sandbox serves no
 `salesOrders` subscriptions. Simplified: whole shipments only, and the order stays
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sandbox.businesscentral.ledger import SALE
 from sandbox.businesscentral.odata import after_time, filter_values, stable_id, timestamp
 
 if TYPE_CHECKING:
@@ -85,12 +87,16 @@ class SalesDocuments:
             order = self.orders[order_id]
             if order["fullyShipped"]:
                 raise Refused(f"{order['number']} is already fully shipped")
+            number = f"S-SHPT{_SHIPMENT_SERIES + len(self.shipments) + 1}"
             for line in self.lines[order_id]:
                 # A ledger entry, not an item edit: lastModifiedDateTime stays.
-                self.state.by_number[line["lineObjectNumber"]]["inventory"] -= line["quantity"]
+                item = line["lineObjectNumber"]
+                self.state.by_number[item]["inventory"] -= line["quantity"]
+                self.state.ledger.post(
+                    item, -line["quantity"], SALE, number, "Sales_x0020_Shipment"
+                )
                 line["shippedQuantity"] = line["quantity"]
             order.update(fullyShipped=True, lastModifiedDateTime=now)
-            number = f"S-SHPT{_SHIPMENT_SERIES + len(self.shipments) + 1}"
             shipment = {
                 "id": stable_id(f"{self.state.company_id}:salesShipment:{number}"),
                 "number": number,

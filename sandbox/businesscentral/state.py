@@ -20,6 +20,7 @@ from typing import Any
 from sandbox.accounts import credentials_for
 from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bearer_tokens import IssuedTokens
+from sandbox.businesscentral.ledger import PURCHASE, ItemLedger
 from sandbox.businesscentral.notices import RETRY_PERIOD, retried
 from sandbox.businesscentral.odata import filter_values, stable_id, timestamp
 from sandbox.businesscentral.sales import SalesDocuments
@@ -67,6 +68,12 @@ class BusinessCentralState(SandboxState):
         self.hooks = HookBook(self.clock, self.webhooks, self.reach)
         self.hooks.on_failure = self._delivery_failed
         self.sales = SalesDocuments(self)
+        #: Every stock movement as item ledger entries (`sandbox.businesscentral.ledger`),
+        #: starting with one opening entry per stocked item.
+        self.ledger = ItemLedger(self.company_id)
+        for row in self.items:
+            if row["type"] == "Inventory":
+                self.ledger.adjust(row["number"], row["inventory"], "START")
 
     @property
     def items_resource(self) -> str:
@@ -102,13 +109,38 @@ class BusinessCentralState(SandboxState):
         return {sku for sku in skus if sku in self.by_number}
 
     def set_stock(self, changes: Mapping[str, int]) -> None:
-        """Post stock and notify every live subscription (and `config.webhook_url`)."""
+        """Post stock and notify every live subscription (and `config.webhook_url`): an
+        adjustment that also edits the Item record, the one kind of stock change an
+        `items` subscription hears of (for one that edits nothing, `post_journal`)."""
         now = timestamp()
         with self.lock:
-            for number, quantity in changes.items():
-                self.by_number[number].update(inventory=float(quantity), lastModifiedDateTime=now)
+            self._adjust(changes, "SANDBOX-SET")
+            for number in changes:
+                self.by_number[number]["lastModifiedDateTime"] = now
             ids = [self.by_number[number]["id"] for number in changes]
         self._notify(ids, "updated", now)
+
+    def post_journal(self, changes: Mapping[str, int], document: str) -> None:
+        """Post an item journal that sets each item's stock to `changes` (item number:
+        units): adjustment ledger entries only, so the Item record, its
+        `lastModifiedDateTime` and every subscription stay silent (section 7, "Stock
+        movements and webhooks")."""
+        with self.lock:
+            self._adjust(changes, document)
+
+    def receive(self, lines: Mapping[str, int], document: str) -> None:
+        """Post a purchase receipt of `lines` (item number: units): `Purchase` ledger
+        entries that raise inventory, and, like any posting, no notice."""
+        with self.lock:
+            for number, units in lines.items():
+                self.by_number[number]["inventory"] += float(units)
+                self.ledger.post(number, units, PURCHASE, document, "Purchase_x0020_Receipt")
+
+    def _adjust(self, changes: Mapping[str, int], document: str) -> None:
+        for number, quantity in changes.items():
+            row = self.by_number[number]
+            self.ledger.adjust(number, float(quantity) - row["inventory"], document)
+            row["inventory"] = float(quantity)
 
     def block(self, number: str) -> None:
         """Block an item, as a user does on its card: still listed, no longer sellable;

@@ -1,8 +1,10 @@
 """Zoho Inventory sandbox: the accounts token endpoint, the items API and item webhooks.
 
 `app` (token and organization checks, Zoho-shaped faults), `oauth` (the accounts
-server's token endpoint), `items` (the items routes), `control` (committing stock, as
-a sales order does), `state` (the organization's items and tokens) and `errors`.
+server's token endpoint), `items` (the items routes, with the modified-since filter),
+`control` (sales orders and their steps, inventory adjustments; invoices, shipments and
+adjustments stamp the item and send no webhook), `state` (the organization's items
+and tokens) and `errors`.
 Behaviour follows docs/platforms.md section 6.
 """
 

@@ -1,4 +1,5 @@
-"""The Zoho sandbox's own control routes: sales orders and the stock they move.
+"""The Zoho sandbox's own control routes: sales orders and the stock they move, and
+inventory adjustments.
 
 Under `/_sandbox/`, so never behind faults, the token or the organization check.
 
@@ -6,6 +7,9 @@ Under `/_sandbox/`, so never behind faults, the token or the organization check.
   with `{SKU: units}`: raise a sales order (default `confirmed`, no reference number,
   the primary warehouse); 201 `{"salesorder": {...}}`, 400 `{"unknown": [...]}` for
   SKUs the sandbox lacks, 400 `{"error": ...}` for an unknown location.
+- `POST /_sandbox/inventoryadjustments` with `{SKU: units}`: an inventory adjustment
+  setting stock on hand, with no webhook (`ZohoState.post_adjustment`); 200
+  `{"changed": n}`, 400 as `/_sandbox/stock` answers.
 - `POST /_sandbox/salesorders/<salesorder_id>/<step>`, step `confirm`, `void`,
   `invoice` or `ship`: 200 `{"salesorder": {...}}`, 404 for an unknown id, 409
   `{"error": ...}` for a step the order cannot take (`sandbox.zoho.salesorders`).
@@ -52,6 +56,12 @@ def post_sales_order() -> Response | tuple[Response, int]:
     except Refused as exc:
         return jsonify({"error": str(exc)}), 400
     return (jsonify({"salesorder": raised[0]}), 201) if raised else answer
+
+
+@blueprint.post("/inventoryadjustments")
+def post_inventory_adjustment() -> Response | tuple[Response, int]:
+    state = current_state(ZohoState)
+    return apply_by_sku(state, state.post_adjustment)
 
 
 @blueprint.post("/salesorders/<salesorder_id>/<step>")

@@ -17,9 +17,13 @@ on hand and releases the commitment; a shipment does the same to physical stock
 - each line carries a `location_id` (section 6: sales-order lines do), the primary
   warehouse unless the order names another: its stock moves there.
 
-Invoices and shipments move the items' stock, so they send the item workflow webhook;
-confirming and voiding do not (whether an item's `last_modified_time` moves with its
-committed stock alone is UNCONFIRMED, section 6).
+Invoices and shipments move the items' stock and stamp their `last_modified_time`, but
+send no item workflow webhook: an "Item add/edit" workflow rule fires on an edit of the
+item, and an invoice or a shipment is a record of another module (INFERRED; Zoho
+documents no workflow trigger on stock movements, section 6), so `stock_changes`
+(`connectors/zoho_feed.py`) is what finds them. That the item's `last_modified_time`
+moves with them is UNCONFIRMED. Confirming and voiding move neither (whether
+`last_modified_time` moves with committed stock alone is UNCONFIRMED, section 6).
 """
 
 from __future__ import annotations
@@ -139,7 +143,7 @@ class SalesOrders:
             self._move(order, kind, on_hand=-1, committed=-1)
             order[field] = value
             both = (order["invoiced_status"], order["shipped_status"]) == ("invoiced", "shipped")
-            self.state.touch(line["sku"] for line in order["line_items"])
+            self.state.stamp(line["sku"] for line in order["line_items"])
             return self._stamp(order, status="closed" if both else order["status"])
 
     def _at(

@@ -6,10 +6,11 @@ committed stock); `committed_stock` (and its `actual_` twin), what confirmed sal
 orders hold; `available_for_sale_stock` (and twin), on hand less committed. Some items
 start with stock committed, so a connector reading the wrong figure fails the tests;
 sales orders (`sandbox.zoho.salesorders`) commit more, and their invoices and shipments
-take it off. The same per warehouse in each item's `locations[]`, summing to the item
-level (`sandbox.zoho.stock`). At most 10 access tokens per refresh
-token per 10 minutes, and item webhooks authenticated only by a secret header the
-merchant sets: Zoho documents no signature (docs/platforms.md section 6).
+take it off, quietly (no webhook; `last_modified_time` moves). The same per warehouse
+in each item's `locations[]`, summing to the item level (`sandbox.zoho.stock`). At
+most 10 access tokens per refresh token per 10 minutes, and item webhooks
+authenticated only by a secret header the merchant sets: Zoho documents no signature
+(docs/platforms.md section 6).
 """
 
 from __future__ import annotations
@@ -116,9 +117,26 @@ class ZohoState(SandboxState):
         (`sales_orders.raise_order`)."""
         self.sales_orders.raise_order(orders, "", "confirmed")
 
+    def post_adjustment(self, changes: Mapping[str, int]) -> None:
+        """An inventory adjustment setting stock on hand (as `set_stock`) that sends no
+        item workflow webhook, an adjustment being a record of its own module (as
+        invoices, `sandbox.zoho.salesorders`); it stamps the items' `last_modified_time`
+        (UNCONFIRMED, as for invoices)."""
+        with self.lock:
+            for sku, quantity in changes.items():
+                item = self.by_sku[sku]
+                for kind in (ACCOUNTING, PHYSICAL):
+                    adjust(item, kind, quantity - int(item[kind[0][0]]))
+            self.stamp(changes)
+
     def touch(self, skus: Iterable[str]) -> None:
         """Stamp the items' `last_modified_time` and send the item workflow webhook: an
-        edit or a stock movement of each."""
+        edit of each."""
+        self._send(self.stamp(skus))
+
+    def stamp(self, skus: Iterable[str]) -> list[dict[str, Any]]:
+        """Stamp the items' `last_modified_time` (a stock movement of each); copies of
+        the items as they now are."""
         stamp = now()
         with self.lock:
             changed = []
@@ -126,7 +144,7 @@ class ZohoState(SandboxState):
                 item = self.by_sku[sku]
                 item["last_modified_time"] = stamp
                 changed.append(dict(item))
-        self._send(changed)
+        return changed
 
     def deactivate(self, sku: str) -> None:
         """Mark an item inactive, as "Mark as Inactive" does: still listed and readable

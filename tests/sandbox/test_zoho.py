@@ -216,9 +216,11 @@ def test_an_invoice_moves_accounting_stock_a_shipment_physical_stock() -> None:
     assert figures(accounting, "actual_") == (20, held + 4, 16 - held)
     assert (shipped["status"], shipped["shipped_status"]) == ("closed", "shipped")
     assert figures(state.by_sku[sku], "actual_") == (16, held, 16 - held)
-    # The stock change, the invoice and the shipment each sent the item's webhook.
-    assert [body["item"]["stock_on_hand"] for body in received] == [20, 16, 16]
-    assert received[-1]["item"]["actual_available_stock"] == 16
+    # Only the stock change sent the item's webhook: an invoice or a shipment is a record
+    # of another module, which an item workflow rule does not hear of (INFERRED); both
+    # stamp the item's `last_modified_time`, which the change feed reads
+    # (tests/sandbox/test_zoho_movements.py).
+    assert [body["item"]["stock_on_hand"] for body in received] == [20]
 
 
 def test_steps_an_order_cannot_take_are_refused(zoho: tuple[str, ZohoState]) -> None:
