@@ -55,6 +55,22 @@ def carriers(ctx: Context, source_id: int, skus: Sequence[str]) -> list[Site]:
         )
 
 
+def carried(ctx: Context, sites: Sequence[Site], skus: Sequence[str]) -> dict[int, set[str]]:
+    """Which of `skus` each of `sites` sells (active catalog rows), by site id: a
+    change naming many SKUs goes to each store for the ones it has, not as unknown
+    SKUs for the rest."""
+    found: dict[int, set[str]] = {site.id: set() for site in sites}
+    with ctx.sessions() as session:
+        rows = session.execute(
+            select(Item.site_id, Item.sku).where(
+                Item.site_id.in_(list(found)), Item.sku.in_(sorted(skus)), Item.active
+            )
+        )
+        for site_id, sku in rows:
+            found[site_id].add(sku)
+    return found
+
+
 def push_to_carriers(
     ctx: Context,
     sites: Sequence[Site],

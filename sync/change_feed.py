@@ -34,7 +34,7 @@ from connectors.types import SourceItem
 from models import EventKind, Site, Source, WebhookLog, WebhookStatus
 from models.db import transaction
 from models.webhook_log import window_key
-from sync.carriers import REAL_TIME_SITES, carriers, push_to_carriers
+from sync.carriers import REAL_TIME_SITES, carried, carriers, push_to_carriers
 from sync.context import Context
 from sync.errors import Conflict, ServiceError, Unavailable
 from sync.push import read_erp
@@ -193,16 +193,20 @@ def push_moved(ctx: Context, session: Session, row: WebhookLog) -> str:
     erp = ctx.source(source)
     summaries = []
     for chunk in _chunks(skus, READ_BATCH):
-        readings = read_erp(ctx, erp, source.id, chunk)
         sites = carriers(ctx, source.id, chunk)
         if sites:
-            summaries.append(push_to_carriers(ctx, sites, _for_every_site(readings)))
+            readings = read_erp(ctx, erp, source.id, chunk)
+            summaries.append(
+                push_to_carriers(ctx, sites, _each_its_own(readings, carried(ctx, sites, chunk)))
+            )
     return "; ".join(summaries) or f"{len(skus)} SKU(s) moved, on no site taking real-time writes"
 
 
-def _for_every_site(readings: list[SourceItem]) -> Callable[[Site], list[SourceItem]]:
-    """The ERP's readings are the same for every store (`push` applies each policy)."""
-    return lambda _site: readings
+def _each_its_own(
+    readings: list[SourceItem], sold: dict[int, set[str]]
+) -> Callable[[Site], list[SourceItem]]:
+    """Each store gets the readings of the SKUs it sells (`push` applies its policy)."""
+    return lambda site: [reading for reading in readings if reading.sku in sold[site.id]]
 
 
 def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
