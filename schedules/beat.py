@@ -16,7 +16,7 @@ from typing import Any
 
 from celery.schedules import crontab
 
-from sync.change_feed import FEED_SECONDS
+from sync.change_feed import BEAT_SECONDS
 from sync.subscriptions import KEEPER_INTERVAL
 
 #: How often beat asks which sites are due: a run starts at most this late.
@@ -55,7 +55,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         "settle-store-orders": _every("workers.reservations.settle_orders", ORDER_HANDOVER_SECONDS),
         "expire-reservations": _every("workers.reservations.expire", 900.0),
         "lifecycle-event-sweep": _every("workers.lifecycle.sweep", 60.0),
-        "poll-erp-feeds": _every("workers.feed.poll", FEED_SECONDS),
+        "poll-erp-feeds": _every("workers.feed.poll", BEAT_SECONDS),
         "keep-subscriptions": _every("workers.subscriptions.keep", KEEPER_INTERVAL.total_seconds()),
         "purge-webhook-log": {
             "task": "workers.maintenance.purge_webhook_log",

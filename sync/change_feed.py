@@ -4,8 +4,9 @@ An ERP's webhooks fire when an item's record changes, and many stock movements c
 no item record: Business Central posts shipments, receipts and adjustments as item
 ledger entries (docs/platforms.md section 7), Zoho moves stock with invoices, shipments
 and adjustments (section 6). Each ERP connector offers a cheap feed of SKUs whose stock
-moved after a cursor (`InventorySource.stock_changes`); beat polls it every
-`FEED_SECONDS` (a few calls a minute per source, well inside every ERP's budget).
+moved after a cursor (`InventorySource.stock_changes`). Beat asks every `BEAT_SECONDS`;
+each source is read at most once per its ERP's `POLL_SECONDS`, the period its budget
+allows (a Redis key per source, shared by every host, spaces the reads).
 
 A poll that finds SKUs logs one `erp.stock.moved` event for the source, carrying them,
 and moves the source's cursor in the same transaction, so the event takes the durable
@@ -42,8 +43,15 @@ from sync.runs import start_run
 
 log = logging.getLogger(__name__)
 
-#: How often beat polls every source's feed. The event's dedupe window comes on top.
-FEED_SECONDS = 10.0
+#: How often beat asks; each source is then read at most once per `POLL_SECONDS`.
+BEAT_SECONDS = 2.0
+#: One feed read per source per period, by ERP (one call a read when little moved):
+#: Business Central allows 6,000 requests per 5 minutes, so every 2 s costs 2.5 % of
+#: it; Zoho about 100 a minute and a daily cap by plan (docs/platforms.md section 6),
+#: so once a minute, 1,440 calls a day. The event's dedupe window comes on top.
+POLL_SECONDS: dict[str, float] = {"businesscentral": 2.0, "zoho": 60.0}
+#: For an ERP not in the table.
+DEFAULT_POLL_SECONDS = 60.0
 #: Pages one poll of one source reads at most; the rest waits for the next poll.
 MAX_PAGES = 5
 #: More SKUs than this in one event: a full run of each site is cheaper than reading
@@ -66,24 +74,25 @@ def poll_all(ctx: Context) -> dict[str, int]:
     found = failed = 0
     for source_id in ids:
         try:
-            found += poll(ctx, source_id)
+            found += poll(ctx, source_id, due_only=True)
         except (ConnectorError, ServiceError) as error:
             failed += 1
             log.warning("feed.poll_failed", extra={"source": source_id, "error": str(error)})
     return {"sources": len(ids), "skus": found, "failed": failed}
 
 
-def poll(ctx: Context, source_id: int) -> int:
+def poll(ctx: Context, source_id: int, *, due_only: bool = False) -> int:
     """Read the source's feed from its cursor; log what moved; the SKUs found.
 
     Polls of one source are serialised by a Redis lock (beat's, an operator's); one
-    held elsewhere makes this one a no-op rather than a wait.
+    held elsewhere makes this one a no-op rather than a wait. With `due_only` (beat),
+    a source read less than its ERP's `POLL_SECONDS` ago is left for later.
     """
     lock = ctx.redis.lock(f"stocksync:feed:{source_id}", timeout=120)
     if not lock.acquire(blocking=False):
         return 0
     try:
-        return _poll(ctx, source_id)
+        return _poll(ctx, source_id, due_only)
     finally:
         try:
             lock.release()
@@ -91,12 +100,17 @@ def poll(ctx: Context, source_id: int) -> int:
             log.warning("feed.lock_lost", extra={"source": source_id})
 
 
-def _poll(ctx: Context, source_id: int) -> int:
+def _poll(ctx: Context, source_id: int, due_only: bool) -> int:
     with ctx.sessions() as session:
         source = session.get_one(Source, source_id)
         cursor: str | None = source.feed_cursor
-        erp = ctx.source(source)
         kind = str(source.kind)
+        period = POLL_SECONDS.get(kind, DEFAULT_POLL_SECONDS)
+        if due_only and not ctx.redis.set(
+            f"stocksync:feed:read:{source_id}", 1, nx=True, px=int(period * 1000)
+        ):
+            return 0
+        erp = ctx.source(source)
     skus: set[str] = set()
     start = end = cursor
     try:

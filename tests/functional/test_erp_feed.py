@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import EventKind, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from settings import Settings
-from sync.change_feed import FEED_SECONDS, poll_all
+from sync.change_feed import BEAT_SECONDS, POLL_SECONDS, poll_all
 from sync.context import Context
 from tests.support.live import live_stack
 from tests.support.stack import wait_for
@@ -28,11 +28,12 @@ from tests.support.stack import wait_for
 
 @contextmanager
 def beat(ctx: Context) -> Iterator[None]:
-    """Poll every feed each FEED_SECONDS, as beat's `poll-erp-feeds` entry does."""
+    """Ask every BEAT_SECONDS, as beat's `poll-erp-feeds` entry does (each source is
+    read once per its ERP's POLL_SECONDS)."""
     stop = threading.Event()
 
     def run() -> None:
-        while not stop.wait(FEED_SECONDS):
+        while not stop.wait(BEAT_SECONDS):
             poll_all(ctx)
 
     thread = threading.Thread(target=run, name="feed-beat", daemon=True)
@@ -98,7 +99,7 @@ def test_a_movement_without_a_notice_reaches_the_store(
             assert stack.erp_stock()[sku] < before
             wait_for(
                 lambda: stack.store_stock()[sku] == stack.erp_stock()[sku],
-                FEED_SECONDS * 3 + 30,
+                POLL_SECONDS[erp] * 2 + 30,
                 "the movement in the store",
             )
             took = time.monotonic() - moved_at
@@ -109,4 +110,4 @@ def test_a_movement_without_a_notice_reaches_the_store(
         assert {e.kind for e in events} == {EventKind.ERP_STOCK_MOVED}
         wait_for(lambda: _statuses(db) == {WebhookStatus.PROCESSED}, 30, "processed")
         assert stack.differing() == set()
-        print(f"{erp}: movement to store in {took:.1f} s (poll period {FEED_SECONDS:.0f} s)")
+        print(f"{erp}: movement to store in {took:.1f} s (read every {POLL_SECONDS[erp]:.0f} s)")

@@ -129,3 +129,16 @@ def test_a_poll_holding_the_lock_makes_another_a_no_op(
         assert feed.reads == []
     finally:
         lock.release()
+
+
+def test_beat_reads_a_source_once_per_its_erps_period(
+    service: Context, feed: FakeFeed, source: int
+) -> None:
+    """Beat asks every 2 s; a source is read once per POLL_SECONDS of its ERP, on every
+    host alike (the spacing is a Redis key)."""
+    change_feed.poll_all(service)
+    change_feed.poll_all(service)
+    assert feed.reads == [None]
+    service.redis.delete(f"stocksync:feed:read:{source}")  # the period has passed
+    change_feed.poll_all(service)
+    assert feed.reads == [None, "10"]
