@@ -76,14 +76,14 @@ def test_register_toggle_and_rotate(run, db: sessionmaker[Session], vault: Vault
         "--credentials",
         '{"access_token": "shpat_x"}',
         "--webhook-secret",
-        "first",
+        "whsec-one",
         "--timezone",
         "America/New_York",
     )
     assert "/webhooks/shopify/1" in out
     listed = json.loads(run("sites", "list", "--json"))
     assert listed[0]["timezone"] == "America/New_York" and listed[0]["webhooks_active"]
-    assert "shpat_x" not in json.dumps(listed) and "first" not in json.dumps(listed)
+    assert "shpat_x" not in json.dumps(listed) and "whsec-one" not in json.dumps(listed)
 
     run("sites", "toggle", "shop", "--webhooks", "off")
     assert not _site(db).webhooks_active

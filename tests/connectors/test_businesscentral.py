@@ -11,47 +11,21 @@ import pytest
 
 from connectors.businesscentral import MAX_URL_LENGTH, PER_NUMBER_FILTERS, BusinessCentralSource
 from connectors.errors import PermanentError, TransientError
-from connectors.tokens import MemoryTokenCache, TokenCache
+from connectors.tokens import MemoryTokenCache
 from connectors.types import OrderProgress
 from sandbox.accounts import DEFAULTS
-from sandbox.base import SandboxConfig
 from sandbox.businesscentral import create_app
-from sandbox.businesscentral.state import BusinessCentralState
 from sandbox.catalog import erp_quantity, sku_for
 from sandbox.server import running, running_in_subprocess
+from tests.support.businesscentral import Sandbox, sandbox_config, source_for
 from tests.support.memory import peak_bytes_while
 
-COMPANY = "5a1b6c2d-0000-4000-8000-00000000c0de"
 #: A bound well before every document a test creates.
 SINCE = datetime.now(UTC) - timedelta(hours=1)
 
 
-class Sandbox:
-    """A running sandbox, its state, and a factory of sources pointed at it."""
-
-    def __init__(self, url: str, state: BusinessCentralState) -> None:
-        self.url = url
-        self.state = state
-
-    def source(self, cache: TokenCache | None = None, **overrides: str) -> BusinessCentralSource:
-        return _source(self.url, cache, **overrides)
-
-
-def _source(url: str, cache: TokenCache | None = None, **overrides: str) -> BusinessCentralSource:
-    credentials = DEFAULTS["businesscentral"].stored_credentials(url) | {
-        "environment": "production",
-        "company_id": COMPANY,
-        **overrides,
-    }
-    return BusinessCentralSource(url, credentials, token_cache=cache)
-
-
-def _config(items: int) -> SandboxConfig:
-    return SandboxConfig(items=items, seed=7, credentials={"company_id": COMPANY})
-
-
 def _serve(items: int) -> Iterator[Sandbox]:
-    app = create_app(_config(items))
+    app = create_app(sandbox_config(items))
     with running(app) as url:
         yield Sandbox(url, app.config["SANDBOX_STATE"])
 
@@ -75,8 +49,8 @@ def test_streams_every_item_with_the_seeded_quantity(big: Sandbox) -> None:
 
 def _peak_while_streaming(items: int) -> int:
     """Peak bytes of this process streaming `items` from a sandbox in another process."""
-    with running_in_subprocess("businesscentral", _config(items)) as url:
-        drained = peak_bytes_while(_source(url).iter_items)
+    with running_in_subprocess("businesscentral", sandbox_config(items)) as url:
+        drained = peak_bytes_while(source_for(url).iter_items)
     assert drained.items == items + 1  # the blocked item too
     return drained.peak_bytes
 

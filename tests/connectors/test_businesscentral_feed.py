@@ -13,7 +13,7 @@ from connectors.errors import PermanentError
 from sandbox.base import SandboxConfig
 from sandbox.businesscentral import create_app
 from sandbox.server import running
-from tests.connectors.test_businesscentral import COMPANY, Sandbox
+from tests.support.businesscentral import COMPANY, Sandbox
 
 
 @pytest.fixture

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from connectors.errors import PermanentError, TransientError
-from connectors.tokens import MemoryTokenCache, TokenCache
+from connectors.tokens import MemoryTokenCache
 from connectors.types import OrderProgress
 from connectors.zoho import TIME_FORMAT, TOKEN_WINDOW_SECONDS, ZohoInventorySource
 from sandbox.accounts import DEFAULTS
@@ -19,27 +18,11 @@ from sandbox.base import SandboxConfig
 from sandbox.catalog import erp_quantity, sku_for
 from sandbox.server import running, running_in_subprocess
 from sandbox.zoho import create_app
-from sandbox.zoho.state import ZohoState
 from tests.support.memory import peak_bytes_while
+from tests.support.zoho import SEED, Zoho, connect
 
-SEED = 3
 #: A bound well before every sales order a test raises.
 SINCE = datetime.now(UTC) - timedelta(hours=1)
-
-
-@dataclass
-class Zoho:
-    url: str
-    state: ZohoState
-
-    def connect(self, cache: TokenCache | None = None, **overrides: str) -> ZohoInventorySource:
-        return connect(self.url, cache, **overrides)
-
-
-def connect(url: str, cache: TokenCache | None = None, **overrides: str) -> ZohoInventorySource:
-    """A source whose API and accounts server are both the sandbox at `url`."""
-    credentials = DEFAULTS["zoho"].stored_credentials(url) | overrides
-    return ZohoInventorySource(url, credentials, token_cache=cache)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from connectors.errors import PermanentError
 from sandbox.base import SandboxConfig
 from sandbox.server import running
 from sandbox.zoho import create_app
-from tests.connectors.test_zoho import SEED, Zoho
+from tests.support.zoho import SEED, Zoho
 
 #: The newest edit before a test starts: where `None` starts watching. Its item is
 #: reported again by the first read (it is within `OVERLAP` of the cursor).

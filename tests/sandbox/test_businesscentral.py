@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import requests
-from werkzeug.wrappers import Request, Response
 
 from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
 from sandbox.businesscentral import create_app
-from sandbox.businesscentral.state import BusinessCentralState
 from sandbox.catalog import erp_quantity
 from sandbox.server import running
-
-TENANT = "contoso"
-
-
-class BC:
-    """A running sandbox with a valid bearer token, and helpers for its API paths."""
-
-    def __init__(self, url: str, state: BusinessCentralState) -> None:
-        self.url = url
-        self.state = state
-        self.api = f"{url}/v2.0/{TENANT}/production/api/v2.0"
-        self.items = f"{self.api}/companies({state.company_id})/items"
-        self.headers = {"Authorization": f"Bearer {state.tokens.mint()}"}
-
-    def get(self, url: str, **headers: str) -> requests.Response:
-        return requests.get(url, headers=self.headers | headers, timeout=10)
-
-    def send(self, method: str, url: str, body: Any = None, **headers: str) -> requests.Response:
-        return requests.request(method, url, json=body, headers=self.headers | headers, timeout=10)
+from tests.support.businesscentral import BC, TENANT, Receiver, import_order, ship
 
 
 @pytest.fixture
@@ -42,26 +20,6 @@ def bc() -> Iterator[BC]:
     app = create_app(SandboxConfig(items=25, seed=1))
     with running(app) as url:
         yield BC(url, app.config["SANDBOX_STATE"])
-
-
-class Receiver:
-    """A webhook endpoint: answers BC's validation call (or not) and keeps what it got."""
-
-    def __init__(self, echo: bool) -> None:
-        self.echo = echo
-        self.validations: list[str] = []
-        self.notifications: list[dict[str, Any]] = []
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        token = request.args.get("validationToken")
-        if token is not None:
-            self.validations.append(token)
-            reply = Response(token if self.echo else "hello", mimetype="text/plain")
-        else:
-            self.notifications.append(json.loads(request.get_data()))
-            reply = Response(status=202)
-        return reply(environ, start_response)
 
 
 @pytest.fixture
@@ -164,18 +122,6 @@ def test_unsupported_queries_are_odata_bad_requests(bc: BC, query: str) -> None:
 
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "BadRequest"
-
-
-def import_order(bc: BC, external: str, lines: dict[str, int]) -> dict[str, Any]:
-    body = {"externalDocumentNumber": external, "lines": lines}
-    answer = requests.post(f"{bc.url}/_sandbox/salesorders", json=body, timeout=10)
-    assert answer.status_code == 201, answer.text
-    order: dict[str, Any] = answer.json()["salesOrder"]
-    return order
-
-
-def ship(bc: BC, order: dict[str, Any]) -> requests.Response:
-    return requests.post(f"{bc.url}/_sandbox/salesorders/{order['id']}/ship", timeout=10)
 
 
 def test_an_imported_order_moves_no_stock_until_its_shipment_is_posted(

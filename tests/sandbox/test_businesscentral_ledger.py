@@ -11,7 +11,7 @@ import requests
 from sandbox.base import SandboxConfig
 from sandbox.businesscentral import create_app
 from sandbox.server import running
-from tests.sandbox.test_businesscentral import BC, Receiver, import_order, ship
+from tests.support.businesscentral import BC, Receiver, import_order, ship
 
 
 @pytest.fixture

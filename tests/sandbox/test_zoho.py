@@ -10,22 +10,13 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
 from sandbox.catalog import erp_quantity, skus
 from sandbox.server import running
 from sandbox.zoho import create_app
 from sandbox.zoho.salesorders import HEADER
 from sandbox.zoho.state import ZohoState
-
-ACCOUNT = DEFAULTS["zoho"].sandbox
-ORG = ACCOUNT["organization_id"]
-REFRESH = {
-    "grant_type": "refresh_token",
-    "client_id": ACCOUNT["client_id"],
-    "client_secret": ACCOUNT["client_secret"],
-    "refresh_token": ACCOUNT["refresh_token"],
-}
+from tests.support.zoho import ORG, REFRESH, listing
 
 
 @pytest.fixture
@@ -33,16 +24,6 @@ def zoho() -> Iterator[tuple[str, ZohoState]]:
     app = create_app(SandboxConfig(items=450, seed=2))
     with running(app) as url:
         yield url, app.config["SANDBOX_STATE"]
-
-
-def listing(url: str, token: str, resource: str, **params: Any) -> requests.Response:
-    """`GET /inventory/v1/<resource>` of the sandbox's organization with `token`."""
-    return requests.get(
-        f"{url}/inventory/v1/{resource}",
-        params={"organization_id": ORG, **params},
-        headers={"Authorization": f"Zoho-oauthtoken {token}"},
-        timeout=10,
-    )
 
 
 def items(url: str, token: str, **params: Any) -> requests.Response:

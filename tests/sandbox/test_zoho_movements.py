@@ -16,7 +16,7 @@ from sandbox.base import SandboxConfig
 from sandbox.server import running
 from sandbox.zoho import create_app
 from sandbox.zoho.state import ZohoState
-from tests.sandbox.test_zoho import REFRESH, listing
+from tests.support.zoho import REFRESH, listing
 
 OLD = "2024-01-01T00:00:00+0000"
 
