@@ -21,7 +21,14 @@ from connectors.errors import PermanentError
 from connectors.http import HttpClient
 from connectors.oauth import AccessToken, TokenAuth, cache_key, require
 from connectors.tokens import TokenCache
-from connectors.types import ChangePage, Clock, OrderProgress, SourceItem, host_clock
+from connectors.types import (
+    ChangePage,
+    Clock,
+    ModifiedItem,
+    OrderProgress,
+    SourceItem,
+    host_clock,
+)
 from models.skus import try_normalize_sku
 
 #: Entra ID's token endpoint for app-only (client-credentials) tokens (section 7).
@@ -44,6 +51,8 @@ MAX_URL_LENGTH = 2000
 SELECT = "id,number,inventory,type,blocked,lastModifiedDateTime"
 
 #: What an order's progress needs of a posted shipment.
+#: The fields `modified_since` reads: an item's number and when its record changed.
+MODIFIED_SELECT = "number,lastModifiedDateTime"
 SHIPMENT_SELECT = "id,number,externalDocumentNumber,lastModifiedDateTime"
 
 #: Up to this many store order numbers, `order_progress` filters shipments by number
@@ -193,6 +202,19 @@ class BusinessCentralSource:
         no `items` webhook reports (`connectors.businesscentral_feed`)."""
         return businesscentral_feed.stock_changes(self.api, cursor)
 
+    def modified_since(self, since: datetime) -> Iterator[ModifiedItem]:
+        """Items whose record changed after `since` (`lastModifiedDateTime gt`, in
+        number order), a page per request as the caller reads on. A posting changes no
+        Item record (section 7), so this is what an `items` subscription notifies, not
+        every stock movement: those are the ledger feed's (`stock_changes`)."""
+        url = f"items?$select={MODIFIED_SELECT}&$filter=" + _after("lastModifiedDateTime", since)
+        for _, rows in self._pages(url):
+            for row in rows:
+                sku = try_normalize_sku(row.get("number"))
+                modified = _modified_at(row)
+                if sku and modified is not None and modified > since:
+                    yield ModifiedItem(sku, modified)
+
     def _read(self, url: str) -> Iterator[SourceItem]:
         """Every item the list at `url` holds, page by page."""
         for read_at, rows in self._pages(url):
@@ -249,10 +271,16 @@ def _after(field: str, since: datetime) -> str:
 def _modified_before(row: Mapping[str, Any], since: datetime) -> bool:
     """Whether a document's `lastModifiedDateTime` is before `since`; one without a
     readable time is not known to be older, so the number match alone decides."""
+    modified = _modified_at(row)
+    return modified is not None and modified < since
+
+
+def _modified_at(row: Mapping[str, Any]) -> datetime | None:
+    """A row's `lastModifiedDateTime`, None when absent or unreadable."""
     try:
-        return datetime.fromisoformat(str(row["lastModifiedDateTime"])) < since
+        return datetime.fromisoformat(str(row["lastModifiedDateTime"]))
     except (KeyError, ValueError):
-        return False
+        return None
 
 
 def _to_item(row: Mapping[str, Any], read_at: datetime) -> SourceItem | None:

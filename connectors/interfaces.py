@@ -8,6 +8,7 @@ from typing import Protocol
 
 from connectors.types import (
     ChangePage,
+    ModifiedItem,
     OrderProgress,
     OrderSnapshot,
     RemoteSubscription,
@@ -69,6 +70,13 @@ class InventorySource(Protocol):
         position, so a new source does not replay its history. A cursor the ERP no
         longer knows is a `PermanentError`; the caller starts again from None and
         reconciles with a full run.
+        """
+        ...
+
+    def modified_since(self, since: datetime) -> Iterator[ModifiedItem]:
+        """Items whose record the ERP changed after `since` (a time on the ERP's clock),
+        newest or oldest first as the ERP lists them, paged lazily so a caller can stop
+        early: what an item subscription should have notified (`sync.healing`).
         """
         ...
 

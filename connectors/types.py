@@ -203,3 +203,12 @@ class ChangePage:
     skus: tuple[str, ...]
     cursor: str
     more: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ModifiedItem:
+    """An item whose record changed (`InventorySource.modified_since`): its SKU and when,
+    on the ERP's clock."""
+
+    sku: str
+    modified_at: datetime

@@ -28,7 +28,14 @@ from connectors.errors import PermanentError, TransientError
 from connectors.http import HttpClient
 from connectors.oauth import AccessToken, TokenAuth, cache_key, require
 from connectors.tokens import TokenCache
-from connectors.types import ChangePage, Clock, OrderProgress, SourceItem, host_clock
+from connectors.types import (
+    ChangePage,
+    Clock,
+    ModifiedItem,
+    OrderProgress,
+    SourceItem,
+    host_clock,
+)
 from models.skus import try_normalize_sku
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
@@ -239,6 +246,10 @@ class ZohoInventorySource:
         """Items modified since the cursor, a time on Zoho's clock: the stock movements
         no item workflow webhook reports (`connectors.zoho_feed`)."""
         return zoho_feed.stock_changes(self._list_items, cursor)
+
+    def modified_since(self, since: datetime) -> Iterator[ModifiedItem]:
+        """Items modified after `since`, newest first (`connectors.zoho_feed`)."""
+        return zoho_feed.modified_since(self._list_items, since)
 
     def _list_items(self, params: Mapping[str, str | int]) -> dict[str, Any]:
         body: dict[str, Any] = self.api.json(

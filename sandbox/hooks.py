@@ -41,6 +41,9 @@ class Hook:
     #: The answer to the last delivery attempted (None: no answer at all).
     last_status: int | None = None
     expires_at: datetime | None = None
+    #: Listed as active, delivering nothing: a subscription gone silent on the
+    #: platform's side, which a test sets and only a new subscription cures.
+    silent: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -109,6 +112,8 @@ class HookBook:
 
     def deliver(self, hook: Hook, body: bytes, headers: dict[str, str]) -> None:
         """Send one delivery to `hook` and count its outcome when it was attempted."""
+        if hook.silent:
+            return
         self._sender.send(
             self._reach(hook.url),
             body,

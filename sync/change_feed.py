@@ -133,21 +133,25 @@ def _poll(ctx: Context, source_id: int, due_only: bool) -> int:
             return 0  # another poll moved it meanwhile (its lock had lapsed)
         row.feed_cursor = end
         if skus and start is not None:
-            session.add(_event(kind, source_id, sorted(skus), start, end))
+            session.add(moved_event(kind, source_id, sorted(skus), (start, end)))
     if skus and start is not None:
         log.info("feed.stock_moved", extra={"source": source_id, "skus": len(skus)})
         return len(skus)
     return 0
 
 
-def _event(kind: str, source_id: int, skus: list[str], start: str, end: str) -> WebhookLog:
-    """The log row of one poll's movements: one window per poll, so nothing coalesces
-    two polls' SKUs away (each row carries its own)."""
+def moved_event(
+    kind: str, source_id: int, skus: list[str], span: tuple[str, str], topic: str = TOPIC
+) -> WebhookLog:
+    """The log row of SKUs that moved over `span` (one poll's cursors, or a heal's
+    times): the span is its window, so nothing coalesces two rows' SKUs away (each
+    carries its own) and the worker pushes them (`push_moved`)."""
+    start, end = span
     entity = f"{start}..{end}"[:200]
     return WebhookLog(
         provider=kind,
         source_id=source_id,
-        topic=TOPIC,
+        topic=topic,
         kind=EventKind.ERP_STOCK_MOVED,
         entity=entity,
         sku=skus[0][:20] if len(skus) == 1 else None,
@@ -167,7 +171,7 @@ def _restart(ctx: Context, source_id: int, why: str) -> None:
     )
 
 
-def full_runs(ctx: Context, source_id: int) -> list[int]:
+def full_runs(ctx: Context, source_id: int, trigger: str = FEED_TRIGGER) -> list[int]:
     """A full run of each real-time site of the source; sites with a run going keep it."""
     with ctx.sessions() as session:
         site_ids = session.scalars(
@@ -176,7 +180,7 @@ def full_runs(ctx: Context, source_id: int) -> list[int]:
     started = []
     for site_id in site_ids:
         try:
-            started.append(start_run(ctx, site_id, trigger=FEED_TRIGGER))
+            started.append(start_run(ctx, site_id, trigger=trigger))
         except Conflict:  # a run going (it reads the ERP anew), or deactivated meanwhile
             continue
         except Unavailable as exc:

@@ -14,8 +14,11 @@ makes a site's or source's subscriptions match what stocksync needs:
   `manual_steps` says what a person does.
 
 A subscription that was disabled, deleted or expired lost deliveries meanwhile: `keep`
-then reconciles its owner with a run of each affected site (trigger `heal`), and the
-row's `last_action` says why that run started. It runs when a site or source is added
+then reconciles its owner (`sync.healing`: a store's site with a full run, an ERP's
+items modified since the last notice pushed to the stores), and the row's
+`last_action` says why and how. An ERP's subscription that the platform lists as
+active but that stopped delivering (items changed with no notice since, `healing.
+silence`) is re-created and healed the same way. It runs when a site or source is added
 (`register`, which also generates the secret the platform will sign with), every
 `KEEPER_INTERVAL` from beat (`keep_all`), and on demand (`stocksync sites subscriptions`).
 
@@ -40,12 +43,12 @@ from connectors.errors import ConnectionProblem, ConnectorError
 from connectors.interfaces import Connection
 from connectors.registry import build_connection
 from connectors.types import RemoteSubscription, SubscriptionSpec
-from models import Site, Source, Subscription, SubscriptionState, WebhookLog
+from models import EventKind, Site, Source, Subscription, SubscriptionState, WebhookLog
 from models.db import transaction
+from sync import healing
 from sync.accounts import get
 from sync.context import Context
-from sync.errors import AlreadyRunning, Conflict, Invalid, ServiceError
-from sync.runs import start_run
+from sync.errors import Conflict, Invalid, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +60,6 @@ KEEPER_INTERVAL = timedelta(minutes=10)
 RENEW_BEFORE = timedelta(days=2)
 #: How long a keeper pass may hold an owner's lock before another may take it.
 LOCK_SECONDS = 300
-#: The trigger of a run started to reconcile what a lapsed subscription missed.
-HEAL_TRIGGER = "heal"
 
 
 @dataclass(frozen=True)
@@ -177,10 +178,12 @@ def _mend(
     row: Subscription | None,
     remote: list[RemoteSubscription],
     now: datetime,
+    silent: str | None = None,
 ) -> Outcome:
     """Make the platform hold `spec`: find ours, then create, re-activate, re-point or
-    renew it as needed. Ours is the one the row recorded, else one with our URL and
-    topic (made by a pass killed before it could record it)."""
+    renew it as needed, or replace it when it is `silent` (why it looks so). Ours is
+    the one the row recorded, else one with our URL and topic (made by a pass killed
+    before it could record it)."""
     known = row.remote_id if row is not None else None
     mine = next((r for r in remote if known and r.remote_id == known), None) or next(
         (r for r in remote if r.topic == spec.topic and r.url == spec.url), None
@@ -196,6 +199,12 @@ def _mend(
                 made,
                 "re-created: the platform no longer had it (deleted or expired)",
                 lapsed=True,
+            )
+        if silent is not None and mine.active:
+            connection.delete_subscription(mine)
+            made = connection.create_subscription(spec)
+            return Outcome(
+                spec.topic, SubscriptionState.ACTIVE, made, f"re-created: {silent}", lapsed=True
             )
         if not mine.active:
             made = connection.update_subscription(mine, spec)
@@ -289,9 +298,15 @@ def _pass(ctx: Context, owner: Owner, public_url: str) -> list[Outcome]:
                 for topic in connection.topics
             ]
         else:
+            silent = _silence(ctx, owner, rows, now)
             outcomes = [
                 _mend(
-                    connection, SubscriptionSpec(topic, url, secret), rows.get(topic), remote, now
+                    connection,
+                    SubscriptionSpec(topic, url, secret),
+                    rows.get(topic),
+                    remote,
+                    now,
+                    silent,
                 )
                 for topic in connection.topics
             ]
@@ -308,6 +323,29 @@ def _pass(ctx: Context, owner: Owner, public_url: str) -> list[Outcome]:
                 },
             )
     return outcomes
+
+
+def _silence(
+    ctx: Context, owner: Owner, rows: Mapping[str, Subscription], now: datetime
+) -> str | None:
+    """Why a source's active subscriptions look silent (`healing.silence`), or None.
+
+    Quiet since the latest of: the last notice, the rows' making and the keeper's last
+    action on them (a re-created subscription owes nothing from before). One ERP read
+    at most; a store's subscriptions are not checked (nothing lists what they owe).
+    """
+    active = [r for r in rows.values() if r.state is SubscriptionState.ACTIVE and r.remote_id]
+    if owner.kind != "source" or not active:
+        return None
+    with ctx.sessions() as session:
+        marks = [_last_delivery(session, owner)]
+        marks += [stamp for row in active for stamp in (row.created_at, row.last_action_at)]
+        erp = ctx.source(session.get_one(Source, owner.id))
+    try:
+        return healing.silence(erp, max(m for m in marks if m is not None), now)
+    except ConnectorError as error:
+        log.warning("subscriptions.silence_unknown", extra={"owner": owner.id, "error": str(error)})
+        return None
 
 
 #: The one row of an owner whose platform has no subscriptions API (Zoho Inventory).
@@ -365,44 +403,30 @@ def _record(ctx: Context, owner: Owner, url: str, outcomes: list[Outcome], now: 
 
 def _last_delivery(session: Session, owner: Owner) -> datetime | None:
     """The latest request logged for the owner: platforms do not all say which of an
-    owner's subscriptions a delivery came from, so this is per owner."""
+    owner's subscriptions a delivery came from, so this is per owner. The rows the
+    change feed and heals log for a source are ours, not the platform's: left out."""
     column = WebhookLog.site_id if owner.kind == "site" else WebhookLog.source_id
     stamp: datetime | None = session.scalar(
         select(func.max(WebhookLog.received_at)).where(
-            column == owner.id, WebhookLog.provider == owner.platform
+            column == owner.id,
+            WebhookLog.provider == owner.platform,
+            WebhookLog.kind.is_distinct_from(EventKind.ERP_STOCK_MOVED),
         )
     )
     return stamp
 
 
-def reconcile(ctx: Context, kind: str, owner_id: int, lapsed: Mapping[str, str]) -> list[int]:
+def reconcile(ctx: Context, kind: str, owner_id: int, lapsed: Mapping[str, str]) -> str:
     """Catch up on what lapsed subscriptions missed (`lapsed`: topic -> what the keeper
-    did about it): a run of the site, or of every active site of the source; the run
-    ids. A site with a live run is left to it. The lapsed rows say which run it was."""
-    with ctx.sessions() as session:
-        if kind == "site":
-            site_ids = [owner_id]
-        else:
-            site_ids = list(
-                session.scalars(
-                    select(Site.id).where(Site.source_id == owner_id, Site.active.is_(True))
-                )
-            )
-    started = []
-    for site_id in site_ids:
-        try:
-            started.append(start_run(ctx, site_id, trigger=HEAL_TRIGGER))
-        except AlreadyRunning:
-            continue
-        except ServiceError as refused:
-            log.warning(
-                "subscriptions.heal_refused", extra={"site_id": site_id, "reason": refused.message}
-            )
-    note = (
-        f"reconciled by run {', '.join(map(str, started))}"
-        if started
-        else "a run already going reconciles it"
-    )
+    did about it) through `sync.healing`: a site's full run, or the items its ERP
+    changed since the source's last notice. The lapsed rows say how; the note."""
+    if kind == "site":
+        note = healing.heal_sites(ctx, [owner_id])
+    else:
+        with ctx.sessions() as session:
+            owner = _owner(ctx, kind, owner_id)
+            since = _last_delivery(session, owner)
+        note = healing.heal_source(ctx, owner_id, since)
     with transaction(ctx.sessions) as session:
         rows = session.scalars(
             select(Subscription).where(
@@ -413,9 +437,9 @@ def reconcile(ctx: Context, kind: str, owner_id: int, lapsed: Mapping[str, str])
             row.last_action = f"{row.last_action}; {note}"
     log.warning(
         "subscriptions.healed",
-        extra={"owner": f"{kind}:{owner_id}", "lapsed": dict(lapsed), "runs": started},
+        extra={"owner": f"{kind}:{owner_id}", "lapsed": dict(lapsed), "note": note},
     )
-    return started
+    return note
 
 
 def unregister(ctx: Context, kind: str, owner_id: int) -> None:

@@ -1,7 +1,8 @@
 """The Business Central sandbox's `companies` and `items` routes (API v2.0).
 
 OData paging (`Prefer: odata.maxpagesize`, at most 20,000 rows, `@odata.nextLink` with
-a `$skiptoken`), `$filter` with `or` on `number` only, `$select`, `$skip` and `$top`
+a `$skiptoken`), `$filter` with `or` on `number` or `lastModifiedDateTime gt`, `$select`,
+`$skip` and `$top`
 (docs/platforms.md section 7). Tenant and environment in the URL are not checked.
 """
 

@@ -4,11 +4,12 @@ HTTP: item ledger entries after the last seen entry number."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
-from connectors import businesscentral_feed
+from connectors import businesscentral, businesscentral_feed
 from connectors.errors import PermanentError
 from sandbox.base import SandboxConfig
 from sandbox.businesscentral import create_app
@@ -105,3 +106,34 @@ def test_entries_without_an_item_number_are_dropped(bc: Sandbox) -> None:
 
     assert page.skus == ("SKU-000005",)
     assert page.cursor == str(int(start.cursor) + 2)
+
+
+def test_modified_since_lists_item_edits_and_no_postings(bc: Sandbox) -> None:
+    """What an `items` subscription notifies, and so what a heal or the silence check
+    reads: a record edit, not a posted shipment (the ledger feed has those)."""
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    bc.state.set_stock({"SKU-000003": 40})
+    ship(bc, "#2001", {"SKU-000004": 1})
+
+    changed = list(bc.source().modified_since(since))
+
+    assert [item.sku for item in changed] == ["SKU-000003"]
+    assert changed[0].modified_at > since
+    items = "GET /v2.0/<tenant>/<environment>/api/v2.0/companies(<company_id>)/items"
+    assert bc.state.route_calls[items] == 1
+
+
+def test_modified_since_reads_a_page_at_a_time_as_the_caller_goes_on(
+    bc: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(businesscentral, "PAGE_SIZE", 2)
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    bc.state.set_stock({"SKU-000002": 9, "SKU-000005": 9, "SKU-000008": 9})
+    items = "GET /v2.0/<tenant>/<environment>/api/v2.0/companies(<company_id>)/items"
+
+    first = next(iter(bc.source().modified_since(since)))
+    assert (first.sku, bc.state.route_calls[items]) == ("SKU-000002", 1)
+
+    every = [item.sku for item in bc.source().modified_since(since)]
+    assert every == ["SKU-000002", "SKU-000005", "SKU-000008"]
+    assert bc.state.route_calls[items] == 1 + 2

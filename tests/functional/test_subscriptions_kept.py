@@ -11,16 +11,19 @@ leaves every subscription active and every store equal to its ERP.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import SyncRun, WebhookLog
+from models import Subscription, SyncRun, WebhookLog
 from models.crypto import Vault
+from models.db import transaction
 from sandbox.base import SandboxState
 from sandbox.hooks import Hook, HookBook
 from settings import Settings
@@ -71,6 +74,25 @@ def _logged(db: sessionmaker[Session], provider: str) -> int:
 def _heal_runs(db: sessionmaker[Session]) -> list[SyncRun]:
     with db() as session:
         return list(session.scalars(select(SyncRun).where(SyncRun.trigger == "heal")))
+
+
+def _backdate(db: sessionmaker[Session], source_id: int, by: timedelta) -> None:
+    """Move the source's logged notices and subscription rows `by` into the past, as if
+    its last notice had come that long ago."""
+    with transaction(db) as session:
+        session.execute(
+            update(WebhookLog)
+            .where(WebhookLog.source_id == source_id)
+            .values(received_at=WebhookLog.received_at - by)
+        )
+        session.execute(
+            update(Subscription)
+            .where(Subscription.source_id == source_id)
+            .values(
+                created_at=Subscription.created_at - by,
+                last_action_at=Subscription.last_action_at - by,
+            )
+        )
 
 
 def _live_hooks(store: SandboxState) -> list[Hook]:
@@ -164,11 +186,17 @@ def test_registered_subscriptions_deliver_and_survive_an_outage_of_ours(
         after = subscriptions.describe(k.ctx, "site", stack.site_id)
         after += subscriptions.describe(k.ctx, "source", stack.source_id)
         assert {s["state"] for s in after} == {"active"}, after
+        # The store's lapse is healed by a full run of its site; the ERP's by the items
+        # it changed since our last notice (a few calls, no run).
         (run,) = _heal_runs(db)
-        healed = [s for s in after if "run" in (s["last_action"] or "")]
+        healed = [s for s in after if "reconciled" in (s["last_action"] or "")]
         assert {s["owner"] for s in healed} == {"site", "source"}, after
         assert all(s["last_action"].startswith(("re-activated", "re-created")) for s in healed), (
             after
+        )
+        assert all(f"reconciled by run {run.id}" in s["last_action"] for s in healed[:-1])
+        assert re.search(
+            r"reconciled 10[01] item\(s\) modified on the ERP", after[-1]["last_action"]
         )
         wait_for(lambda: finished(db, run.id), 120, "the reconciling run")
         assert stack.differing() == set()
@@ -208,3 +236,42 @@ def test_business_central_subscriptions_are_renewed_before_they_expire(
         sku = next(iter(erp.stock()))
         erp.set_stock({sku: erp.stock()[sku] + 4})
         wait_for(lambda: stack.store_stock()[sku] == erp.stock()[sku], 60, "a notice on day 5")
+
+
+def test_a_silent_business_central_subscription_is_replaced_and_what_it_missed_pushed(
+    settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
+) -> None:
+    """The platform lists our subscription as active and stops delivering: only the
+    ERP's own record of item edits shows it. The keeper replaces it and pushes the items
+    edited since the last notice, with no full run."""
+    with kept(settings, db, vault, "woocommerce") as k:
+        stack = k.path.stack
+        (first,) = subscriptions.register(k.ctx, "source", stack.source_id)
+        sku, *others = list(stack.erp_stock())[:4]
+        stack.erp.set_stock({sku: stack.erp_stock()[sku] + 1})
+        wait_for(lambda: stack.differing() == set(), 60, "a notice while it speaks")
+
+        for hook in stack.erp.hooks.all():  # type: ignore[attr-defined]
+            hook.silent = True
+        _backdate(db, stack.source_id, timedelta(minutes=10))  # a quiet spell, then:
+        stack.erp.set_stock({s: stack.erp_stock()[s] + 7 for s in others})
+        assert stack.differing() == set(others)
+        subscriptions.keep_all(k.ctx)  # too soon to tell: a notice may be on its way
+        (still,) = subscriptions.describe(k.ctx, "source", stack.source_id)
+        assert still["remote_id"] == first["remote_id"], still
+
+        # Ten minutes on for the keeper: the edits are older than any notice takes.
+        later = k.ctx.clock() + timedelta(minutes=11)
+        ahead = replace(k.ctx)
+        ahead.clock = lambda: later  # type: ignore[method-assign]
+        subscriptions.keep_all(ahead)
+
+        (now,) = subscriptions.describe(k.ctx, "source", stack.source_id)
+        assert now["state"] == "active" and now["remote_id"] != first["remote_id"], now
+        assert now["last_action"].startswith("re-created: silent: item SKU-"), now
+        assert re.search(r"reconciled [34] item\(s\) modified on the ERP", now["last_action"])
+        assert _heal_runs(db) == []
+        wait_for(lambda: stack.differing() == set(), 60, "the edits the silence hid")
+        # The new subscription speaks.
+        stack.erp.set_stock({sku: stack.erp_stock()[sku] + 2})
+        wait_for(lambda: stack.differing() == set(), 60, "a notice after the replacement")
