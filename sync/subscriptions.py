@@ -340,8 +340,9 @@ def _silence(
     with ctx.sessions() as session:
         marks = [_last_delivery(session, owner)]
         marks += [stamp for row in active for stamp in (row.created_at, row.last_action_at)]
-        erp = ctx.source(session.get_one(Source, owner.id))
+        source = session.get_one(Source, owner.id)
     try:
+        erp = ctx.source(source)
         return healing.silence(erp, max(m for m in marks if m is not None), now)
     except ConnectorError as error:
         log.warning("subscriptions.silence_unknown", extra={"owner": owner.id, "error": str(error)})

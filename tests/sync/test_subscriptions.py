@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.errors import TransientError
 from connectors.types import RemoteSubscription, SubscriptionSpec
-from models import Site, Subscription, SyncRun
+from models import EventKind, Site, Subscription, SyncRun
 from models.crypto import Vault
 from models.db import transaction
 from settings import Settings
@@ -26,6 +26,7 @@ from sync import subscriptions
 from sync.context import Context, build_context
 from sync.errors import Invalid
 from tests.factories import make_site, make_source
+from tests.factories.webhook_log import log_row
 from tests.support.broker import RecordingBroker
 from tests.support.stack import FAST
 
@@ -278,3 +279,24 @@ def test_shopify_needs_its_client_secret_before_registering(
     with pytest.raises(Invalid, match="client secret"):
         subscriptions.register(keeper, "site", shop)
     assert platform.calls == []
+
+
+def test_the_change_feeds_own_events_are_no_delivery_of_the_platform(
+    keeper: Context, platform: FakeConnection, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """A source's last delivery is the platform's last notice: the feed's and heals'
+    rows are ours, and counting them would hide a subscription that stopped."""
+    with transaction(db) as session:
+        source = make_source(session, vault).id
+    subscriptions.register(keeper, "source", source)
+    with transaction(db) as session:
+        ours = {"provider": "businesscentral", "source_id": source, "sku": None}
+        log_row(session, **ours, topic="feed.stock_moved", kind=EventKind.ERP_STOCK_MOVED)
+    assert {row["last_delivery_at"] for row in subscriptions.keep(keeper, "source", source)} == {
+        None
+    }
+
+    with transaction(db) as session:
+        notice = log_row(session, **ours, topic="items", kind=EventKind.ERP_ITEM_CHANGED)
+    kept = subscriptions.keep(keeper, "source", source)
+    assert {row["last_delivery_at"] for row in kept} == {notice.received_at.isoformat()}
