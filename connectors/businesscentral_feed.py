@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from connectors.errors import PermanentError
+from connectors.errors import CursorLost
 from connectors.oauth import TokenAuth
 from connectors.types import ChangePage
 from models.skus import try_normalize_sku
@@ -86,9 +86,9 @@ def _parse(cursor: str) -> int:
     try:
         after = int(cursor)
     except ValueError:
-        raise PermanentError(
+        raise CursorLost(
             f"businesscentral: change-feed cursor {cursor[:40]!r} is not an entry number"
         ) from None
     if after < 0:
-        raise PermanentError(f"businesscentral: change-feed cursor {after} is negative")
+        raise CursorLost(f"businesscentral: change-feed cursor {after} is negative")
     return after

@@ -45,6 +45,12 @@ class PermanentError(ConnectorError):
     """Retrying the same request will fail the same way (bad credentials, bad input)."""
 
 
+class CursorLost(PermanentError):
+    """A change-feed cursor the ERP no longer knows, or one that is not ours: the feed
+    starts again from the ERP's newest position, and a full run covers the gap. Only
+    this error restarts a feed; a refusal (401, 403) leaves the cursor where it is."""
+
+
 class ConnectionProblem(PermanentError):
     """The connection as configured cannot work: credentials rejected, a scope missing,
     a URL that is not this platform's. The message is one line for whoever set it up,

@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
-from connectors.errors import PermanentError
+from connectors.errors import CursorLost
 from connectors.types import ChangePage, ModifiedItem
 from models.skus import try_normalize_sku
 
@@ -144,7 +144,7 @@ def _parse(cursor: str) -> tuple[datetime, datetime, int]:
             return since, newest, int(parts[2])
     except ValueError:
         pass  # falls through to the one refusal below
-    raise PermanentError(f"zoho: change-feed cursor {cursor[:60]!r} is not one of ours")
+    raise CursorLost(f"zoho: change-feed cursor {cursor[:60]!r} is not one of ours")
 
 
 def _time(raw: object) -> datetime | None:

@@ -15,8 +15,11 @@ neither loses a movement nor logs it twice: the cursor and the event commit toge
 The worker reads the SKUs' stock again before any write, so a SKU the feed names twice,
 or one whose webhook also came, costs a read and no wrong number.
 
-A cursor the ERP no longer knows, or a feed too large to read SKU by SKU, ends in a
-full run of each of the source's sites (trigger `feed`), which writes only what differs.
+A cursor the ERP no longer knows (`CursorLost`; a refusal such as a 403 is only logged,
+the cursor kept) ends in a full run of each of the source's real-time sites (trigger
+`feed`), which writes only what differs, and watching again from the ERP's newest
+position. An event naming more SKUs than `FULL_RUN_SKUS` (a heal's, `sync.healing`;
+one poll reads at most `MAX_PAGES` pages) is a full run too.
 Sources whose real-time switch is off are not polled: their ERP changes reach the stores
 at the nightly run, as their webhooks would.
 """
@@ -30,7 +33,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.errors import ConnectorError, PermanentError, TransientError
+from connectors.errors import ConnectorError, CursorLost, PermanentError, TransientError
+from connectors.interfaces import InventorySource
 from connectors.types import SourceItem
 from models import EventKind, Site, Source, WebhookLog, WebhookStatus
 from models.db import transaction
@@ -120,10 +124,8 @@ def _poll(ctx: Context, source_id: int, due_only: bool) -> int:
             end = page.cursor
             if not page.more or start is None:
                 break
-    except PermanentError as lost:
-        # The ERP no longer knows the cursor: start watching again from now, and let a
-        # full run catch what moved in between.
-        _restart(ctx, source_id, str(lost))
+    except CursorLost as lost:
+        _restart(ctx, erp, source_id, start, str(lost))
         return 0
     if end is None or (end == start and not skus):
         return 0
@@ -161,10 +163,19 @@ def moved_event(
     )
 
 
-def _restart(ctx: Context, source_id: int, why: str) -> None:
-    with transaction(ctx.sessions) as session:
-        session.get_one(Source, source_id, with_for_update=True).feed_cursor = None
+def _restart(
+    ctx: Context, erp: InventorySource, source_id: int, lost: str | None, why: str
+) -> None:
+    """Watch again from the ERP's newest position, after full runs that read everything
+    from at least there. In that order: killed before the cursor is saved, the next
+    poll finds it lost again and repeats this (a site's run going answers "already
+    running"), so nothing moved in the gap is ever skipped."""
+    head = erp.stock_changes(None).cursor
     started = full_runs(ctx, source_id)
+    with transaction(ctx.sessions) as session:
+        row = session.get_one(Source, source_id, with_for_update=True)
+        if row.feed_cursor == lost:
+            row.feed_cursor = head
     log.warning(
         "feed.restarted",
         extra={"source": source_id, "reason": why, "runs": started},

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from connectors import businesscentral, businesscentral_feed
-from connectors.errors import PermanentError
+from connectors.errors import CursorLost
 from sandbox.base import SandboxConfig
 from sandbox.businesscentral import create_app
 from sandbox.server import running
@@ -91,7 +91,7 @@ def test_a_cursor_past_the_end_gives_nothing_and_stays(bc: Sandbox) -> None:
 
 @pytest.mark.parametrize("cursor", ["", "abc", "-1", "2026-12-04T10:00:00Z"])
 def test_a_cursor_that_is_no_entry_number_is_permanent(bc: Sandbox, cursor: str) -> None:
-    with pytest.raises(PermanentError):
+    with pytest.raises(CursorLost):
         bc.source().stock_changes(cursor)
 
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from connectors import zoho_feed
-from connectors.errors import PermanentError
+from connectors.errors import CursorLost
 from sandbox.base import SandboxConfig
 from sandbox.server import running
 from sandbox.zoho import create_app
@@ -143,7 +143,7 @@ def test_a_server_ignoring_the_filter_costs_one_page(zoho: Zoho) -> None:
     ],
 )
 def test_a_cursor_not_of_ours_is_permanent(zoho: Zoho, cursor: str) -> None:
-    with pytest.raises(PermanentError):
+    with pytest.raises(CursorLost):
         zoho.connect().stock_changes(cursor)
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.errors import PermanentError
+from connectors.errors import CursorLost, PermanentError
 from connectors.types import ChangePage
 from models import EventKind, Source, SyncRun, WebhookLog, WebhookStatus
 from models.crypto import Vault
@@ -29,11 +29,14 @@ class FakeFeed:
         self.pages: dict[str | None, ChangePage] = {None: ChangePage((), "10")}
         self.reads: list[str | None] = []
         self.lost = False
+        self.refused = False
 
     def stock_changes(self, cursor: str | None) -> ChangePage:
         self.reads.append(cursor)
-        if self.lost:
-            raise PermanentError("fake: cursor 10 is gone")
+        if self.refused:
+            raise PermanentError("fake: 403, the app may not read the ledger", status=403)
+        if self.lost and cursor is not None:
+            raise CursorLost(f"fake: cursor {cursor} is gone")
         return self.pages.get(cursor, ChangePage((), cursor or "10"))
 
 
@@ -100,13 +103,30 @@ def test_a_cursor_the_erp_lost_restarts_the_feed_and_runs_every_site(
 ) -> None:
     change_feed.poll(service, source)
     feed.lost = True
+    feed.pages[None] = ChangePage((), "40")
 
     assert change_feed.poll(service, source) == 0
 
-    assert _cursor(db, source) is None
+    # Watching again from the ERP's newest position, after a run that reads it all.
+    assert _cursor(db, source) == "40" and feed.reads[-2:] == ["10", None]
     with db() as session:
         runs = session.scalars(select(SyncRun)).all()
     assert [r.trigger for r in runs] == ["feed"] and broker.sent("start_run") == [runs[0].id]
+
+
+def test_a_refused_read_keeps_the_cursor_and_starts_no_run(
+    service: Context, feed: FakeFeed, source: int, db: sessionmaker[Session]
+) -> None:
+    """Credentials revoked, or an app that may not read the ledger: every poll fails
+    and says so, and none may reset the cursor or start full runs every 2 seconds."""
+    change_feed.poll(service, source)
+    feed.refused = True
+
+    assert change_feed.poll_all(service) == {"sources": 1, "skus": 0, "failed": 1}
+
+    assert _cursor(db, source) == "10"
+    with db() as session:
+        assert session.scalars(select(SyncRun)).all() == []
 
 
 def test_sources_with_real_time_off_are_not_polled(
