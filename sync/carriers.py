@@ -19,8 +19,11 @@ from models import Item, Site
 from sync.context import Context
 from sync.push import PushOutcome, push_readings
 
-#: The sites a real-time change may write to: active, with their real-time switch on.
-REAL_TIME_SITES = (Site.active, Site.webhooks_active)
+#: The sites a real-time change, or a run automation starts (a heal, a lost feed, an
+#: ERP `collection`), may write to: active, real-time switch on, and not added with
+#: `--no-initial-sync` and waiting for an operator's first live run (which nothing
+#: but that operator may pre-empt with a write).
+REAL_TIME_SITES = (Site.active, Site.webhooks_active, Site.awaiting_first_sync.is_(False))
 
 
 class PushFailed(Exception):

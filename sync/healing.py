@@ -29,10 +29,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from connectors.errors import ConnectorError
 from connectors.interfaces import InventorySource
-from models import Source
+from models import Site, Source
 from models.db import transaction
+from sync.carriers import REAL_TIME_SITES
 from sync.change_feed import full_runs, moved_event
 from sync.context import Context
 from sync.errors import Conflict, ServiceError
@@ -57,7 +60,13 @@ NOTICE_GRACE = timedelta(minutes=5)
 
 
 def heal_sites(ctx: Context, site_ids: list[int]) -> str:
-    """A full run of each site (one with a run going is left to it); the note."""
+    """A full run of each site that takes automated writes (`REAL_TIME_SITES`: not one
+    waiting for its first operator's run); one with a run going is left to it. The note."""
+    with ctx.sessions() as session:
+        writable = session.scalars(select(Site.id).where(*REAL_TIME_SITES, Site.id.in_(site_ids)))
+        site_ids = list(writable)
+    if not site_ids:
+        return "not reconciled: the site takes no automated writes (real time off, first sync due)"
     started = []
     for site_id in site_ids:
         try:

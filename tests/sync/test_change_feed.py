@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.errors import CursorLost, PermanentError
 from connectors.types import ChangePage
-from models import EventKind, Source, SyncRun, WebhookLog, WebhookStatus
+from models import EventKind, Site, Source, SyncRun, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from models.db import transaction
 from sync import change_feed
@@ -112,6 +112,20 @@ def test_a_cursor_the_erp_lost_restarts_the_feed_and_runs_every_site(
     with db() as session:
         runs = session.scalars(select(SyncRun)).all()
     assert [r.trigger for r in runs] == ["feed"] and broker.sent("start_run") == [runs[0].id]
+
+
+def test_a_lost_cursor_starts_no_run_of_a_site_awaiting_its_first_sync(
+    service: Context, feed: FakeFeed, source: int, db: sessionmaker[Session]
+) -> None:
+    with transaction(db) as session:
+        session.scalars(select(Site)).one().awaiting_first_sync = True
+    change_feed.poll(service, source)
+    feed.lost = True
+
+    change_feed.poll(service, source)
+
+    with db() as session:
+        assert session.scalars(select(SyncRun)).all() == []
 
 
 def test_a_refused_read_keeps_the_cursor_and_starts_no_run(

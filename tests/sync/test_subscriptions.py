@@ -159,6 +159,25 @@ def test_a_disabled_subscription_is_reactivated_and_its_site_reconciled(
     assert f"reconciled by run {run.id}" in row.last_action
 
 
+def test_a_site_awaiting_its_first_sync_is_not_written_by_a_heal(
+    keeper: Context, platform: FakeConnection, site: int, broker: RecordingBroker
+) -> None:
+    """Added with --no-initial-sync, a site is written first by an operator's run:
+    the keeper re-activates its webhook and starts no run of it."""
+    with transaction(keeper.sessions) as session:
+        session.get_one(Site, site).awaiting_first_sync = True
+    subscriptions.register(keeper, "site", site)
+    hook = platform.by_topic("order.created")
+    platform.held[hook.remote_id] = replace(hook, active=False)
+
+    subscriptions.keep(keeper, "site", site)
+
+    assert platform.by_topic("order.created").active
+    assert _heal_runs(keeper, site) == [] and broker.sent("start_run") == []
+    row = _rows(keeper, site)["order.created"]
+    assert row.last_action is not None and "not reconciled" in row.last_action
+
+
 def test_a_deleted_subscription_is_made_again_and_reconciled(
     keeper: Context, platform: FakeConnection, site: int
 ) -> None:
