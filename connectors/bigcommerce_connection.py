@@ -185,7 +185,7 @@ def _hook_body(spec: SubscriptionSpec) -> dict[str, Any]:
     """The create or update body for `spec`, after checking BigCommerce could deliver
     to its URL at all (HTTPS on port 443, docs/platforms.md section 3)."""
     if not spec.secret:
-        raise ValueError("BigCommerce hooks carry stocksync's header secret: spec.secret is empty")
+        raise ConnectionProblem("BigCommerce hooks carry stocksync's header secret: it is empty")
     try:
         parts = urlsplit(spec.url)
         port = parts.port

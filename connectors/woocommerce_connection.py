@@ -104,7 +104,7 @@ class WooCommerceConnection:
         """POST a webhook. WC answers first, then pings the URL and keeps the webhook
         active whatever the ping gets (docs/platforms.md section 1, "Creation ping")."""
         if not spec.secret:
-            raise ValueError("a WooCommerce webhook needs our secret to be verifiable")
+            raise ConnectionProblem("a WooCommerce webhook needs our secret to be verifiable")
         body = {
             "name": f"stocksync {spec.topic}",
             "topic": spec.topic,

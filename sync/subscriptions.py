@@ -289,6 +289,13 @@ def _pass(ctx: Context, owner: Owner, public_url: str) -> list[Outcome]:
     rows = _rows(ctx, owner)
     if not connection.topics:
         outcomes = [Outcome(MANUAL_TOPIC, SubscriptionState.MANUAL)]
+    elif secret is None and owner.platform != "shopify":
+        # A secret object without the key this platform's subscriptions carry.
+        wrong = (
+            f"the stored webhook secret holds no secret a {owner.platform} subscription "
+            f"carries: set it again (stocksync {owner.kind}s set-secret {owner.id})"
+        )
+        outcomes = [Outcome(t, SubscriptionState.FAILED, error=wrong) for t in connection.topics]
     else:
         try:
             remote = connection.list_subscriptions()
@@ -498,6 +505,12 @@ def keep_all(ctx: Context) -> dict[str, int]:
                 log.warning(
                     "subscriptions.keep_failed",
                     extra={"owner": f"{kind}:{owner_id}", "error": str(error)},
+                )
+            except Exception as error:  # a bug for one owner must not starve the rest
+                failed += 1
+                log.error(
+                    "subscriptions.keep_crashed",
+                    extra={"owner": f"{kind}:{owner_id}", "error": type(error).__name__},
                 )
     return {"sites": len(sites), "sources": len(sources), "failed": failed}
 

@@ -238,7 +238,7 @@ def test_updating_a_deleted_webhook_is_wcs_400_and_creating_needs_a_secret() -> 
         connection.delete_subscription(remote)
         with pytest.raises(PermanentError) as caught:
             connection.update_subscription(remote, spec)
-        with pytest.raises(ValueError, match="secret"):
+        with pytest.raises(ConnectionProblem, match="secret"):
             connection.create_subscription(SubscriptionSpec("product.updated", spec.url, None))
 
     assert caught.value.status == 400

@@ -319,3 +319,52 @@ def test_the_change_feeds_own_events_are_no_delivery_of_the_platform(
         notice = log_row(session, **ours, topic="items", kind=EventKind.ERP_ITEM_CHANGED)
     kept = subscriptions.keep(keeper, "source", source)
     assert {row["last_delivery_at"] for row in kept} == {notice.received_at.isoformat()}
+
+
+def test_a_secret_of_the_wrong_shape_fails_its_rows_and_says_what_to_do(
+    keeper: Context, platform: FakeConnection, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """An object secret without the key WooCommerce's webhooks carry: before, a
+    ValueError from the connector answered `sites add` with a 500."""
+    with transaction(db) as session:
+        source = make_source(session, vault)
+        site = make_site(session, vault, source, webhook_secret_sealed=vault.seal({"x": "y"})).id
+
+    shown = subscriptions.register(keeper, "site", site)
+
+    assert {row["state"] for row in shown} == {"failed"} and platform.calls == []
+    assert all(
+        f"set it again (stocksync sites set-secret {site})" in r["last_error"] for r in shown
+    )
+
+
+def test_one_owner_crashing_does_not_stop_the_pass_over_the_others(
+    keeper: Context,
+    platform: FakeConnection,
+    db: sessionmaker[Session],
+    vault: Vault,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with transaction(db) as session:
+        source = make_source(session, vault)
+        first = make_site(session, vault, source, name="first", webhook_secret_sealed=None).id
+        second = make_site(session, vault, source, name="second", webhook_secret_sealed=None).id
+    listing = platform.list_subscriptions
+    calls = iter([KeyError("data"), None, None])
+
+    def flaky() -> list[RemoteSubscription]:
+        error = next(calls, None)
+        if error is not None:
+            raise error
+        return listing()
+
+    monkeypatch.setattr(platform, "list_subscriptions", flaky)
+
+    # Sources go first: the source's pass crashes, and both sites are still kept.
+    assert subscriptions.keep_all(keeper)["failed"] == 1
+    assert all(_rows(keeper, site) for site in (first, second))
+    with keeper.sessions() as session:
+        assert (
+            session.scalars(select(Subscription).where(Subscription.source_id.is_not(None))).all()
+            == []
+        )
