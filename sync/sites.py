@@ -34,7 +34,7 @@ from sync.accounts import (
 from sync.context import Context
 from sync.errors import Conflict, Invalid, NotFound
 from sync.stock_policy import POLICY_FIELDS, apply_policy, describe_policy, resync
-from sync.subscriptions import check_connection, on_add, unregister
+from sync.subscriptions import after_secret_change, check_connection, on_add, unregister
 
 #: Plain columns an update may set as given (secrets and the zone are checked apart).
 SITE_FIELDS = (
@@ -206,6 +206,8 @@ def update_site(ctx: Context, site_id: int, changes: Mapping[str, Any]) -> dict[
         described = describe_site(site)
     if generated:
         described["webhook_secret"] = generated
+    if "webhook_secret" in changes or changes.get("rotate_webhook_secret"):
+        described |= after_secret_change(ctx, "site", site_id)
     if policy_changed:
         described["resync"] = resync(ctx, site_id)
     return described

@@ -27,7 +27,7 @@ from sync.accounts import (
 )
 from sync.context import Context
 from sync.errors import Conflict, Invalid
-from sync.subscriptions import check_connection, on_add, unregister
+from sync.subscriptions import after_secret_change, check_connection, on_add, unregister
 
 SOURCE_FIELDS = ("name", "base_url")
 
@@ -118,6 +118,8 @@ def update_source(ctx: Context, source_id: int, changes: Mapping[str, Any]) -> d
         described = describe_source(session, source)
     if generated:
         described["webhook_secret"] = generated
+    if "webhook_secret" in changes or changes.get("rotate_webhook_secret"):
+        described |= after_secret_change(ctx, "source", source_id)
     return described
 
 

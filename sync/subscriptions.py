@@ -179,9 +179,11 @@ def _mend(
     remote: list[RemoteSubscription],
     now: datetime,
     silent: str | None = None,
+    resend: bool = False,
 ) -> Outcome:
     """Make the platform hold `spec`: find ours, then create, re-activate, re-point or
-    renew it as needed, or replace it when it is `silent` (why it looks so). Ours is
+    renew it as needed, replace it when it is `silent` (why it looks so), or, with
+    `resend`, give it the owner's new secret whatever its state. Ours is
     the one the row recorded, else one with our URL and topic (made by a pass killed
     before it could record it)."""
     known = row.remote_id if row is not None else None
@@ -214,6 +216,9 @@ def _mend(
             made = connection.update_subscription(mine, spec)
             action = f"re-pointed from {mine.url}"
             return Outcome(spec.topic, SubscriptionState.ACTIVE, made, action)
+        if resend:
+            made = connection.update_subscription(mine, spec)
+            return Outcome(spec.topic, SubscriptionState.ACTIVE, made, "given the new secret")
         if mine.expires_at is not None and mine.expires_at - now < RENEW_BEFORE:
             made = connection.update_subscription(mine, spec)
             action = f"renewed: it was to expire at {mine.expires_at.isoformat()}"
@@ -227,11 +232,15 @@ def _mend(
         return Outcome(spec.topic, state, mine, error=str(error))
 
 
-def keep(ctx: Context, kind: str, owner_id: int, *, heal: bool = True) -> list[dict[str, Any]]:
+def keep(
+    ctx: Context, kind: str, owner_id: int, *, heal: bool = True, resend: bool = False
+) -> list[dict[str, Any]]:
     """One keeper pass over a site's or source's subscriptions; their descriptions.
 
     Nothing to do without `PUBLIC_URL`. With `heal`, a lapsed subscription's owner is
-    reconciled at once (`reconcile`).
+    reconciled at once (`reconcile`). With `resend`, each subscription is given the
+    owner's current secret (after a rotation: deliveries signed with the old one would
+    all be refused).
     """
     public_url = ctx.settings.public_url
     if public_url is None:
@@ -240,7 +249,7 @@ def keep(ctx: Context, kind: str, owner_id: int, *, heal: bool = True) -> list[d
     if not lock.acquire(blocking_timeout=LOCK_SECONDS):
         raise Conflict(f"another keeper pass over {kind} {owner_id} is running")
     try:
-        outcomes = _pass(ctx, _owner(ctx, kind, owner_id), public_url)
+        outcomes = _pass(ctx, _owner(ctx, kind, owner_id), public_url, resend)
     finally:
         try:
             lock.release()
@@ -280,7 +289,18 @@ def register(ctx: Context, kind: str, owner_id: int) -> list[dict[str, Any]]:
     return keep(ctx, kind, owner_id, heal=False)
 
 
-def _pass(ctx: Context, owner: Owner, public_url: str) -> list[Outcome]:
+def after_secret_change(ctx: Context, kind: str, owner_id: int) -> dict[str, Any]:
+    """Give the owner's subscriptions its new secret, for the answer of the change that
+    set it: `subscriptions`, or `subscriptions_error` (the rows say the rest; a
+    platform without a subscriptions API is told by hand, `manual_steps`)."""
+    try:
+        return {"subscriptions": keep(ctx, kind, owner_id, heal=False, resend=True)}
+    except (ServiceError, ConnectorError) as error:
+        message = error.message if isinstance(error, ServiceError) else str(error)
+        return {"subscriptions_error": message}
+
+
+def _pass(ctx: Context, owner: Owner, public_url: str, resend: bool) -> list[Outcome]:
     url = receiver_url(public_url, owner.platform, owner.id)
     connection = connection_of(ctx, owner.platform, owner.base_url, owner.credentials)
     owner = _ensure_secret(ctx, owner)
@@ -314,6 +334,7 @@ def _pass(ctx: Context, owner: Owner, public_url: str) -> list[Outcome]:
                     remote,
                     now,
                     silent,
+                    resend,
                 )
                 for topic in connection.topics
             ]

@@ -12,6 +12,7 @@ leaves every subscription active and every store equal to its ERP.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -21,13 +22,14 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Subscription, SyncRun, WebhookLog
+from api.owners import TTL_SECONDS
+from models import Subscription, SyncRun, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from models.db import transaction
 from sandbox.base import SandboxState
 from sandbox.hooks import Hook, HookBook
 from settings import Settings
-from sync import subscriptions
+from sync import sites, subscriptions
 from sync.context import Context
 from tests.support.live import LiveStack, live_stack
 from tests.support.stack import finished, wait_for
@@ -275,3 +277,29 @@ def test_a_silent_business_central_subscription_is_replaced_and_what_it_missed_p
         # The new subscription speaks.
         stack.erp.set_stock({sku: stack.erp_stock()[sku] + 2})
         wait_for(lambda: stack.differing() == set(), 60, "a notice after the replacement")
+
+
+def test_a_rotated_secret_is_given_to_the_platform_and_deliveries_still_verify(
+    settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
+) -> None:
+    """Before, a rotation left our webhooks signing with the old secret: every delivery
+    refused until the platform gave up on them."""
+    with kept(settings, db, vault, "woocommerce") as k:
+        stack = k.path.stack
+        k.store.set_faults(webhook_url=None)  # only our subscriptions deliver
+        subscriptions.register(k.ctx, "site", stack.site_id)
+        assert k.store.webhooks.wait_idle()  # the creation pings, signed with the old one
+
+        answer = sites.update_site(k.ctx, stack.site_id, {"rotate_webhook_secret": True})
+
+        assert {hook.secret for hook in _live_hooks(k.store)} == {answer["webhook_secret"]}
+        assert {s["last_action"] for s in answer["subscriptions"]} == {"given the new secret"}
+        time.sleep(TTL_SECONDS + 0.5)  # the receiver's cache of owners and secrets
+        sku = next(iter(k.store.stock()))
+        k.store.set_stock({sku: k.store.stock()[sku] + 1})
+        assert k.store.webhooks.wait_idle()
+        with db() as session:
+            rows = session.execute(select(WebhookLog.status, WebhookLog.error)).all()
+        assert rows and WebhookStatus.REJECTED not in {r[0] for r in rows}, [
+            r for r in rows if r[0] == WebhookStatus.REJECTED
+        ]
