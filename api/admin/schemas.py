@@ -329,6 +329,11 @@ _SOURCE = _object(
         "webhooks_active": {"type": "boolean"},
         "site_ids": {"type": "array", "items": ID},
         "webhook_secret": {"type": "string", "description": "Only when just generated."},
+        "feed": {
+            "type": "string",
+            "description": "After a change of address or credentials: the change feed "
+            "starts again, and the full runs started to cover the gap.",
+        },
         **_REGISTERED,
     },
     required=[

@@ -16,7 +16,7 @@ from connectors.types import ChangePage
 from models import EventKind, Site, Source, SyncRun, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from models.db import transaction
-from sync import change_feed
+from sync import change_feed, sources
 from sync.context import Context
 from tests.factories import make_site, make_source
 from tests.support.broker import RecordingBroker
@@ -126,6 +126,31 @@ def test_a_lost_cursor_starts_no_run_of_a_site_awaiting_its_first_sync(
 
     with db() as session:
         assert session.scalars(select(SyncRun)).all() == []
+
+
+def test_a_source_moved_to_another_erp_account_restarts_its_feed_with_full_runs(
+    service: Context, feed: FakeFeed, source: int, db: sessionmaker[Session]
+) -> None:
+    """Before, the old company's entry number was kept: `entryNumber gt N` in the new
+    company showed nothing until it passed N, and its movements were lost."""
+    change_feed.poll(service, source)
+    sources.update_source(service, source, {"name": "renamed"})
+    assert _cursor(db, source) == "10"
+
+    changed = {
+        "credentials": {
+            "tenant_id": "t",
+            "client_id": "c",
+            "client_secret": "s",
+            "company_id": "another",
+        }
+    }
+    answer = sources.update_source(service, source, changed)
+
+    assert _cursor(db, source) is None
+    with db() as session:
+        (run,) = session.scalars(select(SyncRun)).all()
+    assert run.trigger == "feed" and f"full runs: {run.id}" in answer["feed"]
 
 
 def test_a_refused_read_keeps_the_cursor_and_starts_no_run(
