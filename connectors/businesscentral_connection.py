@@ -214,15 +214,21 @@ class BusinessCentralConnection:
         )
 
 
+#: The expiry given to a subscription whose `expirationDateTime` cannot be read: every
+#: BC subscription expires, so one of unknown expiry is due for renewal now.
+EXPIRY_UNKNOWN = datetime.min.replace(tzinfo=UTC)
+
+
 def _remote(row: Mapping[str, Any]) -> RemoteSubscription:
-    """A listed (or just written) subscription; one past its expiry is not active."""
+    """A listed (or just written) subscription; one past its expiry is not active, and
+    one whose expiry is unreadable is active and due for renewal (`EXPIRY_UNKNOWN`)."""
     expires = _instant(row.get("expirationDateTime"))
     return RemoteSubscription(
         remote_id=str(row.get("subscriptionId", "")),
         topic=str(row.get("resource", "")).lstrip("/"),
         url=str(row.get("notificationUrl", "")),
         active=expires is None or expires > datetime.now(UTC),
-        expires_at=expires,
+        expires_at=EXPIRY_UNKNOWN if expires is None else expires,
         version=row.get("@odata.etag"),
     )
 
@@ -234,7 +240,7 @@ def _instant(value: object) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value))
     except ValueError:
-        return None  # unreadable: treated as no expiry known, the keeper renews anyway
+        return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

@@ -14,13 +14,14 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from connectors.businesscentral_connection import BusinessCentralConnection
+from connectors.businesscentral_connection import EXPIRY_UNKNOWN, BusinessCentralConnection
 from connectors.errors import ConnectionProblem, TransientError
 from connectors.registry import build_connection
 from connectors.types import RemoteSubscription, SubscriptionSpec
 from sandbox.accounts import DEFAULTS
 from sandbox.base import SandboxConfig
 from sandbox.businesscentral import create_app
+from sandbox.businesscentral import subscriptions as bc_subscriptions
 from sandbox.businesscentral.state import BusinessCentralState
 from sandbox.server import running
 
@@ -146,6 +147,21 @@ def test_an_outage_is_transient_not_a_problem(bc: Sandbox) -> None:
 
     with pytest.raises(TransientError):
         bc.connection().check()
+
+
+def test_an_unreadable_expiry_is_due_for_renewal_now(
+    bc: Sandbox, receiver: tuple[str, Receiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every BC subscription expires: one whose expiry cannot be read must be renewed,
+    where before it was taken for one that never expires, and lapsed 3 days later."""
+    url, _ = receiver
+    connection = bc.connection()
+    connection.create_subscription(_spec(connection, url))
+    monkeypatch.setattr(bc_subscriptions, "instant", lambda when: "in a while")
+
+    [listed] = connection.list_subscriptions()
+
+    assert listed.active and listed.expires_at == EXPIRY_UNKNOWN
 
 
 def test_create_runs_the_handshake_and_lists_with_expiry_and_etag(
