@@ -110,8 +110,11 @@ def _poll(ctx: Context, source_id: int, due_only: bool) -> int:
         cursor: str | None = source.feed_cursor
         kind = str(source.kind)
         period = POLL_SECONDS.get(kind, DEFAULT_POLL_SECONDS)
+        # Held half a beat short of the period, so the beat that comes one period
+        # later, a few milliseconds late as beats are, finds it gone.
+        spacing = int((period - BEAT_SECONDS / 2) * 1000)
         if due_only and not ctx.redis.set(
-            f"stocksync:feed:read:{source_id}", 1, nx=True, px=int(period * 1000)
+            f"stocksync:feed:read:{source_id}", 1, nx=True, px=spacing
         ):
             return 0
         erp = ctx.source(source)

@@ -198,6 +198,12 @@ def test_beat_reads_a_source_once_per_its_erps_period(
     change_feed.poll_all(service)
     change_feed.poll_all(service)
     assert feed.reads == [None]
+    spacing = service.redis.pttl(f"stocksync:feed:read:{source}")
+    period = change_feed.POLL_SECONDS["businesscentral"]
+    # Gone half a beat before the beat one period later (beats come a few ms late or
+    # early), where a key held the whole period made every other beat miss: one read
+    # every 4 s instead of 2.
+    assert 0 < spacing <= (period - change_feed.BEAT_SECONDS / 2) * 1000
     service.redis.delete(f"stocksync:feed:read:{source}")  # the period has passed
     change_feed.poll_all(service)
     assert feed.reads == [None, "10"]
