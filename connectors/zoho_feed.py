@@ -30,7 +30,10 @@ and an item changed in the same second as the newest one seen, after our read, h
 same time: its SKU is reported again next time, which the caller coalesces. Newest
 first, an item changed while a burst is paged moves to page 1, already read, and the
 rows after it shift down one: a row is seen twice, none skipped, and the changed item
-is newer than the cursor the sweep ends with, so the next poll reports it. A guard
+is newer than the cursor the sweep ends with, so the next poll reports it. An item
+deleted from a page already read shifts the rows up instead, and the one crossing the
+page boundary is missed (left to the nightly run): rare, as it takes a burst of more
+than a page and a deletion within the same sweep. A guard
 stops at the first row older than the window too, so a server that ignored the filter
 would cost one page, not the catalog.
 """

@@ -17,7 +17,10 @@ question handles what a fixed-time trigger gets wrong (docs/architecture.md flow
   may start one earlier). A site is due on a local date only if it existed at that
   date's hour.
 - **Two beats at once.** Both may find the site due; the unique index
-  `uq_sync_runs_full_per_day` on (site, local date) lets only one insert succeed.
+  `uq_sync_runs_full_per_day` on (site, local date) lets only one insert succeed. A
+  nightly preview is held to one by the one-live-run-per-site index while it runs and
+  by `due_sites` (which counts previews) once it has: two beats would need to straddle
+  a whole preview to make two, which writes nothing either way.
 - **A run already going** (an operator's, or one an ERP `collection` notice started):
   one live run per site, so the nightly run waits; the next beat after that run ends
   finds the site still due and starts it.

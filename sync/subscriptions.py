@@ -512,7 +512,7 @@ def manual_steps(ctx: Context, kind: str, owner_id: int) -> list[str]:
 
 
 def keep_all(ctx: Context) -> dict[str, int]:
-    """The beat task's pass over every active site and every source with sites."""
+    """The beat task's pass over every active site and every source."""
     with ctx.sessions() as session:
         sites = list(session.scalars(select(Site.id).where(Site.active.is_(True))))
         sources = list(session.scalars(select(Source.id)))
