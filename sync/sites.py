@@ -34,7 +34,7 @@ from sync.accounts import (
 from sync.context import Context
 from sync.errors import Conflict, Invalid, NotFound
 from sync.stock_policy import POLICY_FIELDS, apply_policy, describe_policy, resync
-from sync.subscriptions import after_secret_change, check_connection, on_add, unregister
+from sync.subscriptions import after_secret_change, check_connection, on_add, removing
 
 #: Plain columns an update may set as given (secrets and the zone are checked apart).
 SITE_FIELDS = (
@@ -256,8 +256,7 @@ def remove_site(ctx: Context, site_id: int) -> dict[str, Any]:
     # hold no row lock): removed after, their rows would be gone with their ids. A run
     # started between here and the lock below refuses the removal; the keeper's next
     # pass then registers the site's webhooks again.
-    unregister(ctx, "site", site_id)
-    with saving(ctx) as session:
+    with removing(ctx, "site", site_id), saving(ctx) as session:
         # FOR UPDATE: a run started meanwhile inserts a row referencing the site, which
         # takes a key-share lock on it; we wait for that insert, then see its run.
         site = session.scalars(select(Site).where(Site.id == site_id).with_for_update()).first()

@@ -29,7 +29,7 @@ from sync.accounts import (
 from sync.change_feed import full_runs
 from sync.context import Context
 from sync.errors import Conflict, Invalid
-from sync.subscriptions import after_secret_change, check_connection, on_add, unregister
+from sync.subscriptions import after_secret_change, check_connection, on_add, removing
 
 SOURCE_FIELDS = ("name", "base_url")
 
@@ -157,13 +157,12 @@ def _refuse_used(session: Session, source: Source) -> None:
 
 def delete_source(ctx: Context, source_id: int) -> dict[str, Any]:
     """Delete a source no site uses; `Conflict` naming the sites while some still do.
-    Our webhooks leave its ERP first (sync/subscriptions.py `unregister`), then its
+    Our webhooks leave its ERP first (sync/subscriptions.py `removing`), then its
     subscription rows go with it (ON DELETE CASCADE); its webhook log stays. Answers
     what it was; its name can be used again at once."""
     with ctx.sessions() as session:
         _refuse_used(session, get_source(session, source_id))
-    unregister(ctx, "source", source_id)
-    with saving(ctx) as session:
+    with removing(ctx, "source", source_id), saving(ctx) as session:
         source = get_source(session, source_id)
         _refuse_used(session, source)
         described = describe_source(session, source)

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -245,20 +246,28 @@ def keep(
     public_url = ctx.settings.public_url
     if public_url is None:
         return describe(ctx, kind, owner_id)
+    with _owner_lock(ctx, kind, owner_id):
+        outcomes = _pass(ctx, _owner(ctx, kind, owner_id), public_url, resend)
+    lapsed = [o for o in outcomes if o.lapsed]
+    if heal and lapsed:
+        reconcile(ctx, kind, owner_id, {o.topic: o.action or "" for o in lapsed})
+    return describe(ctx, kind, owner_id)
+
+
+@contextmanager
+def _owner_lock(ctx: Context, kind: str, owner_id: int) -> Iterator[None]:
+    """Serialise what changes an owner's subscriptions (keeper passes, removal) on
+    every host; `Conflict` if another holds it for longer than a pass may take."""
     lock = ctx.redis.lock(f"stocksync:keeper:{kind}:{owner_id}", timeout=LOCK_SECONDS)
     if not lock.acquire(blocking_timeout=LOCK_SECONDS):
         raise Conflict(f"another keeper pass over {kind} {owner_id} is running")
     try:
-        outcomes = _pass(ctx, _owner(ctx, kind, owner_id), public_url, resend)
+        yield
     finally:
         try:
             lock.release()
         except Exception:  # expired meanwhile: another pass may hold it now
             log.warning("subscriptions.lock_lost", extra={"owner": f"{kind}:{owner_id}"})
-    lapsed = [o for o in outcomes if o.lapsed]
-    if heal and lapsed:
-        reconcile(ctx, kind, owner_id, {o.topic: o.action or "" for o in lapsed})
-    return describe(ctx, kind, owner_id)
 
 
 def on_add(ctx: Context, kind: str, owner_id: int) -> dict[str, Any]:
@@ -471,12 +480,21 @@ def reconcile(ctx: Context, kind: str, owner_id: int, lapsed: Mapping[str, str])
     return note
 
 
-def unregister(ctx: Context, kind: str, owner_id: int) -> None:
-    """Delete an owner's subscriptions from its platform (before the owner is removed).
+@contextmanager
+def removing(ctx: Context, kind: str, owner_id: int) -> Iterator[None]:
+    """Delete an owner's subscriptions from its platform, then hold its keeper lock
+    while the caller deletes the owner: a keeper pass in between would register them
+    again, or record rows for an owner that is gone.
 
     Best effort: a platform that cannot be reached keeps hooks pointing at a URL that
-    now answers 404, which every platform gives up on by itself.
+    then answers 404, which every platform gives up on by itself.
     """
+    with _owner_lock(ctx, kind, owner_id):
+        _unregister(ctx, kind, owner_id)
+        yield
+
+
+def _unregister(ctx: Context, kind: str, owner_id: int) -> None:
     owner = _owner(ctx, kind, owner_id)
     rows = [r for r in _rows(ctx, owner).values() if r.remote_id is not None]
     if not rows:

@@ -24,7 +24,7 @@ from models.db import transaction
 from settings import Settings
 from sync import subscriptions
 from sync.context import Context, build_context
-from sync.errors import Invalid
+from sync.errors import Conflict, Invalid
 from tests.factories import make_site, make_source
 from tests.factories.webhook_log import log_row
 from tests.support.broker import RecordingBroker
@@ -279,7 +279,23 @@ def test_unregister_deletes_what_we_registered(
 ) -> None:
     subscriptions.register(keeper, "site", site)
 
-    subscriptions.unregister(keeper, "site", site)
+    with subscriptions.removing(keeper, "site", site):
+        pass
+
+    assert platform.held == {}
+
+
+def test_no_keeper_pass_registers_an_owner_again_while_it_is_being_removed(
+    keeper: Context, platform: FakeConnection, site: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, a pass between the unregistering and the delete made the webhooks again
+    (orphans on the platform) or recorded rows for a site that was gone."""
+    subscriptions.register(keeper, "site", site)
+
+    with subscriptions.removing(keeper, "site", site):
+        monkeypatch.setattr(subscriptions, "LOCK_SECONDS", 0.5)  # not 5 minutes
+        with pytest.raises(Conflict):
+            subscriptions.keep(keeper, "site", site)
 
     assert platform.held == {}
 
