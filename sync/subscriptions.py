@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -61,6 +62,9 @@ KEEPER_INTERVAL = timedelta(minutes=10)
 RENEW_BEFORE = timedelta(days=2)
 #: How long a keeper pass may hold an owner's lock before another may take it.
 LOCK_SECONDS = 300
+#: How long the beat's pass over every owner goes on (its task may run 240 s): the
+#: owners it did not reach are first in the next pass.
+PASS_SECONDS = 180.0
 
 
 @dataclass(frozen=True)
@@ -529,29 +533,67 @@ def manual_steps(ctx: Context, kind: str, owner_id: int) -> list[str]:
     return connection.manual_steps(spec)
 
 
-def keep_all(ctx: Context) -> dict[str, int]:
-    """The beat task's pass over every active site and every source."""
+def keep_all(
+    ctx: Context,
+    budget_seconds: float = PASS_SECONDS,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> dict[str, int]:
+    """The beat task's pass over every active site and every source, the longest
+    unchecked first, until `budget_seconds` have gone: owners left (`deferred`) go
+    first next time, so a few platforms that hang until their timeouts cannot starve
+    the owners after them pass after pass."""
+    owners = _by_oldest_check(ctx)
+    stop = monotonic() + budget_seconds
+    failed = kept = 0
+    for kind, owner_id in owners:
+        if monotonic() >= stop:
+            break
+        kept += 1
+        try:
+            keep(ctx, kind, owner_id)
+        except (ServiceError, ConnectorError) as error:
+            failed += 1
+            log.warning(
+                "subscriptions.keep_failed",
+                extra={"owner": f"{kind}:{owner_id}", "error": str(error)},
+            )
+        except Exception as error:  # a bug for one owner must not starve the rest
+            failed += 1
+            log.error(
+                "subscriptions.keep_crashed",
+                extra={"owner": f"{kind}:{owner_id}", "error": type(error).__name__},
+            )
+    sites = sum(1 for kind, _ in owners if kind == "site")
+    return {
+        "sites": sites,
+        "sources": len(owners) - sites,
+        "failed": failed,
+        "deferred": len(owners) - kept,
+    }
+
+
+def _by_oldest_check(ctx: Context) -> list[tuple[str, int]]:
+    """Every source and active site, those never checked first, then by their rows'
+    oldest check (sources before sites on a tie: their heals feed every site)."""
     with ctx.sessions() as session:
-        sites = list(session.scalars(select(Site.id).where(Site.active.is_(True))))
-        sources = list(session.scalars(select(Source.id)))
-    failed = 0
-    for kind, ids in (("source", sources), ("site", sites)):
-        for owner_id in ids:
-            try:
-                keep(ctx, kind, owner_id)
-            except (ServiceError, ConnectorError) as error:
-                failed += 1
-                log.warning(
-                    "subscriptions.keep_failed",
-                    extra={"owner": f"{kind}:{owner_id}", "error": str(error)},
-                )
-            except Exception as error:  # a bug for one owner must not starve the rest
-                failed += 1
-                log.error(
-                    "subscriptions.keep_crashed",
-                    extra={"owner": f"{kind}:{owner_id}", "error": type(error).__name__},
-                )
-    return {"sites": len(sites), "sources": len(sources), "failed": failed}
+        sources = session.scalars(select(Source.id).order_by(Source.id)).all()
+        sites = session.scalars(
+            select(Site.id).where(Site.active.is_(True)).order_by(Site.id)
+        ).all()
+        checked: dict[tuple[str, int], datetime] = {}
+        for site_id, source_id, at in session.execute(
+            select(
+                Subscription.site_id,
+                Subscription.source_id,
+                func.min(Subscription.last_checked_at),
+            ).group_by(Subscription.site_id, Subscription.source_id)
+        ):
+            owner = ("site", site_id) if site_id is not None else ("source", source_id)
+            if at is not None and owner[1] is not None:
+                checked[(owner[0], owner[1])] = at
+    owners = [("source", i) for i in sources] + [("site", i) for i in sites]
+    never = datetime.min.replace(tzinfo=UTC)
+    return sorted(owners, key=lambda owner: checked.get(owner, never))
 
 
 def describe(ctx: Context, kind: str, owner_id: int) -> list[dict[str, Any]]:

@@ -384,3 +384,28 @@ def test_one_owner_crashing_does_not_stop_the_pass_over_the_others(
             session.scalars(select(Subscription).where(Subscription.source_id.is_not(None))).all()
             == []
         )
+
+
+def test_a_pass_out_of_time_leaves_the_rest_first_in_line_for_the_next(
+    keeper: Context,
+    platform: FakeConnection,
+    db: sessionmaker[Session],
+    vault: Vault,
+) -> None:
+    """Before, one pass went through every owner in id order inside the task's time
+    limit: platforms hanging to their timeouts cut it short at the same place every
+    time, and the owners after them were never kept."""
+    with transaction(db) as session:
+        source = make_source(session, vault)
+        checked = make_site(session, vault, source, name="checked", webhook_secret_sealed=None)
+        waiting = make_site(session, vault, source, name="waiting", webhook_secret_sealed=None)
+        ids = (source.id, checked.id, waiting.id)
+    subscriptions.keep(keeper, "source", ids[0])
+    subscriptions.keep(keeper, "site", ids[1])
+    ticks = iter(range(100))  # a second per look at the clock
+
+    # Time for one owner: the one never checked goes first.
+    summary = subscriptions.keep_all(keeper, 1.5, lambda: next(ticks))
+
+    assert summary == {"sites": 2, "sources": 1, "failed": 0, "deferred": 2}
+    assert _rows(keeper, ids[2])
