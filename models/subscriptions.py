@@ -67,5 +67,9 @@ class Subscription(Base):
     last_action: Mapped[str | None] = mapped_column(Text)
     last_action_at: Mapped[timestamp]
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: When the keeper found it lapsed, until the reconciliation of what it missed is
+    #: under way: set in the commit that records the mend, so a keeper killed (or
+    #: refused by the broker) before it starts heals at its next pass.
+    heal_due_at: Mapped[timestamp]
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]

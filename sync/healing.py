@@ -17,6 +17,8 @@ meanwhile, as cheaply as the platform allows:
   which no query as cheap gives back, so `heal_sites` starts a full run of the site.
 
 Either way the answer is a note for the subscription rows: which event or runs did it.
+What cannot start now (the broker or the ERP down) raises, and the heal stays due
+(`subscriptions.heal_due_at`) for the keeper's next pass.
 
 `silence` is the keeper's check that an active ERP subscription still speaks: every
 item record the ERP changed should have been notified, so one changed after the last
@@ -38,7 +40,7 @@ from models.db import transaction
 from sync.carriers import REAL_TIME_SITES
 from sync.change_feed import full_runs, moved_event
 from sync.context import Context
-from sync.errors import Conflict, ServiceError
+from sync.errors import Conflict
 from sync.runs import start_run
 
 log = logging.getLogger(__name__)
@@ -73,10 +75,7 @@ def heal_sites(ctx: Context, site_ids: list[int]) -> str:
             started.append(start_run(ctx, site_id, trigger=HEAL_TRIGGER))
         except Conflict:  # a run going (it reads everything anew), or deactivated
             continue
-        except ServiceError as refused:
-            log.warning(
-                "healing.run_refused", extra={"site_id": site_id, "reason": refused.message}
-            )
+        # Anything else (the broker down: `Unavailable`) is raised: the heal stays due.
     return _runs_note(started)
 
 

@@ -16,11 +16,14 @@ makes a site's or source's subscriptions match what stocksync needs:
 A subscription that was disabled, deleted or expired lost deliveries meanwhile: `keep`
 then reconciles its owner (`sync.healing`: a store's site with a full run, an ERP's
 items modified since the last notice pushed to the stores), and the row's
-`last_action` says why and how. An ERP's subscription that the platform lists as
-active but that stopped delivering (items changed with no notice since, `healing.
-silence`) is re-created and healed the same way. It runs when a site or source is added
-(`register`, which also generates the secret the platform will sign with), every
-`KEEPER_INTERVAL` from beat (`keep_all`), and on demand (`stocksync sites subscriptions`).
+`last_action` says why and how. The lapse is recorded as a due heal (`heal_due_at`) in
+the commit that records the mend, so a keeper killed before the heal starts, or one
+whose heal the broker refused, heals at its next pass. An ERP's subscription that the
+platform lists as active but that stopped delivering (items changed with no notice
+since, `healing.silence`) is re-created and healed the same way. It runs when a site
+or source is added (`register`, which also generates the secret the platform will sign
+with), every `KEEPER_INTERVAL` from beat (`keep_all`), and on demand (`stocksync sites
+subscriptions`).
 
 Platform calls are made outside any transaction, under a per-owner Redis lock so two
 keepers never register one topic twice. Killed at any line, the next pass finds what the
@@ -251,10 +254,9 @@ def keep(
     if public_url is None:
         return describe(ctx, kind, owner_id)
     with _owner_lock(ctx, kind, owner_id):
-        outcomes = _pass(ctx, _owner(ctx, kind, owner_id), public_url, resend)
-    lapsed = [o for o in outcomes if o.lapsed]
-    if heal and lapsed:
-        reconcile(ctx, kind, owner_id, {o.topic: o.action or "" for o in lapsed})
+        _pass(ctx, _owner(ctx, kind, owner_id), public_url, resend)
+    if heal:
+        reconcile(ctx, kind, owner_id)
     return describe(ctx, kind, owner_id)
 
 
@@ -313,7 +315,8 @@ def after_secret_change(ctx: Context, kind: str, owner_id: int) -> dict[str, Any
         return {"subscriptions_error": message}
 
 
-def _pass(ctx: Context, owner: Owner, public_url: str, resend: bool) -> list[Outcome]:
+def _pass(ctx: Context, owner: Owner, public_url: str, resend: bool) -> None:
+    """Mend each topic's subscription and record the outcomes (lapses as due heals)."""
     url = receiver_url(public_url, owner.platform, owner.id)
     connection = connection_of(ctx, owner.platform, owner.base_url, owner.credentials)
     owner = _ensure_secret(ctx, owner)
@@ -363,7 +366,6 @@ def _pass(ctx: Context, owner: Owner, public_url: str, resend: bool) -> list[Out
                     "error": outcome.error,
                 },
             )
-    return outcomes
 
 
 def _silence(
@@ -440,46 +442,60 @@ def _record(ctx: Context, owner: Owner, url: str, outcomes: list[Outcome], now: 
                 row.url = url
             if outcome.action:
                 row.last_action, row.last_action_at = outcome.action, now
+            if outcome.lapsed and row.heal_due_at is None:
+                row.heal_due_at = now
             row.last_error = outcome.error
 
 
-def _last_delivery(session: Session, owner: Owner) -> datetime | None:
-    """The latest request logged for the owner: platforms do not all say which of an
-    owner's subscriptions a delivery came from, so this is per owner. The rows the
-    change feed and heals log for a source are ours, not the platform's: left out."""
+def _last_delivery(
+    session: Session, owner: Owner, before: datetime | None = None
+) -> datetime | None:
+    """The latest request logged for the owner (before `before`, if given): platforms
+    do not all say which of an owner's subscriptions a delivery came from, so this is
+    per owner. The rows the change feed and heals log for a source are ours, not the
+    platform's: left out."""
     column = WebhookLog.site_id if owner.kind == "site" else WebhookLog.source_id
-    stamp: datetime | None = session.scalar(
-        select(func.max(WebhookLog.received_at)).where(
-            column == owner.id,
-            WebhookLog.provider == owner.platform,
-            WebhookLog.kind.is_distinct_from(EventKind.ERP_STOCK_MOVED),
-        )
+    query = select(func.max(WebhookLog.received_at)).where(
+        column == owner.id,
+        WebhookLog.provider == owner.platform,
+        WebhookLog.kind.is_distinct_from(EventKind.ERP_STOCK_MOVED),
     )
+    if before is not None:
+        query = query.where(WebhookLog.received_at < before)
+    stamp: datetime | None = session.scalar(query)
     return stamp
 
 
-def reconcile(ctx: Context, kind: str, owner_id: int, lapsed: Mapping[str, str]) -> str:
-    """Catch up on what lapsed subscriptions missed (`lapsed`: topic -> what the keeper
-    did about it) through `sync.healing`: a site's full run, or the items its ERP
-    changed since the source's last notice. The lapsed rows say how; the note."""
+def reconcile(ctx: Context, kind: str, owner_id: int) -> str | None:
+    """Catch up on what the owner's lapsed subscriptions missed (rows with
+    `heal_due_at`) through `sync.healing`: a site's full run, or the items its ERP
+    changed since the last notice before the lapse was found. The rows say how, and
+    are no longer due; the note, or None with nothing due. A heal that cannot start
+    raises and stays due for the next pass."""
+    with ctx.sessions() as session:
+        due = session.scalars(
+            select(Subscription).where(
+                _owner_column(kind) == owner_id, Subscription.heal_due_at.is_not(None)
+            )
+        ).all()
+        if not due:
+            return None
+        found = min(row.heal_due_at for row in due if row.heal_due_at is not None)
+        if kind == "source":
+            since = _last_delivery(session, _owner(ctx, kind, owner_id), before=found)
     if kind == "site":
         note = healing.heal_sites(ctx, [owner_id])
     else:
-        with ctx.sessions() as session:
-            owner = _owner(ctx, kind, owner_id)
-            since = _last_delivery(session, owner)
         note = healing.heal_source(ctx, owner_id, since)
+    read = {row.id: row.heal_due_at for row in due}
     with transaction(ctx.sessions) as session:
-        rows = session.scalars(
-            select(Subscription).where(
-                _owner_column(kind) == owner_id, Subscription.topic.in_(list(lapsed))
-            )
-        )
-        for row in rows:
-            row.last_action = f"{row.last_action}; {note}"
+        for row in session.scalars(select(Subscription).where(Subscription.id.in_(list(read)))):
+            if row.heal_due_at == read[row.id]:  # else healed and found lapsed again
+                row.last_action = f"{row.last_action}; {note}"
+                row.heal_due_at = None
     log.warning(
         "subscriptions.healed",
-        extra={"owner": f"{kind}:{owner_id}", "lapsed": dict(lapsed), "note": note},
+        extra={"owner": f"{kind}:{owner_id}", "lapsed": [r.topic for r in due], "note": note},
     )
     return note
 

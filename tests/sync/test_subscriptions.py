@@ -22,9 +22,9 @@ from models import EventKind, Site, Subscription, SyncRun
 from models.crypto import Vault
 from models.db import transaction
 from settings import Settings
-from sync import subscriptions
+from sync import healing, subscriptions
 from sync.context import Context, build_context
-from sync.errors import Conflict, Invalid
+from sync.errors import Conflict, Invalid, Unavailable
 from tests.factories import make_site, make_source
 from tests.factories.webhook_log import log_row
 from tests.support.broker import RecordingBroker
@@ -409,3 +409,33 @@ def test_a_pass_out_of_time_leaves_the_rest_first_in_line_for_the_next(
 
     assert summary == {"sites": 2, "sources": 1, "failed": 0, "deferred": 2}
     assert _rows(keeper, ids[2])
+
+
+def test_a_heal_the_broker_refused_is_still_due_at_the_next_pass(
+    keeper: Context,
+    platform: FakeConnection,
+    site: int,
+    broker: RecordingBroker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before, the mend was recorded and the heal started after: a keeper killed or
+    refused in between forgot the lapse, and what it missed waited for 02:00."""
+    subscriptions.register(keeper, "site", site)
+    hook = platform.by_topic("order.created")
+    platform.held[hook.remote_id] = replace(hook, active=False)
+
+    def down(*args: object, **kwargs: object) -> int:
+        raise Unavailable("the broker cannot be reached")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(healing, "start_run", down)
+        with pytest.raises(Unavailable):
+            subscriptions.keep(keeper, "site", site)
+    assert _rows(keeper, site)["order.created"].heal_due_at is not None
+    assert _heal_runs(keeper, site) == []
+
+    subscriptions.keep(keeper, "site", site)  # nothing lapsed now; the heal still due
+
+    (run,) = _heal_runs(keeper, site)
+    row = _rows(keeper, site)["order.created"]
+    assert row.heal_due_at is None and f"reconciled by run {run.id}" in (row.last_action or "")
