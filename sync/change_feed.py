@@ -10,7 +10,7 @@ allows (a Redis key per source, shared by every host, spaces the reads).
 
 A poll that finds SKUs logs one `erp.stock.moved` event for the source, carrying them,
 and moves the source's cursor in the same transaction, so the event takes the durable
-real-time path (relay, dedupe window, a worker, `push`) and a poll killed at any line
+real-time path (relay, a worker, `push`) and a poll killed at any line
 neither loses a movement nor logs it twice: the cursor and the event commit together.
 The worker reads the SKUs' stock again before any write, so a SKU the feed names twice,
 or one whose webhook also came, costs a read and no wrong number.
@@ -52,7 +52,8 @@ BEAT_SECONDS = 2.0
 #: One feed read per source per period, by ERP (one call a read when little moved):
 #: Business Central allows 6,000 requests per 5 minutes, so every 2 s costs 2.5 % of
 #: it; Zoho about 100 a minute and a daily cap by plan (docs/platforms.md section 6),
-#: so once a minute, 1,440 calls a day. The event's dedupe window comes on top.
+#: so once a minute, 1,440 calls a day. The relay sends their events at once
+#: (no dedupe window: `workers.relay.UNWINDOWED`).
 POLL_SECONDS: dict[str, float] = {"businesscentral": 2.0, "zoho": 60.0}
 #: For an ERP not in the table.
 DEFAULT_POLL_SECONDS = 60.0

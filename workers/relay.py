@@ -25,6 +25,7 @@ import redis
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from models import EventKind
 from workers.events import EVENTS_QUEUE, event_message
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,15 @@ _CLAIM = text(
         WHERE status = 'received' AND dedupe_key IS NOT NULL
         ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
     )
-    RETURNING id, dedupe_key
+    RETURNING id, dedupe_key, kind
     """
 )
+
+#: Event kinds sent to a worker at once, with no window to wait out: each row of these
+#: is already one batch of SKUs (a change-feed poll, a heal) with a key of its own, so
+#: nothing could coalesce into it, and the window would only add its 5 s to the
+#: latency of stock that moved without a webhook.
+UNWINDOWED = frozenset({EventKind.ERP_STOCK_MOVED.value})
 
 #: The claimed rows whose window was already open: their event is coalesced into the
 #: message of the window's first row.
@@ -97,12 +104,13 @@ class Relay:
             if not rows:
                 return 0
             args: list[Any] = [int(self.window_seconds * 1000)]
-            for row_id, key in rows:
-                args += [key, str(row_id), event_message(row_id, self.window_seconds)]
+            for row_id, key, kind in rows:
+                countdown = 0.0 if kind in UNWINDOWED else self.window_seconds
+                args += [key, str(row_id), event_message(row_id, countdown)]
             opened = self._script(keys=[EVENTS_QUEUE], args=args)
             queued: list[int] = []
             coalesced: list[int] = []
-            for (row_id, _key), first in zip(rows, opened, strict=True):
+            for (row_id, _key, _kind), first in zip(rows, opened, strict=True):
                 (queued if first else coalesced).append(row_id)
             if coalesced:
                 conn.execute(_COALESCE, {"ids": coalesced})

@@ -3,6 +3,7 @@ killed between its Redis call and its commit neither loses nor doubles a message
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import redis
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import WebhookLog, WebhookStatus
+from models import EventKind, WebhookLog, WebhookStatus
 from workers.events import EVENTS_QUEUE
 from workers.relay import Relay
 
@@ -61,3 +62,21 @@ def test_killed_after_the_redis_call_the_rows_go_out_once_on_the_next_attempt(
     assert relay.relay_once() == 3
     assert [status for status, _, _ in _states(db)] == ["queued", "duplicate", "queued"]
     assert redis_client.llen(EVENTS_QUEUE) == 2  # not pushed again
+
+
+def test_stock_moved_events_go_to_a_worker_at_once_others_after_the_window(
+    engine: Engine, db: sessionmaker[Session], redis_client: redis.Redis
+) -> None:
+    """A change-feed poll's row is one batch with a key of its own: before, it waited
+    the 5 s window all the same, and a posted Business Central shipment reached the
+    store in 7.1 s against the 6 s real-time target."""
+    with db.begin() as session:
+        for kind, key in ((EventKind.ERP_STOCK_MOVED, "w:feed"), (EventKind.STORE_STOCK, "w:x")):
+            session.add(
+                WebhookLog(provider="x", status=WebhookStatus.RECEIVED, dedupe_key=key, kind=kind)
+            )
+
+    Relay(engine, redis_client, 5.0).relay_once()
+
+    messages = [json.loads(m) for m in reversed(redis_client.lrange(EVENTS_QUEUE, 0, -1))]
+    assert [m["headers"]["eta"] is None for m in messages] == [True, False]
