@@ -1,7 +1,8 @@
 """The status dashboard at `/`: server-rendered HTML, one small script, no build step.
 
 Log in with the admin token; the page then polls `GET /api/overview` and calls the
-admin API with the session cookie and its CSRF header (api/admin/auth.py). Pages are
+admin API with the session cookie and its CSRF header (api/admin/auth.py), also to add
+sources and sites (`POST /api/sources`, `POST /api/sites`). Pages are
 served with a strict Content-Security-Policy (no inline script or style), and every
 value from the database is put into the page as text, never as HTML.
 """
@@ -10,16 +11,19 @@ from __future__ import annotations
 
 import hmac
 import logging
+from dataclasses import dataclass
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from api.admin import auth
 from api.admin.errors import TooManyAttempts
 from api.resources import context, resources
-from models import Platform, WebhookStatus
+from models import Platform, SourceKind, WebhookStatus
+from sync.accounts import BASE_URL_EXAMPLES, WEBHOOK_SECRETS, credential_keys
 from sync.errors import OUTAGES
 from sync.reservation_report import oversold_everywhere
 from sync.sites import list_sites
+from sync.sources import list_sources
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,56 @@ for _kind in OUTAGES:
     dashboard.register_error_handler(_kind, _outage)
 
 
+@dataclass(frozen=True, slots=True)
+class CredentialField:
+    """One input of the add forms' credentials: a key of connectors/credentials.py."""
+
+    name: str
+    required: bool
+    help: str
+
+
+_OPTIONAL = " (optional)"
+
+
+def credential_fields(platform: str) -> list[CredentialField]:
+    """`platform`'s credential keys, read back from `sync.accounts.credential_keys`.
+
+    The layer table (docs/architecture.md) keeps `api/` from importing `connectors/`,
+    and `sync/` offers the keys only as the help lines `sources add --help` prints
+    (`  name (optional): help`), so this reads those lines rather than keep a second
+    list; tests/api/test_dashboard.py holds the result equal to CREDENTIAL_KEYS.
+    """
+    fields = []
+    for line in credential_keys(platform).splitlines():
+        label, _, help_text = line.strip().partition(": ")
+        name = label.removesuffix(_OPTIONAL)
+        fields.append(CredentialField(name, name == label, help_text))
+    return fields
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformChoice:
+    """What the add forms show of a platform: its keys, an address, which secret."""
+
+    name: str
+    keys: list[CredentialField]
+    example: str
+    secret_help: str
+
+
+def _choices(platforms: list[str]) -> list[PlatformChoice]:
+    return [
+        PlatformChoice(
+            platform,
+            credential_fields(platform),
+            BASE_URL_EXAMPLES[platform],
+            WEBHOOK_SECRETS[platform],
+        )
+        for platform in platforms
+    ]
+
+
 @dashboard.get("/")
 def index() -> Response | tuple[str, int] | str:
     if not auth.logged_in():
@@ -75,6 +129,9 @@ def index() -> Response | tuple[str, int] | str:
         csrf_token=auth.csrf_token(),
         statuses=[s.value for s in WebhookStatus],
         providers=[p.value for p in Platform] + ["standard", "zoho", "businesscentral"],
+        sources=list_sources(context()),
+        site_platforms=_choices([p.value for p in Platform]),
+        source_kinds=_choices([k.value for k in SourceKind]),
     )
 
 

@@ -258,6 +258,151 @@ document.getElementById("sites").addEventListener("submit", (event) => {
   else if (event.target.classList.contains("sku-form")) applySkuRule(card, event.target);
 });
 
+// --- adding sources and sites ----------------------------------------------------------
+// The credential inputs are the server's (one per key of the chosen platform, from
+// connectors/credentials.py): this only shows the chosen platform's and reads them.
+// Their values go into the one POST and are cleared as soon as it is built.
+
+// How a named field's text becomes its value in the API body (api/admin/schemas.py).
+const FIELD_VALUES = {
+  source: Number,
+  full_sync_hour: Number,
+  initial_sync: (value) => value === "true",
+  webhook_secret: secretValue,
+};
+
+// A webhook secret as `stocksync sites add --webhook-secret` takes it: a string, or a
+// JSON object for the platforms with two (BigCommerce, Zoho).
+function secretValue(text) {
+  if (!text.startsWith("{")) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error("webhook secret: starts with { but is not a JSON object");
+  }
+}
+
+function showPlatform(form) {
+  const choice = form.querySelector(".platform-choice").selectedOptions[0];
+  for (const fieldset of form.querySelectorAll("fieldset.credentials")) {
+    fieldset.hidden = fieldset.dataset.platform !== choice.value;
+    fieldset.disabled = fieldset.hidden; // a hidden platform's required keys must not block
+  }
+  form.elements.namedItem("base_url").placeholder = choice.dataset.example;
+  form.querySelector(".secret-help").textContent = choice.dataset.secretHelp;
+}
+
+function ownerBody(form) {
+  const body = { credentials: {} };
+  for (const [name, value] of new FormData(form)) {
+    if (value === "") continue;
+    body[name] = name in FIELD_VALUES ? FIELD_VALUES[name](value) : value;
+  }
+  for (const input of form.querySelectorAll("fieldset.credentials:enabled [data-credential]")) {
+    if (input.value !== "") body.credentials[input.dataset.credential] = input.value;
+  }
+  return body;
+}
+
+function clearSecrets(form) {
+  for (const input of form.querySelectorAll('input[type="password"]')) input.value = "";
+}
+
+function line(parent, tag, text, className) {
+  const element = document.createElement(tag);
+  element.textContent = text;
+  if (className) element.className = className;
+  parent.appendChild(element);
+  return element;
+}
+
+// What adding registered, shown this once: its webhooks, the steps to take by hand
+// (they may carry a secret we generated: it is in this answer only), its first sync.
+function renderAdded(box, added) {
+  box.replaceChildren();
+  box.classList.remove("error");
+  line(box, "p", `${added.name} added (#${added.id}).`, "added");
+  if (added.subscriptions.length) {
+    const list = line(box, "ul", "", "added-subscriptions");
+    for (const sub of added.subscriptions) {
+      line(list, "li", `webhook ${sub.topic}: ${sub.state}${sub.last_error ? ` (${sub.last_error})` : ""}`);
+    }
+  }
+  if (added.subscriptions_error) line(box, "p", `webhooks: ${added.subscriptions_error}`, "error");
+  if (added.subscriptions_note) line(box, "p", added.subscriptions_note);
+  if (added.manual_steps) {
+    line(box, "p", "Set up by hand (shown this once: copy it now):");
+    const steps = line(box, "ol", "", "manual-steps");
+    for (const step of added.manual_steps) line(steps, "li", step);
+  }
+  if (added.first_full_sync) line(box, "p", `first full sync: ${added.first_full_sync}`);
+}
+
+// A new site's card, and the new choices of source and site, come from the server's own
+// template: fetch the page again and take them from it rather than build them here.
+async function refreshLists() {
+  const response = await fetch("/", { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  addNewCards(fresh);
+  for (const selector of ['#add-site select[name="source"]', '#log-filters select[name="site_id"]']) {
+    const select = document.querySelector(selector);
+    const chosen = select.value;
+    select.replaceChildren(...fresh.querySelector(selector).children);
+    // Keep the choice made; with none (no source yet), the browser's first option.
+    if ([...select.options].some((option) => option.value === chosen)) select.value = chosen;
+  }
+}
+
+// The cards already shown stay as they are (an open policy form, a fetched preview).
+function addNewCards(fresh) {
+  const sites = document.getElementById("sites");
+  const cards = [...fresh.querySelectorAll("#sites > .site")]
+    .filter((card) => !document.getElementById(card.id));
+  if (cards.length && !sites.querySelector(".site")) sites.replaceChildren(); // "No sites yet"
+  sites.append(...cards);
+}
+
+// The body to post; the secrets leave the inputs as it is built, whatever happens next.
+function takeBody(form) {
+  try {
+    return ownerBody(form);
+  } finally {
+    clearSecrets(form);
+  }
+}
+
+async function addOwner(form) {
+  const box = form.querySelector(".form-answer");
+  const button = form.querySelector('button[type="submit"]');
+  button.disabled = true;
+  try {
+    const added = await api("POST", form.dataset.path, takeBody(form));
+    form.reset();
+    showPlatform(form);
+    renderAdded(box, added);
+  } catch (error) {
+    box.textContent = error.message; // the API's one line: nothing was saved
+    box.classList.add("error");
+    return;
+  } finally {
+    button.disabled = false;
+  }
+  try {
+    await refreshLists();
+  } catch (error) {
+    say(`could not refresh the sites: ${error.message}`, true);
+  }
+}
+
+for (const form of document.querySelectorAll(".add-form")) {
+  form.querySelector(".platform-choice").addEventListener("change", () => showPlatform(form));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    addOwner(form);
+  });
+}
+
 // --- webhook log ---------------------------------------------------------------------
 
 const logRows = document.getElementById("log-rows");

@@ -1,9 +1,11 @@
-"""The dashboard's pages: login, the session cookie, escaping, headers, logout."""
+"""The dashboard's pages: login, the session cookie, escaping, headers, logout, the add
+forms."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 
 import pytest
 import redis
@@ -13,8 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from connectors.credentials import CREDENTIAL_KEYS
 from connectors.types import OrderLine, OrderSnapshot, OrderState
-from models import Item, Site
+from models import Item, Site, Source
 from models.crypto import Vault
 from settings import Settings
 from sync.reservations import apply_order
@@ -164,3 +167,44 @@ def test_oversold_skus_are_listed_with_their_orders(
     assert f"<td>LAST</td><td>1</td> <td>{site.id}</td>" in html
     # Order numbers come from the stores: escaped like every other text.
     assert "&lt;i&gt;1&lt;/i&gt; (site" in html and "2 (site" in html
+
+
+class _CredentialInputs(HTMLParser):
+    """The inputs of each `fieldset.credentials`, by the platform the fieldset is for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.platform: str | None = None
+        self.inputs: dict[str, list[dict[str, str | None]]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "fieldset" and found.get("class") == "credentials":
+            self.platform = found["data-platform"]
+            self.inputs[str(self.platform)] = []
+        elif tag == "input" and self.platform is not None:
+            self.inputs[self.platform].append(found)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "fieldset":
+            self.platform = None
+
+
+def test_the_add_forms_ask_each_credential_key_of_each_platform_as_a_password(
+    client: FlaskClient, db: sessionmaker[Session]
+) -> None:
+    client.post("/login", data={"token": TOKEN})
+    html = client.get("/").get_data(as_text=True)
+    parser = _CredentialInputs()
+    parser.feed(html)
+
+    assert set(parser.inputs) == set(CREDENTIAL_KEYS)
+    for platform, keys in CREDENTIAL_KEYS.items():
+        inputs = parser.inputs[platform]
+        asked = {i["data-credential"]: "required" in i for i in inputs}
+        assert asked == {key.name: key.required for key in keys}, platform
+        assert all(i["type"] == "password" and i["autocomplete"] == "off" for i in inputs)
+        assert not any("name" in i or "value" in i for i in inputs)  # never in a form post
+    with db() as session:
+        source = session.scalars(select(Source)).one()
+    assert f'<option value="{source.id}">{source.name}</option>' in html
