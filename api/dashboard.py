@@ -19,7 +19,8 @@ from api.admin import auth
 from api.admin.errors import TooManyAttempts
 from api.resources import context, resources
 from models import Platform, SourceKind, WebhookStatus
-from sync.accounts import BASE_URL_EXAMPLES, WEBHOOK_SECRETS, credential_keys
+from sync.accounts import BASE_URL_EXAMPLES, WEBHOOK_SECRETS
+from sync.accounts import credential_fields as accounts_credential_fields
 from sync.errors import OUTAGES
 from sync.reservation_report import oversold_everywhere
 from sync.sites import list_sites
@@ -77,23 +78,9 @@ class CredentialField:
     help: str
 
 
-_OPTIONAL = " (optional)"
-
-
 def credential_fields(platform: str) -> list[CredentialField]:
-    """`platform`'s credential keys, read back from `sync.accounts.credential_keys`.
-
-    The layer table (docs/architecture.md) keeps `api/` from importing `connectors/`,
-    and `sync/` offers the keys only as the help lines `sources add --help` prints
-    (`  name (optional): help`), so this reads those lines rather than keep a second
-    list; tests/api/test_dashboard.py holds the result equal to CREDENTIAL_KEYS.
-    """
-    fields = []
-    for line in credential_keys(platform).splitlines():
-        label, _, help_text = line.strip().partition(": ")
-        name = label.removesuffix(_OPTIONAL)
-        fields.append(CredentialField(name, name == label, help_text))
-    return fields
+    """`platform`'s credential keys (`sync.accounts.credential_fields`)."""
+    return [CredentialField(*key) for key in accounts_credential_fields(platform)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connectors.credentials import credential_problems, describe
+from connectors.credentials import CREDENTIAL_KEYS, credential_problems, describe
 from models import Site, Source
 from models.crypto import Vault
 from models.db import transaction
@@ -147,6 +147,12 @@ def credential_keys(platform: str) -> str:
     """`platform`'s credential keys as help lines (connectors/credentials.py), for doors
     that may not import connectors/ (the CLI)."""
     return describe(platform)
+
+
+def credential_fields(platform: str) -> list[tuple[str, bool, str]]:
+    """`platform`'s credential keys as (name, required, help) (connectors/credentials.py),
+    for doors that may not import connectors/ (the dashboard's add forms)."""
+    return [(key.name, key.required, key.help) for key in CREDENTIAL_KEYS[platform]]
 
 
 def check_credentials(platform: str, credentials: object) -> Mapping[str, Any]:

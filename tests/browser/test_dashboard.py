@@ -8,8 +8,6 @@ screenshot in tests/artifacts/ is for people.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -28,30 +26,12 @@ from settings import Settings
 from tests.factories import make_site, make_source
 from tests.factories.webhook_log import log_row
 from tests.support.admin_api import TOKEN
+from tests.support.chromium import ARGS, CHROMIUM, log_in, playwright_api
 from tests.support.stack import FAST, Stack, installed_context, sandbox_stack, wait_for, workers
 from workers.app import make_celery
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 ITEMS = 20_000
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium: apt-get install -y chromium")
-    pytest.skip(
-        "no Chromium at /usr/bin/chromium (apt-get install -y chromium)", allow_module_level=True
-    )
 
 
 @pytest.fixture
@@ -92,9 +72,7 @@ def test_operate_a_run_from_the_dashboard(
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{base}/login")
-            page.fill("#token", TOKEN)
-            page.click("button[type=submit]")
+            log_in(page, base)
             card = page.locator(f"#site-{stack.site_id}")
             bar = card.locator(".progress")
 
@@ -164,9 +142,7 @@ def test_set_the_stock_policy_and_a_sku_rule_from_the_dashboard(
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
         try:
-            page.goto(f"{base}/login")
-            page.fill("#token", TOKEN)
-            page.click("button[type=submit]")
+            log_in(page, base)
             card = page.locator(f"#site-{site_id}")
             flash = page.locator("#flash")
             card.locator(".policy-edit summary").click()
