@@ -16,6 +16,7 @@ from cli.inputs import json_object, keys_help, secret
 from cli.services import echo_json, services
 from cli.site_stock import policy, sku_rule
 from cli.sources import JSON, sources
+from cli.tables import print_table
 from models import Platform
 from sync import sites as site_service
 from sync.accounts import WEBHOOK_SECRETS
@@ -107,11 +108,23 @@ def list_sites(obj: Context, as_json: bool) -> None:
     if as_json:
         echo_json(rows)
         return
-    for row in rows:
-        hooks = "webhooks on" if row["webhooks_active"] else "webhooks OFF"
-        click.echo(
-            f"{row['id']:>4}  {row['name']:<20} {row['platform']:<12} {row['timezone']:<20} {hooks}"
-        )
+    print_table(
+        ("id", "name", "platform", "source", "nightly sync", "webhooks", "first sync"),
+        (
+            (
+                row["id"],
+                row["name"],
+                row["platform"],
+                row["source_id"],
+                f"{row['full_sync_hour']:02d}:00 {row['timezone']}",
+                "on" if row["webhooks_active"] else "OFF",
+                "preview until run" if row["awaiting_first_sync"] else "done or nightly",
+            )
+            for row in rows
+        ),
+        numeric=("id", "source"),
+        empty="no sites yet: stocksync sites add --help",
+    )
 
 
 @sites.command("show")

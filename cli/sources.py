@@ -12,6 +12,7 @@ from cli.connections import NO_CHECK, echo_registration, subscriptions_command, 
 from cli.context import Context
 from cli.inputs import json_object, keys_help, secret
 from cli.services import echo_json, services
+from cli.tables import print_table
 from models import SourceKind
 from sync import sources as source_service
 from sync.accounts import WEBHOOK_SECRETS
@@ -81,9 +82,21 @@ def list_sources(obj: Context, as_json: bool) -> None:
     if as_json:
         echo_json(rows)
         return
-    for row in rows:
-        hooks = "webhooks on" if row["webhooks_active"] else "webhooks OFF"
-        click.echo(f"{row['id']:>4}  {row['name']:<20} {row['kind']:<16} {hooks}")
+    print_table(
+        ("id", "name", "kind", "sites", "webhooks"),
+        (
+            (
+                row["id"],
+                row["name"],
+                row["kind"],
+                ", ".join(map(str, row["site_ids"])) or "-",
+                "on" if row["webhooks_active"] else "OFF",
+            )
+            for row in rows
+        ),
+        numeric=("id",),
+        empty="no sources yet: stocksync sources add --help",
+    )
 
 
 @sources.command("show")

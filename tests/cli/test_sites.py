@@ -239,3 +239,21 @@ def test_bad_policy_input_is_a_clear_error(
     _shop(run)
     out = run("sites", *args, code=code)
     assert message in out and "Traceback" not in out
+
+
+def test_the_lists_are_tables_whose_columns_hold_with_long_names(run) -> None:  # type: ignore[no-untyped-def]
+    """Before, `sites list` padded names to 20 characters: a longer one pushed the rest
+    of its row out of line, and the columns had no headers."""
+    long = "the-agency-client-with-a-very-long-store-name"
+    run("sources", "add", "--no-check", "erp", *BC_ARGS)
+    for name in ("shop", long):
+        run("sites", "add", "--no-check", name, *WOO_ARGS, "--source", "erp")
+
+    listed = run("sites", "list").splitlines()
+    header = next(line for line in listed if line.lstrip().startswith("id"))
+    rows = [line for line in listed if "woocommerce" in line]
+    assert len(rows) == 2
+    assert {row.index("woocommerce") for row in rows} == {header.index("platform")}
+    sources = run("sources", "list").splitlines()
+    (erp,) = [line for line in sources if "businesscentral" in line]
+    assert erp.split()[-3:] == ["1,", "2", "on"]  # its sites, then its webhooks
