@@ -1,17 +1,19 @@
 """A site's or source's connection from the command line: `test` calls its platform
 with its credentials, `subscriptions` shows the webhooks we keep there (`--keep` mends
 them now). The same service as `POST /api/sites/<id>/test` and
-`/api/sites/<id>/subscriptions` (sync/subscriptions.py); the groups in cli/sites.py and
-cli/sources.py add these commands under their own names."""
+`/api/sites/<id>/subscriptions` (sync/subscriptions.py); `set-secret` sets the secret
+it signs with. The groups in cli/sites.py and cli/sources.py add these commands under
+their own names."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
 
 from cli.context import Context
+from cli.inputs import secret
 from cli.services import echo_json, services
 from sync import subscriptions
 from sync.context import Context as ServiceContext
@@ -43,6 +45,35 @@ def echo_registration(answer: dict[str, Any]) -> None:
         click.echo("This platform has no API for webhooks. Set it up by hand (shown once):")
         for number, step in enumerate(steps, 1):
             click.echo(f"  {number}. {step}")
+
+
+#: A site's or source's update in the service layer (`update_site`, `update_source`).
+Update = Callable[[ServiceContext, int, Mapping[str, Any]], dict[str, Any]]
+
+
+def secret_command(kind: str, resolve: Resolve, update: Update) -> click.Command:
+    @click.command("set-secret")
+    @click.argument("ref")
+    @click.option(
+        "--secret", "given", default=None, help="String, JSON or @file.json; omit to generate."
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    @click.pass_obj
+    def set_secret(obj: Context, ref: str, given: str | None, as_json: bool) -> None:
+        """Set or rotate the webhook secret its platform signs with (`show` says which
+        one it is); the webhooks stocksync registered there are given it at once."""
+        value = secret("--secret", given)
+        change = {"rotate_webhook_secret": True} if value is None else {"webhook_secret": value}
+        with services(obj) as ctx:
+            shown = update(ctx, resolve(ctx, ref), change)
+        if as_json:
+            echo_json(shown)
+            return
+        generated = shown.get("webhook_secret")
+        click.echo(f"new secret (shown once): {generated}" if generated else "secret set")
+        echo_registration(shown)
+
+    return set_secret
 
 
 def test_command(kind: str, resolve: Resolve) -> click.Command:

@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from cli.connections import NO_CHECK, echo_registration, subscriptions_command, test_command
+from cli.connections import (
+    NO_CHECK,
+    echo_registration,
+    secret_command,
+    subscriptions_command,
+    test_command,
+)
 from cli.context import Context
 from cli.inputs import json_object, keys_help, secret
 from cli.services import echo_json, services
@@ -36,6 +42,7 @@ sites.add_command(policy)
 sites.add_command(sku_rule)
 sites.add_command(test_command("site", site_service.site_id))
 sites.add_command(subscriptions_command("site", site_service.site_id))
+sites.add_command(secret_command("site", site_service.site_id, site_service.update_site))
 
 
 @sites.command(
@@ -244,26 +251,6 @@ def toggle(obj: Context, site: str, webhooks: str, as_json: bool) -> None:
         echo_json(state)
         return
     click.echo(f"site {state['site_id']} webhooks {webhooks}")
-
-
-@sites.command("set-secret")
-@click.argument("site")
-@click.option(
-    "--secret", "given", default=None, help="String, JSON or @file.json; omit to generate."
-)
-@JSON
-@click.pass_obj
-def site_secret(obj: Context, site: str, given: str | None, as_json: bool) -> None:
-    """Set or rotate a store's webhook secret (`sites show` says which one it is)."""
-    value = secret("--secret", given)
-    change = {"rotate_webhook_secret": True} if value is None else {"webhook_secret": value}
-    with services(obj) as ctx:
-        shown = site_service.update_site(ctx, site_service.site_id(ctx, site), change)
-    if as_json:
-        echo_json(shown)
-        return
-    generated = shown.get("webhook_secret")
-    click.echo(f"new secret (shown once): {generated}" if generated else "secret set")
 
 
 @sites.command("api-key")

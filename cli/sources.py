@@ -8,7 +8,13 @@ from typing import Any
 
 import click
 
-from cli.connections import NO_CHECK, echo_registration, subscriptions_command, test_command
+from cli.connections import (
+    NO_CHECK,
+    echo_registration,
+    secret_command,
+    subscriptions_command,
+    test_command,
+)
 from cli.context import Context
 from cli.inputs import json_object, keys_help, secret
 from cli.services import echo_json, services
@@ -28,6 +34,9 @@ def sources() -> None:
 
 sources.add_command(test_command("source", source_service.source_id))
 sources.add_command(subscriptions_command("source", source_service.source_id))
+sources.add_command(
+    secret_command("source", source_service.source_id, source_service.update_source)
+)
 
 
 @sources.command(
@@ -176,26 +185,6 @@ def remove_source(obj: Context, source: str, yes: bool, as_json: bool) -> None:
         "registered were deleted from the ERP; delete any made by hand "
         f"(they point at /webhooks/{removed['kind']}/{removed['id']})"
     )
-
-
-@sources.command("set-secret")
-@click.argument("source")
-@click.option(
-    "--secret", "given", default=None, help="String, JSON or @file.json; omit to generate."
-)
-@JSON
-@click.pass_obj
-def source_secret(obj: Context, source: str, given: str | None, as_json: bool) -> None:
-    """Set or rotate an ERP's webhook secret (`sources show` says which one it is)."""
-    value = secret("--secret", given)
-    change = {"rotate_webhook_secret": True} if value is None else {"webhook_secret": value}
-    with services(obj) as ctx:
-        shown = source_service.update_source(ctx, source_service.source_id(ctx, source), change)
-    if as_json:
-        echo_json(shown)
-        return
-    generated = shown.get("webhook_secret")
-    click.echo(f"new secret (shown once): {generated}" if generated else "secret set")
 
 
 @sources.command("toggle")
