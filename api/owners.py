@@ -2,7 +2,8 @@
 
 Looking the site up and decrypting its secret on every request cost about a seventh of
 the receiver's time (bench/ingest.py profile). A change made through the CLI or admin
-API (a paused site, a rotated secret) is seen within `TTL_SECONDS`; an unknown id is
+API (a paused site) is seen within `TTL_SECONDS`, a rotated secret at the first delivery
+it signs (`reload`); an unknown id is
 cached too, so a flood at a wrong URL costs no database reads. The cache holds the
 `MAX_ENTRIES` most recently loaded owners: 40,000 requests to distinct unknown ids once
 grew the web workers' memory for good (issue 19 item 16).
@@ -21,6 +22,8 @@ from models import Site, Source
 from models.crypto import Vault, VaultError
 
 TTL_SECONDS = 5.0
+#: A failed signature reads the owner again once its entry is this old (`reload`).
+RELOAD_AFTER_SECONDS = 1.0
 #: Far more sites and sources than one hub serves; past it the least recently loaded
 #: entry goes (it costs one read when next asked for).
 MAX_ENTRIES = 10_000
@@ -81,6 +84,26 @@ class OwnerCache:
             lock.release()
             # A request still waiting on this lock finds the entry loaded; one arriving
             # now makes a new lock. At worst two loads of one key, never a lock per id.
+            self._loading.pop(key, None)
+
+    def reload(self, kind: str, owner_id: int) -> Found | None:
+        """The owner read again, if its entry is older than `RELOAD_AFTER_SECONDS`; else
+        None. For a signature that fails against the cached secret: a secret rotated
+        seconds ago (and given to the platform at once) is not refused for the rest of
+        the TTL, while a flood of forged requests costs one read a second at most."""
+        key = (kind, owner_id)
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[0] < RELOAD_AFTER_SECONDS:
+            return None
+        lock = self._loading.setdefault(key, threading.Lock())
+        if not lock.acquire(blocking=False):
+            return None  # another request is reloading it
+        try:
+            found = self._load(kind, owner_id)
+            self._store(key, found)
+            return found
+        finally:
+            lock.release()
             self._loading.pop(key, None)
 
     def _store(self, key: tuple[str, int], found: Found | None) -> None:

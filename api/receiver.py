@@ -106,6 +106,26 @@ def _refuse_unknown_owner(
     return _answer(provider.refusal_status or 404, "rejected")
 
 
+def _verify(
+    res: Resources,
+    provider: Provider,
+    owner: Owner,
+    secret: Any,
+    raw_body: bytes,
+    headers: RequestHeaders,
+    query: dict[str, str],
+) -> None:
+    """`provider.verify`, and once more against a fresh read of the secret when the
+    cached one fails: it may have been rotated since it was cached (`OwnerCache.reload`)."""
+    try:
+        provider.verify(raw_body, headers, secret, query)
+    except SignatureError:
+        fresh = res.owners.reload(provider.owner, owner.id)
+        if fresh is None or fresh[1] is None or fresh[1] == secret:
+            raise
+        provider.verify(raw_body, headers, fresh[1], query)
+
+
 def _owner(res: Resources, provider: Provider, raw_id: str) -> Found | None:
     # ASCII digits only: str.isdigit also accepts "²" (int() refuses it: a 500) and
     # "\u0661", Arabic-Indic one (int() reads it as 1, another spelling of site 1).
@@ -201,9 +221,9 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
     if secret is None:
         why = "stored secret does not decrypt" if undecryptable else "no webhook secret configured"
         return _refuse(res, provider, name, owner, 401, "webhook.no_secret", why)
+    query = dict(request.args) if environ.get("QUERY_STRING") else {}
     try:
-        query = dict(request.args) if environ.get("QUERY_STRING") else {}
-        provider.verify(raw_body, headers, secret, query)
+        _verify(res, provider, owner, secret, raw_body, headers, query)
     except SignatureError as exc:
         error = exc.reason
         if name in WEBHOOK_SECRETS:  # which secret a sender must use (`stocksync sites show`)

@@ -12,7 +12,9 @@ from flask import Flask
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from api import owners as owner_cache
 from models import EventKind, Site, WebhookStatus
+from models.crypto import Vault
 from sync.accounts import WEBHOOK_SECRETS
 from tests.factories import signed
 from tests.support import hostile
@@ -439,3 +441,25 @@ def test_a_signed_non_finite_number_is_refused_alone(
     )
     assert response.status_code == hostile.refused_status(provider)
     assert [r.status for r in rows(db)] == [WebhookStatus.REJECTED]
+
+
+def test_a_secret_rotated_after_it_was_cached_is_taken_at_the_next_delivery(
+    base_url: str,
+    owners: Owners,
+    db: sessionmaker[Session],
+    vault: Vault,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rotation gives our registered webhooks the new secret at once; before, the
+    receiver refused them for the rest of its 5 s cache (WooCommerce retries none)."""
+    url = owners.url(base_url, "woocommerce")
+    assert post(url, signed.woocommerce()).status_code == 200  # the old secret cached
+    with db.begin() as session:
+        sealed = vault.seal("rotated")
+        session.execute(
+            update(Site).where(Site.id == owners.woocommerce).values(webhook_secret_sealed=sealed)
+        )
+    monkeypatch.setattr(owner_cache, "RELOAD_AFTER_SECONDS", 0.0)  # the entry is old enough
+
+    assert post(url, signed.woocommerce(secret="rotated")).status_code == 200
+    assert post(url, signed.woocommerce(secret=signed.WC_SECRET)).status_code == 401
