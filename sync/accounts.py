@@ -213,14 +213,6 @@ def apply_changes(
     return None
 
 
-def set_owner_secret(
-    ctx: Context, model: type[Owner], owner_id: int, secret: str | Mapping[str, str] | None
-) -> str | None:
-    """Set a site's or source's webhook secret, or generate one (returned once) with None."""
-    with saving(ctx) as session:
-        return set_secret(ctx.vault, get(session, model, owner_id), secret)
-
-
 def switch_webhooks(ctx: Context, model: type[Owner], owner_id: int, active: bool | None) -> Owner:
     """Set (or, with None, flip) a site's or source's real-time switch; the row saved."""
     with saving(ctx) as session:

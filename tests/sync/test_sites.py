@@ -30,7 +30,7 @@ from models import (
 )
 from models.crypto import Vault
 from models.db import transaction
-from sync.accounts import owner_id, set_owner_secret
+from sync.accounts import owner_id
 from sync.context import Context
 from sync.errors import Conflict, Invalid, NotFound
 from sync.sites import add_site, describe_site, remove_site, toggle_webhooks, update_site
@@ -149,10 +149,11 @@ def test_a_generated_secret_is_returned_once_and_stored_sealed(
 ) -> None:
     _source(service)
     site = _site(service)
-    generated = set_owner_secret(service, Site, site["id"], None)
-    assert generated and set_owner_secret(service, Site, site["id"], "given") is None
+    generated = update_site(service, site["id"], {"rotate_webhook_secret": True})
+    given = update_site(service, site["id"], {"webhook_secret": "given"})
+    assert generated["webhook_secret"] and "webhook_secret" not in given
     rotated = update_site(service, site["id"], {"rotate_webhook_secret": True})
-    assert rotated["webhook_secret"] not in (generated, "given")
+    assert rotated["webhook_secret"] not in (generated["webhook_secret"], "given")
     with db() as session:
         row = session.get_one(Site, site["id"])
         assert service.vault.open(row.webhook_secret_sealed) == rotated["webhook_secret"]
