@@ -5,8 +5,9 @@ It uses the services that run (the configured URLs, or the embedded servers `sto
 up` started) and starts none: a command run before `stocksync up` says "nothing
 running" instead of leaving PostgreSQL and Redis running behind it.
 
-Refusals of the service layer (sync/errors.py) and PostgreSQL or Redis being down
-become one line on stderr and exit code 1, as every other command's errors do.
+Refusals of the service layer (sync/errors.py), PostgreSQL or Redis being down, and a
+database without our tables (never upgraded) become one line on stderr and exit code 1,
+as every other command's errors do.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 import click
 import redis
+from psycopg2.errors import UndefinedColumn, UndefinedTable
+from sqlalchemy.exc import ProgrammingError
 
 from cli.context import Context as CliContext
 from sync.context import Context
@@ -39,6 +42,13 @@ def services(obj: CliContext) -> Iterator[Context]:
         raise click.ClickException(error.message) from None
     except OUTAGES as error:
         raise click.ClickException(f"PostgreSQL or Redis is unavailable: {error}") from None
+    except ProgrammingError as error:
+        if not isinstance(error.orig, UndefinedTable | UndefinedColumn):
+            raise
+        raise click.ClickException(
+            "the database has no stocksync tables, or older ones: "
+            "run `stocksync db upgrade` (stocksync up does it too)"
+        ) from None
     finally:
         ctx.dispose()
 
