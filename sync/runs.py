@@ -110,7 +110,11 @@ def start_run(
     again by the maintenance task (sync/recovery.py `lost_starts`).
     """
     with transaction(ctx.sessions) as session:
-        site = session.get(Site, site_id)
+        # KEY SHARE: a removal of the site (FOR UPDATE, sync/sites.py) finishes first
+        # and this finds no site, or waits for this run and refuses to remove it.
+        site = session.scalars(
+            select(Site).where(Site.id == site_id).with_for_update(key_share=True)
+        ).first()
         if site is None:
             raise NotFound(f"no site {site_id}")
         if not site.active:

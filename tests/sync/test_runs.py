@@ -4,6 +4,7 @@ the refusals of `start_run`, what it queues, and begin, cut, close and fail."""
 from __future__ import annotations
 
 import random
+import threading
 from datetime import date, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from sync.runs import (
 from tests.factories import make_site
 from tests.factories.sync import run_row as build_run
 from tests.support.broker import RecordingBroker
+from tests.support.locks import wait_until_blocked
 from tests.support.stack import batch_rows, run_row, run_with_batches, set_rows, topics
 
 
@@ -63,6 +65,35 @@ def test_a_start_is_refused_for_a_missing_or_deactivated_site(
     with pytest.raises(Conflict, match=rf"^site {site_id} is deactivated$"):
         start_run(service, site_id)
     assert (_runs(db), broker.queued) == ([], [])
+
+
+def test_a_start_racing_the_sites_removal_is_not_found_not_a_database_error(
+    service: Context, broker: RecordingBroker, db: sessionmaker[Session], site_id: int
+) -> None:
+    """Before, the start read the site, then its INSERT waited on the removal's lock and
+    failed the foreign key when it committed: an IntegrityError (a 500, a crashed heal)."""
+    removing = db()
+    removing.begin()
+    removing.delete(removing.get_one(Site, site_id))
+    removing.flush()  # deleted, not committed: holds the row
+    outcome: list[object] = []
+
+    def start() -> None:
+        try:
+            outcome.append(start_run(service, site_id))
+        except Exception as refusal:
+            outcome.append(refusal)
+
+    starting = threading.Thread(target=start, daemon=True)
+    try:
+        starting.start()
+        wait_until_blocked(db)
+        removing.commit()
+    finally:
+        removing.close()
+    starting.join(timeout=10)
+    assert len(outcome) == 1 and isinstance(outcome[0], NotFound), outcome
+    assert broker.queued == []
 
 
 @pytest.mark.parametrize("status", LIVE)
