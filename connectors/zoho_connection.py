@@ -29,6 +29,10 @@ from connectors.zoho import ZohoInventorySource
 #: The header our receiver reads the source's secret from (api/webhooks/zoho.py): a
 #: header name, not a secret.
 TOKEN_HEADER = "X-Zoho-Webhook-Token"  # noqa: S105
+#: The header and value by which a webhook says stock moved, a nudge to read the change
+#: feed now (api/webhooks/zoho.py `STOCK_MOVED`).
+NUDGE_HEADER = "X-Stocksync-Event"
+NUDGE_VALUE = "stock-moved"
 #: Zoho's error code for an organization the token's user does not belong to.
 _NOT_IN_ORGANIZATION = 6041
 _NO_API = (
@@ -121,6 +125,14 @@ class ZohoConnection:
             "Criteria: none (every item).",
             "Actions: Webhook, choose stocksync item changes.",
             "Save the workflow rule and make sure it is active.",
+            # Documents that move stock fire no item rule: a nudge per module.
+            "For stock moved by documents (read by stocksync's change feed within a "
+            "minute anyway; these make it seconds), for each module of Invoices, "
+            "Shipments and Inventory Adjustments: add a webhook as above, named stocksync "
+            f"stock moved, with the same URL, method and {TOKEN_HEADER} header, another "
+            f"header {NUDGE_HEADER} with the value {NUDGE_VALUE}, and Zoho's default "
+            "body; then a workflow rule on that module, Created or Edited, every time, "
+            "no criteria, running that webhook.",
         ]
 
     def _refusal(self, exc: PermanentError) -> str:

@@ -39,6 +39,9 @@ class EventKind(enum.StrEnum):
     #: Stock moved in the ERP without a webhook: SKUs its change feed listed (the
     #: payload's `skus`; sync/change_feed.py).
     ERP_STOCK_MOVED = "erp.stock.moved"
+    #: The ERP says stock moved without naming what (a Zoho workflow rule on invoices,
+    #: shipments or adjustments): read its change feed now (sync/change_feed.py).
+    ERP_STOCK_NUDGE = "erp.stock.nudge"
     #: A generic "this SKU changed" hint (Standard Webhooks producers).
     SKU_CHANGED = "sku.changed"
 

@@ -22,6 +22,10 @@ position. An event naming more SKUs than `FULL_RUN_SKUS` (a heal's, `sync.healin
 one poll reads at most `MAX_PAGES` pages) is a full run too.
 Sources whose real-time switch is off are not polled: their ERP changes reach the stores
 at the nightly run, as their webhooks would.
+
+An ERP that can say stock moved without saying what (a Zoho workflow rule on invoices,
+shipments or adjustments, api/webhooks/zoho.py) sends a nudge: `read_now` reads the
+feed at once, so such movements take seconds, not the poll period.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ MAX_PAGES = 5
 #: More SKUs than this in one event: a full run of each site is cheaper than reading
 #: them one batch at a time (as for Business Central's `collection` notices).
 FULL_RUN_SKUS = 5_000
+#: How long a nudged read waits for another read of the same feed to end.
+LOCK_WAIT_SECONDS = 10.0
 #: SKUs read from the ERP per request (`InventorySource.get_quantities`).
 READ_BATCH = 500
 #: The webhook log's topic for feed events (provider: the ERP's kind).
@@ -86,15 +92,19 @@ def poll_all(ctx: Context) -> dict[str, int]:
     return {"sources": len(ids), "skus": found, "failed": failed}
 
 
-def poll(ctx: Context, source_id: int, *, due_only: bool = False) -> int:
+def poll(ctx: Context, source_id: int, *, due_only: bool = False, wait: bool = False) -> int:
     """Read the source's feed from its cursor; log what moved; the SKUs found.
 
     Polls of one source are serialised by a Redis lock (beat's, an operator's); one
-    held elsewhere makes this one a no-op rather than a wait. With `due_only` (beat),
-    a source read less than its ERP's `POLL_SECONDS` ago is left for later.
+    held elsewhere makes this one a no-op rather than a wait, unless `wait` (a nudge:
+    the other read may have begun before the movement it announces), which waits a
+    little and then raises `TransientError`. With `due_only` (beat), a source read
+    less than its ERP's `POLL_SECONDS` ago is left for later.
     """
     lock = ctx.redis.lock(f"stocksync:feed:{source_id}", timeout=120)
-    if not lock.acquire(blocking=False):
+    if not lock.acquire(blocking=wait, blocking_timeout=LOCK_WAIT_SECONDS if wait else None):
+        if wait:
+            raise TransientError("another read of this change feed is going")
         return 0
     try:
         return _poll(ctx, source_id, due_only)
@@ -203,6 +213,16 @@ def full_runs(ctx: Context, source_id: int, trigger: str = FEED_TRIGGER) -> list
             # answer "already running" then.
             raise TransientError(exc.message) from exc
     return started
+
+
+def read_now(ctx: Context, session: Session, row: WebhookLog) -> str:
+    """The worker's side of a nudge (`EventKind.ERP_STOCK_NUDGE`): the ERP said stock
+    moved, so its feed is read now, not at the next poll; what it finds is logged and
+    pushed as any poll's."""
+    if row.source_id is None:
+        raise PermanentError("nudge: the event names no source")
+    found = poll(ctx, row.source_id, wait=True)
+    return f"read the change feed now: {found} SKU(s) moved"
 
 
 def moved_skus(row: WebhookLog) -> list[str]:

@@ -26,7 +26,7 @@ from models import EventKind, Item, Site, Source, WebhookLog, WebhookStatus
 from models.db import transaction
 from sync.carriers import REAL_TIME_SITES, PushFailed, carriers, push_to_carriers, require_pushed
 from sync.catalog import mirror_product
-from sync.change_feed import push_moved
+from sync.change_feed import push_moved, read_now
 from sync.context import Context
 from sync.echoes import is_echo
 from sync.errors import Conflict, Unavailable
@@ -334,4 +334,5 @@ HANDLERS: dict[EventKind, Handler] = {
     EventKind.SKU_CHANGED: _sku_changed,
     EventKind.ERP_COLLECTION: _erp_collection,
     EventKind.ERP_STOCK_MOVED: push_moved,
+    EventKind.ERP_STOCK_NUDGE: read_now,
 }

@@ -15,6 +15,12 @@ redelivery. A body without `last_modified_time` gets no delivery id (the window 
 coalesces its repeats). Two changes of one item within its second share the key; the
 one accepted is processed when its window closes (5 s later by default), by which time
 the ERP holds both.
+
+A document that moves stock (an invoice, a shipment, an inventory adjustment) fires no
+item rule. A rule on its module whose webhook carries `X-Stocksync-Event: stock-moved`
+is a nudge: the worker reads the source's change feed at once instead of at its next
+poll (a minute apart on Zoho's budget). The window coalesces a burst of nudges into one
+read.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ from models import EventKind
 from models.skus import try_normalize_sku
 
 TOPIC = "item.changed"
+#: `X-Stocksync-Event` of the webhook the manual steps have the merchant add to
+#: workflow rules on invoices, shipments and inventory adjustments: stock moved.
+STOCK_MOVED = "stock-moved"
+NUDGE_TOPIC = "stock.moved"
 
 
 def verify(raw_body: bytes, headers: Headers, secret: Secret, query: Headers | None = None) -> None:
@@ -61,6 +71,20 @@ def _body(raw_body: bytes, headers: Headers) -> object:
 
 def parse(raw_body: bytes, headers: Headers) -> list[Event]:
     body = require_object(_body(raw_body, headers), "body")
+    if headers.get("x-stocksync-event") == STOCK_MOVED:
+        # A rule on a module of documents (invoices, shipments, adjustments): what it
+        # moved is read from the change feed, so the body is kept, not relied on.
+        return [
+            Event(
+                topic=NUDGE_TOPIC,
+                kind=EventKind.ERP_STOCK_NUDGE,
+                entity="change-feed",
+                sku=None,
+                delivery_id=None,
+                occurred_at=None,
+                payload=body,
+            )
+        ]
     item = require_object(body.get("item"), "item")
     item_id = entity_id(item.get("item_id"), "item.item_id")
     modified = item.get("last_modified_time")

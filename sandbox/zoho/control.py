@@ -10,6 +10,9 @@ Under `/_sandbox/`, so never behind faults, the token or the organization check.
 - `POST /_sandbox/inventoryadjustments` with `{SKU: units}`: an inventory adjustment
   setting stock on hand, with no webhook (`ZohoState.post_adjustment`); 200
   `{"changed": n}`, 400 as `/_sandbox/stock` answers.
+- `POST /_sandbox/workflows` with `{"stock_moved": [module, ...]}` (`invoices`,
+  `shipments`, `inventoryadjustments`): workflow rules on those modules whose webhook
+  tells stocksync stock moved (`ZohoState.document_saved`); `[]` removes them.
 - `POST /_sandbox/salesorders/<salesorder_id>/<step>`, step `confirm`, `void`,
   `invoice` or `ship`: 200 `{"salesorder": {...}}`, 404 for an unknown id, 409
   `{"error": ...}` for a step the order cannot take (`sandbox.zoho.salesorders`).
@@ -62,6 +65,26 @@ def post_sales_order() -> Response | tuple[Response, int]:
 def post_inventory_adjustment() -> Response | tuple[Response, int]:
     state = current_state(ZohoState)
     return apply_by_sku(state, state.post_adjustment)
+
+
+#: The modules `/_sandbox/workflows` takes: those whose documents move stock.
+STOCK_MODULES = frozenset({"invoices", "shipments", "inventoryadjustments"})
+
+
+@blueprint.post("/workflows")
+def post_workflows() -> Response | tuple[Response, int]:
+    body = request.get_json(force=True, silent=True)
+    modules = body.get("stock_moved") if isinstance(body, dict) else None
+    if not isinstance(modules, list) or not all(
+        isinstance(m, str) and m in STOCK_MODULES for m in modules
+    ):
+        return jsonify(
+            {"error": f"expected {{'stock_moved': [some of {sorted(STOCK_MODULES)}]}}"}
+        ), 400
+    state = current_state(ZohoState)
+    with state.lock:
+        state.stock_rules = frozenset(modules)
+    return jsonify({"stock_moved": sorted(state.stock_rules)})
 
 
 @blueprint.post("/salesorders/<salesorder_id>/<step>")

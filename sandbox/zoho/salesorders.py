@@ -56,6 +56,11 @@ class Refused(Exception):
     """The order cannot take that step from where it stands."""
 
 
+#: The module of the document each fulfilment step saves (its workflow rules'
+#: webhooks, `ZohoState.document_saved`).
+DOCUMENT_MODULES = {"invoice": "invoices", "ship": "shipments"}
+
+
 class SalesOrders:
     """One organization's sales orders; every change under the state's lock."""
 
@@ -144,7 +149,9 @@ class SalesOrders:
             order[field] = value
             both = (order["invoiced_status"], order["shipped_status"]) == ("invoiced", "shipped")
             self.state.stamp(line["sku"] for line in order["line_items"])
-            return self._stamp(order, status="closed" if both else order["status"])
+            done = self._stamp(order, status="closed" if both else order["status"])
+        self.state.document_saved(DOCUMENT_MODULES[step], done)
+        return done
 
     def _at(
         self, order_id: str, step: str, allowed: Callable[[dict[str, Any]], bool]

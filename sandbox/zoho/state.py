@@ -58,6 +58,9 @@ class ZohoState(SandboxState):
         self.by_id = {item["item_id"]: item for item in self.items}
         self.by_sku = {item["sku"]: item for item in self.items}
         self.sales_orders = SalesOrders(self)
+        #: Modules with a workflow rule whose webhook tells stocksync that stock moved
+        #: (`/_sandbox/workflows`): none until a test sets them, as in a new org.
+        self.stock_rules: frozenset[str] = frozenset()
         self.tokens = IssuedTokens("Zoho-oauthtoken", "1000.sandbox-zoho-token")
         self.mint_times: deque[float] = deque()
 
@@ -128,6 +131,22 @@ class ZohoState(SandboxState):
                 for kind in (ACCOUNTING, PHYSICAL):
                     adjust(item, kind, quantity - int(item[kind[0][0]]))
             self.stamp(changes)
+        lines = [{"sku": sku, "quantity": quantity} for sku, quantity in changes.items()]
+        self.document_saved("inventoryadjustments", {"line_items": lines})
+
+    def document_saved(self, module: str, document: dict[str, Any]) -> None:
+        """The webhook of a workflow rule on `module` (invoices, shipments, inventory
+        adjustments), if one is set: the document as JSON, the secret header, and
+        `X-Stocksync-Event: stock-moved`, as stocksync's manual steps ask the merchant
+        to configure (connectors/zoho_connection.py). Without a rule, nothing."""
+        url = self.config.webhook_url
+        if url and module in self.stock_rules:
+            headers = {
+                "Content-Type": "application/json",
+                "X-Zoho-Webhook-Token": self.config.webhook_secret,
+                "X-Stocksync-Event": "stock-moved",
+            }
+            self.webhooks.send(url, json.dumps({module: document}).encode(), headers)
 
     def touch(self, skus: Iterable[str]) -> None:
         """Stamp the items' `last_modified_time` and send the item workflow webhook: an

@@ -111,3 +111,38 @@ def test_a_movement_without_a_notice_reaches_the_store(
         wait_for(lambda: _statuses(db) == {WebhookStatus.PROCESSED}, 30, "processed")
         assert stack.differing() == set()
         print(f"{erp}: movement to store in {took:.1f} s (read every {POLL_SECONDS[erp]:.0f} s)")
+
+
+def test_a_zoho_document_rule_nudges_an_immediate_read_of_the_feed(
+    settings: Settings, db: sessionmaker[Session], vault: Vault, redis_client: object
+) -> None:
+    """With the workflow rules the manual steps describe on invoices and shipments, the
+    movement needs no poll at all: here no beat runs, and the store still follows."""
+    with live_stack(
+        settings, db, vault, "woocommerce", items=60, drift=0.0, synced=True, erp="zoho"
+    ) as path:
+        stack = path.stack
+        stack.erp.set_faults(webhook_url=path.url("zoho"))
+        rules = {"stock_moved": ["invoices", "shipments"]}
+        assert requests.post(f"{stack.erp_url}/_sandbox/workflows", json=rules, timeout=10).ok
+        poll_all(path.context)  # the feed starts watching from now
+        sku = next(iter(stack.erp_stock()))
+        moved_at = time.monotonic()
+        _move_in_zoho(stack.erp_url, sku)
+        wait_for(
+            lambda: stack.store_stock()[sku] == stack.erp_stock()[sku],
+            60,
+            "the nudged movement in the store",
+        )
+        took = time.monotonic() - moved_at
+        wait_for(
+            lambda: _statuses(db) <= {WebhookStatus.PROCESSED, WebhookStatus.DUPLICATE},
+            30,
+            "processed",
+        )
+        with db() as session:
+            kinds = [e.kind for e in session.scalars(select(WebhookLog).order_by(WebhookLog.id))]
+        # Two nudges (the invoice, the shipment) coalesced into one read, then its SKUs.
+        assert set(kinds) == {EventKind.ERP_STOCK_NUDGE, EventKind.ERP_STOCK_MOVED}, kinds
+        assert stack.differing() == set()
+        print(f"zoho with document rules: movement to store in {took:.1f} s (no poll)")

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.errors import CursorLost, PermanentError
+from connectors.errors import CursorLost, PermanentError, TransientError
 from connectors.types import ChangePage
 from models import EventKind, Site, Source, SyncRun, WebhookLog, WebhookStatus
 from models.crypto import Vault
@@ -207,3 +207,31 @@ def test_beat_reads_a_source_once_per_its_erps_period(
     service.redis.delete(f"stocksync:feed:read:{source}")  # the period has passed
     change_feed.poll_all(service)
     assert feed.reads == [None, "10"]
+
+
+def test_a_nudge_reads_the_feed_now_and_waits_for_a_read_going_rather_than_skip_it(
+    service: Context,
+    feed: FakeFeed,
+    source: int,
+    db: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A read already going may have begun before the movement the nudge announces:
+    skipping it, as beat's polls do, could leave the movement for the next poll."""
+    change_feed.poll(service, source)
+    feed.pages["10"] = ChangePage(("A",), "11")
+    nudge = WebhookLog(provider="zoho", source_id=source, kind=EventKind.ERP_STOCK_NUDGE)
+    lock = service.redis.lock(f"stocksync:feed:{source}", timeout=10)
+    assert lock.acquire(blocking=False)
+    monkeypatch.setattr(change_feed, "LOCK_WAIT_SECONDS", 0.2)
+    try:
+        with db() as session, pytest.raises(TransientError):
+            change_feed.read_now(service, session, nudge)
+    finally:
+        lock.release()
+
+    with db() as session:
+        assert change_feed.read_now(service, session, nudge) == (
+            "read the change feed now: 1 SKU(s) moved"
+        )
+    assert [row.payload for row in _events(db)] == [{"skus": ["A"], "from": "10", "to": "11"}]

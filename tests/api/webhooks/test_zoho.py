@@ -15,6 +15,7 @@ import pytest
 
 from api.webhooks import zoho
 from api.webhooks.event import Event, MalformedPayload, Secret, SignatureError
+from connectors.zoho_connection import NUDGE_HEADER, NUDGE_VALUE
 from models import EventKind
 from tests.factories import signed
 
@@ -148,3 +149,25 @@ def test_a_valid_signature_does_not_replace_the_token() -> None:
     secret = {"token": signed.ZOHO_TOKEN, "hmac_key": signed.ZOHO_HMAC_KEY}
     with pytest.raises(SignatureError, match="token"):
         zoho.verify(request.body, request.received, secret)
+
+
+def test_a_document_rules_webhook_is_a_nudge_to_read_the_change_feed() -> None:
+    """An invoice names no item change we could read one by one: the header the manual
+    steps ask for (connectors/zoho_connection.py) makes it one read of the feed."""
+    body = {"invoices": {"invoice_id": "1", "line_items": [{"sku": "A", "quantity": 2}]}}
+    headers = {
+        "content-type": "application/json",
+        NUDGE_HEADER.lower(): NUDGE_VALUE,
+    }
+
+    [event] = zoho.parse(json.dumps(body).encode(), headers)
+
+    assert (event.kind, event.topic, event.entity, event.delivery_id) == (
+        EventKind.ERP_STOCK_NUDGE,
+        "stock.moved",
+        "change-feed",
+        None,
+    )
+    # Without the header, the same body is no item notice.
+    with pytest.raises(MalformedPayload):
+        zoho.parse(json.dumps(body).encode(), {"content-type": "application/json"})
