@@ -73,18 +73,11 @@ class OwnerCache:
             return entry[1]  # stale, being reloaded by another request
         if entry is None and not lock.acquire(timeout=FIRST_READ_WAIT_SECONDS):
             raise OwnerUnavailable(f"{kind} {owner_id} still loading")
-        try:
-            entry = self._entries.get(key)
-            if entry is not None and time.monotonic() - entry[0] < TTL_SECONDS:
-                return entry[1]  # loaded by the request this one waited for
-            found = self._load(kind, owner_id)
-            self._store(key, found)
-            return found
-        finally:
-            lock.release()
-            # A request still waiting on this lock finds the entry loaded; one arriving
-            # now makes a new lock. At worst two loads of one key, never a lock per id.
-            self._loading.pop(key, None)
+        entry = self._entries.get(key)
+        if entry is not None and time.monotonic() - entry[0] < TTL_SECONDS:
+            self._unlock(key, lock)
+            return entry[1]  # loaded by the request this one waited for
+        return self._load_holding(key, lock)
 
     def reload(self, kind: str, owner_id: int) -> Found | None:
         """The owner read again, if its entry is older than `RELOAD_AFTER_SECONDS`; else
@@ -98,13 +91,23 @@ class OwnerCache:
         lock = self._loading.setdefault(key, threading.Lock())
         if not lock.acquire(blocking=False):
             return None  # another request is reloading it
+        return self._load_holding(key, lock)
+
+    def _load_holding(self, key: tuple[str, int], lock: threading.Lock) -> Found | None:
+        """Load and store the entry under `lock`, which this request holds; released
+        after, whatever happens."""
         try:
-            found = self._load(kind, owner_id)
+            found = self._load(*key)
             self._store(key, found)
             return found
         finally:
-            lock.release()
-            self._loading.pop(key, None)
+            self._unlock(key, lock)
+
+    def _unlock(self, key: tuple[str, int], lock: threading.Lock) -> None:
+        lock.release()
+        # A request still waiting on this lock finds the entry loaded; one arriving now
+        # makes a new lock. At worst two loads of one key, never a lock per id.
+        self._loading.pop(key, None)
 
     def _store(self, key: tuple[str, int], found: Found | None) -> None:
         with self._evicting:
