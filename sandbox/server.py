@@ -120,6 +120,19 @@ def _serve_child(
                 return
 
 
+#: Addresses that mean "every interface": listened on, never connected to.
+_WILDCARDS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104
+
+
+def reachable(host: str) -> str:
+    """An address to connect to a server listening on `host`: a wildcard names no
+    machine (stocksync refuses `http://0.0.0.0:...` as a base URL), so this machine's
+    loopback stands in for it."""
+    if host in _WILDCARDS:
+        return "[::1]" if host == "::" else "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def serve_forever(
     app: Any, host: str, port: int, announce: Callable[[str], None] = lambda url: None
 ) -> None:
@@ -129,7 +142,7 @@ def serve_forever(
     on at once, and names the real port when `port` is 0.
     """
     server = make_server(host, port, app, threaded=True)
-    announce(f"http://{host}:{server.server_port}")
+    announce(f"http://{reachable(host)}:{server.server_port}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -136,3 +136,13 @@ def test_the_printed_connection_reads_the_sandbox_and_verifies_its_webhooks(
     for wrong in wrongs:
         with pytest.raises(SignatureError):
             verify(delivery.body, delivery.headers, wrong, delivery.query)
+
+
+def test_listening_on_every_interface_prints_an_address_stocksync_accepts(
+    settings: Settings, db: sessionmaker[Session]
+) -> None:
+    """Before, `--host 0.0.0.0` printed `--base-url http://0.0.0.0:<port>`, which
+    `sources add` refuses: the printed line did not work."""
+    with sandbox_process("businesscentral", "--host", "0.0.0.0") as printed:  # noqa: S104
+        assert printed["base URL"].startswith("http://127.0.0.1:")
+        stocksync(settings)(*shlex.split(printed["command"])[1:])
