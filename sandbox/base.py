@@ -56,6 +56,19 @@ class SandboxConfig:
         )
 
 
+@dataclass(frozen=True)
+class DeliveryRules:
+    """How a platform sends a webhook: how long it waits for the answer, and the last
+    status (from 200) that counts as delivered. None of the platforms follows a
+    redirect (docs/platforms.md sections 1 and 5); the default is the strict reading."""
+
+    timeout: float = 30.0
+    last_success: int = 299
+
+    def delivered(self, status: int | None) -> bool:
+        return status is not None and 200 <= status <= self.last_success
+
+
 @dataclass
 class WriteCall:
     """One write request the sandbox accepted: for tests counting store calls."""
@@ -128,6 +141,9 @@ class SandboxClock:
 class SandboxState:
     """The mutable world of one sandbox, shared by its request threads under one lock."""
 
+    #: How this platform sends webhooks; a platform with its own rules overrides it.
+    DELIVERY = DeliveryRules()
+
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.lock = threading.RLock()
@@ -140,7 +156,7 @@ class SandboxState:
         self.rejected_429 = 0
         self.limiter = FixedWindowLimiter(*config.rate_limit) if config.rate_limit else None
         self.random = random.Random(config.seed)
-        self.webhooks = WebhookSender()
+        self.webhooks = WebhookSender(self.DELIVERY)
 
     def set_faults(self, **changes: Any) -> None:
         with self.lock:
@@ -191,7 +207,8 @@ class WebhookSender:
     (docs/platforms.md section 1), and the nightly sync is what repairs a lost delivery.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, rules: DeliveryRules = DeliveryRules()) -> None:
+        self.rules = rules
         self._queue: queue.Queue[
             tuple[str, bytes, dict[str, str], Callable[[int | None], None] | None]
         ] = queue.Queue()
@@ -229,10 +246,16 @@ class WebhookSender:
             url, body, headers, on_result = self._queue.get()
             status: int | None
             try:
-                status = self._session.post(url, data=body, headers=headers, timeout=30).status_code
+                status = self._session.post(
+                    url,
+                    data=body,
+                    headers=headers,
+                    timeout=self.rules.timeout,
+                    allow_redirects=False,
+                ).status_code
             except requests.RequestException:
                 status = None
-            ok = status is not None and status < 300
+            ok = self.rules.delivered(status)
             if on_result is not None:
                 on_result(status)
             with self._idle:

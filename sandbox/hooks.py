@@ -126,7 +126,7 @@ class HookBook:
             if self._hooks.get(hook.id) is not hook:
                 return  # deleted meanwhile
             hook.last_status = status
-            if status is not None and status < 300:
+            if self._sender.rules.delivered(status):
                 hook.failures, hook.failing_since = 0, None
                 return
             hook.failures += 1

@@ -81,7 +81,7 @@ class ShopifyHooks(HookBook):
         # Runs on the sender's thread: takes only the book's lock, never the state's,
         # so `send_due` may wait for it while holding the state's lock.
         self._record(hook, status)
-        if (status is not None and status < 300) or delivery.retries >= len(RETRY_DELAYS):
+        if self._sender.rules.delivered(status) or delivery.retries >= len(RETRY_DELAYS):
             return
         with self._lock:
             if self._hooks.get(hook.id) is not hook:

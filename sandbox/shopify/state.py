@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sandbox.accounts import SHOPIFY_LOCATION, credentials_for
-from sandbox.base import SandboxConfig, SandboxState
+from sandbox.base import DeliveryRules, SandboxConfig, SandboxState
 from sandbox.catalog import skus, store_quantity
 from sandbox.shopify.deliveries import Delivery, ShopifyHooks
 from sandbox.shopify.orders import OrderBook
@@ -45,6 +45,10 @@ DEFAULT_SCOPES = "read_products,read_inventory,write_inventory,read_orders,read_
 
 class ShopifyState(SandboxState):
     """Stock per variant plus what the GraphQL mutation needs (idempotency records)."""
+
+    #: Shopify gives the answer 5 s and counts only 2xx, redirects included as
+    #: failures (docs/platforms.md section 5, "Timing and retries").
+    DELIVERY = DeliveryRules(timeout=5.0)
 
     def __init__(self, config: SandboxConfig) -> None:
         super().__init__(config)

@@ -17,7 +17,7 @@ import requests
 from flask import has_request_context, request
 
 from sandbox.accounts import credentials_for
-from sandbox.base import SandboxConfig, SandboxState
+from sandbox.base import DeliveryRules, SandboxConfig, SandboxState
 from sandbox.hooks import Hook, HookBook
 from sandbox.woocommerce import hook_rules
 from sandbox.woocommerce.auth import Authenticator
@@ -34,6 +34,10 @@ REFUSED = "refused-by-wp-http-validate-url+"
 
 class WooCommerceState(SandboxState):
     """The catalog, the store's API keys and its webhooks."""
+
+    #: WooCommerce waits 60 s, follows no redirect, and counts 200-302 as delivered
+    #: (docs/platforms.md section 1, "Delivery").
+    DELIVERY = DeliveryRules(timeout=60.0, last_success=302)
 
     def __init__(self, config: SandboxConfig) -> None:
         super().__init__(config)
