@@ -114,9 +114,10 @@ def _verify(
     raw_body: bytes,
     headers: RequestHeaders,
     query: dict[str, str],
-) -> None:
+) -> Any:
     """`provider.verify`, and once more against a fresh read of the secret when the
-    cached one fails: it may have been rotated since it was cached (`OwnerCache.reload`)."""
+    cached one fails: it may have been rotated since it was cached (`OwnerCache.reload`).
+    The secret that verified, which is the one to redact from the body."""
     try:
         provider.verify(raw_body, headers, secret, query)
     except SignatureError:
@@ -124,6 +125,8 @@ def _verify(
         if fresh is None or fresh[1] is None or fresh[1] == secret:
             raise
         provider.verify(raw_body, headers, fresh[1], query)
+        return fresh[1]
+    return secret
 
 
 def _owner(res: Resources, provider: Provider, raw_id: str) -> Found | None:
@@ -223,7 +226,7 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
         return _refuse(res, provider, name, owner, 401, "webhook.no_secret", why)
     query = dict(request.args) if environ.get("QUERY_STRING") else {}
     try:
-        _verify(res, provider, owner, secret, raw_body, headers, query)
+        secret = _verify(res, provider, owner, secret, raw_body, headers, query)
     except SignatureError as exc:
         error = exc.reason
         if name in WEBHOOK_SECRETS:  # which secret a sender must use (`stocksync sites show`)

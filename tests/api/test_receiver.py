@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import owners as owner_cache
-from models import EventKind, Site, WebhookStatus
+from models import EventKind, Site, Source, WebhookStatus
 from models.crypto import Vault
 from sync.accounts import WEBHOOK_SECRETS
 from tests.factories import signed
@@ -463,3 +463,32 @@ def test_a_secret_rotated_after_it_was_cached_is_taken_at_the_next_delivery(
 
     assert post(url, signed.woocommerce(secret="rotated")).status_code == 200
     assert post(url, signed.woocommerce(secret=signed.WC_SECRET)).status_code == 401
+
+
+def test_the_secret_a_reload_verified_with_is_the_one_kept_out_of_the_log(
+    base_url: str,
+    owners: Owners,
+    db: sessionmaker[Session],
+    vault: Vault,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Business Central echoes its clientState in every notification: after a rotation
+    the body carries the new secret, which the log must not keep."""
+    url = owners.url(base_url, "businesscentral")
+    assert post(url, signed.businesscentral()).status_code == 200  # the old secret cached
+    with db.begin() as session:
+        sealed = vault.seal("rotated-client-state")
+        session.execute(
+            update(Source)
+            .where(Source.id == owners.businesscentral)
+            .values(webhook_secret_sealed=sealed)
+        )
+    monkeypatch.setattr(owner_cache, "RELOAD_AFTER_SECONDS", 0.0)
+
+    notice = signed.businesscentral(
+        item_ids=("3f2504e0-4f89-11d3-9a0c-0305e82c3302",), client_state="rotated-client-state"
+    )
+    assert post(url, notice).status_code == 200
+
+    logged = json.dumps([row.payload for row in rows(db)])
+    assert "rotated-client-state" not in logged and signed.CLIENT_STATE not in logged
