@@ -27,6 +27,7 @@ from api.webhooks.redaction import without_secret
 from api.webhooks.registry import PROVIDERS, Provider
 from models import WebhookStatus
 from sync.accounts import WEBHOOK_SECRETS
+from sync.subscriptions import HANDSHAKE_TOPIC, PING_TOPIC
 
 log = logging.getLogger(__name__)
 receiver = Blueprint("webhooks", __name__)
@@ -216,10 +217,10 @@ def _receive(res: Resources, name: str, raw_id: str) -> tuple[Response, int]:
     headers = RequestHeaders(environ)
 
     if name == "businesscentral" and "validationToken" in request.args:
-        _record(res, name, owner, WebhookStatus.IGNORED, topic="handshake")
+        _record(res, name, owner, WebhookStatus.IGNORED, topic=HANDSHAKE_TOPIC)
         return Response(request.args["validationToken"], 200, mimetype="text/plain"), 200
     if name == "woocommerce" and woocommerce.is_ping(raw_body, headers):
-        _record(res, name, owner, WebhookStatus.IGNORED, topic="ping")
+        _record(res, name, owner, WebhookStatus.IGNORED, topic=PING_TOPIC)
         return _answer(200, "ignored")
     if secret is None:
         why = "stored secret does not decrypt" if undecryptable else "no webhook secret configured"

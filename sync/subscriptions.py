@@ -48,7 +48,15 @@ from connectors.errors import ConnectionProblem, ConnectorError
 from connectors.interfaces import Connection
 from connectors.registry import build_connection
 from connectors.types import RemoteSubscription, SubscriptionSpec
-from models import EventKind, Site, Source, Subscription, SubscriptionState, WebhookLog
+from models import (
+    EventKind,
+    Site,
+    Source,
+    Subscription,
+    SubscriptionState,
+    WebhookLog,
+    WebhookStatus,
+)
 from models.db import transaction
 from sync import healing
 from sync.accounts import get
@@ -392,6 +400,11 @@ def _silence(
         return None
 
 
+#: The topics the receiver logs for Business Central's validation handshake and
+#: WooCommerce's creation ping (api/receiver.py): unsigned, so no proof of a delivery.
+HANDSHAKE_TOPIC = "handshake"
+PING_TOPIC = "ping"
+
 #: The one row of an owner whose platform has no subscriptions API (Zoho Inventory).
 MANUAL_TOPIC = "manual"
 
@@ -452,13 +465,17 @@ def _last_delivery(
 ) -> datetime | None:
     """The latest request logged for the owner (before `before`, if given): platforms
     do not all say which of an owner's subscriptions a delivery came from, so this is
-    per owner. The rows the change feed and heals log for a source are ours, not the
-    platform's: left out."""
+    per owner. Left out: the rows the change feed and heals log for a source (ours, not
+    the platform's), refused requests and the unsigned handshakes and pings (anyone can
+    send those: counted, they would keep a silent subscription looking alive)."""
     column = WebhookLog.site_id if owner.kind == "site" else WebhookLog.source_id
     query = select(func.max(WebhookLog.received_at)).where(
         column == owner.id,
         WebhookLog.provider == owner.platform,
         WebhookLog.kind.is_distinct_from(EventKind.ERP_STOCK_MOVED),
+        WebhookLog.status != WebhookStatus.REJECTED,
+        WebhookLog.topic.is_distinct_from(HANDSHAKE_TOPIC),
+        WebhookLog.topic.is_distinct_from(PING_TOPIC),
     )
     if before is not None:
         query = query.where(WebhookLog.received_at < before)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.errors import TransientError
 from connectors.types import RemoteSubscription, SubscriptionSpec
-from models import EventKind, Site, Subscription, SyncRun
+from models import EventKind, Site, Subscription, SyncRun, WebhookStatus
 from models.crypto import Vault
 from models.db import transaction
 from settings import Settings
@@ -327,6 +327,9 @@ def test_the_change_feeds_own_events_are_no_delivery_of_the_platform(
     with transaction(db) as session:
         ours = {"provider": "businesscentral", "source_id": source, "sku": None}
         log_row(session, **ours, topic="feed.stock_moved", kind=EventKind.ERP_STOCK_MOVED)
+        # Nor refused requests or the unsigned handshake, which anyone can send.
+        log_row(session, **ours, topic="items", status=WebhookStatus.REJECTED)
+        log_row(session, **ours, topic="handshake", kind=None, status=WebhookStatus.IGNORED)
     assert {row["last_delivery_at"] for row in subscriptions.keep(keeper, "source", source)} == {
         None
     }
