@@ -71,5 +71,9 @@ class Subscription(Base):
     #: under way: set in the commit that records the mend, so a keeper killed (or
     #: refused by the broker) before it starts heals at its next pass.
     heal_due_at: Mapped[timestamp]
+    #: When the owner's webhook secret changed, until this subscription was given it:
+    #: set in the commit that changes the secret, so a process killed before it reached
+    #: the platform leaves the keeper's next pass to send it.
+    secret_due_at: Mapped[timestamp]
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]

@@ -34,7 +34,13 @@ from sync.accounts import (
 from sync.context import Context
 from sync.errors import Conflict, Invalid, NotFound
 from sync.stock_policy import POLICY_FIELDS, apply_policy, describe_policy, resync
-from sync.subscriptions import after_secret_change, check_connection, on_add, removing
+from sync.subscriptions import (
+    after_secret_change,
+    check_connection,
+    on_add,
+    removing,
+    secret_changed,
+)
 
 #: Plain columns an update may set as given (secrets and the zone are checked apart).
 SITE_FIELDS = (
@@ -202,6 +208,8 @@ def update_site(ctx: Context, site_id: int, changes: Mapping[str, Any]) -> dict[
         rest = {name: value for name, value in changes.items() if name not in POLICY_FIELDS}
         policy_changed = apply_policy(site, policy)
         generated = apply_changes(session, ctx.vault, site, rest, SITE_FIELDS)
+        if "webhook_secret" in changes or changes.get("rotate_webhook_secret"):
+            secret_changed(session, "site", site_id)
         session.flush()
         described = describe_site(site)
     if generated:

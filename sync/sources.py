@@ -29,7 +29,13 @@ from sync.accounts import (
 from sync.change_feed import full_runs
 from sync.context import Context
 from sync.errors import Conflict, Invalid
-from sync.subscriptions import after_secret_change, check_connection, on_add, removing
+from sync.subscriptions import (
+    after_secret_change,
+    check_connection,
+    on_add,
+    removing,
+    secret_changed,
+)
 
 SOURCE_FIELDS = ("name", "base_url")
 
@@ -116,6 +122,8 @@ def update_source(ctx: Context, source_id: int, changes: Mapping[str, Any]) -> d
         if "credentials" in changes:
             check_credentials(source.kind.value, changes["credentials"])
         generated = apply_changes(session, ctx.vault, source, changes, SOURCE_FIELDS)
+        if "webhook_secret" in changes or changes.get("rotate_webhook_secret"):
+            secret_changed(session, "source", source_id)
         # Another address or account may be another ERP (a BC company, a Zoho
         # organisation): its feed position means nothing there.
         moved = source.feed_cursor is not None and bool({"base_url", "credentials"} & set(changes))

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from connectors.errors import ConnectionProblem, ConnectorError
@@ -248,23 +248,22 @@ def _mend(
         return Outcome(spec.topic, state, mine, error=str(error))
 
 
-def keep(
-    ctx: Context, kind: str, owner_id: int, *, heal: bool = True, resend: bool = False
-) -> list[dict[str, Any]]:
+def keep(ctx: Context, kind: str, owner_id: int, *, heal: bool = True) -> list[dict[str, Any]]:
     """One keeper pass over a site's or source's subscriptions; their descriptions.
 
     Nothing to do without `PUBLIC_URL`. With `heal`, a lapsed subscription's owner is
-    reconciled at once (`reconcile`). With `resend`, each subscription is given the
-    owner's current secret (after a rotation: deliveries signed with the old one would
-    all be refused).
+    reconciled at once (`reconcile`, under the same lock: a heal another pass started
+    cannot clear a lapse this one found). Each subscription is given the owner's current
+    secret where a change of it is due (`secret_due_at`, set with the new secret):
+    deliveries signed with an old one would all be refused.
     """
     public_url = ctx.settings.public_url
     if public_url is None:
         return describe(ctx, kind, owner_id)
     with _owner_lock(ctx, kind, owner_id):
-        _pass(ctx, _owner(ctx, kind, owner_id), public_url, resend)
-    if heal:
-        reconcile(ctx, kind, owner_id)
+        _pass(ctx, _owner(ctx, kind, owner_id), public_url)
+        if heal:
+            reconcile(ctx, kind, owner_id)
     return describe(ctx, kind, owner_id)
 
 
@@ -312,18 +311,30 @@ def register(ctx: Context, kind: str, owner_id: int) -> list[dict[str, Any]]:
     return keep(ctx, kind, owner_id, heal=False)
 
 
+def secret_changed(session: Session, kind: str, owner_id: int) -> None:
+    """Mark the owner's subscriptions due for its new secret, in the transaction that
+    sets it: killed before `after_secret_change` gives it to them, the keeper's next
+    pass does."""
+    session.execute(
+        update(Subscription)
+        .where(_owner_column(kind) == owner_id)
+        .values(secret_due_at=func.clock_timestamp())
+    )
+
+
 def after_secret_change(ctx: Context, kind: str, owner_id: int) -> dict[str, Any]:
-    """Give the owner's subscriptions its new secret, for the answer of the change that
-    set it: `subscriptions`, or `subscriptions_error` (the rows say the rest; a
-    platform without a subscriptions API is told by hand, `manual_steps`)."""
+    """Give the owner's subscriptions its new secret (`secret_changed` marked them), for
+    the answer of the change that set it: `subscriptions`, or `subscriptions_error`
+    (the rows say the rest; a platform without a subscriptions API is told by hand,
+    `manual_steps`)."""
     try:
-        return {"subscriptions": keep(ctx, kind, owner_id, heal=False, resend=True)}
+        return {"subscriptions": keep(ctx, kind, owner_id, heal=False)}
     except (ServiceError, ConnectorError) as error:
         message = error.message if isinstance(error, ServiceError) else str(error)
         return {"subscriptions_error": message}
 
 
-def _pass(ctx: Context, owner: Owner, public_url: str, resend: bool) -> None:
+def _pass(ctx: Context, owner: Owner, public_url: str) -> None:
     """Mend each topic's subscription and record the outcomes (lapses as due heals)."""
     url = receiver_url(public_url, owner.platform, owner.id)
     connection = connection_of(ctx, owner.platform, owner.base_url, owner.credentials)
@@ -331,6 +342,7 @@ def _pass(ctx: Context, owner: Owner, public_url: str, resend: bool) -> None:
     secret = subscription_secret(owner.platform, owner.secret)
     now = ctx.clock()
     rows = _rows(ctx, owner)
+    resend = any(row.secret_due_at is not None for row in rows.values())
     if not connection.topics:
         outcomes = [Outcome(MANUAL_TOPIC, SubscriptionState.MANUAL)]
     elif secret is None and owner.platform != "shopify":
@@ -432,6 +444,10 @@ def _record(ctx: Context, owner: Owner, url: str, outcomes: list[Outcome], now: 
             )
         }
         last_delivery = _last_delivery(session, owner)
+        # The secret now stored is the one the pass sent: a change committed meanwhile
+        # (it locks these rows to mark them, so it is seen here) stays due.
+        sealed = _row(session, owner.kind, owner.id).webhook_secret_sealed
+        sent_current = sealed is not None and ctx.vault.open(sealed) == owner.secret
         for outcome in outcomes:
             row = rows.get(outcome.topic)
             if row is None:
@@ -457,6 +473,9 @@ def _record(ctx: Context, owner: Owner, url: str, outcomes: list[Outcome], now: 
                 row.last_action, row.last_action_at = outcome.action, now
             if outcome.lapsed and row.heal_due_at is None:
                 row.heal_due_at = now
+            if outcome.state is SubscriptionState.ACTIVE and outcome.error is None:
+                if sent_current:
+                    row.secret_due_at = None
             row.last_error = outcome.error
 
 

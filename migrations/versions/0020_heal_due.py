@@ -1,9 +1,11 @@
-"""subscriptions.heal_due_at: a lapse's reconciliation survives a killed keeper
+"""subscriptions.heal_due_at, secret_due_at: work a killed process leaves due
 
 Issue 21, item 5: the keeper records a mended subscription as active and then starts
-the reconciliation of what it missed; killed in between, the lapse was forgotten. The
-column is set in the commit that records the mend and cleared once the reconciliation
-is under way.
+the reconciliation of what it missed; killed in between, the lapse was forgotten.
+`heal_due_at` is set in the commit that records the mend and cleared once the
+reconciliation is under way. Likewise a new webhook secret is committed before our
+subscriptions are given it: `secret_due_at` is set with the secret and cleared once
+each subscription has it.
 
 Revision ID: 0020
 Revises: 0019
@@ -23,7 +25,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("subscriptions", sa.Column("heal_due_at", sa.DateTime(timezone=True)))
+    op.add_column("subscriptions", sa.Column("secret_due_at", sa.DateTime(timezone=True)))
 
 
 def downgrade() -> None:
+    op.drop_column("subscriptions", "secret_due_at")
     op.drop_column("subscriptions", "heal_due_at")

@@ -22,7 +22,7 @@ from models import EventKind, Site, Subscription, SyncRun, WebhookStatus
 from models.crypto import Vault
 from models.db import transaction
 from settings import Settings
-from sync import healing, subscriptions
+from sync import healing, sites, subscriptions
 from sync.context import Context, build_context
 from sync.errors import Conflict, Invalid, Unavailable
 from tests.factories import make_site, make_source
@@ -42,6 +42,8 @@ class FakeConnection:
         self.held: dict[str, RemoteSubscription] = {}
         self.calls: list[tuple[str, str]] = []
         self.secrets: dict[str, str | None] = {}
+        #: remote id -> the secret its last update carried
+        self.sent: dict[str, str | None] = {}
         self.listing_fails = False
         self._next = 0
 
@@ -66,6 +68,7 @@ class FakeConnection:
     ) -> RemoteSubscription:
         made = RemoteSubscription(remote.remote_id, spec.topic, spec.url, True)
         self.held[remote.remote_id] = made
+        self.sent[remote.remote_id] = spec.secret
         self.calls.append(("update", spec.topic))
         return made
 
@@ -442,3 +445,28 @@ def test_a_heal_the_broker_refused_is_still_due_at_the_next_pass(
     (run,) = _heal_runs(keeper, site)
     row = _rows(keeper, site)["order.created"]
     assert row.heal_due_at is None and f"reconciled by run {run.id}" in (row.last_action or "")
+
+
+def test_a_new_secret_not_yet_given_to_the_platform_is_given_by_the_next_pass(
+    keeper: Context,
+    platform: FakeConnection,
+    site: int,
+    vault: Vault,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The secret is committed before the platform is told: killed in between, every
+    delivery would have been refused until the subscription's next renewal."""
+    subscriptions.register(keeper, "site", site)
+    monkeypatch.setattr(sites, "after_secret_change", lambda *args: {})  # killed here
+
+    rotated = sites.update_site(keeper, site, {"rotate_webhook_secret": True})
+    assert all(row.secret_due_at is not None for row in _rows(keeper, site).values())
+    assert ("update", TOPICS[0]) not in platform.calls
+
+    subscriptions.keep(keeper, "site", site)
+
+    assert sorted(c for c in platform.calls if c[0] == "update") == [
+        ("update", t) for t in sorted(TOPICS)
+    ]
+    assert set(platform.sent.values()) == {rotated["webhook_secret"]}
+    assert all(row.secret_due_at is None for row in _rows(keeper, site).values())
