@@ -66,6 +66,10 @@ MAX_PAGES = 5
 #: More SKUs than this in one event: a full run of each site is cheaper than reading
 #: them one batch at a time (as for Business Central's `collection` notices).
 FULL_RUN_SKUS = 5_000
+#: A cursor no ERP's feed knows (both raise `CursorLost` on it): a source whose address
+#: or account changed gets it, so its next poll restarts the feed with full runs, in
+#: `_restart`'s crash-safe order, whatever process set it.
+RESTART = "restart"
 #: How long a nudged read waits for another read of the same feed to end.
 LOCK_WAIT_SECONDS = 10.0
 #: SKUs read from the ERP per request (`InventorySource.get_quantities`).

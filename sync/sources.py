@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.errors import TransientError
 from models import Site, Source, SourceKind
 from sync.accounts import (
     apply_changes,
@@ -26,7 +25,7 @@ from sync.accounts import (
     saving,
     switch_webhooks,
 )
-from sync.change_feed import full_runs
+from sync.change_feed import RESTART
 from sync.context import Context
 from sync.errors import Conflict, Invalid
 from sync.subscriptions import (
@@ -128,28 +127,19 @@ def update_source(ctx: Context, source_id: int, changes: Mapping[str, Any]) -> d
         # organisation): its feed position means nothing there.
         moved = source.feed_cursor is not None and bool({"base_url", "credentials"} & set(changes))
         if moved:
-            source.feed_cursor = None
+            source.feed_cursor = RESTART
         session.flush()
         described = describe_source(session, source)
     if generated:
         described["webhook_secret"] = generated
     if moved:
-        described["feed"] = _feed_restarted(ctx, source_id)
+        described["feed"] = (
+            "the change feed starts again at its next read, from the ERP's newest entry, "
+            "with full runs of the source's real-time sites"
+        )
     if "webhook_secret" in changes or changes.get("rotate_webhook_secret"):
         described |= after_secret_change(ctx, "source", source_id)
     return described
-
-
-def _feed_restarted(ctx: Context, source_id: int) -> str:
-    """After the source's address or account changed: the feed starts again at the ERP's
-    newest position (next poll), and full runs bring each real-time site to this ERP's
-    numbers, which no feed of the old one could."""
-    try:
-        runs = full_runs(ctx, source_id)
-    except TransientError as error:
-        return f"the change feed starts again; no full run could start ({error}): run them"
-    listed = ", ".join(map(str, runs)) or "none (runs already going)"
-    return f"the change feed starts again at the ERP's newest entry; full runs: {listed}"
 
 
 def _refuse_used(session: Session, source: Source) -> None:

@@ -332,7 +332,7 @@ _SOURCE = _object(
         "feed": {
             "type": "string",
             "description": "After a change of address or credentials: the change feed "
-            "starts again, and the full runs started to cover the gap.",
+            "starts again at its next read, with full runs of the real-time sites.",
         },
         **_REGISTERED,
     },
