@@ -45,9 +45,9 @@ from models.db import transaction
 from models.webhook_log import window_key
 from sync.carriers import REAL_TIME_SITES, carried, carriers, push_to_carriers
 from sync.context import Context
-from sync.errors import Conflict, ServiceError, Unavailable
+from sync.errors import ServiceError, Unavailable
 from sync.push import read_erp
-from sync.runs import start_run
+from sync.runs import start_each
 
 log = logging.getLogger(__name__)
 
@@ -206,16 +206,10 @@ def full_runs(ctx: Context, source_id: int, trigger: str = FEED_TRIGGER) -> list
         site_ids = session.scalars(
             select(Site.id).where(*REAL_TIME_SITES, Site.source_id == source_id)
         ).all()
-    started = []
-    for site_id in site_ids:
-        try:
-            started.append(start_run(ctx, site_id, trigger=trigger))
-        except Conflict:  # a run going (it reads the ERP anew), or deactivated meanwhile
-            continue
-        except Unavailable as exc:
-            # The broker is down: the event is retried; sites started meanwhile
-            # answer "already running" then.
-            raise TransientError(exc.message) from exc
+    try:
+        started, _ = start_each(ctx, site_ids, trigger)
+    except Unavailable as exc:
+        raise TransientError(exc.message) from exc  # the event or poll is retried
     return started
 
 

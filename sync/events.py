@@ -29,12 +29,12 @@ from sync.catalog import mirror_product
 from sync.change_feed import push_moved, read_now
 from sync.context import Context
 from sync.echoes import is_echo
-from sync.errors import Conflict, Unavailable
+from sync.errors import Unavailable
 from sync.plugin_orders import PROVIDER as PLUGIN
 from sync.plugin_orders import snapshot_of as plugin_snapshot
 from sync.push import push_readings, read_erp
 from sync.reservations import open_orders, settle_orders
-from sync.runs import start_run
+from sync.runs import start_each
 from sync.store_orders import take_order
 
 log = logging.getLogger(__name__)
@@ -309,18 +309,11 @@ def _erp_collection(ctx: Context, session: Session, row: WebhookLog) -> str:
     site_ids = session.scalars(
         select(Site.id).where(*REAL_TIME_SITES, Site.source_id == row.source_id).order_by(Site.id)
     ).all()
-    started, going = 0, []
-    for site_id in site_ids:
-        try:
-            start_run(ctx, site_id, trigger="webhook")
-            started += 1
-        except Conflict as refusal:
-            going.append(refusal.message)
-        except Unavailable as exc:
-            # The broker is down: retry the event; sites started meanwhile answer
-            # "already running" then.
-            raise TransientError(exc.message) from exc
-    return "; ".join([f"full sync started for {started} site(s)", *going])
+    try:
+        started, going = start_each(ctx, site_ids, "webhook")
+    except Unavailable as exc:
+        raise TransientError(exc.message) from exc  # the event is retried
+    return "; ".join([f"full sync started for {len(started)} site(s)", *going])
 
 
 Handler = Callable[[Context, Session, WebhookLog], str]

@@ -40,8 +40,7 @@ from models.db import transaction
 from sync.carriers import REAL_TIME_SITES
 from sync.change_feed import full_runs, moved_event
 from sync.context import Context
-from sync.errors import Conflict
-from sync.runs import start_run
+from sync.runs import start_each
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +68,8 @@ def heal_sites(ctx: Context, site_ids: list[int]) -> str:
         site_ids = list(writable)
     if not site_ids:
         return "not reconciled: the site takes no automated writes (real time off, first sync due)"
-    started = []
-    for site_id in site_ids:
-        try:
-            started.append(start_run(ctx, site_id, trigger=HEAL_TRIGGER))
-        except Conflict:  # a run going (it reads everything anew), or deactivated
-            continue
-        # Anything else (the broker down: `Unavailable`) is raised: the heal stays due.
+    # The broker down (`Unavailable`) is raised: the heal stays due.
+    started, _ = start_each(ctx, site_ids, HEAL_TRIGGER)
     return _runs_note(started)
 
 

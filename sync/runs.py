@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -132,6 +133,21 @@ def start_run(
         raise
     log.info("sync.run.created", extra={"run": run_id, "site": site_id, "trigger": trigger})
     return run_id
+
+
+def start_each(ctx: Context, site_ids: Iterable[int], trigger: str) -> tuple[list[int], list[str]]:
+    """A run of each site, for automation (a heal, a lost feed, an ERP `collection`):
+    the runs started, and why the others were not (a run going, which reads everything
+    anew; deactivated or removed meanwhile). `Unavailable`, the broker down, is raised
+    for the caller to retry: sites started by then answer "already running"."""
+    started: list[int] = []
+    refused: list[str] = []
+    for site_id in site_ids:
+        try:
+            started.append(start_run(ctx, site_id, trigger=trigger))
+        except (Conflict, NotFound) as refusal:
+            refused.append(refusal.message)
+    return started, refused
 
 
 def start_all(ctx: Context, trigger: str = "api") -> dict[str, Any]:

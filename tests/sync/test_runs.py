@@ -27,6 +27,7 @@ from sync.runs import (
     cut_batches,
     fail_run,
     start_all,
+    start_each,
     start_run,
 )
 from tests.factories import make_site
@@ -94,6 +95,17 @@ def test_a_start_racing_the_sites_removal_is_not_found_not_a_database_error(
     starting.join(timeout=10)
     assert len(outcome) == 1 and isinstance(outcome[0], NotFound), outcome
     assert broker.queued == []
+
+
+def test_runs_started_for_automation_go_on_past_a_site_removed_meanwhile(
+    service: Context, broker: RecordingBroker, db: sessionmaker[Session], site_id: int
+) -> None:
+    """Before, a heal, a lost feed or a `collection` notice stopped at a site removed
+    since its list was read (`NotFound`), and the sites after it got no run."""
+    started, refused = start_each(service, [999, site_id], "heal")
+
+    assert refused == ["no site 999"]
+    assert [run.id for run in _runs(db)] == started and len(started) == 1
 
 
 @pytest.mark.parametrize("status", LIVE)

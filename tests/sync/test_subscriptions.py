@@ -22,7 +22,7 @@ from models import EventKind, Site, Subscription, SyncRun, WebhookStatus
 from models.crypto import Vault
 from models.db import transaction
 from settings import Settings
-from sync import healing, sites, subscriptions
+from sync import runs, sites, subscriptions
 from sync.context import Context, build_context
 from sync.errors import Conflict, Invalid, Unavailable
 from tests.factories import make_site, make_source
@@ -434,7 +434,7 @@ def test_a_heal_the_broker_refused_is_still_due_at_the_next_pass(
         raise Unavailable("the broker cannot be reached")
 
     with monkeypatch.context() as patched:
-        patched.setattr(healing, "start_run", down)
+        patched.setattr(runs, "start_run", down)
         with pytest.raises(Unavailable):
             subscriptions.keep(keeper, "site", site)
     assert _rows(keeper, site)["order.created"].heal_due_at is not None
