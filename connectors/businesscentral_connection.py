@@ -214,21 +214,18 @@ class BusinessCentralConnection:
         )
 
 
-#: The expiry given to a subscription whose `expirationDateTime` cannot be read: every
-#: BC subscription expires, so one of unknown expiry is due for renewal now.
-EXPIRY_UNKNOWN = datetime.min.replace(tzinfo=UTC)
-
-
 def _remote(row: Mapping[str, Any]) -> RemoteSubscription:
-    """A listed (or just written) subscription; one past its expiry is not active, and
-    one whose expiry is unreadable is active and due for renewal (`EXPIRY_UNKNOWN`)."""
+    """A listed (or just written) subscription; one past its expiry is not active. One
+    whose expiry cannot be read is taken as active and expiring now: every BC
+    subscription expires, so the keeper renews it at once."""
+    now = datetime.now(UTC)
     expires = _instant(row.get("expirationDateTime"))
     return RemoteSubscription(
         remote_id=str(row.get("subscriptionId", "")),
         topic=str(row.get("resource", "")).lstrip("/"),
         url=str(row.get("notificationUrl", "")),
-        active=expires is None or expires > datetime.now(UTC),
-        expires_at=EXPIRY_UNKNOWN if expires is None else expires,
+        active=expires is None or expires > now,
+        expires_at=now if expires is None else expires,
         version=row.get("@odata.etag"),
     )
 
