@@ -22,7 +22,7 @@ from sync.push import PushOutcome, push_readings
 #: The sites a real-time change, or a run automation starts (a heal, a lost feed, an
 #: ERP `collection`), may write to: active, real-time switch on, and not added with
 #: `--no-initial-sync` and waiting for an operator's first live run (which nothing
-#: but that operator may pre-empt with a write).
+#: may pre-empt with a write; a site's own events skip it too, sync/events.py).
 REAL_TIME_SITES = (Site.active, Site.webhooks_active, Site.awaiting_first_sync.is_(False))
 
 

@@ -191,6 +191,8 @@ def _store_product_changed(ctx: Context, session: Session, row: WebhookLog) -> s
     )
     if not outcome.added:
         return summary
+    if site.awaiting_first_sync:
+        return f"{summary}; not written: the site waits for an operator's first sync"
     erp = ctx.source(site.source)
     settle_orders(ctx, erp, site.source_id, outcome.added)
     readings = erp.get_quantities(outcome.added)
@@ -287,6 +289,8 @@ def _erp_item_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
 
 def _sku_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
     site = _site(session, row)
+    if site.awaiting_first_sync:
+        return f"site {site.id} waits for an operator's first sync: nothing written"
     readings = read_erp(ctx, ctx.source(site.source), site.source_id, [row.sku or ""])
     return require_pushed(site, push_readings(ctx, site, readings, ctx.storefront(site)))
 

@@ -302,6 +302,33 @@ def test_a_sku_hint_pushes_the_erps_stock_of_that_sku(
     assert len(shop.store.writes) == 1
 
 
+def test_a_site_awaiting_its_first_sync_gets_no_write_from_its_own_events(
+    service: Context,
+    db: sessionmaker[Session],
+    two_shops: tuple[Stack, Stack],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Added with --no-initial-sync, a store is written first by an operator's run:
+    before, a SKU hint to it, or an ERP change, wrote to it at once."""
+    first, second = two_shops
+    sku = "SKU-000003"
+    caplog.set_level(logging.INFO, logger="sync.events")
+    set_rows(db, Site, [second.site_id], awaiting_first_sync=True)
+    before = second.store_stock()[sku]
+    first.erp.set_stock({sku: 777})
+
+    hint = _event(db, EventKind.SKU_CHANGED, site_id=second.site_id, sku=sku)
+    process_event(service, hint)
+    change = _event(
+        db, EventKind.ERP_ITEM_CHANGED, source_id=first.source_id, entity=first.erp_item_id(sku)
+    )
+    process_event(service, change)
+
+    assert {_row(db, hint).status, _row(db, change).status} == {WebhookStatus.PROCESSED}
+    assert any("waits for an operator's first sync" in s for s in _summaries(caplog))
+    assert (first.store_stock()[sku], second.store_stock()[sku]) == (777, before)
+
+
 def test_a_sku_the_erp_deleted_sells_as_zero(
     service: Context, db: sessionmaker[Session], shop: Stack
 ) -> None:
