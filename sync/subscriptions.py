@@ -393,16 +393,20 @@ def _silence(
 ) -> str | None:
     """Why a source's active subscriptions look silent (`healing.silence`), or None.
 
-    Quiet since the latest of: the last notice, the rows' making and the keeper's last
-    action on them (a re-created subscription owes nothing from before). One ERP read
-    at most; a store's subscriptions are not checked (nothing lists what they owe).
+    Quiet since the latest of: the last notice, the rows' making and a (re-)creation by
+    the keeper (a subscription made anew owes nothing from before; a renewal or a new
+    secret is no such mark). One ERP read at most; a store's subscriptions are not
+    checked (nothing lists what they owe).
     """
     active = [r for r in rows.values() if r.state is SubscriptionState.ACTIVE and r.remote_id]
     if owner.kind != "source" or not active:
         return None
     with ctx.sessions() as session:
         marks = [_last_delivery(session, owner)]
-        marks += [stamp for row in active for stamp in (row.created_at, row.last_action_at)]
+        for row in active:
+            marks.append(row.created_at)
+            if (row.last_action or "").startswith(MADE_ACTIONS):
+                marks.append(row.last_action_at)
         source = session.get_one(Source, owner.id)
     try:
         erp = ctx.source(source)
@@ -412,6 +416,8 @@ def _silence(
         return None
 
 
+#: How `_mend`'s actions that make a subscription anew begin.
+MADE_ACTIONS = ("created", "re-created")
 #: The topics the receiver logs for Business Central's validation handshake and
 #: WooCommerce's creation ping (api/receiver.py): unsigned, so no proof of a delivery.
 HANDSHAKE_TOPIC = "handshake"

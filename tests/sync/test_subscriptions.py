@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.errors import TransientError
-from connectors.types import RemoteSubscription, SubscriptionSpec
+from connectors.types import ModifiedItem, RemoteSubscription, SubscriptionSpec
 from models import EventKind, Site, Subscription, SyncRun, WebhookStatus
 from models.crypto import Vault
 from models.db import transaction
@@ -470,3 +470,38 @@ def test_a_new_secret_not_yet_given_to_the_platform_is_given_by_the_next_pass(
     ]
     assert set(platform.sent.values()) == {rotated["webhook_secret"]}
     assert all(row.secret_due_at is None for row in _rows(keeper, site).values())
+
+
+class EditedErp:
+    """An ERP whose items list says one item was edited at `at`."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def modified_since(self, since: datetime) -> Iterator[ModifiedItem]:
+        return iter([ModifiedItem("SKU-1", self.at)] if self.at > since else [])
+
+
+def test_a_renewal_does_not_excuse_a_subscription_that_missed_an_edit_before_it(
+    keeper: Context,
+    platform: FakeConnection,
+    db: sessionmaker[Session],
+    vault: Vault,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before, any keeper action (a renewal, a new secret) reset the silence check's
+    baseline, so a subscription renewed while silent was never found out."""
+    with transaction(db) as session:
+        source = make_source(session, vault).id
+    subscriptions.register(keeper, "source", source)
+    now = keeper.clock()
+    with transaction(db) as session:
+        for row in session.scalars(select(Subscription).where(Subscription.source_id == source)):
+            row.created_at = now - timedelta(hours=2)
+            row.last_action, row.last_action_at = "renewed: ...", now - timedelta(minutes=1)
+    monkeypatch.setattr(Context, "source", lambda self, row: EditedErp(now - timedelta(minutes=30)))
+
+    subscriptions.keep(keeper, "source", source)
+
+    rows = subscriptions.describe(keeper, "source", source)
+    assert all(row["last_action"].startswith("re-created: silent: item SKU-1") for row in rows)
