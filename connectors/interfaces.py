@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from connectors.types import (
     ChangePage,
@@ -73,11 +73,17 @@ class InventorySource(Protocol):
         """
         ...
 
+
+@runtime_checkable
+class ModifiedSince(Protocol):
+    """An ERP that lists the items whose record changed since a time (Business
+    Central): what heals its lapsed items subscription and checks a silent one
+    (`sync.healing`). Zoho needs none: its change feed is that very query
+    (`last_modified_time`), read all the time."""
+
     def modified_since(self, since: datetime) -> Iterator[ModifiedItem]:
         """Items whose record the ERP changed after `since` (a time on the ERP's clock),
-        newest or oldest first as the ERP lists them, paged lazily so a caller can stop
-        early: what an item subscription should have notified (`sync.healing`).
-        """
+        in the ERP's order, paged lazily so a caller can stop early."""
         ...
 
 

@@ -31,7 +31,6 @@ from connectors.tokens import TokenCache
 from connectors.types import (
     ChangePage,
     Clock,
-    ModifiedItem,
     OrderProgress,
     SourceItem,
     host_clock,
@@ -246,10 +245,6 @@ class ZohoInventorySource:
         """Items modified since the cursor, a time on Zoho's clock: the stock movements
         no item workflow webhook reports (`connectors.zoho_feed`)."""
         return zoho_feed.stock_changes(self._list_items, cursor)
-
-    def modified_since(self, since: datetime) -> Iterator[ModifiedItem]:
-        """Items modified after `since`, newest first (`connectors.zoho_feed`)."""
-        return zoho_feed.modified_since(self._list_items, since)
 
     def _list_items(self, params: Mapping[str, str | int]) -> dict[str, Any]:
         body: dict[str, Any] = self.api.json(

@@ -40,13 +40,12 @@ would cost one page, not the catalog.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from itertools import count
 from typing import Any
 
 from connectors.errors import CursorLost
-from connectors.types import ChangePage, ModifiedItem
+from connectors.types import ChangePage
 from models.skus import try_normalize_sku
 
 #: Zoho's timestamp form, e.g. `2026-12-04T10:15:00+0000` (section 6).
@@ -104,26 +103,6 @@ def stock_changes(list_items: ListItems, cursor: str | None) -> ChangePage:
         state = _SEP.join((_text(since), _text(newest), str(page + 1)))
         return ChangePage(skus=tuple(skus), cursor=state, more=True)
     return ChangePage(skus=tuple(skus), cursor=_text(newest))
-
-
-def modified_since(list_items: ListItems, since: datetime) -> Iterator[ModifiedItem]:
-    """`InventorySource.modified_since` for Zoho Inventory: the items list filtered by
-    `last_modified_time` after `since`, newest first, a page of `PER_PAGE` per call and
-    the next only if the caller reads on; stops at the first older row (the guard of
-    `stock_changes`). Rows without a SKU or a readable time are left out."""
-    for page in count(1):
-        body = list_items(
-            {"last_modified_time": since.strftime(TIME_FORMAT), **_newest_first(page, PER_PAGE)}
-        )
-        for row in body.get("items") or []:
-            modified = _time(row.get("last_modified_time"))
-            if modified is not None and modified <= since:
-                return
-            sku = try_normalize_sku(row.get("sku"))
-            if sku and modified is not None:
-                yield ModifiedItem(sku, modified)
-        if not body.get("page_context", {}).get("has_more_page"):
-            return
 
 
 def _newest_first(page: int, per_page: int) -> dict[str, str | int]:

@@ -4,15 +4,16 @@ A subscription that was disabled, deleted, expired or silent lost its notices, a
 the keeper (`sync.subscriptions`) mends it; this module reconciles what changed
 meanwhile, as cheaply as the platform allows:
 
-- an ERP's (a source's): both ERPs list the items modified since a time (Business
-  Central `lastModifiedDateTime`, Zoho `last_modified_time`; docs/platforms.md
-  sections 6 and 7, `InventorySource.modified_since`). `heal_source` reads those
-  modified since the last notice that reached us (less `READ_MARGIN`) and logs them as
-  one `erp.stock.moved` event, so the durable real-time path pushes each SKU to the
-  stores that sell it (`sync.change_feed.push_moved`; past `FULL_RUN_SKUS` it starts
-  full runs). Stock moved by postings never depended on the subscription: the change
-  feed carries it. If the ERP cannot be read, each real-time site of the source gets a
-  full run instead.
+- an ERP's (a source's): Business Central lists the items modified since a time
+  (`lastModifiedDateTime`, docs/platforms.md section 7, `connectors.interfaces.
+  ModifiedSince`). `heal_source` reads those modified since the last notice that
+  reached us (less `READ_MARGIN`) and logs them as one `erp.stock.moved` event, so the
+  durable real-time path pushes each SKU to the stores that sell it
+  (`sync.change_feed.push_moved`; past `FULL_RUN_SKUS` it starts full runs). Stock
+  moved by postings never depended on the subscription: the change feed carries it.
+  If the ERP cannot be read, or lists no such thing, each real-time site of the source
+  gets a full run instead. Zoho needs no heal: its change feed is its modified-since
+  query (`last_modified_time`), read all the time, whatever became of its webhooks.
 - a store's (a site's): what it lost are the store's own orders and product changes,
   which no query as cheap gives back, so `heal_sites` starts a full run of the site.
 
@@ -34,7 +35,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from connectors.errors import ConnectorError
-from connectors.interfaces import InventorySource
+from connectors.interfaces import ModifiedSince
 from models import Site, Source
 from models.db import transaction
 from sync.carriers import REAL_TIME_SITES
@@ -83,6 +84,8 @@ def heal_source(ctx: Context, source_id: int, since: datetime | None) -> str:
         source = session.get_one(Source, source_id)
         kind = str(source.kind)
         erp = ctx.source(source)
+    if not isinstance(erp, ModifiedSince):
+        return _runs_note(full_runs(ctx, source_id, trigger=HEAL_TRIGGER))
     try:
         skus = sorted({item.sku for item in erp.modified_since(start)})
     except ConnectorError as error:
@@ -103,7 +106,7 @@ def heal_source(ctx: Context, source_id: int, since: datetime | None) -> str:
     )
 
 
-def silence(erp: InventorySource, quiet_since: datetime, now: datetime) -> str | None:
+def silence(erp: ModifiedSince, quiet_since: datetime, now: datetime) -> str | None:
     """Why an active subscription with no notice since `quiet_since` looks silent (an
     item changed well after it and long enough ago), or None; reads the ERP's first
     matching item and stops."""

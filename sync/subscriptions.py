@@ -45,7 +45,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from connectors.errors import ConnectionProblem, ConnectorError
-from connectors.interfaces import Connection
+from connectors.interfaces import Connection, ModifiedSince
 from connectors.registry import build_connection
 from connectors.types import RemoteSubscription, SubscriptionSpec
 from models import (
@@ -410,6 +410,8 @@ def _silence(
         source = session.get_one(Source, owner.id)
     try:
         erp = ctx.source(source)
+        if not isinstance(erp, ModifiedSince):
+            return None  # nothing lists what its subscriptions owe
         return healing.silence(erp, max(m for m in marks if m is not None), now)
     except ConnectorError as error:
         log.warning("subscriptions.silence_unknown", extra={"owner": owner.id, "error": str(error)})

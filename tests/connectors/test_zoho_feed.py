@@ -4,7 +4,6 @@ items modified since a time on Zoho's clock, newest first."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -145,32 +144,3 @@ def test_a_server_ignoring_the_filter_costs_one_page(zoho: Zoho) -> None:
 def test_a_cursor_not_of_ours_is_permanent(zoho: Zoho, cursor: str) -> None:
     with pytest.raises(CursorLost):
         zoho.connect().stock_changes(cursor)
-
-
-def test_modified_since_lists_what_moved_and_stops_at_older_rows(zoho: Zoho) -> None:
-    """A heal's read: the invoice and the adjustment moved their items'
-    `last_modified_time`; the item edited before `since` is not listed."""
-    since = datetime.strptime(NEWEST, zoho_feed.TIME_FORMAT)
-    invoice(zoho, {"SKU-000004": 2})
-    adjust(zoho, {"SKU-000009": 1})
-
-    changed = list(zoho.connect().modified_since(since))
-
-    # Both in one second: Zoho's times are whole seconds, so their order is a tie.
-    assert sorted(item.sku for item in changed) == ["SKU-000004", "SKU-000009"]
-    assert all(item.modified_at > since for item in changed)
-    assert zoho.state.route_calls["GET /inventory/v1/items"] == 1
-
-
-def test_modified_since_costs_a_page_per_page_read(
-    zoho: Zoho, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(zoho_feed, "PER_PAGE", 2)
-    since = datetime.strptime(NEWEST, zoho_feed.TIME_FORMAT)
-    adjust(zoho, {"SKU-000002": 5, "SKU-000003": 5, "SKU-000005": 5})
-
-    assert next(iter(zoho.connect().modified_since(since))).sku == "SKU-000002"
-    assert zoho.state.route_calls["GET /inventory/v1/items"] == 1
-    every = [item.sku for item in zoho.connect().modified_since(since)]
-    assert every == ["SKU-000002", "SKU-000003", "SKU-000005"]
-    assert zoho.state.route_calls["GET /inventory/v1/items"] == 1 + 2
