@@ -70,6 +70,8 @@ FULL_RUN_SKUS = 5_000
 #: or account changed gets it, so its next poll restarts the feed with full runs, in
 #: `_restart`'s crash-safe order, whatever process set it.
 RESTART = "restart"
+#: At most one nudged read of a source per this many seconds (`read_now`).
+NUDGE_SECONDS = 15.0
 #: How long a nudged read waits for another read of the same feed to end.
 LOCK_WAIT_SECONDS = 10.0
 #: SKUs read from the ERP per request (`InventorySource.get_quantities`).
@@ -125,11 +127,8 @@ def _poll(ctx: Context, source_id: int, due_only: bool) -> int:
         cursor: str | None = source.feed_cursor
         kind = str(source.kind)
         period = POLL_SECONDS.get(kind, DEFAULT_POLL_SECONDS)
-        # Held half a beat short of the period, so the beat that comes one period
-        # later, a few milliseconds late as beats are, finds it gone.
-        spacing = int((period - BEAT_SECONDS / 2) * 1000)
         if due_only and not ctx.redis.set(
-            f"stocksync:feed:read:{source_id}", 1, nx=True, px=spacing
+            f"stocksync:feed:read:{source_id}", 1, nx=True, px=_spacing_ms(period)
         ):
             return 0
         erp = ctx.source(source)
@@ -158,6 +157,19 @@ def _poll(ctx: Context, source_id: int, due_only: bool) -> int:
         log.info("feed.stock_moved", extra={"source": source_id, "skus": len(skus)})
         return len(skus)
     return 0
+
+
+def _pttl(ctx: Context, key: str) -> int:
+    """Milliseconds `key` has left (negative: none or no expiry)."""
+    left: int = ctx.redis.pttl(key)  # type: ignore[assignment]
+    return left
+
+
+def _spacing_ms(period: float) -> int:
+    """How long a read holds off beat's next: half a beat short of the period, so the
+    beat that comes one period later, a few milliseconds late as beats are, finds it
+    gone."""
+    return int((period - BEAT_SECONDS / 2) * 1000)
 
 
 def moved_event(
@@ -216,11 +228,32 @@ def full_runs(ctx: Context, source_id: int, trigger: str = FEED_TRIGGER) -> list
 def read_now(ctx: Context, session: Session, row: WebhookLog) -> str:
     """The worker's side of a nudge (`EventKind.ERP_STOCK_NUDGE`): the ERP said stock
     moved, so its feed is read now, not at the next poll; what it finds is logged and
-    pushed as any poll's."""
-    if row.source_id is None:
+    pushed as any poll's.
+
+    Within the ERP's budget: at most one nudged read per `NUDGE_SECONDS` (a store busy
+    all day costs 4 reads a minute, not one per document), and it counts as the poll,
+    whose next read is then a whole period away. A nudge during that spacing brings
+    the beat's next read forward to when the spacing ends, so the movement it
+    announces waits seconds, and no nudge waits in a queue of retries.
+    """
+    source_id = row.source_id
+    if source_id is None:
         raise PermanentError("nudge: the event names no source")
-    found = poll(ctx, row.source_id, wait=True)
-    return f"read the change feed now: {found} SKU(s) moved"
+    spaced = f"stocksync:feed:nudged:{source_id}"
+    due = f"stocksync:feed:read:{source_id}"
+    if ctx.redis.set(spaced, 1, nx=True, px=int(NUDGE_SECONDS * 1000)):
+        try:
+            found = poll(ctx, source_id, wait=True)
+        except Exception:
+            ctx.redis.delete(spaced)  # not read: the event's retry reads
+            raise
+        period = POLL_SECONDS.get(row.provider, DEFAULT_POLL_SECONDS)
+        ctx.redis.set(due, 1, px=_spacing_ms(period))
+        return f"read the change feed now: {found} SKU(s) moved"
+    left = max(_pttl(ctx, spaced), 1)
+    if _pttl(ctx, due) > left:
+        ctx.redis.set(due, 1, px=left)
+    return f"a nudged read ran moments ago: the next read comes in {left / 1000:.0f} s"
 
 
 def moved_skus(row: WebhookLog) -> list[str]:

@@ -240,3 +240,23 @@ def test_a_nudge_reads_the_feed_now_and_waits_for_a_read_going_rather_than_skip_
             "read the change feed now: 1 SKU(s) moved"
         )
     assert [row.payload for row in _events(db)] == [{"skus": ["A"], "from": "10", "to": "11"}]
+
+
+def test_nudges_in_a_burst_cost_one_read_and_bring_the_next_poll_forward(
+    service: Context, feed: FakeFeed, source: int, db: sessionmaker[Session]
+) -> None:
+    """A shop invoicing all day nudges without end: before, each nudge (one per 5 s
+    window) read the feed, about 17,000 calls a day against Zoho's daily cap."""
+    change_feed.poll(service, source)
+    nudge = WebhookLog(provider="zoho", source_id=source, kind=EventKind.ERP_STOCK_NUDGE)
+    due = f"stocksync:feed:read:{source}"
+
+    with db() as session:
+        first = change_feed.read_now(service, session, nudge)
+        second = change_feed.read_now(service, session, nudge)
+
+    assert first.startswith("read the change feed now") and len(feed.reads) == 2
+    assert second.startswith("a nudged read ran moments ago")
+    # The nudged read counted as the poll; the later nudge brought beat's next read
+    # forward to when the nudge spacing ends, well inside Zoho's minute.
+    assert 0 < service.redis.pttl(due) <= change_feed.NUDGE_SECONDS * 1000
