@@ -18,8 +18,9 @@ meanwhile, as cheaply as the platform allows:
   which no query as cheap gives back, so `heal_sites` starts a full run of the site.
 
 Either way the answer is a note for the subscription rows: which event or runs did it.
-What cannot start now (the broker or the ERP down) raises, and the heal stays due
-(`subscriptions.heal_due_at`) for the keeper's next pass.
+A heal that cannot start now (the broker down: `Unavailable`, or `TransientError` from
+the full runs) raises, and stays due (`subscriptions.heal_due_at`) for the keeper's
+next pass; an ERP that cannot be read is healed by full runs instead.
 
 `silence` is the keeper's check that an active ERP subscription still speaks: every
 item record the ERP changed should have been notified, so one changed after the last
