@@ -154,15 +154,20 @@ def test_the_log_s_earliest_and_latest_event_times_read_in_any_zone(
     db: sessionmaker[Session], zone: str
 ) -> None:
     """PostgreSQL hands times over in the session's zone: the margin of a day keeps the
-    calendar's edges readable by Python at offsets of +14 h and -12 h."""
+    calendar's edges readable by Python at offsets of +14 h and -12 h. The zone is set
+    per transaction (SET LOCAL): a session-wide one stays on the pooled connection and
+    hands later tests their times at -12:00."""
     edges = [EARLIEST_OCCURRED_AT, LATEST_OCCURRED_AT - timedelta(microseconds=1)]
     with db() as session:
-        session.execute(text(f"SET TIME ZONE '{zone}'"))
+        usual = session.scalar(text("SHOW TIME ZONE"))
+        session.execute(text(f"SET LOCAL TIME ZONE '{zone}'"))
         session.add_all(
             WebhookLog(provider="shopify", status=WebhookStatus.RECEIVED, occurred_at=at)
             for at in edges
         )
         session.commit()
-        session.execute(text(f"SET TIME ZONE '{zone}'"))
+        session.execute(text(f"SET LOCAL TIME ZONE '{zone}'"))
         read = session.scalars(select(WebhookLog.occurred_at).order_by(WebhookLog.id)).all()
     assert read == edges
+    with db() as session:
+        assert session.scalar(text("SHOW TIME ZONE")) == usual

@@ -340,7 +340,7 @@ def test_the_change_feeds_own_events_are_no_delivery_of_the_platform(
     with transaction(db) as session:
         notice = log_row(session, **ours, topic="items", kind=EventKind.ERP_ITEM_CHANGED)
     kept = subscriptions.keep(keeper, "source", source)
-    assert {row["last_delivery_at"] for row in kept} == {notice.received_at.isoformat()}
+    assert {datetime.fromisoformat(row["last_delivery_at"]) for row in kept} == {notice.received_at}
 
 
 def test_a_secret_of_the_wrong_shape_fails_its_rows_and_says_what_to_do(
