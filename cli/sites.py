@@ -157,8 +157,10 @@ def show_site(obj: Context, site: str, as_json: bool) -> None:
         ("real time", "on" if shown["webhooks_active"] else "OFF"),
         ("webhook secret", f"{secret_state}: {WEBHOOK_SECRETS[shown['platform']]}"),
         ("plugin api key", "set" if shown["has_api_key"] else "none"),
+        ("budgets", shown["budgets"]["store"]["text"]),
+        ("", shown["budgets"]["erp"]["text"]),
     ):
-        click.echo(f"{label + ':':<16}{value}")
+        click.echo(f"{label + ':' if label else '':<16}{value}")
 
 
 @sites.command("edit")

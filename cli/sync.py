@@ -90,8 +90,13 @@ def render(progress: Progress, site: str) -> str:
         f"synced {progress.synced:,} unchanged {progress.unchanged:,} "
         f"failed {progress.failed:,} opted out {progress.opted_out:,} "
         f"pending {progress.pending:,} rate {rate} ETA {_eta(progress.eta_seconds)} "
-        f"{progress.status}"
+        f"{_status(progress)}"
     )
+
+
+def _status(progress: Progress) -> str:
+    """The status, and what a live run is doing where it says."""
+    return f"{progress.status}: {progress.activity}" if progress.activity else progress.status
 
 
 def _style(status: str) -> str:
@@ -116,7 +121,9 @@ def bars(runs: Sequence[tuple[Progress, str]]) -> Group:
         line.append(progress.status, style=style)
         rate = "-" if progress.rate is None else f"{progress.rate:,.0f}/s"
         counts = Text(
-            f"  synced {progress.synced:,} unchanged {progress.unchanged:,} "
+            f"  {progress.activity}"
+            if progress.activity
+            else f"  synced {progress.synced:,} unchanged {progress.unchanged:,} "
             f"failed {progress.failed:,} opted out {progress.opted_out:,} "
             f"pending {progress.pending:,} {rate} ETA {_eta(progress.eta_seconds)}",
             style="dim",
@@ -129,6 +136,7 @@ def _key(progress: Progress) -> tuple[object, ...]:
     """What makes a line worth printing again (rate and ETA move with the clock)."""
     return (
         progress.status,
+        progress.activity,
         progress.total,
         progress.synced,
         progress.unchanged,

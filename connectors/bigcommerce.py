@@ -29,7 +29,14 @@ from connectors.bigcommerce_orders import OrderReader
 from connectors.errors import PermanentError
 from connectors.http import HttpClient, decode_json, retry_after_header
 from connectors.tokens import TokenCache
-from connectors.types import OrderSnapshot, StockUpdate, StoreProduct, UpdateResult
+from connectors.types import (
+    CatalogPage,
+    OrderSnapshot,
+    StockUpdate,
+    StoreProduct,
+    UpdateResult,
+    catalog_products,
+)
 from models.skus import try_normalize_sku
 
 #: Items per absolute adjustment request (docs/platforms.md section 4, Inventory API).
@@ -109,17 +116,29 @@ class BigCommerceStore:
         self.orders = OrderReader(self._call)
 
     def iter_catalog(self) -> Iterator[StoreProduct]:
-        """Stream every sellable SKU, one page of 250 products in memory at a time."""
-        page, total_pages = 1, 1
-        while page <= total_pages:
+        """Stream every sellable SKU (see `iter_pages`)."""
+        return catalog_products(self.iter_pages())
+
+    def iter_pages(self, resume: str | None = None) -> Iterator[CatalogPage]:
+        """Pages of 250 products with their variants, one in memory at a time, by id.
+
+        `resume` is the number of the last page read, read again: a product deleted
+        since shifts the rest one place back, and re-reading the page keeps the first
+        of the next page from slipping past us.
+        """
+        page = int(resume) if resume and resume.isdigit() else 1
+        while True:
             body = self._call(
                 "GET",
                 "v3/catalog/products",
-                params={"include": "variants", "limit": PAGE_LIMIT, "page": page},
+                params={"include": "variants", "limit": PAGE_LIMIT, "page": page, "sort": "id"},
             )
-            for product in body["data"]:
-                yield from _store_products(product)
+            products = [sku for product in body["data"] for sku in _store_products(product)]
             total_pages = int(body["meta"]["pagination"]["total_pages"])
+            last = page >= total_pages
+            yield CatalogPage(products, None if last else str(page), total_pages)
+            if last:
+                return
             page += 1
 
     def get_product(self, product_id: str) -> list[StoreProduct]:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from connectors.types import (
+    CatalogPage,
     ChangePage,
     ModifiedItem,
     OrderProgress,
@@ -95,6 +96,11 @@ class Storefront(Protocol):
 
     def iter_catalog(self) -> Iterator[StoreProduct]:
         """Stream every sellable SKU (products and variations), in constant memory."""
+        ...
+
+    def iter_pages(self, resume: str | None = None) -> Iterator[CatalogPage]:
+        """The catalog page by page, from the start or from a page's `resume` token: a
+        listing cut short (a worker killed, a task's time used up) goes on from there."""
         ...
 
     def set_stock(self, updates: Sequence[StockUpdate]) -> list[UpdateResult]:

@@ -30,7 +30,14 @@ from connectors.errors import PermanentError, TransientError
 from connectors.http import HttpClient
 from connectors.shopify_orders import parse_order
 from connectors.tokens import TokenCache
-from connectors.types import OrderSnapshot, StockUpdate, StoreProduct, UpdateResult
+from connectors.types import (
+    CatalogPage,
+    OrderSnapshot,
+    StockUpdate,
+    StoreProduct,
+    UpdateResult,
+    catalog_products,
+)
 from models.skus import try_normalize_sku
 
 #: The user error of a quantity whose `changeFromQuantity` no longer matches the level
@@ -114,13 +121,18 @@ class ShopifyStore:
         )
 
     def iter_catalog(self) -> Iterator[StoreProduct]:
-        """Stream every variant with a usable SKU, one page of 250 in memory at a time."""
-        cursor: str | None = None
+        """Stream every variant with a usable SKU (see `iter_pages`)."""
+        return catalog_products(self.iter_pages())
+
+    def iter_pages(self, resume: str | None = None) -> Iterator[CatalogPage]:
+        """Pages of 250 variants, one in memory at a time. `resume` is the GraphQL
+        cursor after the last page read: the listing goes on exactly there."""
+        cursor = resume
         location = self.location_id()
         while True:
             data = self.graphql(CATALOG_QUERY, {"cursor": cursor, "location": location})
             nodes, cursor = _page(data, "productVariants")
-            yield from _products(nodes)
+            yield CatalogPage(list(_products(nodes)), cursor)
             if cursor is None:
                 return
 

@@ -6,7 +6,7 @@ so that they serialise to JSON primitives for Celery task arguments.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -72,6 +72,28 @@ class StoreProduct:
     variant_id: str | None
     quantity: int | None
     manages_stock: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogPage:
+    """One page of a store's catalog listing and where to resume after it.
+
+    `resume` is opaque, the connector's: given back to `Storefront.iter_pages`, the
+    listing goes on after this page (a connector paging by number re-reads this page,
+    so a product deleted meanwhile cannot shift an unread one past us). None after the
+    last page. `of` is the store's count of pages where its answer says one
+    (WooCommerce's `X-WP-TotalPages`, BigCommerce's pagination), for progress.
+    """
+
+    products: list[StoreProduct]
+    resume: str | None
+    of: int | None = None
+
+
+def catalog_products(pages: Iterable[CatalogPage]) -> Iterator[StoreProduct]:
+    """Every product of a listing, page after page: `Storefront.iter_catalog`."""
+    for page in pages:
+        yield from page.products
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,16 +10,33 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 
 from connectors.errors import PermanentError
 from connectors.http import HttpClient, decode_json
 from connectors.tokens import TokenCache
-from connectors.types import OrderSnapshot, StockUpdate, StoreProduct, UpdateResult
+from connectors.types import (
+    CatalogPage,
+    OrderSnapshot,
+    StockUpdate,
+    StoreProduct,
+    UpdateResult,
+    catalog_products,
+)
 from connectors.woocommerce_orders import parse_order
 from models.skus import try_normalize_sku
+
+
+class _Page(NamedTuple):
+    """One page of a collection: its number, rows, the store's page count, if last."""
+
+    number: int
+    rows: list[dict[str, Any]]
+    of: int | None
+    last: bool
+
 
 #: WordPress caps `per_page` at 100 (docs/platforms.md section 2); the fewest pages possible.
 PAGE_SIZE = 100
@@ -62,14 +79,24 @@ class WooCommerceStore:
     # Reads -----------------------------------------------------------------------------
 
     def iter_catalog(self) -> Iterator[StoreProduct]:
-        """Every simple product and every variation, holding at most two pages of rows
-        (a page of products and, inside it, a page of one product's variations).
+        """Every simple product and every variation (see `iter_pages`)."""
+        return catalog_products(self.iter_pages())
 
-        Pages in ascending id order: WC's default order is newest first, which would shift
-        rows between pages if a product were created during the walk.
+    def iter_pages(self, resume: str | None = None) -> Iterator[CatalogPage]:
+        """Pages of products, each with its variable products' variations: at most a
+        page of products and the SKUs they hold in memory.
+
+        Pages in ascending id order: WC's default order is newest first, which would
+        shift rows between pages if a product were created during the walk. `resume` is
+        the number of the last page read, read again: a product deleted since shifts
+        the rest one place back, and re-reading the page keeps the first of the next
+        page from slipping past us (up to a page's worth of deletions).
         """
-        for product in self._pages("products"):
-            yield from self._sellable(product)
+        first = int(resume) if resume and resume.isdigit() else 1
+        for page in self._numbered_pages("products", first):
+            products = [sku for product in page.rows for sku in self._sellable(product)]
+            resume_at = None if page.last else str(page.number)
+            yield CatalogPage(products, resume_at, page.of)
 
     def get_product(self, product_id: str) -> list[StoreProduct]:
         """One product: itself if simple, its variations if variable, [] if it is gone.
@@ -120,18 +147,24 @@ class WooCommerceStore:
         # grouped and external products hold no stock of their own: nothing to sync.
 
     def _pages(self, path: str) -> Iterator[dict[str, Any]]:
-        """Rows of a collection, page by page, until `X-WP-TotalPages` (section 2)."""
-        page = 1
+        """Rows of a collection, page by page."""
+        for page in self._numbered_pages(path, 1):
+            yield from page.rows
+
+    def _numbered_pages(self, path: str, number: int) -> Iterator[_Page]:
+        """Each page of a collection from page `number`, until `X-WP-TotalPages`
+        (section 2)."""
         while True:
-            params = {"per_page": PAGE_SIZE, "page": page, "orderby": "id", "order": "asc"}
+            params = {"per_page": PAGE_SIZE, "page": number, "orderby": "id", "order": "asc"}
             response = self.http.request("GET", path, params=params)
             rows = decode_json(response, self.http.call_name("GET", path))
-            yield from rows
             total_pages = response.headers.get("X-WP-TotalPages")
-            last = int(total_pages) if total_pages and total_pages.isdigit() else None
-            if len(rows) < PAGE_SIZE or (last is not None and page >= last):
+            of = int(total_pages) if total_pages and total_pages.isdigit() else None
+            last = len(rows) < PAGE_SIZE or (of is not None and number >= of)
+            yield _Page(number, rows, of, last)
+            if last:
                 return
-            page += 1
+            number += 1
 
     # Writes ----------------------------------------------------------------------------
 

@@ -1,10 +1,11 @@
 """Register an ERP sandbox as a source and store sandboxes as its sites.
 
 Through `sync.sources` and `sync.sites`, the functions behind `stocksync sources add`
-and `stocksync sites add`, so the rows are exactly what an operator would create. The sites get a
-generous write quota: the sandboxes enforce none, and the platforms' own defaults
-(Shopify's 2 requests/s, sync/limits.py) would turn a 20,000-SKU demo into minutes of
-waiting that show nothing about stocksync. A real store's quota is set per site.
+and `stocksync sites add`, so the rows are exactly what an operator would create. The sites
+and the source get a generous budget: the sandboxes enforce none, and the platforms' own
+defaults (Shopify's 2 requests/s, Business Central's 20, sync/limits.py) would turn a
+20,000-SKU demo into minutes of waiting that show nothing about stocksync. A real
+store's or ERP's budget is set per site or source.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from models import Site, Source
 from sandbox.accounts import Account
 from sync.context import Context
 from sync.sites import add_site, remove_site, update_site
-from sync.sources import add_source, delete_source
+from sync.sources import add_source, delete_source, update_source
 
-#: Requests per second a demo site may send its sandbox, all workers together.
+#: Requests per second a demo site or source may send its sandbox, all workers together.
 SANDBOX_QUOTA = {
     "rate_limit_requests": 100_000,
     "rate_limit_window_seconds": 1,
@@ -59,6 +60,7 @@ def register(
         credentials=erp.stored_credentials(erp_url),
         webhook_secret=erp.receiver_secret(),
     )
+    update_source(ctx, source["id"], SANDBOX_QUOTA)
     site_ids, site_names = {}, {}
     for platform in stores:
         account, url = accounts[platform], sandboxes[platform].url

@@ -40,10 +40,24 @@ class Platform(enum.StrEnum):
     SHOPIFY = "shopify"
 
 
+def _rate_limit_checks() -> tuple[CheckConstraint, ...]:
+    """A site's or source's own budget (sync/limits.py): each setting positive or NULL."""
+    return tuple(
+        CheckConstraint(f"{column} IS NULL OR {column} > 0", name=name)
+        for column, name in (
+            ("rate_limit_requests", "rate_limit_requests"),
+            ("rate_limit_window_seconds", "rate_limit_window"),
+            ("rate_limit_concurrency", "rate_limit_concurrency"),
+            ("rate_limit_daily", "rate_limit_daily"),
+        )
+    )
+
+
 class Source(Base):
     """An ERP connection: the truth for stock."""
 
     __tablename__ = "sources"
+    __table_args__ = _rate_limit_checks()
 
     id: Mapped[bigint_pk]
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -58,6 +72,12 @@ class Source(Base):
     #: Where its ERP's stock-movement feed was last read (sync/change_feed.py); opaque,
     #: the connector's. NULL: not watching yet.
     feed_cursor: Mapped[str | None] = mapped_column(String(200))
+    #: The ERP's request budget shared by all workers (sync/limits.py); NULL means the
+    #: ERP's default. `rate_limit_daily`: requests per 24 h (Zoho's plan cap).
+    rate_limit_requests: Mapped[int | None]
+    rate_limit_window_seconds: Mapped[int | None]
+    rate_limit_concurrency: Mapped[int | None]
+    rate_limit_daily: Mapped[int | None]
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
@@ -70,17 +90,7 @@ class Site(Base):
     __tablename__ = "sites"
     __table_args__ = (
         CheckConstraint("full_sync_hour BETWEEN 0 AND 23", name="full_sync_hour"),
-        CheckConstraint(
-            "rate_limit_requests IS NULL OR rate_limit_requests > 0", name="rate_limit_requests"
-        ),
-        CheckConstraint(
-            "rate_limit_window_seconds IS NULL OR rate_limit_window_seconds > 0",
-            name="rate_limit_window",
-        ),
-        CheckConstraint(
-            "rate_limit_concurrency IS NULL OR rate_limit_concurrency > 0",
-            name="rate_limit_concurrency",
-        ),
+        *_rate_limit_checks()[:3],
         CheckConstraint("stock_buffer >= 0", name="stock_buffer"),
         CheckConstraint(
             "stock_buffer_unit = 'units' "

@@ -91,6 +91,14 @@ class SyncRun(Base):
     batches_total: Mapped[int] = mapped_column(Integer, server_default="0")
     #: Batches not yet finished; the batch that brings it to zero closes the run.
     batches_pending: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: The catalog refresh's place, committed with each chunk it wrote (sync/catalog.py):
+    #: where the store's listing resumes (the connector's token; NULL: from the start),
+    #: when the listing began (rows it saw are dated so), pages read, and the store's
+    #: count of pages where it gives one.
+    catalog_resume: Mapped[str | None] = mapped_column(Text)
+    catalog_started_at: Mapped[timestamp]
+    catalog_pages: Mapped[int] = mapped_column(Integer, server_default="0")
+    catalog_pages_of: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[timestamp]
     finished_at: Mapped[timestamp]

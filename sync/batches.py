@@ -36,6 +36,7 @@ from models import BatchStatus, Site, SyncRun
 from models.db import transaction
 from settings import Settings
 from sync.context import Context
+from sync.limits import Priority
 from sync.push import PushOutcome, push_in_session, read_stock
 from sync.runs import RunKind, close_run
 
@@ -208,8 +209,8 @@ def sync_batch(ctx: Context, claim: Claim) -> list[int]:
     # The run asked the ERP about the source's open store orders once, at its start
     # (sync/runs.py `prepare_batches`): asking again per batch cost one ERP request per
     # open order per batch (bench/fullsync.py --reserved).
-    readings = read_stock(ctx, ctx.source(site.source), claim.skus)
-    store = ctx.storefront(site)
+    readings = read_stock(ctx, ctx.source(site.source, Priority.BULK), claim.skus)
+    store = ctx.storefront(site, Priority.BULK)
     with transaction(ctx.sessions) as session:
         hold(session, claim)
         if any(reading.listed for reading in readings):

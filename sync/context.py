@@ -10,8 +10,8 @@ run, resumes one or replays an event itself, and every door (route, command, tas
 beat, demo) gets the same behaviour by calling the same function.
 
 Every wait the service layer chooses lives here too (`pacing`, `backoff_base_seconds`,
-`delivery_schedule`, `limit_max_wait`), so a test builds a context with short ones
-instead of patching constants.
+`delivery_schedule`, `limit_max_wait`, `catalog_slice_seconds`), so a test builds a
+context with short ones instead of patching constants.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from models.crypto import Vault
 from models.db import make_engine, make_sessionmaker
 from settings import Settings
 from sync import retry
-from sync.limits import MAX_WAIT_SECONDS, StoreLimit, quota_for
+from sync.limits import MAX_WAIT_SECONDS, Limit, Priority, budget_owner, quota_for
 from sync.pacing import Pacing, gate_connector
 from sync.tokens import RedisTokenCache
 
@@ -76,28 +76,35 @@ class Context:
     pacing: Pacing = field(default_factory=Pacing)
     #: Base of the task-level retry backoff (sync/retry.py).
     backoff_base_seconds: float = retry.BACKOFF_BASE_SECONDS
-    #: Longest wait for a place in a store's shared limit before the task retries.
+    #: Longest wait of a real-time request for a place in a shared budget before its
+    #: task retries (a bulk one waits out the platform's window, sync/limits.py).
     limit_max_wait: float = MAX_WAIT_SECONDS
     delivery_schedule: tuple[float, ...] = retry.DELIVERY_SCHEDULE
+    #: Longest a start task lists a catalog before handing the rest to a new task
+    #: (sync/catalog.py, resumable): well inside the sync tasks' soft time limit of
+    #: 840 s (workers/presets.py), so a 200,000-SKU listing is never killed midway.
+    catalog_slice_seconds: float = 600.0
 
     @property
     def token_cache(self) -> RedisTokenCache:
         return RedisTokenCache(self.redis)
 
-    def storefront(self, site: Site) -> Storefront:
-        """The site's connector, every request of it paced by the site's shared limit."""
+    def storefront(self, site: Site, priority: Priority = Priority.REAL_TIME) -> Storefront:
+        """The site's connector, every request of it paced by the site's shared budget:
+        `Priority.BULK` for a full sync's work, which leaves real-time work its share."""
         store = build_storefront(
             str(site.platform),
             site.base_url,
             self.vault.open(site.credentials_sealed),
             token_cache=self.token_cache,
         )
-        gate_connector(store, self.store_limit(site), self.pacing)
+        gate_connector(store, self.limit(site, priority), self.pacing)
         return store
 
-    def source(self, source: Source) -> InventorySource:
-        """The source's connector; short throttles (BC's 429/503 with `Retry-After`,
-        docs/platforms.md section 7) are retried in place like a store's."""
+    def source(self, source: Source, priority: Priority = Priority.REAL_TIME) -> InventorySource:
+        """The source's connector, paced by the source's shared budget like a store's;
+        short throttles (BC's 429/503 with `Retry-After`, docs/platforms.md section 7)
+        are retried in place."""
         erp = build_source(
             str(source.kind),
             source.base_url,
@@ -105,7 +112,7 @@ class Context:
             token_cache=self.token_cache,
             clock=self.clock,
         )
-        gate_connector(erp, None, self.pacing)
+        gate_connector(erp, self.limit(source, priority), self.pacing)
         return erp
 
     def clock(self) -> datetime:
@@ -120,8 +127,15 @@ class Context:
             stamp: datetime = connection.execute(select(func.clock_timestamp())).scalar_one()
         return stamp
 
-    def store_limit(self, site: Site) -> StoreLimit:
-        return StoreLimit(self.redis, site.id, quota_for(site), max_wait=self.limit_max_wait)
+    def limit(self, owner: Site | Source, priority: Priority = Priority.REAL_TIME) -> Limit:
+        """The shared budget of a site's store or a source's ERP (sync/limits.py)."""
+        return Limit(
+            self.redis,
+            budget_owner(owner),
+            quota_for(owner),
+            priority=priority,
+            max_wait=self.limit_max_wait,
+        )
 
     def backoff(self, attempt: int, hint: float | None) -> float:
         """Countdown before task retry `attempt`: the retry curve at our base.

@@ -1,7 +1,6 @@
 """Every request a worker sends to a store goes through the site's shared limit.
 
-(ERP requests go through a gate too, for its in-place retries; ERPs have no shared
-limit yet.)
+ERP requests go through a gate too, with the source's shared budget (sync/limits.py).
 
 The limit is taken per HTTP request, not per `set_stock` call, for two reasons:
 one `set_stock` may send many requests (WooCommerce batches variations per parent,
@@ -30,7 +29,7 @@ from typing import Any
 
 from connectors.errors import TransientError
 from connectors.http import HttpClient
-from sync.limits import StoreLimit
+from sync.limits import Limit
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ Send = Callable[..., Any]
 class Gate:
     """Wraps one `HttpClient.request`: take the limit, count, retry short throttles."""
 
-    def __init__(self, send: Send, limit: StoreLimit | None, pacing: Pacing) -> None:
+    def __init__(self, send: Send, limit: Limit | None, pacing: Pacing) -> None:
         self._send = send
         self.limit = limit
         self.pacing = pacing
@@ -97,7 +96,7 @@ class Gate:
 _GATES: weakref.WeakKeyDictionary[object, Gate] = weakref.WeakKeyDictionary()
 
 
-def gate_connector(connector: object, limit: StoreLimit | None, pacing: Pacing) -> Gate:
+def gate_connector(connector: object, limit: Limit | None, pacing: Pacing) -> Gate:
     """Route every request of `connector` through a `Gate`; return the gate.
 
     Finds the connector's `HttpClient` where every connector keeps it: `http` for the

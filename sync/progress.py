@@ -40,6 +40,8 @@ class Progress:
     rate: float | None
     #: Seconds until the pending SKUs are done at that rate; None if unknown.
     eta_seconds: float | None
+    #: What a live run does before it has batches: "listing catalog: page 57 of ~70".
+    activity: str | None = None
 
 
 def run_progress(session: Session, run_id: int, now: datetime | None = None) -> Progress:
@@ -83,7 +85,20 @@ def run_progress(session: Session, run_id: int, now: datetime | None = None) -> 
         percent=round(percent, 2),
         rate=rate,
         eta_seconds=eta,
+        activity=_activity(run),
     )
+
+
+def _activity(run: SyncRun) -> str | None:
+    """The catalog listing's page, from the place it commits with each chunk
+    (sync/catalog.py): until it is cut, a run's counts stay at 0/0 however long its
+    store takes to list."""
+    if run.status != RunStatus.RUNNING or run.batches_total > 0:
+        return None
+    if not run.catalog_pages:
+        return "listing catalog"
+    of = f" of ~{run.catalog_pages_of:,}" if run.catalog_pages_of else ""
+    return f"listing catalog: page {run.catalog_pages:,}{of}"
 
 
 def describe_run(run: SyncRun, progress: Progress) -> dict[str, Any]:
@@ -103,6 +118,7 @@ def describe_run(run: SyncRun, progress: Progress) -> dict[str, Any]:
         "percent": progress.percent,
         "rate": None if progress.rate is None else round(progress.rate, 2),
         "eta_seconds": None if progress.eta_seconds is None else round(progress.eta_seconds, 1),
+        "activity": progress.activity,
         "error": run.error,
         "started_at": run.started_at,
         "finished_at": run.finished_at,

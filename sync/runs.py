@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,6 +39,7 @@ from sync import lifecycle
 from sync.catalog import refresh_catalog
 from sync.context import Context
 from sync.errors import AlreadyRunning, Conflict, NotFound, Unavailable
+from sync.limits import Priority
 from sync.reservations import settle_orders
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,9 @@ class Cut:
     #: False when the run was paused meanwhile: the batches wait for `resume`.
     enqueue: bool = False
     deliveries: list[int] = field(default_factory=list)
+    #: The catalog listing used its slice of time, its place saved: nothing is cut
+    #: yet, and the run's start task is queued again to go on.
+    listing: bool = False
 
 
 def start_run(
@@ -256,12 +261,19 @@ def cut_batches(session: Session, run_id: int, batch_size: int) -> Cut:
 def prepare_batches(ctx: Context, run_id: int) -> Cut:
     """Refresh the site's catalog mirror from its store, ask the ERP how far it took
     the source's open store orders (once per run: its batches then read the ERP
-    without asking, sync/reservations.py), then cut the run's batches."""
+    without asking, sync/reservations.py), then cut the run's batches.
+
+    The refresh goes on from the run's saved place and lists for at most
+    `ctx.catalog_slice_seconds`; a listing that needs longer returns `Cut(listing=True)`
+    for the start task to queue itself again."""
     with ctx.sessions() as session:
         site_id = session.get_one(SyncRun, run_id).site_id
         site = session.get_one(Site, site_id)
-        erp = ctx.source(site.source)
-    refresh_catalog(ctx, site, ctx.storefront(site))
+        erp = ctx.source(site.source, Priority.BULK)
+    store = ctx.storefront(site, Priority.BULK)
+    deadline = time.monotonic() + ctx.catalog_slice_seconds
+    if not refresh_catalog(ctx, site, store, run_id, deadline=deadline).finished:
+        return Cut(listing=True)
     settle_orders(ctx, erp, site.source_id, None)
     with transaction(ctx.sessions) as session:
         return cut_batches(session, run_id, ctx.settings.batch_size)

@@ -33,6 +33,7 @@ from sync.accounts import (
 )
 from sync.context import Context
 from sync.errors import Conflict, Invalid, NotFound
+from sync.limits import describe_usage
 from sync.stock_policy import POLICY_FIELDS, apply_policy, describe_policy, resync
 from sync.subscriptions import (
     after_secret_change,
@@ -95,8 +96,14 @@ def get_site(session: Session, site_id: int) -> Site:
 
 
 def show_site(ctx: Context, site_id: int) -> dict[str, Any]:
+    """The site as `describe_site` shows it, and the store's and ERP's budgets now."""
     with ctx.sessions() as session:
-        return describe_site(get_site(session, site_id))
+        site = get_site(session, site_id)
+        budgets = {
+            "store": describe_usage(ctx.limit(site).usage(), "store"),
+            "erp": describe_usage(ctx.limit(site.source).usage(), "ERP"),
+        }
+        return {**describe_site(site), "budgets": budgets}
 
 
 def list_sites(ctx: Context, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:

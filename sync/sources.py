@@ -36,7 +36,14 @@ from sync.subscriptions import (
     secret_changed,
 )
 
-SOURCE_FIELDS = ("name", "base_url")
+#: Plain columns an update may set as given; the budget's NULL is the ERP's default.
+BUDGET_FIELDS = (
+    "rate_limit_requests",
+    "rate_limit_window_seconds",
+    "rate_limit_concurrency",
+    "rate_limit_daily",
+)
+SOURCE_FIELDS = ("name", "base_url", *BUDGET_FIELDS)
 
 
 def describe_source(session: Session, source: Source) -> dict[str, Any]:
@@ -50,6 +57,7 @@ def describe_source(session: Session, source: Source) -> dict[str, Any]:
         "has_webhook_secret": source.webhook_secret_sealed is not None,
         "webhooks_active": source.webhooks_active,
         "site_ids": list(site_ids),
+        **{field: getattr(source, field) for field in BUDGET_FIELDS},
     }
 
 

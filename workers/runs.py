@@ -4,6 +4,8 @@ A run is started by `sync.runs.start_run` (every trigger), which commits the run
 and publishes this task. The task announces the run, refreshes the site's catalog
 mirror, cuts the batches in SQL and publishes one batch task each, at the run's
 priority: manual runs above nightly ones, both below webhook events (workers/presets.py).
+A catalog too long to list inside one task's time is listed by several: each goes on
+from the place the last one saved (sync/catalog.py).
 """
 
 from __future__ import annotations
@@ -92,6 +94,12 @@ def start(self: Task, run_id: int) -> None:
         raise
     else:
         deliveries = cut.deliveries
+        if cut.listing:
+            # A fresh message, not a retry: the listing is progressing, and its place
+            # is saved (sync/catalog.py).
+            ctx.broker.queue_start(run_id, begun.kind)
+            log.info("sync.run.listing_continues", extra={"run": run_id})
+            return
         if cut.enqueue:
             ctx.broker.queue_batches(cut.batch_ids, begun.kind)
         log.info("sync.run.started", extra={"run": run_id, "batches": len(cut.batch_ids)})

@@ -173,7 +173,17 @@ SOURCE_CREATE: Schema = {
         "webhook_secret": SECRET,
     },
 }
-SOURCE_UPDATE: Schema = _update(_OWNER_UPDATE)
+#: A source's own ERP budget (sync/limits.py); null restores the ERP's default.
+_SOURCE_BUDGET: Schema = {
+    "rate_limit_requests": POSITIVE,
+    "rate_limit_window_seconds": POSITIVE,
+    "rate_limit_concurrency": POSITIVE,
+    "rate_limit_daily": {
+        **POSITIVE,
+        "description": "Requests per 24 h (Zoho's plan cap); null: the ERP's default.",
+    },
+}
+SOURCE_UPDATE: Schema = _update({**_OWNER_UPDATE, **_SOURCE_BUDGET})
 SKU_RULE: Schema = {
     "oneOf": [
         {
@@ -257,6 +267,11 @@ _RUN = _object(
         "percent": {"type": "number"},
         "rate": nullable("number", description="SKUs per second since the run started."),
         "eta_seconds": nullable("number"),
+        "activity": nullable(
+            "string",
+            description="What a live run does before its batches: "
+            '"listing catalog: page 57 of ~70".',
+        ),
         "error": nullable("string"),
         "started_at": TIME,
         "finished_at": TIME,
@@ -316,6 +331,12 @@ _SITE = _object(
         "resync": {**_RESYNC, "description": "Only when the stock policy changed."},
         **_REGISTERED,
         "first_full_sync": {"type": "string", "description": "Only on creation: when."},
+        "budgets": {
+            "type": "object",
+            "description": "Only when one site is shown: the store's and the ERP's "
+            "shared request budgets now (`store`, `erp`), each with a `text` line.",
+            "additionalProperties": ref("Budget"),
+        },
     },
     required=["id", "name", "platform", "active", "webhooks_active"],
 )
@@ -328,6 +349,7 @@ _SOURCE = _object(
         "has_webhook_secret": {"type": "boolean"},
         "webhooks_active": {"type": "boolean"},
         "site_ids": {"type": "array", "items": ID},
+        **{name: nullable("integer") for name in _SOURCE_BUDGET},
         "webhook_secret": {"type": "string", "description": "Only when just generated."},
         "feed": {
             "type": "string",
@@ -458,6 +480,22 @@ _OVERSOLD = _object(
     }
 )
 
+_BUDGET = _object(
+    {
+        "in_window": {"type": "integer", "description": "Requests in the current window."},
+        "requests": {"type": "integer"},
+        "window_seconds": {"type": "number"},
+        "concurrency": {"type": "integer"},
+        "in_day": nullable("integer"),
+        "daily": nullable("integer"),
+        "waiting_seconds": {
+            **nullable("number"),
+            "description": "Bulk work waits this long for the budget; null if none waits.",
+        },
+        "text": {"type": "string"},
+    }
+)
+
 COMPONENTS: dict[str, Schema] = {
     "Error": _object(
         {"error": _object({"code": {"type": "string"}, "message": {"type": "string"}})}
@@ -476,6 +514,7 @@ COMPONENTS: dict[str, Schema] = {
     "WebhookLogRow": _LOG_ROW,
     "Subscription": _SUBSCRIPTION,
     "PlatformSubscription": _PLATFORM_SUBSCRIPTION,
+    "Budget": _BUDGET,
     "ConnectionCheck": _CONNECTION_CHECK,
     "PreviewChanges": _PREVIEW_CHANGES,
     "WebhookState": _WEBHOOKS,

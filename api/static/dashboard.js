@@ -95,7 +95,8 @@ function renderRun(card, run) {
   card.dataset.runId = run ? run.id : "";
   card.dataset.runStatus = run ? run.status : "";
   card.querySelector(".run-title").textContent = run
-    ? `Run #${run.id} (${run.kind}) ${run.status}${run.error ? `: ${run.error}` : ""}`
+    ? `Run #${run.id} (${run.kind}) ${run.status}${run.activity ? `: ${run.activity}` : ""}` +
+      (run.error ? `: ${run.error}` : "")
     : "No run yet";
   const percent = run ? run.percent : 0;
   const bar = card.querySelector(".progress");

@@ -125,6 +125,7 @@ def sandbox_stack(
                 base_url=erp_url,
                 credentials_sealed=vault.seal(erp_account.stored_credentials(erp_url)),
                 webhook_secret_sealed=vault.seal(erp_account.receiver_secret()),
+                **GENEROUS,
             )
             row = make_site(
                 session,

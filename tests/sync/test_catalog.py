@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select, text
@@ -11,30 +12,57 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.errors import TransientError
-from connectors.types import StockUpdate, StoreProduct, UpdateResult
-from models import Item
+from connectors.types import (
+    CatalogPage,
+    StockUpdate,
+    StoreProduct,
+    UpdateResult,
+    catalog_products,
+)
+from models import Item, RunStatus, SyncRun
 from models.crypto import Vault
 from models.db import transaction
+from settings import Settings
 from sync.catalog import CHUNK, mirror_product, mirror_products, refresh_catalog
 from sync.context import Context
+from sync.limits import Priority
+from sync.pacing import calls_made
+from sync.progress import describe_run, run_progress
 from tests.factories import make_site, make_source
-from tests.support.stack import Stack, load_site
+from tests.factories.sync import run_row
+from tests.support.stack import FAST, Stack, load_site, sandbox_stack
+from workers.context import client_context
 
 
 class ListedStore:
-    """A store listing generated products, calling `during(index)` as it streams."""
+    """A store listing generated products in pages of `PAGE`, calling `during(index)`
+    as it streams; a page's resume token is the index the next page starts at."""
 
     batch_limit = 100
+    PAGE = 100
 
     def __init__(
         self, count: int, during: Callable[[int], None] = lambda _: None, skip: int = 0
     ) -> None:
         self.count, self.during, self.skip = count, during, skip
+        #: The resume token of every listing started, in order.
+        self.listings: list[str | None] = []
 
     def iter_catalog(self) -> Iterator[StoreProduct]:
-        for i in range(self.skip, self.count):
-            self.during(i)
-            yield StoreProduct(f"SKU-{i:06d}", str(i), None, 5, manages_stock=i % 100 != 99)
+        return catalog_products(self.iter_pages())
+
+    def iter_pages(self, resume: str | None = None) -> Iterator[CatalogPage]:
+        self.listings.append(resume)
+        first = int(resume) if resume else self.skip
+        for start in range(first, self.count, self.PAGE):
+            products = []
+            for i in range(start, min(start + self.PAGE, self.count)):
+                self.during(i)
+                products.append(
+                    StoreProduct(f"SKU-{i:06d}", str(i), None, 5, manages_stock=i % 100 != 99)
+                )
+            after = start + self.PAGE
+            yield CatalogPage(products, str(after) if after < self.count else None)
 
     def set_stock(self, updates: Sequence[StockUpdate]) -> list[UpdateResult]:
         raise AssertionError("a catalog refresh never writes")
@@ -228,3 +256,98 @@ def test_a_database_error_in_a_mirror_write_is_raised_as_sqlalchemys(
     finally:
         holder.close()
     assert _items(db, site_id)["SKU-000001"].quantity == 5
+
+
+def test_a_refresh_waits_out_the_store_s_window_and_lists_each_page_once(
+    settings: Settings, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """Issue 22: a bulk listing waits for the store's quota as long as its window,
+    however short the wait a real-time request is allowed. Before, the refresh gave
+    up after that shorter wait and its task listed the catalog again from page 1,
+    so a store slower than its catalog's pages never finished."""
+    quota = {"rate_limit_requests": 4, "rate_limit_window_seconds": 1}
+    with (
+        sandbox_stack(
+            db, vault, "woocommerce", items=300, store={"rate_limit": (4, 1.0)}, site=quota
+        ) as stack,
+        client_context(settings, **FAST, limit_max_wait=0.2) as ctx,
+    ):
+        site = load_site(ctx.sessions, stack.site_id)
+        store = ctx.storefront(site, Priority.BULK)
+        outcome = refresh_catalog(ctx, site, store)
+        listed = calls_made(store)
+
+        assert outcome.seen == 300
+        assert listed is not None and listed > 4  # more than one window's worth
+        assert (stack.store.calls, stack.store.rejected_429) == (listed, 0)
+
+
+def test_a_run_s_refresh_cut_short_goes_on_from_its_last_chunk(
+    ctx: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """Issue 22: a transient error past the in-place retries, or a worker killed, made
+    the next attempt list the catalog from page 1. The chunk committed saved its place;
+    the rows it wrote are dated by the first attempt's start, so the end of the
+    resumed walk does not retire them as unseen."""
+    site = load_site(db, _site(db, vault))
+    with transaction(db) as session:
+        run_id = run_row(session, site.id).id
+
+    def fail_in_second_chunk(index: int) -> None:
+        if index == CHUNK + 5:
+            raise TransientError("store answered 503")
+
+    failing = ListedStore(CHUNK * 3, during=fail_in_second_chunk)
+    with pytest.raises(TransientError):
+        refresh_catalog(ctx, site, failing, run_id)
+    store = ListedStore(CHUNK * 3)
+    outcome = refresh_catalog(ctx, site, store, run_id)
+
+    assert store.listings == [str(CHUNK)]  # not from the start
+    assert (outcome.seen, outcome.added, outcome.deactivated) == (2 * CHUNK, 2 * CHUNK, 0)
+    assert sum(item.active for item in _items(db, site.id).values()) == 3 * CHUNK * 99 // 100
+    with db() as session:
+        run = session.get_one(SyncRun, run_id)
+        assert (run.catalog_resume, run.catalog_pages) == (None, 3 * CHUNK // ListedStore.PAGE)
+
+
+def test_a_refresh_past_its_deadline_stops_at_a_chunk_s_edge(
+    ctx: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """A long listing hands over to the run's next task rather than outliving its own."""
+    site = load_site(db, _site(db, vault))
+    with transaction(db) as session:
+        run_id = run_row(session, site.id).id
+    store = ListedStore(CHUNK * 2 + 10)
+    first = refresh_catalog(ctx, site, store, run_id, deadline=0.0)
+    second = refresh_catalog(ctx, site, store, run_id, deadline=0.0)
+    third = refresh_catalog(ctx, site, store, run_id, deadline=0.0)
+
+    assert [first.finished, second.finished, third.finished] == [False, False, True]
+    assert [first.seen, second.seen, third.seen] == [CHUNK, CHUNK, 10]
+    assert store.listings == [None, str(CHUNK), str(2 * CHUNK)]
+
+
+def test_a_run_listing_its_catalog_says_which_page_it_is_on(
+    ctx: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """Issue 22, item 7: a run stayed at `0/0` for as long as its store took to list,
+    with nothing on screen to say why."""
+    site = load_site(db, _site(db, vault))
+    with transaction(db) as session:
+        run_id = run_row(session, site.id, status=RunStatus.RUNNING).id
+        assert run_progress(session, run_id).activity == "listing catalog"
+    refresh_catalog(ctx, site, OfPagesStore(CHUNK + 10), run_id, deadline=0.0)
+    with db() as session:
+        assert run_progress(session, run_id).activity == "listing catalog: page 10 of ~11"
+        assert describe_run(session.get_one(SyncRun, run_id), run_progress(session, run_id))[
+            "activity"
+        ] == ("listing catalog: page 10 of ~11")
+
+
+class OfPagesStore(ListedStore):
+    """A `ListedStore` that says how many pages its listing has, as WooCommerce does."""
+
+    def iter_pages(self, resume: str | None = None) -> Iterator[CatalogPage]:
+        of = -(-self.count // self.PAGE)
+        return (replace(page, of=of) for page in super().iter_pages(resume))

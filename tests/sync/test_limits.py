@@ -8,13 +8,22 @@ import time
 import pytest
 import redis
 
-from models import Platform, Site
+from models import Platform, Site, Source, SourceKind
 from sync import limits
-from sync.limits import PLATFORM_QUOTAS, Quota, StoreLimit, StoreLimitBusy, quota_for
+from sync.limits import (
+    PLATFORM_QUOTAS,
+    BudgetExhausted,
+    Limit,
+    LimitBusy,
+    Priority,
+    Quota,
+    Usage,
+    quota_for,
+)
 
 
 def test_no_more_requests_than_the_quota_in_a_window(redis_client: redis.Redis) -> None:
-    limit = StoreLimit(redis_client, 1, Quota(5, 2.0, 10))
+    limit = Limit(redis_client, "site:1", Quota(5, 2.0, 10))
     waits = [limit.try_acquire(f"t{i}") for i in range(6)]
     for i in range(5):
         limit.release(f"t{i}")
@@ -25,7 +34,7 @@ def test_no_more_requests_than_the_quota_in_a_window(redis_client: redis.Redis) 
 
 
 def test_no_more_concurrent_requests_than_the_places(redis_client: redis.Redis) -> None:
-    limit = StoreLimit(redis_client, 1, Quota(100, 1.0, 2))
+    limit = Limit(redis_client, "site:1", Quota(100, 1.0, 2))
     assert limit.try_acquire("a") == limit.try_acquire("b") == 0.0
     assert limit.try_acquire("c") > 0  # both places taken: ask again shortly
     limit.release("a")
@@ -33,7 +42,7 @@ def test_no_more_concurrent_requests_than_the_places(redis_client: redis.Redis) 
 
 
 def test_a_place_held_by_a_dead_worker_frees_itself(redis_client: redis.Redis) -> None:
-    limit = StoreLimit(redis_client, 1, Quota(100, 1.0, 1), slot_ttl=0.2)
+    limit = Limit(redis_client, "site:1", Quota(100, 1.0, 1), slot_ttl=0.2)
     assert limit.try_acquire("killed-before-release") == 0.0
     assert limit.try_acquire("next") > 0
     time.sleep(0.3)
@@ -41,17 +50,17 @@ def test_a_place_held_by_a_dead_worker_frees_itself(redis_client: redis.Redis) -
 
 
 def test_sites_do_not_share_a_limit(redis_client: redis.Redis) -> None:
-    one = StoreLimit(redis_client, 1, Quota(1, 10.0, 1))
-    two = StoreLimit(redis_client, 2, Quota(1, 10.0, 1))
+    one = Limit(redis_client, "site:1", Quota(1, 10.0, 1))
+    two = Limit(redis_client, "site:2", Quota(1, 10.0, 1))
     assert one.try_acquire("x") == 0.0
     assert two.try_acquire("y") == 0.0
 
 
 def test_waiting_too_long_is_a_transient_error(redis_client: redis.Redis) -> None:
-    limit = StoreLimit(redis_client, 1, Quota(1, 30.0, 1), max_wait=0.2)
+    limit = Limit(redis_client, "site:1", Quota(1, 30.0, 1), max_wait=0.2)
     with limit.acquire():
         pass
-    with pytest.raises(StoreLimitBusy) as raised, limit.acquire():
+    with pytest.raises(LimitBusy) as raised, limit.acquire():
         pass
     assert raised.value.retry_after is not None and raised.value.retry_after > 25
 
@@ -65,7 +74,7 @@ def test_threads_sharing_a_limit_stay_within_it(redis_client: redis.Redis) -> No
 
     def worker() -> None:
         client = redis.Redis(connection_pool=redis_client.connection_pool)
-        limit = StoreLimit(client, 7, quota)
+        limit = Limit(client, "site:7", quota)
         for _ in range(5):
             with limit.acquire():
                 with lock:
@@ -99,7 +108,7 @@ def test_site_settings_override_the_platform_defaults() -> None:
 
 
 def test_a_place_in_use_is_renewed_past_its_lease(redis_client: redis.Redis) -> None:
-    limit = StoreLimit(redis_client, 1, Quota(100, 1.0, 1), slot_ttl=0.3)
+    limit = Limit(redis_client, "site:1", Quota(100, 1.0, 1), slot_ttl=0.3)
     with limit.acquire():
         time.sleep(0.7)  # more than twice the lease: only renewal keeps the place
         assert limit.try_acquire("other") > 0
@@ -112,8 +121,8 @@ def test_a_waiter_wakes_when_the_place_is_released(
     """Woken by the release, not by the end of its longest block (made 20 s here)."""
     monkeypatch.setattr(limits, "POLL_SECONDS", 20.0)
     quota = Quota(100, 1.0, 1)
-    holder = StoreLimit(redis_client, 1, quota)
-    waiter = StoreLimit(redis.Redis.from_url(redis_url), 1, quota)
+    holder = Limit(redis_client, "site:1", quota)
+    waiter = Limit(redis.Redis.from_url(redis_url), "site:1", quota)
     assert holder.try_acquire("holder") == 0.0
     releaser = threading.Timer(0.2, holder.release, args=["holder"])
     releaser.start()
@@ -138,8 +147,8 @@ def test_one_renewer_keeps_every_place_a_limit_holds(
             super().start()
 
     monkeypatch.setattr(limits.threading, "Thread", Counted)
-    limit = StoreLimit(redis_client, 1, Quota(1000, 1.0, 2), slot_ttl=0.3)
-    other = StoreLimit(redis_client, 1, Quota(1000, 1.0, 2))
+    limit = Limit(redis_client, "site:1", Quota(1000, 1.0, 2), slot_ttl=0.3)
+    other = Limit(redis_client, "site:1", Quota(1000, 1.0, 2))
     for _ in range(20):
         with limit.acquire():
             pass
@@ -162,3 +171,77 @@ def test_one_renewer_keeps_every_place_a_limit_holds(
     assert refused > 0
     assert other.try_acquire("third") == 0.0
     assert sum(1 for owner in started if owner is limit) == 1
+
+
+def test_bulk_work_leaves_real_time_work_its_share_of_the_window(
+    redis_client: redis.Redis,
+) -> None:
+    """A nightly run filling the store's quota must not make a sale wait behind it."""
+    quota = Quota(10, 30.0, 20)
+    bulk = Limit(redis_client, "site:1", quota, priority=Priority.BULK)
+    real_time = Limit(redis_client, "site:1", quota)
+    assert [bulk.try_acquire(f"b{i}") for i in range(9)] == [0.0] * 9
+    assert bulk.try_acquire("b9") > 25  # the reserve (10 %) is not bulk's
+    assert real_time.try_acquire("event") == 0.0
+    assert real_time.try_acquire("event-2") > 25  # and the quota still holds
+
+
+def test_a_bulk_request_waits_out_a_window_longer_than_a_real_time_one_may(
+    redis_client: redis.Redis,
+) -> None:
+    quota = Quota(1, 1.0, 1)
+    with Limit(redis_client, "site:1", quota).acquire():
+        pass
+    with pytest.raises(LimitBusy):
+        with Limit(redis_client, "site:1", quota, max_wait=0.1).acquire():
+            pass
+    bulk = Limit(redis_client, "site:1", quota, priority=Priority.BULK, max_wait=0.1)
+    started = time.monotonic()
+    with bulk.acquire():
+        waited = time.monotonic() - started
+    assert 0.5 < waited < 3
+
+
+def test_a_day_s_cap_used_up_is_said_with_the_time_until_a_place_frees(
+    redis_client: redis.Redis,
+) -> None:
+    """Zoho caps a day: the task retries then, rather than sleeping on a worker."""
+    limit = Limit(redis_client, "source:3", Quota(100, 1.0, 5, daily=3))
+    for _ in range(3):
+        with limit.acquire():
+            pass
+    with pytest.raises(BudgetExhausted, match="3 requests a day") as raised:
+        with limit.acquire():
+            pass
+    assert raised.value.retry_after is not None and raised.value.retry_after > 86_000
+    assert limit.usage().in_day == 3
+
+
+def test_the_budget_says_what_is_used_and_how_long_bulk_work_waits(
+    redis_client: redis.Redis,
+) -> None:
+    quota = Quota(2, 2.0, 5)
+    limit = Limit(redis_client, "site:1", quota, priority=Priority.BULK)
+    assert limit.usage() == Usage(quota, in_window=0, in_day=None, waiting_seconds=None)
+    for _ in range(2):
+        with limit.acquire():
+            pass
+
+    def wait_for_a_place() -> None:
+        with limit.acquire():
+            pass
+
+    waiter = threading.Thread(target=wait_for_a_place)
+    waiter.start()
+    time.sleep(0.3)
+    during = limit.usage()
+    waiter.join()
+    assert during.in_window == 2
+    assert during.waiting_seconds is not None and 0.5 < during.waiting_seconds <= 2.3
+
+
+def test_sources_default_to_their_erp_s_documented_budget() -> None:
+    """docs/platforms.md sections 6 and 7; each setting of the source overrides one."""
+    assert quota_for(Source(kind=SourceKind.BUSINESSCENTRAL)) == Quota(6000, 300.0, 5)
+    zoho = Source(kind=SourceKind.ZOHO, rate_limit_daily=1000, rate_limit_concurrency=10)
+    assert quota_for(zoho) == Quota(100, 60.0, 10, daily=1000)

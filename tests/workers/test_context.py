@@ -57,7 +57,7 @@ def test_connectors_come_decrypted_and_gated(
             store = context.storefront(site)
             assert len(list(store.iter_catalog())) == 5
             assert calls_made(store) == 1
-            assert context.store_limit(site).quota == Quota(9, 1.0, 2)  # window: the stack's
+            assert context.limit(site).quota == Quota(9, 1.0, 2)  # window: the stack's
             erp = context.source(site.source)
             assert len(erp.get_quantities(["SKU-000001"])) == 1
             assert calls_made(erp) == 2  # the token, then the read

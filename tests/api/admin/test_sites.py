@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import redis
 import requests
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +19,7 @@ from models import Site, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
+from sync.limits import Limit, budget_owner, quota_for
 from tests.factories.sync import run_row
 from tests.factories.webhook_log import log_row
 from tests.support.admin_api import AUTH, Api, Shop, error_code
@@ -370,3 +372,19 @@ def test_an_id_too_large_for_a_bigint_is_404_for_every_method(
     answer = app.test_client().open(f"/api/sites/{number}", method=method, headers=AUTH, json={})
 
     assert answer.status_code == 404, answer.get_data(as_text=True)
+
+
+def test_a_site_shows_its_store_s_and_its_erp_s_budgets_now(
+    api: Api, shop: Shop, db: sessionmaker[Session], redis_client: redis.Redis
+) -> None:
+    """Issue 22, item 7: what the shared budgets hold, from Redis, as every worker sees it."""
+    with db() as session:
+        site = session.get_one(Site, shop.site_id)
+        store = Limit(redis_client, budget_owner(site), quota_for(site))
+    for _ in range(2):
+        with store.acquire():
+            pass
+    budgets = api.get(f"/api/sites/{shop.site_id}").json["budgets"]
+    assert (budgets["store"]["in_window"], budgets["erp"]["in_window"]) == (2, 0)
+    assert budgets["store"]["text"].startswith("store budget: 2 of ")
+    assert budgets["erp"]["text"].startswith("ERP budget: 0 of ")

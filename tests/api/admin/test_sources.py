@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Source
 from models.crypto import Vault
+from sync.limits import quota_for
 from tests.support.admin_api import Api, Shop, error_code
 
 NEW_SOURCE = {
@@ -50,6 +51,19 @@ def test_update_and_rotate(api: Api, shop: Shop, db: sessionmaker[Session], vaul
         assert vault.open(sealed or "") == updated.json["webhook_secret"]
     assert api.patch(path, {"kind": "zoho"}).status_code == 422  # kind is fixed
     assert api.patch("/api/sources/999", {"name": "x"}).status_code == 404
+
+
+def test_a_source_s_erp_budget_is_its_own_or_the_erp_s_default(
+    api: Api, shop: Shop, db: sessionmaker[Session]
+) -> None:
+    """Zoho's daily cap differs by plan: an agency sets its own; null restores ours."""
+    path = f"/api/sources/{shop.source_id}"
+    changed = api.patch(path, {"rate_limit_daily": 1000, "rate_limit_concurrency": 10})
+    assert (changed.json["rate_limit_daily"], changed.json["rate_limit_concurrency"]) == (1000, 10)
+    with db() as session:
+        assert quota_for(session.get_one(Source, shop.source_id)).daily == 1000
+    assert api.patch(path, {"rate_limit_daily": 0}).status_code == 422
+    assert api.patch(path, {"rate_limit_concurrency": None}).json["rate_limit_concurrency"] is None
 
 
 def test_delete_only_an_unused_source(api: Api, shop: Shop) -> None:
