@@ -52,7 +52,7 @@ class Broker(Protocol):
     def queue_deliveries(self, delivery_ids: Iterable[int], countdown: float = 0) -> None:
         """An attempt of each lifecycle event delivery."""
 
-    def queue_event(self, row_id: int, countdown: float = 0) -> None:
+    def queue_event(self, row_id: int) -> None:
         """Processing of one webhook log row."""
 
     def depths(self) -> dict[str, Any]:

@@ -2,10 +2,13 @@
 
 `received` rows are the relay's (workers/relay.py), which sends them as soon as Redis
 answers. A row can still sit `queued` with no live message: Redis lost it (a restart
-without persistence), or a worker lost its broker while holding it for its countdown,
+without persistence), or a worker lost its broker while holding it (a retry's countdown),
 which leaves it in Redis's unacked set until the visibility timeout. Such rows are found
 by age and published again. A row processed twice is harmless: the task takes a row
-lock and skips rows that are no longer pending.
+lock and skips rows that are no longer pending. (The dedupe window is no longer a
+countdown the worker holds: the relay keeps due messages in Redis, workers/relay.py;
+a row whose message waits there more than `QUEUED_TIMEOUT`, every relay down that
+long, is published again and still processed once.)
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ log = logging.getLogger(__name__)
 #: `queued` rows older than this are published again. Their message may be gone (a Redis
 #: restart without persistence), or stuck in Redis's unacked set: a worker that loses
 #: its broker while holding a message with a countdown leaves it there until the
-#: visibility timeout (1 h). Far above the dedupe countdown and a normal events
+#: visibility timeout (1 h). Far above the dedupe window and a normal events
 #: backlog; a row published twice is processed once (sync/events.py), so erring early
 #: costs a message, not a double write.
 QUEUED_TIMEOUT = timedelta(minutes=10)

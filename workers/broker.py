@@ -125,14 +125,13 @@ class CeleryBroker:
                 countdown=countdown or None,
             )
 
-    def queue_event(self, row_id: int, countdown: float = 0) -> None:
+    def queue_event(self, row_id: int) -> None:
         """`retry=False`: on a request path a dead broker must fail in milliseconds, not
         after Celery's publish retries; the outbox sweeper is the retry."""
         send(
             self.app,
             PROCESS_EVENT,
             (row_id,),  # a tuple, as workers/events.py event_message's argsrepr says
-            countdown=countdown or None,
             queue=presets.EVENT["queue"],
             priority=presets.EVENT["priority"],
             retry=False,

@@ -31,7 +31,7 @@ import redis
 from workers.broker import PROCESS_BATCH, UNACKED_INDEX_KEY, UNACKED_KEY
 
 #: At most this many old unacknowledged messages are read per sweep: those are mostly
-#: countdowns (retries, the dedupe window), and a sweep every 30 s reads the rest next.
+#: retries' countdowns, and a sweep every 30 s reads the rest next.
 READ_AT_MOST = 10_000
 
 

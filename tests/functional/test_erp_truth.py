@@ -165,9 +165,8 @@ def test_of_two_hosts_the_later_reading_wins_whatever_the_workers_clock_says(
     with the later value. Behind, the worker reads second: its newer reading must not
     be refused. Ahead, it reads first: its older reading must not block this host's.
 
-    The events are queued without the relay's 5-second countdown: a worker 30 s behind
-    would hold a countdown message 35 s, and the two readings must be closer than the
-    skew for the skew to matter."""
+    The events are queued straight to the worker, without the relay's 5-second window:
+    the two readings must be closer than the skew for the skew to matter."""
     with (
         sandbox_stack(db, vault, "woocommerce", items=20, drift=0.0) as stack,
         installed_context(settings, **FAST) as context,

@@ -126,9 +126,9 @@ def test_redis_stopped_mid_flood_loses_nothing_and_processes_nothing_twice(
             codes += [_deliver(base, stack, sku, uuid.uuid4().hex) for sku in skus[40:]]
             assert codes == [200] * 60
             wait_for(lambda: not _waiting(db), 30, "the relay to catch up")
-            # The events published before the outage sit in Redis's unacked set (the
-            # worker held them for their countdown when the broker went away) until the
-            # visibility timeout; the sweeper republishes them sooner. Ten minutes on:
+            # The events published before the outage may sit in Redis's unacked set (a
+            # worker held them when the broker went away) until the visibility
+            # timeout; the sweeper republishes them sooner. Ten minutes on:
             later = datetime.now(UTC) + QUEUED_TIMEOUT + timedelta(seconds=1)
             sweep(ctx, now=later)
             wait_for(

@@ -35,8 +35,8 @@ class RecordingBroker:
         for delivery_id in delivery_ids:
             self._queue("delivery", delivery_id, countdown)
 
-    def queue_event(self, row_id: int, countdown: float = 0) -> None:
-        self._queue("event", row_id, countdown)
+    def queue_event(self, row_id: int) -> None:
+        self._queue("event", row_id, 0)
 
     def depths(self) -> dict[str, Any]:
         if self.fails_after == 0:
