@@ -15,19 +15,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import EventKind, WebhookLog, WebhookStatus
+from tests.factories.webhook_log import received_rows
 from workers.events import EVENTS_QUEUE
 from workers.relay import DUE, Relay
-
-
-def _log(db: sessionmaker[Session], keys: list[str]) -> list[int]:
-    with db.begin() as session:
-        rows = [
-            WebhookLog(provider="shopify", status=WebhookStatus.RECEIVED, dedupe_key=key)
-            for key in keys
-        ]
-        session.add_all(rows)
-        session.flush()
-        return [row.id for row in rows]
 
 
 def _messages(client: redis.Redis) -> int:
@@ -44,7 +34,7 @@ def _states(db: sessionmaker[Session]) -> list[tuple[str, str | None, bool]]:
 def test_the_first_row_of_each_window_is_queued_and_the_rest_coalesced(
     engine: Engine, db: sessionmaker[Session], redis_client: redis.Redis
 ) -> None:
-    _log(db, ["w:a", "w:a", "w:b", "w:a"])
+    received_rows(db, ["w:a", "w:a", "w:b", "w:a"])
     assert Relay(engine, redis_client, 5.0).relay_once() == 4
     coalesced = ("duplicate", "coalesced into the open window", False)
     assert _states(db) == [("queued", None, True), coalesced, ("queued", None, True), coalesced]
@@ -54,7 +44,7 @@ def test_the_first_row_of_each_window_is_queued_and_the_rest_coalesced(
 def test_killed_after_the_redis_call_the_rows_go_out_once_on_the_next_attempt(
     engine: Engine, db: sessionmaker[Session], redis_client: redis.Redis
 ) -> None:
-    _log(db, ["w:a", "w:a", "w:b"])
+    received_rows(db, ["w:a", "w:a", "w:b"])
     relay = Relay(engine, redis_client, 5.0)
     script = relay._script
 

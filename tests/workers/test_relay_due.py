@@ -22,25 +22,15 @@ from celery.signals import task_received
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import WebhookLog, WebhookStatus
+from models import WebhookLog
 from sync.context import Context
+from tests.factories.webhook_log import received_rows
 from tests.support.stack import wait_for
 from workers.events import EVENTS_QUEUE
 from workers.relay import DUE, Relay
 
 #: Short, so the tests wait it out; the relay treats every window length alike.
 WINDOW = 0.3
-
-
-def _log(db: sessionmaker[Session], keys: list[str]) -> list[int]:
-    with db.begin() as session:
-        rows = [
-            WebhookLog(provider="shopify", status=WebhookStatus.RECEIVED, dedupe_key=key)
-            for key in keys
-        ]
-        session.add_all(rows)
-        session.flush()
-        return [row.id for row in rows]
 
 
 def _statuses(db: sessionmaker[Session]) -> list[str]:
@@ -76,7 +66,7 @@ def test_a_message_goes_onto_the_queue_when_its_window_closes_not_before(
     engine: Engine, db: sessionmaker[Session], redis_client: redis.Redis
 ) -> None:
     relay = Relay(engine, redis_client, WINDOW)
-    _log(db, ["w:a"])
+    received_rows(db, ["w:a"])
     assert relay.relay_once() == 1
     assert redis_client.llen(EVENTS_QUEUE) == 0  # before: on the queue at once, with an ETA
     [(message, due_ms)] = redis_client.zrange(DUE, 0, -1, withscores=True)
@@ -95,7 +85,7 @@ def test_a_message_goes_onto_the_queue_when_its_window_closes_not_before(
 def test_two_relays_releasing_at_once_push_each_message_once(
     engine: Engine, db: sessionmaker[Session], redis_client: redis.Redis, redis_url: str
 ) -> None:
-    ids = _log(db, [f"w:{n}" for n in range(300)])
+    ids = received_rows(db, [f"w:{n}" for n in range(300)])
     Relay(engine, redis_client, WINDOW).relay_once()
     assert redis_client.zcard(DUE) == 300
     time.sleep(WINDOW + 0.05)
@@ -131,7 +121,7 @@ def test_a_relay_gone_between_scheduling_and_release_loses_nothing(
     engine: Engine, db: sessionmaker[Session], redis_client: redis.Redis, redis_url: str
 ) -> None:
     """The scheduled messages are in Redis, not in the relay that scheduled them."""
-    first, _, third = _log(db, ["w:a", "w:a", "w:b"])
+    first, _, third = received_rows(db, ["w:a", "w:a", "w:b"])
     client = redis.Redis.from_url(redis_url)
     Relay(engine, client, WINDOW).relay_once()
     client.close()  # the relay is gone: its process was killed
@@ -145,9 +135,9 @@ def test_a_relay_gone_between_scheduling_and_release_loses_nothing(
 def test_with_redis_down_rows_wait_and_the_due_set_waits_in_redis(
     engine: Engine, db: sessionmaker[Session], redis_client: redis.Redis
 ) -> None:
-    [scheduled] = _log(db, ["w:a"])
+    [scheduled] = received_rows(db, ["w:a"])
     Relay(engine, redis_client, WINDOW).relay_once()
-    [waiting] = _log(db, ["w:b"])
+    [waiting] = received_rows(db, ["w:b"])
 
     down = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
     with pytest.raises(redis.ConnectionError):
@@ -181,7 +171,7 @@ def test_a_worker_gets_the_message_with_no_eta_and_runs_it_after_the_window(
     task_received.connect(on_received, weak=False)
     try:
         # No kind: the worker fails the row by name, which is enough to see it ran.
-        [row_id] = _log(db, ["w:a"])
+        [row_id] = received_rows(db, ["w:a"])
         relay = Relay(engine, redis_client, WINDOW)
         worker_factory()
         scheduled = time.monotonic()
