@@ -13,6 +13,7 @@ from celery import Celery
 import celeryconfig
 from settings import Settings
 from sync import retry
+from tests.support.stack import wait_for
 from workers import presets
 from workers.app import make_celery
 
@@ -82,8 +83,17 @@ def test_what_flower_shows_of_the_worker_holds_no_secret(
     """Flower's worker page renders the worker's `conf` and `stats` replies: neither may
     carry the admin token, an encryption key or the database URL (issue 19 item 1)."""
     worker_factory()
-    inspect = celery_app.control.inspect(timeout=5)
-    replies = json.dumps([inspect.conf(), inspect.stats()], default=str)
+    answers: list[object] = []
+
+    def both_answered() -> bool:
+        # A worker just started may miss the first broadcast (CI saw `conf` unanswered
+        # and `stats` answered): ask again until both are.
+        inspect = celery_app.control.inspect(timeout=2)
+        answers[:] = [inspect.conf(), inspect.stats()]
+        return all(answers)
+
+    wait_for(both_answered, 30, "the worker's conf and stats replies")
+    replies = json.dumps(answers, default=str)
     assert "task_acks_late" in replies and "broker" in replies  # the worker answered
     assert settings.admin_token and settings.database_url
     for secret in (settings.admin_token, *settings.encryption_keys, settings.database_url):
