@@ -99,6 +99,8 @@ class SyncRun(Base):
     catalog_started_at: Mapped[timestamp]
     catalog_pages: Mapped[int] = mapped_column(Integer, server_default="0")
     catalog_pages_of: Mapped[int | None]
+    #: When the listing ended (unseen rows retired): later attempts do not list again.
+    catalog_listed_at: Mapped[timestamp]
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[timestamp]
     finished_at: Mapped[timestamp]

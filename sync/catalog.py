@@ -116,7 +116,9 @@ def refresh_catalog(
     """
     outcome = CatalogOutcome()
     with transaction(ctx.sessions) as session:
-        started, resume = _place(session, run_id)
+        started, resume, listed = _place(session, run_id)
+    if listed:
+        return outcome
     for chunk in _read_ahead(_chunks(store.iter_pages(resume), CHUNK)):
         rows = _rows(site.id, chunk.products, started)
         with transaction(ctx.sessions) as session:
@@ -138,29 +140,38 @@ def refresh_catalog(
             .returning(Item.id)
         )
         outcome.deactivated = len(gone.all())
+        if run_id is not None:
+            session.execute(_LISTED, {"run": run_id})
     return outcome
 
 
+#: A run's listing ended, committed with the retirement of what it did not see.
+_LISTED = text("UPDATE sync_runs SET catalog_listed_at = now(), updated_at = now() WHERE id = :run")
 #: Where a run's listing resumes, committed with the chunk that got it there.
 _SAVE_PLACE = text(
     """
     UPDATE sync_runs SET catalog_resume = :resume, catalog_pages = catalog_pages + :pages,
-        catalog_pages_of = :of
+        catalog_pages_of = :of, updated_at = now()
     WHERE id = :run
     """
 )
 
 
-def _place(session: Session, run_id: int | None) -> tuple[datetime, str | None]:
-    """(when the listing began, where it resumes): the run's saved place, recorded now
-    for a run's first attempt; for a refresh outside a run, now and the start."""
+def _place(session: Session, run_id: int | None) -> tuple[datetime, str | None, bool]:
+    """(when the listing began, where it resumes, whether it ended): the run's saved
+    place, recorded now for a run's first attempt; outside a run, now and the start.
+
+    Each attempt and each chunk moves the run's `updated_at`: the recovery sweep
+    (sync/recovery.py) takes a run without batches untouched for 30 min for one whose
+    start task was lost, and would start a second listing beside a long one."""
     now: datetime = session.execute(select(func.now())).scalar_one()
     if run_id is None:
-        return now, None
+        return now, None, False
     run = session.get_one(SyncRun, run_id, with_for_update=True)
     if run.catalog_started_at is None:
         run.catalog_started_at = now
-    return run.catalog_started_at, run.catalog_resume
+    run.updated_at = now
+    return run.catalog_started_at, run.catalog_resume, run.catalog_listed_at is not None
 
 
 def _unseen(site_id: int, started: datetime) -> Any:

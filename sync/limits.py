@@ -125,7 +125,11 @@ POLL_SECONDS = 1.0
 #: before giving up with `LimitBusy`, so its task retries later instead of sitting on
 #: a worker past its time limit. A bulk request waits out a window however long.
 MAX_WAIT_SECONDS = 45.0
-#: What `Limit.waiting` reports: why and until when a bulk request waits (progress).
+#: Longest total wait of a bulk request for its window: twice the window, but never
+#: near the sync tasks' soft time limit of 840 s (workers/presets.py); Business
+#: Central's 300 s window would otherwise allow 660 s for one request.
+BULK_PATIENCE_SECONDS = 300.0
+#: What a refused place is waited for: the window, a concurrency place, the day.
 WAIT_WINDOW, WAIT_PLACE, WAIT_DAY = 0, 1, 2
 
 #: KEYS: window log, places, day log. ARGV: requests allowed now in the window (the
@@ -235,7 +239,11 @@ class LimitBusy(TransientError):
 
 
 class BudgetExhausted(TransientError):
-    """The platform's daily cap is used up: retry once a place frees (`retry_after`)."""
+    """The platform's daily cap is used up; `retry_after` says when a place frees.
+
+    Its task retries with backoff, capped at 10 min (sync/retry.py), not at that hint:
+    a full run that uses up a day's cap fails its remaining batches after their retries.
+    The nightly plan (issue 22, item 2) is to keep a run from getting there."""
 
 
 class Limit:
@@ -268,7 +276,7 @@ class Limit:
         self.keys = [f"{prefix}:window", f"{prefix}:slots", f"{prefix}:day"]
         #: One entry per release, for waiters to block on (trimmed to the concurrency).
         self.freed_key = f"{prefix}:freed"
-        #: Until when (Redis ms) and why a bulk request of this budget is waiting.
+        #: Set while bulk work waits for this budget; its time to live is the wait.
         self.waiting_key = f"{prefix}:waiting"
         self._script = client.register_script(_ACQUIRE)
         self._renew = client.register_script(_RENEW)
@@ -324,12 +332,20 @@ class Limit:
         Raises `LimitBusy` (a `TransientError`, so tasks retry with backoff) if a place
         is not free within `max_wait` seconds, where a bulk request's wait for its
         window counts only past twice the window (others of its priority may take the
-        places the window frees); `BudgetExhausted` at once if the day's cap is used up.
+        places the window frees), at most `BULK_PATIENCE_SECONDS`; `BudgetExhausted` at
+        once if the day's cap is used up. The waits for a window and for a concurrency
+        place are counted apart: a bulk request that waited 60 s for WooCommerce's
+        window may still wait its 45 s for one of the two places.
         """
         token = uuid.uuid4().hex
-        started = time.monotonic()
         window = self.quota.window_seconds * (1 + GUARD)
-        patience = self.max_wait if self.priority is Priority.REAL_TIME else 2 * window
+        patience = (
+            self.max_wait
+            if self.priority is Priority.REAL_TIME
+            else max(self.max_wait, min(2 * window, BULK_PATIENCE_SECONDS))
+        )
+        #: Seconds waited so far for the window and for a place.
+        for_window = for_place = 0.0
         while True:
             wait, waits_for = self._try(token)
             if wait == 0:
@@ -340,27 +356,28 @@ class Limit:
                     f" ({self.quota.daily:,} requests a day); a place frees in {wait:,.0f} s",
                     retry_after=wait,
                 )
-            waited = time.monotonic() - started
+            began = time.monotonic()
             if waits_for == WAIT_PLACE:
                 wait = min(wait, POLL_SECONDS)
-                if waited + wait > self.max_wait:
+                if for_place + wait > self.max_wait:
                     raise LimitBusy(
                         f"every place of {self._owner_text()} busy for more than"
                         f" {self.max_wait:g} s",
                         retry_after=wait,
                     )
                 self.client.blpop([self.freed_key], timeout=wait)
+                for_place += time.monotonic() - began
                 continue
-            if waited + wait > max(self.max_wait, patience):
+            if for_window + wait > patience:
                 raise LimitBusy(
-                    f"{self._owner_text()} over its quota for more than"
-                    f" {max(self.max_wait, patience):g} s",
+                    f"{self._owner_text()} over its quota for more than {patience:g} s",
                     retry_after=wait,
                 )
             if self.priority is Priority.BULK:
                 self._note_wait(wait)
             # A little jitter so waiters released by one expiry do not all ask at once.
             time.sleep(wait + random.uniform(0, 0.05))
+            for_window += time.monotonic() - began
         self._hold(token)
         try:
             yield

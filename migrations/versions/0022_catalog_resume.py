@@ -3,7 +3,9 @@
 Issue 22, items 1 and 3: a refresh cut short (a worker killed, a task's time used up,
 a transient error past its in-place retries) listed the store's catalog again from
 page 1. Each chunk the refresh writes now commits, with it, where the listing resumes
-and when it began; the start task's next attempt goes on from there.
+and when it began; the start task's next attempt goes on from there. `catalog_listed_at`
+is set with the end of the listing: an attempt after it (settling orders or cutting
+batches failed) does not list again.
 
 Revision ID: 0022
 Revises: 0021
@@ -29,8 +31,9 @@ def upgrade() -> None:
         sa.Column("catalog_pages", sa.Integer(), server_default="0", nullable=False),
     )
     op.add_column("sync_runs", sa.Column("catalog_pages_of", sa.Integer()))
+    op.add_column("sync_runs", sa.Column("catalog_listed_at", sa.DateTime(timezone=True)))
 
 
 def downgrade() -> None:
-    for column in ("catalog_pages_of", "catalog_pages", "catalog_started_at", "catalog_resume"):
+    for column in ("catalog_listed_at", "catalog_pages_of", "catalog_pages", "catalog_started_at", "catalog_resume"):
         op.drop_column("sync_runs", column)
