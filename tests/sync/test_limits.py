@@ -245,3 +245,15 @@ def test_sources_default_to_their_erp_s_documented_budget() -> None:
     assert quota_for(Source(kind=SourceKind.BUSINESSCENTRAL)) == Quota(6000, 300.0, 5)
     zoho = Source(kind=SourceKind.ZOHO, rate_limit_daily=1000, rate_limit_concurrency=10)
     assert quota_for(zoho) == Quota(100, 60.0, 10, daily=1000)
+
+
+def test_a_bulk_request_s_wait_for_a_place_is_not_charged_its_window_wait(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review of issue 22: a bulk request that had waited out WooCommerce's 60 s window
+    failed at the first busy place, its 45 s for a place already spent."""
+    limit = Limit(redis_client, "site:1", Quota(10, 1.0, 1), priority=Priority.BULK, max_wait=0.2)
+    answers = iter([(0.3, limits.WAIT_WINDOW), (0.1, limits.WAIT_PLACE), (0.0, limits.WAIT_WINDOW)])
+    monkeypatch.setattr(limit, "_try", lambda token: next(answers))
+    with limit.acquire():
+        pass
