@@ -174,7 +174,7 @@ def reserve(settings: Settings, site: SandboxSite, share: float) -> dict[str, in
     lower: `store_applied`); `_round` lowers the store by it before each sync. So the
     sync has the same SKUs to write as without orders, and what it pays for them shows:
     the reservations summed into every batch's numbers, and the ERP asked about the
-    open orders on a batch's SKUs before it is read (sync/push.py `read_erp`; Business
+    open orders on a batch's SKUs before it is read (sync/erp_reads.py `read_erp`; Business
     Central answers one order number per request). One SKU per order makes that the
     most orders the share allows. The floor knows nothing of orders and keeps its work.
     """

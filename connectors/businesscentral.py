@@ -13,7 +13,7 @@ import math
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from connectors import businesscentral_feed
@@ -24,10 +24,12 @@ from connectors.tokens import TokenCache
 from connectors.types import (
     ChangePage,
     Clock,
+    ItemPage,
     ModifiedItem,
     OrderProgress,
     SourceItem,
     host_clock,
+    source_items,
 )
 from models.skus import try_normalize_sku
 
@@ -64,6 +66,14 @@ PER_NUMBER_FILTERS = 50
 # `or` joins equality tests on the same field only; `in` is documented only with
 # `$schemaversion=2.1` for OData web services and UNCONFIRMED for `/api/v2.0` (section 7).
 _OR = quote(" or ")
+
+
+class _Page(NamedTuple):
+    #: The clock's time just before the page's request (`SourceItem.read_at`).
+    read_at: datetime
+    rows: list[dict[str, Any]]
+    #: `@odata.nextLink`, None on the last page.
+    next: str | None
 
 
 class BusinessCentralSource:
@@ -118,7 +128,15 @@ class BusinessCentralSource:
 
     def iter_items(self) -> Iterator[SourceItem]:
         """Every stocked item, one page of `PAGE_SIZE` in memory at a time."""
-        yield from self._read(f"items?$select={SELECT}")
+        return source_items(self.iter_item_pages())
+
+    def iter_item_pages(self, resume: str | None = None) -> Iterator[ItemPage]:
+        """The item list a page of `PAGE_SIZE` at a time. `resume` is the page's
+        `@odata.nextLink`: BC's skip token names the last key read, so items created
+        or deleted meanwhile shift nothing (section 7, server-driven paging)."""
+        for page in self._pages(resume or f"items?$select={SELECT}"):
+            items = [item for row in page.rows if (item := _to_item(row, page.read_at))]
+            yield ItemPage(items, page.next)
 
     def get_quantities(self, skus: Sequence[str]) -> dict[str, SourceItem]:
         """Read `skus` with `number eq '..' or ...` filters, as few URLs as fit the limit.
@@ -186,8 +204,8 @@ class BusinessCentralSource:
         shipped = {
             row.get("externalDocumentNumber")
             for url in urls
-            for _, page in self._pages(url)
-            for row in page
+            for page in self._pages(url)
+            for row in page.rows
             if not _modified_before(row, since)
         }
         # Exact match again, as for items: never credit a number not asked for.
@@ -208,8 +226,8 @@ class BusinessCentralSource:
         Item record (section 7), so this is what an `items` subscription notifies, not
         every stock movement: those are the ledger feed's (`stock_changes`)."""
         url = f"items?$select={MODIFIED_SELECT}&$filter=" + _after("lastModifiedDateTime", since)
-        for _, rows in self._pages(url):
-            for row in rows:
+        for page in self._pages(url):
+            for row in page.rows:
                 sku = try_normalize_sku(row.get("number"))
                 modified = _modified_at(row)
                 if sku and modified is not None and modified > since:
@@ -217,20 +235,20 @@ class BusinessCentralSource:
 
     def _read(self, url: str) -> Iterator[SourceItem]:
         """Every item the list at `url` holds, page by page."""
-        for read_at, rows in self._pages(url):
-            for row in rows:
-                item = _to_item(row, read_at)
+        for page in self._pages(url):
+            for row in page.rows:
+                item = _to_item(row, page.read_at)
                 if item is not None:
                     yield item
 
-    def _pages(self, url: str | None) -> Iterator[tuple[datetime, list[dict[str, Any]]]]:
+    def _pages(self, url: str | None) -> Iterator[_Page]:
         """Follow `@odata.nextLink` from `url` until the server stops sending one (7):
         each page's rows with the clock's time just before its request."""
         while url:
             read_at = self.clock()
-            page = self.api.json("GET", url, headers={"Prefer": f"odata.maxpagesize={PAGE_SIZE}"})
-            yield read_at, page.get("value", [])
-            url = page.get("@odata.nextLink")
+            body = self.api.json("GET", url, headers={"Prefer": f"odata.maxpagesize={PAGE_SIZE}"})
+            url = body.get("@odata.nextLink")
+            yield _Page(read_at, body.get("value", []), url)
 
     def _filter_urls(self, prefix: str, field: str, values: list[str]) -> Iterator[str]:
         """`prefix` followed by `<field> eq` clauses joined by `or`, packed greedily

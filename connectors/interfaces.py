@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 from connectors.types import (
     CatalogPage,
     ChangePage,
+    ItemPage,
     ModifiedItem,
     OrderProgress,
     OrderSnapshot,
@@ -34,6 +35,11 @@ class InventorySource(Protocol):
 
     def iter_items(self) -> Iterator[SourceItem]:
         """Stream every stocked item, page by page, in constant memory."""
+        ...
+
+    def iter_item_pages(self, resume: str | None = None) -> Iterator[ItemPage]:
+        """The item listing a page at a time, each with where it resumes: a full
+        sync's shared read saves that place with each page (sync/erp_reads.py)."""
         ...
 
     def get_quantities(self, skus: Sequence[str]) -> dict[str, SourceItem]:

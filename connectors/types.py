@@ -59,6 +59,25 @@ class SourceItem:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemPage:
+    """One page of an ERP's item listing and where to resume after it.
+
+    `resume` is opaque, the connector's: given back to `InventorySource.iter_item_pages`,
+    the listing goes on after this page (re-reading it where the ERP pages by number,
+    as a store's catalog does: `CatalogPage`). None after the last page.
+    """
+
+    items: list[SourceItem]
+    resume: str | None
+
+
+def source_items(pages: Iterable[ItemPage]) -> Iterator[SourceItem]:
+    """Every item of a listing, page after page: `InventorySource.iter_items`."""
+    for page in pages:
+        yield from page.items
+
+
+@dataclass(frozen=True, slots=True)
 class StoreProduct:
     """One sellable SKU in a store: a simple product or a single variation.
 

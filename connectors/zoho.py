@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from connectors import zoho_feed
@@ -31,9 +31,11 @@ from connectors.tokens import TokenCache
 from connectors.types import (
     ChangePage,
     Clock,
+    ItemPage,
     OrderProgress,
     SourceItem,
     host_clock,
+    source_items,
 )
 from models.skus import try_normalize_sku
 
@@ -100,6 +102,15 @@ TOKEN_WINDOW_SECONDS = 600
 _QUOTA_ERROR = "Access Denied"
 
 
+class _Page(NamedTuple):
+    number: int
+    #: The clock's time just before the page's request (`SourceItem.read_at`).
+    read_at: datetime
+    rows: list[dict[str, Any]]
+    #: Zoho's `page_context.has_more_page`.
+    more: bool
+
+
 class ZohoInventorySource:
     """`InventorySource` over one Zoho Inventory organization.
 
@@ -158,7 +169,17 @@ class ZohoInventorySource:
 
     def iter_items(self) -> Iterator[SourceItem]:
         """Every stocked item, one page of `PER_PAGE` in memory at a time."""
-        return self._read({})
+        return source_items(self.iter_item_pages())
+
+    def iter_item_pages(self, resume: str | None = None) -> Iterator[ItemPage]:
+        """The item list a page of `PER_PAGE` at a time. Zoho pages by number over a
+        list that moves while we walk it: `resume` is the last page read, read again,
+        so an item deleted meanwhile does not shift the first of the next page past us
+        (as a store's catalog, `connectors.types.CatalogPage`)."""
+        first = int(resume) if resume and resume.isdigit() else 1
+        for page in self._pages("items", {}, first=first):
+            items = [item for row in page.rows if (item := self._to_item(row, page.read_at))]
+            yield ItemPage(items, str(page.number) if page.more else None)
 
     def get_quantities(self, skus: Sequence[str]) -> dict[str, SourceItem]:
         """Read `skus` in the fewest calls Zoho allows (see `PER_SKU_LOOKUPS`).
@@ -172,7 +193,7 @@ class ZohoInventorySource:
         if len(wanted) <= PER_SKU_LOOKUPS:
             items = chain.from_iterable(self._read({"sku": sku}) for sku in sorted(wanted))
         else:
-            items = self._read({})
+            items = self.iter_items()
         found: dict[str, SourceItem] = {}
         for item in items:
             if item.sku in wanted:
@@ -227,9 +248,9 @@ class ZohoInventorySource:
         pages: Iterator[list[dict[str, Any]]]
         if len(wanted) <= PER_NUMBER_LOOKUPS:
             pages = (
-                rows
+                page.rows
                 for number in wanted
-                for _, rows in self._pages("salesorders", {"reference_number": number})
+                for page in self._pages("salesorders", {"reference_number": number})
             )
         else:
             pages = self._recent(since)
@@ -255,33 +276,35 @@ class ZohoInventorySource:
     def _recent(self, since: datetime) -> Iterator[list[dict[str, Any]]]:
         """The pages of `GET salesorders`, most recently modified first, up to and
         including the first whose rows were all modified before `since`."""
-        for _, rows in self._pages("salesorders", RECENT_FIRST):
-            yield rows
-            if rows and all(_modified_before(row, since) for row in rows):
+        for page in self._pages("salesorders", RECENT_FIRST):
+            yield page.rows
+            if page.rows and all(_modified_before(row, since) for row in page.rows):
                 return
 
     def _read(self, filters: Mapping[str, str]) -> Iterator[SourceItem]:
         """Every item `GET items` lists with `filters`, page by page."""
-        for read_at, rows in self._pages("items", filters):
-            for row in rows:
-                item = self._to_item(row, read_at)
+        for page in self._pages("items", filters):
+            for row in page.rows:
+                item = self._to_item(row, page.read_at)
                 if item is not None:
                     yield item
 
     def _pages(
-        self, resource: str, filters: Mapping[str, str]
-    ) -> Iterator[tuple[datetime, list[dict[str, Any]]]]:
-        """Page `GET <resource>` while `page_context.has_more_page` is true (section 6):
-        each page's rows with the clock's time just before its request."""
-        page = 1
+        self, resource: str, filters: Mapping[str, str], *, first: int = 1
+    ) -> Iterator[_Page]:
+        """Page `GET <resource>` from page `first` while `page_context.has_more_page`
+        is true (section 6): each page's rows with the clock's time just before its
+        request."""
+        number = first
         while True:
-            params = {**self._organization, **filters, "page": page, "per_page": PER_PAGE}
+            params = {**self._organization, **filters, "page": number, "per_page": PER_PAGE}
             read_at = self.clock()
             body = self.api.json("GET", resource, params=params)
-            yield read_at, body.get(resource, [])
-            if not body.get("page_context", {}).get("has_more_page"):
+            more = bool(body.get("page_context", {}).get("has_more_page"))
+            yield _Page(number, read_at, body.get(resource, []), more)
+            if not more:
                 return
-            page += 1
+            number += 1
 
     def _to_item(self, row: Mapping[str, Any], read_at: datetime) -> SourceItem | None:
         """A `SourceItem` for an item that tracks stock, or None.

@@ -5,6 +5,7 @@ Imports nothing of ours."""
 from models.admin import AdminSession, LoginFailure
 from models.base import Base
 from models.commerce import Category, Customer, Order, OrderLine
+from models.erp_reads import ErpRead, ErpReading, ErpReadStatus
 from models.items import Item
 from models.reservations import Reservation, ReservationEnd
 from models.sites import Platform, Site, SkuRule, Source, SourceKind
@@ -20,6 +21,9 @@ __all__ = [
     "Category",
     "Customer",
     "DeliveryStatus",
+    "ErpRead",
+    "ErpReadStatus",
+    "ErpReading",
     "EventDelivery",
     "EventKind",
     "EventSubscription",

@@ -101,6 +101,10 @@ class SyncRun(Base):
     catalog_pages_of: Mapped[int | None]
     #: When the listing ended (unseen rows retired): later attempts do not list again.
     catalog_listed_at: Mapped[timestamp]
+    #: The source's shared item listing the run's batches read (sync/erp_reads.py).
+    erp_read_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("erp_reads.id", ondelete="SET NULL")
+    )
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[timestamp]
     finished_at: Mapped[timestamp]

@@ -36,8 +36,9 @@ from models import BatchStatus, Site, SyncRun
 from models.db import transaction
 from settings import Settings
 from sync.context import Context
+from sync.erp_reads import readings_for
 from sync.limits import Priority
-from sync.push import PushOutcome, push_in_session, read_stock
+from sync.push import PushOutcome, push_in_session
 from sync.runs import RunKind, close_run
 
 #: Why a batch of which the ERP lists no SKU writes nothing (`sync_batch`).
@@ -206,10 +207,12 @@ def sync_batch(ctx: Context, claim: Claim) -> list[int]:
     """
     with ctx.sessions() as session:
         site = session.get_one(Site, claim.site_id, options=[joinedload(Site.source)])
-    # The run asked the ERP about the source's open store orders once, at its start
-    # (sync/runs.py `prepare_batches`): asking again per batch cost one ERP request per
-    # open order per batch (bench/fullsync.py --reserved).
-    readings = read_stock(ctx, ctx.source(site.source, Priority.BULK), claim.skus)
+        read_id = session.get_one(SyncRun, claim.run_id).erp_read_id
+    # The readings come from the source's read the run shares (sync/erp_reads.py),
+    # which settled the source's open store orders before it: asking again per batch
+    # cost one ERP request per open order per batch (bench/fullsync.py --reserved).
+    erp = ctx.source(site.source, Priority.BULK)
+    readings = readings_for(ctx, erp, site.id, read_id, claim.skus)
     store = ctx.storefront(site, Priority.BULK)
     with transaction(ctx.sessions) as session:
         hold(session, claim)

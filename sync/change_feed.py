@@ -45,8 +45,8 @@ from models.db import transaction
 from models.webhook_log import window_key
 from sync.carriers import REAL_TIME_SITES, carried, carriers, push_to_carriers
 from sync.context import Context
+from sync.erp_reads import read_erp
 from sync.errors import ServiceError, Unavailable
-from sync.push import read_erp
 from sync.runs import start_each
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ run, resumes one or replays an event itself, and every door (route, command, tas
 beat, demo) gets the same behaviour by calling the same function.
 
 Every wait the service layer chooses lives here too (`pacing`, `backoff_base_seconds`,
-`delivery_schedule`, `limit_max_wait`, `catalog_slice_seconds`), so a test builds a
+`delivery_schedule`, `limit_max_wait`, `listing_slice_seconds`), so a test builds a
 context with short ones instead of patching constants.
 """
 
@@ -43,8 +43,9 @@ class Broker(Protocol):
     queued only after the rows they name are committed (docs/style.md rule 5): the
     row, not the message, is the record."""
 
-    def queue_start(self, run_id: int, kind: str) -> None:
-        """The task that begins a run: refresh the catalog, cut and queue batches."""
+    def queue_start(self, run_id: int, kind: str, countdown: float = 0) -> None:
+        """The task that begins a run: refresh the catalog, cut and queue batches;
+        after `countdown` seconds when it waits for another run's work."""
 
     def queue_batches(self, batch_ids: Iterable[int], kind: str) -> None:
         """One task per full-sync batch, at the run kind's priority."""
@@ -80,10 +81,13 @@ class Context:
     #: task retries (a bulk one waits out the platform's window, sync/limits.py).
     limit_max_wait: float = MAX_WAIT_SECONDS
     delivery_schedule: tuple[float, ...] = retry.DELIVERY_SCHEDULE
-    #: Longest a start task lists a catalog before handing the rest to a new task
-    #: (sync/catalog.py, resumable): well inside the sync tasks' soft time limit of
-    #: 840 s (workers/presets.py), so a 200,000-SKU listing is never killed midway.
-    catalog_slice_seconds: float = 600.0
+    #: Longest a start task lists (the store's catalog, then the source's items)
+    #: before handing the rest to a new task (sync/catalog.py, sync/erp_reads.py, both
+    #: resumable): well inside the sync tasks' soft time limit of 840 s
+    #: (workers/presets.py), so a 200,000-SKU listing is never killed midway.
+    listing_slice_seconds: float = 600.0
+    #: How soon a run whose source another run is reading looks again.
+    erp_read_poll_seconds: float = 5.0
 
     @property
     def token_cache(self) -> RedisTokenCache:

@@ -29,10 +29,11 @@ from sync.catalog import mirror_product
 from sync.change_feed import push_moved, read_now
 from sync.context import Context
 from sync.echoes import is_echo
+from sync.erp_reads import read_erp
 from sync.errors import Unavailable
 from sync.plugin_orders import PROVIDER as PLUGIN
 from sync.plugin_orders import snapshot_of as plugin_snapshot
-from sync.push import push_readings, read_erp
+from sync.push import push_readings
 from sync.reservations import open_orders, settle_orders
 from sync.runs import start_each
 from sync.store_orders import take_order

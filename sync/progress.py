@@ -15,6 +15,7 @@ from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
 from models import Item, RunStatus, SyncRun
+from sync.erp_reads import read_activity
 from sync.errors import NotFound
 from sync.runs import LIVE
 
@@ -85,16 +86,18 @@ def run_progress(session: Session, run_id: int, now: datetime | None = None) -> 
         percent=round(percent, 2),
         rate=rate,
         eta_seconds=eta,
-        activity=_activity(run),
+        activity=_activity(session, run),
     )
 
 
-def _activity(run: SyncRun) -> str | None:
+def _activity(session: Session, run: SyncRun) -> str | None:
     """The catalog listing's page, from the place it commits with each chunk
-    (sync/catalog.py): until it is cut, a run's counts stay at 0/0 however long its
-    store takes to list."""
+    (sync/catalog.py), then the source's read (sync/erp_reads.py): until it is cut, a
+    run's counts stay at 0/0 however long its store and its ERP take to list."""
     if run.status != RunStatus.RUNNING or run.batches_total > 0:
         return None
+    if run.catalog_listed_at is not None:
+        return read_activity(session, run)
     if not run.catalog_pages:
         return "listing catalog"
     of = f" of ~{run.catalog_pages_of:,}" if run.catalog_pages_of else ""

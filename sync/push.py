@@ -63,13 +63,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from connectors.interfaces import InventorySource, Storefront
+from connectors.interfaces import Storefront
 from connectors.types import SourceItem, StockUpdate
 from models import Site
 from models.db import transaction
 from sync.catalog import Pushed, lock_for_push, record_pushed
 from sync.context import Context
-from sync.reservations import reported_orders, reserved_units, settle_orders
+from sync.reservations import reported_orders, reserved_units
 from sync.sellable import basis_figure, opted_out, sellable
 from sync.stock_policy import load_policy
 from sync.store_writes import read_levels, write_changed
@@ -107,30 +107,6 @@ class PushOutcome:
     def fail(self, sku: str, reason: str) -> None:
         self.failed += 1
         self.failures[sku] = reason
-
-
-def read_erp(
-    ctx: Context, erp: InventorySource, source_id: int, skus: Sequence[str]
-) -> list[SourceItem]:
-    """The ERP's readings of `skus`, and an unlisted reading for each SKU it does not
-    list (0 on every basis), dated by the database's clock just before the question
-    (`SourceItem`). What the ERP did with the store orders open on them is noted
-    first, so these readings stop counting what it absorbed (sync/reservations.py)."""
-    settle_orders(ctx, erp, source_id, skus)
-    return read_stock(ctx, erp, skus)
-
-
-def read_stock(ctx: Context, erp: InventorySource, skus: Sequence[str]) -> list[SourceItem]:
-    """`read_erp` for a caller that has just noted what the ERP did with the open store
-    orders on `skus` itself (sync/store_orders.py)."""
-    asked_at = ctx.clock()
-    found = erp.get_quantities(skus)
-    unlisted = [
-        SourceItem(sku, 0, "", asked_at, listed=False, available_for_sale=0)
-        for sku in skus
-        if sku not in found
-    ]
-    return [*found.values(), *unlisted]
 
 
 def push_readings(

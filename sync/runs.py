@@ -38,9 +38,9 @@ from models.sync import FULL_RUN_PER_DAY, LIVE_RUN_PER_SITE, LIVE_RUN_STATUSES
 from sync import lifecycle
 from sync.catalog import refresh_catalog
 from sync.context import Context
+from sync.erp_reads import share_read
 from sync.errors import AlreadyRunning, Conflict, NotFound, Unavailable
 from sync.limits import Priority
-from sync.reservations import settle_orders
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,11 @@ class Cut:
     #: False when the run was paused meanwhile: the batches wait for `resume`.
     enqueue: bool = False
     deliveries: list[int] = field(default_factory=list)
-    #: The catalog listing used its slice of time, its place saved: nothing is cut
-    #: yet, and the run's start task is queued again to go on.
-    listing: bool = False
+    #: Nothing cut yet: the run's start task is queued again after this many seconds.
+    #: 0: its catalog listing or its source's read used its slice of time, its place
+    #: saved, and goes on at once; more: another run reads the source for it
+    #: (sync/erp_reads.py), and it looks again then.
+    again_in: float | None = None
 
 
 def start_run(
@@ -259,22 +261,25 @@ def cut_batches(session: Session, run_id: int, batch_size: int) -> Cut:
 
 
 def prepare_batches(ctx: Context, run_id: int) -> Cut:
-    """Refresh the site's catalog mirror from its store, ask the ERP how far it took
-    the source's open store orders (once per run: its batches then read the ERP
-    without asking, sync/reservations.py), then cut the run's batches.
+    """Refresh the site's catalog mirror from its store, get the source's shared read
+    of the ERP (sync/erp_reads.py: read once per cycle for all the source's runs, the
+    source's open store orders settled before it), then cut the run's batches.
 
-    The refresh goes on from the run's saved place and lists for at most
-    `ctx.catalog_slice_seconds`; a listing that needs longer returns `Cut(listing=True)`
-    for the start task to queue itself again."""
+    Both listings go on from their saved places and list for at most
+    `ctx.listing_slice_seconds` in all; one that needs longer, or a read another run
+    is making, returns a `Cut` with `again_in` for the start task to queue itself
+    again."""
     with ctx.sessions() as session:
         site_id = session.get_one(SyncRun, run_id).site_id
         site = session.get_one(Site, site_id)
         erp = ctx.source(site.source, Priority.BULK)
     store = ctx.storefront(site, Priority.BULK)
-    deadline = time.monotonic() + ctx.catalog_slice_seconds
+    deadline = time.monotonic() + ctx.listing_slice_seconds
     if not refresh_catalog(ctx, site, store, run_id, deadline=deadline).finished:
-        return Cut(listing=True)
-    settle_orders(ctx, erp, site.source_id, None)
+        return Cut(again_in=0.0)
+    shared = share_read(ctx, run_id, erp, deadline)
+    if shared.read_id is None:
+        return Cut(again_in=shared.again_in)
     with transaction(ctx.sessions) as session:
         return cut_batches(session, run_id, ctx.settings.batch_size)
 

@@ -13,7 +13,7 @@ flow 3 and "Sellable stock").
    what it may sell (a sale we wrote over), never a second decrement.
 
 A SKU some store carries but never had an ERP reading for is read from the ERP instead
-(sync/push.py `read_erp`), for every store alike.
+(sync/erp_reads.py `read_erp`), for every store alike.
 
 The same fan-out runs when reservations end on their own: when the ERP absorbs an order
 (`settle_source`, on the beat) and when they expire (`end_expired_everywhere`).
@@ -33,8 +33,8 @@ from models import Item, Reservation, Site, Source
 from models.db import transaction
 from sync.carriers import PushFailed, carriers, push_to_carriers
 from sync.context import Context
+from sync.erp_reads import read_erp, read_stock
 from sync.errors import NotFound
-from sync.push import read_erp, read_stock
 from sync.reservations import apply_order, end_expired, settle_orders
 from sync.sellable import recorded_reading
 

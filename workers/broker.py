@@ -99,9 +99,14 @@ class CeleryBroker:
         self.client = client
         self.owns_app = owns_app
 
-    def queue_start(self, run_id: int, kind: str) -> None:
+    def queue_start(self, run_id: int, kind: str, countdown: float = 0) -> None:
         send(
-            self.app, START_RUN, [run_id], queue=presets.SYNC["queue"], priority=priority_for(kind)
+            self.app,
+            START_RUN,
+            [run_id],
+            queue=presets.SYNC["queue"],
+            priority=priority_for(kind),
+            countdown=countdown or None,
         )
 
     def queue_batches(self, batch_ids: Iterable[int], kind: str) -> None:

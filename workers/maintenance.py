@@ -17,6 +17,7 @@ from celery.app.task import Task
 
 from models.db import transaction
 from schedules.due import start_due_runs
+from sync.erp_reads import purge_reads
 from sync.outbox import sweep
 from sync.recovery import fail_stuck_runs, return_stuck_batches
 from sync.retention import purge_delivery_memory, purge_webhook_log
@@ -99,11 +100,16 @@ def outbox_sweep(self: Task) -> int:
 
 @shared_task(name=PURGE_WEBHOOK_LOG, bind=True, **presets.MAINTENANCE)
 def purge_webhook_log_task(self: Task) -> int:
-    """Delete webhook-log rows past WEBHOOK_LOG_RETENTION_DAYS, and forget delivery ids
-    past IDEMPOTENCY_TTL_SECONDS."""
+    """Delete webhook-log rows past WEBHOOK_LOG_RETENTION_DAYS, forget delivery ids
+    past IDEMPOTENCY_TTL_SECONDS, and delete the sources' shared reads of the ERP past
+    their `KEEP_DAYS` (sync/erp_reads.py)."""
     ctx = get_context(self.app)
     now = datetime.now(UTC)
     deleted = purge_webhook_log(ctx.sessions, now, ctx.settings.webhook_log_retention_days)
     forgotten = purge_delivery_memory(ctx.sessions, now, ctx.settings.idempotency_ttl_seconds)
-    log.info("webhook_log.purged", extra={"rows": deleted, "delivery_ids": forgotten})
+    with transaction(ctx.sessions) as session:
+        reads = purge_reads(session)
+    log.info(
+        "webhook_log.purged", extra={"rows": deleted, "delivery_ids": forgotten, "erp_reads": reads}
+    )
     return deleted

@@ -94,11 +94,11 @@ def start(self: Task, run_id: int) -> None:
         raise
     else:
         deliveries = cut.deliveries
-        if cut.listing:
-            # A fresh message, not a retry: the listing is progressing, and its place
-            # is saved (sync/catalog.py).
-            ctx.broker.queue_start(run_id, begun.kind)
-            log.info("sync.run.listing_continues", extra={"run": run_id})
+        if cut.again_in is not None:
+            # A fresh message, not a retry: the listing is progressing, its place saved
+            # (sync/catalog.py, sync/erp_reads.py), or another run reads the source.
+            ctx.broker.queue_start(run_id, begun.kind, cut.again_in)
+            log.info("sync.run.listing_continues", extra={"run": run_id, "in": cut.again_in})
             return
         if cut.enqueue:
             ctx.broker.queue_batches(cut.batch_ids, begun.kind)

@@ -60,7 +60,7 @@ def test_a_catalog_listed_by_several_tasks_goes_on_where_each_stopped(
     app = make_celery(settings)
     with (
         sandbox_stack(db, vault, "woocommerce", items=2500, drift=0.2) as stack,
-        installed_context(settings, **FAST, catalog_slice_seconds=0.0),
+        installed_context(settings, **FAST, listing_slice_seconds=0.0),
         workers(app),
     ):
         drifted = stack.differing()

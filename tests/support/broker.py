@@ -24,7 +24,7 @@ class RecordingBroker:
             self.fails_after -= 1
         self.queued.append((task, argument, extra))
 
-    def queue_start(self, run_id: int, kind: str) -> None:
+    def queue_start(self, run_id: int, kind: str, countdown: float = 0) -> None:
         self._queue("start_run", run_id, kind)
 
     def queue_batches(self, batch_ids: Iterable[int], kind: str) -> None:

@@ -104,12 +104,16 @@ def sandbox_stack(
     site: Mapping[str, Any] | None = None,
     name: str = "shop",
     erp: str = "businesscentral",
+    erp_knobs: Mapping[str, Any] | None = None,
+    source: Mapping[str, Any] | None = None,
 ) -> Iterator[Stack]:
     """Serve an ERP and a store seeded alike (`drift` of the store's SKUs differ), both
     with their platform's default account (`sandbox.accounts.DEFAULTS`). `store` may
-    override the store's seed too (`items`: a store selling fewer SKUs than the ERP)."""
+    override the store's seed too (`items`: a store selling fewer SKUs than the ERP),
+    `erp_knobs` the ERP sandbox's (`rate_limit`); `site` and `source` override rows."""
     erp_account, store_account = DEFAULTS[erp], DEFAULTS[platform]
-    erp_app = create_app(erp, SandboxConfig.for_account(erp_account, items=items))
+    erp_config = SandboxConfig.for_account(erp_account, **{"items": items, **(erp_knobs or {})})
+    erp_app = create_app(erp, erp_config)
     store_config = SandboxConfig.for_account(
         store_account, **{"items": items, "drift": drift, **(store or {})}
     )
@@ -117,7 +121,7 @@ def sandbox_stack(
     with running(erp_app) as erp_url, running(store_app) as store_url:
         erp_state = erp_app.config["SANDBOX_STATE"]
         with transaction(sessions) as session:
-            source = make_source(
+            source_row = make_source(
                 session,
                 vault,
                 name=f"erp-{name}",
@@ -125,12 +129,12 @@ def sandbox_stack(
                 base_url=erp_url,
                 credentials_sealed=vault.seal(erp_account.stored_credentials(erp_url)),
                 webhook_secret_sealed=vault.seal(erp_account.receiver_secret()),
-                **GENEROUS,
+                **{**GENEROUS, **(source or {})},
             )
             row = make_site(
                 session,
                 vault,
-                source,
+                source_row,
                 name=name,
                 platform=Platform(platform),
                 base_url=store_url,
@@ -138,7 +142,7 @@ def sandbox_stack(
                 webhook_secret_sealed=vault.seal(store_account.receiver_secret()),
                 **{**GENEROUS, **(site or {})},
             )
-            ids = row.id, source.id
+            ids = row.id, source_row.id
         yield Stack(
             erp_url,
             erp_state,

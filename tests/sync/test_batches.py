@@ -301,9 +301,9 @@ def test_skus_the_erp_never_had_fail_alone_and_the_rest_is_written(
     service: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with sandbox_stack(db, vault, "bigcommerce", items=40, drift=0.5) as stack:
-        run_id, [batch_id] = prepared_run(service, stack.site_id)
         gone = sorted(stack.differing())[:2]
         stack.delete_in_erp(*gone)
+        run_id, [batch_id] = prepared_run(service, stack.site_id)
         store_before = stack.store_stock()
         drifted = stack.differing() - set(gone)
 

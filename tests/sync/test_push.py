@@ -18,7 +18,8 @@ from models import Item, Site, SkuRule
 from models.db import transaction
 from sync.catalog import LOCK_ITEMS, refresh_catalog
 from sync.context import Context
-from sync.push import NO_BASIS, NO_LOCATIONS, UNKNOWN_SKU, push_readings, read_erp
+from sync.erp_reads import read_erp
+from sync.push import NO_BASIS, NO_LOCATIONS, UNKNOWN_SKU, push_readings
 from sync.stock_policy import apply_policy
 from tests.support.stack import Stack, load_site
 

@@ -172,8 +172,8 @@ def test_skus_the_erp_does_not_know_fail_alone(
     sync_ctx: Context, celery_app: Celery, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with _stack(db, vault, 300) as stack:
-        run_id, batch_ids = prepared_run(sync_ctx, stack.site_id)
         stack.delete_in_erp("SKU-000007")
+        run_id, batch_ids = prepared_run(sync_ctx, stack.site_id)
         sync_ctx.broker.queue_batches(batch_ids, "manual")
         with workers(celery_app):
             wait_for(lambda: finished(db, run_id), what="the run")

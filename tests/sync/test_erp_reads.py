@@ -1,0 +1,239 @@
+"""A source's shared read of its ERP (sync/erp_reads.py): once per cycle for all its
+sites' runs, never older than the run, resumable, and fenced between holders."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.businesscentral import PAGE_SIZE
+from connectors.interfaces import InventorySource
+from connectors.types import ItemPage
+from models import ErpRead, ErpReadStatus, Site, SyncRun
+from models.crypto import Vault
+from models.db import transaction
+from sync.batches import claim_batch, sync_batch
+from sync.context import Context
+from sync.erp_reads import purge_reads, share_read
+from sync.limits import Priority
+from sync.progress import run_progress
+from sync.runs import begin_run, prepare_batches
+from tests.factories.sync import run_row as build_run
+from tests.support.stack import run_row, sandbox_stack, set_rows, sibling_store
+
+#: The Business Central sandbox's item list, as its request counter names it.
+ITEMS = "GET /v2.0/<tenant>/<environment>/api/v2.0/companies(<company_id>)/items"
+#: The Business Central sandbox lists, beside its seeded items, a service (no stock:
+#: not read) and a blocked item (read as 0).
+BLOCKED = 1
+#: Far in the future: read to the end.
+NO_DEADLINE = math.inf
+
+
+def _new_run(db: sessionmaker[Session], site_id: int) -> int:
+    with transaction(db) as session:
+        run_id = build_run(session, site_id).id
+    with transaction(db) as session:
+        begin_run(session, run_id)
+    return run_id
+
+
+def _sync(ctx: Context, run_id: int) -> None:
+    """Cut the run's batches (its read must be complete) and sync each."""
+    cut = prepare_batches(ctx, run_id)
+    assert cut.again_in is None, "the run's read is not complete"
+    for batch_id in cut.batch_ids:
+        with transaction(ctx.sessions) as session:
+            claim = claim_batch(session, batch_id, delivery="test")
+        assert claim is not None
+        sync_batch(ctx, claim)
+
+
+def _erp(ctx: Context, site_id: int) -> InventorySource:
+    with ctx.sessions() as session:
+        return ctx.source(session.get_one(Site, site_id).source, Priority.BULK)
+
+
+class Paused:
+    """The ERP connector, with `between(page)` called after each page it yields: what
+    another worker does while this one reads."""
+
+    def __init__(self, erp: InventorySource, between: Callable[[int], None]) -> None:
+        self.erp = erp
+        self.between = between
+
+    def iter_item_pages(self, resume: str | None = None) -> Iterator[ItemPage]:
+        for number, page in enumerate(self.erp.iter_item_pages(resume), 1):
+            yield page
+            self.between(number)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.erp, name)
+
+
+def _reads(db: sessionmaker[Session]) -> list[ErpRead]:
+    with db() as session:
+        return list(session.scalars(select(ErpRead).order_by(ErpRead.id)))
+
+
+def test_three_sites_on_one_source_read_it_once_per_cycle(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """Issue 22, item 2: each site's batches read the ERP for themselves before (here
+    3 sites x 3 batches x one filtered request per ~50 SKUs); now the source's item
+    list is read once, and every store ends equal to the ERP."""
+    items = 1200
+    with ExitStack() as stack:
+        erp = stack.enter_context(sandbox_stack(db, vault, "bigcommerce", items=items, drift=0.3))
+        siblings = [
+            stack.enter_context(
+                sibling_store(
+                    db, vault, erp.source_id, platform, name=platform, items=items, drift=0.3
+                )
+            )
+            for platform in ("woocommerce", "shopify")
+        ]
+        site_ids = [erp.site_id, *(site_id for _, site_id in siblings)]
+        runs = [_new_run(db, site_id) for site_id in site_ids]  # one wave
+        for run_id in runs:
+            _sync(service, run_id)
+
+        pages = math.ceil((items + 2) / PAGE_SIZE)
+        assert erp.erp.route_calls[ITEMS] == pages
+        assert erp.differing() == set()
+        for store, _ in siblings:
+            assert store.stock() == {sku: erp.erp_stock()[sku] for sku in store.stock()}
+        [read] = _reads(db)
+        assert (read.status, read.pages, read.items) == (
+            ErpReadStatus.COMPLETE,
+            pages,
+            items + BLOCKED,
+        )
+        assert {run_row(db, run_id).erp_read_id for run_id in runs} == {read.id}
+
+        # The next cycle reads again: a run never takes readings older than itself.
+        _sync(service, _new_run(db, erp.site_id))
+        assert erp.erp.route_calls[ITEMS] == 2 * pages
+
+
+def test_a_run_waits_for_a_read_going_on_and_takes_it_only_if_started_after_it(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """A run of the same wave waits for the read and shares it; a run created after the
+    read began waits for it too, then reads the ERP anew."""
+    with sandbox_stack(db, vault, "bigcommerce", items=2500, drift=0.1) as stack:
+        holder = _new_run(db, stack.site_id)
+        with sibling_store(db, vault, stack.source_id, "woocommerce", name="w", items=50) as (
+            _,
+            sibling,
+        ):
+            same_wave = _new_run(db, sibling)
+            erp = _erp(service, stack.site_id)
+            first = share_read(service, holder, erp, deadline=0.0)  # one page, then stop
+            assert (first.read_id, first.again_in) == (None, 0.0)
+            # What their progress says once their catalogs are listed.
+            set_rows(db, SyncRun, [holder, same_wave], catalog_listed_at=func.now())
+            with db() as session:
+                assert run_progress(session, holder).activity == "reading the ERP: page 1"
+                assert (
+                    run_progress(session, same_wave).activity
+                    == f"waiting for the ERP, read by run {holder}: page 1"
+                )
+            with sibling_store(db, vault, stack.source_id, "shopify", name="s", items=50) as (
+                _,
+                late_site,
+            ):
+                later = _new_run(db, late_site)
+                waiting = service.erp_read_poll_seconds
+                assert share_read(service, same_wave, erp, NO_DEADLINE).again_in == waiting
+                assert share_read(service, later, erp, NO_DEADLINE).again_in == waiting
+
+                done = share_read(service, holder, erp, NO_DEADLINE)
+                assert done.read_id is not None
+                assert share_read(service, same_wave, erp, NO_DEADLINE).read_id == done.read_id
+                anew = share_read(service, later, erp, NO_DEADLINE)
+                assert anew.read_id not in (None, done.read_id)
+        # 3 pages for the first read, none read twice (BC resumes by skip token); 3 again.
+        assert stack.erp.route_calls[ITEMS] == 6
+
+
+def test_a_holder_whose_lease_lapsed_is_taken_over_and_its_next_page_refused(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """Killed or stalled mid-read, a holder's place survives it: another run of the
+    wave takes the read over and goes on from there. The first holder, alive after
+    all, writes nothing more into the read and waits."""
+    with sandbox_stack(db, vault, "bigcommerce", items=3500, drift=0.1) as stack:
+        with sibling_store(db, vault, stack.source_id, "woocommerce", name="w", items=50) as (
+            _,
+            sibling,
+        ):
+            stalled, other = _new_run(db, stack.site_id), _new_run(db, sibling)
+            erp = _erp(service, stack.site_id)
+            taken: list[object] = []
+
+            def taken_over_after_page_two(number: int) -> None:
+                if number == 2:
+                    with transaction(db) as session:
+                        session.execute(update(ErpRead).values(lease_expires_at=func.now()))
+                    taken.append(share_read(service, other, erp, NO_DEADLINE))
+
+            late = share_read(service, stalled, Paused(erp, taken_over_after_page_two), NO_DEADLINE)
+
+            assert late.again_in == service.erp_read_poll_seconds  # page 3 refused
+            [read] = _reads(db)
+            assert taken[0].read_id == read.id  # type: ignore[attr-defined]
+            assert (read.status, read.items, read.holder_run_id) == (
+                ErpReadStatus.COMPLETE,
+                3500 + BLOCKED,
+                other,
+            )
+            # Two pages by the first holder, then two by the second from its place;
+            # the first's third page was read but never recorded.
+            assert stack.erp.route_calls[ITEMS] == 5
+            assert share_read(service, stalled, erp, NO_DEADLINE).read_id == read.id
+
+
+def test_a_sku_the_read_skipped_is_asked_of_the_erp_not_zeroed(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """An ERP paging by number over a moving list can skip an item; the store must not
+    sell it as 0 for that. A SKU the ERP once had and the read lacks is asked live."""
+    with sandbox_stack(db, vault, "bigcommerce", items=40, drift=0.0) as stack:
+        _sync(service, _new_run(db, stack.site_id))  # the ERP has had every SKU
+        skipped = "SKU-000007"
+        stack.erp.set_stock({skipped: 31})
+        erp = _erp(service, stack.site_id)
+
+        class Skipping(Paused):
+            def iter_item_pages(self, resume: str | None = None) -> Iterator[ItemPage]:
+                for page in self.erp.iter_item_pages(resume):
+                    kept = [item for item in page.items if item.sku != skipped]
+                    yield ItemPage(kept, page.resume)
+
+        run_id = _new_run(db, stack.site_id)
+        assert share_read(service, run_id, Skipping(erp, lambda _: None), NO_DEADLINE).read_id
+        _sync(service, run_id)
+
+        assert stack.store_stock()[skipped] == 31
+
+
+def test_reads_ended_days_ago_are_purged_with_their_readings(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    with sandbox_stack(db, vault, "bigcommerce", items=30, drift=0.0) as stack:
+        old = _new_run(db, stack.site_id)
+        _sync(service, old)
+        with transaction(db) as session:
+            session.execute(
+                update(ErpRead).values(finished_at=func.now() - func.make_interval(0, 0, 0, 3))
+            )
+        _sync(service, _new_run(db, stack.site_id))
+        with transaction(db) as session:
+            assert purge_reads(session) == 1
+        [kept] = _reads(db)
+        assert kept.items == 30 + BLOCKED and run_row(db, old).erp_read_id is None
