@@ -91,6 +91,7 @@ def render(progress: Progress, site: str) -> str:
         f"failed {progress.failed:,} opted out {progress.opted_out:,} "
         f"pending {progress.pending:,} rate {rate} ETA {_eta(progress.eta_seconds)} "
         f"{_status(progress)}"
+        + (f" | plan: {progress.plan_warning}" if progress.plan_warning else "")
     )
 
 
@@ -129,6 +130,8 @@ def bars(runs: Sequence[tuple[Progress, str]]) -> Group:
             style="dim",
         )
         lines += [line, counts]
+        if progress.plan_warning:
+            lines.append(Text(f"  plan: {progress.plan_warning}", style="yellow"))
     return Group(*lines)
 
 
@@ -137,6 +140,7 @@ def _key(progress: Progress) -> tuple[object, ...]:
     return (
         progress.status,
         progress.activity,
+        progress.plan_warning,
         progress.total,
         progress.synced,
         progress.unchanged,

@@ -65,7 +65,8 @@ class ErpRead(Base):
     holder_run_id: Mapped[int | None] = mapped_column(BigInteger)
     token: Mapped[int] = mapped_column(Integer, server_default="0")
     lease_expires_at: Mapped[timestamp]
-    #: The last error a holder met reading it (it stays readable by the next holder).
+    #: Why it is not progressing now (the ERP's daily budget used up), for the runs'
+    #: progress; cleared by the next page committed.
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]

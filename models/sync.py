@@ -101,6 +101,8 @@ class SyncRun(Base):
     catalog_pages_of: Mapped[int | None]
     #: When the listing ended (unseen rows retired): later attempts do not list again.
     catalog_listed_at: Mapped[timestamp]
+    #: Its forecast calls and time against its budgets, made as it began (sync/plan.py).
+    plan: Mapped[Any | None] = mapped_column(JSONB)
     #: The source's shared item listing the run's batches read (sync/erp_reads.py).
     erp_read_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("erp_reads.id", ondelete="SET NULL")

@@ -62,6 +62,7 @@ from connectors.types import ItemPage, SourceItem
 from models import ErpRead, ErpReading, ErpReadStatus, Item, Site, SyncRun
 from models.db import transaction
 from sync.context import Context
+from sync.limits import BudgetExhausted
 from sync.reservations import settle_orders
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,10 @@ log = logging.getLogger(__name__)
 #: take it over: several pages' worth at a budget's slowest (Zoho's 100 a minute), and
 #: the time a start task queued again may wait behind others.
 LEASE_SECONDS = 120
+#: Longest a run waits for an ERP's daily budget before looking again: well inside the
+#: broker's visibility timeout (celeryconfig.py, 1 h), past which a countdown message
+#: would be handed out twice.
+MAX_PAUSE_SECONDS = 900.0
 #: Reads finished (or abandoned) longer ago than this are deleted with their readings.
 KEEP_DAYS = 2
 
@@ -117,6 +122,8 @@ class _Take:
     token: int | None = None
     settled: bool = False
     resume: str | None = None
+    #: Seconds a waiting run need not look again: its holder waits for the ERP's budget.
+    idle: float = 0.0
 
 
 def share_read(ctx: Context, run_id: int, erp: InventorySource, deadline: float) -> Shared:
@@ -129,7 +136,37 @@ def share_read(ctx: Context, run_id: int, erp: InventorySource, deadline: float)
     if take.complete:
         return Shared(read_id=take.read_id)
     if take.token is None:
-        return Shared(again_in=ctx.erp_read_poll_seconds)
+        return Shared(again_in=max(ctx.erp_read_poll_seconds, min(take.idle, MAX_PAUSE_SECONDS)))
+    try:
+        unfinished = _read(ctx, take, erp, deadline)
+    except BudgetExhausted as exc:
+        # The ERP's day is used up: the read keeps its place and its holder, and goes
+        # on when the budget frees (looking again at least every `MAX_PAUSE_SECONDS`,
+        # inside the broker's visibility timeout), not after the task's retries fail
+        # the run. Runs waiting for it say why.
+        pause = min(exc.retry_after or MAX_PAUSE_SECONDS, MAX_PAUSE_SECONDS)
+        with transaction(ctx.sessions) as session:
+            _renew(session, take, lease=pause + LEASE_SECONDS, error=str(exc))
+        log.warning("sync.erp_read.budget_used_up", extra={"run": run_id, "read": take.read_id})
+        return Shared(again_in=pause)
+    if unfinished is not None:
+        return unfinished
+    with transaction(ctx.sessions) as session:
+        # The run's row before the read's, the order `_take` locks them in.
+        run = session.get_one(SyncRun, run_id, with_for_update=True)
+        # Counted, not summed by page: a page read again on resuming counts once.
+        items = select(func.count()).where(ErpReading.read_id == take.read_id).scalar_subquery()
+        complete = ErpReadStatus.COMPLETE
+        if not _renew(session, take, status=complete, finished_at=func.now(), items=items):
+            return Shared(again_in=ctx.erp_read_poll_seconds)
+        run.erp_read_id = take.read_id
+    log.info("sync.erp_read.complete", extra={"run": run_id, "read": take.read_id})
+    return Shared(read_id=take.read_id)
+
+
+def _read(ctx: Context, take: _Take, erp: InventorySource, deadline: float) -> Shared | None:
+    """Settle the source's open orders if not yet done, then read pages from the
+    read's place: None once the last page is committed, else what the run waits for."""
     lost = Shared(again_in=ctx.erp_read_poll_seconds)
     if not take.settled:
         with ctx.sessions() as session:
@@ -144,14 +181,7 @@ def share_read(ctx: Context, run_id: int, erp: InventorySource, deadline: float)
                 return lost
         if page.resume is not None and time.monotonic() >= deadline:
             return Shared(again_in=0.0)
-    with transaction(ctx.sessions) as session:
-        # The run's row before the read's, the order `_take` locks them in.
-        run = session.get_one(SyncRun, run_id, with_for_update=True)
-        if not _renew(session, take, status=ErpReadStatus.COMPLETE, finished_at=func.now()):
-            return lost
-        run.erp_read_id = take.read_id
-    log.info("sync.erp_read.complete", extra={"run": run_id, "read": take.read_id})
-    return Shared(read_id=take.read_id)
+    return None
 
 
 def _take(session: Session, run_id: int) -> _Take:
@@ -187,9 +217,9 @@ def _take(session: Session, run_id: int) -> _Take:
         ).first()
     )
     if live is not None:
-        held = live.lease_expires_at is not None and live.lease_expires_at > now
-        if held and live.holder_run_id != run_id:
-            return _Take(live.id)
+        lease_left = (live.lease_expires_at - now).total_seconds() if live.lease_expires_at else 0
+        if lease_left > 0 and live.holder_run_id != run_id:
+            return _Take(live.id, idle=lease_left if live.error else 0.0)
         if live is serving:
             return _hold(live, run_id, now)
         live.status, live.finished_at = ErpReadStatus.ABANDONED, now
@@ -209,8 +239,11 @@ def _hold(read: ErpRead, run_id: int, now: datetime) -> _Take:
     return _Take(read.id, token=read.token, settled=read.settled_at is not None, resume=read.resume)
 
 
-def _renew(session: Session, take: _Take, **values: object) -> bool:
-    """Renew the holder's lease with `values`, if its token still holds the read."""
+def _renew(
+    session: Session, take: _Take, *, lease: float = LEASE_SECONDS, **values: object
+) -> bool:
+    """Renew the holder's lease for `lease` seconds with `values`, if its token still
+    holds the read."""
     renewed = session.execute(
         update(ErpRead)
         .where(
@@ -220,7 +253,7 @@ def _renew(session: Session, take: _Take, **values: object) -> bool:
         )
         .values(
             **values,
-            lease_expires_at=func.now() + timedelta(seconds=LEASE_SECONDS),
+            lease_expires_at=func.now() + timedelta(seconds=lease),
             updated_at=func.now(),
         )
         .returning(ErpRead.id)
@@ -237,6 +270,7 @@ def _commit_page(session: Session, take: _Take, page: ItemPage) -> bool:
         resume=page.resume,
         pages=ErpRead.pages + 1,
         items=ErpRead.items + len(rows),
+        error=None,
     ):
         return False
     if rows:
@@ -338,6 +372,8 @@ def read_activity(session: Session, run: SyncRun) -> str:
         .limit(1)
     ).first()
     page = f"page {read.pages:,}" + (f" of ~{last:,}" if last else "")
+    if read.error:
+        page = f"{page}; waiting: {read.error}"
     if read.holder_run_id == run.id:
         return f"reading the ERP: {page}"
     return f"waiting for the ERP, read by run {read.holder_run_id}: {page}"

@@ -43,6 +43,8 @@ class Progress:
     eta_seconds: float | None
     #: What a live run does before it has batches: "listing catalog: page 57 of ~70".
     activity: str | None = None
+    #: The run's plan when it does not fit its budgets (sync/plan.py), else None.
+    plan_warning: str | None = None
 
 
 def run_progress(session: Session, run_id: int, now: datetime | None = None) -> Progress:
@@ -87,7 +89,16 @@ def run_progress(session: Session, run_id: int, now: datetime | None = None) -> 
         rate=rate,
         eta_seconds=eta,
         activity=_activity(session, run),
+        plan_warning=_plan_warning(run),
     )
+
+
+def _plan_warning(run: SyncRun) -> str | None:
+    """The plan's line for a run that does not fit its budgets, while it is live."""
+    plan = run.plan
+    if run.status not in LIVE or not isinstance(plan, dict) or plan.get("fits", True):
+        return None
+    return str(plan.get("summary"))
 
 
 def _activity(session: Session, run: SyncRun) -> str | None:
@@ -122,6 +133,7 @@ def describe_run(run: SyncRun, progress: Progress) -> dict[str, Any]:
         "rate": None if progress.rate is None else round(progress.rate, 2),
         "eta_seconds": None if progress.eta_seconds is None else round(progress.eta_seconds, 1),
         "activity": progress.activity,
+        "plan": run.plan,
         "error": run.error,
         "started_at": run.started_at,
         "finished_at": run.finished_at,

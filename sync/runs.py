@@ -78,6 +78,8 @@ _CUT = text(
 class Begun:
     site_id: int
     kind: str
+    #: This start task began the run (its first attempt), and announced it.
+    first: bool = False
     deliveries: list[int] = field(default_factory=list)
 
 
@@ -231,6 +233,7 @@ def begin_run(session: Session, run_id: int) -> Begun | None:
     run.status = RunStatus.RUNNING
     if run.started_at is None:
         run.started_at = session.execute(select(func.now())).scalar_one()
+        begun.first = True
         session.flush()
         begun.deliveries = lifecycle.record_run_event(session, run, lifecycle.STARTED)
     return begun

@@ -22,6 +22,7 @@ from connectors.registry import UnknownPlatform
 from models.crypto import VaultError
 from models.db import transaction
 from sync.context import Context
+from sync.plan import plan_run
 from sync.runs import begin_run, fail_run, prepare_batches
 from workers import presets
 from workers.broker import START_RUN
@@ -63,6 +64,15 @@ def retry_or_give_up(
     raise task.retry(countdown=countdown, exc=exc)
 
 
+def _plan(ctx: Context, run_id: int) -> None:
+    """Forecast the run (sync/plan.py). A forecast is advice: one that fails is logged
+    and the run goes on without one."""
+    try:
+        plan_run(ctx, run_id)
+    except Exception:
+        log.exception("sync.run.plan_failed", extra={"run": run_id})
+
+
 @shared_task(name=START_RUN, bind=True, **presets.SYNC)
 def start(self: Task, run_id: int) -> None:
     """Begin the run, refresh the catalog mirror, cut and publish the batches."""
@@ -75,6 +85,8 @@ def start(self: Task, run_id: int) -> None:
     if begun is None:
         return  # cancelled, finished, paused before it began, or already batched
     ctx.broker.queue_deliveries(begun.deliveries)
+    if begun.first:
+        _plan(ctx, run_id)
 
     def give_up(error: str) -> list[int]:
         with transaction(ctx.sessions) as session:

@@ -272,6 +272,12 @@ _RUN = _object(
             description="What a live run does before its batches: "
             '"listing catalog: page 57 of ~70".',
         ),
+        "plan": nullable(
+            "object",
+            description="Its calls and minutes forecast against its store's and its ERP's"
+            " budgets as it began (store_calls, store_minutes, erp_calls, erp_minutes,"
+            " sharing, erp_day_left, fits, summary); null before it began.",
+        ),
         "error": nullable("string"),
         "started_at": TIME,
         "finished_at": TIME,

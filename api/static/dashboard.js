@@ -94,10 +94,15 @@ function renderRun(card, run) {
   const live = run && ["queued", "running", "paused"].includes(run.status);
   card.dataset.runId = run ? run.id : "";
   card.dataset.runStatus = run ? run.status : "";
-  card.querySelector(".run-title").textContent = run
+  const title = card.querySelector(".run-title");
+  const plan = run && run.plan;
+  const overBudget = live && plan && !plan.fits;
+  title.textContent = run
     ? `Run #${run.id} (${run.kind}) ${run.status}${run.activity ? `: ${run.activity}` : ""}` +
-      (run.error ? `: ${run.error}` : "")
+      (run.error ? `: ${run.error}` : "") +
+      (overBudget ? ` · plan: ${plan.summary}` : "")
     : "No run yet";
+  title.title = plan ? `plan: ${plan.summary}` : "";
   const percent = run ? run.percent : 0;
   const bar = card.querySelector(".progress");
   bar.setAttribute("aria-valuenow", String(percent));

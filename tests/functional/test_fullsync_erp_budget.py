@@ -54,6 +54,8 @@ def test_a_zoho_full_sync_of_20000_items_reads_the_item_list_once_within_its_bud
         assert stack.erp.rejected_429 == 0
         assert stack.differing() == set()
     assert (run.status, run.synced) == (RunStatus.COMPLETED, len(drifted))
+    # Its start task made its plan (sync/plan.py): a first run knows nothing to forecast.
+    assert run.plan is not None and run.plan["fits"] and run.plan["erp_calls"] == 0
     # One listing and nothing else of the item list (the bound is 110): the
     # seeded items and the two the sandbox adds (an inactive item, a service).
     assert item_list_calls == math.ceil((ITEMS + 2) / PER_PAGE)

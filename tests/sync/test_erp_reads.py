@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 
+import redis
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,7 +19,7 @@ from models.crypto import Vault
 from models.db import transaction
 from sync.batches import claim_batch, sync_batch
 from sync.context import Context
-from sync.erp_reads import purge_reads, share_read
+from sync.erp_reads import MAX_PAUSE_SECONDS, purge_reads, share_read
 from sync.limits import Priority
 from sync.progress import run_progress
 from sync.runs import begin_run, prepare_batches
@@ -237,3 +238,43 @@ def test_reads_ended_days_ago_are_purged_with_their_readings(
             assert purge_reads(session) == 1
         [kept] = _reads(db)
         assert kept.items == 30 + BLOCKED and run_row(db, old).erp_read_id is None
+
+
+def test_a_read_that_uses_up_the_erps_day_waits_for_it_and_goes_on_from_its_place(
+    service: Context, db: sessionmaker[Session], vault: Vault, redis_client: redis.Redis
+) -> None:
+    """Zoho caps a day by plan: a read that reaches the cap keeps its place and its
+    holder and goes on when the day frees, instead of failing the run after its
+    retries; the runs waiting for it look again only then, and say why."""
+    with sandbox_stack(
+        db, vault, "woocommerce", items=2000, erp="zoho", source={"rate_limit_daily": 10}
+    ) as stack:
+        with sibling_store(db, vault, stack.source_id, "bigcommerce", name="b", items=50) as (
+            _,
+            sibling,
+        ):
+            holder, waiting = _new_run(db, stack.site_id), _new_run(db, sibling)
+            erp = _erp(service, stack.site_id)
+
+            paused = share_read(service, holder, erp, NO_DEADLINE)
+
+            assert paused.again_in == MAX_PAUSE_SECONDS
+            [read] = _reads(db)
+            assert read.status == ErpReadStatus.READING and 0 < read.pages < 11
+            assert share_read(service, waiting, erp, NO_DEADLINE).again_in == MAX_PAUSE_SECONDS
+            set_rows(db, SyncRun, [waiting], catalog_listed_at=func.now())
+            with db() as session:
+                activity = run_progress(session, waiting).activity
+            assert activity is not None and "daily budget" in activity
+            pages_before = read.pages
+
+            redis_client.delete(f"stocksync:limit:source:{stack.source_id}:day")  # a day on
+            done = share_read(service, holder, erp, NO_DEADLINE)
+
+            assert done.read_id == read.id
+            [read] = _reads(db)
+            assert (read.status, read.items, read.error) == (ErpReadStatus.COMPLETE, 2001, None)
+            # 11 pages of 200 (2,000 items, an inactive one, a service), the page the
+            # read paused after read again on resuming (zoho.py `iter_item_pages`).
+            assert stack.erp.route_calls["GET /inventory/v1/items"] == 12
+            assert read.pages == 12 and pages_before < 12

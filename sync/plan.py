@@ -1,0 +1,201 @@
+"""A run's plan: its platform calls forecast against its budgets as it starts.
+
+Why (issue 22, item 2): a run that cannot fit its budgets used to show `0/0` for
+minutes, then fail after its retries, and nobody knew before. Each run now forecasts,
+as its start task begins it, how many calls it makes of its store and of its ERP, how
+long its budgets make those take, and whether that fits: said in the log
+(`sync.run.plan`), on the run (`sync_runs.plan`, in the API, `stocksync sync` and the
+dashboard).
+
+Every number is explainable, from history where there is some:
+- **Store calls**: the site's last finished run's listing pages and write calls
+  (`sync_runs.catalog_pages`, `store_calls`); with none, its active SKUs over the
+  platform's page size, and a write for every SKU (the worst case: a first sync).
+- **ERP calls**: the pages of the source's last complete shared read
+  (sync/erp_reads.py); with none, the source's SKUs over the ERP's page size. A read
+  is shared by the runs of a wave: the forecast names them, and counts the read once.
+- **Minutes**: calls over what a full sync may use of each budget (all but its
+  real-time reserve, `sync.limits.RESERVE`), the two budgets side by side: the longer
+  decides.
+- **Fits**: within `NIGHT_HOURS`, and, where the ERP caps a day (Zoho), within what
+  today's budget has left. What happens otherwise is said too: a run longer than the
+  night goes on at full-sync priority, real-time keeping its share; a read past the
+  day's budget keeps its place and goes on when the budget frees.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from connectors import bigcommerce, businesscentral, shopify, woocommerce, zoho
+from models import ErpRead, ErpReadStatus, Item, Platform, RunStatus, Site, SourceKind, SyncRun
+from models.db import transaction
+from sync.context import Context
+from sync.limits import RESERVE, Priority, Quota, quota_for
+
+log = logging.getLogger(__name__)
+
+#: The hours a nightly run should end in, from its start (02:00 to 06:00 by default).
+NIGHT_HOURS = 4
+#: A store's (listing page size, SKUs per write call), for a site without history.
+STORE_GEOMETRY = {
+    Platform.WOOCOMMERCE: (woocommerce.PAGE_SIZE, woocommerce.WooCommerceStore.batch_limit),
+    Platform.BIGCOMMERCE: (bigcommerce.PAGE_LIMIT, bigcommerce.BATCH_LIMIT),
+    Platform.SHOPIFY: (shopify.BATCH_LIMIT, shopify.BATCH_LIMIT),
+}
+#: An ERP's items per listing page, for a source never read.
+ERP_PAGE = {SourceKind.BUSINESSCENTRAL: businesscentral.PAGE_SIZE, SourceKind.ZOHO: zoho.PER_PAGE}
+
+
+@dataclass(frozen=True)
+class Plan:
+    store_calls: int
+    store_minutes: float
+    erp_calls: int
+    erp_minutes: float
+    #: Runs of the source sharing the ERP read (this one included).
+    sharing: int
+    #: What the ERP's daily cap leaves a full sync today; None where there is no cap.
+    erp_day_left: int | None
+    fits: bool
+    #: The plan in one line, as the log and every door show it.
+    summary: str
+
+
+def plan_run(ctx: Context, run_id: int) -> Plan:
+    """Forecast the run's calls and time (module docstring) and record it on the run."""
+    with ctx.sessions() as session:
+        run = session.get_one(SyncRun, run_id)
+        site = session.get_one(Site, run.site_id, options=[joinedload(Site.source)])
+        store_calls, store_basis = _store_calls(session, site)
+        erp_calls, erp_basis = _erp_calls(session, site)
+        sharing = _sharing(session, site.source_id)
+    erp_quota = quota_for(site.source)
+    day_left = None
+    if erp_quota.daily is not None:
+        used = ctx.limit(site.source, Priority.BULK).usage().in_day or 0
+        day_left = max(0, math.floor(erp_quota.daily * (1 - RESERVE)) - used)
+    store_minutes = _minutes(store_calls, quota_for(site))
+    erp_minutes = _minutes(erp_calls, erp_quota)
+    over_night = max(store_minutes, erp_minutes) > NIGHT_HOURS * 60
+    over_day = day_left is not None and erp_calls > day_left
+    plan = Plan(
+        store_calls=store_calls,
+        store_minutes=round(store_minutes, 1),
+        erp_calls=erp_calls,
+        erp_minutes=round(erp_minutes, 1),
+        sharing=sharing,
+        erp_day_left=day_left,
+        fits=not (over_night or over_day),
+        summary=_summary(
+            store_calls, store_basis, store_minutes, erp_calls, erp_basis, erp_minutes, sharing
+        )
+        + _verdict(over_night, over_day, day_left, erp_calls),
+    )
+    with transaction(ctx.sessions) as session:
+        session.get_one(SyncRun, run_id).plan = asdict(plan)
+    extra = {"run": run_id, "site": site.id, "fits": plan.fits, "plan": plan.summary}
+    (log.info if plan.fits else log.warning)("sync.run.plan", extra=extra)
+    return plan
+
+
+def _store_calls(session: Session, site: Site) -> tuple[int, str]:
+    """(calls, where the figure comes from) for the site's store."""
+    last = session.scalars(
+        select(SyncRun)
+        .where(
+            SyncRun.site_id == site.id,
+            SyncRun.status == RunStatus.COMPLETED,
+            SyncRun.catalog_pages > 0,
+        )
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None:
+        return last.catalog_pages + last.store_calls, f"as run {last.id}"
+    skus = session.scalar(select(func.count()).where(Item.site_id == site.id, Item.active)) or 0
+    if not skus:
+        return 0, "its catalog not listed yet"
+    page, write = STORE_GEOMETRY[Platform(site.platform)]
+    return math.ceil(skus / page) + math.ceil(skus / write), f"{skus:,} SKUs, all written"
+
+
+def _erp_calls(session: Session, site: Site) -> tuple[int, str]:
+    """(calls, where the figure comes from) for the source's shared read."""
+    pages = session.scalars(
+        select(ErpRead.pages)
+        .where(ErpRead.source_id == site.source_id, ErpRead.status == ErpReadStatus.COMPLETE)
+        .order_by(ErpRead.id.desc())
+        .limit(1)
+    ).first()
+    if pages:
+        return pages, "as its last read"
+    skus = (
+        session.scalar(
+            select(func.count(func.distinct(Item.sku)))
+            .join(Site, Site.id == Item.site_id)
+            .where(Site.source_id == site.source_id, Item.active)
+        )
+        or 0
+    )
+    if not skus:
+        return 0, "never read, its SKUs not known yet"
+    return math.ceil(skus / ERP_PAGE[SourceKind(site.source.kind)]), f"{skus:,} SKUs"
+
+
+def _sharing(session: Session, source_id: int) -> int:
+    """The source's runs without batches yet: the wave that shares one read."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(SyncRun)
+            .join(Site, Site.id == SyncRun.site_id)
+            .where(
+                Site.source_id == source_id,
+                SyncRun.status.in_((RunStatus.QUEUED, RunStatus.RUNNING)),
+                SyncRun.batches_total == 0,
+            )
+        )
+        or 1
+    )
+
+
+def _minutes(calls: int, quota: Quota) -> float:
+    """How long `calls` take at what a full sync may use of `quota`."""
+    per_window = max(1, math.floor(quota.requests * (1 - RESERVE)))
+    return calls / per_window * quota.window_seconds / 60
+
+
+def _summary(
+    store_calls: int,
+    store_basis: str,
+    store_minutes: float,
+    erp_calls: int,
+    erp_basis: str,
+    erp_minutes: float,
+    sharing: int,
+) -> str:
+    shared = f", shared by {sharing} runs" if sharing > 1 else ""
+    return (
+        f"store ~{store_calls:,} calls ({store_basis}), ~{store_minutes:,.1f} min;"
+        f" ERP ~{erp_calls:,} calls ({erp_basis}{shared}), ~{erp_minutes:,.1f} min"
+    )
+
+
+def _verdict(over_night: bool, over_day: bool, day_left: int | None, erp_calls: int) -> str:
+    if over_day:
+        return (
+            f"; does not fit the ERP's budget for today ({day_left:,} calls left of what a"
+            f" full sync may use, ~{erp_calls:,} needed): the read goes on when it frees"
+        )
+    if over_night:
+        return (
+            f"; longer than the {NIGHT_HOURS} h night: it goes on at full-sync priority,"
+            " real-time keeping its share of each budget"
+        )
+    return "; fits"
