@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,15 +24,19 @@ def worker_process(
     *,
     beat: bool = False,
     clock_skew: float = 0.0,
+    name: str = "celery",
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[int]:
     """`celery -A workers worker` with two pool processes; yields its pid.
 
-    `beat` embeds the beat scheduler (`-B`), with the production schedule, so the
-    maintenance sweeps run at their real cadence. `clock_skew` puts the process's wall
-    clock that many seconds off, as on a host whose clock drifted
-    (tests/support/skewed_clock.py)."""
+    `name` is its node name (`<name>@<host>`), and `log`'s folder its
+    `STOCKSYNC_HOME`: two of them with their own stand for two hosts; `env` adds to
+    its environment (`BATCH_SIZE`). `beat` embeds the beat scheduler (`-B`), with the
+    production schedule, so the maintenance sweeps run at their real cadence.
+    `clock_skew` puts the process's wall clock that many seconds off, as on a host
+    whose clock drifted (tests/support/skewed_clock.py)."""
     command = [CELERY] if not clock_skew else [sys.executable, "-m", "tests.support.skewed_clock"]
-    env = {
+    environment = {
         **os.environ,
         "DATABASE_URL": str(settings.database_url),
         "REDIS_URL": str(settings.redis_url),
@@ -40,13 +44,15 @@ def worker_process(
         "STOCKSYNC_HOME": str(log.parent),
         "WORKER_CONCURRENCY": "2",
         "STOCKSYNC_TEST_CLOCK_SKEW": str(clock_skew),
+        **(env or {}),
     }
     with log.open("ab") as output:
         process = subprocess.Popen(
             [*command, "-A", "workers", "worker", "-Q", "events,sync,maintenance", "-l", "WARNING"]
+            + ["-n", f"{name}@%h"]
             + (["-B"] if beat else []),
             cwd=ROOT,
-            env=env,
+            env=environment,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: killed as one below
