@@ -21,9 +21,14 @@ _SITE_OVERVIEW = {
         schemas.ref("Site"),
         {
             "type": "object",
-            "required": ["webhooks", "run", "recent_items", "subscriptions"],
+            "required": ["webhooks", "run", "recent_items", "subscriptions", "budgets"],
             "properties": {
                 "webhooks": {"type": "object"},
+                "budgets": {
+                    "type": "object",
+                    "description": "The store's and the ERP's shared request budgets now.",
+                    "additionalProperties": schemas.ref("Budget"),
+                },
                 "run": {"oneOf": [schemas.ref("Run"), {"type": "null"}]},
                 "recent_items": {"type": "array", "items": schemas.ref("Item")},
                 "subscriptions": {

@@ -148,6 +148,14 @@ async function renderPreview(card, run) {
   }
 }
 
+function renderBudgets(card, budgets) {
+  // "store budget: 12 of 300 requests in 60 s; waiting for the store's budget (resets
+  // in 41 s)", "ERP budget: ...; today 1,840 of 7,500 used": what a run waits for.
+  card.querySelector(".budgets").textContent = [budgets.store, budgets.erp]
+    .map((budget) => budget.text)
+    .join(" · ");
+}
+
 function renderItems(card, items) {
   const body = card.querySelector(".recent-items");
   body.replaceChildren();
@@ -170,6 +178,7 @@ async function poll() {
       renderWebhooks(card, site);
       renderSubscriptions(card, site.subscriptions);
       renderRun(card, site.run);
+      renderBudgets(card, site.budgets);
       renderItems(card, site.recent_items);
     }
   } catch (error) {

@@ -81,6 +81,9 @@ def test_operate_a_run_from_the_dashboard(
 
             card.locator('[data-action="start"]').click()
             wait_for(lambda: percent() > 0, 60, "the bar to start")
+            # What the run draws on: the store's and the ERP's budgets, in use.
+            budgets = card.locator(".budgets").text_content() or ""
+            assert budgets.startswith("store budget: ") and " · ERP budget: " in budgets
             first = percent()
             wait_for(lambda: percent() > first, 30, "the bar to move")
             assert percent() < 100, "the run ended before it could be paused"

@@ -50,7 +50,9 @@ STORE = (
 
 
 @pytest.fixture
-def run(settings: Settings, db: sessionmaker[Session]) -> Callable[..., str]:
+def run(settings: Settings, db: sessionmaker[Session], redis_client: object) -> Callable[..., str]:
+    """The CLI on an emptied schema and keyspace: a budget another test's site 1 drew
+    on would otherwise show in this test's site 1."""
     return stocksync(settings)
 
 

@@ -28,6 +28,8 @@ def test_the_live_run_wins_over_newer_finished_ones(
     assert (site["run"]["id"], site["run"]["status"]) == (live, "paused")
     assert site["webhooks"] == {"active": True, "last_received_at": None}
     assert [item["sku"] for item in site["recent_items"]] == ["A-1"]
+    assert site["budgets"]["store"]["text"].startswith("store budget: 0 of ")
+    assert site["budgets"]["erp"]["text"].startswith("ERP budget: 0 of ")
 
 
 def test_it_says_whether_a_worker_is_running(
