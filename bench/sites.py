@@ -80,6 +80,10 @@ def run_case(
             assert not started["skipped"], started["skipped"]
             runs = _wait_all(ctx.sessions, run_ids)
         erp_stats = fleet.erp.stats()
+        # The wave's result, not only its timing: a run that finished without writing
+        # what its readings said would look fast here.
+        erp_stock = fleet.erp.stock()
+        left = [_differing(erp_stock, store.stock()) for store in fleet.stores]
         with ctx.sessions() as session:
             firsts = dict(
                 session.execute(
@@ -88,7 +92,13 @@ def run_case(
                     .group_by(SyncBatch.run_id)
                 ).all()
             )
-    return _figures(fleet, runs, firsts, erp_stats, items, cpu.busy)
+    result = _figures(fleet, runs, firsts, erp_stats, items, cpu.busy)
+    return {**result, "left_differing": sum(left)}
+
+
+def _differing(erp: dict[str, int], store: dict[str, int]) -> int:
+    """SKUs whose store stock is not the ERP's after the wave."""
+    return sum(1 for sku, quantity in erp.items() if store.get(sku) != quantity)
 
 
 def _wait_all(sessions: Any, run_ids: list[int]) -> list[SyncRun]:
@@ -243,7 +253,9 @@ def _row(erp: str, n: int, items: int, latency: float, r: dict[str, Any]) -> lis
         r["median_run_s"],
         r["max_run_s"],
         "yes" if r["all_progressed_at_once"] else "no",
-        ",".join(r["statuses"]) + (f" {r['failed']} failed" if r["failed"] else ""),
+        ",".join(r["statuses"])
+        + (f" {r['failed']} failed" if r["failed"] else "")
+        + (f" {r['left_differing']} differ" if r["left_differing"] else ""),
     ]
 
 
