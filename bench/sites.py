@@ -25,9 +25,11 @@ run has finished. Measured (issue 22, items 2 and 4):
 
 Why one process per store sandbox: `demo.platforms.start_sandbox` serves one account per
 process, and the stores' request threads must not share an interpreter with each other's
-catalogs any more than with what is measured. Each is a small Flask process (about
-40 MB at 2,000 SKUs), so 50 fit on this machine's 24 GiB; what 50 of them cost is CPU,
-which the neighbours' load hides anyway. `--platforms` cycles through the list given.
+catalogs any more than with what is measured. Each is a Flask process of about 105 MB
+RSS at 2,000 SKUs (measured 2026-12-05), so 50 take about 5 GB of this machine's
+24 GiB: the limit is memory, not ports; serving several stores from one process would
+need the sandbox to route by account, which it does not. `--platforms` cycles through
+the list given.
 """
 
 from __future__ import annotations
