@@ -1,0 +1,71 @@
+"""The sandbox prices Shopify queries by the documented rules (sandbox.shopify.cost)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from graphql import parse
+from graphql.language import FragmentDefinitionNode, OperationDefinitionNode
+
+from connectors.shopify import (
+    CATALOG_QUERY,
+    LOCATION_QUERY,
+    PRODUCT_QUERY,
+    SET_QUANTITIES_MUTATION,
+)
+from sandbox.shopify.cost import MAX_QUERY_COST, requested_cost
+
+
+def price(query: str, variables: dict[str, Any] | None = None) -> int:
+    document = parse(query)
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    return requested_cost(operation, fragments, variables or {})
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "cost"),
+    [
+        # Scalars only under an object: the object's 1.
+        ("{ shop { id name } }", None, 1),
+        # Nested objects: 1 each.
+        ("{ product(id: 1) { id featuredImage { url } } }", None, 2),
+        # Connection: 2 + first x one node (an object inside: 1).
+        ("{ products(first: 10) { nodes { id seo { title } } } }", None, 12),
+        # `first` from a variable, edges { node } read like nodes.
+        (
+            "query ($n: Int) { products(first: $n) { edges { node { id seo { title } } } } }",
+            {"n": 5},
+            7,
+        ),
+        # Named fragments count where they are spread.
+        (
+            "{ products(first: 3) { nodes { ...F } } } fragment F on Product { seo { title } }",
+            None,
+            5,
+        ),
+        # A mutation's root field: 10.
+        ('mutation { tagsAdd(id: 1, tags: ["a"]) { userErrors { field } } }', None, 10),
+    ],
+)
+def test_shapes_are_priced_by_the_documented_rules(
+    query: str, variables: dict[str, Any] | None, cost: int
+) -> None:
+    assert price(query, variables) == cost
+
+
+def test_the_connector_queries_prices() -> None:
+    # One variant node: product 1 + inventoryItem 1 + inventoryLevel 1 + quantities 1.
+    assert price(CATALOG_QUERY, {"location": "L"}) == 2 + 250 * 4
+    assert price(PRODUCT_QUERY, {"id": "P", "location": "L"}) == 1 + 2 + 250 * 4
+    assert price(LOCATION_QUERY) == 2
+    assert price(SET_QUANTITIES_MUTATION, {"input": {}, "key": "k"}) == 10
+
+
+def test_the_catalog_pages_are_over_shopifys_single_query_limit() -> None:
+    """Under these rules a 250-variant page asks for more than Shopify runs at all: the
+    connector's page size must come down before the sandbox enforces the limit."""
+    assert price(CATALOG_QUERY, {"location": "L"}) > MAX_QUERY_COST
