@@ -11,10 +11,16 @@ connections (`quantities(names: [...])`) price as one object (UNCONFIRMED).
 
 The price is what Shopify calls requestedQueryCost; the sandbox reports the same figure
 as actualQueryCost (it never stops a query early, so nothing is refunded).
+
+`CostBucket` is the shop's leaky bucket for a plan: restore rates from the shopify.dev
+page; the maximum, 10 seconds of restore (1,000 points on Standard, the figure of
+help.shopify.com's older "Call limit" page), is **UNCONFIRMED** for today's plans.
 """
 
 from __future__ import annotations
 
+import threading
+from datetime import datetime
 from typing import Any
 
 from graphql.language import (
@@ -35,6 +41,43 @@ OBJECT_COST = 1
 #: The largest requestedQueryCost Shopify runs at all, whatever the bucket holds
 #: (help.shopify.com "Call limit", "Single query limit").
 MAX_QUERY_COST = 1000
+#: Points restored per second, per plan (shopify.dev "GraphQL Admin API rate limits").
+RESTORE_RATES = {"standard": 100.0, "advanced": 200.0, "plus": 1000.0, "enterprise": 2000.0}
+#: The bucket holds this many seconds of restore (UNCONFIRMED, module docstring).
+BUCKET_SECONDS = 10.0
+
+
+class CostBucket:
+    """One shop's cost points: full at first, refilled continuously, taken per query.
+
+    Time is the sandbox clock's, so a test that advances it refills the bucket too.
+    """
+
+    def __init__(self, plan: str, now: datetime) -> None:
+        self.restore_rate = RESTORE_RATES[plan]
+        self.maximum = self.restore_rate * BUCKET_SECONDS
+        self.available = self.maximum
+        self._at = now
+        self._lock = threading.Lock()
+
+    def take(self, cost: float, now: datetime) -> bool:
+        """Take `cost` points if the bucket holds them; False (nothing taken) if not."""
+        with self._lock:
+            elapsed = max(0.0, (now - self._at).total_seconds())
+            self.available = min(self.maximum, self.available + elapsed * self.restore_rate)
+            self._at = now
+            if cost > self.available:
+                return False
+            self.available -= cost
+            return True
+
+    def status(self) -> dict[str, float]:
+        """`throttleStatus` as Shopify answers it."""
+        return {
+            "maximumAvailable": self.maximum,
+            "currentlyAvailable": self.available,
+            "restoreRate": self.restore_rate,
+        }
 
 
 def requested_cost(

@@ -1,4 +1,5 @@
-"""The sandbox prices Shopify queries by the documented rules (sandbox.shopify.cost)."""
+"""The sandbox prices Shopify queries by the documented rules and throttles by its plan's
+cost bucket (sandbox.shopify.cost)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from connectors.shopify import (
     PRODUCT_QUERY,
     SET_QUANTITIES_MUTATION,
 )
+from sandbox.base import SandboxConfig
 from sandbox.shopify.cost import MAX_QUERY_COST, requested_cost
+from sandbox.shopify.graphql import execute
+from sandbox.shopify.state import ShopifyState
 
 
 def price(query: str, variables: dict[str, Any] | None = None) -> int:
@@ -69,3 +73,22 @@ def test_the_catalog_pages_are_over_shopifys_single_query_limit() -> None:
     """Under these rules a 250-variant page asks for more than Shopify runs at all: the
     connector's page size must come down before the sandbox enforces the limit."""
     assert price(CATALOG_QUERY, {"location": "L"}) > MAX_QUERY_COST
+
+
+def test_a_standard_shop_answers_its_bucket_and_throttles_what_does_not_fit() -> None:
+    state = ShopifyState(SandboxConfig(items=10, plan="standard"))
+    query = "{ productVariants(first: 10) { nodes { id product { id } } } }"
+    first = execute(state, {"query": query})
+    cost = first["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == cost["actualQueryCost"] == 2 + 10 * 1
+    assert cost["throttleStatus"]["maximumAvailable"] == 1000
+    assert cost["throttleStatus"]["restoreRate"] == 100
+    assert 1000 - 12 <= cost["throttleStatus"]["currentlyAvailable"] < 1000
+    big = "{ productVariants(first: 249) { nodes { id product { id } inventoryItem { id } } } }"
+    assert "data" in execute(state, {"query": big})  # 2 + 249 x 2 = 500
+    refused = execute(state, {"query": big})  # about 488 left
+    assert refused["errors"][0]["extensions"]["code"] == "THROTTLED"
+    assert refused["extensions"]["cost"]["requestedQueryCost"] == 500
+    assert refused["extensions"]["cost"]["actualQueryCost"] is None
+    state.clock.advance(1.0)  # 100 points restored
+    assert "data" in execute(state, {"query": big})
