@@ -63,16 +63,17 @@ def test_shapes_are_priced_by_the_documented_rules(
 
 def test_the_connector_queries_prices() -> None:
     # One variant node: product 1 + inventoryItem 1 + inventoryLevel 1 + quantities 1.
-    assert price(CATALOG_QUERY, {"location": "L"}) == 2 + 250 * 4
-    assert price(PRODUCT_QUERY, {"id": "P", "location": "L"}) == 1 + 2 + 250 * 4
+    assert price(CATALOG_QUERY, {"location": "L"}) == 2 + 200 * 4
+    assert price(PRODUCT_QUERY, {"id": "P", "location": "L"}) == 1 + 2 + 200 * 4
     assert price(LOCATION_QUERY) == 2
     assert price(SET_QUANTITIES_MUTATION, {"input": {}, "key": "k"}) == 10
 
 
-def test_the_catalog_pages_are_over_shopifys_single_query_limit() -> None:
-    """Under these rules a 250-variant page asks for more than Shopify runs at all: the
-    connector's page size must come down before the sandbox enforces the limit."""
-    assert price(CATALOG_QUERY, {"location": "L"}) > MAX_QUERY_COST
+def test_the_connector_pages_fit_shopifys_single_query_limit() -> None:
+    """Pages of 250 variants asked for 1,002 points, more than Shopify runs at all (fails
+    on a434c4d)."""
+    assert price(CATALOG_QUERY, {"location": "L"}) <= MAX_QUERY_COST
+    assert price(PRODUCT_QUERY, {"id": "P", "location": "L"}) <= MAX_QUERY_COST
 
 
 def test_a_standard_shop_answers_its_bucket_and_throttles_what_does_not_fit() -> None:
