@@ -22,13 +22,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench.common import child_env, gunicorn, process
 from demo.platforms import ERP, Sandbox, start_sandbox
-from demo.registration import Registered, register
+from demo.registration import SANDBOX_QUOTA, Registered, register
 from embedded.ports import free_port
 from models import SyncRun
 from sandbox.accounts import Account, new_account
 from sandbox.catalog import store_quantity
 from settings import Settings
 from sync.context import Context
+from sync.sites import add_site, update_site
+from sync.sources import add_source, update_source
 from workers.app import make_celery
 
 #: Seconds a worker may take to import everything and answer a ping.
@@ -80,6 +82,60 @@ def sandbox_sites(
     for platform in platforms:
         sandboxes[platform] = start_sandbox(stack, accounts[platform], items, drift, latency_ms)
     return sandboxes, accounts, register(ctx, "bench", accounts, sandboxes)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """One ERP sandbox and many store sandboxes, all sites of its one source."""
+
+    erp: Sandbox
+    stores: list[Sandbox]
+    source_id: int
+    site_ids: list[int]
+
+
+def sandbox_fleet(
+    stack: ExitStack,
+    ctx: Context,
+    erp: str,
+    platforms: Sequence[str],
+    *,
+    items: int,
+    drift: float = 0.1,
+    latency_ms: float = 0.0,
+) -> Fleet:
+    """`sandbox_sites` for several stores of the same platform: `register` keys sites by
+    platform, so here each store gets its own account and a site named by its index.
+    Registered through the same services (`add_source`, `add_site`) with the demo's
+    quota, so the budgets are not what is measured."""
+    erp_account = new_account(erp)
+    erp_box = start_sandbox(stack, erp_account, items, latency_ms=latency_ms)
+    source = add_source(
+        ctx,
+        name="bench-erp",
+        kind=erp,
+        base_url=erp_box.url,
+        credentials=erp_account.stored_credentials(erp_box.url),
+        webhook_secret=erp_account.receiver_secret(),
+    )
+    update_source(ctx, source["id"], SANDBOX_QUOTA)
+    stores, site_ids = [], []
+    for index, platform in enumerate(platforms):
+        account = new_account(platform)
+        box = start_sandbox(stack, account, items, drift, latency_ms)
+        site = add_site(
+            ctx,
+            name=f"bench-{index}-{platform}",
+            platform=platform,
+            base_url=box.url,
+            source=source["id"],
+            credentials=account.stored_credentials(box.url),
+            webhook_secret=account.receiver_secret(),
+        )
+        update_site(ctx, site["id"], SANDBOX_QUOTA)
+        stores.append(box)
+        site_ids.append(site["id"])
+    return Fleet(erp_box, stores, source["id"], site_ids)
 
 
 def wait_run(

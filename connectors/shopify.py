@@ -49,6 +49,12 @@ DEFAULT_API_VERSION = "2026-04"
 #: Entries per `inventorySetQuantities` call: Shopify's cap on every input array.
 BATCH_LIMIT = 250
 
+#: Variants per catalog or product page. Connections take up to 250, but one variant
+#: node costs 4 points here (product, inventoryItem, inventoryLevel, quantities: 1 each,
+#: docs/platforms.md section 5), so 250 would ask for 1,002 points, over the 1,000 a
+#: single query may request; 200 asks for 802 (803 under `product`).
+PAGE_SIZE = 200
+
 #: A variant's level is read at the location we write to: `inventoryQuantity` sums
 #: `available` over every location, so in a shop with several it is not the number our
 #: write replaces, and a compare-and-set against it would always be stale.
@@ -59,7 +65,7 @@ _VARIANT_FIELDS = """id sku product { id }
 
 CATALOG_QUERY = f"""
 query StocksyncCatalog($cursor: String, $location: ID!) {{
-  productVariants(first: 250, after: $cursor) {{
+  productVariants(first: {PAGE_SIZE}, after: $cursor) {{
     nodes {{ {_VARIANT_FIELDS} }}
     pageInfo {{ hasNextPage endCursor }}
   }}
@@ -70,7 +76,7 @@ PRODUCT_QUERY = f"""
 query StocksyncProduct($id: ID!, $cursor: String, $location: ID!) {{
   product(id: $id) {{
     id
-    variants(first: 250, after: $cursor) {{
+    variants(first: {PAGE_SIZE}, after: $cursor) {{
       nodes {{ {_VARIANT_FIELDS} }}
       pageInfo {{ hasNextPage endCursor }}
     }}
@@ -125,7 +131,7 @@ class ShopifyStore:
         return catalog_products(self.iter_pages())
 
     def iter_pages(self, resume: str | None = None) -> Iterator[CatalogPage]:
-        """Pages of 250 variants, one in memory at a time. `resume` is the GraphQL
+        """Pages of `PAGE_SIZE` variants, one in memory at a time. `resume` is the GraphQL
         cursor after the last page read: the listing goes on exactly there."""
         cursor = resume
         location = self.location_id()

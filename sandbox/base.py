@@ -35,6 +35,9 @@ class SandboxConfig:
     outage: bool = False
     #: (requests, window seconds) enforced like the platform does, or None for no limit.
     rate_limit: tuple[int, float] | None = None
+    #: Shopify only: the shop's plan (`sandbox.shopify.cost.RESTORE_RATES`), whose cost
+    #: bucket prices and throttles every query; None for no cost throttle.
+    plan: str | None = None
     #: Where the sandbox sends its webhooks when stock or a product changes.
     webhook_url: str | None = None
     #: The secret set on that webhook (`sandbox.accounts.Account.webhook_secret`). Not

@@ -19,8 +19,8 @@ from sandbox.shopify import order_routes
 from sandbox.shopify.graphql import execute
 from sandbox.shopify.state import ShopifyState
 
-#: What the sandbox says one query costs. It does not price queries; real costs grow
-#: with `first` and nesting, and the actual numbers are not in docs/platforms.md §5.
+#: What one query costs under the request-count quota (`rate_limit`). A shop with a
+#: `plan` prices each query instead (`sandbox.shopify.cost`).
 QUERY_COST = 100.0
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"

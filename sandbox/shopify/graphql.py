@@ -23,6 +23,7 @@ from graphql.language import (
     OperationType,
 )
 
+from sandbox.shopify.cost import CostBucket, requested_cost
 from sandbox.shopify.inventory import inventory_set_quantities
 from sandbox.shopify.queries import locations, product, product_variants
 from sandbox.shopify.scopes import require
@@ -67,11 +68,36 @@ def execute(state: ShopifyState, body: Any) -> dict[str, Any]:
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
+        cost = requested_cost(operation, fragments, variables)
+        if state.bucket is not None and not state.bucket.take(cost, state.clock.now()):
+            return _throttled(state.bucket, cost)
         value = project(resolver(state, field, variables), field.selection_set, fragments)
     except GraphQLError as exc:  # syntax errors included: GraphQLSyntaxError is one
         return {"errors": [exc.formatted]}
     name = field.alias.value if field.alias else field.name.value
-    return {"data": {name: value}}
+    if state.bucket is None:
+        return {"data": {name: value}}
+    return {"data": {name: value}, "extensions": _cost(state.bucket, cost, cost)}
+
+
+def _cost(bucket: CostBucket, requested: int, actual: int | None) -> dict[str, Any]:
+    return {
+        "cost": {
+            "requestedQueryCost": requested,
+            "actualQueryCost": actual,
+            "throttleStatus": bucket.status(),
+        }
+    }
+
+
+def _throttled(bucket: CostBucket, requested: int) -> dict[str, Any]:
+    """Refused for cost: the THROTTLED shape of `sandbox.shopify.app.throttled`, with the
+    bucket's real numbers (a query over `MAX_QUERY_COST` never fits: Shopify answers it
+    MAX_COST_EXCEEDED, which the sandbox does not model, UNCONFIRMED)."""
+    return {
+        "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+        "extensions": _cost(bucket, requested, None),
+    }
 
 
 RESOLVERS: dict[tuple[OperationType, str], Resolver] = {

@@ -30,6 +30,7 @@ from typing import Any
 from sandbox.accounts import SHOPIFY_LOCATION, credentials_for
 from sandbox.base import DeliveryRules, SandboxConfig, SandboxState
 from sandbox.catalog import skus, store_quantity
+from sandbox.shopify.cost import CostBucket
 from sandbox.shopify.deliveries import Delivery, ShopifyHooks
 from sandbox.shopify.orders import OrderBook
 from sandbox.shopify.webhooks import deleted_payload, delivery_headers, now, product_payload
@@ -73,6 +74,8 @@ class ShopifyState(SandboxState):
         self.idempotent: dict[str, tuple[str, dict[str, Any]]] = {}
         self.adjustment_groups = 0
         self.hooks = ShopifyHooks(self.clock, self.webhooks, self.reach)
+        #: The plan's cost points (`sandbox.shopify.cost`), if the config names a plan.
+        self.bucket = CostBucket(config.plan, self.clock.now()) if config.plan else None
 
     def access_scopes(self) -> list[str]:
         """The handles of the scopes granted to the app (`currentAppInstallation`)."""
