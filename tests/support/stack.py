@@ -243,6 +243,16 @@ def workers(app: Celery, concurrency: int = 1, count: int = 1) -> Iterator[None]
         yield
 
 
+def begun_run(sessions: sessionmaker[Session], site_id: int) -> int:
+    """A run of the site created and begun, its catalog not listed: what a start task
+    holds before it prepares the batches."""
+    with transaction(sessions) as session:
+        run_id = build_run(session, site_id).id
+    with transaction(sessions) as session:
+        begin_run(session, run_id)
+    return run_id
+
+
 def prepared_run(ctx: Context, site_id: int, kind: str = "manual") -> tuple[int, list[int]]:
     """A run begun, its catalog mirrored and its batches cut, but nothing published."""
     with transaction(ctx.sessions) as session:

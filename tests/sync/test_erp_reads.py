@@ -22,9 +22,8 @@ from sync.context import Context
 from sync.erp_reads import MAX_PAUSE_SECONDS, purge_reads, share_read
 from sync.limits import Priority
 from sync.progress import run_progress
-from sync.runs import begin_run, prepare_batches
-from tests.factories.sync import run_row as build_run
-from tests.support.stack import run_row, sandbox_stack, set_rows, sibling_store
+from sync.runs import prepare_batches
+from tests.support.stack import begun_run, run_row, sandbox_stack, set_rows, sibling_store
 
 #: The Business Central sandbox's item list, as its request counter names it.
 ITEMS = "GET /v2.0/<tenant>/<environment>/api/v2.0/companies(<company_id>)/items"
@@ -33,14 +32,6 @@ ITEMS = "GET /v2.0/<tenant>/<environment>/api/v2.0/companies(<company_id>)/items
 BLOCKED = 1
 #: Far in the future: read to the end.
 NO_DEADLINE = math.inf
-
-
-def _new_run(db: sessionmaker[Session], site_id: int) -> int:
-    with transaction(db) as session:
-        run_id = build_run(session, site_id).id
-    with transaction(db) as session:
-        begin_run(session, run_id)
-    return run_id
 
 
 def _sync(ctx: Context, run_id: int) -> None:
@@ -99,7 +90,7 @@ def test_three_sites_on_one_source_read_it_once_per_cycle(
             for platform in ("woocommerce", "shopify")
         ]
         site_ids = [erp.site_id, *(site_id for _, site_id in siblings)]
-        runs = [_new_run(db, site_id) for site_id in site_ids]  # one wave
+        runs = [begun_run(db, site_id) for site_id in site_ids]  # one wave
         for run_id in runs:
             _sync(service, run_id)
 
@@ -117,7 +108,7 @@ def test_three_sites_on_one_source_read_it_once_per_cycle(
         assert {run_row(db, run_id).erp_read_id for run_id in runs} == {read.id}
 
         # The next cycle reads again: a run never takes readings older than itself.
-        _sync(service, _new_run(db, erp.site_id))
+        _sync(service, begun_run(db, erp.site_id))
         assert erp.erp.route_calls[ITEMS] == 2 * pages
 
 
@@ -127,12 +118,12 @@ def test_a_run_waits_for_a_read_going_on_and_takes_it_only_if_started_after_it(
     """A run of the same wave waits for the read and shares it; a run created after the
     read began waits for it too, then reads the ERP anew."""
     with sandbox_stack(db, vault, "bigcommerce", items=2500, drift=0.1) as stack:
-        holder = _new_run(db, stack.site_id)
+        holder = begun_run(db, stack.site_id)
         with sibling_store(db, vault, stack.source_id, "woocommerce", name="w", items=50) as (
             _,
             sibling,
         ):
-            same_wave = _new_run(db, sibling)
+            same_wave = begun_run(db, sibling)
             erp = _erp(service, stack.site_id)
             first = share_read(service, holder, erp, deadline=0.0)  # one page, then stop
             assert (first.read_id, first.again_in) == (None, 0.0)
@@ -148,7 +139,7 @@ def test_a_run_waits_for_a_read_going_on_and_takes_it_only_if_started_after_it(
                 _,
                 late_site,
             ):
-                later = _new_run(db, late_site)
+                later = begun_run(db, late_site)
                 waiting = service.erp_read_poll_seconds
                 assert share_read(service, same_wave, erp, NO_DEADLINE).again_in == waiting
                 assert share_read(service, later, erp, NO_DEADLINE).again_in == waiting
@@ -173,7 +164,7 @@ def test_a_holder_whose_lease_lapsed_is_taken_over_and_its_next_page_refused(
             _,
             sibling,
         ):
-            stalled, other = _new_run(db, stack.site_id), _new_run(db, sibling)
+            stalled, other = begun_run(db, stack.site_id), begun_run(db, sibling)
             erp = _erp(service, stack.site_id)
             taken: list[object] = []
 
@@ -205,7 +196,7 @@ def test_a_sku_the_read_skipped_is_asked_of_the_erp_not_zeroed(
     """An ERP paging by number over a moving list can skip an item; the store must not
     sell it as 0 for that. A SKU the ERP once had and the read lacks is asked live."""
     with sandbox_stack(db, vault, "bigcommerce", items=40, drift=0.0) as stack:
-        _sync(service, _new_run(db, stack.site_id))  # the ERP has had every SKU
+        _sync(service, begun_run(db, stack.site_id))  # the ERP has had every SKU
         skipped = "SKU-000007"
         stack.erp.set_stock({skipped: 31})
         erp = _erp(service, stack.site_id)
@@ -216,7 +207,7 @@ def test_a_sku_the_read_skipped_is_asked_of_the_erp_not_zeroed(
                     kept = [item for item in page.items if item.sku != skipped]
                     yield ItemPage(kept, page.resume)
 
-        run_id = _new_run(db, stack.site_id)
+        run_id = begun_run(db, stack.site_id)
         assert share_read(service, run_id, Skipping(erp, lambda _: None), NO_DEADLINE).read_id
         _sync(service, run_id)
 
@@ -227,13 +218,13 @@ def test_reads_ended_days_ago_are_purged_with_their_readings(
     service: Context, db: sessionmaker[Session], vault: Vault
 ) -> None:
     with sandbox_stack(db, vault, "bigcommerce", items=30, drift=0.0) as stack:
-        old = _new_run(db, stack.site_id)
+        old = begun_run(db, stack.site_id)
         _sync(service, old)
         with transaction(db) as session:
             session.execute(
                 update(ErpRead).values(finished_at=func.now() - func.make_interval(0, 0, 0, 3))
             )
-        _sync(service, _new_run(db, stack.site_id))
+        _sync(service, begun_run(db, stack.site_id))
         with transaction(db) as session:
             assert purge_reads(session) == 1
         [kept] = _reads(db)
@@ -253,7 +244,7 @@ def test_a_read_that_uses_up_the_erps_day_waits_for_it_and_goes_on_from_its_plac
             _,
             sibling,
         ):
-            holder, waiting = _new_run(db, stack.site_id), _new_run(db, sibling)
+            holder, waiting = begun_run(db, stack.site_id), begun_run(db, sibling)
             erp = _erp(service, stack.site_id)
 
             paused = share_read(service, holder, erp, NO_DEADLINE)

@@ -17,22 +17,13 @@ from sync.context import Context
 from sync.limits import RESERVE
 from sync.plan import NIGHT_HOURS, plan_run
 from sync.progress import run_progress
-from sync.runs import begin_run, prepare_batches
-from tests.factories.sync import run_row as build_run
-from tests.support.stack import run_row, sandbox_stack, set_rows
-
-
-def _new_run(db: sessionmaker[Session], site_id: int) -> int:
-    with transaction(db) as session:
-        run_id = build_run(session, site_id).id
-    with transaction(db) as session:
-        begin_run(session, run_id)
-    return run_id
+from sync.runs import prepare_batches
+from tests.support.stack import begun_run, run_row, sandbox_stack, set_rows
 
 
 def _synced(ctx: Context, db: sessionmaker[Session], site_id: int) -> SyncRun:
     """A run of the site through its batches; its row."""
-    run_id = _new_run(db, site_id)
+    run_id = begun_run(db, site_id)
     for batch_id in prepare_batches(ctx, run_id).batch_ids:
         with transaction(db) as session:
             claim = claim_batch(session, batch_id, delivery="test")
@@ -46,7 +37,7 @@ def test_a_site_with_history_is_forecast_from_its_last_run_and_read(
 ) -> None:
     with sandbox_stack(db, vault, "woocommerce", items=900, drift=0.3) as stack:
         last = _synced(service, db, stack.site_id)
-        run_id = _new_run(db, stack.site_id)
+        run_id = begun_run(db, stack.site_id)
 
         plan = plan_run(service, run_id)
 
@@ -75,7 +66,7 @@ def test_a_read_past_what_the_erps_day_has_left_is_said_before_the_run(
             session.add(
                 ErpRead(source_id=stack.source_id, status=ErpReadStatus.COMPLETE, pages=101)
             )
-        run_id = _new_run(db, stack.site_id)
+        run_id = begun_run(db, stack.site_id)
 
         plan = plan_run(service, run_id)
 
@@ -101,7 +92,7 @@ def test_a_store_too_slow_for_the_night_is_said_and_its_minutes_explained(
             site = session.get_one(Site, stack.site_id)
         refresh_catalog(service, site, service.storefront(site))
         set_rows(db, Site, [stack.site_id], rate_limit_requests=10, rate_limit_window_seconds=60)
-        run_id = _new_run(db, stack.site_id)
+        run_id = begun_run(db, stack.site_id)
 
         plan = plan_run(service, run_id)
         assert (plan.store_calls, plan.store_minutes, plan.fits) == (100, 11.1, True)
