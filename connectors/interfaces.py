@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 from connectors.types import (
     CatalogPage,
     ChangePage,
+    CostReport,
     ItemPage,
     ModifiedItem,
     OrderProgress,
@@ -125,6 +126,28 @@ class Storefront(Protocol):
         `payload` where the platform sends the whole order, else read from the API.
         None if the store no longer has it."""
         ...
+
+
+class CostMeter(Protocol):
+    """A shared budget of cost points, kept by the service layer (sync/cost_points.py)
+    for a platform that limits by calculated query cost (Shopify): the connector spends
+    a call's price before sending it and settles with what the platform reported."""
+
+    def spend(self, cost: float) -> None:
+        """Block until the budget holds `cost`, then take it (or raise a
+        `TransientError` when the wait would be too long for the caller)."""
+        ...
+
+    def settle(self, requested: float, report: CostReport | None) -> None:
+        """Refund what the call did not cost and align with the platform's own count."""
+        ...
+
+
+@runtime_checkable
+class Metered(Protocol):
+    """A connector whose calls a `CostMeter` may pace (`meter` None: unpaced)."""
+
+    meter: CostMeter | None
 
 
 class Connection(Protocol):

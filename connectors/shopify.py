@@ -12,26 +12,38 @@ Facts used here are from docs/platforms.md section 5 unless marked otherwise:
 - Every input array is capped at 250 items (shopify.dev/api/usage/limits), so a call
   carries at most 250 quantities; we chunk at 250 and read `userErrors`.
 - Connections take at most `first: 250` (UNCONFIRMED, community answers). GraphQL
-  throttling answers 200 with a top-level `THROTTLED` error and the cost bucket in
-  `extensions.cost.throttleStatus` (its shape UNCONFIRMED); REST-style limits answer 429
-  with `Retry-After`, which `HttpClient` already turns into a `TransientError`.
+  Admin limits by calculated query cost: each call is priced before it is sent and
+  settled after with `extensions.cost` by the shop's shared `CostMeter` where one is
+  set (connectors/shopify_cost.py). Throttling answers 200 with a top-level `THROTTLED`
+  error and the bucket in `extensions.cost.throttleStatus` (its shape UNCONFIRMED);
+  REST-style limits answer 429 with `Retry-After`, which `HttpClient` already turns
+  into a `TransientError`.
 - A top-level `INTERNAL_SERVER_ERROR` error code (shopify.dev) is Shopify's own
   failure, reported inside a 200; it is transient like a 5xx.
 """
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from connectors.errors import PermanentError, TransientError
 from connectors.http import HttpClient
+from connectors.interfaces import CostMeter
+from connectors.shopify_cost import (
+    CONNECTION_BASE,
+    MAX_QUERY_COST,
+    MUTATION_COST,
+    cost_report,
+    page_cost,
+    throttle_wait,
+)
 from connectors.shopify_orders import parse_order
 from connectors.tokens import TokenCache
 from connectors.types import (
     CatalogPage,
+    CostReport,
     OrderSnapshot,
     StockUpdate,
     StoreProduct,
@@ -54,6 +66,14 @@ BATCH_LIMIT = 250
 #: docs/platforms.md section 5), so 250 would ask for 1,002 points, over the 1,000 a
 #: single query may request; 200 asks for 802 (803 under `product`).
 PAGE_SIZE = 200
+#: The requested cost of each call we send (connectors/shopify_cost.py).
+CATALOG_COST = page_cost(PAGE_SIZE)
+PRODUCT_COST = 1 + page_cost(PAGE_SIZE)
+#: `locations(first: 1) { nodes { id } }`: the connection alone (its node holds a scalar).
+LOCATION_COST = CONNECTION_BASE
+#: A throttled call is sent again after waiting for the bucket this many times, in
+#: place, before the error goes to the caller.
+THROTTLE_RESENDS = 2
 
 #: A variant's level is read at the location we write to: `inventoryQuantity` sums
 #: `available` over every location, so in a shop with several it is not the number our
@@ -106,6 +126,9 @@ class ShopifyStore:
     """
 
     batch_limit = BATCH_LIMIT
+    #: The shop's shared cost-point budget, set by the service layer (sync/context.py);
+    #: None: calls are sent unpaced.
+    meter: CostMeter | None = None
 
     def __init__(
         self,
@@ -136,7 +159,9 @@ class ShopifyStore:
         cursor = resume
         location = self.location_id()
         while True:
-            data = self.graphql(CATALOG_QUERY, {"cursor": cursor, "location": location})
+            data = self.graphql(
+                CATALOG_QUERY, {"cursor": cursor, "location": location}, cost=CATALOG_COST
+            )
             nodes, cursor = _page(data, "productVariants")
             yield CatalogPage(list(_products(nodes)), cursor)
             if cursor is None:
@@ -149,7 +174,7 @@ class ShopifyStore:
         location = self.location_id()
         while True:
             variables = {"id": product_id, "cursor": cursor, "location": location}
-            data = self.graphql(PRODUCT_QUERY, variables)
+            data = self.graphql(PRODUCT_QUERY, variables, cost=PRODUCT_COST)
             if data.get("product") is None:
                 return products
             nodes, cursor = _page(data["product"], "variants")
@@ -165,7 +190,7 @@ class ShopifyStore:
     def location_id(self) -> str:
         """The location we write to: from credentials, else the shop's first, read once."""
         if self._location_id is None:
-            data = self.graphql(LOCATION_QUERY, {})
+            data = self.graphql(LOCATION_QUERY, {}, cost=LOCATION_COST)
             try:
                 self._location_id = str(data["locations"]["nodes"][0]["id"])
             except (KeyError, IndexError, TypeError) as exc:
@@ -235,25 +260,48 @@ class ShopifyStore:
             },
         }
         try:
-            data = self.graphql(SET_QUANTITIES_MUTATION, variables)
+            data = self.graphql(SET_QUANTITIES_MUTATION, variables, cost=MUTATION_COST)
         except TransientError as exc:
             if exc.status is not None:
                 raise
             # No status means a timeout or a dropped connection: Shopify may have applied
             # the mutation. The same key makes one immediate resend safe (Shopify answers
             # a replayed key without applying twice); 429/5xx go to the caller's backoff.
-            data = self.graphql(SET_QUANTITIES_MUTATION, variables)
+            data = self.graphql(SET_QUANTITIES_MUTATION, variables, cost=MUTATION_COST)
         return _rejected(data, indices)
 
-    def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """POST one operation; return `data`, or raise for top-level errors.
+    def graphql(
+        self, query: str, variables: Mapping[str, Any], *, cost: float = MAX_QUERY_COST
+    ) -> dict[str, Any]:
+        """POST one operation priced `cost` points; return `data`, or raise for top-level
+        errors.
+
+        With a `meter`, the price is taken from the shop's budget before the call and
+        settled with Shopify's report after it; a throttled call (the bucket held less
+        than we thought: Shopify lowered it, or another of our deployments spent it) is
+        settled too, which lowers the budget to what Shopify said, and sent again once
+        the budget holds its price, up to `THROTTLE_RESENDS` times. Without a meter
+        throttles go to the caller with Shopify's wait as the hint.
 
         Public for `connectors.shopify_connection`, which talks to the same endpoint
-        with the same token and error rules.
+        with the same token and error rules (its calls unpriced, at the most a query
+        may cost).
         """
-        body = self.http.json("POST", self.path, json={"query": query, "variables": variables})
-        if not isinstance(body, dict):
-            raise PermanentError(f"shopify POST {self.path}: response is not a JSON object")
+        for resend in range(THROTTLE_RESENDS + 1):
+            if self.meter is not None:
+                self.meter.spend(cost)
+            body = self.http.json("POST", self.path, json={"query": query, "variables": variables})
+            if not isinstance(body, dict):
+                raise PermanentError(f"shopify POST {self.path}: response is not a JSON object")
+            report = cost_report(body)
+            if self.meter is not None:
+                self.meter.settle(cost, report)
+            if self.meter is None or resend == THROTTLE_RESENDS or not _throttled(body):
+                return self._data(body, report)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _data(self, body: Mapping[str, Any], report: CostReport | None) -> dict[str, Any]:
+        """`data` of an answer, or the error its top-level `errors` stand for."""
         errors = body.get("errors")
         if errors:
             listed = errors if isinstance(errors, list) else [errors]
@@ -263,7 +311,7 @@ class ShopifyStore:
                 raise TransientError(
                     f"shopify POST {self.path}: {messages}",
                     status=200,
-                    retry_after=_throttle_wait(body),
+                    retry_after=throttle_wait(report),
                 )
             if "INTERNAL_SERVER_ERROR" in codes:
                 # Shopify's own fault, answered as a GraphQL error instead of a 500
@@ -277,24 +325,11 @@ class ShopifyStore:
         return data
 
 
-def _throttle_wait(body: Mapping[str, Any]) -> float | None:
-    """Seconds until the cost bucket holds the requested cost again, from the body.
-
-    `(requestedQueryCost - currentlyAvailable) / restoreRate`, rounded up to whole
-    seconds and at least 1 so a caller never spins. None when the numbers are missing.
-    """
-    try:
-        cost = body["extensions"]["cost"]
-        bucket = cost["throttleStatus"]
-        needed = float(cost["requestedQueryCost"]) - float(bucket["currentlyAvailable"])
-        rate = float(bucket["restoreRate"])
-    except (KeyError, TypeError, ValueError):
-        # A throttle without usable numbers still is a throttle: the caller backs off
-        # on its own schedule.
-        return None
-    if rate <= 0:
-        return None
-    return float(max(1, math.ceil(needed / rate)))
+def _throttled(body: Mapping[str, Any]) -> bool:
+    errors = body.get("errors")
+    return bool(errors) and "THROTTLED" in _error_codes(
+        errors if isinstance(errors, list) else [errors]
+    )
 
 
 def _error_codes(errors: list[Any]) -> set[str]:

@@ -253,3 +253,16 @@ class ModifiedItem:
 
     sku: str
     modified_at: datetime
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """What a platform with a cost model said of one call (Shopify's `extensions.cost`,
+    docs/platforms.md section 5): its requested and actual cost and the bucket after it.
+    A figure the answer did not carry is None."""
+
+    requested: float | None
+    actual: float | None
+    available: float | None
+    maximum: float | None
+    restore_rate: float | None

@@ -25,13 +25,14 @@ import redis
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.interfaces import InventorySource, Storefront
+from connectors.interfaces import InventorySource, Metered, Storefront
 from connectors.registry import build_source, build_storefront
-from models import Site, Source
+from models import Platform, Site, Source
 from models.crypto import Vault
 from models.db import make_engine, make_sessionmaker
 from settings import Settings
 from sync import retry
+from sync.cost_points import PLATFORM_POINTS, PointsBudget
 from sync.limits import MAX_WAIT_SECONDS, Limit, Priority, budget_owner, quota_for
 from sync.pacing import Pacing, gate_connector
 from sync.tokens import RedisTokenCache
@@ -103,6 +104,8 @@ class Context:
             token_cache=self.token_cache,
         )
         gate_connector(store, self.limit(site, priority), self.pacing)
+        if isinstance(store, Metered):
+            store.meter = self.points(site, priority)
         return store
 
     def source(self, source: Source, priority: Priority = Priority.REAL_TIME) -> InventorySource:
@@ -139,6 +142,16 @@ class Context:
             quota_for(owner),
             priority=priority,
             max_wait=self.limit_max_wait,
+        )
+
+    def points(self, site: Site, priority: Priority = Priority.REAL_TIME) -> PointsBudget | None:
+        """The shop's shared cost-point budget where its platform limits by calculated
+        query cost (Shopify, sync/cost_points.py); None for the others."""
+        default = PLATFORM_POINTS.get(Platform(site.platform))
+        if default is None:
+            return None
+        return PointsBudget(
+            self.redis, budget_owner(site), default, priority=priority, max_wait=self.limit_max_wait
         )
 
     def backoff(self, attempt: int, hint: float | None) -> float:

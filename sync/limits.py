@@ -49,7 +49,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -83,11 +83,12 @@ PLATFORM_QUOTAS: dict[Platform, Quota] = {
     # (docs/platforms.md section 4, "Rate limits"). One request at a time: BigCommerce asks
     # to wait for each inventory write's 200 before sending the next (same section).
     Platform.BIGCOMMERCE: Quota(150, 30.0, 1),
-    # Shopify's long-standing REST limit, a 40-request bucket leaking 2 per second (40
-    # per 20 s averages the same). GraphQL Admin is really limited by cost points per
-    # second by plan (docs/platforms.md section 5, corrected 2026-12); a budget in
-    # those points is not built yet, so this request quota stands in for it.
-    Platform.SHOPIFY: Quota(40, 20.0, 2),
+    # GraphQL Admin counts cost points, not requests: the shop's points budget
+    # (sync/cost_points.py) paces it. This quota only bounds what no points budget sees:
+    # 2 at once, and the most requests a second the cost model allows our cheapest call
+    # (a 10-point mutation) on the fastest plan (2,000 points a second), docs/platforms.md
+    # section 5.
+    Platform.SHOPIFY: Quota(200, 1.0, 2),
     # WooCommerce core has no rate limit; hosts and security plugins set their own
     # (docs/platforms.md section 2, UNCONFIRMED). 5 per second and 2 at once keep a small
     # host's PHP workers free for shoppers; raise it per site for a bigger host.
@@ -201,6 +202,16 @@ return {
 
 
 @dataclass(frozen=True)
+class PointsUsage:
+    """A cost-point bucket now (sync/cost_points.py): what it holds of its maximum, and
+    how fast it refills."""
+
+    available: float
+    maximum: float
+    restore_rate: float
+
+
+@dataclass(frozen=True)
 class Usage:
     """A budget's state: its quota, what is used, and how long bulk work still waits."""
 
@@ -210,6 +221,8 @@ class Usage:
     in_day: int | None
     #: Seconds until a place frees for the bulk work waiting on it; None if none waits.
     waiting_seconds: float | None
+    #: The cost-point bucket where the platform limits by cost; None elsewhere.
+    points: PointsUsage | None = None
 
 
 def describe_usage(usage: Usage, whose: str) -> dict[str, Any]:
@@ -218,6 +231,13 @@ def describe_usage(usage: Usage, whose: str) -> dict[str, Any]:
     in 41 s)", "ERP budget: 3 of 100 requests in 60 s; today 1,840 of 7,500 used"."""
     quota = usage.quota
     parts = [f"{usage.in_window:,} of {quota.requests:,} requests in {quota.window_seconds:g} s"]
+    if usage.points is not None:
+        points = usage.points
+        parts.insert(
+            0,
+            f"{points.available:,.0f} of {points.maximum:,.0f} cost points"
+            f" (restoring {points.restore_rate:,.0f} a second)",
+        )
     if quota.daily is not None:
         parts.append(f"today {usage.in_day or 0:,} of {quota.daily:,} used")
     if usage.waiting_seconds is not None:
@@ -230,6 +250,7 @@ def describe_usage(usage: Usage, whose: str) -> dict[str, Any]:
         "in_day": usage.in_day,
         "daily": quota.daily,
         "waiting_seconds": usage.waiting_seconds,
+        "points": None if usage.points is None else asdict(usage.points),
         "text": f"{whose} budget: " + "; ".join(parts),
     }
 
@@ -374,7 +395,7 @@ class Limit:
                     retry_after=wait,
                 )
             if self.priority is Priority.BULK:
-                self._note_wait(wait)
+                note_bulk_wait(self.client, self.waiting_key, wait)
             # A little jitter so waiters released by one expiry do not all ask at once.
             time.sleep(wait + random.uniform(0, 0.05))
             for_window += time.monotonic() - began
@@ -389,14 +410,6 @@ class Limit:
     def _owner_text(self) -> str:
         kind, _, number = self.owner.partition(":")
         return f"the budget of {kind} {number}"
-
-    def _note_wait(self, seconds: float) -> None:
-        """Say, for progress, that bulk work waits for this budget: a key that lives as
-        long as the wait (its TTL is the time left, on Redis's clock, not this host's)."""
-        try:
-            self.client.set(self.waiting_key, 1, px=max(1, round(seconds * 1000)))
-        except redis.RedisError:
-            return
 
     def usage(self) -> Usage:
         """What the budget holds now, for progress and the nightly plan."""
@@ -452,6 +465,17 @@ class Limit:
                     # Redis unreachable: the lease may lapse and another worker take the
                     # place early, one request too many at worst; the request goes on.
                     continue
+
+
+def note_bulk_wait(client: redis.Redis, key: str, seconds: float) -> None:
+    """Say, for progress, that bulk work waits for a budget: a key that lives as long as
+    the wait (its TTL is the time left, on Redis's clock, not this host's)."""
+    try:
+        client.set(key, 1, px=max(1, round(seconds * 1000)))
+    except redis.RedisError:
+        # Only progress reads it: the wait goes on, and Redis being away shows in the
+        # next place the waiter asks for.
+        return
 
 
 def quota_for(owner: Site | Source) -> Quota:

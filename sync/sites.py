@@ -11,6 +11,7 @@ are logged `ignored` and no real-time write reaches its store.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -104,9 +105,14 @@ def show_site(ctx: Context, site_id: int) -> dict[str, Any]:
 
 def site_budgets(ctx: Context, site: Site) -> dict[str, Any]:
     """The store's and the ERP's shared budgets now, each with its line of text:
-    "ERP budget: 3 of 100 requests in 60 s; today 1,840 of 7,500 used"."""
+    "ERP budget: 3 of 100 requests in 60 s; today 1,840 of 7,500 used". A shop limited
+    by cost points (Shopify) shows its bucket too."""
+    store = ctx.limit(site).usage()
+    points = ctx.points(site)
+    if points is not None:
+        store = replace(store, points=points.usage())
     return {
-        "store": describe_usage(ctx.limit(site).usage(), "store"),
+        "store": describe_usage(store, "store"),
         "erp": describe_usage(ctx.limit(site.source).usage(), "ERP"),
     }
 

@@ -12,9 +12,10 @@ connections (`quantities(names: [...])`) price as one object (UNCONFIRMED).
 The price is what Shopify calls requestedQueryCost; the sandbox reports the same figure
 as actualQueryCost (it never stops a query early, so nothing is refunded).
 
-`CostBucket` is the shop's leaky bucket for a plan: restore rates from the shopify.dev
-page; the maximum, 10 seconds of restore (1,000 points on Standard, the figure of
-help.shopify.com's older "Call limit" page), is **UNCONFIRMED** for today's plans.
+`CostBucket` is the shop's leaky bucket for a plan (none: unlimited, still reported):
+restore rates from the shopify.dev page; the maximum, 10 seconds of restore (1,000
+points on Standard, the figure of help.shopify.com's older "Call limit" page), is
+**UNCONFIRMED** for today's plans.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ OBJECT_COST = 1
 MAX_QUERY_COST = 1000
 #: Points restored per second, per plan (shopify.dev "GraphQL Admin API rate limits").
 RESTORE_RATES = {"standard": 100.0, "advanced": 200.0, "plus": 1000.0, "enterprise": 2000.0}
+#: A shop given no plan: its bucket is never the limit, as a sandbox without a
+#: `rate_limit` has no quota, and it still reports its bucket, as Shopify always does.
+UNLIMITED_RATE = 1_000_000_000.0
 #: The bucket holds this many seconds of restore (UNCONFIRMED, module docstring).
 BUCKET_SECONDS = 10.0
 
@@ -53,8 +57,8 @@ class CostBucket:
     Time is the sandbox clock's, so a test that advances it refills the bucket too.
     """
 
-    def __init__(self, plan: str, now: datetime) -> None:
-        self.restore_rate = RESTORE_RATES[plan]
+    def __init__(self, plan: str | None, now: datetime) -> None:
+        self.restore_rate = UNLIMITED_RATE if plan is None else RESTORE_RATES[plan]
         self.maximum = self.restore_rate * BUCKET_SECONDS
         self.available = self.maximum
         self._at = now

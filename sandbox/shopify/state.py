@@ -74,8 +74,8 @@ class ShopifyState(SandboxState):
         self.idempotent: dict[str, tuple[str, dict[str, Any]]] = {}
         self.adjustment_groups = 0
         self.hooks = ShopifyHooks(self.clock, self.webhooks, self.reach)
-        #: The plan's cost points (`sandbox.shopify.cost`), if the config names a plan.
-        self.bucket = CostBucket(config.plan, self.clock.now()) if config.plan else None
+        #: The plan's cost points (`sandbox.shopify.cost`); unlimited without a plan.
+        self.bucket = CostBucket(config.plan, self.clock.now())
 
     def access_scopes(self) -> list[str]:
         """The handles of the scopes granted to the app (`currentAppInstallation`)."""

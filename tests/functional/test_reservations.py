@@ -40,7 +40,7 @@ ITEMS = 30
 #: its full sync runs.
 RACE_ITEMS = 300
 RACE_ORDERS = 200
-#: Each store's sandbox enforces its platform's default quota (sync/limits.py, from
+#: Each store's sandbox enforces its platform's default limits (sync/limits.py, from
 #: docs/platforms.md), and the sites use the same defaults (no per-site override).
 DEFAULT_LIMITS = {
     "rate_limit_requests": None,
@@ -49,9 +49,13 @@ DEFAULT_LIMITS = {
 }
 
 
-def _quota(platform: str) -> tuple[int, float]:
+def _limits(platform: str) -> dict[str, Any]:
+    """The sandbox knobs of the platform's default limits: Shopify's Standard plan's cost
+    points (sync/cost_points.py), the others' request quota."""
+    if platform == "shopify":
+        return {"plan": "standard"}
     quota = PLATFORM_QUOTAS[platform]  # type: ignore[index]
-    return quota.requests, quota.window_seconds
+    return {"rate_limit": (quota.requests, quota.window_seconds)}
 
 
 @dataclass
@@ -89,7 +93,7 @@ def stores(
                 erp="zoho",
                 items=ITEMS,
                 drift=0.0,
-                store={"rate_limit": _quota("bigcommerce")},
+                store=_limits("bigcommerce"),
                 site=DEFAULT_LIMITS,
             )
         )
@@ -105,7 +109,7 @@ def stores(
                     site=DEFAULT_LIMITS,
                     items=ITEMS,
                     drift=0.0,
-                    rate_limit=_quota(platform),
+                    **_limits(platform),
                 )
             )
             by_name[platform] = (state, _base_url(state, db, site_id), site_id)
@@ -312,7 +316,7 @@ def test_orders_racing_a_full_sync_never_leave_a_store_above_what_is_left(
         items=RACE_ITEMS,
         drift=0.5,
         # A store answering in 150 ms, so its catalog refresh and writes take seconds.
-        store={"rate_limit": _quota("woocommerce"), "latency_ms": 150},
+        store={**_limits("woocommerce"), "latency_ms": 150},
         site=DEFAULT_LIMITS,
     ) as live:
         live.stack.store.set_faults(

@@ -10,11 +10,15 @@ from graphql import parse
 from graphql.language import FragmentDefinitionNode, OperationDefinitionNode
 
 from connectors.shopify import (
+    CATALOG_COST,
     CATALOG_QUERY,
+    LOCATION_COST,
     LOCATION_QUERY,
+    PRODUCT_COST,
     PRODUCT_QUERY,
     SET_QUANTITIES_MUTATION,
 )
+from connectors.shopify_cost import MUTATION_COST
 from sandbox.base import SandboxConfig
 from sandbox.shopify.cost import MAX_QUERY_COST, requested_cost
 from sandbox.shopify.graphql import execute
@@ -62,11 +66,13 @@ def test_shapes_are_priced_by_the_documented_rules(
 
 
 def test_the_connector_queries_prices() -> None:
+    """The prices the connector pays from the shop's budget before each call
+    (connectors/shopify_cost.py) are what the sandbox charges for it."""
     # One variant node: product 1 + inventoryItem 1 + inventoryLevel 1 + quantities 1.
-    assert price(CATALOG_QUERY, {"location": "L"}) == 2 + 200 * 4
-    assert price(PRODUCT_QUERY, {"id": "P", "location": "L"}) == 1 + 2 + 200 * 4
-    assert price(LOCATION_QUERY) == 2
-    assert price(SET_QUANTITIES_MUTATION, {"input": {}, "key": "k"}) == 10
+    assert price(CATALOG_QUERY, {"location": "L"}) == CATALOG_COST == 2 + 200 * 4
+    assert price(PRODUCT_QUERY, {"id": "P", "location": "L"}) == PRODUCT_COST == 1 + 2 + 200 * 4
+    assert price(LOCATION_QUERY) == LOCATION_COST == 2
+    assert price(SET_QUANTITIES_MUTATION, {"input": {}, "key": "k"}) == MUTATION_COST == 10
 
 
 def test_the_connector_pages_fit_shopifys_single_query_limit() -> None:

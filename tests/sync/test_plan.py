@@ -105,3 +105,27 @@ def test_a_store_too_slow_for_the_night_is_said_and_its_minutes_explained(
         f"longer than the {NIGHT_HOURS} h night: it goes on at full-sync priority,"
         " real-time keeping its share of each budget"
     )
+
+
+def test_a_shopify_store_is_forecast_in_cost_points_at_its_plans_rate(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """2,000 SKUs never synced: 10 pages of 802 points and 8 writes of 10 is 8,100 points.
+    Learned from the shop's answers, a Plus shop restores 1,000 a second (900 for a full
+    sync): 9 s. A shop not heard from yet is taken as Standard: 100 a second, 90 s."""
+    with sandbox_stack(db, vault, "shopify", items=2000, store={"plan": "plus"}) as stack:
+        with service.sessions() as session:
+            site = session.get_one(Site, stack.site_id)
+        refresh_catalog(service, site, service.storefront(site))
+        run_id = begun_run(db, stack.site_id)
+
+        plus = plan_run(service, run_id)
+        budget = service.points(site)
+        assert budget is not None
+        service.redis.delete(budget.key)
+        unknown = plan_run(service, run_id)
+
+    assert (plus.store_calls, plus.store_points) == (18, 8100)
+    assert plus.store_minutes == round(8100 / 900 / 60, 1)
+    assert unknown.store_minutes == round(8100 / 90 / 60, 1) == 1.5
+    assert "~18 calls (2,000 SKUs, all written), ~8,100 cost points, ~1.5 min" in unknown.summary

@@ -4,6 +4,7 @@ Credentials and secrets go in and never come out."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,11 +16,13 @@ from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from models import Site, WebhookLog, WebhookStatus
+from models import Platform, Site, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
+from sync.cost_points import PLATFORM_POINTS, PointsBudget
 from sync.limits import Limit, budget_owner, quota_for
+from tests.factories import make_site, make_source
 from tests.factories.sync import run_row
 from tests.factories.webhook_log import log_row
 from tests.support.admin_api import AUTH, Api, Shop, error_code
@@ -388,3 +391,25 @@ def test_a_site_shows_its_store_s_and_its_erp_s_budgets_now(
     assert (budgets["store"]["in_window"], budgets["erp"]["in_window"]) == (2, 0)
     assert budgets["store"]["text"].startswith("store budget: 2 of ")
     assert budgets["erp"]["text"].startswith("ERP budget: 0 of ")
+    assert budgets["store"]["points"] is None  # WooCommerce counts requests only
+
+
+def test_a_shopify_site_shows_its_cost_points(
+    api: Api, db: sessionmaker[Session], vault: Vault, redis_client: redis.Redis
+) -> None:
+    """Shopify limits by cost points (sync/cost_points.py): a catalog page's 802 points
+    spent show in the shop's budget, at the Standard plan until its answers say more."""
+    with db.begin() as session:
+        source = make_source(session, vault)
+        site = make_site(session, vault, source, platform=Platform.SHOPIFY)
+        site_id, owner = site.id, budget_owner(site)
+    PointsBudget(redis_client, owner, PLATFORM_POINTS[Platform.SHOPIFY]).spend(802)
+
+    store = api.get(f"/api/sites/{site_id}").json["budgets"]["store"]
+
+    assert 198 <= store["points"]["available"] < 260
+    assert (store["points"]["maximum"], store["points"]["restore_rate"]) == (1000, 100)
+    assert re.match(
+        r"store budget: \d+ of 1,000 cost points \(restoring 100 a second\); 0 of 200 requests",
+        store["text"],
+    )
