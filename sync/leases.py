@@ -76,10 +76,11 @@ def _renew_until(
     while not done.wait(seconds / 3):
         try:
             if not renew_lease(sessions, claim, seconds):
-                log.warning(
-                    "sync.batch.lease_lost",
-                    extra={"batch": claim.batch_id, "attempt": claim.attempt},
-                )
+                if not done.is_set() and not _ended_by(sessions, claim):
+                    log.warning(
+                        "sync.batch.lease_lost",
+                        extra={"batch": claim.batch_id, "attempt": claim.attempt},
+                    )
                 return
         except SQLAlchemyError as exc:
             # The database is unreachable: try again at the next beat (see the module).
@@ -87,3 +88,21 @@ def _renew_until(
                 "sync.batch.lease_not_renewed",
                 extra={"batch": claim.batch_id, "error": type(exc).__name__},
             )
+
+
+def _ended_by(sessions: sessionmaker[Session], claim: Claim) -> bool:
+    """Whether the claim itself ended the batch (completed, failed, or its run's cancel
+    did): a renewal that found the batch so was only late, often because its UPDATE
+    waited for the row lock of the very transaction that finished the batch."""
+    with sessions() as session:
+        ended = session.execute(
+            text(
+                """
+                SELECT 1 FROM sync_batches
+                WHERE id = :id AND attempts = :attempt
+                  AND status IN ('completed', 'failed', 'cancelled')
+                """
+            ),
+            {"id": claim.batch_id, "attempt": claim.attempt},
+        ).first()
+    return ended is not None
