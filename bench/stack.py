@@ -17,16 +17,18 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.common import child_env, gunicorn, process
 from demo.platforms import ERP, Sandbox, start_sandbox
-from demo.registration import SANDBOX_QUOTA, Registered, register
+from demo.registration import PLATFORM_DEFAULTS, SANDBOX_QUOTA, Registered, register
 from embedded.ports import free_port
 from models import SyncRun
 from sandbox.accounts import Account, new_account
 from sandbox.catalog import store_quantity
+from sandbox.profiles import PROFILES
 from settings import Settings
 from sync.context import Context
 from sync.sites import add_site, update_site
@@ -57,11 +59,14 @@ def sandbox_site(
     items: int,
     drift: float = 0.1,
     latency_ms: float = 0.0,
+    profiled: bool = False,
 ) -> SandboxSite:
     """An ERP and a `platform` store with `items` SKUs (`drift` of them differing), both
-    answering every API call after `latency_ms`, registered as a source and its site."""
+    answering every API call after `latency_ms`, registered as a source and its site.
+    `profiled`: each sandbox instead enforces its platform's default limits at its pace
+    (`sandbox.profiles`), and the rows keep the platforms' default budgets."""
     sandboxes, accounts, registered = sandbox_sites(
-        stack, ctx, [platform], items=items, drift=drift, latency_ms=latency_ms
+        stack, ctx, [platform], items=items, drift=drift, latency_ms=latency_ms, profiled=profiled
     )
     return SandboxSite(sandboxes[ERP], sandboxes[platform], accounts, registered)
 
@@ -74,14 +79,22 @@ def sandbox_sites(
     items: int,
     drift: float = 0.1,
     latency_ms: float = 0.0,
+    profiled: bool = False,
 ) -> tuple[dict[str, Sandbox], dict[str, Account], Registered]:
     """`sandbox_site` with one store per platform of `platforms`, all sites of the one
     source: the sandboxes (the ERP's under `ERP`), their accounts and the registration."""
     accounts = {p: new_account(p) for p in (ERP, *platforms)}
-    sandboxes = {ERP: start_sandbox(stack, accounts[ERP], items, latency_ms=latency_ms)}
+
+    def knobs(platform: str) -> dict[str, Any]:
+        return PROFILES[platform].knobs() if profiled else {"latency_ms": latency_ms}
+
+    sandboxes = {ERP: start_sandbox(stack, accounts[ERP], items, **knobs(ERP))}
     for platform in platforms:
-        sandboxes[platform] = start_sandbox(stack, accounts[platform], items, drift, latency_ms)
-    return sandboxes, accounts, register(ctx, "bench", accounts, sandboxes)
+        sandboxes[platform] = start_sandbox(
+            stack, accounts[platform], items, drift, **knobs(platform)
+        )
+    quota = PLATFORM_DEFAULTS if profiled else SANDBOX_QUOTA
+    return sandboxes, accounts, register(ctx, "bench", accounts, sandboxes, quota=quota)
 
 
 @dataclass(frozen=True)

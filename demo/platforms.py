@@ -65,7 +65,12 @@ class Sandbox:
 
 
 def start_sandbox(
-    stack: ExitStack, account: Account, items: int, drift: float = 0.0, latency_ms: float = 0.0
+    stack: ExitStack,
+    account: Account,
+    items: int,
+    drift: float = 0.0,
+    latency_ms: float = 0.0,
+    **knobs: Any,
 ) -> Sandbox:
     """Serve `account`'s sandbox from a child process until `stack` closes.
 
@@ -75,8 +80,13 @@ def start_sandbox(
     Started with Ctrl-C ignored, a disposition the spawned child keeps: Ctrl-C reaches
     the whole foreground process group, and a sandbox dying of it mid-demo would print
     a traceback and fail requests; the parent stops it when `stack` closes.
+
+    `knobs` are further `SandboxConfig` settings (a platform profile's limits and pace,
+    `sandbox.profiles`).
     """
-    config = SandboxConfig.for_account(account, items=items, drift=drift, latency_ms=latency_ms)
+    config = SandboxConfig.for_account(
+        account, items=items, drift=drift, latency_ms=latency_ms, **knobs
+    )
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         url = stack.enter_context(running_in_subprocess(account.platform, config))

@@ -23,10 +23,18 @@ from sync.sites import add_site, remove_site, update_site
 from sync.sources import add_source, delete_source, update_source
 
 #: Requests per second a demo site or source may send its sandbox, all workers together.
-SANDBOX_QUOTA = {
+SANDBOX_QUOTA: dict[str, int | None] = {
     "rate_limit_requests": 100_000,
     "rate_limit_window_seconds": 1,
     "rate_limit_concurrency": 8,
+}
+
+#: The platforms' own default budgets (sync/limits.py): for sandboxes that enforce their
+#: platform's limits (`sandbox.profiles`).
+PLATFORM_DEFAULTS: dict[str, int | None] = {
+    "rate_limit_requests": None,
+    "rate_limit_window_seconds": None,
+    "rate_limit_concurrency": None,
 }
 
 
@@ -47,9 +55,15 @@ class Registered:
 
 
 def register(
-    ctx: Context, prefix: str, accounts: Mapping[str, Account], sandboxes: Mapping[str, Sandbox]
+    ctx: Context,
+    prefix: str,
+    accounts: Mapping[str, Account],
+    sandboxes: Mapping[str, Sandbox],
+    *,
+    quota: Mapping[str, int | None] = SANDBOX_QUOTA,
 ) -> Registered:
-    """One source (the ERP) and one site per store sandbox, named `<prefix>-<platform>`."""
+    """One source (the ERP) and one site per store sandbox, named `<prefix>-<platform>`,
+    each with `quota` (`PLATFORM_DEFAULTS` for sandboxes on their platform's profile)."""
     stores = [platform for platform in sandboxes if platform != ERP]
     erp, erp_url = accounts[ERP], sandboxes[ERP].url
     source = add_source(
@@ -60,7 +74,7 @@ def register(
         credentials=erp.stored_credentials(erp_url),
         webhook_secret=erp.receiver_secret(),
     )
-    update_source(ctx, source["id"], SANDBOX_QUOTA)
+    update_source(ctx, source["id"], quota)
     site_ids, site_names = {}, {}
     for platform in stores:
         account, url = accounts[platform], sandboxes[platform].url
@@ -74,7 +88,7 @@ def register(
             credentials=account.stored_credentials(url),
             webhook_secret=account.receiver_secret(),
         )
-        update_site(ctx, site["id"], SANDBOX_QUOTA)
+        update_site(ctx, site["id"], quota)
         site_ids[platform], site_names[platform] = site["id"], name
     return Registered(source["id"], source["name"], site_ids, site_names)
 

@@ -30,6 +30,9 @@ class SandboxConfig:
     seed: int = 0
     drift: float = 0.0
     latency_ms: float = 0.0
+    #: What a write call takes beyond `latency_ms`: a platform applying a batch of stock
+    #: changes (WooCommerce saves each product) answers later than it lists a page.
+    write_latency_ms: float = 0.0
     share_429: float = 0.0
     share_5xx: float = 0.0
     outage: bool = False
@@ -169,8 +172,11 @@ class SandboxState:
                 self.limiter = FixedWindowLimiter(*rl) if rl else None
 
     def record_write(self, path: str, items: int) -> None:
+        """Note a write call, and take the time the platform takes to apply it."""
         with self.lock:
             self.writes.append(WriteCall(request.method, path, items, time.time()))
+        if self.config.write_latency_ms:
+            time.sleep(self.config.write_latency_ms / 1000)
 
     def reach(self, url: str) -> str:
         """Where a request to `url` really goes (`SandboxConfig.forward`)."""

@@ -133,6 +133,20 @@ def test_unknown_product_and_route(store: Any) -> None:
 # Writes ------------------------------------------------------------------------------
 
 
+def test_a_profiles_write_takes_its_write_latency_beyond_a_reads() -> None:
+    """`write_latency_ms` (sandbox.profiles: WooCommerce saves each product of a batch):
+    a batch write answers no sooner than that; a page read does not pay it."""
+    with sandbox(items=10, write_latency_ms=400.0) as (base, _state):
+        began = time.monotonic()
+        call("POST", f"{base}{WC}/products/batch", json={"update": [{"id": 100}]})
+        wrote = time.monotonic() - began
+        began = time.monotonic()
+        call("GET", f"{base}{WC}/products", params={"per_page": 5})
+        read = time.monotonic() - began
+    assert wrote >= 0.4
+    assert read < wrote
+
+
 def test_batch_over_100_items_is_413_and_not_applied(store: Any) -> None:
     base, state = store
     items = [{"id": 100, "stock_quantity": 1}] * 101
