@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import requests
@@ -40,6 +41,9 @@ class _Page(NamedTuple):
 
 #: WordPress caps `per_page` at 100 (docs/platforms.md section 2); the fewest pages possible.
 PAGE_SIZE = 100
+#: Variation listings of one page read at once (`iter_pages`). Each still takes a place
+#: in the site's shared budget, which decides how many really run together.
+READ_AT_ONCE = 2
 
 
 class WooCommerceStore:
@@ -93,10 +97,15 @@ class WooCommerceStore:
         page from slipping past us (up to a page's worth of deletions).
         """
         first = int(resume) if resume and resume.isdigit() else 1
-        for page in self._numbered_pages("products", first):
-            products = [sku for product in page.rows for sku in self._sellable(product)]
-            resume_at = None if page.last else str(page.number)
-            yield CatalogPage(products, resume_at, page.of)
+        # A page's variable products each cost a listing of their variations, most of a
+        # catalog's calls (183 of 226 for 2,000 SKUs); they are read `READ_AT_ONCE` at a
+        # time, as many as the host serves at once by default (sync/limits.py), in order.
+        with ThreadPoolExecutor(READ_AT_ONCE, thread_name_prefix="woocommerce-read") as pool:
+            for page in self._numbered_pages("products", first):
+                sellable = pool.map(lambda product: list(self._sellable(product)), page.rows)
+                products = [sku for skus in sellable for sku in skus]
+                resume_at = None if page.last else str(page.number)
+                yield CatalogPage(products, resume_at, page.of)
 
     def get_product(self, product_id: str) -> list[StoreProduct]:
         """One product: itself if simple, its variations if variable, [] if it is gone.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 from connectors.errors import PermanentError, TransientError
 from connectors.registry import build_storefront
 from connectors.types import OrderLine, OrderState, StockUpdate, StoreProduct
-from connectors.woocommerce import WooCommerceStore
+from connectors.woocommerce import READ_AT_ONCE, WooCommerceStore
 from sandbox.base import SandboxConfig
 from sandbox.catalog import skus
 from sandbox.server import running, running_in_subprocess
@@ -86,6 +87,39 @@ def test_streams_exactly_the_seeded_20000_skus_in_constant_memory() -> None:
     assert small.matches_seed() and big.matches_seed()
     # Ten times the rows, same page size: the peak is a page or two, not the catalog.
     assert big_peak / small_peak < 2.0, (small_peak, big_peak)
+
+
+def test_a_pages_variations_are_read_two_at_a_time_in_order() -> None:
+    """Variation listings are most of a catalog's calls: read as many at once as a host
+    serves by default (2), the walk takes half as long at a host's pace, and yields the
+    same SKUs in the same order."""
+    app = create_app(SandboxConfig(credentials=CREDENTIALS, items=300, latency_ms=50.0))
+    flight = InFlight(app.wsgi_app)
+    app.wsgi_app = flight  # type: ignore[method-assign]
+    with running(app) as base:
+        listed = [p.sku for p in WooCommerceStore(base, CREDENTIALS).iter_catalog()]
+
+    assert flight.most == READ_AT_ONCE == 2
+    assert listed == sorted(listed) and len(listed) == len(set(listed)) == len(skus(300))
+
+
+class InFlight:
+    """WSGI middleware counting the requests in flight at once, at most."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.now = self.most = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            return list(self.app(environ, start_response))
+        finally:
+            with self.lock:
+                self.now -= 1
 
 
 def test_variations_carry_their_parent_and_own_ids(small: Any) -> None:
