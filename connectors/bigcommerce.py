@@ -89,6 +89,12 @@ class BigCommerceStore:
 
     batch_limit = BATCH_LIMIT
 
+    @staticmethod
+    def budget_account(base_url: str, credentials: Mapping[str, str]) -> tuple[str, ...]:
+        """Whose requests the quota counts: the store's, shared by every app on it
+        (section 4)."""
+        return (str(credentials.get("store_hash", "")),)
+
     def __init__(
         self,
         base_url: str,

@@ -92,6 +92,12 @@ class BusinessCentralSource:
     label = "Business Central"
     facts = "docs/platforms.md section 7"
 
+    @staticmethod
+    def budget_account(base_url: str, credentials: Mapping[str, str]) -> tuple[str, ...]:
+        """Whose requests the limits count: the user or service principal's (section 7),
+        whatever company or environment it calls: the tenant and the app's client id."""
+        return (str(credentials.get("tenant_id", "")), str(credentials.get("client_id", "")))
+
     def __init__(
         self,
         base_url: str,

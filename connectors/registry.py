@@ -7,6 +7,7 @@ a worker that serves only WooCommerce stores never imports the others.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from collections.abc import Mapping
 from typing import Any
@@ -59,6 +60,19 @@ def storefront_class(platform: str) -> Any:
 def source_class(kind: str) -> Any:
     """The connector class of an ERP (its `offers_available_for_sale`, for instance)."""
     return _load(SOURCES, kind)
+
+
+def budget_account(platform: str, base_url: str, credentials: Mapping[str, str]) -> str:
+    """The account a platform's limits count for, whatever row of ours uses it: a hash of
+    what identifies it (`budget_account` of the connector class), never a secret.
+
+    Two sources on one Business Central service principal, or on one Zoho organisation,
+    draw on one quota at the platform; their budgets must be one too.
+    """
+    table = STOREFRONTS if platform in STOREFRONTS else SOURCES
+    identity = _load(table, platform).budget_account(base_url, credentials)
+    digest = hashlib.sha256("\x00".join(identity).encode()).hexdigest()[:24]
+    return f"{platform}:{digest}"
 
 
 def build_storefront(

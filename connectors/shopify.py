@@ -130,6 +130,12 @@ class ShopifyStore:
     #: None: calls are sent unpaced.
     meter: CostMeter | None = None
 
+    @staticmethod
+    def budget_account(base_url: str, credentials: Mapping[str, str]) -> tuple[str, ...]:
+        """Whose cost points the bucket counts: one app's on one shop (section 5), and
+        the app is ours: the shop."""
+        return (base_url.rstrip("/").lower(),)
+
     def __init__(
         self,
         base_url: str,

@@ -12,6 +12,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 import requests
 
@@ -52,6 +53,12 @@ class WooCommerceStore:
     #: `check_batch_limit()` rejects a batch over 100 items in total with HTTP 413
     #: (filter `woocommerce_rest_batch_items_limit`, default 100; docs/platforms.md section 2).
     batch_limit = 100
+
+    @staticmethod
+    def budget_account(base_url: str, credentials: Mapping[str, str]) -> tuple[str, ...]:
+        """Whose requests the limit counts: the host's (section 2: hosts and security
+        plugins limit requests, whatever the key)."""
+        return (_host(base_url),)
 
     def __init__(
         self,
@@ -249,3 +256,9 @@ def _result(sku: str, answer: Mapping[str, Any] | None) -> UpdateResult:
     if isinstance(error, dict):
         return UpdateResult(sku, False, f"{error.get('code')}: {error.get('message')}")
     return UpdateResult(sku, True)
+
+
+def _host(base_url: str) -> str:
+    """The server a store is served from (host and port), the same however its URL is
+    written: two stores under one domain's paths share it."""
+    return (urlsplit(base_url).netloc or base_url).lower()

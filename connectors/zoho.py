@@ -129,6 +129,12 @@ class ZohoInventorySource:
     label = "Zoho Inventory"
     facts = "docs/platforms.md section 6"
 
+    @staticmethod
+    def budget_account(base_url: str, credentials: Mapping[str, str]) -> tuple[str, ...]:
+        """Whose requests the limits count: the organisation's (section 6), in its data
+        centre."""
+        return (base_url.rstrip("/").lower(), str(credentials.get("organization_id", "")))
+
     def __init__(
         self,
         base_url: str,

@@ -33,7 +33,14 @@ from models.db import make_engine, make_sessionmaker
 from settings import Settings
 from sync import retry
 from sync.cost_points import PLATFORM_POINTS, PointsBudget
-from sync.limits import MAX_WAIT_SECONDS, Limit, Priority, budget_owner, quota_for
+from sync.limits import (
+    MAX_WAIT_SECONDS,
+    Limit,
+    Priority,
+    budget_label,
+    budget_owner,
+    quota_for,
+)
 from sync.pacing import Pacing, gate_connector
 from sync.tokens import RedisTokenCache
 
@@ -135,13 +142,15 @@ class Context:
         return stamp
 
     def limit(self, owner: Site | Source, priority: Priority = Priority.REAL_TIME) -> Limit:
-        """The shared budget of a site's store or a source's ERP (sync/limits.py)."""
+        """The shared budget of a site's store or a source's ERP (sync/limits.py), kept
+        per platform account: rows on one account share it."""
         return Limit(
             self.redis,
-            budget_owner(owner),
+            budget_owner(owner, self.vault.open(owner.credentials_sealed)),
             quota_for(owner),
             priority=priority,
             max_wait=self.limit_max_wait,
+            label=budget_label(owner),
         )
 
     def points(self, site: Site, priority: Priority = Priority.REAL_TIME) -> PointsBudget | None:
@@ -151,7 +160,12 @@ class Context:
         if default is None:
             return None
         return PointsBudget(
-            self.redis, budget_owner(site), default, priority=priority, max_wait=self.limit_max_wait
+            self.redis,
+            budget_owner(site, self.vault.open(site.credentials_sealed)),
+            default,
+            priority=priority,
+            max_wait=self.limit_max_wait,
+            label=budget_label(site),
         )
 
     def backoff(self, attempt: int, hint: float | None) -> float:

@@ -142,10 +142,13 @@ class PointsBudget:
         *,
         priority: Priority = Priority.REAL_TIME,
         max_wait: float = MAX_WAIT_SECONDS,
+        label: str | None = None,
     ) -> None:
         self.client = client
-        #: Whose budget: `site:<id>`, beside the site's request budget (sync/limits.py).
+        #: Whose budget: the shop's (`sync.limits.budget_owner`), beside its request one.
         self.owner = owner
+        #: Its name in messages ("site 12").
+        self.label = label or owner
         self.default = default
         self.priority = priority
         self.max_wait = max_wait
@@ -174,8 +177,7 @@ class PointsBudget:
                 return
             if waited + wait > patience:
                 raise LimitBusy(
-                    f"the cost points of {self.owner.replace(':', ' ')} short for more than"
-                    f" {patience:g} s",
+                    f"the cost points of {self.label} short for more than {patience:g} s",
                     retry_after=wait,
                 )
             if self.priority is Priority.BULK:

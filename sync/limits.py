@@ -47,7 +47,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -56,6 +56,7 @@ from typing import Any
 import redis
 
 from connectors.errors import TransientError
+from connectors.registry import budget_account
 from models import Platform, Site, Source, SourceKind
 
 
@@ -285,10 +286,13 @@ class Limit:
         priority: Priority = Priority.REAL_TIME,
         max_wait: float = MAX_WAIT_SECONDS,
         slot_ttl: float = SLOT_TTL_SECONDS,
+        label: str | None = None,
     ) -> None:
         self.client = client
-        #: Whose budget: `site:<id>` or `source:<id>`.
+        #: Whose budget: the platform account's (`budget_owner`).
         self.owner = owner
+        #: Its name in messages ("site 12"): the owner, unless said.
+        self.label = label or owner
         self.quota = quota
         self.priority = priority
         self.max_wait = max_wait
@@ -408,8 +412,7 @@ class Limit:
             self.release(token)
 
     def _owner_text(self) -> str:
-        kind, _, number = self.owner.partition(":")
-        return f"the budget of {kind} {number}"
+        return f"the budget of {self.label}"
 
     def usage(self) -> Usage:
         """What the budget holds now, for progress and the nightly plan."""
@@ -493,6 +496,16 @@ def quota_for(owner: Site | Source) -> Quota:
     )
 
 
-def budget_owner(owner: Site | Source) -> str:
-    """The name a site's or a source's budget is kept under in Redis."""
-    return f"{'site' if isinstance(owner, Site) else 'source'}:{owner.id}"
+def budget_owner(owner: Site | Source, credentials: Mapping[str, str]) -> str:
+    """The name a site's or a source's budget is kept under in Redis: its platform
+    account's (`connectors.registry.budget_account`), not the row's. Two sources on one
+    Business Central service principal or one Zoho organisation, or two sites on one
+    store, draw on one quota at the platform, so on one budget here."""
+    if isinstance(owner, Site):
+        return "store:" + budget_account(str(owner.platform), owner.base_url, credentials)
+    return "erp:" + budget_account(str(owner.kind), owner.base_url, credentials)
+
+
+def budget_label(owner: Site | Source) -> str:
+    """The row a budget is named by in messages: "site 12", "source 3"."""
+    return f"{'site' if isinstance(owner, Site) else 'source'} {owner.id}"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.businesscentral import PAGE_SIZE
 from connectors.interfaces import InventorySource
 from connectors.types import ItemPage
-from models import ErpRead, ErpReadStatus, Site, SyncRun
+from models import ErpRead, ErpReadStatus, Site, Source, SyncRun
 from models.crypto import Vault
 from models.db import transaction
 from sync.batches import claim_batch, sync_batch
@@ -259,7 +259,9 @@ def test_a_read_that_uses_up_the_erps_day_waits_for_it_and_goes_on_from_its_plac
             assert activity is not None and "daily budget" in activity
             pages_before = read.pages
 
-            redis_client.delete(f"stocksync:limit:source:{stack.source_id}:day")  # a day on
+            with db() as session:
+                day_log = service.limit(session.get_one(Source, stack.source_id)).keys[2]
+            redis_client.delete(day_log)  # a day on
             done = share_read(service, holder, erp, NO_DEADLINE)
 
             assert done.read_id == read.id

@@ -7,9 +7,13 @@ import time
 
 import pytest
 import redis
+from sqlalchemy.orm import Session, sessionmaker
 
 from models import Platform, Site, Source, SourceKind
+from models.crypto import Vault
+from models.db import transaction
 from sync import limits
+from sync.context import Context
 from sync.limits import (
     PLATFORM_QUOTAS,
     BudgetExhausted,
@@ -20,6 +24,7 @@ from sync.limits import (
     Usage,
     quota_for,
 )
+from tests.factories import make_site, make_source
 
 
 def test_no_more_requests_than_the_quota_in_a_window(redis_client: redis.Redis) -> None:
@@ -257,3 +262,43 @@ def test_a_bulk_request_s_wait_for_a_place_is_not_charged_its_window_wait(
     monkeypatch.setattr(limit, "_try", lambda token: next(answers))
     with limit.acquire():
         pass
+
+
+def test_rows_on_one_platform_account_share_its_budget(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """The platforms count per account, not per row of ours: two Business Central
+    companies on one service principal (6,000 per 5 min per user), two sources on one
+    Zoho organisation, two sites on one store. Before, each row had a budget of its own,
+    and together they could send the platform twice its limit."""
+    bc = {"tenant_id": "t1", "client_id": "app", "client_secret": "s"}
+    zoho = {"client_id": "c", "client_secret": "s", "refresh_token": "r"}
+    sources = {
+        "bc-uk": (SourceKind.BUSINESSCENTRAL, {**bc, "company_id": "uk"}),
+        "bc-fr": (SourceKind.BUSINESSCENTRAL, {**bc, "company_id": "fr"}),
+        "bc-other-tenant": (SourceKind.BUSINESSCENTRAL, {**bc, "tenant_id": "t2"}),
+        "zoho-a": (SourceKind.ZOHO, {**zoho, "organization_id": "1"}),
+        "zoho-b": (SourceKind.ZOHO, {**zoho, "organization_id": "1", "client_id": "d"}),
+    }
+    rows: dict[str, Site | Source] = {}
+    with transaction(db) as session:
+        for name, (kind, credentials) in sources.items():
+            rows[name] = make_source(
+                session, vault, name=name, kind=kind, credentials_sealed=vault.seal(credentials)
+            )
+        source = rows["bc-uk"]
+        assert isinstance(source, Source)
+        rows["shop"] = make_site(session, vault, source, base_url="https://Shop.example/")
+        rows["same shop"] = make_site(
+            session, vault, source, name="again", base_url="https://shop.example"
+        )
+    with db() as session:
+        owners = {name: service.limit(session.merge(row)).owner for name, row in rows.items()}
+        label = service.limit(session.merge(rows["bc-fr"])).label
+
+    assert owners["bc-uk"] == owners["bc-fr"] != owners["bc-other-tenant"]
+    assert owners["zoho-a"] == owners["zoho-b"]
+    assert owners["shop"] == owners["same shop"]
+    assert len(set(owners.values())) == 4
+    assert all("app" not in owner and "t1" not in owner for owner in owners.values())
+    assert label == f"source {rows['bc-fr'].id}"  # messages still name the row

@@ -378,12 +378,13 @@ def test_an_id_too_large_for_a_bigint_is_404_for_every_method(
 
 
 def test_a_site_shows_its_store_s_and_its_erp_s_budgets_now(
-    api: Api, shop: Shop, db: sessionmaker[Session], redis_client: redis.Redis
+    api: Api, shop: Shop, db: sessionmaker[Session], redis_client: redis.Redis, vault: Vault
 ) -> None:
     """Issue 22, item 7: what the shared budgets hold, from Redis, as every worker sees it."""
     with db() as session:
         site = session.get_one(Site, shop.site_id)
-        store = Limit(redis_client, budget_owner(site), quota_for(site))
+        owner = budget_owner(site, vault.open(site.credentials_sealed))
+        store = Limit(redis_client, owner, quota_for(site))
     for _ in range(2):
         with store.acquire():
             pass
@@ -402,7 +403,7 @@ def test_a_shopify_site_shows_its_cost_points(
     with db.begin() as session:
         source = make_source(session, vault)
         site = make_site(session, vault, source, platform=Platform.SHOPIFY)
-        site_id, owner = site.id, budget_owner(site)
+        site_id, owner = site.id, budget_owner(site, vault.open(site.credentials_sealed))
     PointsBudget(redis_client, owner, PLATFORM_POINTS[Platform.SHOPIFY]).spend(802)
 
     store = api.get(f"/api/sites/{site_id}").json["budgets"]["store"]
