@@ -5,7 +5,9 @@ of this delivery checks it still owns the batch (fencing: a worker paused past i
 lease never writes over the next holder's outcome):
 
 - A batch is claimed from `queued`, only while its run is `running` (a paused or
-  cancelled run leaves its batches where they are).
+  cancelled run leaves its batches where they are). Its message was published when
+  its turn in the run's window came (sync/runs.py `fill_window`); a claim counts it
+  published in any case, so a batch processed is always in the window.
 - The lease, `lease_expires_at`, is on the database's clock, never a worker's: skewed
   hosts agree on when it lapses. Its worker renews it while it works
   (`sync.leases.kept`); a batch `processing` under a lapsed lease lost its worker and
@@ -39,7 +41,7 @@ from sync.context import Context
 from sync.erp_reads import readings_for
 from sync.limits import Priority
 from sync.push import PushOutcome, push_in_session
-from sync.runs import RunKind, close_run
+from sync.runs import RunKind, close_run, fill_window
 
 #: Why a batch of which the ERP lists no SKU writes nothing (`sync_batch`).
 ERP_LISTS_NONE = "the ERP lists none of this batch's SKUs: nothing written (check the source)"
@@ -76,6 +78,7 @@ def claim_batch(
             UPDATE sync_batches b
             SET status = 'processing', attempts = b.attempts + 1,
                 claimed_at = now(), updated_at = now(), claimed_by = :delivery,
+                published_at = coalesce(b.published_at, now()),
                 lease_expires_at = now() + make_interval(secs => :lease)
             FROM sync_runs r
             WHERE b.id = :id AND r.id = b.run_id AND r.status = 'running'
@@ -192,6 +195,16 @@ def fail_batch(sessions: sessionmaker[Session], claim: Claim, error: str) -> lis
     outcome = PushOutcome(failed=len(claim.skus))
     with transaction(sessions) as session:
         return finish_batch(session, claim, outcome, status=BatchStatus.FAILED, error=error)
+
+
+def queue_next(ctx: Context, claim: Claim) -> None:
+    """Once the claimed batch has finished (or given up): publish its run's next
+    batches, as many as keep the run's window full (sync/runs.py `fill_window`), so
+    the run's next batch joins the queue behind the other runs' batches. Killed before
+    this, the sweep fills the window (sync/recovery.py `fill_windows`)."""
+    with transaction(ctx.sessions) as session:
+        batch_ids = fill_window(session, claim.run_id, ctx.settings.batches_in_flight)
+    ctx.broker.queue_batches(batch_ids, claim.kind)
 
 
 def sync_batch(ctx: Context, claim: Claim) -> list[int]:
