@@ -28,17 +28,19 @@ lease never writes over the next holder's outcome):
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
-from models import BatchStatus, Site, SyncRun
+from models import BatchStatus, Site, SyncBatch, SyncRun
 from models.db import transaction
 from settings import Settings
 from sync.context import Context
 from sync.erp_reads import readings_for
+from sync.errors import Unavailable
 from sync.limits import Priority
 from sync.push import PushOutcome, push_in_session
 from sync.runs import RunKind, close_run, fill_window
@@ -204,7 +206,30 @@ def queue_next(ctx: Context, claim: Claim) -> None:
     this, the sweep fills the window (sync/recovery.py `fill_windows`)."""
     with transaction(ctx.sessions) as session:
         batch_ids = fill_window(session, claim.run_id, ctx.settings.batches_in_flight)
-    ctx.broker.queue_batches(batch_ids, claim.kind)
+    publish(ctx, [(batch_id, claim.kind) for batch_id in batch_ids])
+
+
+def publish(ctx: Context, batches: Sequence[tuple[int, str]]) -> None:
+    """Publish the (batch id, run kind) `fill_window` marked published. If the broker
+    cannot take them (`Unavailable`, raised again), they are marked waiting again, so
+    the sweep publishes them as soon as the broker is back (sync/recovery.py
+    `fill_windows`) instead of taking them for lost after STUCK_BATCH_MINUTES, their
+    runs' windows held by messages that never left. One published before the failure
+    may be published twice: only one claim succeeds."""
+    try:
+        for batch_id, kind in batches:
+            ctx.broker.queue_batches([batch_id], kind)
+    except Unavailable:
+        with transaction(ctx.sessions) as session:
+            session.execute(
+                update(SyncBatch)
+                .where(
+                    SyncBatch.id.in_([batch_id for batch_id, _ in batches]),
+                    SyncBatch.status == BatchStatus.QUEUED,
+                )
+                .values(published_at=None)
+            )
+        raise
 
 
 def sync_batch(ctx: Context, claim: Claim) -> list[int]:

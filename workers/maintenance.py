@@ -17,6 +17,7 @@ from celery.app.task import Task
 
 from models.db import transaction
 from schedules.due import start_due_runs
+from sync.batches import publish
 from sync.erp_reads import purge_reads
 from sync.outbox import sweep
 from sync.recovery import fail_stuck_runs, fill_windows, return_stuck_batches
@@ -63,8 +64,7 @@ def return_stuck_batches_task(self: Task) -> int:
         client.close()
     with transaction(ctx.sessions) as session:
         filled = fill_windows(session, ctx.settings.batches_in_flight)
-    for batch_id, kind in filled:
-        ctx.broker.queue_batches([batch_id], kind)
+    publish(ctx, filled)
     for run_id, kind in returned.starts:
         ctx.broker.queue_start(run_id, kind)
     if returned.batches or returned.held or returned.starts or filled:

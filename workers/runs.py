@@ -22,6 +22,7 @@ from connectors.errors import PermanentError, TransientError
 from connectors.registry import UnknownPlatform
 from models.crypto import VaultError
 from models.db import transaction
+from sync.batches import publish
 from sync.context import Context
 from sync.plan import plan_run
 from sync.runs import begin_run, fail_run, prepare_batches
@@ -115,6 +116,6 @@ def start(self: Task, run_id: int) -> None:
             return
         # The run's first few batches; each queues the next as it ends (sync/runs.py
         # `fill_window`), so runs started together take turns in the queue.
-        ctx.broker.queue_batches(cut.publish, begun.kind)
+        publish(ctx, [(batch_id, begun.kind) for batch_id in cut.publish])
         log.info("sync.run.started", extra={"run": run_id, "batches": len(cut.batch_ids)})
     ctx.broker.queue_deliveries(deliveries)
