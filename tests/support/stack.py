@@ -267,12 +267,15 @@ def run_with_batches(
     site_id: int,
     *skus: list[str],
     status: RunStatus = RunStatus.RUNNING,
+    published: bool = True,
     **overrides: Any,
 ) -> tuple[int, list[int]]:
-    """A run of the site with one queued batch per SKU list, nothing published."""
+    """A run of the site with one queued batch per SKU list, counted as published
+    (`published`) or waiting for their turn in the run's window, but none in the
+    broker."""
     with transaction(sessions) as session:
         run = build_run(session, site_id, status=status, **overrides)
-        return run.id, make_batches(session, run, *skus)
+        return run.id, make_batches(session, run, *skus, published=published)
 
 
 def set_rows(sessions: sessionmaker[Session], model: Any, ids: list[int], **values: Any) -> None:
