@@ -24,6 +24,7 @@ Facts used here are from docs/platforms.md section 5 unless marked otherwise:
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 from connectors.errors import PermanentError, TransientError
 from connectors.http import HttpClient
 from connectors.interfaces import CostMeter
+from connectors.shopify_bulk import BULK_ABOVE, PREFIX, BulkCatalog, bulk_query, variant_count
 from connectors.shopify_cost import (
     CONNECTION_BASE,
     MAX_QUERY_COST,
@@ -126,6 +128,8 @@ class ShopifyStore:
     """
 
     batch_limit = BATCH_LIMIT
+    #: Catalogs of more variants than this are listed by a bulk operation.
+    bulk_above = BULK_ABOVE
     #: The shop's shared cost-point budget, set by the service layer (sync/context.py);
     #: None: calls are sent unpaced.
     meter: CostMeter | None = None
@@ -154,10 +158,19 @@ class ShopifyStore:
         return catalog_products(self.iter_pages())
 
     def iter_pages(self, resume: str | None = None) -> Iterator[CatalogPage]:
-        """Pages of `PAGE_SIZE` variants, one in memory at a time. `resume` is the GraphQL
-        cursor after the last page read: the listing goes on exactly there."""
-        cursor = resume
+        """Pages of `PAGE_SIZE` variants, one in memory at a time. `resume` is where the
+        last page read ends: the listing goes on exactly there.
+
+        A shop of more than `bulk_above` variants is listed by a bulk operation
+        (connectors/shopify_bulk.py: past 25,000 variants cursor pages stop, and below
+        that they cost 4 points a variant); its `resume` names the operation and line.
+        A smaller one is paged, `resume` being the GraphQL cursor after the last page.
+        """
         location = self.location_id()
+        if resume.startswith(PREFIX) if resume else variant_count(self) > self.bulk_above:
+            yield from self.bulk_listing().pages(resume)
+            return
+        cursor = resume
         while True:
             data = self.graphql(
                 CATALOG_QUERY, {"cursor": cursor, "location": location}, cost=CATALOG_COST
@@ -166,6 +179,12 @@ class ShopifyStore:
             yield CatalogPage(list(_products(nodes)), cursor)
             if cursor is None:
                 return
+
+    def bulk_listing(self) -> BulkCatalog:
+        """The bulk listing of our catalog fields at our location (a bulk query takes no
+        variables, so the location is written into it)."""
+        fields = _VARIANT_FIELDS.replace("$location", json.dumps(self.location_id()))
+        return BulkCatalog(self, bulk_query(fields), _products, PAGE_SIZE)
 
     def get_product(self, product_id: str) -> list[StoreProduct]:
         """The variants of one product (every Shopify product has at least one)."""
