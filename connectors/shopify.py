@@ -24,6 +24,7 @@ Facts used here are from docs/platforms.md section 5 unless marked otherwise:
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 from connectors.errors import PermanentError, TransientError
 from connectors.http import HttpClient
 from connectors.interfaces import CostMeter
+from connectors.shopify_bulk import BULK_ABOVE, PREFIX, BulkCatalog, bulk_query, variant_count
 from connectors.shopify_cost import (
     CONNECTION_BASE,
     MAX_QUERY_COST,
@@ -40,6 +42,14 @@ from connectors.shopify_cost import (
     throttle_wait,
 )
 from connectors.shopify_orders import parse_order
+from connectors.shopify_variants import (
+    CATALOG_QUERY,
+    PAGE_SIZE,
+    PRODUCT_QUERY,
+    VARIANT_FIELDS,
+    page_of,
+    products_of,
+)
 from connectors.tokens import TokenCache
 from connectors.types import (
     CatalogPage,
@@ -50,7 +60,6 @@ from connectors.types import (
     UpdateResult,
     catalog_products,
 )
-from models.skus import try_normalize_sku
 
 #: The user error of a quantity whose `changeFromQuantity` no longer matches the level
 #: (docs/platforms.md section 5).
@@ -61,11 +70,6 @@ DEFAULT_API_VERSION = "2026-04"
 #: Entries per `inventorySetQuantities` call: Shopify's cap on every input array.
 BATCH_LIMIT = 250
 
-#: Variants per catalog or product page. Connections take up to 250, but one variant
-#: node costs 4 points here (product, inventoryItem, inventoryLevel, quantities: 1 each,
-#: docs/platforms.md section 5), so 250 would ask for 1,002 points, over the 1,000 a
-#: single query may request; 200 asks for 802 (803 under `product`).
-PAGE_SIZE = 200
 #: The requested cost of each call we send (connectors/shopify_cost.py).
 CATALOG_COST = page_cost(PAGE_SIZE)
 PRODUCT_COST = 1 + page_cost(PAGE_SIZE)
@@ -74,35 +78,6 @@ LOCATION_COST = CONNECTION_BASE
 #: A throttled call is sent again after waiting for the bucket this many times, in
 #: place, before the error goes to the caller.
 THROTTLE_RESENDS = 2
-
-#: A variant's level is read at the location we write to: `inventoryQuantity` sums
-#: `available` over every location, so in a shop with several it is not the number our
-#: write replaces, and a compare-and-set against it would always be stale.
-_VARIANT_FIELDS = """id sku product { id }
-  inventoryItem { id tracked
-    inventoryLevel(locationId: $location) { quantities(names: ["available"]) { name quantity } }
-  }"""
-
-CATALOG_QUERY = f"""
-query StocksyncCatalog($cursor: String, $location: ID!) {{
-  productVariants(first: {PAGE_SIZE}, after: $cursor) {{
-    nodes {{ {_VARIANT_FIELDS} }}
-    pageInfo {{ hasNextPage endCursor }}
-  }}
-}}
-"""
-
-PRODUCT_QUERY = f"""
-query StocksyncProduct($id: ID!, $cursor: String, $location: ID!) {{
-  product(id: $id) {{
-    id
-    variants(first: {PAGE_SIZE}, after: $cursor) {{
-      nodes {{ {_VARIANT_FIELDS} }}
-      pageInfo {{ hasNextPage endCursor }}
-    }}
-  }}
-}}
-"""
 
 LOCATION_QUERY = "query StocksyncLocation { locations(first: 1) { nodes { id } } }"
 
@@ -126,6 +101,8 @@ class ShopifyStore:
     """
 
     batch_limit = BATCH_LIMIT
+    #: Catalogs of more variants than this are listed by a bulk operation.
+    bulk_above = BULK_ABOVE
     #: The shop's shared cost-point budget, set by the service layer (sync/context.py);
     #: None: calls are sent unpaced.
     meter: CostMeter | None = None
@@ -160,18 +137,33 @@ class ShopifyStore:
         return catalog_products(self.iter_pages())
 
     def iter_pages(self, resume: str | None = None) -> Iterator[CatalogPage]:
-        """Pages of `PAGE_SIZE` variants, one in memory at a time. `resume` is the GraphQL
-        cursor after the last page read: the listing goes on exactly there."""
-        cursor = resume
+        """Pages of `PAGE_SIZE` variants, one in memory at a time. `resume` is where the
+        last page read ends: the listing goes on exactly there.
+
+        A shop of more than `bulk_above` variants is listed by a bulk operation
+        (connectors/shopify_bulk.py: past 25,000 variants cursor pages stop, and below
+        that they cost 4 points a variant); its `resume` names the operation and line.
+        A smaller one is paged, `resume` being the GraphQL cursor after the last page.
+        """
         location = self.location_id()
+        if resume.startswith(PREFIX) if resume else variant_count(self) > self.bulk_above:
+            yield from self.bulk_listing().pages(resume)
+            return
+        cursor = resume
         while True:
             data = self.graphql(
                 CATALOG_QUERY, {"cursor": cursor, "location": location}, cost=CATALOG_COST
             )
-            nodes, cursor = _page(data, "productVariants")
-            yield CatalogPage(list(_products(nodes)), cursor)
+            nodes, cursor = page_of(data, "productVariants")
+            yield CatalogPage(list(products_of(nodes)), cursor)
             if cursor is None:
                 return
+
+    def bulk_listing(self) -> BulkCatalog:
+        """The bulk listing of our catalog fields at our location (a bulk query takes no
+        variables, so the location is written into it)."""
+        fields = VARIANT_FIELDS.replace("$location", json.dumps(self.location_id()))
+        return BulkCatalog(self, bulk_query(fields), products_of, PAGE_SIZE)
 
     def get_product(self, product_id: str) -> list[StoreProduct]:
         """The variants of one product (every Shopify product has at least one)."""
@@ -183,8 +175,8 @@ class ShopifyStore:
             data = self.graphql(PRODUCT_QUERY, variables, cost=PRODUCT_COST)
             if data.get("product") is None:
                 return products
-            nodes, cursor = _page(data["product"], "variants")
-            products.extend(_products(nodes))
+            nodes, cursor = page_of(data["product"], "variants")
+            products.extend(products_of(nodes))
             if cursor is None:
                 return products
 
@@ -355,44 +347,6 @@ def _error_text(error: Any) -> str:
     code = (error.get("extensions") or {}).get("code")
     message = str(error.get("message", error))
     return f"{code}: {message}" if code else message
-
-
-def _page(container: Mapping[str, Any], name: str) -> tuple[list[dict[str, Any]], str | None]:
-    """(nodes, cursor of the next page or None) of a connection field."""
-    try:
-        connection = container[name]
-        info = connection["pageInfo"]
-        nodes = list(connection["nodes"])
-        cursor = str(info["endCursor"]) if info["hasNextPage"] else None
-    except (KeyError, TypeError) as exc:
-        raise PermanentError(f"shopify: unexpected {name} page shape") from exc
-    return nodes, cursor
-
-
-def _products(nodes: Sequence[Mapping[str, Any]]) -> Iterator[StoreProduct]:
-    """StoreProducts of variant nodes; variants without a usable SKU cannot be matched."""
-    for node in nodes:
-        sku = try_normalize_sku(node.get("sku"))
-        if sku is None:
-            continue
-        try:
-            product_id, item = str(node["product"]["id"]), node["inventoryItem"]
-            variant_id, tracked = str(item["id"]), bool(item.get("tracked"))
-        except (KeyError, TypeError) as exc:
-            raise PermanentError(f"shopify: unexpected variant shape for {sku}") from exc
-        yield StoreProduct(sku, product_id, variant_id, _available(item), tracked)
-
-
-def _available(item: Mapping[str, Any]) -> int | None:
-    """The item's `available` at our location; None if it is not stocked there."""
-    level = item.get("inventoryLevel")
-    if not isinstance(level, dict):
-        return None
-    for quantity in level.get("quantities") or ():
-        if isinstance(quantity, dict) and quantity.get("name") == "available":
-            value = quantity.get("quantity")
-            return value if isinstance(value, int) and not isinstance(value, bool) else None
-    return None
 
 
 def _rejected(data: Mapping[str, Any], indices: Sequence[int]) -> dict[int, str]:

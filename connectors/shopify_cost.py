@@ -20,6 +20,8 @@ from connectors.types import CostReport
 #: section 5, "Single query limit"): the price of a call we did not price ourselves, so
 #: it is never undercounted (the refund after it returns what it did not cost).
 MAX_QUERY_COST = 1000
+#: An object field (scalars and enums under it cost 0).
+OBJECT_COST = 1
 #: A mutation's root field (docs/platforms.md section 5, UNCONFIRMED).
 MUTATION_COST = 10
 #: One variant node of our catalog and product pages: product, inventoryItem,

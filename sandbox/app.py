@@ -50,6 +50,9 @@ def make_app(
     app.config["SANDBOX_STATE"] = state
     app.config["SANDBOX_TOO_MANY"] = too_many
     app.config["SANDBOX_ERROR"] = error
+    #: Path prefixes served by another service than the platform's API (Shopify's bulk
+    #: files, on signed storage URLs): counted, but outside its quota and faults.
+    app.config["SANDBOX_UNMETERED"] = ()
     app.before_request(inject_faults)
     app.register_blueprint(blueprint)
     return app
@@ -68,6 +71,8 @@ def inject_faults() -> Response | None:
         state.calls += 1
         state.route_calls[f"{request.method} {rule}"] += 1
         roll = state.random.random()
+    if request.path.startswith(current_app.config["SANDBOX_UNMETERED"]):
+        return None
     if config.latency_ms:
         time.sleep(config.latency_ms / 1000)
     if config.outage:

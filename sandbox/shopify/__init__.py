@@ -2,7 +2,8 @@
 
 `app` (the endpoint, token check and throttle), `graphql` (the operations it answers,
 with `queries`, `inventory` and `subscriptions`; `selection` cuts each answer to the
-fields asked), `state` (variants and stock), `webhooks` (Shopify's signature and
+fields asked), `bulk` (bulk query operations and their JSONL files; cursor pages stop
+at 25,000 objects in `queries`), `state` (variants and stock), `webhooks` (Shopify's signature and
 headers), `deliveries` (subscriptions' retries and deletion on the sandbox clock).
 Behaviour follows docs/platforms.md section 5.
 """

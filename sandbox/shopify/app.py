@@ -16,6 +16,7 @@ from sandbox.accounts import credentials_for
 from sandbox.app import make_app
 from sandbox.base import SandboxConfig, SandboxState, current_state
 from sandbox.shopify import order_routes
+from sandbox.shopify.bulk import FILES_PREFIX
 from sandbox.shopify.graphql import execute
 from sandbox.shopify.state import ShopifyState
 
@@ -76,9 +77,25 @@ def graphql(version: str) -> Response:
     return jsonify(execute(state, request.get_json(silent=True)))
 
 
+@blueprint.get(f"{FILES_PREFIX}<token>.jsonl")
+def bulk_file(token: str) -> Response:
+    """A bulk operation's JSONL file, streamed: no access token, as Shopify's signed
+    storage URL needs none; 403 once expired (the storage's exact answer UNCONFIRMED)."""
+    state = current_state(ShopifyState)
+    lines = state.bulk.file(state, token, state.clock.now())
+    if lines is None:
+        return Response(
+            "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+            403,
+            mimetype="application/xml",
+        )
+    return Response(lines, mimetype="application/jsonl")
+
+
 def create_app(config: SandboxConfig) -> Flask:
     """The Shopify sandbox app; its state is `app.config["SANDBOX_STATE"]`."""
     app = make_app("shopify", ShopifyState(config), too_many=throttled, error=server_error)
+    app.config["SANDBOX_UNMETERED"] = (FILES_PREFIX,)
     app.register_blueprint(blueprint)
     app.register_blueprint(order_routes.blueprint)
     return app

@@ -23,9 +23,15 @@ from graphql.language import (
     OperationType,
 )
 
+from sandbox.shopify.bulk import bulk_operation_run_query, current_bulk_operation, node
 from sandbox.shopify.cost import CostBucket, requested_cost
 from sandbox.shopify.inventory import inventory_set_quantities
-from sandbox.shopify.queries import locations, product, product_variants
+from sandbox.shopify.queries import (
+    locations,
+    product,
+    product_variants,
+    product_variants_count,
+)
 from sandbox.shopify.scopes import require
 from sandbox.shopify.selection import project
 from sandbox.shopify.state import ShopifyState
@@ -104,6 +110,10 @@ def _throttled(bucket: CostBucket, requested: int) -> dict[str, Any]:
 
 RESOLVERS: dict[tuple[OperationType, str], Resolver] = {
     (OperationType.QUERY, "productVariants"): product_variants,
+    (OperationType.QUERY, "productVariantsCount"): product_variants_count,
+    (OperationType.QUERY, "node"): node,
+    (OperationType.QUERY, "currentBulkOperation"): current_bulk_operation,
+    (OperationType.MUTATION, "bulkOperationRunQuery"): bulk_operation_run_query,
     (OperationType.QUERY, "locations"): locations,
     (OperationType.QUERY, "product"): product,
     (OperationType.QUERY, "webhookSubscriptions"): webhook_subscriptions,

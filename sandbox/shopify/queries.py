@@ -62,12 +62,38 @@ def _decode_cursor(cursor: Any) -> int:
         raise GraphQLError(f"Invalid cursor {cursor!r}") from exc
 
 
+#: Cursor pagination stops at this many objects per query (shopify.dev API limits,
+#: "Pagination limits"; docs/platforms.md section 5): a page starting past it is an
+#: error. The error's wording and code are the sandbox's (UNCONFIRMED).
+PAGINATION_CAP = 25_000
+#: `productVariantsCount` counts up to this unless `limit` says otherwise (reference).
+COUNT_LIMIT = 10_000
+
+
 def product_variants(
     state: ShopifyState, field: FieldNode, variables: dict[str, Any]
 ) -> dict[str, Any]:
-    """Every variant of the shop, in catalog order, a page at a time."""
+    """Every variant of the shop, in catalog order, a page at a time, up to the
+    pagination cap: larger catalogs are read with a bulk operation (`sandbox.shopify.bulk`)."""
     args = arguments(field, variables)
+    if args.get("after") is not None and _decode_cursor(args["after"]) >= PAGINATION_CAP:
+        raise GraphQLError(
+            f"Pagination limit reached: cursor pagination stops at {PAGINATION_CAP:,} "
+            "objects; use a bulk operation to read more",
+            extensions={"code": "PAGINATION_LIMIT_EXCEEDED"},
+        )
     return _page(state, args, 0, len(state.skus), _level_field(field), variables)
+
+
+def product_variants_count(state: ShopifyState, field: FieldNode, variables: dict[str, Any]) -> Any:
+    """`productVariantsCount(limit:)`: live variants, capped at `limit` (null: none)."""
+    args = arguments(field, variables)
+    limit = args["limit"] if "limit" in args else COUNT_LIMIT
+    with state.lock:
+        count = sum(1 for i in range(len(state.skus)) if state.live(i))
+    if limit is not None and count > limit:
+        return {"count": limit, "precision": "AT_LEAST"}
+    return {"count": count, "precision": "EXACT"}
 
 
 def _level_field(connection: FieldNode) -> FieldNode | None:

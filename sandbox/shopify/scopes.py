@@ -21,6 +21,7 @@ from sandbox.shopify.deliveries import TOPICS
 #: Root field -> the scope it needs; webhook mutations depend on the topic instead.
 FIELD_SCOPES: dict[str, str] = {
     "productVariants": "read_products",
+    "productVariantsCount": "read_products",
     "product": "read_products",
     "locations": "read_locations",
     "inventorySetQuantities": "write_inventory",

@@ -30,6 +30,7 @@ from typing import Any
 from sandbox.accounts import SHOPIFY_LOCATION, credentials_for
 from sandbox.base import DeliveryRules, SandboxConfig, SandboxState
 from sandbox.catalog import skus, store_quantity
+from sandbox.shopify.bulk import BulkOperations
 from sandbox.shopify.cost import CostBucket
 from sandbox.shopify.deliveries import Delivery, ShopifyHooks
 from sandbox.shopify.orders import OrderBook
@@ -76,6 +77,8 @@ class ShopifyState(SandboxState):
         self.hooks = ShopifyHooks(self.clock, self.webhooks, self.reach)
         #: The plan's cost points (`sandbox.shopify.cost`); unlimited without a plan.
         self.bucket = CostBucket(config.plan, self.clock.now())
+        #: Bulk query operations and their files (`sandbox.shopify.bulk`).
+        self.bulk = BulkOperations()
 
     def access_scopes(self) -> list[str]:
         """The handles of the scopes granted to the app (`currentAppInstallation`)."""

@@ -207,8 +207,9 @@ def test_a_lost_answer_is_resent_with_the_same_key_and_applied_once() -> None:
 
 
 def test_throttled_is_transient_with_the_bucket_wait() -> None:
-    with shop(items=600, rate_limit=(1, 30.0)) as (url, _state):
-        # Our location is configured, so the first page is the one request allowed.
+    with shop(items=600, rate_limit=(2, 30.0)) as (url, _state):
+        # Our location is configured, so the variant count (connectors/shopify_bulk.py)
+        # and the first page are the two requests allowed.
         pages = store(url, location_id=SHOPIFY_LOCATION).iter_catalog()
         next(pages)
         with pytest.raises(TransientError) as caught:

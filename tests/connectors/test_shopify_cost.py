@@ -11,6 +11,7 @@ import pytest
 from connectors.errors import TransientError
 from connectors.registry import build_storefront
 from connectors.shopify import CATALOG_COST, LOCATION_COST, ShopifyStore
+from connectors.shopify_bulk import COUNT_COST
 from connectors.shopify_cost import cost_report, throttle_wait
 from connectors.types import CostReport
 from sandbox.base import SandboxConfig
@@ -50,8 +51,8 @@ def test_each_call_is_paid_before_and_settled_after() -> None:
         pages = list(store.iter_pages())
 
     assert len(pages) == 2
-    assert meter.spent == [LOCATION_COST, CATALOG_COST, CATALOG_COST]
-    requested, report = meter.settled[1]
+    assert meter.spent == [LOCATION_COST, COUNT_COST, CATALOG_COST, CATALOG_COST]
+    requested, report = meter.settled[2]
     assert requested == CATALOG_COST and report is not None
     assert report.actual == CATALOG_COST  # the sandbox never refunds (sandbox.shopify.cost)
     assert (report.maximum, report.restore_rate) == (10_000, 1000)
@@ -63,13 +64,13 @@ def test_a_throttled_call_is_settled_and_sent_again_then_given_up() -> None:
     twice, then the throttle goes up with Shopify's wait as the hint."""
     with metered_shop(items=600, plan="standard") as (store, meter, state):
         pages = store.iter_pages()
-        next(pages)  # 2 + 802 of the 1,000 points
+        next(pages)  # 2 + 1 + 802 of the 1,000 points
         with pytest.raises(TransientError) as raised:
             next(pages)
 
     assert state.rejected_429 == 3
-    assert meter.spent == [LOCATION_COST] + [CATALOG_COST] * 4
-    throttled = [report for _, report in meter.settled[2:]]
+    assert meter.spent == [LOCATION_COST, COUNT_COST] + [CATALOG_COST] * 4
+    throttled = [report for _, report in meter.settled[3:]]
     assert [r.actual if r else "none" for r in throttled] == [None, None, None]
     assert raised.value.retry_after is not None and raised.value.retry_after >= 6
 

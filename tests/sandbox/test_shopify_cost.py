@@ -18,6 +18,15 @@ from connectors.shopify import (
     PRODUCT_QUERY,
     SET_QUANTITIES_MUTATION,
 )
+from connectors.shopify_bulk import (
+    COUNT_COST,
+    COUNT_QUERY,
+    CURRENT_QUERY,
+    POLL_COST,
+    POLL_QUERY,
+    RUN_COST,
+    RUN_MUTATION,
+)
 from connectors.shopify_cost import MUTATION_COST
 from sandbox.base import SandboxConfig
 from sandbox.shopify.cost import MAX_QUERY_COST, requested_cost
@@ -73,6 +82,10 @@ def test_the_connector_queries_prices() -> None:
     assert price(PRODUCT_QUERY, {"id": "P", "location": "L"}) == PRODUCT_COST == 1 + 2 + 200 * 4
     assert price(LOCATION_QUERY) == LOCATION_COST == 2
     assert price(SET_QUANTITIES_MUTATION, {"input": {}, "key": "k"}) == MUTATION_COST == 10
+    # A bulk listing (connectors/shopify_bulk.py): the count, the run, each poll.
+    assert price(COUNT_QUERY) == COUNT_COST == 1
+    assert price(RUN_MUTATION, {"query": "{ x }"}) == RUN_COST == 10
+    assert price(POLL_QUERY, {"id": "B"}) == price(CURRENT_QUERY) == POLL_COST == 1
 
 
 def test_the_connector_pages_fit_shopifys_single_query_limit() -> None:
