@@ -18,7 +18,8 @@ Every number is explainable, from history where there is some:
   real-time reserve, `sync.limits.RESERVE`), the two budgets side by side: the longer
   decides. A store that limits by cost points (Shopify) is forecast in points too,
   each call at the price its connector pays, over the shop's restore rate
-  (sync/cost_points.py): at Standard's 100 a second a 200-variant page takes 8.9 s.
+  (sync/cost_points.py): at Standard's 100 a second a 200-variant page takes 8.9 s, and
+  a catalog past 1,000 variants is one bulk operation of about 20 points.
 - **Fits**: within `NIGHT_HOURS`, and, where the ERP caps a day (Zoho), within what
   today's budget has left. What happens otherwise is said too: a run longer than the
   night goes on at full-sync priority, real-time keeping its share; a read past the
@@ -34,7 +35,15 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from connectors import bigcommerce, businesscentral, shopify, woocommerce, zoho
+from connectors import (
+    bigcommerce,
+    businesscentral,
+    shopify,
+    shopify_bulk,
+    shopify_variants,
+    woocommerce,
+    zoho,
+)
 from connectors.shopify_cost import MUTATION_COST
 from models import ErpRead, ErpReadStatus, Item, Platform, RunStatus, Site, SourceKind, SyncRun
 from models.db import transaction
@@ -53,7 +62,9 @@ STORE_GEOMETRY = {
 }
 #: A store limited by cost points: (points of a listing page, of a write call), from
 #: the prices its connector pays (connectors/shopify_cost.py).
-STORE_POINTS = {Platform.SHOPIFY: (shopify.CATALOG_COST, MUTATION_COST)}
+#: Polls a bulk listing is forecast at: how fast Shopify runs an operation is UNCONFIRMED;
+#: polled at 0.5 s doubling to 2 s (connectors/shopify_bulk.py), 10 polls wait about 16 s.
+BULK_POLLS = 10
 #: An ERP's items per listing page, for a source never read.
 ERP_PAGE = {SourceKind.BUSINESSCENTRAL: businesscentral.PAGE_SIZE, SourceKind.ZOHO: zoho.PER_PAGE}
 
@@ -148,11 +159,18 @@ def _points(ctx: Context, site: Site, pages: int, writes: int) -> tuple[int | No
     where the store limits by cost points; (None, 0.0) elsewhere. The rate is the one
     learned from the shop's answers (sync/cost_points.py), else its plan's default."""
     budget = ctx.points(site, Priority.BULK)
-    prices = STORE_POINTS.get(Platform(site.platform))
-    if budget is None or prices is None:
+    if budget is None:
         return None, 0.0
-    points = pages * prices[0] + writes * prices[1]
+    points = _shopify_listing_points(pages) + writes * MUTATION_COST
     return points, points / (budget.usage().restore_rate * (1 - RESERVE)) / 60
+
+
+def _shopify_listing_points(pages: int) -> int:
+    """A Shopify catalog listing's points: its pages at 802 each up to
+    `shopify_bulk.BULK_ABOVE` variants, else one bulk operation, run and polled."""
+    if pages * shopify_variants.PAGE_SIZE > shopify_bulk.BULK_ABOVE:
+        return shopify_bulk.COUNT_COST + shopify_bulk.RUN_COST + BULK_POLLS * shopify_bulk.POLL_COST
+    return shopify_bulk.COUNT_COST + pages * shopify.CATALOG_COST
 
 
 def _erp_calls(session: Session, site: Site) -> tuple[int, str]:
