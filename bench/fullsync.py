@@ -64,14 +64,14 @@ from bench.stack import (
     redrift,
     sandbox_site,
 )
-from connectors import shopify
-from connectors.shopify_cost import MUTATION_COST
+from connectors.shopify_bulk import BULK_ABOVE
 from connectors.types import OrderLine, OrderSnapshot, OrderState
 from demo.platforms import ERP, STORES
 from models import Site, SyncBatch, SyncRun
 from models.db import transaction
 from sandbox.catalog import store_quantity
 from sandbox.profiles import PROFILES
+from sandbox.shopify.bulk import OBJECTS_PER_SECOND, QUEUED_SECONDS
 from settings import Settings
 from sync.reservations import apply_order
 from sync.runs import start_run
@@ -95,6 +95,7 @@ def _sync(settings: Settings, site: SandboxSite, concurrency: int) -> dict[str, 
         with celery_worker(settings, concurrency, log) as proc, TreeMemory(proc.pid) as memory:
             site.store.reset_stats()
             site.erp.reset_stats()
+            points_before = site.store.stats().get("points", 0.0)
             # From the start on: the worker's own start-up is not the sync's work.
             with MachineCpu() as cpu:
                 run_id = start_run(ctx, site.site_id, trigger="bench")
@@ -123,6 +124,7 @@ def _sync(settings: Settings, site: SandboxSite, concurrency: int) -> dict[str, 
             "write_calls": run.store_calls,
             "catalog_pages": run.catalog_pages,
             "store_writes": site.store.stats()["write_calls"],
+            "store_points": site.store.stats().get("points", 0.0) - points_before,
             "store_requests": site.store.stats()["calls"],
             "erp_requests": site.erp.stats()["calls"],
             "peak_rss_mb": memory.peak_rss_mb,
@@ -271,14 +273,12 @@ def _platform_round(
     store_now, erp = site.store.stock(), site.erp.stock()
     left = sum(1 for sku, q in erp.items() if store_now.get(sku) != q)
     redrift(site, DRIFT)
-    points = 0.0
-    if platform == "shopify":
-        points = (
-            shopify.LOCATION_COST
-            + sync["catalog_pages"] * shopify.CATALOG_COST
-            + sync["store_writes"] * MUTATION_COST
-        )
-    store = Calls(sync["store_requests"], sync["store_writes"], points)
+    # A Shopify catalog past BULK_ABOVE variants is exported by a bulk operation, which
+    # the sandbox runs at OBJECTS_PER_SECOND after QUEUED_SECONDS.
+    exporting = 0.0
+    if platform == "shopify" and sync["synced"] + sync["unchanged"] > BULK_ABOVE:
+        exporting = QUEUED_SECONDS + (sync["synced"] + sync["unchanged"]) / OBJECTS_PER_SECOND
+    store = Calls(sync["store_requests"], sync["store_writes"], sync["store_points"], exporting)
     erp_calls = Calls(sync["erp_requests"])
     seconds = run_floor(
         (PROFILES[platform], store), (PROFILES[ERP], erp_calls), ours_at_once=concurrency

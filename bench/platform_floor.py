@@ -10,7 +10,11 @@ talks to, the same calls take at least the longest of:
   the calls the platform serves at once for one account (where it sets no such limit,
   over as many as our client sends at once: a full sync's worker processes);
 - **its cost points** (Shopify): what the calls cost beyond a full bucket, at the
-  plan's restore rate (`sandbox.shopify.cost`).
+  plan's restore rate (`sandbox.shopify.cost`);
+
+plus the time the platform works for us between calls, which no limit of ours can
+shorten: a Shopify bulk operation running (at the sandbox's pace, UNCONFIRMED for the
+real platform).
 
 The store and the ERP are separate platforms working at the same time, so a run's
 floor is the longer of the two. The calls are the run's own (the pages it listed, the
@@ -36,6 +40,8 @@ class Calls:
     writes: int = 0
     #: Cost points they were charged, where the platform counts them.
     points: float = 0.0
+    #: Seconds the platform worked for us between calls (a bulk operation running).
+    platform_work: float = 0.0
 
 
 def platform_seconds(profile: Profile, calls: Calls, *, ours_at_once: int) -> float:
@@ -50,7 +56,7 @@ def platform_seconds(profile: Profile, calls: Calls, *, ours_at_once: int) -> fl
     if profile.plan is not None:
         rate = RESTORE_RATES[profile.plan]
         bounds.append(max(0.0, calls.points - rate * BUCKET_SECONDS) / rate)
-    return max(bounds)
+    return max(bounds) + calls.platform_work
 
 
 def run_floor(

@@ -171,6 +171,10 @@ class SandboxState:
                 rl = self.config.rate_limit
                 self.limiter = FixedWindowLimiter(*rl) if rl else None
 
+    def platform_stats(self) -> dict[str, Any]:
+        """Figures of this platform's own for `/_sandbox/stats` (none by default)."""
+        return {}
+
     def record_write(self, path: str, items: int) -> None:
         """Note a write call, and take the time the platform takes to apply it."""
         with self.lock:

@@ -66,6 +66,7 @@ def get_stats() -> Response:
                 "webhooks_sent": state.webhooks.sent,
                 "webhooks_failed": state.webhooks.failed,
                 "routes": dict(state.route_calls),
+                **state.platform_stats(),
             }
         )
 

@@ -61,6 +61,8 @@ class CostBucket:
         self.restore_rate = UNLIMITED_RATE if plan is None else RESTORE_RATES[plan]
         self.maximum = self.restore_rate * BUCKET_SECONDS
         self.available = self.maximum
+        #: Points charged so far (never refunded here): a benchmark's platform floor.
+        self.spent = 0.0
         self._at = now
         self._lock = threading.Lock()
 
@@ -73,6 +75,7 @@ class CostBucket:
             if cost > self.available:
                 return False
             self.available -= cost
+            self.spent += cost
             return True
 
     def status(self) -> dict[str, float]:

@@ -80,6 +80,10 @@ class ShopifyState(SandboxState):
         #: Bulk query operations and their files (`sandbox.shopify.bulk`).
         self.bulk = BulkOperations()
 
+    def platform_stats(self) -> dict[str, Any]:
+        """The cost points charged so far: what the shop's limit saw."""
+        return {"points": self.bucket.spent}
+
     def access_scopes(self) -> list[str]:
         """The handles of the scopes granted to the app (`currentAppInstallation`)."""
         given = credentials_for("shopify", self.config.credentials).get("scopes")

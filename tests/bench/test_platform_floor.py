@@ -36,3 +36,15 @@ def test_a_runs_floor_is_its_slower_platform() -> None:
     erp = (Profile((100, 60.0), 5, latency_ms=0.0), Calls(101))
     assert run_floor(store, erp, ours_at_once=2) == 120.0  # the store's 600 extra calls
     assert platform_seconds(*erp, ours_at_once=2) == pytest.approx(0.6)
+
+
+def test_the_platforms_own_work_between_calls_adds_to_its_floor() -> None:
+    """A Shopify bulk operation runs between our calls: its time is the platform's."""
+    shopify = PROFILES["shopify"]
+    quiet = Calls(17, writes=8, points=108)
+    # 17 calls of 0.4 s and 8 writes' 0.2 s more, 2 at once; 108 points fit the bucket.
+    assert platform_seconds(shopify, quiet, ours_at_once=2) == pytest.approx(4.2)
+    exporting = Calls(17, writes=8, points=108, platform_work=4.2)
+    assert platform_seconds(shopify, exporting, ours_at_once=2) == pytest.approx(
+        platform_seconds(shopify, quiet, ours_at_once=2) + 4.2
+    )

@@ -14,13 +14,13 @@ from connectors.errors import PermanentError
 from connectors.registry import build_storefront
 from connectors.shopify import LOCATION_COST, PAGE_SIZE, ShopifyStore
 from connectors.shopify_bulk import COUNT_COST, POLL_COST, PREFIX, RUN_COST
-from connectors.types import CostReport
 from sandbox.base import SandboxConfig
 from sandbox.catalog import skus, store_quantity
 from sandbox.registry import create_app
 from sandbox.server import running
 from sandbox.shopify.bulk import URL_LIFETIME
 from sandbox.shopify.state import ShopifyState
+from tests.support.cost_meter import Recorder
 
 TOKEN = "shpat_test_token"
 ITEMS = 26_000
@@ -37,20 +37,6 @@ def store(url: str) -> ShopifyStore:
     built = build_storefront("shopify", url, {"access_token": TOKEN})
     assert isinstance(built, ShopifyStore)
     return built
-
-
-class Recorder:
-    """A meter that pays every price at once and keeps what it was told."""
-
-    def __init__(self) -> None:
-        self.spent: list[float] = []
-        self.settled: list[tuple[float, CostReport | None]] = []
-
-    def spend(self, cost: float) -> None:
-        self.spent.append(cost)
-
-    def settle(self, requested: float, report: CostReport | None) -> None:
-        self.settled.append((requested, report))
 
 
 def test_a_catalog_past_25000_variants_is_listed_whole_by_a_bulk_operation() -> None:

@@ -13,27 +13,13 @@ from connectors.registry import build_storefront
 from connectors.shopify import CATALOG_COST, LOCATION_COST, ShopifyStore
 from connectors.shopify_bulk import COUNT_COST
 from connectors.shopify_cost import cost_report, throttle_wait
-from connectors.types import CostReport
 from sandbox.base import SandboxConfig
 from sandbox.registry import create_app
 from sandbox.server import running
 from sandbox.shopify.state import ShopifyState
+from tests.support.cost_meter import Recorder
 
 TOKEN = "shpat_test_token"
-
-
-class Recorder:
-    """A meter that pays every price at once and keeps what it was told."""
-
-    def __init__(self) -> None:
-        self.spent: list[float] = []
-        self.settled: list[tuple[float, CostReport | None]] = []
-
-    def spend(self, cost: float) -> None:
-        self.spent.append(cost)
-
-    def settle(self, requested: float, report: CostReport | None) -> None:
-        self.settled.append((requested, report))
 
 
 @contextmanager
