@@ -52,12 +52,6 @@ class Settings:
     #: 48 h), hence at least a day.
     idempotency_ttl_seconds: int = 86_400
     batch_size: int = 500
-    #: A run keeps at most this many batches queued or processing; the next is queued
-    #: as one finishes. Runs started together (the nightly wave) so take turns in the
-    #: queue instead of each queueing its whole run behind the last (issue 22, item 4).
-    #: 2: a store takes 1-2 requests at once by default (sync/limits.py), and one run
-    #: alone still keeps a worker's two processes busy.
-    batches_in_flight: int = 2
     webhook_log_retention_days: int = 90
     #: A store order's reservation ends after this long if nothing else ended it (the
     #: ERP never absorbed it, or its cancel was lost): sync/reservations.py.
@@ -213,7 +207,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "IDEMPOTENCY_TTL_SECONDS", 86_400, int, 86_400, 7 * 86_400
         ),
         batch_size=_number(env, "BATCH_SIZE", 500, int, 1, 2000),
-        batches_in_flight=_number(env, "BATCHES_IN_FLIGHT", 2, int, 1, 64),
         webhook_log_retention_days=_number(env, "WEBHOOK_LOG_RETENTION_DAYS", 90, int, 1, 365),
         reservation_hours=_number(env, "RESERVATION_HOURS", 72, int, 1, 90 * 24),
         max_webhook_body_bytes=_number(

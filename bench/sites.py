@@ -18,10 +18,8 @@ run has finished. Measured (issue 22, items 2 and 4):
 2. Fairness: per site, its first batch's and its run's finish relative to the wave's
    start (the earliest run's `created_at`), from `sync_batches` and `sync_runs`: the
    latest first batch, the median and longest run, and whether every site made
-   progress before any finished (latest first batch < earliest run end). Each run
-   keeps `BATCHES_IN_FLIGHT` batches in the queue and queues its next as one ends
-   (sync/runs.py `fill_window`), so the sites' batches take turns; the catalog
-   listings, queued first by the runs' start tasks, still come before any batch.
+   progress before any finished (latest first batch < earliest run end). Reported,
+   not judged: the order sites are served in is the queue's.
 3. Wall time of the wave (first run created to last run finished), SKUs/s over all
    sites, and the ratio to 1 site's.
 

@@ -5,9 +5,7 @@ of this delivery checks it still owns the batch (fencing: a worker paused past i
 lease never writes over the next holder's outcome):
 
 - A batch is claimed from `queued`, only while its run is `running` (a paused or
-  cancelled run leaves its batches where they are). Its message was published when
-  its turn in the run's window came (sync/runs.py `fill_window`); a claim counts it
-  published in any case, so a batch processed is always in the window.
+  cancelled run leaves its batches where they are).
 - The lease, `lease_expires_at`, is on the database's clock, never a worker's: skewed
   hosts agree on when it lapses. Its worker renews it while it works
   (`sync.leases.kept`); a batch `processing` under a lapsed lease lost its worker and
@@ -28,22 +26,20 @@ lease never writes over the next holder's outcome):
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import text
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
-from models import BatchStatus, Site, SyncBatch, SyncRun
+from models import BatchStatus, Site, SyncRun
 from models.db import transaction
 from settings import Settings
 from sync.context import Context
 from sync.erp_reads import readings_for
-from sync.errors import Unavailable
 from sync.limits import Priority
 from sync.push import PushOutcome, push_in_session
-from sync.runs import RunKind, close_run, fill_window
+from sync.runs import RunKind, close_run
 
 #: Why a batch of which the ERP lists no SKU writes nothing (`sync_batch`).
 ERP_LISTS_NONE = "the ERP lists none of this batch's SKUs: nothing written (check the source)"
@@ -80,7 +76,6 @@ def claim_batch(
             UPDATE sync_batches b
             SET status = 'processing', attempts = b.attempts + 1,
                 claimed_at = now(), updated_at = now(), claimed_by = :delivery,
-                published_at = coalesce(b.published_at, now()),
                 lease_expires_at = now() + make_interval(secs => :lease)
             FROM sync_runs r
             WHERE b.id = :id AND r.id = b.run_id AND r.status = 'running'
@@ -197,39 +192,6 @@ def fail_batch(sessions: sessionmaker[Session], claim: Claim, error: str) -> lis
     outcome = PushOutcome(failed=len(claim.skus))
     with transaction(sessions) as session:
         return finish_batch(session, claim, outcome, status=BatchStatus.FAILED, error=error)
-
-
-def queue_next(ctx: Context, claim: Claim) -> None:
-    """Once the claimed batch has finished (or given up): publish its run's next
-    batches, as many as keep the run's window full (sync/runs.py `fill_window`), so
-    the run's next batch joins the queue behind the other runs' batches. Killed before
-    this, the sweep fills the window (sync/recovery.py `fill_windows`)."""
-    with transaction(ctx.sessions) as session:
-        batch_ids = fill_window(session, claim.run_id, ctx.settings.batches_in_flight)
-    publish(ctx, [(batch_id, claim.kind) for batch_id in batch_ids])
-
-
-def publish(ctx: Context, batches: Sequence[tuple[int, str]]) -> None:
-    """Publish the (batch id, run kind) `fill_window` marked published. If the broker
-    cannot take them (`Unavailable`, raised again), they are marked waiting again, so
-    the sweep publishes them as soon as the broker is back (sync/recovery.py
-    `fill_windows`) instead of taking them for lost after STUCK_BATCH_MINUTES, their
-    runs' windows held by messages that never left. One published before the failure
-    may be published twice: only one claim succeeds."""
-    try:
-        for batch_id, kind in batches:
-            ctx.broker.queue_batches([batch_id], kind)
-    except Unavailable:
-        with transaction(ctx.sessions) as session:
-            session.execute(
-                update(SyncBatch)
-                .where(
-                    SyncBatch.id.in_([batch_id for batch_id, _ in batches]),
-                    SyncBatch.status == BatchStatus.QUEUED,
-                )
-                .values(published_at=None)
-            )
-        raise
 
 
 def sync_batch(ctx: Context, claim: Claim) -> list[int]:

@@ -3,9 +3,8 @@ dashboard call these same functions, so a pause here is seen everywhere at once.
 
 Nothing here lives in memory or in the broker: a paused run's batches simply stay
 `queued` in the database (their messages, when they come, find the run paused and do
-nothing), and `resume` queues them again, with the next ones up to the run's window.
-Each control commits its row change, then publishes what it queued (docs/style.md
-rule 5).
+nothing), and `resume` queues them again. Each control commits its row change, then
+publishes what it queued (docs/style.md rule 5).
 """
 
 from __future__ import annotations
@@ -18,10 +17,9 @@ from sqlalchemy.orm import Session
 
 from models import RunStatus, SyncRun
 from models.db import transaction
-from settings import Settings
 from sync.context import Context
 from sync.errors import Conflict, NotFound
-from sync.runs import LIVE, cancel_queued_batches, close_run, fill_window
+from sync.runs import LIVE, cancel_queued_batches, close_run
 
 
 @dataclass
@@ -49,9 +47,8 @@ def pause_run(session: Session, run_id: int) -> None:
     run.status = RunStatus.PAUSED
 
 
-def resume_run(session: Session, run_id: int, window: int = Settings.batches_in_flight) -> Resumed:
-    """Let the run go on: its queued batches that were published are to be published
-    again, and the next ones up to its window (sync/runs.py `fill_window`).
+def resume_run(session: Session, run_id: int) -> Resumed:
+    """Let the run go on: its queued batches are to be published again.
 
     Nothing processed is processed again: only `queued` batches are returned, and a
     message for a batch that finished meanwhile finds nothing to claim.
@@ -70,15 +67,13 @@ def resume_run(session: Session, run_id: int, window: int = Settings.batches_in_
             text(
                 """
                 UPDATE sync_batches SET updated_at = now()
-                WHERE run_id = :run_id AND status = 'queued' AND published_at IS NOT NULL
+                WHERE run_id = :run_id AND status = 'queued'
                 RETURNING id
                 """
             ),
             {"run_id": run.id},
         )
     )
-    session.flush()
-    resumed.batch_ids += fill_window(session, run.id, window)
     return resumed
 
 
@@ -106,7 +101,7 @@ def resume(ctx: Context, run_id: int) -> None:
     `running` with its batches `queued` (or none cut yet): the maintenance task
     publishes them, or its start, later (sync/recovery.py)."""
     with transaction(ctx.sessions) as session:
-        resumed = resume_run(session, run_id, ctx.settings.batches_in_flight)
+        resumed = resume_run(session, run_id)
     if resumed.start:
         ctx.broker.queue_start(run_id, resumed.kind)
     ctx.broker.queue_batches(resumed.batch_ids, resumed.kind)

@@ -85,11 +85,9 @@ class Begun:
 
 @dataclass
 class Cut:
-    #: Every batch cut, in order.
     batch_ids: list[int] = field(default_factory=list)
-    #: The first of them, to publish now: the run's window (`fill_window`). Empty
-    #: when the run was paused meanwhile: the batches wait for `resume`.
-    publish: list[int] = field(default_factory=list)
+    #: False when the run was paused meanwhile: the batches wait for `resume`.
+    enqueue: bool = False
     deliveries: list[int] = field(default_factory=list)
     #: Nothing cut yet: the run's start task is queued again after this many seconds.
     #: 0: its catalog listing or its source's read used its slice of time, its place
@@ -241,9 +239,8 @@ def begin_run(session: Session, run_id: int) -> Begun | None:
     return begun
 
 
-def cut_batches(session: Session, run_id: int, batch_size: int, window: int) -> Cut:
-    """Cut the site's active SKUs into batches, in SQL, without loading the SKUs here,
-    and mark the first `window` of them published (`fill_window`).
+def cut_batches(session: Session, run_id: int, batch_size: int) -> Cut:
+    """Cut the site's active SKUs into batches, in SQL, without loading the SKUs here.
 
     Done once per run (a second start task finds `batches_total` set). A run paused
     during its catalog refresh is cut all the same, so `resume` has batches to queue.
@@ -263,50 +260,7 @@ def cut_batches(session: Session, run_id: int, batch_size: int, window: int) -> 
     session.flush()
     if not ids:
         return Cut(deliveries=close_run(session, run))
-    return Cut(batch_ids=ids, publish=fill_window(session, run_id, window))
-
-
-#: Mark the run's next waiting batches published, in order, as many as bring its batches
-#: in flight (published, not finished) up to the window.
-_FILL = text(
-    """
-    UPDATE sync_batches SET published_at = now(), updated_at = now()
-    WHERE id IN (
-        SELECT id FROM sync_batches
-        WHERE run_id = :run_id AND status = 'queued' AND published_at IS NULL
-        ORDER BY seq
-        LIMIT greatest(:window - (
-            SELECT count(*) FROM sync_batches
-            WHERE run_id = :run_id AND published_at IS NOT NULL
-              AND status IN ('queued', 'processing')
-        ), 0)
-    )
-    RETURNING id, seq
-    """
-)
-
-
-def fill_window(session: Session, run_id: int, window: int) -> list[int]:
-    """The batches of a running run to publish now, marked published (`published_at`):
-    its next waiting ones in order, so that at most `window` are in flight (queued with
-    their message published, or processing). Their ids, for the caller to publish
-    after commit.
-
-    Why a window (issue 22, item 4): a run that published all its batches at once put
-    its whole run in the queue ahead of every run cut after it, so the sites of a
-    nightly wave were served one after another. With a few in flight each, and the next
-    queued as one finishes (`sync.batches.queue_next`), the runs' batches take turns.
-
-    Called as the run is cut, after each of its batches finishes, on `resume`, and by
-    the sweep (sync/recovery.py `fill_windows`) for a process killed between a batch's
-    end and this. The run's row is locked first, so two batches of the run finishing
-    at once count each other's end and never overfill it.
-    """
-    run = session.get(SyncRun, run_id, with_for_update=True, populate_existing=True)
-    if run is None or run.status != RunStatus.RUNNING:
-        return []
-    rows = session.execute(_FILL, {"run_id": run_id, "window": window}).all()
-    return [row.id for row in sorted(rows, key=lambda row: row.seq)]
+    return Cut(batch_ids=ids, enqueue=run.status == RunStatus.RUNNING)
 
 
 def prepare_batches(ctx: Context, run_id: int) -> Cut:
@@ -330,7 +284,7 @@ def prepare_batches(ctx: Context, run_id: int) -> Cut:
     if shared.read_id is None:
         return Cut(again_in=shared.again_in)
     with transaction(ctx.sessions) as session:
-        return cut_batches(session, run_id, ctx.settings.batch_size, ctx.settings.batches_in_flight)
+        return cut_batches(session, run_id, ctx.settings.batch_size)
 
 
 def close_run(session: Session, run: SyncRun) -> list[int]:

@@ -267,15 +267,12 @@ def run_with_batches(
     site_id: int,
     *skus: list[str],
     status: RunStatus = RunStatus.RUNNING,
-    published: bool = True,
     **overrides: Any,
 ) -> tuple[int, list[int]]:
-    """A run of the site with one queued batch per SKU list, counted as published
-    (`published`) or waiting for their turn in the run's window, but none in the
-    broker."""
+    """A run of the site with one queued batch per SKU list, nothing published."""
     with transaction(sessions) as session:
         run = build_run(session, site_id, status=status, **overrides)
-        return run.id, make_batches(session, run, *skus, published=published)
+        return run.id, make_batches(session, run, *skus)
 
 
 def set_rows(sessions: sessionmaker[Session], model: Any, ids: list[int], **values: Any) -> None:

@@ -20,15 +20,12 @@ from sync.batches import (
     claim_batch,
     fail_batch,
     finish_batch,
-    queue_next,
     release_batch,
     sync_batch,
 )
 from sync.context import Context
-from sync.errors import Unavailable
 from sync.leases import renew_lease
 from sync.push import NEVER_IN_ERP, PushOutcome
-from tests.support.broker import RecordingBroker
 from tests.support.stack import (
     Stack,
     batch_rows,
@@ -363,32 +360,3 @@ def test_a_batch_the_erp_lists_none_of_writes_nothing(
         assert stack.store_stock() == before
     [batch] = batch_rows(db, run_id)
     assert batch.failed == 5 and batch.failures == dict.fromkeys(before, ERP_LISTS_NONE)
-
-
-@pytest.mark.parametrize("broker_down", [False, True])
-def test_a_finished_batch_queues_its_runs_next_or_gives_its_turn_back_if_the_broker_is_down(
-    service: Context,
-    broker: RecordingBroker,
-    db: sessionmaker[Session],
-    site_id: int,
-    broker_down: bool,
-) -> None:
-    """The next batch is published once the finished one is recorded. With the broker
-    down it is marked waiting again, so the sweep publishes it once the broker is back
-    (sync/recovery.py `fill_windows`), rather than the run's window being held for
-    STUCK_BATCH_MINUTES by a message that never left."""
-    _, ids = run_with_batches(db, site_id, ["A"], ["B"], ["C"], published=False)
-    set_rows(db, SyncBatch, ids[:2], published_at=func.now())
-    claim = _claimed(db, ids[0])
-    _finish(db, claim, PushOutcome(synced=1, store_calls=1))
-    broker.fails_after = 0 if broker_down else None
-
-    if broker_down:
-        with pytest.raises(Unavailable):
-            queue_next(service, claim)
-    else:
-        queue_next(service, claim)
-
-    assert broker.sent("batch") == ([] if broker_down else [ids[2]])
-    published = [batch.published_at is not None for batch in batch_rows(db, claim.run_id)]
-    assert published == [True, True, not broker_down]
