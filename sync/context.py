@@ -16,7 +16,7 @@ context with short ones instead of patching constants.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -104,29 +104,28 @@ class Context:
     def storefront(self, site: Site, priority: Priority = Priority.REAL_TIME) -> Storefront:
         """The site's connector, every request of it paced by the site's shared budget:
         `Priority.BULK` for a full sync's work, which leaves real-time work its share."""
+        credentials = self.vault.open(site.credentials_sealed)
         store = build_storefront(
-            str(site.platform),
-            site.base_url,
-            self.vault.open(site.credentials_sealed),
-            token_cache=self.token_cache,
+            str(site.platform), site.base_url, credentials, token_cache=self.token_cache
         )
-        gate_connector(store, self.limit(site, priority), self.pacing)
+        gate_connector(store, self.limit(site, priority, credentials), self.pacing)
         if isinstance(store, Metered):
-            store.meter = self.points(site, priority)
+            store.meter = self.points(site, priority, credentials)
         return store
 
     def source(self, source: Source, priority: Priority = Priority.REAL_TIME) -> InventorySource:
         """The source's connector, paced by the source's shared budget like a store's;
         short throttles (BC's 429/503 with `Retry-After`, docs/platforms.md section 7)
         are retried in place."""
+        credentials = self.vault.open(source.credentials_sealed)
         erp = build_source(
             str(source.kind),
             source.base_url,
-            self.vault.open(source.credentials_sealed),
+            credentials,
             token_cache=self.token_cache,
             clock=self.clock,
         )
-        gate_connector(erp, self.limit(source, priority), self.pacing)
+        gate_connector(erp, self.limit(source, priority, credentials), self.pacing)
         return erp
 
     def clock(self) -> datetime:
@@ -141,27 +140,39 @@ class Context:
             stamp: datetime = connection.execute(select(func.clock_timestamp())).scalar_one()
         return stamp
 
-    def limit(self, owner: Site | Source, priority: Priority = Priority.REAL_TIME) -> Limit:
+    def limit(
+        self,
+        owner: Site | Source,
+        priority: Priority = Priority.REAL_TIME,
+        credentials: Mapping[str, str] | None = None,
+    ) -> Limit:
         """The shared budget of a site's store or a source's ERP (sync/limits.py), kept
-        per platform account: rows on one account share it."""
+        per platform account: rows on one account share it. `credentials`: the row's,
+        already opened by the caller (the vault is opened once per connector)."""
         return Limit(
             self.redis,
-            budget_owner(owner, self.vault.open(owner.credentials_sealed)),
+            budget_owner(owner, credentials or self.vault.open(owner.credentials_sealed)),
             quota_for(owner),
             priority=priority,
             max_wait=self.limit_max_wait,
             label=budget_label(owner),
         )
 
-    def points(self, site: Site, priority: Priority = Priority.REAL_TIME) -> PointsBudget | None:
+    def points(
+        self,
+        site: Site,
+        priority: Priority = Priority.REAL_TIME,
+        credentials: Mapping[str, str] | None = None,
+    ) -> PointsBudget | None:
         """The shop's shared cost-point budget where its platform limits by calculated
-        query cost (Shopify, sync/cost_points.py); None for the others."""
+        query cost (Shopify, sync/cost_points.py); None for the others. `credentials`
+        as for `limit`."""
         default = PLATFORM_POINTS.get(Platform(site.platform))
         if default is None:
             return None
         return PointsBudget(
             self.redis,
-            budget_owner(site, self.vault.open(site.credentials_sealed)),
+            budget_owner(site, credentials or self.vault.open(site.credentials_sealed)),
             default,
             priority=priority,
             max_wait=self.limit_max_wait,
