@@ -52,6 +52,13 @@ class Settings:
     #: 48 h), hence at least a day.
     idempotency_ttl_seconds: int = 86_400
     batch_size: int = 500
+    #: About this many batches are queued or processing at once, shared equally by the
+    #: running runs, each at least 2 (sync/runs.py `fill_window`); a run's next batch is
+    #: queued as one of its batches finishes. Runs started together (the nightly wave)
+    #: so take turns in the queue instead of each queueing its whole run behind the
+    #: last (issue 22, item 4), and a run alone still has enough in flight to keep 16
+    #: worker processes busy.
+    batches_in_flight: int = 16
     webhook_log_retention_days: int = 90
     #: A store order's reservation ends after this long if nothing else ended it (the
     #: ERP never absorbed it, or its cancel was lost): sync/reservations.py.
@@ -207,6 +214,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "IDEMPOTENCY_TTL_SECONDS", 86_400, int, 86_400, 7 * 86_400
         ),
         batch_size=_number(env, "BATCH_SIZE", 500, int, 1, 2000),
+        batches_in_flight=_number(env, "BATCHES_IN_FLIGHT", 16, int, 1, 1024),
         webhook_log_retention_days=_number(env, "WEBHOOK_LOG_RETENTION_DAYS", 90, int, 1, 365),
         reservation_hours=_number(env, "RESERVATION_HOURS", 72, int, 1, 90 * 24),
         max_webhook_body_bytes=_number(

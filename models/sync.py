@@ -139,6 +139,9 @@ class SyncBatch(Base):
     failures: Mapped[Any | None] = mapped_column(JSONB)
     #: A preview batch's findings: SKU -> [what the store shows, what a sync would write].
     changes: Mapped[Any | None] = mapped_column(JSONB)
+    #: When the batch's turn came and its message was published (sync/runs.py
+    #: `fill_window`); NULL while it waits behind its run's batches in flight.
+    published_at: Mapped[timestamp]
     claimed_at: Mapped[timestamp]
     #: Until when the claim holds (database clock): renewed by the holding worker while
     #: it works or, for a batch waiting for its retry, when the retry is due plus one

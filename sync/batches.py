@@ -5,7 +5,9 @@ of this delivery checks it still owns the batch (fencing: a worker paused past i
 lease never writes over the next holder's outcome):
 
 - A batch is claimed from `queued`, only while its run is `running` (a paused or
-  cancelled run leaves its batches where they are).
+  cancelled run leaves its batches where they are). Its message was published when
+  its turn in the run's window came (sync/runs.py `fill_window`); a claim counts it
+  published in any case, so a batch processed is always in the window.
 - The lease, `lease_expires_at`, is on the database's clock, never a worker's: skewed
   hosts agree on when it lapses. Its worker renews it while it works
   (`sync.leases.kept`); a batch `processing` under a lapsed lease lost its worker and
@@ -26,20 +28,22 @@ lease never writes over the next holder's outcome):
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
-from models import BatchStatus, Site, SyncRun
+from models import BatchStatus, Site, SyncBatch, SyncRun
 from models.db import transaction
 from settings import Settings
 from sync.context import Context
 from sync.erp_reads import readings_for
+from sync.errors import Unavailable
 from sync.limits import Priority
 from sync.push import PushOutcome, push_in_session
-from sync.runs import RunKind, close_run
+from sync.runs import RunKind, close_run, fill_window, published
 
 #: Why a batch of which the ERP lists no SKU writes nothing (`sync_batch`).
 ERP_LISTS_NONE = "the ERP lists none of this batch's SKUs: nothing written (check the source)"
@@ -76,6 +80,7 @@ def claim_batch(
             UPDATE sync_batches b
             SET status = 'processing', attempts = b.attempts + 1,
                 claimed_at = now(), updated_at = now(), claimed_by = :delivery,
+                published_at = coalesce(b.published_at, now()),
                 lease_expires_at = now() + make_interval(secs => :lease)
             FROM sync_runs r
             WHERE b.id = :id AND r.id = b.run_id AND r.status = 'running'
@@ -192,6 +197,41 @@ def fail_batch(sessions: sessionmaker[Session], claim: Claim, error: str) -> lis
     outcome = PushOutcome(failed=len(claim.skus))
     with transaction(sessions) as session:
         return finish_batch(session, claim, outcome, status=BatchStatus.FAILED, error=error)
+
+
+def queue_next(ctx: Context, claim: Claim) -> None:
+    """Once the claimed batch has finished (or given up): publish its run's next
+    batches, as many as keep the run's window full (sync/runs.py `fill_window`), so
+    the run's next batch joins the queue behind the other runs' batches. Killed before
+    this, the sweep fills the window (sync/recovery.py `fill_windows`)."""
+    with transaction(ctx.sessions) as session:
+        batch_ids = fill_window(session, claim.run_id, ctx.settings)
+    publish(ctx, [(batch_id, claim.kind) for batch_id in batch_ids])
+
+
+def publish(ctx: Context, batches: Sequence[tuple[int, str]]) -> None:
+    """Publish the (batch id, run kind) `fill_window` marked published, then drop the
+    lease each took with its turn (sync/runs.py `published`). Killed in between, the
+    lease lapses and the sweep publishes them again; one already out then runs once
+    (only one claim succeeds).
+
+    If the broker cannot take them (`Unavailable`, raised again), they are marked
+    waiting again, so the sweep publishes them as soon as the broker is back
+    (sync/recovery.py `fill_windows`)."""
+    batch_ids = [batch_id for batch_id, _ in batches]
+    try:
+        for batch_id, kind in batches:
+            ctx.broker.queue_batches([batch_id], kind)
+    except Unavailable:
+        with transaction(ctx.sessions) as session:
+            session.execute(
+                update(SyncBatch)
+                .where(SyncBatch.id.in_(batch_ids), SyncBatch.status == BatchStatus.QUEUED)
+                .values(published_at=None, lease_expires_at=None)
+            )
+        raise
+    with transaction(ctx.sessions) as session:
+        published(session, batch_ids)
 
 
 def sync_batch(ctx: Context, claim: Claim) -> list[int]:

@@ -3,8 +3,9 @@ dashboard call these same functions, so a pause here is seen everywhere at once.
 
 Nothing here lives in memory or in the broker: a paused run's batches simply stay
 `queued` in the database (their messages, when they come, find the run paused and do
-nothing), and `resume` queues them again. Each control commits its row change, then
-publishes what it queued (docs/style.md rule 5).
+nothing), and `resume` queues them again, with the next ones up to the run's window.
+Each control commits its row change, then publishes what it queued (docs/style.md
+rule 5).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from models import RunStatus, SyncRun
 from models.db import transaction
+from settings import Settings
+from sync.batches import publish
 from sync.context import Context
 from sync.errors import Conflict, NotFound
-from sync.runs import LIVE, cancel_queued_batches, close_run
+from sync.runs import LIVE, cancel_queued_batches, close_run, fill_window
 
 
 @dataclass
@@ -47,8 +50,9 @@ def pause_run(session: Session, run_id: int) -> None:
     run.status = RunStatus.PAUSED
 
 
-def resume_run(session: Session, run_id: int) -> Resumed:
-    """Let the run go on: its queued batches are to be published again.
+def resume_run(session: Session, run_id: int, settings: Settings) -> Resumed:
+    """Let the run go on: its queued batches that were published are to be published
+    again, and the next ones up to its window (sync/runs.py `fill_window`).
 
     Nothing processed is processed again: only `queued` batches are returned, and a
     message for a batch that finished meanwhile finds nothing to claim.
@@ -67,13 +71,15 @@ def resume_run(session: Session, run_id: int) -> Resumed:
             text(
                 """
                 UPDATE sync_batches SET updated_at = now()
-                WHERE run_id = :run_id AND status = 'queued'
+                WHERE run_id = :run_id AND status = 'queued' AND published_at IS NOT NULL
                 RETURNING id
                 """
             ),
             {"run_id": run.id},
         )
     )
+    session.flush()
+    resumed.batch_ids += fill_window(session, run.id, settings)
     return resumed
 
 
@@ -101,10 +107,10 @@ def resume(ctx: Context, run_id: int) -> None:
     `running` with its batches `queued` (or none cut yet): the maintenance task
     publishes them, or its start, later (sync/recovery.py)."""
     with transaction(ctx.sessions) as session:
-        resumed = resume_run(session, run_id)
+        resumed = resume_run(session, run_id, ctx.settings)
     if resumed.start:
         ctx.broker.queue_start(run_id, resumed.kind)
-    ctx.broker.queue_batches(resumed.batch_ids, resumed.kind)
+    publish(ctx, [(batch_id, resumed.kind) for batch_id in resumed.batch_ids])
 
 
 def cancel(ctx: Context, run_id: int) -> None:

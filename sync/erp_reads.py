@@ -22,7 +22,8 @@ is listed):
 - Complete: the run names it (`sync_runs.erp_read_id`) and cuts its batches.
 - Being read, its lease held by another run: this run waits, its start task queued
   again after `Context.erp_read_poll_seconds`; the run's progress says whose read and
-  which page.
+  which page. The run that completes the read queues the start task of every run
+  waiting at once (`_wake`): the look after the poll is only the fallback.
 - Being read, its lease lapsed (its holder was killed, paused, or sits in the queue):
   this run takes it over, bumping its token, and goes on from its place.
 - None: this run creates one and reads it. One read per source is being read at a time
@@ -59,9 +60,10 @@ from sqlalchemy.orm import Session
 
 from connectors.interfaces import InventorySource
 from connectors.types import ItemPage, SourceItem
-from models import ErpRead, ErpReading, ErpReadStatus, Item, Site, SyncRun
+from models import ErpRead, ErpReading, ErpReadStatus, Item, RunStatus, Site, SyncRun
 from models.db import transaction
 from sync.context import Context
+from sync.errors import Unavailable
 from sync.limits import BudgetExhausted
 from sync.reservations import settle_orders
 
@@ -160,8 +162,49 @@ def share_read(ctx: Context, run_id: int, erp: InventorySource, deadline: float)
         if not _renew(session, take, status=complete, finished_at=func.now(), items=items):
             return Shared(again_in=ctx.erp_read_poll_seconds)
         run.erp_read_id = take.read_id
-    log.info("sync.erp_read.complete", extra={"run": run_id, "read": take.read_id})
+        waiting = _waiting(session, run)
+    log.info(
+        "sync.erp_read.complete",
+        extra={"run": run_id, "read": take.read_id, "waking": [id_ for id_, _ in waiting]},
+    )
+    _wake(ctx, waiting)
     return Shared(read_id=take.read_id)
+
+
+def _waiting(session: Session, run: SyncRun) -> list[tuple[int, str]]:
+    """(run id, kind) of the source's other runs waiting for a read: running, their
+    catalog listed, no read and no batches yet. A run still listing its catalog is not
+    one: its start task is at work, and comes to the read by itself."""
+    source_id = select(Site.source_id).where(Site.id == run.site_id).scalar_subquery()
+    rows = session.execute(
+        select(SyncRun.id, SyncRun.kind)
+        .join(Site, Site.id == SyncRun.site_id)
+        .where(
+            Site.source_id == source_id,
+            SyncRun.id != run.id,
+            SyncRun.status == RunStatus.RUNNING,
+            SyncRun.catalog_listed_at.is_not(None),
+            SyncRun.erp_read_id.is_(None),
+            SyncRun.batches_total == 0,
+        )
+        .order_by(SyncRun.id)
+    ).all()
+    return [(row.id, row.kind) for row in rows]
+
+
+def _wake(ctx: Context, waiting: list[tuple[int, str]]) -> None:
+    """Queue the start task of each run that waited for the read now complete, so it
+    cuts its batches now rather than at its next look (`erp_read_poll_seconds`). A run
+    created after the read began finds it too old and starts the next one. A start
+    task queued twice does the work once (sync/runs.py `begin_run`, `cut_batches`)."""
+    for run_id, kind in waiting:
+        try:
+            ctx.broker.queue_start(run_id, kind)
+        except Unavailable:
+            # The broker is down: the waiting runs' own looks, already queued, are the
+            # fallback; the read is complete, and this run goes on.
+            log.warning("sync.erp_read.wake_failed", extra={"runs": [id_ for id_, _ in waiting]})
+            return
 
 
 def _read(ctx: Context, take: _Take, erp: InventorySource, deadline: float) -> Shared | None:

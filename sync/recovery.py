@@ -13,6 +13,11 @@ A worker killed between taking a batch's message and claiming the batch leaves t
 batch `queued` with its message in Redis's unacked set: the sweep is told of such
 messages (workers/stranded.py) and publishes their batches again at once.
 
+A run keeps only a few batches published at a time (its window, sync/runs.py
+`fill_window`); the others wait unpublished (`published_at` NULL), and are never taken
+for lost. Each batch's end queues the next; a process killed between the two leaves the
+run one short, which the sweep fills (`fill_windows`).
+
 A batch waiting for its retry holds a lease until the retry is due plus one lease
 (`sync.batches.release_batch`): the retry message waits in its worker's memory, so
 once that lapses the worker is presumed dead and the batch is published again. Batches
@@ -41,7 +46,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from models import RunStatus, SyncRun
-from sync.runs import fail_run
+from settings import Settings
+from sync.runs import fail_run, fill_window
 
 
 @dataclass
@@ -72,6 +78,7 @@ def return_stuck_batches(
             UPDATE sync_batches b SET updated_at = now(), lease_expires_at = NULL
             FROM sync_runs r
             WHERE r.id = b.run_id AND r.status = 'running' AND b.status = 'queued'
+              AND b.published_at IS NOT NULL
               AND (b.updated_at < now() - make_interval(mins => :minutes)
                    OR b.lease_expires_at < now()
                    OR (b.lease_expires_at IS NULL
@@ -115,6 +122,25 @@ def return_stuck_batches(
         held=sum(row.status == "paused" for row in stuck),
         starts=[(row.id, row.kind) for row in starts],
     )
+
+
+def fill_windows(session: Session, settings: Settings) -> list[tuple[int, str]]:
+    """(batch id, run kind) of batches to publish so that every running run has its
+    window in flight (sync/runs.py `fill_window`): a process killed between recording
+    its batch and queueing the run's next left the run one short, and a run whose
+    last batch in flight ended so would wait forever."""
+    runs = session.execute(
+        text(
+            """
+            SELECT DISTINCT r.id, r.kind FROM sync_runs r JOIN sync_batches b ON b.run_id = r.id
+            WHERE r.status = 'running' AND b.status = 'queued' AND b.published_at IS NULL
+            ORDER BY r.id
+            """
+        )
+    ).all()
+    return [
+        (batch_id, row.kind) for row in runs for batch_id in fill_window(session, row.id, settings)
+    ]
 
 
 def fail_stuck_runs(session: Session, now: datetime, minutes: int) -> tuple[list[int], list[int]]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 from models import BatchStatus, RunStatus, Site, SyncBatch, SyncRun
 from models.db import transaction
 from models.sync import FULL_RUN_PER_DAY, LIVE_RUN_PER_SITE, LIVE_RUN_STATUSES
+from settings import Settings
 from sync import lifecycle
 from sync.catalog import refresh_catalog
 from sync.context import Context
@@ -85,9 +87,11 @@ class Begun:
 
 @dataclass
 class Cut:
+    #: Every batch cut, in order.
     batch_ids: list[int] = field(default_factory=list)
-    #: False when the run was paused meanwhile: the batches wait for `resume`.
-    enqueue: bool = False
+    #: The first of them, to publish now: the run's window (`fill_window`). Empty
+    #: when the run was paused meanwhile: the batches wait for `resume`.
+    publish: list[int] = field(default_factory=list)
     deliveries: list[int] = field(default_factory=list)
     #: Nothing cut yet: the run's start task is queued again after this many seconds.
     #: 0: its catalog listing or its source's read used its slice of time, its place
@@ -239,8 +243,9 @@ def begin_run(session: Session, run_id: int) -> Begun | None:
     return begun
 
 
-def cut_batches(session: Session, run_id: int, batch_size: int) -> Cut:
-    """Cut the site's active SKUs into batches, in SQL, without loading the SKUs here.
+def cut_batches(session: Session, run_id: int, settings: Settings) -> Cut:
+    """Cut the site's active SKUs into batches of `settings.batch_size`, in SQL, without
+    loading the SKUs here, and mark the first of them published (`fill_window`).
 
     Done once per run (a second start task finds `batches_total` set). A run paused
     during its catalog refresh is cut all the same, so `resume` has batches to queue.
@@ -249,7 +254,9 @@ def cut_batches(session: Session, run_id: int, batch_size: int) -> Cut:
     if run.batches_total > 0 or run.status not in (RunStatus.RUNNING, RunStatus.PAUSED):
         return Cut()
     ids = list(
-        session.scalars(_CUT, {"run_id": run_id, "site_id": run.site_id, "size": batch_size})
+        session.scalars(
+            _CUT, {"run_id": run_id, "site_id": run.site_id, "size": settings.batch_size}
+        )
     )
     run.total = session.execute(
         select(func.coalesce(func.sum(func.jsonb_array_length(SyncBatch.skus)), 0)).where(
@@ -260,7 +267,94 @@ def cut_batches(session: Session, run_id: int, batch_size: int) -> Cut:
     session.flush()
     if not ids:
         return Cut(deliveries=close_run(session, run))
-    return Cut(batch_ids=ids, enqueue=run.status == RunStatus.RUNNING)
+    return Cut(batch_ids=ids, publish=fill_window(session, run_id, settings))
+
+
+#: Least number of batches a running run keeps in flight, however many runs share
+#: `Settings.batches_in_flight`: a store takes 1-2 requests at once by default
+#: (sync/limits.py), so 2 keep it busy while one batch is between its ERP reading and
+#: its writes.
+LEAST_WINDOW = 2
+
+#: Mark the run's next waiting batches published, in order, as many as bring its batches
+#: in flight (published, not finished) up to the window. Each holds a lease until its
+#: message is out (`published`).
+_FILL = text(
+    """
+    UPDATE sync_batches
+    SET published_at = now(), updated_at = now(),
+        lease_expires_at = now() + make_interval(secs => :lease)
+    WHERE id IN (
+        SELECT id FROM sync_batches
+        WHERE run_id = :run_id AND status = 'queued' AND published_at IS NULL
+        ORDER BY seq
+        LIMIT greatest(:window - (
+            SELECT count(*) FROM sync_batches
+            WHERE run_id = :run_id AND published_at IS NOT NULL
+              AND status IN ('queued', 'processing')
+        ), 0)
+    )
+    RETURNING id, seq
+    """
+)
+
+
+def fill_window(session: Session, run_id: int, settings: Settings) -> list[int]:
+    """The batches of a running run to publish now, marked published (`published_at`):
+    its next waiting ones in order, so that at most its window are in flight (queued
+    with their message published, or processing). Their ids, for the caller to publish
+    after commit and then mark `published`.
+
+    Why a window (issue 22, item 4): a run that published all its batches at once put
+    its whole run in the queue ahead of every run cut after it, so the sites of a
+    nightly wave were served one after another. With a few in flight each, and the next
+    queued as one finishes (`sync.batches.queue_next`), the runs' batches take turns.
+    The window is `settings.batches_in_flight` shared by the runs queued or running
+    (those still waiting for their start or listing their catalogs included), at least
+    LEAST_WINDOW: fifty runs of a nightly wave take 2 places each, one run alone all 16.
+
+    Called as the run is cut, after each of its batches finishes, on `resume`, and by
+    the sweep (sync/recovery.py `fill_windows`) for a process killed between a batch's
+    end and this. The run's row is locked first, so two batches of the run finishing
+    at once count each other's end and never overfill it.
+
+    A batch marked here holds a lease of `settings.batch_lease_seconds` until its
+    message is out: a process killed between this commit and the publish leaves it
+    `queued` and counted in flight with no message anywhere, and the sweep publishes it
+    once the lease lapses (sync/recovery.py), as it does a retry lost with its worker.
+    """
+    run = session.get(SyncRun, run_id, with_for_update=True, populate_existing=True)
+    if run is None or run.status != RunStatus.RUNNING:
+        return []
+    sharing = session.scalar(
+        select(func.count())
+        .select_from(SyncRun)
+        .where(SyncRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]))
+    )  # this run among them
+    window = max(LEAST_WINDOW, math.ceil(settings.batches_in_flight / (sharing or 1)))
+    rows = session.execute(
+        _FILL, {"run_id": run_id, "window": window, "lease": settings.batch_lease_seconds}
+    ).all()
+    return [row.id for row in sorted(rows, key=lambda row: row.seq)]
+
+
+#: Drop the lease a batch took with its turn (`_FILL`), now that its message is out;
+#: one claimed since (a quick first attempt, perhaps released with a retry lease of its
+#: own) is the claim's.
+_PUBLISHED = text(
+    """
+    UPDATE sync_batches SET lease_expires_at = NULL
+    WHERE id = ANY(CAST(:ids AS bigint[])) AND status = 'queued'
+      AND (claimed_at IS NULL OR claimed_at < published_at)
+    """
+)
+
+
+def published(session: Session, batch_ids: list[int]) -> None:
+    """The messages of these batches, marked by `fill_window`, are out: each now waits
+    its turn in the queue as long as the queue takes, never taken for lost."""
+    if batch_ids:
+        session.execute(_PUBLISHED, {"ids": batch_ids})
 
 
 def prepare_batches(ctx: Context, run_id: int) -> Cut:
@@ -284,7 +378,7 @@ def prepare_batches(ctx: Context, run_id: int) -> Cut:
     if shared.read_id is None:
         return Cut(again_in=shared.again_in)
     with transaction(ctx.sessions) as session:
-        return cut_batches(session, run_id, ctx.settings.batch_size)
+        return cut_batches(session, run_id, ctx.settings)
 
 
 def close_run(session: Session, run: SyncRun) -> list[int]:

@@ -1,7 +1,8 @@
 """The full-sync batch task: claim, sync, record; retry transient failures.
 
-Thin by design (docs/style.md rule 2): the batch's id in, `sync.batches` does the work. The
-task decides only about retries: a transient error puts the batch back to `queued` and
+Thin by design (docs/style.md rule 2): the batch's id in, `sync.batches` does the work,
+and a finished batch queues its run's next one (`queue_next`). The task decides only
+about retries: a transient error puts the batch back to `queued` and
 retries it with backoff (honouring the platform's wait) up to the preset's limit; then,
 or on a permanent error, the batch is `failed` with its error and the run goes on.
 """
@@ -14,7 +15,14 @@ from celery import shared_task
 from celery.app.task import Task
 
 from models.db import transaction
-from sync.batches import StaleClaim, claim_batch, fail_batch, release_batch, sync_batch
+from sync.batches import (
+    StaleClaim,
+    claim_batch,
+    fail_batch,
+    queue_next,
+    release_batch,
+    sync_batch,
+)
 from sync.leases import kept
 from workers import presets
 from workers.broker import PROCESS_BATCH
@@ -51,7 +59,9 @@ def process(self: Task, batch_id: int) -> None:
         release_batch(ctx.sessions, claim, error, retry_lease=countdown + lease)
 
     def give_up(error: str) -> list[int]:
-        return fail_batch(ctx.sessions, claim, error)
+        deliveries = fail_batch(ctx.sessions, claim, error)
+        queue_next(ctx, claim)
+        return deliveries
 
     try:
         with kept(ctx.sessions, claim, lease):
@@ -71,4 +81,8 @@ def process(self: Task, batch_id: int) -> None:
         if isinstance(exc, EXPECTED):
             return
         raise
+    else:
+        # Outside the `try`: the batch is recorded, and an outage here must not retry
+        # it; the sweep fills the run's window instead (sync/recovery.py).
+        queue_next(ctx, claim)
     ctx.broker.queue_deliveries(deliveries)

@@ -17,9 +17,10 @@ from celery.app.task import Task
 
 from models.db import transaction
 from schedules.due import start_due_runs
+from sync.batches import publish
 from sync.erp_reads import purge_reads
 from sync.outbox import sweep
-from sync.recovery import fail_stuck_runs, return_stuck_batches
+from sync.recovery import fail_stuck_runs, fill_windows, return_stuck_batches
 from sync.retention import purge_delivery_memory, purge_webhook_log
 from workers import presets
 from workers.context import get_context
@@ -43,7 +44,7 @@ def start_due_syncs(self: Task) -> int:
 @shared_task(name=RETURN_STUCK_BATCHES, bind=True, **presets.MAINTENANCE)
 def return_stuck_batches_task(self: Task) -> int:
     """Return batches whose lease lapsed, republish lost `queued` ones and lost start
-    tasks (sync/recovery.py)."""
+    tasks, and fill runs' windows left short (sync/recovery.py)."""
     ctx = get_context(self.app)
     client = redis.Redis.from_url(self.app.conf.broker_url, socket_timeout=10)
     try:
@@ -61,19 +62,23 @@ def return_stuck_batches_task(self: Task) -> int:
         forget(client, [tag for tag, batch_id in taken.items() if batch_id in republished])
     finally:
         client.close()
+    with transaction(ctx.sessions) as session:
+        filled = fill_windows(session, ctx.settings)
+    publish(ctx, filled)
     for run_id, kind in returned.starts:
         ctx.broker.queue_start(run_id, kind)
-    if returned.batches or returned.held or returned.starts:
+    if returned.batches or returned.held or returned.starts or filled:
         log.warning(
             "sync.batches.returned",
             extra={
                 "published": len(returned.batches),
+                "windows_filled": len(filled),
                 "held": returned.held,
                 "starts": [run_id for run_id, _ in returned.starts],
                 "stranded": len(republished & set(taken.values())),
             },
         )
-    return len(returned.batches) + len(returned.starts)
+    return len(returned.batches) + len(returned.starts) + len(filled)
 
 
 @shared_task(name=FAIL_STUCK_RUNS, bind=True, **presets.MAINTENANCE)

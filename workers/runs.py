@@ -2,7 +2,8 @@
 
 A run is started by `sync.runs.start_run` (every trigger), which commits the run row
 and publishes this task. The task announces the run, refreshes the site's catalog
-mirror, cuts the batches in SQL and publishes one batch task each, at the run's
+mirror, cuts the batches in SQL and publishes the first few of them (the run's window:
+each batch queues the next as it ends, sync/runs.py `fill_window`), at the run's
 priority: manual runs above nightly ones, both below webhook events (workers/presets.py).
 A catalog too long to list inside one task's time is listed by several: each goes on
 from the place the last one saved (sync/catalog.py).
@@ -21,6 +22,7 @@ from connectors.errors import PermanentError, TransientError
 from connectors.registry import UnknownPlatform
 from models.crypto import VaultError
 from models.db import transaction
+from sync.batches import publish
 from sync.context import Context
 from sync.plan import plan_run
 from sync.runs import begin_run, fail_run, prepare_batches
@@ -112,7 +114,8 @@ def start(self: Task, run_id: int) -> None:
             ctx.broker.queue_start(run_id, begun.kind, cut.again_in)
             log.info("sync.run.listing_continues", extra={"run": run_id, "in": cut.again_in})
             return
-        if cut.enqueue:
-            ctx.broker.queue_batches(cut.batch_ids, begun.kind)
+        # The run's first few batches; each queues the next as it ends (sync/runs.py
+        # `fill_window`), so runs started together take turns in the queue.
+        publish(ctx, [(batch_id, begun.kind) for batch_id in cut.publish])
         log.info("sync.run.started", extra={"run": run_id, "batches": len(cut.batch_ids)})
     ctx.broker.queue_deliveries(deliveries)

@@ -45,7 +45,7 @@ from sync.catalog import refresh_catalog
 from sync.context import Context
 from sync.pacing import Pacing
 from sync.recovery import return_stuck_batches
-from sync.runs import begin_run, prepare_batches, start_run
+from sync.runs import begin_run, prepare_batches, published, start_run
 from tests.factories import make_site, make_source
 from tests.factories.sync import make_batches
 from tests.factories.sync import run_row as build_run
@@ -254,12 +254,17 @@ def begun_run(sessions: sessionmaker[Session], site_id: int) -> int:
 
 
 def prepared_run(ctx: Context, site_id: int, kind: str = "manual") -> tuple[int, list[int]]:
-    """A run begun, its catalog mirrored and its batches cut, but nothing published."""
+    """A run begun, its catalog mirrored and its batches cut, the first window's taken
+    for published (their turn's lease dropped, sync/runs.py `published`) but nothing in
+    the broker: the test publishes what it means to."""
     with transaction(ctx.sessions) as session:
         run_id = build_run(session, site_id, kind=kind).id
     with transaction(ctx.sessions) as session:
         begin_run(session, run_id)
-    return run_id, prepare_batches(ctx, run_id).batch_ids
+    cut = prepare_batches(ctx, run_id)
+    with transaction(ctx.sessions) as session:
+        published(session, cut.publish)
+    return run_id, cut.batch_ids
 
 
 def run_with_batches(
@@ -267,12 +272,15 @@ def run_with_batches(
     site_id: int,
     *skus: list[str],
     status: RunStatus = RunStatus.RUNNING,
+    published: bool = True,
     **overrides: Any,
 ) -> tuple[int, list[int]]:
-    """A run of the site with one queued batch per SKU list, nothing published."""
+    """A run of the site with one queued batch per SKU list, counted as published
+    (`published`) or waiting for their turn in the run's window, but none in the
+    broker."""
     with transaction(sessions) as session:
         run = build_run(session, site_id, status=status, **overrides)
-        return run.id, make_batches(session, run, *skus)
+        return run.id, make_batches(session, run, *skus, published=published)
 
 
 def set_rows(sessions: sessionmaker[Session], model: Any, ids: list[int], **values: Any) -> None:

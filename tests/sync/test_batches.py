@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import BatchStatus, RunStatus, SyncBatch
 from models.crypto import Vault
 from models.db import transaction
+from settings import Settings
 from sync import lifecycle
 from sync.batches import (
     ERP_LISTS_NONE,
@@ -20,12 +21,17 @@ from sync.batches import (
     claim_batch,
     fail_batch,
     finish_batch,
+    publish,
+    queue_next,
     release_batch,
     sync_batch,
 )
 from sync.context import Context
+from sync.errors import Unavailable
 from sync.leases import renew_lease
 from sync.push import NEVER_IN_ERP, PushOutcome
+from sync.runs import fill_window
+from tests.support.broker import RecordingBroker
 from tests.support.stack import (
     Stack,
     batch_rows,
@@ -35,6 +41,7 @@ from tests.support.stack import (
     run_with_batches,
     sandbox_stack,
     set_rows,
+    sweep_batches,
     topics,
 )
 
@@ -360,3 +367,55 @@ def test_a_batch_the_erp_lists_none_of_writes_nothing(
         assert stack.store_stock() == before
     [batch] = batch_rows(db, run_id)
     assert batch.failed == 5 and batch.failures == dict.fromkeys(before, ERP_LISTS_NONE)
+
+
+@pytest.mark.parametrize("broker_down", [False, True])
+def test_a_finished_batch_queues_its_runs_next_or_gives_its_turn_back_if_the_broker_is_down(
+    service: Context,
+    broker: RecordingBroker,
+    db: sessionmaker[Session],
+    site_id: int,
+    broker_down: bool,
+) -> None:
+    """The next batch is published once the finished one is recorded. With the broker
+    down it is marked waiting again, so the sweep publishes it once the broker is back
+    (sync/recovery.py `fill_windows`), rather than the run's window being held for
+    STUCK_BATCH_MINUTES by a message that never left."""
+    _, ids = run_with_batches(db, site_id, ["A"], ["B"], ["C"], published=False)
+    set_rows(db, SyncBatch, ids[:2], published_at=func.now())
+    claim = _claimed(db, ids[0])
+    _finish(db, claim, PushOutcome(synced=1, store_calls=1))
+    broker.fails_after = 0 if broker_down else None
+
+    if broker_down:
+        with pytest.raises(Unavailable):
+            queue_next(service, claim)
+    else:
+        queue_next(service, claim)
+
+    assert broker.sent("batch") == ([] if broker_down else [ids[2]])
+    published = [batch.published_at is not None for batch in batch_rows(db, claim.run_id)]
+    assert published == [True, True, not broker_down]
+
+
+def test_a_batch_whose_message_left_holds_no_lease(
+    service: Context, broker: RecordingBroker, db: sessionmaker[Session], site_id: int
+) -> None:
+    """Once published, a batch waits its turn in the queue as long as the queue takes,
+    and is not taken for lost; a retry lease taken meanwhile by a quick first attempt
+    is its own and stays."""
+    run_id, ids = run_with_batches(db, site_id, ["A"], ["B"], published=False)
+    with transaction(db) as session:
+        marked = fill_window(session, run_id, Settings())
+    with transaction(db) as session:
+        claim = claim_batch(session, ids[1], delivery="quick")
+    assert claim is not None
+    release_batch(db, claim, "HTTP 503", retry_lease=600)
+
+    publish(service, [(batch_id, "manual") for batch_id in marked])
+
+    assert broker.sent("batch") == ids
+    leases = {batch.id: batch.lease_expires_at for batch in batch_rows(db, run_id)}
+    assert leases[ids[0]] is None and leases[ids[1]] is not None
+    set_rows(db, SyncBatch, ids, published_at=func.now() - timedelta(hours=1))
+    assert sweep_batches(db) == []

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 
+import pytest
 import redis
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +24,7 @@ from sync.erp_reads import MAX_PAUSE_SECONDS, purge_reads, share_read
 from sync.limits import Priority
 from sync.progress import run_progress
 from sync.runs import prepare_batches
+from tests.support.broker import RecordingBroker
 from tests.support.stack import begun_run, run_row, sandbox_stack, set_rows, sibling_store
 
 #: The Business Central sandbox's item list, as its request counter names it.
@@ -151,6 +153,42 @@ def test_a_run_waits_for_a_read_going_on_and_takes_it_only_if_started_after_it(
                 assert anew.read_id not in (None, done.read_id)
         # 3 pages for the first read, none read twice (BC resumes by skip token); 3 again.
         assert stack.erp.route_calls[ITEMS] == 6
+
+
+@pytest.mark.parametrize("broker_down", [False, True])
+def test_the_run_completing_the_read_wakes_the_runs_waiting_for_it(
+    service: Context,
+    broker: RecordingBroker,
+    db: sessionmaker[Session],
+    vault: Vault,
+    broker_down: bool,
+) -> None:
+    """A waiting run's start task is queued as the read completes, not only at its next
+    look (`erp_read_poll_seconds`). A run still listing its catalog is not woken (its
+    start task is at work); with the broker down the read completes all the same and
+    the waiting runs' own looks are the fallback."""
+    with ExitStack() as stack:
+        erp = stack.enter_context(sandbox_stack(db, vault, "bigcommerce", items=2500))
+        siblings = [
+            stack.enter_context(
+                sibling_store(db, vault, erp.source_id, "woocommerce", name=name, items=50)
+            )[1]
+            for name in ("waiting", "listing")
+        ]
+        holder, waiting, listing = (begun_run(db, id_) for id_ in (erp.site_id, *siblings))
+        set_rows(db, SyncRun, [holder, waiting], catalog_listed_at=func.now())
+        connector = _erp(service, erp.site_id)
+        assert share_read(service, holder, connector, deadline=0.0).read_id is None
+        poll = service.erp_read_poll_seconds
+        assert share_read(service, waiting, connector, NO_DEADLINE).again_in == poll
+        broker.fails_after = 0 if broker_down else None
+
+        done = share_read(service, holder, connector, NO_DEADLINE)
+
+        assert done.read_id is not None
+        assert broker.sent("start_run") == ([] if broker_down else [waiting])
+        assert share_read(service, waiting, connector, NO_DEADLINE).read_id == done.read_id
+        assert run_row(db, listing).erp_read_id is None
 
 
 def test_a_holder_whose_lease_lapsed_is_taken_over_and_its_next_page_refused(

@@ -16,7 +16,9 @@ from models import BatchStatus, Item, RunStatus, Site, SyncBatch, SyncRun
 from models.crypto import Vault
 from models.db import transaction
 from sandbox.catalog import skus
+from settings import Settings
 from sync import lifecycle
+from sync.batches import claim_batch
 from sync.context import Context
 from sync.errors import AlreadyRunning, Conflict, NotFound, Unavailable
 from sync.runs import (
@@ -26,6 +28,7 @@ from sync.runs import (
     close_run,
     cut_batches,
     fail_run,
+    fill_window,
     start_all,
     start_each,
     start_run,
@@ -35,6 +38,11 @@ from tests.factories.sync import run_row as build_run
 from tests.support.broker import RecordingBroker
 from tests.support.locks import wait_until_blocked
 from tests.support.stack import batch_rows, run_row, run_with_batches, set_rows, topics
+
+#: Batches a run keeps in flight in these tests (Settings.batches_in_flight).
+WINDOW = 2
+#: Batches of 3 SKUs, a window of WINDOW.
+CUTTING = Settings(batch_size=3, batches_in_flight=WINDOW)
 
 
 def _runs(db: sessionmaker[Session]) -> list[SyncRun]:
@@ -255,9 +263,9 @@ def _catalog(
         )
 
 
-@pytest.mark.parametrize(("status", "enqueue"), [("running", True), ("paused", False)])
+@pytest.mark.parametrize(("status", "published"), [("running", 2), ("paused", 0)])
 def test_the_active_skus_are_cut_once_in_order_into_batches_of_the_size(
-    db: sessionmaker[Session], site_id: int, status: RunStatus, enqueue: bool
+    db: sessionmaker[Session], site_id: int, status: RunStatus, published: int
 ) -> None:
     catalog = skus(8)
     _catalog(db, site_id, active=catalog[:4] + catalog[5:], inactive=[catalog[4]])
@@ -265,9 +273,9 @@ def test_the_active_skus_are_cut_once_in_order_into_batches_of_the_size(
         run_id = build_run(session, site_id, status=status).id
 
     with transaction(db) as session:
-        cut = cut_batches(session, run_id, 3)
+        cut = cut_batches(session, run_id, CUTTING)
     with transaction(db) as session:
-        again = cut_batches(session, run_id, 3)
+        again = cut_batches(session, run_id, CUTTING)
 
     batches = batch_rows(db, run_id)
     assert [batch.skus for batch in batches] == [
@@ -277,9 +285,14 @@ def test_the_active_skus_are_cut_once_in_order_into_batches_of_the_size(
     ]
     assert [batch.seq for batch in batches] == [0, 1, 2]
     assert {batch.status for batch in batches} == {BatchStatus.QUEUED}
-    # A paused run is cut all the same, so resume has batches to queue.
-    assert (cut.batch_ids, cut.enqueue) == ([batch.id for batch in batches], enqueue)
-    assert (again.batch_ids, again.deliveries) == ([], [])
+    # A paused run is cut all the same, so resume has batches to queue; a running one
+    # publishes its window's first batches, in order.
+    assert cut.batch_ids == [batch.id for batch in batches]
+    assert cut.publish == cut.batch_ids[:published]
+    assert [batch.published_at is not None for batch in batches] == [True] * published + [False] * (
+        3 - published
+    )
+    assert (again.batch_ids, again.publish, again.deliveries) == ([], [], [])
     run = run_row(db, run_id)
     assert (run.total, run.batches_total, run.batches_pending) == (7, 3, 3)
     assert run.finished_at is None
@@ -292,9 +305,9 @@ def test_an_empty_catalog_closes_the_run_at_once(
     with transaction(db) as session:
         run_id = build_run(session, site_id, status=RunStatus.RUNNING).id
     with transaction(db) as session:
-        cut = cut_batches(session, run_id, 3)
+        cut = cut_batches(session, run_id, CUTTING)
 
-    assert cut.batch_ids == [] and not cut.enqueue
+    assert cut.batch_ids == [] and cut.publish == []
     assert topics(db, cut.deliveries) == [lifecycle.COMPLETED]
     run = run_row(db, run_id)
     assert (run.status, run.total, run.batches_total) == (RunStatus.COMPLETED, 0, 0)
@@ -385,3 +398,76 @@ def test_a_finished_run_is_not_failed(db: sessionmaker[Session], site_id: int) -
     run = run_row(db, run_id)
     assert (run.status, run.error, run.skipped) == (RunStatus.COMPLETED, None, 0)
     assert [batch.status for batch in batch_rows(db, run_id)] == [BatchStatus.QUEUED]
+
+
+def _fill(db: sessionmaker[Session], run_id: int, window: int = WINDOW) -> list[int]:
+    with transaction(db) as session:
+        return fill_window(session, run_id, Settings(batches_in_flight=window))
+
+
+def test_a_run_keeps_its_window_in_flight_and_publishes_the_next_in_order(
+    db: sessionmaker[Session], site_id: int
+) -> None:
+    """Issue 22, item 4: a run's batches are published a window at a time, the next as
+    one ends (completed or failed), never more than the window queued or processing."""
+    run_id, ids = run_with_batches(db, site_id, *([sku] for sku in skus(6)), published=False)
+
+    assert _fill(db, run_id) == ids[:2]
+    assert _fill(db, run_id) == []  # full: both queued with their messages out
+    set_rows(db, SyncBatch, [ids[0]], status=BatchStatus.PROCESSING)
+    assert _fill(db, run_id) == []  # a batch processing is still in flight
+    set_rows(db, SyncBatch, [ids[0]], status=BatchStatus.COMPLETED)
+    assert _fill(db, run_id) == [ids[2]]
+    # Two ending before either queued its next: the first to look fills both places.
+    set_rows(db, SyncBatch, [ids[1]], status=BatchStatus.FAILED)
+    set_rows(db, SyncBatch, [ids[2]], status=BatchStatus.COMPLETED)
+    assert (_fill(db, run_id), _fill(db, run_id)) == (ids[3:5], [])
+    set_rows(db, SyncBatch, ids[3:5], status=BatchStatus.COMPLETED)
+    assert _fill(db, run_id) == [ids[5]]
+    assert _fill(db, run_id, window=5) == []  # none left waiting
+    assert all(batch.published_at is not None for batch in batch_rows(db, run_id))
+
+
+@pytest.mark.parametrize("status", [RunStatus.PAUSED, RunStatus.CANCELLED, RunStatus.QUEUED])
+def test_only_a_running_run_publishes_its_next_batches(
+    db: sessionmaker[Session], site_id: int, status: RunStatus
+) -> None:
+    """A paused run's next batches wait for `resume` (sync/controls.py), which fills its
+    window; a cancelled run's are cancelled."""
+    run_id, _ = run_with_batches(db, site_id, ["SKU-000001"], status=status, published=False)
+    assert _fill(db, run_id) == []
+    assert [batch.published_at for batch in batch_rows(db, run_id)] == [None]
+
+
+def test_a_batch_claimed_without_its_turn_counts_in_the_window(
+    db: sessionmaker[Session], site_id: int
+) -> None:
+    """A message for a waiting batch (published by hand, or by an older release) is
+    taken like any other: the claim counts the batch published, so the window never
+    holds more than its size."""
+    run_id, ids = run_with_batches(db, site_id, *([sku] for sku in skus(4)), published=False)
+    with transaction(db) as session:
+        assert claim_batch(session, ids[3], delivery="by-hand") is not None
+    assert _fill(db, run_id) == [ids[0]]
+
+
+def test_the_runs_running_share_the_batches_in_flight_each_at_least_two(
+    db: sessionmaker[Session], vault: Vault, site_id: int
+) -> None:
+    """A run alone keeps `batches_in_flight` going, enough for every worker process;
+    runs started together (a nightly wave, those still waiting for their start or
+    listing included) share it, and each keeps at least LEAST_WINDOW so its store stays
+    busy."""
+    with transaction(db) as session:
+        source = session.get_one(Site, site_id).source
+        sites = [site_id] + [make_site(session, vault, source, name=f"{n}").id for n in (1, 2)]
+    lone, ids = run_with_batches(db, sites[0], *([sku] for sku in skus(12)), published=False)
+    assert _fill(db, lone, window=8) == ids[:8]
+
+    second, more = run_with_batches(db, sites[1], *([sku] for sku in skus(12)), published=False)
+    with transaction(db) as session:
+        build_run(session, sites[2], status=RunStatus.QUEUED)  # its start is yet to come
+    assert _fill(db, second, window=8) == more[:3]  # ceil(8 / 3 runs)
+    assert _fill(db, second, window=3) == []
+    set_rows(db, SyncBatch, more[:3], status=BatchStatus.COMPLETED)
+    assert _fill(db, second, window=3) == more[3:5]  # at least 2

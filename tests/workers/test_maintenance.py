@@ -20,12 +20,14 @@ from models import (
 )
 from models.crypto import Vault
 from models.db import transaction
+from settings import Settings
 from sync import lifecycle
 from sync.batches import claim_batch, release_batch
 from sync.context import Context
 from sync.controls import pause_run
-from sync.recovery import fail_stuck_runs, return_stuck_batches
+from sync.recovery import fail_stuck_runs, fill_windows, return_stuck_batches
 from sync.retention import purge_delivery_memory, purge_webhook_log
+from sync.runs import fill_window
 from sync.subscribers import subscribe
 from tests.factories import make_site, make_source
 from tests.factories.sync import run_row as build_run
@@ -34,7 +36,9 @@ from tests.support.stack import (
     lapse_leases,
     prepared_run,
     run_row,
+    run_with_batches,
     sandbox_stack,
+    set_rows,
     sweep_batches,
     wait_for,
     workers,
@@ -47,6 +51,22 @@ def _age(db: sessionmaker[Session], table: str, column: str, minutes: int) -> No
         session.execute(
             text(f"UPDATE {table} SET {column} = now() - make_interval(mins => :m)"),
             {"m": minutes},
+        )
+
+
+def _later(db: sessionmaker[Session], seconds: int) -> None:
+    """As if `seconds` had passed on the database's clock for every batch."""
+    with transaction(db) as session:
+        session.execute(
+            text(
+                """
+                UPDATE sync_batches SET
+                    published_at = published_at - make_interval(secs => :s),
+                    updated_at = updated_at - make_interval(secs => :s),
+                    lease_expires_at = lease_expires_at - make_interval(secs => :s)
+                """
+            ),
+            {"s": seconds},
         )
 
 
@@ -230,6 +250,69 @@ def test_a_run_whose_start_task_was_lost_is_started_again_and_completes(
         with transaction(db) as session:
             assert return_stuck_batches(session, 30).starts == []
         _age(db, "sync_runs", "updated_at", 31)
+        with workers(celery_app):
+            celery_app.send_task(RETURN_STUCK_BATCHES, queue="maintenance")
+            wait_for(lambda: finished(db, run_id), what="the run")
+        assert stack.differing() == set()
+    run = run_row(db, run_id)
+    assert (run.status, run.synced) == (RunStatus.COMPLETED, len(drifted))
+
+
+def test_batches_waiting_for_their_turn_are_not_taken_for_lost(
+    db: sessionmaker[Session], vault: Vault
+) -> None:
+    """A run's batches beyond its window wait unpublished as long as the run takes
+    (sync/runs.py `fill_window`): however old, the lost-message sweep leaves them to
+    the window, which publishes each once."""
+    with transaction(db) as session:
+        site_id = make_site(session, vault, make_source(session, vault)).id
+    _, ids = run_with_batches(db, site_id, ["A"], ["B"], ["C"], published=False)
+    _age(db, "sync_batches", "updated_at", 31)
+
+    assert sweep_batches(db) == []
+    with transaction(db) as session:
+        assert fill_windows(session, Settings(batches_in_flight=2)) == [
+            (ids[0], "manual"),
+            (ids[1], "manual"),
+        ]
+    with transaction(db) as session:
+        assert fill_windows(session, Settings(batches_in_flight=2)) == []
+
+
+def test_a_batch_whose_publisher_died_before_its_message_left_is_published_after_a_lease(
+    db: sessionmaker[Session], vault: Vault
+) -> None:
+    """A process killed between marking a run's next batch published (its turn in the
+    window) and publishing its message left the batch `queued`, counted in flight, with
+    no message anywhere: the run went on one batch at a time through its last, then
+    waited STUCK_BATCH_MINUTES (CI, test_fullsync_sigkill). Its turn holds a lease until
+    the message is out; once that lapses the sweep publishes it, once."""
+    with transaction(db) as session:
+        site_id = make_site(session, vault, make_source(session, vault)).id
+    run_id, ids = run_with_batches(db, site_id, ["A"], ["B"], ["C"], published=False)
+    with transaction(db) as session:
+        assert (
+            fill_window(session, run_id, Settings(batches_in_flight=2)) == ids[:2]
+        )  # then the process died
+
+    assert sweep_batches(db) == []  # its publisher may still be publishing
+    _later(db, Settings.batch_lease_seconds + 1)
+    assert sweep_batches(db) == [(ids[0], "manual"), (ids[1], "manual")]
+    assert sweep_batches(db) == []
+
+
+def test_a_run_whose_next_batch_was_never_queued_is_filled_by_the_sweep_and_completes(
+    sync_ctx: Context, celery_app: Celery, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """A worker killed between recording its batch and queueing the run's next leaves
+    the run short of its window; with nothing else in flight it would wait forever.
+    The maintenance task fills the window, and each batch then queues its next."""
+    with sandbox_stack(db, vault, "shopify", items=1200) as stack:
+        drifted = stack.differing()
+        run_id, batch_ids = prepared_run(sync_ctx, stack.site_id)
+        assert len(batch_ids) == 3
+        # As if its batches in flight had ended and no next batch was queued.
+        set_rows(db, SyncBatch, batch_ids, published_at=None)
         with workers(celery_app):
             celery_app.send_task(RETURN_STUCK_BATCHES, queue="maintenance")
             wait_for(lambda: finished(db, run_id), what="the run")
