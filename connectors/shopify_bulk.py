@@ -14,7 +14,8 @@ stream the file a line at a time (memory flat) in pages of `PAGE_SIZE` variants.
 page's `resume` is `bulk:<operation id>#<lines read>`: a listing cut short goes on at
 that line of the same operation's file (seven days, the `url`'s life), not from
 scratch; an operation that failed, was canceled or expired is replaced by a new one,
-listed from its first line.
+listed from its first line, and so is one whose file is refused although the poll said
+COMPLETED (its signed `url` lapsed between the poll and the download).
 """
 
 from __future__ import annotations
@@ -107,13 +108,16 @@ class BulkCatalog:
     def pages(self, resume: str | None) -> Iterator[CatalogPage]:
         operation, skip = _place(resume) if resume else (None, 0)
         done = self._wait(operation) if operation else None
-        if done is None:
-            operation, skip = None, 0
-            done = self._wait(self._start())
+        if done is not None:
+            try:
+                yield from self._read(*done, skip)
+                return
+            except FileGone:
+                pass  # refused before its first line: replaced below, as if expired
+        done = self._wait(self._start())
         if done is None:
             raise TransientError("shopify: the bulk operation failed twice; listing later")
-        operation, url, objects = done
-        yield from self._read(operation, url, skip, objects)
+        yield from self._read(*done, 0)
 
     def _start(self) -> str:
         """A new operation's id, or ours already running (same query) when the shop
@@ -148,7 +152,7 @@ class BulkCatalog:
             time.sleep(pause)
             pause = min(self.most_poll, pause * 2)
 
-    def _read(self, operation: str, url: str, skip: int, objects: int) -> Iterator[CatalogPage]:
+    def _read(self, operation: str, url: str, objects: int, skip: int) -> Iterator[CatalogPage]:
         """Pages of the file from line `skip`, streamed; the last page's resume None."""
         of = max(1, math.ceil(objects / self.page_size))
         if not url:
@@ -183,12 +187,18 @@ def _place(resume: str) -> tuple[str | None, int]:
     return operation, int(line)
 
 
+class FileGone(PermanentError):
+    """The operation's file answered 4xx (not 429): its signed URL lapsed or it is gone.
+    Raised before any line is read; a resumed listing runs a new operation then."""
+
+
 def _lines(url: str, timeout: tuple[float, float]) -> Iterator[bytes]:
     """The file's non-empty lines, streamed. No token goes with it: the URL is signed.
 
     A connection lost midway is transient (the caller resumes at its last saved line);
-    an expired or missing file is gone for good: 4xx other than 429 is permanent here
-    and is not expected within the seven days a resume may use it.
+    a refused file (4xx other than 429) is `FileGone`: the operation's URL lapsed,
+    which a resume close to the seven days of its life can meet between the poll that
+    said COMPLETED and this download.
     """
     try:
         with requests.get(url, stream=True, timeout=timeout) as response:
@@ -197,7 +207,7 @@ def _lines(url: str, timeout: tuple[float, float]) -> Iterator[bytes]:
                     f"shopify bulk file: {response.status_code}", status=response.status_code
                 )
             if response.status_code >= 400:
-                raise PermanentError(
+                raise FileGone(
                     f"shopify bulk file: {response.status_code}", status=response.status_code
                 )
             for line in response.iter_lines():

@@ -13,7 +13,7 @@ import pytest
 from connectors.errors import PermanentError
 from connectors.registry import build_storefront
 from connectors.shopify import LOCATION_COST, PAGE_SIZE, ShopifyStore
-from connectors.shopify_bulk import COUNT_COST, POLL_COST, PREFIX, RUN_COST
+from connectors.shopify_bulk import COUNT_COST, POLL_COST, PREFIX, RUN_COST, BulkCatalog
 from sandbox.base import SandboxConfig
 from sandbox.catalog import skus, store_quantity
 from sandbox.registry import create_app
@@ -80,6 +80,29 @@ def test_an_expired_operation_is_replaced_and_listed_from_its_first_line() -> No
     with shop(items=1_500) as (url, state):
         resume = next(store(url).iter_pages()).resume
         state.clock.advance(URL_LIFETIME.total_seconds() + 60)
+        rest = list(store(url).iter_pages(resume))
+        operations = state.bulk.started
+
+    assert operations == 2
+    assert [p.sku for page in rest for p in page.products] == skus(1_500)
+
+
+def test_a_file_refused_after_the_poll_said_completed_is_listed_from_a_new_operation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The resumed operation's URL lapses between the poll and the download (fails on
+    7c13251: the 403 was permanent, and the run's listing failed with it)."""
+    with shop(items=1_500) as (url, state):
+        resume = next(store(url).iter_pages()).resume
+        wait = BulkCatalog._wait
+
+        def lapsing(self: BulkCatalog, operation: str) -> tuple[str, str, int] | None:
+            done = wait(self, operation)
+            if state.bulk.started == 1:  # the first operation's url: now past its life
+                state.clock.advance(URL_LIFETIME.total_seconds() + 60)
+            return done
+
+        monkeypatch.setattr(BulkCatalog, "_wait", lapsing)
         rest = list(store(url).iter_pages(resume))
         operations = state.bulk.started
 
