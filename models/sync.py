@@ -101,6 +101,10 @@ class SyncRun(Base):
     catalog_pages_of: Mapped[int | None]
     #: When the listing ended (unseen rows retired): later attempts do not list again.
     catalog_listed_at: Mapped[timestamp]
+    #: The start task listing the catalog (its Celery id) and until when, on the
+    #: database's clock: one listing at a time (sync/runs.py `begin_run`).
+    listing_by: Mapped[str | None] = mapped_column(String(255))
+    listing_until: Mapped[timestamp]
     #: Its forecast calls and time against its budgets, made as it began (sync/plan.py).
     plan: Mapped[Any | None] = mapped_column(JSONB)
     #: The source's shared item listing the run's batches read (sync/erp_reads.py).

@@ -25,7 +25,7 @@ import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from psycopg2.errors import UniqueViolation
@@ -219,12 +219,23 @@ def _constraint(exc: IntegrityError) -> str | None:
     return None
 
 
-def begin_run(session: Session, run_id: int) -> Begun | None:
-    """Mark the run running; None if it must not start (cancelled, failed, or batched).
+def begin_run(session: Session, run_id: int, holder: str, lease_seconds: float) -> Begun | None:
+    """Mark the run running; None if it must not start (cancelled, failed, batched, or
+    its catalog being listed by another start task).
 
     A start task retried after a failed catalog refresh (or queued again by `resume`)
     finds the run already started with no batches, and carries on without announcing
     it twice.
+
+    The catalog listing is one start task's at a time: `holder` (the task's id, which
+    Celery keeps across retries) takes the run's listing lease for `lease_seconds` (the
+    task's hard time limit: past it the holder is dead). A run paused mid-listing and
+    resumed at once had two start tasks listing it side by side, every page read twice:
+    the one still in its slice of time, and the one `resume` queued. The holder hands
+    the lease back at the end of its slice, before queueing its next start
+    (`prepare_batches`); a holder killed leaves it to lapse, and the sweep queues a
+    start later (sync/recovery.py). Once the catalog is listed the lease is not needed:
+    the ERP read is shared and the cut happens once (`cut_batches`).
     """
     run = session.get(SyncRun, run_id, with_for_update=True)
     if (
@@ -233,10 +244,17 @@ def begin_run(session: Session, run_id: int) -> Begun | None:
         or run.status not in (RunStatus.QUEUED, RunStatus.RUNNING)
     ):
         return None
+    now = session.execute(select(func.now())).scalar_one()
+    if run.catalog_listed_at is None:
+        held = run.listing_until is not None and run.listing_until > now
+        if held and run.listing_by != holder:
+            log.info("sync.run.listing_held", extra={"run": run_id})
+            return None
+        run.listing_by, run.listing_until = holder, now + timedelta(seconds=lease_seconds)
     begun = Begun(site_id=run.site_id, kind=run.kind)
     run.status = RunStatus.RUNNING
     if run.started_at is None:
-        run.started_at = session.execute(select(func.now())).scalar_one()
+        run.started_at = now
         begun.first = True
         session.flush()
         begun.deliveries = lifecycle.record_run_event(session, run, lifecycle.STARTED)
@@ -357,7 +375,7 @@ def published(session: Session, batch_ids: list[int]) -> None:
         session.execute(_PUBLISHED, {"ids": batch_ids})
 
 
-def prepare_batches(ctx: Context, run_id: int) -> Cut:
+def prepare_batches(ctx: Context, run_id: int, holder: str) -> Cut:
     """Refresh the site's catalog mirror from its store, get the source's shared read
     of the ERP (sync/erp_reads.py: read once per cycle for all the source's runs, the
     source's open store orders settled before it), then cut the run's batches.
@@ -365,7 +383,8 @@ def prepare_batches(ctx: Context, run_id: int) -> Cut:
     Both listings go on from their saved places and list for at most
     `ctx.listing_slice_seconds` in all; one that needs longer, or a read another run
     is making, returns a `Cut` with `again_in` for the start task to queue itself
-    again."""
+    again; a listing cut short hands back `holder`'s listing lease first (`begin_run`),
+    for the next start task to take."""
     with ctx.sessions() as session:
         site_id = session.get_one(SyncRun, run_id).site_id
         site = session.get_one(Site, site_id)
@@ -373,12 +392,21 @@ def prepare_batches(ctx: Context, run_id: int) -> Cut:
     store = ctx.storefront(site, Priority.BULK)
     deadline = time.monotonic() + ctx.listing_slice_seconds
     if not refresh_catalog(ctx, site, store, run_id, deadline=deadline).finished:
+        with transaction(ctx.sessions) as session:
+            session.execute(_HAND_BACK, {"run": run_id, "holder": holder})
         return Cut(again_in=0.0)
     shared = share_read(ctx, run_id, erp, deadline)
     if shared.read_id is None:
         return Cut(again_in=shared.again_in)
     with transaction(ctx.sessions) as session:
         return cut_batches(session, run_id, ctx.settings)
+
+
+#: The listing lease of a start task whose slice of time is used up (`begin_run`).
+_HAND_BACK = text(
+    "UPDATE sync_runs SET listing_by = NULL, listing_until = NULL "
+    "WHERE id = :run AND listing_by = :holder"
+)
 
 
 def close_run(session: Session, run: SyncRun) -> list[int]:

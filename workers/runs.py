@@ -81,7 +81,7 @@ def start(self: Task, run_id: int) -> None:
     ctx = get_context(self.app)
     try:
         with transaction(ctx.sessions) as session:
-            begun = begin_run(session, run_id)
+            begun = begin_run(session, run_id, self.request.id, self.time_limit)
     except OUTAGES as exc:
         retry_later(self, ctx, exc)
     if begun is None:
@@ -95,7 +95,7 @@ def start(self: Task, run_id: int) -> None:
             return fail_run(session, run_id, f"catalog refresh failed: {error}")
 
     try:
-        cut = prepare_batches(ctx, run_id)
+        cut = prepare_batches(ctx, run_id, self.request.id)
     except RETRYABLE as exc:
         # Raises Celery's `Retry` while retries remain; then the run fails with the reason.
         deliveries = retry_or_give_up(self, ctx, exc, release=lambda *_: None, give_up=give_up)

@@ -52,6 +52,9 @@ from tests.factories.sync import run_row as build_run
 from workers import context as worker_context
 from workers.context import client_context, get_context
 
+#: The start task's id and listing lease where a test begins a run by hand
+#: (sync/runs.py `begin_run`).
+START, LEASE = "test-start", 900.0
 #: A quota no test reaches unless it means to: the platforms' defaults are slow.
 GENEROUS = {"rate_limit_requests": 100_000, "rate_limit_window_seconds": 1}
 
@@ -249,7 +252,7 @@ def begun_run(sessions: sessionmaker[Session], site_id: int) -> int:
     with transaction(sessions) as session:
         run_id = build_run(session, site_id).id
     with transaction(sessions) as session:
-        begin_run(session, run_id)
+        begin_run(session, run_id, START, LEASE)
     return run_id
 
 
@@ -260,8 +263,8 @@ def prepared_run(ctx: Context, site_id: int, kind: str = "manual") -> tuple[int,
     with transaction(ctx.sessions) as session:
         run_id = build_run(session, site_id, kind=kind).id
     with transaction(ctx.sessions) as session:
-        begin_run(session, run_id)
-    cut = prepare_batches(ctx, run_id)
+        begin_run(session, run_id, START, LEASE)
+    cut = prepare_batches(ctx, run_id, START)
     with transaction(ctx.sessions) as session:
         published(session, cut.publish)
     return run_id, cut.batch_ids

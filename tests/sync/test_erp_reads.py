@@ -25,7 +25,7 @@ from sync.limits import Priority
 from sync.progress import run_progress
 from sync.runs import prepare_batches
 from tests.support.broker import RecordingBroker
-from tests.support.stack import begun_run, run_row, sandbox_stack, set_rows, sibling_store
+from tests.support.stack import START, begun_run, run_row, sandbox_stack, set_rows, sibling_store
 
 #: The Business Central sandbox's item list, as its request counter names it.
 ITEMS = "GET /v2.0/<tenant>/<environment>/api/v2.0/companies(<company_id>)/items"
@@ -38,7 +38,7 @@ NO_DEADLINE = math.inf
 
 def _sync(ctx: Context, run_id: int) -> None:
     """Cut the run's batches (its read must be complete) and sync each."""
-    cut = prepare_batches(ctx, run_id)
+    cut = prepare_batches(ctx, run_id, START)
     assert cut.again_in is None, "the run's read is not complete"
     for batch_id in cut.batch_ids:
         with transaction(ctx.sessions) as session:

@@ -18,13 +18,13 @@ from sync.limits import RESERVE
 from sync.plan import NIGHT_HOURS, plan_run
 from sync.progress import run_progress
 from sync.runs import prepare_batches
-from tests.support.stack import begun_run, run_row, sandbox_stack, set_rows
+from tests.support.stack import START, begun_run, run_row, sandbox_stack, set_rows
 
 
 def _synced(ctx: Context, db: sessionmaker[Session], site_id: int) -> SyncRun:
     """A run of the site through its batches; its row."""
     run_id = begun_run(db, site_id)
-    for batch_id in prepare_batches(ctx, run_id).batch_ids:
+    for batch_id in prepare_batches(ctx, run_id, START).batch_ids:
         with transaction(db) as session:
             claim = claim_batch(session, batch_id, delivery="test")
         assert claim is not None

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import BatchStatus, Item, RunStatus, Site, SyncBatch, SyncRun
@@ -37,7 +37,15 @@ from tests.factories import make_site
 from tests.factories.sync import run_row as build_run
 from tests.support.broker import RecordingBroker
 from tests.support.locks import wait_until_blocked
-from tests.support.stack import batch_rows, run_row, run_with_batches, set_rows, topics
+from tests.support.stack import (
+    LEASE,
+    START,
+    batch_rows,
+    run_row,
+    run_with_batches,
+    set_rows,
+    topics,
+)
 
 #: Batches a run keeps in flight in these tests (Settings.batches_in_flight).
 WINDOW = 2
@@ -212,11 +220,11 @@ def test_beginning_a_run_twice_announces_it_once(
         run_id = build_run(session, site_id).id
 
     with transaction(db) as session:
-        first = begin_run(session, run_id)
+        first = begin_run(session, run_id, START, LEASE)
     started_at = run_row(db, run_id).started_at
     with transaction(db) as session:
         # A start task retried after a failed catalog refresh, or queued again by resume.
-        again = begin_run(session, run_id)
+        again = begin_run(session, run_id, START, LEASE)
 
     assert first is not None and again is not None
     assert (first.site_id, first.kind) == (site_id, "manual")
@@ -225,6 +233,33 @@ def test_beginning_a_run_twice_announces_it_once(
     run = run_row(db, run_id)
     assert run.status == RunStatus.RUNNING
     assert started_at is not None and run.started_at == started_at
+
+
+def test_one_start_task_at_a_time_lists_a_runs_catalog(
+    db: sessionmaker[Session], site_id: int
+) -> None:
+    """The listing lease (sync/runs.py `begin_run`): another start task finding it held
+    stops; its holder's retry (same task id) goes on; once lapsed, or the catalog
+    listed, any start task goes on."""
+    with transaction(db) as session:
+        run_id = build_run(session, site_id).id
+
+    def begins(holder: str) -> bool:
+        with transaction(db) as session:
+            return begin_run(session, run_id, holder, LEASE) is not None
+
+    def set_run(**values: Any) -> None:
+        with transaction(db) as session:
+            session.execute(update(SyncRun).where(SyncRun.id == run_id).values(**values))
+
+    assert begins("a")
+    assert not begins("b")  # `resume`'s start, while "a" lists
+    assert begins("a")  # "a" retried
+    set_run(listing_until=func.now())
+    assert begins("b")  # "a" killed, its lease lapsed
+    assert run_row(db, run_id).listing_by == "b"
+    set_run(catalog_listed_at=func.now())
+    assert begins("c")  # nothing left to list: the read and the cut happen once
 
 
 @pytest.mark.parametrize(
@@ -244,8 +279,8 @@ def test_a_run_that_must_not_start_is_not_begun(
     with transaction(db) as session:
         run_id = build_run(session, site_id, **fields).id
     with transaction(db) as session:
-        assert begin_run(session, run_id) is None
-        assert begin_run(session, 999) is None
+        assert begin_run(session, run_id, START, LEASE) is None
+        assert begin_run(session, 999, START, LEASE) is None
     run = run_row(db, run_id)
     assert (run.status, run.started_at) == (fields["status"], None)
 

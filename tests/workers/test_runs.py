@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import BatchStatus, Item, RunStatus, Site, SyncBatch
 from models.crypto import Vault
 from sync.context import Context
+from sync.controls import pause, resume
 from sync.runs import start_run
 from tests.support.stack import run_row, sandbox_stack, sync_to_end, wait_for, workers
 from workers import presets
@@ -82,3 +83,23 @@ def test_a_store_down_during_the_refresh_is_retried(
         stack.store.set_faults(outage=False)
         wait_for(lambda: run_row(db, run_id).status == RunStatus.COMPLETED)
         assert stack.differing() == set()
+
+
+def test_a_run_paused_and_resumed_while_listing_lists_each_page_once(
+    db: sessionmaker[Session], vault: Vault, celery_app: Celery, sync_ctx: Context
+) -> None:
+    """The start task still in its slice of time keeps listing; the start `resume`
+    queues finds the listing held and stops (fails on 7c13251: both listed, side by
+    side, from the place saved)."""
+    store = {"latency_ms": 100}
+    with sandbox_stack(db, vault, "woocommerce", items=4000, store=store) as stack:
+        with workers(celery_app, concurrency=2):
+            run_id = start_run(sync_ctx, stack.site_id)
+            wait_for(lambda: run_row(db, run_id).catalog_pages >= 10, what="the first chunk")
+            pause(sync_ctx, run_id)
+            resume(sync_ctx, run_id)
+            wait_for(lambda: run_row(db, run_id).status == RunStatus.COMPLETED, timeout=60)
+        assert stack.differing() == set()
+        listed = stack.store.route_calls["GET /wp-json/wc/v3/products"]
+    run = run_row(db, run_id)
+    assert listed == run.catalog_pages == run.catalog_pages_of
