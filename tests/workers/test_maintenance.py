@@ -32,6 +32,7 @@ from sync.subscribers import subscribe
 from tests.factories import make_site, make_source
 from tests.factories.sync import run_row as build_run
 from tests.support.stack import (
+    Stack,
     finished,
     lapse_leases,
     prepared_run,
@@ -237,6 +238,19 @@ def test_the_maintenance_tasks_are_registered(celery_app: Celery) -> None:
     } <= set(celery_app.tasks)
 
 
+def _swept_to_the_end(
+    celery_app: Celery, db: sessionmaker[Session], stack: Stack, run_id: int, drifted: set[str]
+) -> None:
+    """One maintenance sweep through a real worker, after which the run completes with
+    every drifted SKU synced."""
+    with workers(celery_app):
+        celery_app.send_task(RETURN_STUCK_BATCHES, queue="maintenance")
+        wait_for(lambda: finished(db, run_id), what="the run")
+    assert stack.differing() == set()
+    run = run_row(db, run_id)
+    assert (run.status, run.synced) == (RunStatus.COMPLETED, len(drifted))
+
+
 def test_a_run_whose_start_task_was_lost_is_started_again_and_completes(
     sync_ctx: Context, celery_app: Celery, db: sessionmaker[Session], vault: Vault
 ) -> None:
@@ -250,12 +264,7 @@ def test_a_run_whose_start_task_was_lost_is_started_again_and_completes(
         with transaction(db) as session:
             assert return_stuck_batches(session, 30).starts == []
         _age(db, "sync_runs", "updated_at", 31)
-        with workers(celery_app):
-            celery_app.send_task(RETURN_STUCK_BATCHES, queue="maintenance")
-            wait_for(lambda: finished(db, run_id), what="the run")
-        assert stack.differing() == set()
-    run = run_row(db, run_id)
-    assert (run.status, run.synced) == (RunStatus.COMPLETED, len(drifted))
+        _swept_to_the_end(celery_app, db, stack, run_id, drifted)
 
 
 def test_batches_waiting_for_their_turn_are_not_taken_for_lost(
@@ -313,12 +322,7 @@ def test_a_run_whose_next_batch_was_never_queued_is_filled_by_the_sweep_and_comp
         assert len(batch_ids) == 3
         # As if its batches in flight had ended and no next batch was queued.
         set_rows(db, SyncBatch, batch_ids, published_at=None)
-        with workers(celery_app):
-            celery_app.send_task(RETURN_STUCK_BATCHES, queue="maintenance")
-            wait_for(lambda: finished(db, run_id), what="the run")
-        assert stack.differing() == set()
-    run = run_row(db, run_id)
-    assert (run.status, run.synced) == (RunStatus.COMPLETED, len(drifted))
+        _swept_to_the_end(celery_app, db, stack, run_id, drifted)
 
 
 def test_runs_with_batches_or_finished_are_not_started_again(
