@@ -96,6 +96,9 @@ class Context:
     listing_slice_seconds: float = 600.0
     #: How soon a run whose source another run is reading looks again.
     erp_read_poll_seconds: float = 5.0
+    #: Budget names already worked out, by (platform or ERP, base URL, sealed
+    #: credentials): see `budget_owner`.
+    _owners: dict[tuple[str, str, str], str] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def token_cache(self) -> RedisTokenCache:
@@ -151,7 +154,7 @@ class Context:
         already opened by the caller (the vault is opened once per connector)."""
         return Limit(
             self.redis,
-            budget_owner(owner, credentials or self.vault.open(owner.credentials_sealed)),
+            self.budget_owner(owner, credentials),
             quota_for(owner),
             priority=priority,
             max_wait=self.limit_max_wait,
@@ -172,12 +175,29 @@ class Context:
             return None
         return PointsBudget(
             self.redis,
-            budget_owner(site, credentials or self.vault.open(site.credentials_sealed)),
+            self.budget_owner(site, credentials),
             default,
             priority=priority,
             max_wait=self.limit_max_wait,
             label=budget_label(site),
         )
+
+    def budget_owner(
+        self, owner: Site | Source, credentials: Mapping[str, str] | None = None
+    ) -> str:
+        """The name the row's budgets are kept under (sync/limits.py `budget_owner`),
+        worked out once per sealed credentials in this process: the dashboard's overview
+        reads every site's budgets at each poll and opened the vault three times per
+        Shopify site for a name that changes only with the credentials (new credentials
+        are a new sealed value, so a new key). The name is a hash of the account's
+        identity, never a secret."""
+        platform = owner.platform if isinstance(owner, Site) else owner.kind
+        key = (str(platform), owner.base_url, owner.credentials_sealed)
+        name = self._owners.get(key)
+        if name is None:
+            opened = credentials or self.vault.open(owner.credentials_sealed)
+            name = self._owners[key] = budget_owner(owner, opened)
+        return name
 
     def backoff(self, attempt: int, hint: float | None) -> float:
         """Countdown before task retry `attempt`: the retry curve at our base.

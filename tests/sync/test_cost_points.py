@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from typing import Any
 
 import pytest
 import redis
@@ -14,12 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.shopify import ShopifyStore
 from connectors.types import CostReport
 from models import Platform
-from models.crypto import Vault
 from models.db import transaction
 from sync.context import Context
 from sync.cost_points import PLATFORM_POINTS, Points, PointsBudget
 from sync.limits import LimitBusy, Priority
 from tests.factories import make_site, make_source
+from tests.support.vaults import CountingVault
 
 STANDARD = PLATFORM_POINTS[Platform.SHOPIFY]
 
@@ -122,16 +121,6 @@ def test_workers_together_never_spend_more_than_the_bucket_allows(
     assert sum(taken) == 1200
     # 1,200 points from a bucket of 200 restoring 400 a second: at least 2.5 s.
     assert elapsed >= (1200 - points.maximum) / points.restore_rate - 0.05
-
-
-class CountingVault(Vault):
-    """A vault that counts how often a secret is decrypted."""
-
-    opened = 0
-
-    def open(self, token: str) -> Any:
-        self.opened += 1
-        return super().open(token)
 
 
 def test_a_shopify_connector_decrypts_its_credentials_once(
