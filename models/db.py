@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
+import psycopg2
 import psycopg2.extensions
+from psycopg2.extras import execute_values
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -80,3 +83,27 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+def execute_rows(
+    session: Session, sql: str, rows: Sequence[tuple[Any, ...]], *, fetch: bool = False
+) -> list[Any]:
+    """Run `sql`, whose one `VALUES %s` takes `rows`, as one statement in the session's
+    transaction (psycopg2's `execute_values`); the rows it returns with `fetch`.
+
+    For the bulk writes of thousands of rows (the catalog mirror, the ERP's readings):
+    SQLAlchemy compiles a multi-row INSERT's bind parameters anew for each statement,
+    100,000 mirror rows 4.1 s against 1.2 s this way (sync/catalog.py), and the same
+    for the readings (sync/erp_reads.py). The cursor is psycopg2's own, so its errors
+    are raised as SQLAlchemy's, as every other statement's are: callers (the plugin
+    endpoint's 503, a task's retry) tell an outage or a deadlock from a bug by
+    SQLAlchemy's types alone.
+    """
+    cursor = session.connection().connection.cursor()
+    try:
+        found = execute_values(cursor, sql, rows, page_size=max(1, len(rows)), fetch=fetch)
+    except psycopg2.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, psycopg2.Error) from exc
+    finally:
+        cursor.close()
+    return found or []

@@ -60,16 +60,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import psycopg2
-from psycopg2.extras import execute_values
 from sqlalchemy import func, or_, select, text, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from connectors.interfaces import Storefront
 from connectors.types import CatalogPage, StoreProduct
 from models import Item, Site, SyncRun
-from models.db import transaction
+from models.db import execute_rows, transaction
 from sync.context import Context
 
 #: Rows per upsert statement and per commit.
@@ -278,20 +275,9 @@ _MIRROR = _upsert(touch_unchanged=False)
 
 
 def _execute_upsert(session: Session, sql: str, rows: list[dict[str, Any]]) -> list[Any]:
-    """Run `sql` over `rows` as one statement in the session's transaction.
-
-    The cursor is psycopg2's own, so its errors are raised as SQLAlchemy's, as every
-    other statement's are: callers (the plugin endpoint's 503, a task's retry) tell an
-    outage or a deadlock from a bug by SQLAlchemy's types alone.
-    """
+    """Run `sql` over `rows` as one statement in the session's transaction."""
     values = [tuple(row[column] for column in _COLUMNS) for row in rows]
-    cursor = session.connection().connection.cursor()
-    try:
-        return execute_values(cursor, sql, values, page_size=len(values), fetch=True)
-    except psycopg2.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, psycopg2.Error) from exc
-    finally:
-        cursor.close()
+    return execute_rows(session, sql, values, fetch=True)
 
 
 @dataclass

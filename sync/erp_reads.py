@@ -54,14 +54,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from psycopg2.extras import Json
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from connectors.interfaces import InventorySource
 from connectors.types import ItemPage, SourceItem
 from models import ErpRead, ErpReading, ErpReadStatus, Item, RunStatus, Site, SyncRun
-from models.db import transaction
+from models.db import execute_rows, transaction
 from sync.context import Context
 from sync.errors import Unavailable
 from sync.limits import BudgetExhausted
@@ -317,35 +317,37 @@ def _commit_page(session: Session, take: _Take, page: ItemPage) -> bool:
     ):
         return False
     if rows:
-        upsert = insert(ErpReading).values(list(rows.values()))
-        session.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[ErpReading.read_id, ErpReading.sku],
-                set_={column: upsert.excluded[column] for column in _READING},
-            )
-        )
+        execute_rows(session, _UPSERT_READINGS, list(rows.values()))
     return True
 
 
-#: What a reading of a SKU read again (a page read twice) replaces.
-_READING = ("quantity", "available_for_sale", "item_id", "read_at", "locations")
+#: A page's readings; a SKU read again (a page read twice) has its reading replaced.
+_UPSERT_READINGS = """
+    INSERT INTO erp_readings
+        (read_id, sku, quantity, available_for_sale, item_id, read_at, locations)
+    VALUES %s
+    ON CONFLICT (read_id, sku) DO UPDATE SET
+        quantity = excluded.quantity, available_for_sale = excluded.available_for_sale,
+        item_id = excluded.item_id, read_at = excluded.read_at, locations = excluded.locations
+"""
 
 
-def _row(read_id: int, item: SourceItem) -> dict[str, object]:
+def _row(read_id: int, item: SourceItem) -> tuple[object, ...]:
+    """The reading's values in `_UPSERT_READINGS`' order."""
     locations = (
         None
         if item.locations is None
-        else {place: list(figures) for place, figures in item.locations.items()}
+        else Json({place: list(figures) for place, figures in item.locations.items()})
     )
-    return {
-        "read_id": read_id,
-        "sku": item.sku,
-        "quantity": item.quantity,
-        "available_for_sale": item.available_for_sale,
-        "item_id": item.item_id,
-        "read_at": item.read_at,
-        "locations": locations,
-    }
+    return (
+        read_id,
+        item.sku,
+        item.quantity,
+        item.available_for_sale,
+        item.item_id,
+        item.read_at,
+        locations,
+    )
 
 
 def readings_for(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import replace
+from typing import cast
 
 import pytest
 import redis
@@ -14,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.businesscentral import PAGE_SIZE
 from connectors.interfaces import InventorySource
-from connectors.types import ItemPage
-from models import ErpRead, ErpReadStatus, Site, Source, SyncRun
+from connectors.types import ItemPage, SourceItem
+from models import ErpRead, ErpReading, ErpReadStatus, Site, Source, SyncRun
 from models.crypto import Vault
 from models.db import transaction
 from sync.batches import claim_batch, sync_batch
@@ -309,3 +311,42 @@ def test_a_read_that_uses_up_the_erps_day_waits_for_it_and_goes_on_from_its_plac
             # read paused after read again on resuming (zoho.py `iter_item_pages`).
             assert stack.erp.route_calls["GET /inventory/v1/items"] == 12
             assert read.pages == 12 and pages_before < 12
+
+
+class Repeating:
+    """The ERP connector, its second page listing the first page's first item again
+    with 7 more (`again`): an item edited during the listing and sorted onto a later
+    page."""
+
+    def __init__(self, erp: InventorySource) -> None:
+        self.erp = erp
+        self.again: SourceItem | None = None
+
+    def iter_item_pages(self, resume: str | None = None) -> Iterator[ItemPage]:
+        for number, page in enumerate(self.erp.iter_item_pages(resume), 1):
+            if number == 1:
+                self.again = replace(page.items[0], quantity=page.items[0].quantity + 7)
+            elif number == 2 and self.again is not None:
+                page = ItemPage([*page.items, self.again], page.resume)
+            yield page
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.erp, name)
+
+
+def test_an_item_listed_again_on_a_later_page_keeps_its_later_reading(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    with sandbox_stack(db, vault, "bigcommerce", items=2 * PAGE_SIZE) as stack:
+        run_id = begun_run(db, stack.site_id)
+        erp = Repeating(_erp(service, stack.site_id))
+        shared = share_read(service, run_id, cast(InventorySource, erp), NO_DEADLINE)
+
+    assert erp.again is not None
+    with db() as session:
+        readings = session.scalars(
+            select(ErpReading.quantity).where(
+                ErpReading.read_id == shared.read_id, ErpReading.sku == erp.again.sku
+            )
+        ).all()
+    assert readings == [erp.again.quantity]
