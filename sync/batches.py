@@ -215,23 +215,26 @@ def publish(ctx: Context, batches: Sequence[tuple[int, str]]) -> None:
     lease lapses and the sweep publishes them again; one already out then runs once
     (only one claim succeeds).
 
-    If the broker cannot take them (`Unavailable`, raised again), they are marked
-    waiting again, so the sweep publishes them as soon as the broker is back
-    (sync/recovery.py `fill_windows`)."""
-    batch_ids = [batch_id for batch_id, _ in batches]
+    If the broker cannot take them (`Unavailable`, raised again), those not sent are
+    marked waiting again, so the sweep publishes them as soon as the broker is back
+    (sync/recovery.py `fill_windows`); those sent are out, and counted in flight."""
+    sent: list[int] = []
     try:
         for batch_id, kind in batches:
             ctx.broker.queue_batches([batch_id], kind)
+            sent.append(batch_id)
     except Unavailable:
+        unsent = [batch_id for batch_id, _ in batches if batch_id not in sent]
         with transaction(ctx.sessions) as session:
+            published(session, sent)
             session.execute(
                 update(SyncBatch)
-                .where(SyncBatch.id.in_(batch_ids), SyncBatch.status == BatchStatus.QUEUED)
+                .where(SyncBatch.id.in_(unsent), SyncBatch.status == BatchStatus.QUEUED)
                 .values(published_at=None, lease_expires_at=None)
             )
         raise
     with transaction(ctx.sessions) as session:
-        published(session, batch_ids)
+        published(session, sent)
 
 
 def sync_batch(ctx: Context, claim: Claim) -> list[int]:

@@ -419,3 +419,24 @@ def test_a_batch_whose_message_left_holds_no_lease(
     assert leases[ids[0]] is None and leases[ids[1]] is not None
     set_rows(db, SyncBatch, ids, published_at=func.now() - timedelta(hours=1))
     assert sweep_batches(db) == []
+
+
+def test_a_publish_cut_short_by_the_broker_keeps_the_batches_it_sent_in_flight(
+    service: Context, broker: RecordingBroker, db: sessionmaker[Session], site_id: int
+) -> None:
+    """The broker goes down after the first of two messages: only the one that never
+    left waits for the sweep again. Marking the sent one waiting too (fails on
+    f45a98b) let the sweep publish it a second time and the run's window count one
+    batch fewer in flight than it had."""
+    run_id, ids = run_with_batches(db, site_id, ["A"], ["B"], ["C"], published=False)
+    with transaction(db) as session:
+        turn = fill_window(session, run_id, Settings(batches_in_flight=2))
+    broker.fails_after = 1
+
+    with pytest.raises(Unavailable):
+        publish(service, [(batch_id, "manual") for batch_id in turn])
+
+    assert broker.sent("batch") == [ids[0]]
+    rows = batch_rows(db, run_id)
+    assert [row.published_at is not None for row in rows] == [True, False, False]
+    assert rows[0].lease_expires_at is None  # out: waits its turn in the queue
