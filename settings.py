@@ -59,6 +59,12 @@ class Settings:
     #: last (issue 22, item 4), and a run alone still has enough in flight to keep 16
     #: worker processes busy.
     batches_in_flight: int = 16
+    #: A nightly run publishes no batch past this many hours from its start (02:00 to
+    #: 06:00 by default): what it has not reached by then is left for the next night,
+    #: which syncs the SKUs least recently reconciled first (sync/runs.py `hold_over`),
+    #: so a catalog longer than a night is reconciled over two and never runs into the
+    #: day's real-time traffic. 0: nightly runs go on until done.
+    night_hours: float = 4.0
     webhook_log_retention_days: int = 90
     #: A store order's reservation ends after this long if nothing else ended it (the
     #: ERP never absorbed it, or its cancel was lost): sync/reservations.py.
@@ -215,6 +221,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         batch_size=_number(env, "BATCH_SIZE", 500, int, 1, 2000),
         batches_in_flight=_number(env, "BATCHES_IN_FLIGHT", 16, int, 1, 1024),
+        night_hours=_number(env, "NIGHT_HOURS", 4.0, float, 0, 24),
         webhook_log_retention_days=_number(env, "WEBHOOK_LOG_RETENTION_DAYS", 90, int, 1, 365),
         reservation_hours=_number(env, "RESERVATION_HOURS", 72, int, 1, 90 * 24),
         max_webhook_body_bytes=_number(

@@ -90,9 +90,16 @@ def render(progress: Progress, site: str) -> str:
         f"synced {progress.synced:,} unchanged {progress.unchanged:,} "
         f"failed {progress.failed:,} opted out {progress.opted_out:,} "
         f"pending {progress.pending:,} rate {rate} ETA {_eta(progress.eta_seconds)} "
-        f"{_status(progress)}"
+        f"{_status(progress)}{_held(progress)}"
         + (f" | plan: {progress.plan_warning}" if progress.plan_warning else "")
     )
+
+
+def _held(progress: Progress) -> str:
+    """What a nightly run left at the night's end, if anything (sync/runs.py `hold_over`)."""
+    if not progress.held_over:
+        return ""
+    return f" (night ended: {progress.held_over:,} SKUs held over, first next night)"
 
 
 def _status(progress: Progress) -> str:
@@ -126,7 +133,8 @@ def bars(runs: Sequence[tuple[Progress, str]]) -> Group:
             if progress.activity
             else f"  synced {progress.synced:,} unchanged {progress.unchanged:,} "
             f"failed {progress.failed:,} opted out {progress.opted_out:,} "
-            f"pending {progress.pending:,} {rate} ETA {_eta(progress.eta_seconds)}",
+            f"pending {progress.pending:,} {rate} ETA {_eta(progress.eta_seconds)}"
+            f"{_held(progress)}",
             style="dim",
         )
         lines += [line, counts]
@@ -147,6 +155,7 @@ def _key(progress: Progress) -> tuple[object, ...]:
         progress.failed,
         progress.opted_out,
         progress.skipped,
+        progress.held_over,
         progress.pending,
     )
 

@@ -87,6 +87,9 @@ class SyncRun(Base):
     #: Readings of SKUs the site opted out of: never written, not failed either.
     opted_out: Mapped[int] = mapped_column(Integer, server_default="0")
     skipped: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: Of `skipped`, the SKUs a nightly run left at the night's end, for the next
+    #: night to take first (sync/runs.py `hold_over`).
+    held_over: Mapped[int] = mapped_column(Integer, server_default="0")
     store_calls: Mapped[int] = mapped_column(Integer, server_default="0")
     batches_total: Mapped[int] = mapped_column(Integer, server_default="0")
     #: Batches not yet finished; the batch that brings it to zero closes the run.
@@ -105,6 +108,9 @@ class SyncRun(Base):
     #: database's clock: one listing at a time (sync/runs.py `begin_run`).
     listing_by: Mapped[str | None] = mapped_column(String(255))
     listing_until: Mapped[timestamp]
+    #: A nightly run publishes no batch past this (its start plus NIGHT_HOURS, on the
+    #: database's clock); NULL for other runs, which go on until done.
+    ends_by: Mapped[timestamp]
     #: Its forecast calls and time against its budgets, made as it began (sync/plan.py).
     plan: Mapped[Any | None] = mapped_column(JSONB)
     #: The source's shared item listing the run's batches read (sync/erp_reads.py).

@@ -202,11 +202,14 @@ def fail_batch(sessions: sessionmaker[Session], claim: Claim, error: str) -> lis
 def queue_next(ctx: Context, claim: Claim) -> None:
     """Once the claimed batch has finished (or given up): publish its run's next
     batches, as many as keep the run's window full (sync/runs.py `fill_window`), so
-    the run's next batch joins the queue behind the other runs' batches. Killed before
-    this, the sweep fills the window (sync/recovery.py `fill_windows`)."""
+    the run's next batch joins the queue behind the other runs' batches; past a
+    nightly run's end, none, and the run closes once its last batch in flight ends
+    (sync/runs.py `hold_over`). Killed before this, the sweep fills the window
+    (sync/recovery.py `fill_windows`)."""
     with transaction(ctx.sessions) as session:
-        batch_ids = fill_window(session, claim.run_id, ctx.settings)
-    publish(ctx, [(batch_id, claim.kind) for batch_id in batch_ids])
+        window = fill_window(session, claim.run_id, ctx.settings)
+    ctx.broker.queue_deliveries(window.deliveries)
+    publish(ctx, [(batch_id, claim.kind) for batch_id in window.publish])
 
 
 def publish(ctx: Context, batches: Sequence[tuple[int, str]]) -> None:

@@ -33,6 +33,8 @@ class Resumed:
     start: bool = False
     #: Batches to queue again.
     batch_ids: list[int] = field(default_factory=list)
+    #: Lifecycle deliveries: a nightly run resumed past its night's end closes.
+    deliveries: list[int] = field(default_factory=list)
 
 
 def _locked(session: Session, run_id: int, allowed: tuple[RunStatus, ...], action: str) -> SyncRun:
@@ -55,7 +57,8 @@ def resume_run(session: Session, run_id: int, settings: Settings) -> Resumed:
     again, and the next ones up to its window (sync/runs.py `fill_window`).
 
     Nothing processed is processed again: only `queued` batches are returned, and a
-    message for a batch that finished meanwhile finds nothing to claim.
+    message for a batch that finished meanwhile finds nothing to claim. A nightly run
+    resumed past its night's end publishes nothing more (sync/runs.py `hold_over`).
     """
     run = _locked(session, run_id, (RunStatus.PAUSED,), "resume")
     resumed = Resumed(run_id=run.id, kind=run.kind)
@@ -79,7 +82,9 @@ def resume_run(session: Session, run_id: int, settings: Settings) -> Resumed:
         )
     )
     session.flush()
-    resumed.batch_ids += fill_window(session, run.id, settings)
+    window = fill_window(session, run.id, settings)
+    resumed.batch_ids += window.publish
+    resumed.deliveries = window.deliveries
     return resumed
 
 
@@ -108,6 +113,7 @@ def resume(ctx: Context, run_id: int) -> None:
     publishes them, or its start, later (sync/recovery.py)."""
     with transaction(ctx.sessions) as session:
         resumed = resume_run(session, run_id, ctx.settings)
+    ctx.broker.queue_deliveries(resumed.deliveries)
     if resumed.start:
         ctx.broker.queue_start(run_id, resumed.kind)
     publish(ctx, [(batch_id, resumed.kind) for batch_id in resumed.batch_ids])

@@ -56,6 +56,7 @@ def run_data(run: SyncRun) -> dict[str, Any]:
         "failed": run.failed,
         "opted_out": run.opted_out,
         "skipped": run.skipped,
+        "held_over": run.held_over,
         "store_calls": run.store_calls,
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,

@@ -20,10 +20,13 @@ Every number is explainable, from history where there is some:
   each call at the price its connector pays, over the shop's restore rate
   (sync/cost_points.py): at Standard's 100 a second a 200-variant page takes 8.9 s, and
   a catalog past 1,000 variants is one bulk operation of about 20 points.
-- **Fits**: within `NIGHT_HOURS`, and, where the ERP caps a day (Zoho), within what
-  today's budget has left. What happens otherwise is said too: a run longer than the
-  night goes on at full-sync priority, real-time keeping its share; a read past the
-  day's budget keeps its place and goes on when the budget frees.
+- **Fits**: within the night (`Settings.night_hours`, 4 by default; 0, no limit), and,
+  where the ERP caps a day (Zoho), within what today's budget has left. What happens
+  otherwise is said too: a nightly run longer than the night syncs about the share of
+  its SKUs the night allows, those least recently reconciled first, and the next night
+  begins with the rest (sync/runs.py `hold_over`); a manual one goes on at full-sync
+  priority, real-time keeping its share; a read past the day's budget keeps its place
+  and goes on when the budget frees.
 """
 
 from __future__ import annotations
@@ -49,11 +52,10 @@ from models import ErpRead, ErpReadStatus, Item, Platform, RunStatus, Site, Sour
 from models.db import transaction
 from sync.context import Context
 from sync.limits import RESERVE, Priority, Quota, quota_for
+from sync.runs import RunKind
 
 log = logging.getLogger(__name__)
 
-#: The hours a nightly run should end in, from its start (02:00 to 06:00 by default).
-NIGHT_HOURS = 4
 #: A store's (listing page size, SKUs per write call), for a site without history.
 STORE_GEOMETRY = {
     Platform.WOOCOMMERCE: (woocommerce.PAGE_SIZE, woocommerce.WooCommerceStore.batch_limit),
@@ -90,6 +92,7 @@ def plan_run(ctx: Context, run_id: int) -> Plan:
     """Forecast the run's calls and time (module docstring) and record it on the run."""
     with ctx.sessions() as session:
         run = session.get_one(SyncRun, run_id)
+        nightly = run.kind == RunKind.FULL
         site = session.get_one(Site, run.site_id, options=[joinedload(Site.source)])
         pages, writes, store_basis = _store_calls(session, site)
         erp_calls, erp_basis = _erp_calls(session, site)
@@ -104,7 +107,9 @@ def plan_run(ctx: Context, run_id: int) -> Plan:
     store_points, points_minutes = _points(ctx, site, pages, writes)
     store_minutes = max(store_minutes, points_minutes)
     erp_minutes = _minutes(erp_calls, erp_quota)
-    over_night = max(store_minutes, erp_minutes) > NIGHT_HOURS * 60
+    night = ctx.settings.night_hours
+    longest = max(store_minutes, erp_minutes)
+    over_night = bool(night) and longest > night * 60
     over_day = day_left is not None and erp_calls > day_left
     plan = Plan(
         store_calls=store_calls,
@@ -123,7 +128,13 @@ def plan_run(ctx: Context, run_id: int) -> Plan:
             erp_minutes,
             sharing,
         )
-        + _verdict(over_night, over_day, day_left, erp_calls),
+        + (
+            _over_day(day_left or 0, erp_calls)
+            if over_day
+            else _over_night(night, nightly, night * 60 / longest)
+            if over_night
+            else "; fits"
+        ),
         store_points=store_points,
     )
     with transaction(ctx.sessions) as session:
@@ -234,15 +245,22 @@ def _summary(
     )
 
 
-def _verdict(over_night: bool, over_day: bool, day_left: int | None, erp_calls: int) -> str:
-    if over_day:
+def _over_day(day_left: int, erp_calls: int) -> str:
+    return (
+        f"; does not fit the ERP's budget for today ({day_left:,} calls left of what a"
+        f" full sync may use, ~{erp_calls:,} needed): the read goes on when it frees"
+    )
+
+
+def _over_night(hours: float, nightly: bool, share: float) -> str:
+    """What a run longer than the night does: a nightly one syncs `share` of its SKUs
+    and leaves the rest to the next night (sync/runs.py `hold_over`)."""
+    if nightly:
         return (
-            f"; does not fit the ERP's budget for today ({day_left:,} calls left of what a"
-            f" full sync may use, ~{erp_calls:,} needed): the read goes on when it frees"
+            f"; longer than the {hours:g} h night: about {share:.0%} of it tonight, the SKUs"
+            " least recently synced first, and the next night begins with the rest"
         )
-    if over_night:
-        return (
-            f"; longer than the {NIGHT_HOURS} h night: it goes on at full-sync priority,"
-            " real-time keeping its share of each budget"
-        )
-    return "; fits"
+    return (
+        f"; longer than the {hours:g} h night: it goes on at full-sync priority,"
+        " real-time keeping its share of each budget"
+    )

@@ -34,6 +34,9 @@ class Progress:
     #: SKUs the site opted out of (sync/sellable.py): read, never written.
     opted_out: int
     skipped: int
+    #: Of `skipped`, the SKUs a nightly run left at the night's end for the next night
+    #: to take first (sync/runs.py `hold_over`).
+    held_over: int
     #: SKUs in batches not finished yet (queued or processing).
     pending: int
     percent: float
@@ -84,6 +87,7 @@ def run_progress(session: Session, run_id: int, now: datetime | None = None) -> 
         failed=run.failed,
         opted_out=run.opted_out,
         skipped=run.skipped,
+        held_over=run.held_over,
         pending=int(pending),
         percent=round(percent, 2),
         rate=rate,
@@ -128,6 +132,8 @@ def describe_run(run: SyncRun, progress: Progress) -> dict[str, Any]:
         "failed": progress.failed,
         "opted_out": progress.opted_out,
         "skipped": progress.skipped,
+        "held_over": progress.held_over,
+        "ends_by": run.ends_by,
         "pending": progress.pending,
         "percent": progress.percent,
         "rate": None if progress.rate is None else round(progress.rate, 2),

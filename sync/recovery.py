@@ -124,11 +124,12 @@ def return_stuck_batches(
     )
 
 
-def fill_windows(session: Session, settings: Settings) -> list[tuple[int, str]]:
+def fill_windows(session: Session, settings: Settings) -> tuple[list[tuple[int, str]], list[int]]:
     """(batch id, run kind) of batches to publish so that every running run has its
     window in flight (sync/runs.py `fill_window`): a process killed between recording
     its batch and queueing the run's next left the run one short, and a run whose
-    last batch in flight ended so would wait forever."""
+    last batch in flight ended so would wait forever. With them, the lifecycle
+    deliveries of nightly runs closed here at their night's end (`hold_over`)."""
     runs = session.execute(
         text(
             """
@@ -138,9 +139,13 @@ def fill_windows(session: Session, settings: Settings) -> list[tuple[int, str]]:
             """
         )
     ).all()
-    return [
-        (batch_id, row.kind) for row in runs for batch_id in fill_window(session, row.id, settings)
-    ]
+    batches: list[tuple[int, str]] = []
+    deliveries: list[int] = []
+    for row in runs:
+        window = fill_window(session, row.id, settings)
+        batches += [(batch_id, row.kind) for batch_id in window.publish]
+        deliveries += window.deliveries
+    return batches, deliveries
 
 
 def fail_stuck_runs(session: Session, now: datetime, minutes: int) -> tuple[list[int], list[int]]:

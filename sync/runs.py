@@ -61,12 +61,16 @@ class RunKind(enum.StrEnum):
 #: has at most one run in them (`uq_sync_runs_live_per_site`).
 LIVE = LIVE_RUN_STATUSES
 
+#: The SKUs least recently reconciled with the ERP (`erp_read_at`, never first) go in
+#: the first batches, so a nightly run stopped at the night's end leaves those it just
+#: reconciled, and the next night begins with the rest (`hold_over`). Within a batch,
+#: SKU order: two writers lock rows in it and never deadlock (sync/push.py).
 _CUT = text(
     """
     INSERT INTO sync_batches (run_id, seq, skus, status, created_at, updated_at)
     SELECT :run_id, n / :size, jsonb_agg(sku ORDER BY sku), 'queued', now(), now()
     FROM (
-        SELECT sku, row_number() OVER (ORDER BY sku) - 1 AS n
+        SELECT sku, row_number() OVER (ORDER BY erp_read_at NULLS FIRST, sku) - 1 AS n
         FROM items WHERE site_id = :site_id AND active
     ) AS numbered
     GROUP BY n / :size
@@ -82,6 +86,17 @@ class Begun:
     kind: str
     #: This start task began the run (its first attempt), and announced it.
     first: bool = False
+    deliveries: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Window:
+    """What `fill_window` decided for a run."""
+
+    #: Batches marked published, for the caller to publish after commit.
+    publish: list[int] = field(default_factory=list)
+    #: Lifecycle deliveries, when the run closed here: held over at the night's end
+    #: with nothing left in flight (`hold_over`).
     deliveries: list[int] = field(default_factory=list)
 
 
@@ -267,10 +282,13 @@ def cut_batches(session: Session, run_id: int, settings: Settings) -> Cut:
 
     Done once per run (a second start task finds `batches_total` set). A run paused
     during its catalog refresh is cut all the same, so `resume` has batches to queue.
+    A nightly run gets its end here, `settings.night_hours` from its start (`hold_over`).
     """
     run = session.get_one(SyncRun, run_id, with_for_update=True)
     if run.batches_total > 0 or run.status not in (RunStatus.RUNNING, RunStatus.PAUSED):
         return Cut()
+    if run.kind == RunKind.FULL and settings.night_hours and run.started_at is not None:
+        run.ends_by = run.started_at + timedelta(hours=settings.night_hours)
     ids = list(
         session.scalars(
             _CUT, {"run_id": run_id, "site_id": run.site_id, "size": settings.batch_size}
@@ -285,7 +303,8 @@ def cut_batches(session: Session, run_id: int, settings: Settings) -> Cut:
     session.flush()
     if not ids:
         return Cut(deliveries=close_run(session, run))
-    return Cut(batch_ids=ids, publish=fill_window(session, run_id, settings))
+    window = fill_window(session, run_id, settings)
+    return Cut(batch_ids=ids, publish=window.publish, deliveries=window.deliveries)
 
 
 #: Least number of batches a running run keeps in flight, however many runs share
@@ -317,11 +336,12 @@ _FILL = text(
 )
 
 
-def fill_window(session: Session, run_id: int, settings: Settings) -> list[int]:
+def fill_window(session: Session, run_id: int, settings: Settings) -> Window:
     """The batches of a running run to publish now, marked published (`published_at`):
     its next waiting ones in order, so that at most its window are in flight (queued
     with their message published, or processing). Their ids, for the caller to publish
-    after commit and then mark `published`.
+    after commit and then mark `published`. Past a nightly run's end, none: the run is
+    held over (`hold_over`), and closed if nothing of it is in flight.
 
     Why a window (issue 22, item 4): a run that published all its batches at once put
     its whole run in the queue ahead of every run cut after it, so the sites of a
@@ -343,7 +363,9 @@ def fill_window(session: Session, run_id: int, settings: Settings) -> list[int]:
     """
     run = session.get(SyncRun, run_id, with_for_update=True, populate_existing=True)
     if run is None or run.status != RunStatus.RUNNING:
-        return []
+        return Window()
+    if run.ends_by is not None and _night_over(session, run):
+        return hold_over(session, run)
     sharing = session.scalar(
         select(func.count())
         .select_from(SyncRun)
@@ -353,7 +375,67 @@ def fill_window(session: Session, run_id: int, settings: Settings) -> list[int]:
     rows = session.execute(
         _FILL, {"run_id": run_id, "window": window, "lease": settings.batch_lease_seconds}
     ).all()
-    return [row.id for row in sorted(rows, key=lambda row: row.seq)]
+    return Window(publish=[row.id for row in sorted(rows, key=lambda row: row.seq)])
+
+
+def _night_over(session: Session, run: SyncRun) -> bool:
+    """The run is past its end, and has had its first window: a run cut after its
+    night (its catalog's listing took it all) still syncs that much, the SKUs least
+    recently reconciled, so every night moves the catalog on."""
+    now = session.execute(select(func.now())).scalar_one()
+    if run.ends_by is None or now < run.ends_by:
+        return False
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(SyncBatch)
+            .where(SyncBatch.run_id == run.id, SyncBatch.published_at.is_not(None))
+        )
+    )
+
+
+#: Why a batch left at the night's end did not run, on its row.
+HELD_OVER = "held over: the night ended before its turn; the next nightly run takes its SKUs first"
+
+
+def hold_over(session: Session, run: SyncRun) -> Window:
+    """End a nightly run's night: its batches not published yet are cancelled and their
+    SKUs counted as skipped and `held_over`; those in flight finish, and the last of
+    them closes the run (or this does, if none is). The run completes with what it
+    synced; the next night's cut (`_CUT`) puts the SKUs it did not reach first, as they
+    are now the least recently reconciled.
+
+    Why (issue 22, item 2): a run longer than the night went on into the day, its full
+    sync competing with the day's orders for each budget, and the next night's run
+    could not start while it was live. Now a catalog too long for one night is
+    reconciled over two, each night at full pace, and each run says so."""
+    left = (
+        session.execute(
+            text(
+                """
+                UPDATE sync_batches SET status = 'cancelled', error = :why,
+                    finished_at = now(), updated_at = now()
+                WHERE run_id = :run_id AND status = 'queued' AND published_at IS NULL
+                RETURNING jsonb_array_length(skus)
+                """
+            ),
+            {"run_id": run.id, "why": HELD_OVER},
+        )
+        .scalars()
+        .all()
+    )
+    if left:
+        run.held_over += sum(left)
+        run.skipped += sum(left)
+        run.batches_pending -= len(left)
+        session.flush()
+        log.info(
+            "sync.run.held_over",
+            extra={"run": run.id, "site": run.site_id, "skus": sum(left), "batches": len(left)},
+        )
+    if run.batches_pending > 0:
+        return Window()
+    return Window(deliveries=close_run(session, run))
 
 
 #: Drop the lease a batch took with its turn (`_FILL`), now that its message is out;

@@ -63,7 +63,8 @@ def return_stuck_batches_task(self: Task) -> int:
     finally:
         client.close()
     with transaction(ctx.sessions) as session:
-        filled = fill_windows(session, ctx.settings)
+        filled, deliveries = fill_windows(session, ctx.settings)
+    ctx.broker.queue_deliveries(deliveries)
     publish(ctx, filled)
     for run_id, kind in returned.starts:
         ctx.broker.queue_start(run_id, kind)

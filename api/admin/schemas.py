@@ -263,6 +263,15 @@ _RUN = _object(
             "description": "SKUs the site opted out of: read, never written.",
         },
         "skipped": {"type": "integer"},
+        "held_over": {
+            "type": "integer",
+            "description": "Of skipped, the SKUs a nightly run left at the night's end"
+            " (NIGHT_HOURS from its start); the next night's run takes them first.",
+        },
+        "ends_by": {
+            **TIME,
+            "description": "A nightly run publishes no batch past this; null for others.",
+        },
         "pending": {"type": "integer", "description": "SKUs in batches not finished yet."},
         "percent": {"type": "number"},
         "rate": nullable("number", description="SKUs per second since the run started."),

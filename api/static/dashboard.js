@@ -100,6 +100,9 @@ function renderRun(card, run) {
   title.textContent = run
     ? `Run #${run.id} (${run.kind}) ${run.status}${run.activity ? `: ${run.activity}` : ""}` +
       (run.error ? `: ${run.error}` : "") +
+      (run.held_over
+        ? ` · night ended: ${run.held_over.toLocaleString()} SKUs held over, first next night`
+        : "") +
       (overBudget ? ` · plan: ${plan.summary}` : "")
     : "No run yet";
   title.title = plan ? `plan: ${plan.summary}` : "";

@@ -180,7 +180,7 @@ def test_ctrl_c_says_the_run_goes_on_only_with_a_worker() -> None:
     assert "no worker is running" in without and "stocksync runs cancel 7" in without
 
 
-def _progress(status: str, total: int, done: int) -> Progress:
+def _progress(status: str, total: int, done: int, held_over: int = 0) -> Progress:
     return Progress(
         run_id=1,
         status=status,
@@ -189,9 +189,12 @@ def _progress(status: str, total: int, done: int) -> Progress:
         unchanged=0,
         failed=0,
         opted_out=0,
-        skipped=0,
-        pending=total - done,
-        percent=100.0 * done / total if total else (100.0 if status == "completed" else 0.0),
+        skipped=held_over,
+        held_over=held_over,
+        pending=total - done - held_over,
+        percent=100.0 * (done + held_over) / total
+        if total
+        else (100.0 if status == "completed" else 0.0),
         rate=1234.5,
         eta_seconds=61,
     )
@@ -220,6 +223,16 @@ def test_bars_fit_80_columns_and_a_failed_run_is_not_drawn_full() -> None:
     assert bar_lines[1].startswith("a-very-long-site-…")
     # Every bar starts in the same column, whatever the names.
     assert len({line.index("━") if "━" in line else line.index("─") for line in bar_lines}) == 1
+
+
+def test_a_nightly_run_stopped_by_the_night_says_what_it_left_for_the_next() -> None:
+    held = _progress("completed", 20_000, 12_000, held_over=8_000)
+
+    assert render(held, "shop").endswith(
+        "completed (night ended: 8,000 SKUs held over, first next night)"
+    )
+    drawn = " ".join(_drawn([(held, "shop")]))
+    assert "night ended: 8,000 SKUs held over" in " ".join(drawn.split())
 
 
 def test_a_failed_run_that_never_counted_its_skus_is_at_0_percent(

@@ -406,7 +406,7 @@ def test_a_batch_whose_message_left_holds_no_lease(
     is its own and stays."""
     run_id, ids = run_with_batches(db, site_id, ["A"], ["B"], published=False)
     with transaction(db) as session:
-        marked = fill_window(session, run_id, Settings())
+        marked = fill_window(session, run_id, Settings()).publish
     with transaction(db) as session:
         claim = claim_batch(session, ids[1], delivery="quick")
     assert claim is not None
@@ -430,7 +430,7 @@ def test_a_publish_cut_short_by_the_broker_keeps_the_batches_it_sent_in_flight(
     batch fewer in flight than it had."""
     run_id, ids = run_with_batches(db, site_id, ["A"], ["B"], ["C"], published=False)
     with transaction(db) as session:
-        turn = fill_window(session, run_id, Settings(batches_in_flight=2))
+        turn = fill_window(session, run_id, Settings(batches_in_flight=2)).publish
     broker.fails_after = 1
 
     with pytest.raises(Unavailable):

@@ -4,6 +4,7 @@ and a plain warning when it cannot fit the night or the ERP's day."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,9 +16,9 @@ from sync.batches import claim_batch, sync_batch
 from sync.catalog import refresh_catalog
 from sync.context import Context
 from sync.limits import RESERVE
-from sync.plan import NIGHT_HOURS, plan_run
+from sync.plan import plan_run
 from sync.progress import run_progress
-from sync.runs import prepare_batches
+from sync.runs import RunKind, prepare_batches
 from tests.support.stack import START, begun_run, run_row, sandbox_stack, set_rows
 
 
@@ -100,11 +101,35 @@ def test_a_store_too_slow_for_the_night_is_said_and_its_minutes_explained(
 
         set_rows(db, Site, [stack.site_id], rate_limit_requests=1, rate_limit_window_seconds=600)
         slow = plan_run(service, run_id)
+        set_rows(db, SyncRun, [run_id], kind=RunKind.FULL)
+        nightly = plan_run(service, run_id)
     assert slow.store_minutes == 100 * 10.0  # one call per 10 minutes
     assert not slow.fits and slow.summary.endswith(
-        f"longer than the {NIGHT_HOURS} h night: it goes on at full-sync priority,"
+        "longer than the 4 h night: it goes on at full-sync priority,"
         " real-time keeping its share of each budget"
     )
+    # A nightly run stops at the night's end (sync/runs.py `hold_over`): 240 of 1,000
+    # minutes tonight.
+    assert not nightly.fits and nightly.summary.endswith(
+        "longer than the 4 h night: about 24% of it tonight, the SKUs least recently"
+        " synced first, and the next night begins with the rest"
+    )
+
+
+def test_with_no_night_a_long_run_is_not_said_to_overrun_it(
+    service: Context, db: sessionmaker[Session], vault: Vault
+) -> None:
+    """NIGHT_HOURS=0: nightly runs go on until done, and a long one fits."""
+    with sandbox_stack(db, vault, "woocommerce", items=3000, drift=0.0) as stack:
+        with service.sessions() as session:
+            site = session.get_one(Site, stack.site_id)
+        refresh_catalog(service, site, service.storefront(site))
+        set_rows(db, Site, [stack.site_id], rate_limit_requests=1, rate_limit_window_seconds=600)
+        run_id = begun_run(db, stack.site_id)
+        set_rows(db, SyncRun, [run_id], kind=RunKind.FULL)
+
+        plan = plan_run(replace(service, settings=replace(service.settings, night_hours=0)), run_id)
+    assert plan.store_minutes == 600 and plan.fits and plan.summary.endswith("; fits")
 
 
 def test_a_shopify_store_is_forecast_in_cost_points_at_its_plans_rate(

@@ -437,7 +437,7 @@ def test_a_finished_run_is_not_failed(db: sessionmaker[Session], site_id: int) -
 
 def _fill(db: sessionmaker[Session], run_id: int, window: int = WINDOW) -> list[int]:
     with transaction(db) as session:
-        return fill_window(session, run_id, Settings(batches_in_flight=window))
+        return fill_window(session, run_id, Settings(batches_in_flight=window)).publish
 
 
 def test_a_run_keeps_its_window_in_flight_and_publishes_the_next_in_order(
