@@ -19,6 +19,7 @@ from pathlib import Path
 from subprocess import Popen
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.common import child_env, gunicorn, process
@@ -116,16 +117,19 @@ def sandbox_fleet(
     items: int,
     drift: float = 0.1,
     latency_ms: float = 0.0,
+    prefix: str = "bench",
 ) -> Fleet:
     """`sandbox_sites` for several stores of the same platform: `register` keys sites by
     platform, so here each store gets its own account and a site named by its index.
     Registered through the same services (`add_source`, `add_site`) with the demo's
-    quota, so the budgets are not what is measured."""
+    quota, so the budgets are not what is measured. `prefix` begins the source's and the
+    sites' names, which are unique: a fleet beside a `sandbox_site` (whose source is
+    `bench-erp`) needs another."""
     erp_account = new_account(erp)
     erp_box = start_sandbox(stack, erp_account, items, latency_ms=latency_ms)
     source = add_source(
         ctx,
-        name="bench-erp",
+        name=f"{prefix}-erp",
         kind=erp,
         base_url=erp_box.url,
         credentials=erp_account.stored_credentials(erp_box.url),
@@ -138,7 +142,7 @@ def sandbox_fleet(
         box = start_sandbox(stack, account, items, drift, latency_ms)
         site = add_site(
             ctx,
-            name=f"bench-{index}-{platform}",
+            name=f"{prefix}-{index}-{platform}",
             platform=platform,
             base_url=box.url,
             source=source["id"],
@@ -155,14 +159,31 @@ def wait_run(
     sessions: sessionmaker[Session], run_id: int, timeout: float, cut: bool = False
 ) -> SyncRun:
     """Until the run has finished, or (with `cut`) has its batches cut and queued."""
+    return wait_runs(sessions, [run_id], timeout, cut)[0]
+
+
+def wait_runs(
+    sessions: sessionmaker[Session], run_ids: Sequence[int], timeout: float, cut: bool = False
+) -> list[SyncRun]:
+    """Until every run has finished, or (with `cut`) until one of them has its batches
+    cut and queued or has finished; the runs, in `run_ids`' order. One query a poll,
+    however many runs: a night of 50 polled run by run would load the database it
+    measures."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with sessions() as session:
-            run = session.get_one(SyncRun, run_id)
-        if run.finished_at is not None or (cut and run.batches_total > 0):
-            return run
+            found = session.scalars(select(SyncRun).where(SyncRun.id.in_(run_ids)))
+            by_id = {run.id: run for run in found}
+        runs = [by_id[run_id] for run_id in run_ids]
+        if (any if cut else all)(_ended(run, cut) for run in runs):
+            return runs
         time.sleep(0.1)
-    raise RuntimeError(f"run {run_id} did not finish within {timeout:.0f} s")
+    raise RuntimeError(f"runs {list(run_ids)} did not finish within {timeout:.0f} s")
+
+
+def _ended(run: SyncRun, cut: bool) -> bool:
+    """The run has finished, or (with `cut`) at least cut its batches."""
+    return run.finished_at is not None or (cut and run.batches_total > 0)
 
 
 def redrift(site: SandboxSite, drift: float) -> int:
