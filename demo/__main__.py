@@ -1,5 +1,5 @@
-"""`python -m demo [--keep]` (what `make demo` runs): the whole system end to end
-against local sandboxes.
+"""`python -m demo [--keep] [--speed N | --lab]` (what `make demo` runs): the whole
+system end to end against local sandboxes.
 
 What it runs and prints is described in demo/scenario.py; this is only the command.
 Its own entry point, not a `stocksync` subcommand: the operator's CLI never imports
@@ -14,6 +14,7 @@ import click
 
 from cli.context import Context
 from demo.fullsync import RunsTimedOut
+from demo.pace import DEFAULT_SPEED, Pace
 from demo.processes import StackDied
 from demo.scenario import Options, run_demo
 
@@ -41,12 +42,32 @@ from demo.scenario import Options, run_demo
     type=click.IntRange(1, 32),
     help="Celery worker processes.",
 )
-def demo(keep: bool, items: int, changes: int, workers: int) -> None:
+@click.option(
+    "--speed",
+    default=DEFAULT_SPEED,
+    show_default=True,
+    type=click.FloatRange(min=1.0),
+    help="How many times faster than the real platforms' default limits and pace the "
+    "sandboxes run.",
+)
+@click.option(
+    "--lab",
+    is_flag=True,
+    help="Sandboxes with no limits answering in 0 ms instead, and budgets no sync reaches: "
+    "stocksync's own pace on this machine.",
+)
+def demo(keep: bool, items: int, changes: int, workers: int, speed: float, lab: bool) -> None:
     """Sandboxes, the stack, a full sync and the real-time path; then a summary.
 
     Exits 0 only if every store ends equal to the ERP.
     """
-    options = Options(items=items, changes=min(changes, items // 2), workers=workers, keep=keep)
+    options = Options(
+        items=items,
+        changes=min(changes, items // 2),
+        workers=workers,
+        keep=keep,
+        pace=Pace(speed=speed, lab=lab),
+    )
     try:
         code = run_demo(Context().settings, options)
     except (StackDied, RunsTimedOut) as error:

@@ -1,11 +1,11 @@
 """Register an ERP sandbox as a source and store sandboxes as its sites.
 
 Through `sync.sources` and `sync.sites`, the functions behind `stocksync sources add`
-and `stocksync sites add`, so the rows are exactly what an operator would create. The sites
-and the source get a generous budget: the sandboxes enforce none, and the platforms' own
-defaults (Shopify's 2 requests/s, Business Central's 20, sync/limits.py) would turn a
-20,000-SKU demo into minutes of waiting that show nothing about stocksync. A real
-store's or ERP's budget is set per site or source.
+and `stocksync sites add`, so the rows are exactly what an operator would create. Each
+gets the budget its sandbox allows: on a platform's profile sped up, that profile's
+limits at that speed (`sandbox.profiles.Profile.quota`, chosen in demo/pace.py); on a
+sandbox that enforces none, a generous one (`SANDBOX_QUOTA`), so that no wait of ours
+hides what is measured.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from sync.context import Context
 from sync.sites import add_site, remove_site, update_site
 from sync.sources import add_source, delete_source, update_source
 
-#: Requests per second a demo site or source may send its sandbox, all workers together.
+#: Requests per second a site or source may send a sandbox with no limits (the demo's
+#: `--lab`, the benchmarks at a fixed latency), all workers together.
 SANDBOX_QUOTA: dict[str, int | None] = {
     "rate_limit_requests": 100_000,
     "rate_limit_window_seconds": 1,
@@ -61,9 +62,12 @@ def register(
     sandboxes: Mapping[str, Sandbox],
     *,
     quota: Mapping[str, int | None] = SANDBOX_QUOTA,
+    quotas: Mapping[str, Mapping[str, int | None]] | None = None,
 ) -> Registered:
     """One source (the ERP) and one site per store sandbox, named `<prefix>-<platform>`,
-    each with `quota` (`PLATFORM_DEFAULTS` for sandboxes on their platform's profile)."""
+    each with `quota` (`PLATFORM_DEFAULTS` for sandboxes on their platform's profile),
+    or with its platform's in `quotas` (the ERP's under `ERP`) where it has one."""
+    budgets = quotas or {}
     stores = [platform for platform in sandboxes if platform != ERP]
     erp, erp_url = accounts[ERP], sandboxes[ERP].url
     source = add_source(
@@ -74,7 +78,7 @@ def register(
         credentials=erp.stored_credentials(erp_url),
         webhook_secret=erp.receiver_secret(),
     )
-    update_source(ctx, source["id"], quota)
+    update_source(ctx, source["id"], budgets.get(ERP, quota))
     site_ids, site_names = {}, {}
     for platform in stores:
         account, url = accounts[platform], sandboxes[platform].url
@@ -88,7 +92,7 @@ def register(
             credentials=account.stored_credentials(url),
             webhook_secret=account.receiver_secret(),
         )
-        update_site(ctx, site["id"], quota)
+        update_site(ctx, site["id"], budgets.get(platform, quota))
         site_ids[platform], site_names[platform] = site["id"], name
     return Registered(source["id"], source["name"], site_ids, site_names)
 

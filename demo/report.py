@@ -39,12 +39,13 @@ def full_sync(syncs: Sequence[SiteSync], names: Mapping[str, str]) -> list[str]:
             f"{s.failed:,}",
             f"{s.write_calls:,}",
             f"{s.store_requests:,}",
+            f"{s.store_refused:,}",
             f"{s.seconds:.1f} s",
         ]
         for s in syncs
     ]
     headers = ["site", "status", "checked", "changed", "unchanged", "failed"]
-    headers += ["write calls", "store requests", "duration"]
+    headers += ["write calls", "store requests", "refused (429)", "duration"]
     return ["full sync, per site:", *_table(headers, rows)]
 
 

@@ -1,11 +1,12 @@
 """The demo from start to summary (README, "The two commands").
 
 PostgreSQL and Redis (embedded unless configured), a Business Central sandbox and
-three store sandboxes holding the same SKUs at drifted quantities, the source and the
-sites registered, then the processes `stocksync up` runs. Then the nightly full sync
-of the three sites with live progress, the real-time path (demo/realtime.py), and a
-summary read back from the rows and the sandboxes. Exit status 0 only if every store
-ends equal to the ERP.
+three store sandboxes holding the same SKUs at drifted quantities, each on its
+platform's default limits and pace sped up (demo/pace.py), the source and the sites
+registered with the budgets those allow, then the processes `stocksync up` runs. Then
+the nightly full sync of the three sites with live progress, the real-time path
+(demo/realtime.py), and a summary read back from the rows and the sandboxes. Exit
+status 0 only if every store ends equal to the ERP.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from __future__ import annotations
 import secrets
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from demo import fullsync, realtime, report, summary
+from demo.pace import Pace
 from demo.platforms import ERP, STORES, Sandbox, start_sandbox
 from demo.processes import LoggedSupervisor, port_or_free, stack_supervisor, wait_ready
 from demo.registration import Registered, free_prefix, register, remove
@@ -39,7 +41,9 @@ class Options:
     changes: int = 200
     workers: int = 4
     keep: bool = False
-    #: Longest the full syncs, then the real-time path, may take before the demo fails.
+    pace: Pace = field(default_factory=Pace)
+    #: Longest the full syncs, then the real-time path, may take before the demo fails
+    #: at the default speed (`Pace.timeout`).
     sync_timeout: float = 600.0
     settle_timeout: float = 120.0
 
@@ -90,16 +94,23 @@ def _run(settings: Settings, options: Options, stack: ExitStack, started: float)
     ctx = client_context(settings)
     stack.callback(ctx.dispose)
     sessions = ctx.sessions
+    pace = options.pace
 
     say(
         f"starting the sandboxes: Business Central with {options.items:,} items, "
         f"{', '.join(STORES)} with the same SKUs ({options.drift:.0%} at other quantities)"
     )
+    say("\n".join(pace.describe((ERP, *STORES))))
     accounts = {p: new_account(p) for p in (ERP, *STORES)}
-    sandboxes = {ERP: start_sandbox(stack, accounts[ERP], options.items)}
+    sandboxes = {ERP: start_sandbox(stack, accounts[ERP], options.items, **pace.knobs(ERP))}
     for platform in STORES:
-        sandboxes[platform] = start_sandbox(stack, accounts[platform], options.items, options.drift)
-    registered = register(ctx, free_prefix(ctx, ["erp", *STORES]), accounts, sandboxes)
+        sandboxes[platform] = start_sandbox(
+            stack, accounts[platform], options.items, options.drift, **pace.knobs(platform)
+        )
+    quotas = {platform: pace.quota(platform) for platform in sandboxes}
+    registered = register(
+        ctx, free_prefix(ctx, ["erp", *STORES]), accounts, sandboxes, quotas=quotas
+    )
     stack.callback(remove, ctx, registered)
     say(
         f"registered source {registered.source_name} and sites "
@@ -123,16 +134,18 @@ def _run(settings: Settings, options: Options, stack: ExitStack, started: float)
         store.reset_stats()
     say("\nfull sync of the three sites (tonight's 02:00 run, started now):")
     runs = fullsync.start_full_syncs(ctx, registered.site_ids)
-    fullsync.follow_runs(sessions, runs, registered.site_names, supervisor, options.sync_timeout)
-    requests_made = {p: int(store.stats()["calls"]) for p, store in stores.items()}
+    sync_timeout = pace.timeout(options.sync_timeout)
+    fullsync.follow_runs(sessions, runs, registered.site_names, supervisor, sync_timeout)
+    requests_made = {p: _requests(store) for p, store in stores.items()}
 
     say("\nreal-time path: store webhooks on; orders, ERP changes, duplicates, a forgery...")
     realtime.point_webhooks(platforms, STORES)
     changes = ErpChanges(registered.site_ids)
     sent = realtime.drive(platforms, changes, options.changes)
     say(f"sent; waiting for the stores to take the ERP's {len(sent.erp_skus)} new values")
-    latencies = changes.wait(sessions, options.settle_timeout)
-    _settle(sessions, registered, supervisor, options.settle_timeout)
+    settle_timeout = pace.timeout(options.settle_timeout)
+    latencies = changes.wait(sessions, settle_timeout)
+    _settle(sessions, registered, supervisor, settle_timeout)
 
     syncs = summary.site_syncs(sessions, runs, requests_made)
     hooks = summary.webhooks(sessions, registered)
@@ -150,6 +163,12 @@ def _run(settings: Settings, options: Options, stack: ExitStack, started: float)
         say("\n".join(next_steps(keep=True)))
         _keep(settings, web, supervisor, sandboxes)
     return code
+
+
+def _requests(store: Sandbox) -> tuple[int, int]:
+    """(requests the store answered since its stats were reset, refused for its quota)."""
+    stats = store.stats()
+    return int(stats["calls"]), int(stats["rejected_429"])
 
 
 def next_steps(keep: bool) -> list[str]:

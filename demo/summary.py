@@ -32,6 +32,9 @@ class SiteSync:
     write_calls: int
     #: Every request the store's sandbox answered during the run (catalog reads too).
     store_requests: int
+    #: Of those, the ones it refused for its quota (429, Shopify's THROTTLED): none if
+    #: the site's budget is what the store allows.
+    store_refused: int
     seconds: float
 
 
@@ -55,13 +58,17 @@ class Webhooks:
 
 
 def site_syncs(
-    sessions: sessionmaker[Session], runs: Mapping[str, int], requests: Mapping[str, int]
+    sessions: sessionmaker[Session],
+    runs: Mapping[str, int],
+    requests: Mapping[str, tuple[int, int]],
 ) -> list[SiteSync]:
-    """Each run's counts from its row; `requests` is each store's request count."""
+    """Each run's counts from its row; `requests` is each store's (requests answered,
+    refused for its quota)."""
     out = []
     with sessions() as session:
         for platform, run_id in runs.items():
             run = session.get_one(SyncRun, run_id)
+            answered, refused = requests.get(platform, (0, 0))
             seconds = 0.0
             if run.started_at and run.finished_at:
                 seconds = (run.finished_at - run.started_at).total_seconds()
@@ -74,7 +81,8 @@ def site_syncs(
                     unchanged=run.unchanged,
                     failed=run.failed,
                     write_calls=run.store_calls,
-                    store_requests=requests.get(platform, 0),
+                    store_requests=answered,
+                    store_refused=refused,
                     seconds=seconds,
                 )
             )

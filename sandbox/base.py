@@ -41,6 +41,10 @@ class SandboxConfig:
     #: Shopify only: the shop's plan (`sandbox.shopify.cost.RESTORE_RATES`), whose cost
     #: bucket prices and throttles every query; None for no cost throttle.
     plan: str | None = None
+    #: Shopify only: the points a second the plan's bucket restores, if not the plan's
+    #: own: a time-scaled profile's (`sandbox.profiles.Profile.scaled`). It shows in
+    #: every answer's `throttleStatus`, where the connector learns the shop's pace.
+    restore_rate: float | None = None
     #: Where the sandbox sends its webhooks when stock or a product changes.
     webhook_url: str | None = None
     #: The secret set on that webhook (`sandbox.accounts.Account.webhook_secret`). Not

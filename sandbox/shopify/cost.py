@@ -15,7 +15,8 @@ as actualQueryCost (it never stops a query early, so nothing is refunded).
 `CostBucket` is the shop's leaky bucket for a plan (none: unlimited, still reported):
 restore rates from the shopify.dev page; the maximum, 10 seconds of restore (1,000
 points on Standard, the figure of help.shopify.com's older "Call limit" page), is
-**UNCONFIRMED** for today's plans.
+**UNCONFIRMED** for today's plans. A time-scaled profile (`sandbox.profiles`) refills
+the plan's bucket faster: same maximum, its own restore rate.
 """
 
 from __future__ import annotations
@@ -57,9 +58,12 @@ class CostBucket:
     Time is the sandbox clock's, so a test that advances it refills the bucket too.
     """
 
-    def __init__(self, plan: str | None, now: datetime) -> None:
-        self.restore_rate = UNLIMITED_RATE if plan is None else RESTORE_RATES[plan]
-        self.maximum = self.restore_rate * BUCKET_SECONDS
+    def __init__(self, plan: str | None, now: datetime, restore_rate: float | None = None) -> None:
+        """`restore_rate`: the plan's unless given (`SandboxConfig.restore_rate`); the
+        maximum is the plan's either way."""
+        planned = UNLIMITED_RATE if plan is None else RESTORE_RATES[plan]
+        self.restore_rate = restore_rate or planned
+        self.maximum = planned * BUCKET_SECONDS
         self.available = self.maximum
         #: Points charged so far (never refunded here): a benchmark's platform floor.
         self.spent = 0.0

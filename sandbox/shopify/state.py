@@ -76,7 +76,7 @@ class ShopifyState(SandboxState):
         self.adjustment_groups = 0
         self.hooks = ShopifyHooks(self.clock, self.webhooks, self.reach)
         #: The plan's cost points (`sandbox.shopify.cost`); unlimited without a plan.
-        self.bucket = CostBucket(config.plan, self.clock.now())
+        self.bucket = CostBucket(config.plan, self.clock.now(), config.restore_rate)
         #: Bulk query operations and their files (`sandbox.shopify.bulk`).
         self.bulk = BulkOperations()
 
