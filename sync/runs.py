@@ -409,29 +409,13 @@ def hold_over(session: Session, run: SyncRun) -> Window:
     sync competing with the day's orders for each budget, and the next night's run
     could not start while it was live. Now a catalog too long for one night is
     reconciled over two, each night at full pace, and each run says so."""
-    left = (
-        session.execute(
-            text(
-                """
-                UPDATE sync_batches SET status = 'cancelled', error = :why,
-                    finished_at = now(), updated_at = now()
-                WHERE run_id = :run_id AND status = 'queued' AND published_at IS NULL
-                RETURNING jsonb_array_length(skus)
-                """
-            ),
-            {"run_id": run.id, "why": HELD_OVER},
-        )
-        .scalars()
-        .all()
-    )
-    if left:
-        run.held_over += sum(left)
-        run.skipped += sum(left)
-        run.batches_pending -= len(left)
+    skus, batches = cancel_queued_batches(session, run, unpublished_only=True, error=HELD_OVER)
+    if batches:
+        run.held_over += skus
         session.flush()
         log.info(
             "sync.run.held_over",
-            extra={"run": run.id, "site": run.site_id, "skus": sum(left), "batches": len(left)},
+            extra={"run": run.id, "site": run.site_id, "skus": skus, "batches": batches},
         )
     if run.batches_pending > 0:
         return Window()
@@ -538,22 +522,28 @@ def fail_run(session: Session, run_id: int, error: str) -> list[int]:
     return close_run(session, run)
 
 
-def cancel_queued_batches(session: Session, run: SyncRun) -> int:
-    """Cancel the run's queued batches; their SKUs count as skipped. Returns how many."""
+def cancel_queued_batches(
+    session: Session, run: SyncRun, *, unpublished_only: bool = False, error: str | None = None
+) -> tuple[int, int]:
+    """Cancel the run's queued batches (`unpublished_only`: those whose message was
+    never published, `hold_over`), recording `error` on them; their SKUs count as
+    skipped. Returns (SKUs, batches) cancelled."""
     skipped = (
         session.execute(
             text(
                 """
-            UPDATE sync_batches SET status = 'cancelled', finished_at = now(), updated_at = now()
+            UPDATE sync_batches SET status = 'cancelled', error = coalesce(:error, error),
+                finished_at = now(), updated_at = now()
             WHERE run_id = :run_id AND status = 'queued'
+              AND (NOT :unpublished_only OR published_at IS NULL)
             RETURNING jsonb_array_length(skus)
             """
             ),
-            {"run_id": run.id},
+            {"run_id": run.id, "unpublished_only": unpublished_only, "error": error},
         )
         .scalars()
         .all()
     )
     run.skipped += sum(skipped)
     run.batches_pending -= len(skipped)
-    return len(skipped)
+    return sum(skipped), len(skipped)
