@@ -31,8 +31,8 @@ store written), and of ERP change to store write (`items.last_synced_at`, demo/w
 how many events were processed while the sync (the night: its last run) was still
 running, and for the night how many of its runs had not finished at the phase's last
 event and how the runs ended; the ratio of each busy phase's p95 to the quiet one's.
-Target (issue 7): p95 under the dedupe window plus 1 s, with or without a sync; issue 22
-asks for under the window plus 0.5 s in all three phases, at 40 and 200 events a second.
+Target (issue 22, `MARGIN`): p95 under the dedupe window plus 0.5 s in all three
+phases, at 40 and 200 events a second (issue 7 asked for the window plus 1 s).
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ SETTLE_TIMEOUT = 600.0
 #: Longest the night wave may take, as bench/sites.py's: its wave of 50 sites of 20,000
 #: SKUs took 697 s on 2 worker processes (2026-12-06).
 NIGHT_TIMEOUT = 3600.0
+#: Seconds past the dedupe window the p95 may take: issue 22's target (issue 7's was 1).
+MARGIN = 0.5
 #: The night's runs' counts reported summed: SKUs cut, written, failed, left to the next
 #: night (a wave longer than `NIGHT_HOURS` would be cut short, and look faster here).
 WAVE_COUNTS = ("total", "synced", "failed", "held_over")
@@ -295,7 +297,7 @@ def _report(results: dict[str, Any], args: Any, concurrency: int, window: float)
             "ERP->store p50",
             "p95",
             "p99",
-            f"p95 < {window + 1:g} s",
+            f"p95 < {window + MARGIN:g} s",
         ],
         rows,
         {
@@ -310,7 +312,7 @@ def _report(results: dict[str, Any], args: Any, concurrency: int, window: float)
             "results": results,
             "ratio_p95": ratio,
             "ratio_p95_night": _ratio(night, quiet) if night else None,
-            "targets": {"p95_seconds_max": window + 1},
+            "targets": {"p95_seconds_max": window + MARGIN},
         },
     )
     overlap = busy.get("processed_during_sync", 0)
@@ -343,7 +345,7 @@ def _say_night(night: dict[str, Any], ratio: float | None) -> None:
 
 def _row(name: str, phase: dict[str, Any], window: float) -> list[Any]:
     log, e2s = phase["log"], phase["erp_to_store"]
-    met = "-" if log["p95"] is None else ("met" if log["p95"] < window + 1 else "NOT met")
+    met = "-" if log["p95"] is None else ("met" if log["p95"] < window + MARGIN else "NOT met")
     return [
         name,
         phase["events"],

@@ -54,6 +54,11 @@ class InventorySource(Protocol):
         """Read one item by the ERP's own id (what its webhooks name)."""
         ...
 
+    def get_items(self, item_ids: Sequence[str]) -> dict[str, SourceItem | None]:
+        """`get_item` for several ids, in as few calls as the API allows: each id
+        maps to its reading, or None as `get_item` would answer."""
+        ...
+
     def order_progress(
         self, numbers: Sequence[str], *, since: datetime
     ) -> dict[str, OrderProgress]:

@@ -9,7 +9,9 @@ together at the end.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -35,7 +37,11 @@ def require_pushed(site: Site, outcome: PushOutcome) -> str:
     if outcome.failures:
         sample = "; ".join(f"{sku}: {why}" for sku, why in list(outcome.failures.items())[:5])
         raise PushFailed(f"site {site.id}: {outcome.failed} SKU(s) failed ({sample})")
-    return f"site {site.id}: {outcome.synced} pushed, {outcome.unchanged} unchanged" + (
+    return f"site {site.id}: {_counts(outcome)}"
+
+
+def _counts(outcome: PushOutcome) -> str:
+    return f"{outcome.synced} pushed, {outcome.unchanged} unchanged" + (
         f", {outcome.opted_out} opted out" if outcome.opted_out else ""
     )
 
@@ -72,6 +78,41 @@ def carried(ctx: Context, sites: Sequence[Site], skus: Sequence[str]) -> dict[in
         for site_id, sku in rows:
             found[site_id].add(sku)
     return found
+
+
+@dataclass
+class FanOut:
+    """What `fan_out` did: a line per site, and the refusals by SKU (each naming its
+    site), so each of a group's events ends on its own SKU's outcome."""
+
+    summaries: list[str] = field(default_factory=list)
+    failures: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def summary(self) -> str:
+        return "; ".join(self.summaries)
+
+
+def fan_out(ctx: Context, source_id: int, readings: Sequence[SourceItem]) -> FanOut:
+    """Push ERP readings to every real-time site of the source, each site only the
+    SKUs it sells (one store write for all of them); one store refusing does not keep
+    the others stale."""
+    skus = sorted({reading.sku for reading in readings})
+    sites = carriers(ctx, source_id, skus)
+    sells = carried(ctx, sites, skus) if len(skus) > 1 else {site.id: set(skus) for site in sites}
+    done = FanOut()
+    for site in sites:
+        mine = [reading for reading in readings if reading.sku in sells[site.id]]
+        try:
+            outcome = push_readings(ctx, site, mine, ctx.storefront(site))
+        except PermanentError as exc:
+            for reading in mine:
+                done.failures[reading.sku].append(f"site {site.id}: {exc}")
+            continue
+        for sku, why in outcome.failures.items():
+            done.failures[sku].append(f"site {site.id}: {why}")
+        done.summaries.append(f"site {site.id}: {_counts(outcome)}")
+    return done
 
 
 def push_to_carriers(

@@ -13,7 +13,7 @@ finds the row locked retries shortly instead of waiting or dropping it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -21,10 +21,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from connectors.errors import PermanentError, TransientError
+from connectors.interfaces import InventorySource
 from connectors.types import OrderSnapshot, SourceItem
 from models import EventKind, Item, Site, Source, WebhookLog, WebhookStatus
 from models.db import transaction
-from sync.carriers import REAL_TIME_SITES, PushFailed, carriers, push_to_carriers, require_pushed
+from sync.carriers import REAL_TIME_SITES, PushFailed, fan_out, require_pushed
 from sync.catalog import mirror_product
 from sync.change_feed import push_moved, read_now
 from sync.context import Context
@@ -66,39 +67,83 @@ def process_event(ctx: Context, row_id: int) -> None:
         _count_attempt(ctx, row_id)
         with transaction(ctx.sessions) as session:
             row = _lock_row(session, row_id)
-            if row is None or row.status not in PENDING:
-                return
-            switched_off = _switched_off(session, row)
-            if switched_off:
-                _finish(row, WebhookStatus.IGNORED, switched_off)
-                log.info("event.ignored", extra={"row": row_id, "reason": switched_off})
-                return
-            # By the stored string: a kind this version does not know (a newer
-            # receiver's) fails the row by name instead of raising here.
-            handler = HANDLERS.get(row.kind) if row.kind else None  # type: ignore[call-overload]
-            try:
-                if handler is None:
-                    raise EventFailed(f"no handler for kind {row.kind!r}")
-                summary = handler(ctx, session, row)
-            except (PermanentError, EventFailed, PushFailed) as exc:
-                _finish(row, WebhookStatus.FAILED, str(exc))
-                log.warning("event.failed", extra={"row": row_id, "error": str(exc)})
-                return
-            _finish(row, WebhookStatus.PROCESSED, None)
-            log.info("event.processed", extra={"row": row_id, "summary": summary})
+            if row is not None and row.status in PENDING:
+                _handle(ctx, session, row)
     except RowHeld:
         raise  # writing a note would wait for the holder's lock
     except TransientError as exc:
-        _note(ctx, row_id, f"retrying: {exc}")
+        _note(ctx, [row_id], f"retrying: {exc}")
         raise
 
 
-def record_failure(ctx: Context, row_id: int, error: str) -> None:
-    """Retries exhausted: the row is `failed`, kept for replay from the admin API."""
+def process_events(ctx: Context, row_ids: Sequence[int]) -> None:
+    """Process the rows of one message: one as `process_event` does; several (the
+    relay's group of one source's ERP item notices whose windows closed together,
+    workers/relay.py) in one transaction that reads the ERP once and writes each store
+    once for all of them (`_erp_items_changed`).
+
+    Each row still ends on its own: processed, failed with its own reason, ignored. A
+    row another worker holds is left to it (`SKIP LOCKED`, where one row alone retries
+    shortly): that worker is processing it (a redelivered message, the sweeper's
+    republish) and retries it itself if it must. A transient error retries the group.
+    """
+    if len(row_ids) == 1:
+        process_event(ctx, row_ids[0])
+        return
+    try:
+        _count_attempts(ctx, row_ids)
+        with transaction(ctx.sessions) as session:
+            rows = _lock_pending(session, row_ids)
+            notices: dict[int, list[WebhookLog]] = {}
+            for row in rows:
+                if row.kind == EventKind.ERP_ITEM_CHANGED and row.source_id is not None:
+                    notices.setdefault(row.source_id, []).append(row)
+                else:
+                    _handle(ctx, session, row)
+            for group in notices.values():
+                _erp_items_changed(ctx, session, group)
+    except TransientError as exc:
+        _note(ctx, row_ids, f"retrying: {exc}")
+        raise
+
+
+def _handle(ctx: Context, session: Session, row: WebhookLog) -> None:
+    """Run a pending, locked row's handler and record how it ended."""
+    switched_off = _switched_off(session, row)
+    if switched_off:
+        _finish(row, WebhookStatus.IGNORED, switched_off)
+        log.info("event.ignored", extra={"row": row.id, "reason": switched_off})
+        return
+    # By the stored string: a kind this version does not know (a newer receiver's)
+    # fails the row by name instead of raising here.
+    handler = HANDLERS.get(row.kind) if row.kind else None  # type: ignore[call-overload]
+    try:
+        if handler is None:
+            raise EventFailed(f"no handler for kind {row.kind!r}")
+        summary = handler(ctx, session, row)
+    except (PermanentError, EventFailed, PushFailed) as exc:
+        _fail(row, str(exc))
+        return
+    _processed(row, summary)
+
+
+def _fail(row: WebhookLog, error: str) -> None:
+    _finish(row, WebhookStatus.FAILED, error)
+    log.warning("event.failed", extra={"row": row.id, "error": error})
+
+
+def _processed(row: WebhookLog, summary: str) -> None:
+    _finish(row, WebhookStatus.PROCESSED, None)
+    log.info("event.processed", extra={"row": row.id, "summary": summary})
+
+
+def record_failure(ctx: Context, row_ids: Sequence[int], error: str) -> None:
+    """Retries exhausted: the rows still pending are `failed`, kept for replay from
+    the admin API."""
     with transaction(ctx.sessions) as session:
         session.execute(
             update(WebhookLog)
-            .where(WebhookLog.id == row_id, WebhookLog.status.in_(PENDING))
+            .where(WebhookLog.id.in_(row_ids), WebhookLog.status.in_(PENDING))
             .values(status=WebhookStatus.FAILED, error=error[:2000], processed_at=datetime.now(UTC))
         )
 
@@ -116,6 +161,30 @@ def _count_attempt(ctx: Context, row_id: int) -> None:
             )
 
 
+def _count_attempts(ctx: Context, row_ids: Sequence[int]) -> None:
+    """`_count_attempt` for a group's rows, skipping those another worker holds."""
+    with transaction(ctx.sessions) as session:
+        held = select(WebhookLog.id).where(WebhookLog.id.in_(row_ids))
+        session.execute(
+            update(WebhookLog)
+            .where(WebhookLog.id.in_(held.with_for_update(skip_locked=True).scalar_subquery()))
+            .values(attempts=WebhookLog.attempts + 1)
+        )
+
+
+def _lock_pending(session: Session, row_ids: Sequence[int]) -> list[WebhookLog]:
+    """Of `row_ids`, the rows still pending, locked for this transaction, by id; rows
+    another transaction holds are skipped (`process_events`)."""
+    return list(
+        session.scalars(
+            select(WebhookLog)
+            .where(WebhookLog.id.in_(row_ids), WebhookLog.status.in_(PENDING))
+            .order_by(WebhookLog.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
 def _lock_row(session: Session, row_id: int) -> WebhookLog | None:
     """The row, locked for this transaction; `RowHeld` if another one holds it."""
     try:
@@ -128,10 +197,10 @@ def _lock_row(session: Session, row_id: int) -> WebhookLog | None:
         raise RowHeld from exc
 
 
-def _note(ctx: Context, row_id: int, error: str) -> None:
+def _note(ctx: Context, row_ids: Sequence[int], error: str) -> None:
     with transaction(ctx.sessions) as session:
         session.execute(
-            update(WebhookLog).where(WebhookLog.id == row_id).values(error=error[:2000])
+            update(WebhookLog).where(WebhookLog.id.in_(row_ids)).values(error=error[:2000])
         )
 
 
@@ -288,6 +357,62 @@ def _erp_item_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
     )
 
 
+def _erp_items_changed(ctx: Context, session: Session, rows: Sequence[WebhookLog]) -> None:
+    """`_erp_item_changed` for one source's pending, locked rows at once: their items
+    read in one call (`get_items`), and every store written once for all of them
+    (`fan_out`); each row then ends on its own SKU's outcome. A row whose item the ERP
+    does not list (deleted) takes the one-row path, which asks again by SKU; so does
+    every row if the source is gone or switched off, each ending as it would alone. The
+    ERP refusing the read fails every row with its reason, as it fails one alone."""
+    source = session.get(Source, rows[0].source_id)
+    if source is None or _switched_off(session, rows[0]):
+        for row in rows:
+            _handle(ctx, session, row)
+        return
+    erp = ctx.source(source)
+    try:
+        read = _read_items(ctx, session, erp, source.id, rows)
+    except PermanentError as exc:
+        for row in rows:
+            _fail(row, str(exc))
+        return
+    for row in rows:
+        if row.id not in read:
+            _handle(ctx, session, row)
+    if not read:
+        return
+    pushed = fan_out(ctx, source.id, list({r.sku: r for r in read.values()}.values()))
+    together = f"read and written with {len(read) - 1} other(s)"
+    for row in rows:
+        if row.id not in read:
+            continue
+        sku = read[row.id].sku
+        if pushed.failures.get(sku):
+            _fail(row, "; ".join(pushed.failures[sku]))
+        else:
+            summary = pushed.summary or "on no site taking real-time writes"
+            _processed(row, f"SKU {sku}, {together}: {summary}")
+
+
+def _read_items(
+    ctx: Context,
+    session: Session,
+    erp: InventorySource,
+    source_id: int,
+    rows: Sequence[WebhookLog],
+) -> dict[int, SourceItem]:
+    """The reading of each row's item, by row id; rows whose item the ERP does not list
+    are absent. SKUs with open store orders are read again after noting what the ERP
+    did with those orders, as `_erp_item_changed` does for one."""
+    items = erp.get_items([row.entity or "" for row in rows])
+    read = {row.id: reading for row in rows if (reading := items.get(row.entity or ""))}
+    skus = sorted({reading.sku for reading in read.values()})
+    if skus and open_orders(session, source_id, skus).numbers:
+        again = {reading.sku: reading for reading in read_erp(ctx, erp, source_id, skus)}
+        read = {row_id: again[reading.sku] for row_id, reading in read.items()}
+    return read
+
+
 def _sku_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
     site = _site(session, row)
     if site.awaiting_first_sync:
@@ -299,10 +424,10 @@ def _sku_changed(ctx: Context, session: Session, row: WebhookLog) -> str:
 def _push_everywhere(ctx: Context, session: Session, source_id: int, reading: SourceItem) -> str:
     """Push one ERP reading to every site of the source that sells the SKU and takes
     real-time writes (sync/carriers.py)."""
-    sites = carriers(ctx, source_id, [reading.sku])
-    return push_to_carriers(ctx, sites, lambda _: [reading]) or (
-        f"SKU {reading.sku} is on no site taking real-time writes"
-    )
+    pushed = fan_out(ctx, source_id, [reading])
+    if pushed.failures:
+        raise PushFailed("; ".join(pushed.failures[reading.sku]))
+    return pushed.summary or f"SKU {reading.sku} is on no site taking real-time writes"
 
 
 def _erp_collection(ctx: Context, session: Session, row: WebhookLog) -> str:

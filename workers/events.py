@@ -1,7 +1,8 @@
 """The webhook event task, thin (docs/style.md rule 2), and its message for the relay.
 
-The message carries only the `webhook_log` row id; the row is the durable record and
-`sync.events.process_event` does the work.
+The message carries only `webhook_log` row ids: one (an int), or the relay's group of
+one source's item notices whose windows closed together (a list). The rows are the
+durable record and `sync.events.process_events` does the work.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import json
 import logging
 import socket
 import uuid
+from collections.abc import Sequence
 
 from celery import Task, shared_task
 
 from connectors.errors import TransientError
-from sync.events import process_event, record_failure
+from sync.events import process_events, record_failure
 from workers import presets
 from workers.broker import PROCESS_EVENT
 from workers.context import get_context
@@ -28,9 +30,9 @@ log = logging.getLogger(__name__)
 RETRYABLE: tuple[type[Exception], ...] = (TransientError, *OUTAGES)
 
 
-def event_message(row_id: int) -> str:
-    """The broker message `CeleryBroker.queue_event` would publish, built without
-    Celery's client.
+def event_message(rows: Sequence[int]) -> str:
+    """The broker message `CeleryBroker.queue_event` would publish for `rows`, built
+    without Celery's client: one row as its id, several as a list of ids.
 
     The relay (workers/relay.py) schedules thousands of these a second in one Redis
     round trip with the dedupe key; Celery's publish path costs about half a millisecond
@@ -47,10 +49,11 @@ def event_message(row_id: int) -> str:
     event on 2 cores (issue 22).
     """
     task_id = str(uuid.uuid4())
+    arg = str(rows[0]) if len(rows) == 1 else f"[{', '.join(map(str, rows))}]"
     return _ENVELOPE.format(
         task_id=task_id,
-        body=base64.b64encode((_BODY % row_id).encode()).decode(),
-        argsrepr=f"({row_id},)",
+        body=base64.b64encode((_BODY % arg).encode()).decode(),
+        argsrepr=f"({arg},)",
         delivery_tag=uuid.uuid4(),
     )
 
@@ -103,10 +106,10 @@ def _envelope() -> str:
     return template
 
 
-#: The task's arguments and options (protocol v2 body), `%` the row id.
+#: The task's arguments and options (protocol v2 body), `%` the argument's JSON.
 _BODY = json.dumps(
     [[0], {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
-).replace("[[0]", "[[%d]", 1)
+).replace("[[0]", "[[%s]", 1)
 
 
 #: With the Redis transport, priority 0 messages go on the queue's own list.
@@ -115,14 +118,15 @@ _ENVELOPE = _envelope()
 
 
 @shared_task(name=PROCESS_EVENT, bind=True, **presets.EVENT)
-def process(self: Task, row_id: int) -> None:
+def process(self: Task, rows: int | list[int]) -> None:
     context = get_context(self.app)
+    row_ids = [rows] if isinstance(rows, int) else rows
     try:
-        process_event(context, row_id)
+        process_events(context, row_ids)
     except RETRYABLE as exc:
         if self.request.retries >= self.max_retries:
-            record_failure(context, row_id, f"gave up after {self.request.retries} retries: {exc}")
+            record_failure(context, row_ids, f"gave up after {self.request.retries} retries: {exc}")
             return
         countdown = context.backoff(self.request.retries, getattr(exc, "retry_after", None))
-        log.info("event.retry", extra={"row": row_id, "countdown": countdown, "error": str(exc)})
+        log.info("event.retry", extra={"row": rows, "countdown": countdown, "error": str(exc)})
         raise self.retry(exc=exc, countdown=countdown) from exc

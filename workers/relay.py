@@ -5,8 +5,9 @@ The receiver only writes rows (`received`); this loop, in its own process
 makes one Redis call that opens each row's 5-second dedupe window and schedules a
 message for the first row of every window in the due set (docs/architecture.md flows
 1-2, "dedupe and schedule in one Redis round trip"), then marks the rows whose window
-was open `duplicate`. Every loop also releases the messages whose window has closed
-from the due set onto the events queue, in one more Redis call.
+was open `duplicate`. A source's ERP item notices of one batch share a message, which
+a worker processes together (`_messages`). Every loop also releases the messages whose
+window has closed from the due set onto the events queue, in one more Redis call.
 
 Why the relay holds the window, not the worker: the message used to carry the window as
 a Celery ETA, and the worker's parent process held every such message until it was due,
@@ -31,7 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -116,7 +117,7 @@ _CLAIM = text(
         WHERE status = 'received' AND dedupe_key IS NOT NULL
         ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
     )
-    RETURNING id, dedupe_key, kind
+    RETURNING id, dedupe_key, kind, source_id
     """
 )
 
@@ -125,6 +126,14 @@ _CLAIM = text(
 #: nothing could coalesce into it, and the window would only add its 5 s to the
 #: latency of stock that moved without a webhook.
 UNWINDOWED = frozenset({EventKind.ERP_STOCK_MOVED.value})
+
+#: Event kinds a source's rows of which share a message (`_messages`): each is one ERP
+#: item to read and push, and the ERP reads many items in one call as the stores write
+#: many SKUs in one. Windowed, so one due time covers a claim's group.
+GROUPED = frozenset({EventKind.ERP_ITEM_CHANGED.value})
+#: The most rows in one message: the Business Central connector reads about 35 item ids
+#: per URL, and a store writes 100 SKUs per batch at most (WooCommerce, section 1).
+GROUP = 50
 
 #: The claimed rows whose window was already open: their event is coalesced into the
 #: message of the window's first row.
@@ -135,6 +144,32 @@ _COALESCE = text(
     WHERE id = ANY(CAST(:ids AS bigint[]))
     """
 )
+
+
+def _messages(rows: Sequence[tuple[int, str, str | None, int | None]]) -> dict[int, str]:
+    """Each claimed row's message: one per row, except that a source's ERP item notices
+    share a message per `GROUP` of them, which a worker processes together (one ERP
+    read, one write per store: sync/events.py `process_events`).
+
+    The rows of one claim open their windows in one script with one due time, so a
+    group's windows close together. Every row of a group that opens a window schedules
+    the same message, and the due set, a sorted set, keeps it once. A row of the group
+    found inside another row's window is marked `duplicate` before the message is due,
+    and the worker skips it: it is no longer pending.
+    """
+    messages: dict[int, str] = {}
+    groups: dict[int, list[int]] = {}
+    for row_id, _key, kind, source_id in rows:
+        if kind in GROUPED and source_id is not None:
+            groups.setdefault(source_id, []).append(row_id)
+        else:
+            messages[row_id] = event_message([row_id])
+    for ids in groups.values():
+        for start in range(0, len(ids), GROUP):
+            chunk = ids[start : start + GROUP]
+            message = event_message(chunk)
+            messages.update(dict.fromkeys(chunk, message))
+    return messages
 
 
 class Relay:
@@ -158,15 +193,16 @@ class Relay:
             if not rows:
                 return 0
             args: list[Any] = [int(self.window_seconds * 1000)]
-            for row_id, key, kind in rows:
+            messages = _messages(rows)
+            for row_id, key, kind, _source in rows:
                 windowed = "" if kind in UNWINDOWED else "1"
-                args += [key, str(row_id), event_message(row_id), windowed]
+                args += [key, str(row_id), messages[row_id], windowed]
             scheduled_at = time.monotonic()
             opened = self._script(keys=[EVENTS_QUEUE, DUE], args=args)
             self.due_at = min(self.due_at, scheduled_at + self.window_seconds)
             queued: list[int] = []
             coalesced: list[int] = []
-            for (row_id, _key, _kind), first in zip(rows, opened, strict=True):
+            for (row_id, *_), first in zip(rows, opened, strict=True):
                 (queued if first else coalesced).append(row_id)
             if coalesced:
                 conn.execute(_COALESCE, {"ids": coalesced})

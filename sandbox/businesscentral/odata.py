@@ -25,6 +25,7 @@ MAX_PAGE_SIZE = 20_000
 
 _NAMESPACE = uuid.UUID("6f1c1c52-9c1e-4b59-9a55-2f4b7d0c6a10")
 _LITERAL = r"'((?:[^']|'')*)'"
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _INSTANT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2})"
 _PREFER = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)")
 
@@ -66,6 +67,16 @@ def filter_values(expression: str, field: str) -> set[str]:
     if not re.fullmatch(rf"\s*{clause}(?:\s+or\s+{clause})*\s*", expression):
         raise ValueError(f"unsupported $filter {expression[:60]!r}")
     return {raw.replace("''", "'") for raw in re.findall(_LITERAL, expression)}
+
+
+def guid_values(expression: str, field: str) -> set[str]:
+    """The GUIDs an `<field> eq <guid> or <field> eq <guid>` filter asks for: OData v4
+    Guid literals are unquoted; a quoted one or anything else raises `ValueError` (a
+    400), as BC refuses comparing a Guid with a string."""
+    clause = rf"{re.escape(field)}\s+eq\s+({_GUID})"
+    if not re.fullmatch(rf"\s*{clause}(?:\s+or\s+{clause})*\s*", expression):
+        raise ValueError(f"unsupported $filter {expression[:60]!r}")
+    return {str(uuid.UUID(raw)) for raw in re.findall(_GUID, expression)}
 
 
 def after_time(expression: str, field: str) -> datetime:

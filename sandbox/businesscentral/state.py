@@ -22,7 +22,13 @@ from sandbox.base import SandboxConfig, SandboxState
 from sandbox.bearer_tokens import IssuedTokens
 from sandbox.businesscentral.ledger import PURCHASE, ItemLedger
 from sandbox.businesscentral.notices import RETRY_PERIOD, retried
-from sandbox.businesscentral.odata import after_time, filter_values, stable_id, timestamp
+from sandbox.businesscentral.odata import (
+    after_time,
+    filter_values,
+    guid_values,
+    stable_id,
+    timestamp,
+)
 from sandbox.businesscentral.sales import MODIFIED, SalesDocuments
 from sandbox.catalog import erp_quantity, skus
 from sandbox.hooks import Hook, HookBook
@@ -214,14 +220,17 @@ class BusinessCentralState(SandboxState):
                 self.hooks.remove(hook.id)
 
     def select(self, expression: str | None) -> list[dict[str, Any]]:
-        """The rows a `$filter` keeps: `number eq` clauses joined by `or`, or
-        `lastModifiedDateTime gt <date-time>` (items edited since: the record, not the
-        stock, section 7); without one, the live list itself (no copy)."""
+        """The rows a `$filter` keeps: `number eq` or `id eq` clauses joined by `or`,
+        or `lastModifiedDateTime gt <date-time>` (items edited since: the record, not
+        the stock, section 7); without one, the live list itself (no copy)."""
         if expression is None:
             return self.items
         if expression.lstrip().startswith(MODIFIED):
             after = after_time(expression, MODIFIED)
             return [row for row in self.items if datetime.fromisoformat(row[MODIFIED]) > after]
+        if expression.lstrip().startswith("id "):
+            rows = (self.by_id.get(key) for key in guid_values(expression, "id"))
+            return sorted((row for row in rows if row is not None), key=lambda row: row["number"])
         numbers = filter_values(expression, "number")
         return [self.by_number[n] for n in sorted(numbers) if n in self.by_number]
 

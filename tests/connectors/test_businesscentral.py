@@ -119,6 +119,32 @@ def test_get_item_by_id_and_unknown_ids(bc: Sandbox) -> None:
     assert source.get_item("not-a-guid") is None
 
 
+def test_get_items_reads_many_ids_in_few_requests_and_maps_the_unknown_to_none(
+    big: Sandbox,
+) -> None:
+    """A group of item notices (sync/events.py `process_events`): 80 ids take 3 URLs
+    where `get_item` took 80 requests; ids BC does not list answer None, as a 404."""
+    source = big.source()
+    source.api.token()
+    urls: list[str] = []
+    source.api.http.session.hooks["response"].append(lambda r, *a, **k: urls.append(r.url))
+    skus = [sku_for(i) for i in range(1, 20_001, 250)]
+    ids = [big.state.item_id(sku) for sku in skus]
+    unknown, service = "00000000-0000-0000-0000-000000000000", big.state.item_id("SERVICE-FEE")
+    calls_before = big.state.calls
+
+    found = source.get_items([*ids, unknown, "not-a-guid", service, ids[0].upper()])
+
+    assert len(ids) == 80
+    assert {item_id: (item.sku, item.quantity) for item_id, item in found.items() if item} == {
+        **{item_id: (sku, erp_quantity(sku, 7)) for item_id, sku in zip(ids, skus, strict=True)},
+        ids[0].upper(): (skus[0], erp_quantity(skus[0], 7)),
+    }
+    assert [found[key] for key in (unknown, "not-a-guid", service)] == [None, None, None]
+    assert big.state.calls - calls_before == len(urls) == 3
+    assert max(map(len, urls)) <= MAX_URL_LENGTH
+
+
 def test_decimal_and_negative_inventory_are_floored_at_zero(bc: Sandbox) -> None:
     bc.state.by_number["SKU-000001"]["inventory"] = 4.75
     bc.state.by_number["SKU-000002"]["inventory"] = -3.0

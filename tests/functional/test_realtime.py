@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import WebhookLog, WebhookStatus
+from models import Item, WebhookLog, WebhookStatus
 from models.crypto import Vault
 from settings import Settings
 from tests.support.admin_api import AUTH
@@ -58,6 +58,37 @@ def test_an_erp_change_reaches_the_store(realtime: LiveStack, db: sessionmaker[S
     stack.erp.set_stock({sku: new})
     wait_for(lambda: stack.store_stock()[sku] == new, 60, "the store to get the new stock")
     wait_for(lambda: [r.status for r in _rows(db)] == [WebhookStatus.PROCESSED], 30, "processed")
+
+
+def test_notices_arriving_together_are_read_and_written_together(
+    realtime: LiveStack, db: sessionmaker[Session]
+) -> None:
+    """One notification naming 10 items: the relay gives its rows one message and the
+    worker reads them in one ERP request and writes them in one store request
+    (workers/relay.py `_messages`, sync/events.py `process_events`; issue 22's 200
+    events a second)."""
+    stack = realtime.stack
+    with db() as session:
+        simple = session.scalars(
+            select(Item.sku)
+            .where(Item.site_id == stack.site_id, Item.variant_id.is_(None))
+            .order_by(Item.sku)
+            .limit(10)
+        ).all()
+    changes = {sku: stack.erp_stock()[sku] + 7 for sku in simple}
+    stack.store.writes.clear()
+    calls, minted = stack.erp.calls, stack.erp.tokens.minted
+
+    stack.erp.set_stock(changes)
+
+    wait_for(lambda: len(_rows(db)) == len(changes), 30, "the notices logged")
+    wait_for(
+        lambda: {r.status for r in _rows(db)} == {WebhookStatus.PROCESSED}, 60, "all processed"
+    )
+    assert len(changes) == 10
+    assert {sku: stack.store_stock()[sku] for sku in changes} == changes
+    assert [write.items for write in stack.store.writes] == [10]
+    assert (stack.erp.calls - calls) - (stack.erp.tokens.minted - minted) == 1  # no token
 
 
 def test_a_burst_is_one_processing_run_ending_with_the_last_value(

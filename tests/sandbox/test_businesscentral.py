@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -109,10 +110,24 @@ def test_filter_by_number_with_or_top_and_skip(bc: BC) -> None:
     assert [row["number"] for row in window] == sorted(bc.state.by_number)[3:5]
 
 
+def test_filter_by_id_with_or_takes_unquoted_guids(bc: BC) -> None:
+    first, third = bc.state.item_id("SKU-000001"), bc.state.item_id("SKU-000003")
+    clauses = " or ".join(f"id eq {key}" for key in (third, first.upper(), str(uuid.uuid4())))
+    found = bc.get(f"{bc.items}?$filter={clauses}").json()["value"]
+    quoted = bc.get(f"{bc.items}?$filter=id eq '{first}'")
+
+    assert [(row["number"], row["id"]) for row in found] == [
+        ("SKU-000001", first),
+        ("SKU-000003", third),
+    ]
+    assert quoted.status_code == 400 and quoted.json()["error"]["code"] == "BadRequest"
+
+
 @pytest.mark.parametrize(
     "query",
     [
         "$filter=number eq 'A' or displayName eq 'B'",
+        "$filter=id eq 00000000-0000-0000-0000-000000000000 or number eq 'A'",
         "$filter=number in ('A','B')",
         "$select=number,colour",
     ],

@@ -5,6 +5,7 @@ over HTTP, and the row's life (processed once, failed by name, retried, counted)
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
@@ -20,7 +21,7 @@ from models.db import transaction
 from sandbox.accounts import STORES
 from sync.catalog import refresh_catalog
 from sync.context import Context
-from sync.events import LOCKED_RETRY_SECONDS, process_event, record_failure
+from sync.events import LOCKED_RETRY_SECONDS, process_event, process_events, record_failure
 from sync.push import NEVER_IN_ERP
 from tests.factories import make_site, make_source
 from tests.factories.sync import run_row as build_run
@@ -243,6 +244,121 @@ def test_an_erp_change_reaches_every_active_site_selling_the_sku(
     assert _row(db, row_id).status == WebhookStatus.PROCESSED
     assert (first.store_stock()[sku], second.store_stock()[sku]) == (777, 777)
     assert [_items(db, stack.site_id)[sku].quantity for stack in two_shops] == [777, 777]
+
+
+def _notices(db: sessionmaker[Session], stack: Stack, skus: list[str]) -> list[int]:
+    """One queued ERP item notice per SKU, as the relay leaves a group of them."""
+    return [
+        _event(db, EventKind.ERP_ITEM_CHANGED, source_id=stack.source_id, entity=entity)
+        for entity in map(stack.erp_item_id, skus)
+    ]
+
+
+def test_a_group_of_item_notices_reads_the_erp_once_and_writes_each_store_once(
+    service: Context, db: sessionmaker[Session], two_shops: tuple[Stack, Stack]
+) -> None:
+    """The relay's group (workers/relay.py): at 200 notices a second, one ERP read and
+    one store write each cost a worker more than it had (issue 22's latency target)."""
+    first = two_shops[0]
+    # Simple products: WooCommerce writes variations by parent, a request per parent.
+    simple = [sku for sku, item in _items(db, first.site_id).items() if item.variant_id is None]
+    skus = sorted(simple)[:4]
+    first.erp.set_stock({sku: 700 + n for n, sku in enumerate(skus)})
+    row_ids = _notices(db, first, skus)
+    calls, minted = first.erp.calls, first.erp.tokens.minted
+
+    process_events(service, row_ids)
+
+    assert {_row(db, row_id).status for row_id in row_ids} == {WebhookStatus.PROCESSED}
+    wanted = {sku: 700 + n for n, sku in enumerate(skus)}
+    for stack in two_shops:
+        assert {sku: stack.store_stock()[sku] for sku in skus} == wanted
+        assert [write.items for write in stack.store.writes] == [len(skus)]
+    assert (first.erp.calls - calls) - (first.erp.tokens.minted - minted) == 1  # no token
+
+
+def test_in_a_group_each_notice_ends_on_its_own_skus_outcome(
+    service: Context, db: sessionmaker[Session], vault: Vault, two_shops: tuple[Stack, Stack]
+) -> None:
+    first, second = two_shops
+    refused, fine = "SKU-000003", "SKU-000004"
+    _refuse_item(db, vault, first.site_id, refused)
+    first.erp.set_stock({refused: 777, fine: 778})
+    refused_row, fine_row = _notices(db, first, [refused, fine])
+
+    process_events(service, [refused_row, fine_row])
+
+    row = _row(db, refused_row)
+    assert row.status == WebhookStatus.FAILED and row.processed_at is not None
+    assert f"site {first.site_id}" in (row.error or "") and "invalid_id" in (row.error or "")
+    assert _row(db, fine_row).status == WebhookStatus.PROCESSED
+    assert (first.store_stock()[fine], second.store_stock()[refused]) == (778, 777)
+
+
+def test_a_group_leaves_rows_done_or_held_by_another_worker_and_does_the_rest(
+    service: Context, db: sessionmaker[Session], shop: Stack
+) -> None:
+    """A row another worker holds is being processed by it (a redelivery, the
+    sweeper's republish): the group skips it rather than wait or fail it."""
+    done, held, deleted, fresh = _notices(db, shop, ["SKU-000001", "SKU-000002"] * 2)
+    set_rows(db, WebhookLog, [done], status=WebhookStatus.PROCESSED)
+    # An item the ERP no longer lists, no SKU of ours from it: the one-row path says so.
+    set_rows(db, WebhookLog, [deleted], entity=str(uuid.uuid4()))
+    shop.erp.set_stock({"SKU-000002": 9})
+    with db() as holder:
+        holder.execute(select(WebhookLog).where(WebhookLog.id == held).with_for_update())
+        process_events(service, [done, held, deleted, fresh])
+        holder.rollback()
+
+    statuses = [_row(db, row_id).status for row_id in (done, held, deleted, fresh)]
+    assert statuses == ["processed", "queued", "processed", "processed"]
+    assert [_row(db, row_id).attempts for row_id in (done, held, deleted, fresh)] == [1, 0, 1, 1]
+    assert shop.store_stock()["SKU-000002"] == 9
+    process_events(service, [held])
+    assert _row(db, held).status == WebhookStatus.PROCESSED
+
+
+def test_a_group_with_a_source_switched_off_ignores_every_notice(
+    service: Context, db: sessionmaker[Session], shop: Stack
+) -> None:
+    before = shop.store_stock()
+    set_rows(db, Source, [shop.source_id], webhooks_active=False)
+    row_ids = _notices(db, shop, ["SKU-000001", "SKU-000002"])
+
+    process_events(service, row_ids)
+
+    assert {_row(db, row_id).status for row_id in row_ids} == {WebhookStatus.IGNORED}
+    assert shop.store_stock() == before and shop.store.writes == []
+
+
+def test_the_erp_refusing_a_groups_read_fails_every_notice_with_its_reason(
+    service: Context, db: sessionmaker[Session], shop: Stack
+) -> None:
+    """A permanent refusal is no retry: each row fails by name, as one alone does,
+    rather than the group's task dying with its rows left queued."""
+    row_ids = _notices(db, shop, ["SKU-000001", "SKU-000002"])
+    shop.erp.item_permission = False
+
+    process_events(service, row_ids)
+
+    rows = [_row(db, row_id) for row_id in row_ids]
+    assert {row.status for row in rows} == {WebhookStatus.FAILED}
+    assert all("permissions prevented" in (row.error or "") for row in rows)
+    assert shop.store.writes == []
+
+
+def test_a_transient_error_leaves_the_whole_group_pending_for_its_retry(
+    service: Context, db: sessionmaker[Session], shop: Stack
+) -> None:
+    row_ids = _notices(db, shop, ["SKU-000001", "SKU-000002"])
+    shop.erp.set_faults(outage=True)
+
+    with pytest.raises(TransientError):
+        process_events(service, row_ids)
+
+    rows = [_row(db, row_id) for row_id in row_ids]
+    assert {row.status for row in rows} == {WebhookStatus.QUEUED}
+    assert all((row.error or "").startswith("retrying:") for row in rows)
 
 
 def _refuse_item(db: sessionmaker[Session], vault: Vault, site_id: int, sku: str) -> None:
@@ -563,7 +679,7 @@ def test_a_failure_is_recorded_only_on_a_pending_row(
 ) -> None:
     row_id = _event(db, EventKind.STORE_STOCK, site_id=1, status=status)
 
-    record_failure(service, row_id, "gave up after 10 retries: " + "x" * 3000)
+    record_failure(service, [row_id], "gave up after 10 retries: " + "x" * 3000)
 
     row = _row(db, row_id)
     if status in PENDING:

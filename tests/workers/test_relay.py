@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import EventKind, WebhookLog, WebhookStatus
 from tests.factories.webhook_log import received_rows
 from workers.events import EVENTS_QUEUE
-from workers.relay import DUE, Relay
+from workers.relay import DUE, GROUP, Relay
 
 
 def _messages(client: redis.Redis) -> int:
@@ -80,3 +80,68 @@ def test_stock_moved_events_go_to_a_worker_at_once_others_after_the_window(
     [waiting] = [json.loads(m) for m in redis_client.zrange(DUE, 0, -1)]
     assert [at_once["headers"]["argsrepr"], waiting["headers"]["argsrepr"]] == ["(1,)", "(2,)"]
     assert at_once["headers"]["eta"] is None and waiting["headers"]["eta"] is None
+
+
+def _logged(db: sessionmaker[Session], rows: list[tuple[str, EventKind, int | None]]) -> list[int]:
+    """`received` rows of the given dedupe key, kind and source; their ids in order."""
+    with db.begin() as session:
+        logged = [
+            WebhookLog(
+                provider="x",
+                status=WebhookStatus.RECEIVED,
+                dedupe_key=key,
+                kind=kind,
+                source_id=source_id,
+            )
+            for key, kind, source_id in rows
+        ]
+        session.add_all(logged)
+        session.flush()
+        return [row.id for row in logged]
+
+
+def _scheduled(client: redis.Redis) -> list[str]:
+    """The argument of each message in the due set, as Celery's `argsrepr` shows it."""
+    return sorted(json.loads(m)["headers"]["argsrepr"] for m in client.zrange(DUE, 0, -1))
+
+
+def test_a_sources_item_notices_whose_windows_open_together_share_one_message(
+    engine: Engine, db: sessionmaker[Session], redis_client: redis.Redis
+) -> None:
+    """One message for a source's ERP item notices of one claim, which a worker reads
+    from the ERP in one call and writes to each store once (sync/events.py
+    `process_events`); another source's, and other kinds, have messages of their own.
+    A row inside another's window rides in the group's message and is skipped by the
+    worker as a duplicate."""
+    item = EventKind.ERP_ITEM_CHANGED
+    ids = _logged(
+        db,
+        [
+            ("w:a", item, 1),
+            ("w:b", item, 1),
+            ("w:c", item, 2),
+            ("w:d", EventKind.STORE_STOCK, None),
+            ("w:a", item, 1),
+            ("w:e", item, 1),
+        ],
+    )
+
+    assert Relay(engine, redis_client, 5.0).relay_once() == 6
+
+    a, b, c, d, again, e = ids
+    assert _scheduled(redis_client) == sorted(
+        [f"([{a}, {b}, {again}, {e}],)", f"({c},)", f"({d},)"]
+    )
+    assert [status for status, _, _ in _states(db)] == ["queued"] * 4 + ["duplicate", "queued"]
+
+
+def test_a_group_holds_at_most_group_rows(
+    engine: Engine, db: sessionmaker[Session], redis_client: redis.Redis
+) -> None:
+    count = 2 * GROUP + 3
+    _logged(db, [(f"w:{n}", EventKind.ERP_ITEM_CHANGED, 7) for n in range(count)])
+
+    assert Relay(engine, redis_client, 5.0).relay_once() == count
+
+    sizes = sorted(len(args.strip("([],)").split(", ")) for args in _scheduled(redis_client))
+    assert sizes == [3, GROUP, GROUP]
