@@ -84,6 +84,10 @@ def test_operate_a_run_from_the_dashboard(
             # What the run draws on: the store's and the ERP's budgets, in use.
             budgets = card.locator(".budgets").text_content() or ""
             assert budgets.startswith("store budget: ") and " · ERP budget: " in budgets
+            # Slow writes from here, so the run cannot end before the pause reaches it:
+            # at 20 ms its 40 batches took 3 s, and one ended 40 ms before the click
+            # (the pause answered 409, the card still showing the bar short of 100).
+            stack.store.set_faults(write_latency_ms=500)
             first = percent()
             wait_for(lambda: percent() > first, 30, "the bar to move")
             assert percent() < 100, "the run ended before it could be paused"
@@ -94,6 +98,7 @@ def test_operate_a_run_from_the_dashboard(
             run = _run(db, stack.site_id)
             assert run is not None and run.status == RunStatus.PAUSED
             paused_at = percent()
+            stack.store.set_faults(write_latency_ms=0)
 
             card.locator('[data-action="resume"]').click()
             wait_for(lambda: percent() > paused_at, 30, "the bar to move after resume")
