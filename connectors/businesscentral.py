@@ -179,7 +179,7 @@ class BusinessCentralSource:
 
     def get_items(self, item_ids: Sequence[str]) -> dict[str, SourceItem | None]:
         """Items by their GUIDs with `id eq <guid> or ...` filters, packed into URLs as
-        SKUs are (about 35 to a URL): the relay groups a source's item notices whose
+        SKUs are (32 to a URL): the relay groups a source's item notices whose
         windows closed together, and one request reads them all where `get_item` would
         make one each. An id BC does not list (deleted, or no GUID at all) maps to None,
         as `get_item`'s 404 does; so does an item that carries no stock."""

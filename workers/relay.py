@@ -131,7 +131,7 @@ UNWINDOWED = frozenset({EventKind.ERP_STOCK_MOVED.value})
 #: item to read and push, and the ERP reads many items in one call as the stores write
 #: many SKUs in one. Windowed, so one due time covers a claim's group.
 GROUPED = frozenset({EventKind.ERP_ITEM_CHANGED.value})
-#: The most rows in one message: the Business Central connector reads about 35 item ids
+#: The most rows in one message: the Business Central connector reads 32 item ids
 #: per URL, and a store writes 100 SKUs per batch at most (WooCommerce, section 1).
 GROUP = 50
 
