@@ -9,6 +9,7 @@ turns them into `TransientError` with that hint, so nothing here special-cases t
 
 from __future__ import annotations
 
+import logging
 import math
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -32,6 +33,8 @@ from connectors.types import (
     source_items,
 )
 from models.skus import try_normalize_sku
+
+log = logging.getLogger(__name__)
 
 #: Entra ID's token endpoint for app-only (client-credentials) tokens (section 7).
 ENTRA_ENDPOINT = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
@@ -191,11 +194,20 @@ class BusinessCentralSource:
                 continue  # no GUID names no item, and stays out of the URL
         found: dict[str, SourceItem | None] = dict.fromkeys(item_ids)
         prefix = f"items?$select={SELECT}&$filter="
-        for url in self._filter_urls(prefix, "id", sorted(keys), clause=_guid_eq):
-            for item in self._read(url):
-                # As for SKUs: never report an item that was not asked for.
-                for asked in keys.get(item.item_id.lower(), ()):
-                    found[asked] = item
+        try:
+            for url in self._filter_urls(prefix, "id", sorted(keys), clause=_guid_eq):
+                for item in self._read(url):
+                    # As for SKUs: never report an item that was not asked for.
+                    for asked in keys.get(item.item_id.lower(), ()):
+                        found[asked] = item
+        except PermanentError as exc:
+            if exc.status != 400:
+                raise
+            # That BC takes this filter is our reading, not confirmed on a live tenant
+            # (docs/platforms.md section 7): refused, each item is read on its own
+            # rather than every notice of the group failing.
+            log.warning("businesscentral.id_filter_refused", extra={"error": str(exc)[:200]})
+            return {item_id: self.get_item(item_id) for item_id in item_ids}
         return found
 
     def order_progress(

@@ -15,6 +15,7 @@ from connectors.tokens import MemoryTokenCache
 from connectors.types import OrderProgress
 from sandbox.accounts import DEFAULTS
 from sandbox.businesscentral import create_app
+from sandbox.businesscentral import state as bc_state
 from sandbox.catalog import erp_quantity, sku_for
 from sandbox.server import running, running_in_subprocess
 from tests.support.businesscentral import Sandbox, sandbox_config, source_for
@@ -143,6 +144,27 @@ def test_get_items_reads_many_ids_in_few_requests_and_maps_the_unknown_to_none(
     assert [found[key] for key in (unknown, "not-a-guid", service)] == [None, None, None]
     assert big.state.calls - calls_before == len(urls) == 3
     assert max(map(len, urls)) <= MAX_URL_LENGTH
+
+
+def test_get_items_refused_its_id_filter_reads_each_item_on_its_own(
+    bc: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BC taking `id eq <guid> or ...` is our reading, unconfirmed on a live tenant: a
+    400 for it must not fail every notice of a group."""
+
+    def refuse(expression: str, field: str) -> set[str]:
+        raise ValueError(f"unsupported $filter {expression[:60]!r}")
+
+    monkeypatch.setattr(bc_state, "guid_values", refuse)
+    ids = [bc.state.item_id(sku) for sku in ("SKU-000001", "SKU-000002")]
+
+    found = bc.source().get_items([*ids, "00000000-0000-0000-0000-000000000000"])
+
+    assert [(item.sku if item else None) for item in found.values()] == [
+        "SKU-000001",
+        "SKU-000002",
+        None,
+    ]
 
 
 def test_decimal_and_negative_inventory_are_floored_at_zero(bc: Sandbox) -> None:
