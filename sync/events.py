@@ -382,7 +382,7 @@ def _erp_items_changed(ctx: Context, session: Session, rows: Sequence[WebhookLog
     if not read:
         return
     pushed = fan_out(ctx, source.id, list({r.sku: r for r in read.values()}.values()))
-    together = f"read and written with {len(read) - 1} other(s)"
+    together = f"one of {len(read)} read and written together"
     for row in rows:
         if row.id not in read:
             continue

@@ -19,6 +19,7 @@ from models import EventKind, Item, RunStatus, Site, Source, SyncRun, WebhookLog
 from models.crypto import Vault
 from models.db import transaction
 from sandbox.accounts import STORES
+from sync import events
 from sync.catalog import refresh_catalog
 from sync.context import Context
 from sync.events import LOCKED_RETRY_SECONDS, process_event, process_events, record_failure
@@ -345,6 +346,38 @@ def test_the_erp_refusing_a_groups_read_fails_every_notice_with_its_reason(
     assert {row.status for row in rows} == {WebhookStatus.FAILED}
     assert all("permissions prevented" in (row.error or "") for row in rows)
     assert shop.store.writes == []
+
+
+def test_a_worker_killed_after_a_groups_store_write_leaves_every_row_to_the_redelivery(
+    service: Context,
+    db: sessionmaker[Session],
+    shop: Stack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Killed between the store write and the commit: no row is marked, so the
+    redelivered message (late acks) does them all again, each once."""
+    skus = ["SKU-000001", "SKU-000002", "SKU-000004"]
+    shop.erp.set_stock({sku: 900 + n for n, sku in enumerate(skus)})
+    row_ids = _notices(db, shop, skus)
+    real = events.fan_out
+
+    def then_die(*args: Any) -> Any:
+        real(*args)
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(events, "fan_out", then_die)
+    with pytest.raises(SystemExit):
+        process_events(service, row_ids)
+    assert {_row(db, row_id).status for row_id in row_ids} == {WebhookStatus.QUEUED}
+
+    monkeypatch.setattr(events, "fan_out", real)
+    process_events(service, row_ids)
+
+    rows = [_row(db, row_id) for row_id in row_ids]
+    assert [(row.status, row.attempts) for row in rows] == [(WebhookStatus.PROCESSED, 2)] * 3
+    assert {sku: shop.store_stock()[sku] for sku in skus} == {
+        sku: 900 + n for n, sku in enumerate(skus)
+    }
 
 
 def test_a_transient_error_leaves_the_whole_group_pending_for_its_retry(
