@@ -88,6 +88,9 @@ class Settings:
     #: "user:password" for Flower's basic auth.
     flower_basic_auth: str | None = field(default=None, repr=False)
     worker_concurrency: int = 2
+    #: Processes of the events-only worker (`-Q events`) beside the main one, so a
+    #: webhook's event never waits for a full sync's task to end (docs/operations.md).
+    events_concurrency: int = 2
 
 
 def _get(environ: Mapping[str, str], name: str) -> str | None:
@@ -236,4 +239,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         flower_port=_number(env, "FLOWER_PORT", 5555, int, 1, 65535),
         flower_basic_auth=flower_auth,
         worker_concurrency=_number(env, "WORKER_CONCURRENCY", 2, int, 1, 64),
+        events_concurrency=_number(env, "EVENTS_CONCURRENCY", 2, int, 1, 64),
     )

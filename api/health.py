@@ -3,14 +3,15 @@
 `/healthz` says the process answers; `/readyz` says this web process can do its job:
 PostgreSQL and Redis reachable. A load balancer routes only to ready instances.
 
-`/readyz/consumers` says whether the workers consume: 503 when messages wait and no
-worker has been seen consuming for `STALL_SECONDS` (sync/consumers.py), so a wedged or
-frozen worker shows instead of events silently waiting. It is apart from `/readyz` on
+`/readyz/consumers` says whether the workers consume: 503 when a queue's messages wait
+and no worker reading it has been seen consuming for `STALL_SECONDS`
+(sync/consumers.py), so a wedged or frozen worker shows instead of events silently
+waiting; `?worker=<node name>` asks about one worker, whatever waits. It is apart from `/readyz` on
 purpose: the receiver answers webhooks without any worker (they are logged and wait),
 and a receiver taken out of rotation because a worker is stuck would turn a delay into
 refused deliveries, which platforms count towards disabling the hook. `stocksync up`
-restarts a worker this probe reports stalled (embedded/supervisor.py); compose's worker
-health check calls it.
+restarts a worker its own probe (`?worker=`) reports silent (embedded/supervisor.py);
+compose's worker health checks call it the same way.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ import logging
 import time
 
 import redis
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.resources import resources
-from sync.consumers import stalled
+from sync.consumers import silent, stalled
 from sync.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -54,14 +55,22 @@ def readyz() -> tuple[Response, int]:
 
 @health.get("/readyz/consumers")
 def consumers() -> tuple[Response, int]:
+    """Every queue consumed; with `?worker=<node name>`, that worker seen consuming
+    within 30 s (a worker's own probe: sync/consumers.py `silent`)."""
+    worker = request.args.get("worker")
     failing: dict[str, str] = {}
     try:
-        stall = stalled(resources().ctx, time.time())
+        if worker:
+            age = silent(resources().ctx, worker, time.time())
+            if age is not None:
+                failing["consumers"] = f"{worker} not seen consuming for {age:.0f} s"
+        elif (stall := stalled(resources().ctx, time.time())) is not None:
+            failing["consumers"] = (
+                f"{stall['waiting']} message(s) waiting in {', '.join(stall['queues'])} "
+                "and no worker consuming"
+            )
     except (redis.RedisError, Unavailable) as exc:
         failing["redis"] = type(exc).__name__
-    else:
-        if stall is not None:
-            failing["consumers"] = f"{stall['waiting']} message(s) waiting and no worker consuming"
     return _answer(failing)
 
 

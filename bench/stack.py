@@ -9,6 +9,7 @@ demo/registration.py), so the benchmarks measure the setup a user sees in `make 
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 import time
@@ -207,18 +208,21 @@ def put_stock(sandbox: Sandbox, changes: Mapping[str, int]) -> None:
 
 
 @contextmanager
-def celery_worker(settings: Settings, concurrency: int, log: Path) -> Iterator[Popen[bytes]]:
-    """`celery -A workers worker` on every queue, as `stocksync up` runs it, once it
-    answers a ping (so timings do not include its start-up)."""
+def celery_worker(
+    settings: Settings, concurrency: int, log: Path, queues: str = "events,sync,maintenance"
+) -> Iterator[Popen[bytes]]:
+    """`celery -A workers worker` on `queues` (every queue, as `stocksync up` runs its
+    main worker), once it answers a ping (so timings do not include its start-up)."""
     argv = [sys.executable, "-m", "celery", "-A", "workers", "worker"]
-    argv += ["-Q", "events,sync,maintenance", "--concurrency", str(concurrency)]
-    argv += ["--loglevel", "WARNING", "-n", f"bench-{os.getpid()}@%h"]
+    argv += ["-Q", queues, "--concurrency", str(concurrency)]
+    node = f"bench-{queues.split(',')[0]}-{os.getpid()}@{socket.gethostname()}"
+    argv += ["--loglevel", "WARNING", "-n", node]
     env = child_env(settings, WORKER_CONCURRENCY=str(concurrency))
     celery = make_celery(settings)
     try:
         with process(argv, env, log=log) as proc:
             deadline = time.monotonic() + WORKER_READY_TIMEOUT
-            while not celery.control.ping(timeout=0.5):
+            while not celery.control.ping([node], timeout=0.5):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the worker did not start (see {log})")
             yield proc
@@ -238,6 +242,8 @@ def live_services(stack: ExitStack, settings: Settings, concurrency: int, worker
     relay = [sys.executable, "-m", "cli.main", "relay"]
     stack.enter_context(process(relay, env, log=home / "relay.log"))
     stack.enter_context(celery_worker(settings, concurrency, home / worker_log))
+    events_log = home / f"events-{worker_log}"
+    stack.enter_context(celery_worker(settings, settings.events_concurrency, events_log, "events"))
     return receiver
 
 

@@ -146,7 +146,10 @@ def up(obj: Context, flower: bool, log_file: str | None) -> None:
             supervisor = Supervisor(
                 stack_processes(settings, flower), child_env(settings), output=output
             )
-            click.echo("stocksync up: starting web, relay, worker, beat" + (", flower" * flower))
+            click.echo(
+                "stocksync up: starting web, relay, worker, events worker, beat"
+                + (", flower" * flower)
+            )
             try:
                 supervisor.start()
                 ready = f"http://{_local(settings.web_host)}:{settings.web_port}/readyz"

@@ -125,7 +125,8 @@ def _run(settings: Settings, options: Options, stack: ExitStack, started: float)
     stack.callback(supervisor.stop)
     supervisor.start()
     wait_ready(f"{web}/readyz", supervisor)
-    say(f"stack up: web, relay, worker ({options.workers} processes), beat; logs in {log}")
+    workers = f"worker ({options.workers} processes), events worker"
+    say(f"stack up: web, relay, {workers}, beat; logs in {log}")
 
     stores = {p: sandboxes[p] for p in STORES}
     platforms = realtime.Platforms(sandboxes[ERP], stores, accounts, registered, web)

@@ -1,4 +1,5 @@
-"""The stack's processes on one machine: web (gunicorn), worker, relay, beat, Flower.
+"""The stack's processes on one machine: web (gunicorn), the main worker and the
+events-only one, relay, beat, Flower.
 
 `stocksync up` and the demo run the same list under `embedded.supervisor.Supervisor`,
 so the demo measures what an operator runs. Children get the resolved service URLs
@@ -8,6 +9,7 @@ so the demo measures what an operator runs. Children get the resolved service UR
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -43,25 +45,8 @@ def stack_processes(settings: Settings, with_flower: bool) -> list[ProcessSpec]:
                 "-",
             ],
         ),
-        ProcessSpec(
-            "worker",
-            [
-                *celery,
-                "worker",
-                "-Q",
-                "events,sync,maintenance",
-                "--loglevel",
-                settings.log_level,
-                "--concurrency",
-                str(settings.worker_concurrency),
-                "-n",
-                "stocksync@%h",
-            ],
-            probe=Probe(
-                f"http://{_local(settings.web_host)}:{settings.web_port}/readyz/consumers",
-                "consumers",
-            ),
-        ),
+        _worker(settings, "worker", "events,sync,maintenance", settings.worker_concurrency),
+        _worker(settings, "events", "events", settings.events_concurrency),
         ProcessSpec("relay", [python, "-m", "cli.main", "relay"]),
         ProcessSpec("beat", [*celery, "beat", "--loglevel", settings.log_level]),
     ]
@@ -69,6 +54,24 @@ def stack_processes(settings: Settings, with_flower: bool) -> list[ProcessSpec]:
         flower = [*celery, "flower", f"--port={settings.flower_port}", "--address=127.0.0.1"]
         specs.append(ProcessSpec("flower", flower))
     return specs
+
+
+#: Each worker's node name (`-n`): the main one's, and the events-only one's.
+NODES = {"worker": "stocksync", "events": "events"}
+
+
+def _worker(settings: Settings, name: str, queues: str, concurrency: int) -> ProcessSpec:
+    """A Celery worker on `queues`, probed by its own heartbeat (`/readyz/consumers
+    ?worker=`): restarted if it stops beating, whatever else consumes its queues."""
+    argv = [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", queues]
+    argv += ["--loglevel", settings.log_level, "--concurrency", str(concurrency)]
+    argv += ["-n", f"{NODES[name]}@%h"]
+    # `%h` is the host's name as Celery expands it.
+    node = f"{NODES[name]}@{socket.gethostname()}"
+    base = f"http://{_local(settings.web_host)}:{settings.web_port}"
+    return ProcessSpec(
+        name, argv, probe=Probe(f"{base}/readyz/consumers?worker={node}", "consumers")
+    )
 
 
 def child_env(settings: Settings) -> dict[str, str]:

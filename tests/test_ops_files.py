@@ -7,10 +7,15 @@ from __future__ import annotations
 import fnmatch
 import os
 import shlex
+import socket
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
+
+from embedded.stack import stack_processes
+from settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,29 +60,43 @@ def _program(argv: list[str]) -> list[str]:
 
 def test_every_procfile_process_is_a_compose_service_running_the_same_program() -> None:
     procfile, compose = _procfile(), _compose()
-    for name in ("web", "worker", "relay", "beat", "flower"):
+    for name in ("web", "worker", "events", "relay", "beat", "flower"):
         command = compose[name]["command"]
         assert isinstance(command, str)
         assert _program(shlex.split(command)) == _program(procfile[name]), name
 
 
-def test_workers_consume_the_same_queues() -> None:
-    def queues(argv: list[str]) -> str:
-        return argv[argv.index("-Q") + 1]
+def test_workers_consume_the_same_queues_everywhere() -> None:
+    """The main worker reads every queue, the events worker the events queue alone, in
+    the Procfile, compose and `stocksync up`, under the same node names; each one's
+    health check asks about its own heartbeat."""
 
-    worker_cmd = _compose()["worker"]["command"]
-    assert isinstance(worker_cmd, str)
-    assert (
-        queues(shlex.split(worker_cmd))
-        == queues(_procfile()["worker"])
-        == ("events,sync,maintenance")
-    )
+    def option(argv: Sequence[str], name: str) -> str:
+        return argv[list(argv).index(name) + 1]
+
+    compose, procfile = _compose(), _procfile()
+    stack = {spec.name: spec for spec in stack_processes(Settings(), with_flower=False)}
+    for name, queues in (("worker", "events,sync,maintenance"), ("events", "events")):
+        command = compose[name]["command"]
+        assert isinstance(command, str)
+        argvs = (shlex.split(command), procfile[name], stack[name].argv)
+        assert {option(argv, "-Q") for argv in argvs} == {queues}
+        (node,) = {option(argv, "-n") for argv in argvs}
+        own = node.removesuffix("%h")
+        probe = stack[name].probe
+        assert (
+            probe is not None
+            and f"/readyz/consumers?worker={own}{socket.gethostname()}" in probe.url
+        )
+        assert f"/readyz/consumers?worker={own}' + socket.gethostname()" in str(
+            compose[name]["healthcheck"]
+        )
 
 
 def test_migrations_run_before_the_app_and_services_are_health_checked() -> None:
     compose = _compose()
     assert compose["migrations"]["command"] == " ".join(_procfile()["release"])
-    for name in ("web", "worker", "relay", "beat", "flower"):
+    for name in ("web", "worker", "events", "relay", "beat", "flower"):
         depends = compose[name]["depends_on"]
         assert isinstance(depends, dict)
         assert depends["migrations"] == {"condition": "service_completed_successfully"}
@@ -149,7 +168,7 @@ def test_the_image_installs_dependencies_before_the_code_and_runs_unprivileged()
 
 def test_long_running_services_restart_and_migrations_do_not() -> None:
     compose = _compose()
-    for name in ("postgres", "redis", "web", "worker", "relay", "beat", "flower"):
+    for name in ("postgres", "redis", "web", "worker", "events", "relay", "beat", "flower"):
         assert compose[name].get("restart") == "unless-stopped", name
     assert compose["migrations"]["restart"] == "no"
 

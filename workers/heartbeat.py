@@ -1,9 +1,11 @@
 """The consumer heartbeat of sync/consumers.py: each worker judges, on a timer of its
 event loop, whether it is consuming, and says so in Redis.
 
-It is consuming unless, at two ticks in a row, messages were waiting in the queues
-while it had a free pool slot, and it took none between them. A busy worker (every slot
-taken) counts as consuming: events then wait for capacity, not for a dead loop.
+It is consuming unless, at two ticks in a row, messages were waiting in the queues it
+reads while it had a free pool slot, and it took none between them. A busy worker
+(every slot taken) counts as consuming: events then wait for capacity, not for a dead
+loop. Only its own queues count: the events-only worker (`-Q events`) has nothing to
+take from a sync queue full of the night's batches.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from celery import bootsteps
 from celery.signals import task_received
 from celery.worker import state
 
-from sync.consumers import HEARTBEATS, INTERVAL_SECONDS
+from sync.consumers import HEARTBEATS, INTERVAL_SECONDS, QUEUES_OF
 from workers.broker import broker_depths
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,9 @@ class Heartbeat(bootsteps.StartStopStep):
             return
         try:
             options = parent.app.conf.broker_transport_options
-            waiting = sum(broker_depths(self.client, options)["queues"].values())
+            # The -Q queues (every queue when none was named).
+            queues = sorted(parent.app.amqp.queues.consume_from)
+            waiting = sum(broker_depths(self.client, options, queues)["queues"].values())
             free = len(state.reserved_requests) < parent.controller.concurrency
             starved = bool(waiting) and free
             taken, self.taken = self.taken, 0
@@ -70,7 +74,10 @@ class Heartbeat(bootsteps.StartStopStep):
             if stuck:
                 log.error("worker.not_consuming", extra={"waiting": waiting})
                 return
-            self.client.hset(HEARTBEATS, parent.hostname, str(time.time()))
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hset(HEARTBEATS, parent.hostname, str(time.time()))
+            pipe.hset(QUEUES_OF, parent.hostname, ",".join(queues))
+            pipe.execute()
         except redis.RedisError as exc:
             # Redis is down: the consumer reconnects on its own; no heartbeat meanwhile.
             log.debug("worker.heartbeat_failed", extra={"error": type(exc).__name__})

@@ -9,7 +9,7 @@ import redis
 
 from api.app import create_app
 from settings import Settings
-from sync.consumers import HEARTBEATS, STALL_SECONDS
+from sync.consumers import HEARTBEATS, QUEUES_OF, STALL_SECONDS
 from tests.support.receiver import Owners
 
 
@@ -39,6 +39,45 @@ def test_the_consumers_probe_names_them_when_messages_wait_and_no_worker_beats(
     assert client.get("/readyz/consumers").status_code == 503
     redis_client.hset(HEARTBEATS, "w@host", str(time.time()))
     assert client.get("/readyz/consumers").status_code == 200
+
+
+def test_the_consumers_probe_judges_each_queue_by_the_workers_that_read_it(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    """A main worker wedged while the events-only worker beats: the sync queue's
+    batches wait for nobody, and the events worker's heartbeat must not hide it."""
+    now = time.time()
+    redis_client.hset(HEARTBEATS, "stocksync@host", str(now - STALL_SECONDS - 1))
+    redis_client.hset(QUEUES_OF, "stocksync@host", "events,sync,maintenance")
+    redis_client.hset(HEARTBEATS, "events@host", str(now))
+    redis_client.hset(QUEUES_OF, "events@host", "events")
+    redis_client.lpush("events", "{}")
+    client = create_app(settings).test_client()
+    assert client.get("/readyz/consumers").status_code == 200  # the events worker reads it
+    redis_client.lpush("sync", "{}")
+    everything = client.get("/readyz/consumers")
+    assert everything.status_code == 503
+    assert "1 message(s) waiting in sync" in everything.json["failing"]["consumers"]
+    redis_client.hset(HEARTBEATS, "stocksync@host", str(now))
+    assert client.get("/readyz/consumers").status_code == 200
+
+
+def test_a_workers_own_probe_says_whether_it_beats_whatever_waits(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    """Nothing waits, as on a quiet day, and the events worker is frozen (the main one
+    would take its events, slowly): its own probe names it; one starting up (never
+    seen) is not failed by it."""
+    now = time.time()
+    redis_client.hset(HEARTBEATS, "events@host", str(now - STALL_SECONDS - 5))
+    redis_client.hset(HEARTBEATS, "stocksync@host", str(now))
+    client = create_app(settings).test_client()
+    assert client.get("/readyz/consumers").status_code == 200
+    frozen = client.get("/readyz/consumers?worker=events@host")
+    assert frozen.status_code == 503
+    assert frozen.json["failing"]["consumers"].startswith("events@host not seen consuming for 3")
+    assert client.get("/readyz/consumers?worker=stocksync@host").status_code == 200
+    assert client.get("/readyz/consumers?worker=new@host").status_code == 200
 
 
 def test_the_consumers_probe_names_redis_when_it_is_down(settings: Settings) -> None:

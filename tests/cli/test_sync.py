@@ -26,11 +26,12 @@ from models import BatchStatus, RunStatus, SyncBatch, SyncRun
 from models.crypto import Vault
 from models.db import transaction
 from settings import Settings
-from sync.consumers import HEARTBEATS, worker_running
+from sync.consumers import HEARTBEATS, QUEUES_OF, SYNC_QUEUE, worker_running
 from sync.progress import Progress, run_progress
 from tests.factories import make_site, make_source
 from tests.factories.sync import make_batches, run_row
 from tests.support.stack import FAST, installed_context, sandbox_stack, workers
+from workers import presets
 from workers.app import make_celery
 
 ITEMS = 4000
@@ -169,8 +170,13 @@ def test_a_live_heartbeat_counts_as_a_running_worker(redis_client: redis.Redis) 
     assert not worker_running(redis_client)
     redis_client.hset(HEARTBEATS, "old@host", str(time.time() - 3600))
     assert not worker_running(redis_client)
+    # An events-only worker runs no sync: a run would still sit queued.
+    redis_client.hset(HEARTBEATS, "events@host", str(time.time() - 2))
+    redis_client.hset(QUEUES_OF, "events@host", "events")
+    assert not worker_running(redis_client)
     redis_client.hset(HEARTBEATS, "w@host", str(time.time() - 2))
     assert worker_running(redis_client)
+    assert presets.SYNC["queue"] == SYNC_QUEUE
 
 
 def test_ctrl_c_says_the_run_goes_on_only_with_a_worker() -> None:

@@ -50,6 +50,7 @@ def stack_up(
         "STOCKSYNC_HOME": str(settings.home),
         "PORT": str(settings.web_port),
         "WORKER_CONCURRENCY": "2",
+        "EVENTS_CONCURRENCY": "2",
         **(environ or {}),
     }
     base = f"http://127.0.0.1:{settings.web_port}"

@@ -9,7 +9,7 @@ import pytest
 import redis
 from celery import Celery
 
-from sync.consumers import HEARTBEATS
+from sync.consumers import HEARTBEATS, QUEUES_OF
 from workers.heartbeat import Heartbeat
 
 
@@ -60,3 +60,24 @@ def test_a_busy_worker_keeps_beating(
     first = _beat(redis_client)
     step.tick(busy)
     assert (_beat(redis_client) or 0) > (first or 0)
+
+
+def test_an_events_only_worker_beats_while_sync_messages_wait_and_says_what_it_reads(
+    step: Any, celery_app: Celery, redis_client: redis.Redis
+) -> None:
+    """The events worker has nothing to take from a sync queue full of the night's
+    batches: that is no stall of its own (it would log `worker.not_consuming` and stop
+    beating, and its probe would have it restarted every 30 s all night)."""
+    redis_client.lpush("sync", "{}")
+    app = SimpleNamespace(
+        conf=celery_app.conf,
+        amqp=SimpleNamespace(queues=SimpleNamespace(consume_from={"events": 0})),
+    )
+    events_only = SimpleNamespace(
+        app=app, hostname="w@host", controller=SimpleNamespace(concurrency=1)
+    )
+    step.tick(events_only)
+    first = _beat(redis_client)
+    step.tick(events_only)
+    assert (_beat(redis_client) or 0) > (first or 0)
+    assert redis_client.hget(QUEUES_OF, "w@host") == b"events"
