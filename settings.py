@@ -89,7 +89,8 @@ class Settings:
     flower_basic_auth: str | None = field(default=None, repr=False)
     worker_concurrency: int = 2
     #: Processes of the events-only worker (`-Q events`) beside the main one, so a
-    #: webhook's event never waits for a full sync's task to end (docs/operations.md).
+    #: webhook's event never waits for a full sync's task to end (docs/architecture.md,
+    #: "Priorities").
     events_concurrency: int = 2
 
 

@@ -275,10 +275,14 @@ def main() -> None:
         receiver = live_services(stack, settings, concurrency, "latency-worker.log")
         site.erp.configure(webhook_url=receiver + site.registered.webhook_path(ERP))
         results = measure(stack, settings, site, args)
-    _report(results, args, concurrency, settings.dedupe_window_seconds)
+    _report(
+        results, args, (concurrency, settings.events_concurrency), settings.dedupe_window_seconds
+    )
 
 
-def _report(results: dict[str, Any], args: Any, concurrency: int, window: float) -> None:
+def _report(results: dict[str, Any], args: Any, processes: tuple[int, int], window: float) -> None:
+    """`processes`: the main worker's and the events worker's."""
+    concurrency, events_concurrency = processes
     quiet, busy, night = results["quiet"], results["during_sync"], results.get("during_night")
     ratio = _ratio(busy, quiet)
     rows = [_row("no sync running", quiet, window)]
@@ -306,6 +310,7 @@ def _report(results: dict[str, Any], args: Any, concurrency: int, window: float)
             "platform": args.platform,
             "rate_per_second": args.rate,
             "concurrency": concurrency,
+            "events_concurrency": events_concurrency,
             "dedupe_window_seconds": window,
             "night_sites": args.night_sites,
             "night_items": args.night_items,

@@ -250,10 +250,14 @@ def main() -> None:
             sandbox.configure(webhook_url=receiver + registered.webhook_path(platform))
         site_ids = [registered.site_ids[p] for p in stores]
         results = measure(settings, sandboxes, site_ids, args)
-    _report(results, args, concurrency, settings.dedupe_window_seconds)
+    _report(
+        results, args, (concurrency, settings.events_concurrency), settings.dedupe_window_seconds
+    )
 
 
-def _report(results: dict[str, Any], args: Any, concurrency: int, window: float) -> None:
+def _report(results: dict[str, Any], args: Any, processes: tuple[int, int], window: float) -> None:
+    """`processes`: the main worker's and the events worker's."""
+    concurrency, events_concurrency = processes
     erp, orders = results["erp_changes"], results["orders"]
     ratio = None
     if erp["to_b"]["p95"] and orders["to_b"]["p95"]:
@@ -273,6 +277,7 @@ def _report(results: dict[str, Any], args: Any, concurrency: int, window: float)
             "store_a": args.store_a,
             "store_b": args.store_b,
             "concurrency": concurrency,
+            "events_concurrency": events_concurrency,
             "dedupe_window_seconds": window,
             "poll_seconds": POLL_SECONDS,
             "results": results,

@@ -215,7 +215,7 @@ def celery_worker(
     main worker), once it answers a ping (so timings do not include its start-up)."""
     argv = [sys.executable, "-m", "celery", "-A", "workers", "worker"]
     argv += ["-Q", queues, "--concurrency", str(concurrency)]
-    node = f"bench-{queues.split(',')[0]}-{os.getpid()}@{socket.gethostname()}"
+    node = f"bench-{queues.replace(',', '-')}-{os.getpid()}@{socket.gethostname()}"
     argv += ["--loglevel", "WARNING", "-n", node]
     env = child_env(settings, WORKER_CONCURRENCY=str(concurrency))
     celery = make_celery(settings)
@@ -231,8 +231,9 @@ def celery_worker(
 
 
 def live_services(stack: ExitStack, settings: Settings, concurrency: int, worker_log: str) -> str:
-    """The receiver (gunicorn, as deployed), the relay and a worker of `concurrency`
-    processes, until `stack` closes; the receiver's base URL. Logs under the home."""
+    """The receiver (gunicorn, as deployed), the relay, a main worker of `concurrency`
+    processes and the events worker of `settings.events_concurrency` (as `stocksync
+    up` runs them), until `stack` closes; the receiver's base URL. Logs under the home."""
     port = free_port()
     receiver = f"http://127.0.0.1:{port}"
     env, home = child_env(settings), settings.home

@@ -1,7 +1,8 @@
 """`stocksync up` / `stocksync down`: the whole stack on one machine.
 
 `up` resolves the services (starting embedded PostgreSQL/Redis when no URL is set),
-applies migrations, then runs web (gunicorn), worker, beat and Flower under one
+applies migrations, then runs web (gunicorn), relay, the main worker and the events
+worker, beat and Flower under one
 supervisor, which restarts a child that exits. Ctrl-C stops everything, including the
 embedded servers it started; so does a child's crash loop, and `up` then exits 1
 (embedded/supervisor.py).
@@ -123,7 +124,7 @@ def _banner(settings: Settings, flower: bool, log: Path | None, token_file: bool
 )
 @click.pass_obj
 def up(obj: Context, flower: bool, log_file: str | None) -> None:
-    """Run web, worker, beat and Flower until Ctrl-C."""
+    """Run web, relay, worker, events worker, beat and Flower until Ctrl-C."""
     configured = obj.settings
     busy = busy_ports(configured, flower)
     if busy:

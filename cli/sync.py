@@ -16,7 +16,8 @@ sync_batches.error and .failures; sync/batches.py records them). A bar is as ful
 the SKUs the run finished, so a failed or cancelled run never looks complete.
 
 Whether a worker runs is read from the heartbeats every consuming worker writes every
-5 s (workers/heartbeat.py, sync/consumers.py). With none newer than
+5 s, of one that reads the sync queue (an events-only worker runs no sync;
+workers/heartbeat.py, sync/consumers.py). With none newer than
 `sync.consumers.STALL_SECONDS`, a run would sit `queued` forever: after
 `NO_WORKER_GRACE_SECONDS` (long enough for a worker that just started to write its
 first heartbeat) `sync` stops following, says so and how to start one, and exits 1;

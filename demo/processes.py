@@ -84,7 +84,8 @@ def port_or_free(preferred: int) -> int:
 def stack_supervisor(
     settings: Settings, log: Path, *, flower: bool, admin_token: str
 ) -> LoggedSupervisor:
-    """Web, relay, worker and beat (and Flower) for resolved `settings`, not started."""
+    """Web, relay, the two workers and beat (and Flower) for resolved `settings`, not
+    started."""
     env = child_env(settings)
     env["ADMIN_TOKEN"] = admin_token
     env["LOG_LEVEL"] = settings.log_level

@@ -13,14 +13,14 @@ parent-death signal so a SIGKILLed supervisor still takes its children with it, 
 this restart policy; both are a few lines here.
 
 A child may also name a probe: an HTTP URL answering 503 `{"failing": {...}}` and the
-failure in it that means the child itself is alive but not doing its work (the
-worker's: `/readyz/consumers` naming `consumers`, a consumer that stopped taking
-messages). A child whose probe has named that failure for `UNHEALTHY_SECONDS` is killed
-and so restarted like one that exited; that is safe at any line (late acks, batch
-leases, the outbox sweeper). Any other answer says nothing about the child: a probe
-that cannot be reached (the web process restarting) or a 503 for another reason (Redis
-down: the worker reconnects on its own, and killing it then would lose the messages it
-holds) never restarts it.
+failure in it that means the child itself is alive but not doing its work (each
+worker's: `/readyz/consumers?worker=<its node name>` naming `consumers`, a consumer that
+stopped taking messages or froze). A child whose probe has named that failure for
+`UNHEALTHY_SECONDS` is killed and so restarted like one that exited; that is safe at any
+line (late acks, batch leases, the outbox sweeper). Any other answer says nothing about
+the child: a probe that cannot be reached (the web process restarting) or a 503 for
+another reason (Redis down: the worker reconnects on its own, and killing it then would
+lose the messages it holds) never restarts it.
 """
 
 from __future__ import annotations

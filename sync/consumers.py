@@ -14,6 +14,7 @@ reports it (api/health.py), and `silent` one worker's heartbeat, for its own pro
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -31,40 +32,37 @@ INTERVAL_SECONDS = 5.0
 #: Messages waiting and no heartbeat this recent: consumption stopped. Several
 #: intervals, so one slow tick is not an outage.
 STALL_SECONDS = 30.0
+#: A worker not seen for this long is gone, its entries dropped (`forget_gone`).
+FORGET_SECONDS = 86_400.0
 #: The queue of the full syncs' tasks (workers/presets.py `SYNC`).
 SYNC_QUEUE = "sync"
 
 
 def stalled(ctx: Context, now: float) -> dict[str, Any] | None:
     """The queues with messages waiting and no worker that reads them seen consuming
-    within `STALL_SECONDS`: how many messages wait in them, their names, and the age of
-    the newest heartbeat among their readers (None if they have none); None if there
-    is no such queue. Raises `Unavailable` or a Redis error when Redis cannot be read."""
+    within `STALL_SECONDS`: how many messages wait in them, and their names; None if
+    there is no such queue. Raises `Unavailable` or a Redis error when Redis cannot be
+    read."""
     waiting = {name: n for name, n in ctx.broker.depths()["queues"].items() if n}
     if not waiting:
         return None
     beats = {name: float(at) for name, at in _hash(ctx.redis, HEARTBEATS).items()}
     reads = {name: set(names.split(",")) for name, names in _hash(ctx.redis, QUEUES_OF).items()}
-    stuck: dict[str, int] = {}
-    newest: list[float] = []
-    for queue, count in waiting.items():
-        readers = [at for name, at in beats.items() if queue in reads.get(name, {queue})]
-        if not readers or now - max(readers) > STALL_SECONDS:
-            stuck[queue] = count
-            newest.extend(readers)
-    if not stuck:
-        return None
-    return {
-        "waiting": sum(stuck.values()),
-        "queues": sorted(stuck),
-        "last_heartbeat_age": now - max(newest) if newest else None,
-    }
+
+    def newest(queue: str) -> float:
+        """The last beat of a worker reading `queue` (one with no queues reads all)."""
+        readers = (at for name, at in beats.items() if queue in reads.get(name, {queue}))
+        return max(readers, default=-math.inf)
+
+    stuck = {queue: n for queue, n in waiting.items() if now - newest(queue) > STALL_SECONDS}
+    return {"waiting": sum(stuck.values()), "queues": sorted(stuck)} if stuck else None
 
 
 def silent(ctx: Context, worker: str, now: float) -> float | None:
     """How long since `worker` (a node name, `events@host`) was last seen consuming, if
-    longer than `STALL_SECONDS`; None if it was seen since, or never (one starting up
-    has not beaten yet: its process's exit, not this, says it failed to start).
+    longer than `STALL_SECONDS`; None if it was seen since, or never (a worker beats
+    as it starts, workers/heartbeat.py; one that never gets there is judged by its
+    process's exit, and by its supervisor's grace).
 
     A worker's own probe asks this rather than `stalled`: the events queue is read by
     the main worker too, so a frozen events worker would never leave events waiting,
@@ -75,6 +73,17 @@ def silent(ctx: Context, worker: str, now: float) -> float | None:
     if at is None or now - float(at) <= STALL_SECONDS:  # type: ignore[arg-type]
         return None
     return now - float(at)  # type: ignore[arg-type]
+
+
+def forget_gone(client: redis.Redis, now: float) -> None:
+    """Drop the entries of workers not seen for `FORGET_SECONDS`: each container a
+    deploy replaces leaves its node name behind."""
+    gone = [
+        name for name, at in _hash(client, HEARTBEATS).items() if now - float(at) > FORGET_SECONDS
+    ]
+    if gone:
+        client.hdel(HEARTBEATS, *gone)
+        client.hdel(QUEUES_OF, *gone)
 
 
 def _hash(client: redis.Redis, key: str) -> dict[str, str]:

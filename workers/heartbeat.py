@@ -19,7 +19,7 @@ from celery import bootsteps
 from celery.signals import task_received
 from celery.worker import state
 
-from sync.consumers import HEARTBEATS, INTERVAL_SECONDS, QUEUES_OF
+from sync.consumers import HEARTBEATS, INTERVAL_SECONDS, QUEUES_OF, forget_gone
 from workers.broker import broker_depths
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,13 @@ class Heartbeat(bootsteps.StartStopStep):
             parent.app.conf.broker_url, socket_timeout=2, socket_connect_timeout=2
         )
         task_received.connect(self._on_received, weak=False)
+        # A first beat at once: the one a restarted worker left (Redis keeps it) would
+        # have its own probe call it silent until its first tick.
+        self.tick(parent)
+        try:
+            forget_gone(self.client, time.time())
+        except redis.RedisError as exc:
+            log.debug("worker.heartbeat_prune_failed", extra={"error": type(exc).__name__})
         self.timer = parent.timer.call_repeatedly(INTERVAL_SECONDS, self.tick, (parent,))
 
     def stop(self, parent: Any) -> None:
@@ -74,9 +81,10 @@ class Heartbeat(bootsteps.StartStopStep):
             if stuck:
                 log.error("worker.not_consuming", extra={"waiting": waiting})
                 return
-            pipe = self.client.pipeline(transaction=False)
-            pipe.hset(HEARTBEATS, parent.hostname, str(time.time()))
+            # Queues first: a worker with a heartbeat and no queues reads every queue.
+            pipe = self.client.pipeline(transaction=True)
             pipe.hset(QUEUES_OF, parent.hostname, ",".join(queues))
+            pipe.hset(HEARTBEATS, parent.hostname, str(time.time()))
             pipe.execute()
         except redis.RedisError as exc:
             # Redis is down: the consumer reconnects on its own; no heartbeat meanwhile.

@@ -38,12 +38,14 @@ class RepublishAfterLoss(bootsteps.StartStopStep):
             return
         # A publish that fails is a connection error: the consumer starts again, and
         # this step with it, the loss still noted.
+        # On the events queue: the events worker reads it, and only the main worker,
+        # busy with a night's sync tasks, reads the maintenance queue.
         parent.app.send_task(
             REPUBLISH_QUEUED,
             args=[self.lost_at.isoformat()],
             ignore_result=True,
-            queue=presets.MAINTENANCE["queue"],
-            priority=presets.MAINTENANCE["priority"],
+            queue=presets.EVENT["queue"],
+            priority=presets.EVENT["priority"],
         )
         log.warning("worker.reconnected", extra={"lost_at": self.lost_at.isoformat()})
         self.lost_at = None

@@ -56,7 +56,10 @@ _SITE_OVERVIEW = {
                 "sites": {"type": "array", "items": _SITE_OVERVIEW},
                 "worker_running": {
                     "type": "boolean",
-                    "description": "A worker's heartbeat is recent: without one, runs stay queued.",
+                    "description": (
+                        "The heartbeat of a worker reading the sync queue is recent: "
+                        "without one, runs stay queued."
+                    ),
                 },
             },
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 import redis
 from celery import Celery
 
-from sync.consumers import HEARTBEATS, QUEUES_OF
+from sync.consumers import FORGET_SECONDS, HEARTBEATS, QUEUES_OF
 from workers.heartbeat import Heartbeat
 
 
@@ -81,3 +82,26 @@ def test_an_events_only_worker_beats_while_sync_messages_wait_and_says_what_it_r
     step.tick(events_only)
     assert (_beat(redis_client) or 0) > (first or 0)
     assert redis_client.hget(QUEUES_OF, "w@host") == b"events"
+
+
+def test_a_starting_worker_beats_at_once_and_forgets_workers_gone_a_day(
+    celery_app: Celery, redis_client: redis.Redis
+) -> None:
+    """Redis keeps the beat a worker left before its restart: its own probe would call
+    the new one silent until its first tick. Each container a deploy replaced leaves
+    its node name behind: dropped after a day."""
+    now = time.time()
+    redis_client.hset(HEARTBEATS, "w@host", str(now - 3600))
+    redis_client.hset(HEARTBEATS, "gone@old", str(now - FORGET_SECONDS - 1))
+    redis_client.hset(QUEUES_OF, "gone@old", "events")
+    redis_client.hset(HEARTBEATS, "idle@host", str(now - 60))
+    parent = _parent(celery_app)
+    parent.timer = SimpleNamespace(call_repeatedly=lambda *_: SimpleNamespace(cancel=lambda: None))
+    step = Heartbeat(SimpleNamespace())
+    step.start(parent)
+    try:
+        assert (_beat(redis_client) or 0) >= now
+        assert set(redis_client.hkeys(HEARTBEATS)) == {b"w@host", b"idle@host"}
+        assert redis_client.hget(QUEUES_OF, "gone@old") is None
+    finally:
+        step.stop(parent)
