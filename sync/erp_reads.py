@@ -12,8 +12,8 @@ so 50 sites cost 50 reads of one ERP inside one budget. Now a source's runs shar
 listing, `erp_reads`, and each batch takes its SKUs' readings from it
 (`erp_readings`): one read of the ERP per cycle, however many sites and batches.
 
-Which read serves a run (`share_read`, called by the run's start task once its catalog
-is listed):
+Which read serves a run (`share_read`, called by the run's start task while its catalog
+lists, and again once it is listed if another run was reading it):
 - One of the source that started after the run was created: every reading a run
   writes was taken after it was asked for, so a run reconciles with the ERP as it is
   then, never with an older read. The runs of one wave (the nightly beat's at 02:00,
@@ -399,15 +399,19 @@ def _item(row: ErpReading) -> SourceItem:
     )
 
 
-def read_activity(session: Session, run: SyncRun) -> str:
+def read_activity(session: Session, run: SyncRun, *, own: bool = False) -> str | None:
     """What a run whose catalog is listed does until its batches are cut: read its
     source, or wait for the run that does, at which page of about how many (the
-    source's last complete read's)."""
+    source's last complete read's). With `own` (a run still listing its catalog, which
+    reads its source meanwhile: sync/runs.py `prepare_batches`), only the read it
+    holds, else None."""
     source_id = session.scalars(select(Site.source_id).where(Site.id == run.site_id)).one()
     of_source = ErpRead.source_id == source_id
     read = session.scalars(
         select(ErpRead).where(of_source, ErpRead.status == ErpReadStatus.READING)
     ).first()
+    if own and (read is None or read.holder_run_id != run.id):
+        return None
     if read is None:
         return "reading the ERP"
     last = session.scalars(

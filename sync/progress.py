@@ -107,16 +107,19 @@ def _plan_warning(run: SyncRun) -> str | None:
 
 def _activity(session: Session, run: SyncRun) -> str | None:
     """The catalog listing's page, from the place it commits with each chunk
-    (sync/catalog.py), then the source's read (sync/erp_reads.py): until it is cut, a
-    run's counts stay at 0/0 however long its store and its ERP take to list."""
+    (sync/catalog.py), and the source's read (sync/erp_reads.py) the run makes
+    meanwhile, then that read or the one it waits for: until it is cut, a run's counts
+    stay at 0/0 however long its store and its ERP take to list."""
     if run.status != RunStatus.RUNNING or run.batches_total > 0:
         return None
     if run.catalog_listed_at is not None:
         return read_activity(session, run)
-    if not run.catalog_pages:
-        return "listing catalog"
-    of = f" of ~{run.catalog_pages_of:,}" if run.catalog_pages_of else ""
-    return f"listing catalog: page {run.catalog_pages:,}{of}"
+    listing = "listing catalog"
+    if run.catalog_pages:
+        of = f" of ~{run.catalog_pages_of:,}" if run.catalog_pages_of else ""
+        listing = f"listing catalog: page {run.catalog_pages:,}{of}"
+    reading = read_activity(session, run, own=True)
+    return f"{listing}; {reading}" if reading else listing
 
 
 def describe_run(run: SyncRun, progress: Progress) -> dict[str, Any]:

@@ -24,6 +24,8 @@ import logging
 import math
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -442,26 +444,40 @@ def published(session: Session, batch_ids: list[int]) -> None:
 
 
 def prepare_batches(ctx: Context, run_id: int, holder: str) -> Cut:
-    """Refresh the site's catalog mirror from its store, get the source's shared read
-    of the ERP (sync/erp_reads.py: read once per cycle for all the source's runs, the
-    source's open store orders settled before it), then cut the run's batches.
+    """Refresh the site's catalog mirror from its store while getting the source's
+    shared read of the ERP (sync/erp_reads.py: read once per cycle for all the
+    source's runs, the source's open store orders settled before it), then cut the
+    run's batches.
+
+    The two at once, the read in a thread: the store and the ERP are two platforms,
+    each with its own budget, so one's wait need not follow the other's (a platform
+    floor overlaps them, bench/platform_floor.py). A read another run is making is
+    asked for again once the catalog is listed, when it may be complete.
 
     Both listings go on from their saved places and list for at most
     `ctx.listing_slice_seconds` in all; one that needs longer, or a read another run
     is making, returns a `Cut` with `again_in` for the start task to queue itself
     again; a listing cut short hands back `holder`'s listing lease first (`begin_run`),
-    for the next start task to take."""
+    for the next start task to take. An error of either rises once both have ended."""
     with ctx.sessions() as session:
         site_id = session.get_one(SyncRun, run_id).site_id
         site = session.get_one(Site, site_id)
         erp = ctx.source(site.source, Priority.BULK)
     store = ctx.storefront(site, Priority.BULK)
     deadline = time.monotonic() + ctx.listing_slice_seconds
-    if not refresh_catalog(ctx, site, store, run_id, deadline=deadline).finished:
+    with ThreadPoolExecutor(1, thread_name_prefix="erp-read") as reader:
+        # In the task's log context, so the read's lines name the run's task.
+        early = reader.submit(copy_context().run, share_read, ctx, run_id, erp, deadline)
+        listed = refresh_catalog(ctx, site, store, run_id, deadline=deadline).finished
+    if not listed:
         with transaction(ctx.sessions) as session:
             session.execute(_HAND_BACK, {"run": run_id, "holder": holder})
+        early.result()  # a read's error rises once the lease is handed back
         return Cut(again_in=0.0)
-    shared = share_read(ctx, run_id, erp, deadline)
+    shared = early.result()
+    if shared.read_id is None and shared.again_in:
+        # Another run's read, perhaps complete by now.
+        shared = share_read(ctx, run_id, erp, deadline)
     if shared.read_id is None:
         return Cut(again_in=shared.again_in)
     with transaction(ctx.sessions) as session:

@@ -27,7 +27,15 @@ from sync.limits import Priority
 from sync.progress import run_progress
 from sync.runs import prepare_batches
 from tests.support.broker import RecordingBroker
-from tests.support.stack import START, begun_run, run_row, sandbox_stack, set_rows, sibling_store
+from tests.support.stack import (
+    START,
+    begun_run,
+    run_row,
+    sandbox_stack,
+    set_rows,
+    sibling_store,
+    wait_for,
+)
 
 #: The Business Central sandbox's item list, as its request counter names it.
 ITEMS = "GET /v2.0/<tenant>/<environment>/api/v2.0/companies(<company_id>)/items"
@@ -131,7 +139,14 @@ def test_a_run_waits_for_a_read_going_on_and_takes_it_only_if_started_after_it(
             erp = _erp(service, stack.site_id)
             first = share_read(service, holder, erp, deadline=0.0)  # one page, then stop
             assert (first.read_id, first.again_in) == (None, 0.0)
-            # What their progress says once their catalogs are listed.
+            # What their progress says while their catalogs list (the holder reads its
+            # source meanwhile: sync/runs.py `prepare_batches`), and once listed.
+            with db() as session:
+                assert (
+                    run_progress(session, holder).activity
+                    == "listing catalog; reading the ERP: page 1"
+                )
+                assert run_progress(session, same_wave).activity == "listing catalog"
             set_rows(db, SyncRun, [holder, same_wave], catalog_listed_at=func.now())
             with db() as session:
                 assert run_progress(session, holder).activity == "reading the ERP: page 1"
@@ -155,6 +170,38 @@ def test_a_run_waits_for_a_read_going_on_and_takes_it_only_if_started_after_it(
                 assert anew.read_id not in (None, done.read_id)
         # 3 pages for the first read, none read twice (BC resumes by skip token); 3 again.
         assert stack.erp.route_calls[ITEMS] == 6
+
+
+def test_a_run_reads_its_source_while_its_store_lists(
+    service: Context, db: sessionmaker[Session], vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store and the ERP are two platforms with budgets of their own: the start task
+    reads the ERP while the store lists, not after (a platform floor overlaps them;
+    BigCommerce's full sync took 1.43x its floor with the read after the listing). The
+    store's listing waits after its first page for the run's read to complete, which
+    a read made after the listing never does."""
+    with sandbox_stack(db, vault, "woocommerce", items=250, drift=0.1) as stack:
+        run_id = begun_run(db, stack.site_id)
+        storefront = service.storefront
+
+        def waiting_for_the_read(site: Site, priority: Priority) -> object:
+            store = storefront(site, priority)
+            pages = store.iter_pages
+
+            def iter_pages(resume: str | None = None) -> Iterator[object]:
+                for number, page in enumerate(pages(resume), 1):
+                    yield page
+                    if number == 1:
+                        wait_for(lambda: run_row(db, run_id).erp_read_id is not None, 30)
+
+            store.iter_pages = iter_pages  # type: ignore[method-assign,assignment]
+            return store
+
+        monkeypatch.setattr(service, "storefront", waiting_for_the_read)
+        cut = prepare_batches(service, run_id, START)
+        assert cut.again_in is None and cut.batch_ids
+        [read] = _reads(db)
+        assert read.status == ErpReadStatus.COMPLETE
 
 
 @pytest.mark.parametrize("broker_down", [False, True])
