@@ -22,10 +22,10 @@ from demo.registration import SANDBOX_QUOTA
 from sandbox.profiles import PROFILES, Profile
 
 #: How many times faster than the platforms the demo runs by default, for the 20,000-SKU
-#: demo with 4 worker processes to end in about 3 minutes on 2 cores: WooCommerce's
-#: listing alone, about 2,300 calls 2 at a time at 60 ms, is at least 70 s of it (its
-#: platform floor, bench/platform_floor.py).
-DEFAULT_SPEED = 10.0
+#: demo to end within 3 minutes on 2 cores: WooCommerce's full sync is most of it (about
+#: 2,300 calls at 300 per window, 2 at once; its platform floor, bench/platform_floor.py).
+#: At 10 the demo took 3 min 01 s with WooCommerce 141 s of it; at 12, 2 min 39 s.
+DEFAULT_SPEED = 12.0
 
 
 @dataclass(frozen=True)
@@ -57,5 +57,5 @@ class Pace:
 
     def timeout(self, seconds: float) -> float:
         """A wait the demo allows at the default speed, stretched for a slower one: at
-        `--speed 1` every platform takes ten times as long to allow the same work."""
+        `--speed 1` every platform takes DEFAULT_SPEED times as long to allow the same work."""
         return seconds * max(1.0, DEFAULT_SPEED / self.speed)

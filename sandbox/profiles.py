@@ -97,8 +97,8 @@ class Profile:
         }
 
     def describe(self) -> str:
-        """This profile in one line, for the demo's output: "300 requests / 6 s, 2 at
-        once, pages 60 ms, writes +240 ms (its real defaults at 10x speed)"."""
+        """This profile in one line, for the demo's output: "300 requests / 5 s, 2 at
+        once, pages 50 ms, writes +200 ms (its real defaults at 12x speed)"."""
         parts = []
         if self.rate_limit is not None:
             requests, window = self.rate_limit

@@ -16,10 +16,10 @@ def test_by_default_each_sandbox_and_its_budget_are_its_profile_sped_up() -> Non
         assert pace.knobs(platform) == profile.knobs()
         assert pace.quota(platform) == profile.quota()
     assert pace.describe(["woocommerce", "shopify"]) == [
-        "  woocommerce: 300 requests / 6 s, 2 at once, pages 60 ms, writes +240 ms "
-        "(its real defaults at 10x speed)",
-        "  shopify: standard plan, 1,000 cost points a second, pages 40 ms, writes +20 ms "
-        "(its real defaults at 10x speed)",
+        "  woocommerce: 300 requests / 5 s, 2 at once, pages 50 ms, writes +200 ms "
+        "(its real defaults at 12x speed)",
+        "  shopify: standard plan, 1,200 cost points a second, pages 33 ms, writes +17 ms "
+        "(its real defaults at 12x speed)",
     ]
 
 
@@ -32,5 +32,5 @@ def test_the_lab_has_no_limits_and_budgets_no_sync_reaches() -> None:
 
 
 def test_a_slower_demo_waits_as_much_longer_for_its_platforms() -> None:
-    assert Pace(speed=1).timeout(600) == 6000
+    assert Pace(speed=1).timeout(600) == 600 * DEFAULT_SPEED
     assert Pace().timeout(600) == Pace(speed=30).timeout(600) == 600
