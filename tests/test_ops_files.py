@@ -93,6 +93,22 @@ def test_workers_consume_the_same_queues_everywhere() -> None:
         )
 
 
+def test_each_workers_processes_are_set_by_its_variable_in_compose_as_in_the_procfile() -> None:
+    """WORKER_CONCURRENCY and EVENTS_CONCURRENCY (README, configuration) size the two
+    workers under compose too (interpolated from the shell or `.env`), with the same
+    default as the Procfile's and the settings'."""
+    compose, procfile, defaults = _compose(), _procfile(), Settings()
+    for name, variable, default in (
+        ("worker", "WORKER_CONCURRENCY", defaults.worker_concurrency),
+        ("events", "EVENTS_CONCURRENCY", defaults.events_concurrency),
+    ):
+        command = shlex.split(str(compose[name]["command"]))
+        argv = procfile[name]
+        expected = f"${{{variable}:-{default}}}"
+        assert command[command.index("--concurrency") + 1] == expected, name
+        assert argv[argv.index("--concurrency") + 1] == expected, name
+
+
 def test_migrations_run_before_the_app_and_services_are_health_checked() -> None:
     compose = _compose()
     assert compose["migrations"]["command"] == " ".join(_procfile()["release"])
