@@ -3,7 +3,9 @@ categories (sync/unified.py writes them).
 
 Guards in order of cost: the API key's header, its lookup, the body's size, the body's
 checks (api/unified_schema.py), then the write. Every refusal has the one error shape
-and its own log event; our outage is a 503 so the plugin retries.
+and its own log event; our outage is a 503 so the plugin retries, our bug a 500.
+
+The records always go to the key's site: nothing in the body can name another one.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import InternalServerError
 
 from api.bearer import bearer_token
 from api.request_body import read_body
 from api.resources import context
+from api.unified_doc import FRAGMENT
 from api.unified_schema import Invalid, parse_body
 from sync.api_keys import find_key_owner
 from sync.unified import record
@@ -70,6 +74,9 @@ def sync_webhook() -> Response:
     return jsonify({"success": True, "data": data})
 
 
+sync_webhook.openapi_fragment = FRAGMENT  # type: ignore[attr-defined]
+
+
 @unified.errorhandler(DBAPIError)
 @unified.errorhandler(PoolTimeoutError)
 def database_error(error: Exception) -> Response:
@@ -82,3 +89,14 @@ def database_error(error: Exception) -> Response:
     if outage or (isinstance(error, DBAPIError) and error.connection_invalidated):
         return _refuse(503, "UNAVAILABLE", "the database is unavailable", "unified.db_unavailable")
     raise error
+
+
+@unified.errorhandler(InternalServerError)
+def internal_error(error: InternalServerError) -> Response:
+    """Our bug, in the one shape, so the plugin can read it (Flask has logged the
+    exception already); nothing of it is in the answer."""
+    response = jsonify(
+        {"success": False, "error": {"code": "INTERNAL_ERROR", "message": "an internal error"}}
+    )
+    response.status_code = 500
+    return response

@@ -5,6 +5,11 @@ minimum each resource needs; unknown fields are allowed (plugins send whole reco
 and kept in `raw`. Every refusal is an `Invalid` whose message starts with the field
 path (`data[2].line_items[0].quantity: ...`), so a plugin author can see what to fix.
 
+Each record may name its fields two ways: ours (`id`, `line_items`, `created_at`), or
+the WooCommerce plugin's (`wc_order_id`, `items`, `date_created`: plugins/woocommerce,
+and the contract it follows), mapped by `ALIASES`. A record giving both names of one
+field is refused rather than guessed at.
+
 The checks also cover what PostgreSQL would refuse later, since a database error on
 sender input would be a 500: NUL characters and lone surrogates (not storable in text
 or JSONB), non-finite numbers, nesting too deep to store or walk, and values that
@@ -48,9 +53,22 @@ def _fail(path: str, problem: str) -> NoReturn:
 Parser = Callable[[Any, str], Any]
 #: Field name to parser; a name ending in `?` may be absent or null.
 Schema = Mapping[str, Parser]
+#: Another name a sender may give a field, to our name for it.
+Aliases = Mapping[str, str]
+#: Each parser's rule in JSON Schema, for the OpenAPI document (`json_schema`).
+_JSON: dict[Parser, dict[str, Any]] = {}
+
+
+def _described(rule: dict[str, Any]) -> Callable[[Parser], Parser]:
+    def mark(parser: Parser) -> Parser:
+        _JSON[parser] = rule
+        return parser
+
+    return mark
 
 
 def text(max_length: int, *, empty: bool = True) -> Parser:
+    @_described({"type": "string", "maxLength": max_length, "minLength": 0 if empty else 1})
     def parse(value: Any, path: str) -> str:
         if not isinstance(value, str):
             _fail(path, "must be a string")
@@ -63,6 +81,7 @@ def text(max_length: int, *, empty: bool = True) -> Parser:
     return parse
 
 
+@_described({"type": ["integer", "string"], "maxLength": 100})
 def ident(value: Any, path: str) -> str:
     """A store id: WooCommerce and BigCommerce send integers, Shopify GID strings."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -74,6 +93,7 @@ def ident(value: Any, path: str) -> str:
     return value.strip()
 
 
+@_described({"type": ["integer", "string"], "description": "0 or an empty string: none"})
 def reference(value: Any, path: str) -> str | None:
     """An id pointing elsewhere; 0 and "" mean none (WooCommerce's `parent_id: 0`)."""
     if value in (0, "0", "") and not isinstance(value, bool):
@@ -81,6 +101,7 @@ def reference(value: Any, path: str) -> str | None:
     return ident(value, path)
 
 
+@_described({"type": ["number", "string"], "description": "a decimal; 4 places are kept"})
 def money(value: Any, path: str) -> Decimal:
     """A decimal string or a JSON number, rounded to the column's 4 places."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -95,6 +116,7 @@ def money(value: Any, path: str) -> Decimal:
 
 
 def integer(minimum: int) -> Parser:
+    @_described({"type": "integer", "minimum": minimum, "maximum": INT4_MAX})
     def parse(value: Any, path: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             _fail(path, "must be an integer")
@@ -105,12 +127,14 @@ def integer(minimum: int) -> Parser:
     return parse
 
 
+@_described({"type": "boolean"})
 def flag(value: Any, path: str) -> bool:
     if not isinstance(value, bool):
         _fail(path, "must be true or false")
     return value
 
 
+@_described({"type": "string", "format": "date-time"})
 def moment(value: Any, path: str) -> datetime:
     """ISO 8601; without an offset it is UTC (WooCommerce's `*_gmt` fields have none)."""
     if not isinstance(value, str):
@@ -122,6 +146,7 @@ def moment(value: Any, path: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+@_described({"type": ["string", "null"], "description": "unusable: the record is skipped"})
 def sku(value: Any, path: str) -> str | None:
     """Any string or null: an unusable SKU skips its record rather than failing the body."""
     if value is not None and not isinstance(value, str):
@@ -129,16 +154,20 @@ def sku(value: Any, path: str) -> str | None:
     return value
 
 
-def records(schema: Schema, *, unique: str | None = None) -> Parser:
-    """A list of objects of `schema`; with `unique`, no two may share that field."""
+def records(schema: Schema, aliases: Aliases, *, unique: str | None = None) -> Parser:
+    """A list of objects of `schema`; with `unique`, no two may share that field's value
+    where they give one."""
 
+    @_described({"type": "array", "items": json_schema(schema, aliases)})
     def parse(value: Any, path: str) -> list[dict[str, Any]]:
         if not isinstance(value, list):
             _fail(path, "must be a list")
-        parsed = [record(schema, item, f"{path}[{i}]") for i, item in enumerate(value)]
+        parsed = [record(schema, aliases, item, f"{path}[{i}]") for i, item in enumerate(value)]
         if unique:
             seen: set[Any] = set()
             for i, item in enumerate(parsed):
+                if item.get(unique) is None:
+                    continue
                 if item[unique] in seen:
                     _fail(f"{path}[{i}].{unique}", "is a duplicate")
                 seen.add(item[unique])
@@ -147,24 +176,74 @@ def records(schema: Schema, *, unique: str | None = None) -> Parser:
     return parse
 
 
-def record(schema: Schema, value: Any, path: str) -> dict[str, Any]:
-    """The parsed fields of one object; absent optional fields are absent here too."""
+def record(schema: Schema, aliases: Aliases, value: Any, path: str) -> dict[str, Any]:
+    """The parsed fields of one object under our names; absent optional fields are
+    absent here too. A field sent under its alias is checked under the name it was sent
+    as, so the message names what the sender wrote."""
     if not isinstance(value, dict):
         _fail(path, "must be an object")
+    sent_as = {name: alias for alias, name in aliases.items() if alias in value}
+    for name, alias in sent_as.items():
+        if name in value:
+            _fail(f"{path}.{alias}", f"and {name} are the same field: send one of them")
     parsed: dict[str, Any] = {}
     for spec, parse in schema.items():
         name = spec.removesuffix("?")
         optional = spec.endswith("?")
-        if name not in value:
+        given = sent_as.get(name, name)
+        if given not in value:
             if not optional:
-                _fail(f"{path}.{name}", "is required")
+                other = [a for a, n in aliases.items() if n == name]
+                _fail(f"{path}.{name}", "is required" + (f" (or {other[0]})" if other else ""))
             continue
-        item = value[name]
-        parsed[name] = None if optional and item is None else parse(item, f"{path}.{name}")
+        item = value[given]
+        parsed[name] = None if optional and item is None else parse(item, f"{path}.{given}")
     return parsed
 
 
-LINE_ITEM: Schema = {"id": ident, "sku": sku, "quantity": integer(0), "price": money}
+def json_schema(schema: Schema, aliases: Aliases) -> dict[str, Any]:
+    """`schema` in JSON Schema: each field under our name and its alias, required under
+    one of them, unknown fields allowed (they are kept in `raw`)."""
+    properties: dict[str, Any] = {}
+    required: list[dict[str, Any]] = []
+    for spec, parser in schema.items():
+        name = spec.removesuffix("?")
+        rule = dict(_JSON[parser])
+        if spec.endswith("?"):
+            kinds = rule["type"] if isinstance(rule["type"], list) else [rule["type"]]
+            rule["type"] = kinds if "null" in kinds else [*kinds, "null"]
+        properties[name] = rule
+        names = [name, *(alias for alias, ours in aliases.items() if ours == name)]
+        for alias in names[1:]:
+            properties[alias] = {**rule, "description": f"the same field as `{name}`"}
+        if not spec.endswith("?"):
+            required.append({"anyOf": [{"required": [n]} for n in names]})
+    return {"type": "object", "properties": properties, "allOf": required}
+
+
+#: The WooCommerce plugin's field names (plugins/woocommerce) for ours, per resource.
+ALIASES: dict[str, Aliases] = {
+    "order": {
+        "wc_order_id": "id",
+        "date_created": "created_at",
+        "date_modified": "updated_at",
+        "items": "line_items",
+    },
+    "line_item": {"wc_item_id": "id", "wc_product_id": "product_id", "product_name": "name"},
+    "product": {"wc_product_id": "id", "date_created": "created_at", "date_modified": "updated_at"},
+    "customer": {"wc_customer_id": "id", "date_modified": "updated_at"},
+    "category": {"wc_category_id": "id"},
+}
+LINE_ITEM: Schema = {
+    "id?": ident,
+    "sku": sku,
+    "quantity": integer(0),
+    "price?": money,
+    "total?": money,
+    "name?": text(500),
+    "product_id?": reference,
+    "variation_id?": reference,
+}
 SCHEMAS: dict[str, Schema] = {
     "order": {
         "id": ident,
@@ -175,7 +254,7 @@ SCHEMAS: dict[str, Schema] = {
         "created_at?": moment,
         "updated_at?": moment,
         "customer_id?": reference,
-        "line_items": records(LINE_ITEM, unique="id"),
+        "line_items": records(LINE_ITEM, ALIASES["line_item"], unique="id"),
     },
     "customer": {
         "id": ident,
@@ -194,10 +273,19 @@ SCHEMAS: dict[str, Schema] = {
         "id": ident,
         "sku": sku,
         "name?": text(500),
+        "type?": text(40),
+        "status?": text(40),
+        "price?": money,
+        "regular_price?": money,
+        "sale_price?": money,
+        "stock_status?": text(40),
+        "category_id?": reference,
         "parent_id?": reference,
         "variant_id?": reference,
         "stock_quantity?": integer(-INT4_MAX),
         "manage_stock?": flag,
+        "created_at?": moment,
+        "updated_at?": moment,
     },
 }
 
@@ -223,7 +311,8 @@ def parse_body(raw: bytes) -> SyncRequest:
         if name not in body:
             _fail(name, "is required")
         if not isinstance(body[name], str) or body[name] not in allowed:
-            _fail(name, f"must be one of {', '.join(sorted(allowed))}")
+            choices = ", ".join(sorted(allowed))
+            _fail(name, f"invalid {LABELS[name]}{_shown(body[name])}; must be one of {choices}")
     if "data" not in body:
         _fail("data", "is required")
     data = body["data"]
@@ -233,11 +322,25 @@ def parse_body(raw: bytes) -> SyncRequest:
         items, paths = data, [f"data[{i}]" for i in range(len(data))]
     else:
         _fail("data", f"must be an object or a list of 1 to {MAX_RECORDS} objects")
-    schema = SCHEMAS[body["resource"]]
+    schema, aliases = SCHEMAS[body["resource"]], ALIASES[body["resource"]]
     entries = [
-        Entry(record(schema, item, path), item) for item, path in zip(items, paths, strict=True)
+        Entry(record(schema, aliases, item, path), item)
+        for item, path in zip(items, paths, strict=True)
     ]
     return SyncRequest(body["resource"], body["action"], entries)
+
+
+#: How a refusal names the envelope's fields ("Invalid resource type: xyz", as the
+#: contract's example answer has it).
+LABELS = {"resource": "resource type", "action": "action"}
+
+
+def _shown(value: Any) -> str:
+    """`: xyz` for a short printable string the sender gave, else nothing: the message
+    repeats what was sent only where that cannot flood a log or carry control codes."""
+    if isinstance(value, str) and 0 < len(value) <= 40 and value.isprintable():
+        return f": {value}"
+    return ""
 
 
 def check_storable(body: Any) -> None:

@@ -4,7 +4,7 @@ Imports nothing of ours."""
 
 from models.admin import AdminSession, LoginFailure
 from models.base import Base
-from models.commerce import Category, Customer, Order, OrderLine
+from models.commerce import Category, Customer, Order, OrderLine, Product
 from models.erp_reads import ErpRead, ErpReading, ErpReadStatus
 from models.items import Item
 from models.reservations import Reservation, ReservationEnd
@@ -32,6 +32,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Platform",
+    "Product",
     "Reservation",
     "ReservationEnd",
     "RunStatus",

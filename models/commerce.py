@@ -1,4 +1,5 @@
-"""What store plugins push to the unified endpoint: orders, customers and categories.
+"""What store plugins push to the unified endpoint: orders, customers, categories and
+products (beside the catalog mirror, `items`, which holds what stock sync needs).
 
 Each row belongs to one site and is keyed by the store's own id (`external_id`), unique
 per site, so two stores using the same ids never collide and a replayed delivery is an
@@ -95,7 +96,9 @@ class OrderLine(Base):
     #: (the plugin's original stays in the order's `raw`).
     sku: Mapped[str | None] = mapped_column(String(20))
     quantity: Mapped[int] = mapped_column(Integer)
-    price: Mapped[Decimal] = mapped_column(MONEY)
+    #: The unit price where the plugin sends one; `total` the line's total after discounts.
+    price: Mapped[Decimal | None] = mapped_column(MONEY)
+    total: Mapped[Decimal | None] = mapped_column(MONEY)
 
 
 class Customer(Base):
@@ -131,6 +134,34 @@ class Category(Base):
     name: Mapped[str] = mapped_column(String(200))
     parent_external_id: Mapped[str | None] = mapped_column(EXTERNAL_ID)
     slug: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+
+class Product(Base):
+    """A store product or variation as the plugin describes it: name, prices, status,
+    category. Its stock side (SKU, ids, tracked or not) is the catalog mirror's (`items`),
+    which this table does not replace; `sku` here is as the store sent it."""
+
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("site_id", "external_id"),)
+
+    id: Mapped[bigint_pk]
+    site_id: Mapped[int] = _site_id()
+    external_id: Mapped[str] = mapped_column(EXTERNAL_ID)
+    parent_external_id: Mapped[str | None] = mapped_column(EXTERNAL_ID)
+    sku: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(500))
+    type: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str | None] = mapped_column(String(40))
+    price: Mapped[Decimal | None] = mapped_column(MONEY)
+    regular_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    sale_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    stock_status: Mapped[str | None] = mapped_column(String(40))
+    category_external_id: Mapped[str | None] = mapped_column(EXTERNAL_ID)
+    source_created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    raw: Mapped[Any] = mapped_column(JSONB)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

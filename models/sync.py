@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import date
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, bigint_pk, created_at, enum_column, timestamp, updated_at
@@ -74,6 +75,12 @@ class SyncRun(Base):
     )
 
     id: Mapped[bigint_pk]
+    #: The run's public id: what the plugin endpoint answers as `syncLogId`, and
+    #: `GET /api/sync/runs/<log_id>` finds (a counter would tell one store how busy the
+    #: others are).
+    log_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), server_default=text("gen_random_uuid()"), unique=True
+    )
     site_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sites.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(40))
     trigger: Mapped[str] = mapped_column(String(40))

@@ -294,8 +294,8 @@ def _execute_upsert(session: Session, sql: str, rows: list[dict[str, Any]]) -> l
 
 @dataclass
 class Mirrored:
-    #: Rows added to or changed in the mirror.
-    changed: int = 0
+    #: SKUs of the rows added to or changed in the mirror.
+    changed: list[str] = field(default_factory=list)
     #: Stock-tracked SKUs new to the mirror: the caller gives them the ERP's stock.
     added: list[str] = field(default_factory=list)
     #: SKUs the store listed.
@@ -321,7 +321,7 @@ def _mirror(
     results = _execute_upsert(session, _MIRROR, rows)
     tracked = {row["sku"] for row in rows if row["active"]}
     return Mirrored(
-        changed=len(results),
+        changed=[sku for sku, _ in results],
         added=[sku for sku, new in results if new and sku in tracked],
         listed=len(rows),
     )

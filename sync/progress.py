@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
@@ -125,6 +126,7 @@ def _activity(session: Session, run: SyncRun) -> str | None:
 def describe_run(run: SyncRun, progress: Progress) -> dict[str, Any]:
     return {
         "id": run.id,
+        "log_id": str(run.log_id),
         "site_id": run.site_id,
         "kind": run.kind,
         "trigger": run.trigger,
@@ -170,12 +172,16 @@ def recent_items(session: Session, site_id: int, limit: int = RECENT_ITEMS) -> l
     ]
 
 
-def run_detail(session: Session, run_id: int) -> dict[str, Any]:
-    """A run's description and its site's recently synced items."""
-    run = session.get(SyncRun, run_id)
+def run_detail(session: Session, run_id: int | UUID) -> dict[str, Any]:
+    """A run's description and its site's recently synced items; the run by its id or
+    its public `log_id` (the plugin endpoint's `syncLogId`)."""
+    if isinstance(run_id, UUID):
+        run = session.scalars(select(SyncRun).where(SyncRun.log_id == run_id)).one_or_none()
+    else:
+        run = session.get(SyncRun, run_id)
     if run is None:
         raise NotFound(f"no run {run_id}")
-    detail = describe_run(run, run_progress(session, run_id))
+    detail = describe_run(run, run_progress(session, run.id))
     detail["recent_items"] = recent_items(session, run.site_id)
     return detail
 

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from connectors.types import StoreProduct
-from models import Category, Customer, Order, OrderLine, RunStatus, SyncRun
+from models import Category, Customer, Order, OrderLine, Product, RunStatus, SyncRun
 from models.base import utcnow
 from models.commerce import email_hash_key, hash_email, strip_emails, upsert_changed
 from models.db import transaction
@@ -39,6 +39,8 @@ from sync.plugin_orders import order_event
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: `products.sku`'s length: the SKU as the store sent it, usable in the ERP or not.
+SKU_AS_SENT = 200
 #: HKDF once per key, not once per request.
 _email_key = lru_cache(maxsize=4)(email_hash_key)
 
@@ -100,7 +102,9 @@ def _updated(entry: Entry) -> datetime | None:
 def sync_orders(session: Session, batch: Batch) -> Outcome:
     """Orders and their lines. A changed order's lines are replaced in the same
     transaction, so readers never see an order with half its old and new lines, and
-    its `store.order` event is logged there too (sync/plugin_orders.py)."""
+    its `store.order` event is logged there too (sync/plugin_orders.py). A line sent
+    without an id (the contract's lines have none) is named by its position, `#1`,
+    which no store id can be: lines are replaced whole, so only uniqueness matters."""
     entries = _latest(batch.entries, _by_id, _updated)
     rows = [
         {
@@ -133,14 +137,15 @@ def sync_orders(session: Session, batch: Batch) -> Outcome:
             {
                 "site_id": batch.site_id,
                 "order_id": changed[e.fields["id"]],
-                "external_id": line["id"],
+                "external_id": line.get("id") or f"#{position}",
                 "sku": try_normalize_sku(line["sku"]),
                 "quantity": line["quantity"],
-                "price": line["price"],
+                "price": line.get("price"),
+                "total": line.get("total"),
             }
             for e in entries
             if e.fields["id"] in changed
-            for line in e.fields["line_items"]
+            for position, line in enumerate(e.fields["line_items"], 1)
         ]
         if lines:
             session.execute(insert(OrderLine), lines)
@@ -199,12 +204,50 @@ def _store_product(entry: Entry) -> StoreProduct | None:
     )
 
 
+def _product_row(site_id: int, entry: Entry) -> dict[str, Any]:
+    fields = entry.fields
+    sent_sku = fields["sku"]
+    return {
+        "site_id": site_id,
+        "external_id": fields["id"],
+        "parent_external_id": fields.get("parent_id"),
+        # As sent; one too long for the column is in `raw` only.
+        "sku": sent_sku if sent_sku is None or len(sent_sku) <= SKU_AS_SENT else None,
+        "name": fields.get("name"),
+        "type": fields.get("type"),
+        "status": fields.get("status"),
+        "price": fields.get("price"),
+        "regular_price": fields.get("regular_price"),
+        "sale_price": fields.get("sale_price"),
+        "stock_status": fields.get("stock_status"),
+        "category_external_id": fields.get("category_id"),
+        "source_created_at": fields.get("created_at"),
+        "source_updated_at": fields.get("updated_at"),
+        "raw": strip_emails(entry.raw),
+    }
+
+
 def sync_products(session: Session, batch: Batch) -> Outcome:
-    """Products go into the catalog mirror through its one writer (sync/catalog.py),
-    by the same rules as the store's own catalog: an untracked product is never pushed."""
-    products = [p for p in map(_store_product, batch.entries) if p is not None]
-    changed = mirror_products(session, batch.site_id, products).changed
-    return Outcome(len(batch.entries), changed, invalid=len(batch.entries) - len(products))
+    """Products: what the plugin says of them (name, prices, status) into `products`,
+    their stock side into the catalog mirror through its one writer (sync/catalog.py),
+    by the same rules as the store's own catalog: an untracked product is never pushed.
+
+    A product whose SKU cannot exist in the ERP is kept in `products` but counted as
+    skipped, since it takes no part in stock sync. A product counts as synced when
+    either of its rows was added or changed."""
+    entries = _latest(batch.entries, _by_id, _updated)
+    stored = upsert_changed(
+        session,
+        Product,
+        [_product_row(batch.site_id, e) for e in entries],
+        "external_id",
+        versioned=True,
+    )
+    sellable = [(e, p) for e in entries if (p := _store_product(e)) is not None]
+    mirrored = set(mirror_products(session, batch.site_id, [p for _, p in sellable]).changed)
+    synced = sum(1 for e, p in sellable if e.fields["id"] in stored or p.sku in mirrored)
+    invalid = len(entries) - len(sellable)
+    return Outcome(len(batch.entries), synced, invalid=invalid)
 
 
 @dataclass(frozen=True)
@@ -222,9 +265,10 @@ RESOURCES = {
 }
 
 
-def record(ctx: Context, site_id: int, resource: str, entries: list[Entry]) -> dict[str, int]:
+def record(ctx: Context, site_id: int, resource: str, entries: list[Entry]) -> dict[str, Any]:
     """Write one request's records and its run row in one transaction; return the
-    plugin's answer: `syncedCount`, `skippedCount` and `syncLogId` (the run's id)."""
+    plugin's answer: `syncedCount`, `skippedCount` and `syncLogId` (the run's public
+    UUID, models/sync.py `log_id`)."""
     started = utcnow()
     kind = RESOURCES[resource]
     batch = Batch(site_id, entries, _email_key(ctx.settings.encryption_keys[0]))
@@ -245,4 +289,8 @@ def record(ctx: Context, site_id: int, resource: str, entries: list[Entry]) -> d
         session.add(run)
         session.flush()
     log.info("unified.synced", extra={"site_id": site_id, "kind": kind.kind, "run_id": run.id})
-    return {"syncedCount": outcome.synced, "skippedCount": outcome.skipped, "syncLogId": run.id}
+    return {
+        "syncedCount": outcome.synced,
+        "skippedCount": outcome.skipped,
+        "syncLogId": str(run.log_id),
+    }

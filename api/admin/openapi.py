@@ -32,7 +32,10 @@ _ERRORS = {
 
 
 #: Path parameters that are not row ids (`<id:...>`), by name.
-_PATH_SCHEMAS = {"sku": text(100, 1, pattern=r"\S")}
+_PATH_SCHEMAS = {
+    "sku": text(100, 1, pattern=r"\S"),
+    "log_id": {"type": "string", "format": "uuid"},
+}
 
 
 def _error(status: int) -> dict[str, Any]:
@@ -93,9 +96,21 @@ def operation(method: str, rule: str, doc: Doc) -> tuple[str, dict[str, Any]]:
 
 
 def build_document(app: Flask) -> dict[str, Any]:
+    """The admin routes' operations, and the whole entries of routes that are not the
+    admin API's (the plugin endpoint: its own key, its own answers), which carry them
+    as `openapi_fragment` (api/unified_doc.py)."""
     paths: dict[str, dict[str, Any]] = {}
+    schemas = dict(COMPONENTS)
+    schemes: dict[str, Any] = {"adminToken": {"type": "http", "scheme": "bearer"}}
     for rule in app.url_map.iter_rules():
-        spec = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        view = app.view_functions[rule.endpoint]
+        fragment = getattr(view, "openapi_fragment", None)
+        if fragment is not None:
+            for path, ops in fragment["paths"].items():
+                paths.setdefault(path, {}).update(ops)
+            schemas |= fragment["components"]["schemas"]
+            schemes |= fragment["components"]["securitySchemes"]
+        spec = getattr(view, "openapi", None)
         if spec is None:
             continue
         method, rule_text, doc = spec
@@ -104,19 +119,18 @@ def build_document(app: Flask) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "stocksync admin API",
+            "title": "stocksync admin API and plugin endpoint",
             "version": "1",
             "description": "Runs, sites, sources, the webhook log, stats and lifecycle "
             "event subscriptions. Authenticate with `Authorization: Bearer <ADMIN_TOKEN>`. "
-            "Errors are `{error: {code, message}}`.",
+            "Errors are `{error: {code, message}}`. The store plugin's endpoint "
+            "(`POST /api/sync/webhook`, tag `plugin`) takes the site's API key instead and "
+            "answers `{success, data}` or `{success: false, error: {code, message}}`.",
         },
         "servers": [{"url": "/"}],
         "security": [{"adminToken": []}],
         "paths": dict(sorted(paths.items())),
-        "components": {
-            "schemas": COMPONENTS,
-            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
-        },
+        "components": {"schemas": schemas, "securitySchemes": schemes},
     }
 
 

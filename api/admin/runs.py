@@ -8,6 +8,7 @@ same functions the CLI and the dashboard use.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from api.admin import schemas
 from api.admin.http import Doc, Param, admin_blueprint, endpoint, page_params
@@ -136,6 +137,22 @@ def index(query: dict[str, Any]) -> dict[str, Any]:
 def show(run_id: int) -> dict[str, Any]:
     with context().sessions() as session:
         return run_detail(session, run_id)
+
+
+@endpoint(
+    runs,
+    "GET",
+    "/api/sync/runs/<uuid:log_id>",
+    Doc(
+        "A run by its public id: the `syncLogId` the plugin endpoint answered",
+        "runs",
+        response=schemas.ref("RunDetail"),
+        errors=(404,),
+    ),
+)
+def show_by_log_id(log_id: UUID) -> dict[str, Any]:
+    with context().sessions() as session:
+        return run_detail(session, log_id)
 
 
 def _control(action: str) -> None:

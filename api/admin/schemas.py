@@ -250,6 +250,11 @@ _ITEM = _object(
 _RUN = _object(
     {
         "id": ID,
+        "log_id": {
+            "type": "string",
+            "format": "uuid",
+            "description": "The run's public id: the plugin endpoint's `syncLogId`.",
+        },
         "site_id": ID,
         "kind": {"type": "string"},
         "trigger": {"type": "string"},

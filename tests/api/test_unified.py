@@ -7,13 +7,12 @@ import logging
 import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import requests
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,57 +31,11 @@ from models import (
     WebhookStatus,
 )
 from models.commerce import email_hash_key, hash_email
-from models.crypto import Vault
 from sandbox.server import running
 from settings import Settings
 from sync.api_keys import hash_api_key, new_api_key, verify_api_key
 from sync.plugin_orders import snapshot_of
-from tests.factories import make_site, make_source
-
-URL = "/api/sync/webhook"
-
-
-@dataclass(frozen=True)
-class KeyedSite:
-    id: int
-    key: str
-
-
-@pytest.fixture
-def make_keyed_site(db: sessionmaker[Session], vault: Vault) -> Callable[..., KeyedSite]:
-    """Sites with a fresh API key each; the key is kept only as its hash, as in production."""
-    counter = iter(range(1, 100))
-
-    def build(*, active: bool = True) -> KeyedSite:
-        key, n = new_api_key(), next(counter)
-        with db.begin() as session:
-            source = make_source(session, vault, name=f"erp-{n}")
-            site = make_site(
-                session,
-                vault,
-                source,
-                name=f"shop-{n}",
-                api_key_hash=hash_api_key(key),
-                active=active,
-            )
-            return KeyedSite(site.id, key)
-
-    return build
-
-
-@pytest.fixture
-def site(make_keyed_site: Callable[..., KeyedSite]) -> KeyedSite:
-    return make_keyed_site()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-def push(client: FlaskClient, site: KeyedSite, body: Any) -> Any:
-    raw = body if isinstance(body, bytes | str) else json.dumps(body)
-    return client.post(URL, data=raw, headers={"Authorization": f"Bearer {site.key}"})
+from tests.support.plugin_endpoint import URL, KeyedSite, body, push
 
 
 def order(external_id: Any = 101, **overrides: Any) -> dict[str, Any]:
@@ -124,10 +77,6 @@ KINDS = {
     "category": "categories",
     "product": "products",
 }
-
-
-def body(resource: str, data: Any, action: str = "updated") -> dict[str, Any]:
-    return {"resource": resource, "action": action, "data": data}
 
 
 def runs(db: sessionmaker[Session]) -> list[SyncRun]:
@@ -195,8 +144,11 @@ def test_api_keys_are_random_and_verified_by_their_hash() -> None:
 #: One case per kind of refusal; every rule is covered in test_unified_schema.py.
 INVALID = [
     (b"{not json", "body: must be a JSON document"),
-    (body("invoice", {}), "resource: must be one of category, customer, order, product"),
-    (body("order", {}, action="deleted"), "action: must be one of created, updated"),
+    (
+        body("invoice", {}),
+        "resource: invalid resource type: invoice; must be one of category, customer, order",
+    ),
+    (body("order", {}, action="deleted"), "action: invalid action: deleted; must be one of"),
     (body("customer", [{"id": 1, "email": "a@b.c"}, {"id": 2}]), "data[1].email: is required"),
     (body("order", order(total=True)), "data.total: must be a decimal string or a number"),
     (
@@ -253,7 +205,7 @@ def test_each_resource_is_stored_and_logged(
     assert response.json["success"] is True
     assert (data["syncedCount"], data["skippedCount"]) == (2, 0)
     [run] = runs(db)
-    assert data["syncLogId"] == run.id
+    assert data["syncLogId"] == str(run.log_id)
     assert (run.site_id, run.kind, run.trigger, run.status) == (
         site.id,
         f"webhook:{KINDS[resource]}",
@@ -364,8 +316,11 @@ def test_an_email_is_never_stored_in_clear(
     }
     assert push(client, site, body("customer", customer)).status_code == 200
     assert push(client, site, body("order", order(8, billing={"email": address}))).json["success"]
+    product = {"id": 3, "sku": "p-1", "description": f"ask {address}"}
+    assert push(client, site, body("product", product)).json["success"]
+    tables = ("customers", "orders", "order_lines", "sync_runs", "items", "categories")
     with db() as session:
-        for table in ("customers", "orders", "order_lines", "sync_runs", "items", "categories"):
+        for table in (*tables, "products", "webhook_log"):
             dump = session.execute(
                 text(f"SELECT coalesce(string_agg(t::text, ''), '') FROM {table} t")
             )
@@ -441,7 +396,8 @@ def test_products_refresh_items_by_normalised_sku(
     # No stock field: the known quantity stays; not managing stock: no quantity.
     later = [{"id": 20, "sku": "SIMPLE-1"}, {"id": 77, "sku": "bc-1", "manage_stock": False}]
     data = push(client, site, body("product", later)).json["data"]
-    assert (data["syncedCount"], data["skippedCount"]) == (1, 1)  # SIMPLE-1 is unchanged
+    # Both records changed: SIMPLE-1's mirror row did not, its stored record did.
+    assert (data["syncedCount"], data["skippedCount"]) == (2, 0)
     assert items(db, site.id)["SIMPLE-1"] == ("20", None, 4)
     assert items(db, site.id)["BC-1"] == ("77", None, None)
 

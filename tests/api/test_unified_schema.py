@@ -15,6 +15,23 @@ LINE = {"id": 1, "sku": "a", "quantity": 1, "price": "1"}
 ORDER = {"id": 1, "status": "paid", "total": "1", "line_items": [LINE]}
 
 
+#: The contract's example order (its `items: [...]` with one line as the plugin sends it).
+SPEC_LINE = {
+    "wc_item_id": 9,
+    "wc_product_id": 5,
+    "product_name": "Mug",
+    "sku": "m-1",
+    "quantity": 2,
+}
+SPEC_ORDER = {
+    "wc_order_id": 1001,
+    "date_created": "2026-01-15T10:30:00Z",
+    "status": "completed",
+    "total": 99.99,
+    "items": [SPEC_LINE | {"subtotal": 99.99, "total": 99.99}],
+}
+
+
 def body(resource: Any, data: Any, action: str = "updated") -> bytes:
     return json.dumps({"resource": resource, "action": action, "data": data}).encode()
 
@@ -30,9 +47,14 @@ INVALID = [
     (b'{"a": ' + b"9" * 5000 + b"}", "body: must be a JSON document"),
     (b"[1, 2]", "body: must be a JSON object"),
     (b'{"action": "updated", "data": {}}', "resource: is required"),
-    (body("invoice", {}), "resource: must be one of category, customer, order, product"),
-    (body(["order"], {}), "resource: must be one of"),
-    (body("order", {}, action="deleted"), "action: must be one of created, updated"),
+    (
+        body("invoice", {}),
+        "resource: invalid resource type: invoice; must be one of category, customer, order",
+    ),
+    (body(["order"], {}), "resource: invalid resource type; must be one of"),
+    (body("x" * 41, {}), "resource: invalid resource type; must be one of"),
+    (body("order\n", {}), "resource: invalid resource type; must be one of"),
+    (body("order", {}, action="deleted"), "action: invalid action: deleted; must be one of"),
     (b'{"resource": "order", "action": "created"}', "data: is required"),
     (body("order", []), "data: must be an object or a list of 1 to 1000 objects"),
     (body("order", "x"), "data: must be an object or a list"),
@@ -76,6 +98,19 @@ INVALID = [
         "body: must be a JSON document (number out of range",
     ),
     (body("order", order(meta=json.loads("[" * 40 + "]" * 40))), "data.meta[0][0][0]"),
+    # The plugin's names: the message says the name as sent, and which two clash.
+    (body("order", SPEC_ORDER | {"id": 1001}), "data.wc_order_id: and id are the same field"),
+    (body("order", {"status": "x", "total": 1, "items": []}), "data.id: is required (or wc_or"),
+    (body("order", SPEC_ORDER | {"wc_order_id": 0.5}), "data.wc_order_id: must be a non-empty"),
+    (body("order", SPEC_ORDER | {"date_created": "soon"}), "data.date_created: must be an ISO"),
+    (body("order", SPEC_ORDER | {"items": [{"sku": "a"}]}), "data.items[0].quantity: is req"),
+    (
+        body("order", SPEC_ORDER | {"items": [SPEC_LINE, SPEC_LINE]}),
+        "data.items[1].id: is a duplicate",
+    ),
+    (body("product", {"wc_product_id": 1, "sku": "a", "price": "x"}), "data.price: must be a"),
+    (body("customer", {"wc_customer_id": [], "email": "a@b.c"}), "data.wc_customer_id: must"),
+    (body("category", {"wc_category_id": 2, "name": ""}), "data.name: must not be empty"),
 ]
 
 
@@ -117,3 +152,27 @@ def test_optional_fields_may_be_null_and_skus_may_be_anything() -> None:
     assert entry.fields == {"id": "gid://1", "sku": None, "stock_quantity": None, "name": None}
     [entry] = parse_body(body("product", {"id": 1, "sku": "x" * 500})).entries
     assert entry.fields["sku"] == "x" * 500  # unusable, but skipped later, not refused
+
+
+def test_the_plugins_names_are_read_as_ours() -> None:
+    [entry] = parse_body(body("order", SPEC_ORDER, action="created")).entries
+    line = entry.fields["line_items"][0]
+    assert (entry.fields["id"], entry.fields["total"]) == ("1001", Decimal("99.9900"))
+    assert entry.fields["created_at"] == datetime(2026, 1, 15, 10, 30, tzinfo=UTC)
+    assert (line["id"], line["product_id"], line["name"]) == ("9", "5", "Mug")
+    assert (line["quantity"], line["total"], "price" not in line) == (2, Decimal("99.99"), True)
+    assert entry.raw is not None and entry.raw["items"][0]["subtotal"] == 99.99
+    product = {"wc_product_id": 5, "sku": "", "price": None, "date_modified": "2026-01-15"}
+    [entry] = parse_body(body("product", product)).entries
+    assert entry.fields == {
+        "id": "5",
+        "sku": "",
+        "price": None,
+        "updated_at": datetime(2026, 1, 15, tzinfo=UTC),
+    }
+
+
+def test_lines_without_ids_are_not_duplicates_of_each_other() -> None:
+    lines = [{"sku": "a", "quantity": 1}, {"sku": "b", "quantity": 1}]
+    [entry] = parse_body(body("order", order(line_items=lines))).entries
+    assert [line.get("id") for line in entry.fields["line_items"]] == [None, None]
