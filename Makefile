@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint up down clean
+.PHONY: install demo test lint up down clean plugin-zip
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+
+## The WooCommerce plugin as WordPress uploads it (Plugins > Add New > Upload).
+PLUGIN := plugins/stocksync-woocommerce
+plugin-zip:
+	$(PYTHON) plugins/package.py $(PLUGIN) dist/stocksync-woocommerce.zip
 
 down: install
 	$(VENV)/bin/stocksync down

@@ -6,7 +6,7 @@ and kept in `raw`. Every refusal is an `Invalid` whose message starts with the f
 path (`data[2].line_items[0].quantity: ...`), so a plugin author can see what to fix.
 
 Each record may name its fields two ways: ours (`id`, `line_items`, `created_at`), or
-the WooCommerce plugin's (`wc_order_id`, `items`, `date_created`: plugins/woocommerce,
+the WooCommerce plugin's (`wc_order_id`, `items`, `date_created`: plugins/stocksync-woocommerce,
 and the contract it follows), mapped by `ALIASES`. A record giving both names of one
 field is refused rather than guessed at.
 
@@ -221,7 +221,7 @@ def json_schema(schema: Schema, aliases: Aliases) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "allOf": required}
 
 
-#: The WooCommerce plugin's field names (plugins/woocommerce) for ours, per resource.
+#: The WooCommerce plugin's field names (plugins/stocksync-woocommerce) for ours, per resource.
 ALIASES: dict[str, Aliases] = {
     "order": {
         "wc_order_id": "id",

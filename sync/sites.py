@@ -269,8 +269,8 @@ def _refuse_live_run(session: Session, site: Site) -> None:
 def remove_site(ctx: Context, site_id: int) -> dict[str, Any]:
     """Delete a site and everything that belongs only to it, in one transaction:
     catalog mirror (`items`), SKU rules, reservations, runs and their batches, plugin
-    records (orders, customers, categories), lifecycle subscribers of this site alone,
-    webhook subscriptions, and its API key and secrets (columns of the row). The
+    records (orders, customers, categories, products), lifecycle subscribers of this site
+    alone, webhook subscriptions, and its API key and secrets (columns of the row). The
     database's foreign keys cascade these (every `site_id` is ON DELETE CASCADE). The
     webhook log keeps its rows (no foreign key: what arrived stays searchable), and so
     does the delivery-id memory, purged by retention. Refused while a run is live:
