@@ -9,6 +9,7 @@ import click
 
 from cli.context import Context
 from cli.db import db
+from cli.events import events
 from cli.keys import keys
 from cli.log import log
 from cli.relay import relay
@@ -44,6 +45,7 @@ cli.add_command(runs)
 cli.add_command(stats)
 cli.add_command(log)
 cli.add_command(reservations)
+cli.add_command(events)
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from models.base import (
     bool_true,
     created_at,
     enum_column,
+    timestamp,
     updated_at,
 )
 
@@ -118,6 +119,9 @@ class Site(Base):
     timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
     full_sync_hour: Mapped[int] = mapped_column(Integer, server_default="2")
     active: Mapped[bool_true]
+    #: When a connection test with its credentials first passed (at `sites add`, or
+    #: `sites test` later): the moment of its `MERCHANT_CONNECTED` event.
+    connected_at: Mapped[timestamp]
     #: The site's real-time switch: off, nothing real-time writes its store (its own
     #: webhooks are logged `ignored`, its source's changes skip it); the full sync
     #: still follows `active` and the schedule (docs/architecture.md).

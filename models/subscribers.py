@@ -1,6 +1,6 @@
 """Who wants to hear about sync runs, and every delivery of every event to them.
 
-Sync lifecycle events (`PRODUCT_SYNC_STARTED`, `..._COMPLETED`, `..._FAILED`) are sent
+Sync lifecycle events (`PRODUCT_SYNC_STARTED`, `MERCHANT_CONNECTED`, ...) are sent
 the way commerce platforms send them to partners: signed Standard Webhooks requests,
 retried for about a day (docs/platforms.md sections 8 and 9). A delivery row is written in
 the same transaction as the run change it reports, so no event is lost between the
@@ -12,7 +12,16 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,6 +68,14 @@ class EventDelivery(Base):
         UniqueConstraint("subscription_id", "event_id"),
         # The sweeper looks for pending deliveries whose next attempt is due.
         Index("ix_event_deliveries_status_next", "status", "next_attempt_at"),
+        # "Is an earlier delivery of this subscriber and entity still pending?"
+        Index(
+            "ix_event_deliveries_pending_line",
+            "subscription_id",
+            "entity",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[bigint_pk]
@@ -68,6 +85,9 @@ class EventDelivery(Base):
     #: The `webhook-id` header, `msg_<hex>`: one per event, the same on every retry.
     event_id: Mapped[str] = mapped_column(String(64))
     topic: Mapped[str] = mapped_column(String(64))
+    #: What the event is about, `run:<id>`, `site:<id>` or `subscription:<id>`: one
+    #: subscriber gets one entity's events in order (sync/lifecycle.py).
+    entity: Mapped[str] = mapped_column(String(64))
     payload: Mapped[Any] = mapped_column(JSONB)
     status: Mapped[DeliveryStatus] = enum_column(DeliveryStatus)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")

@@ -1,16 +1,31 @@
 """Sync lifecycle events: who gets them, what they say, and how each attempt is kept.
 
-Each run emits `PRODUCT_SYNC_STARTED`, then `PRODUCT_SYNC_COMPLETED` or
-`PRODUCT_SYNC_FAILED` (a cancelled run is a failed one with status `cancelled`), the
-topics commerce platforms send their partners (docs/platforms.md section 8). Events are
-Standard Webhooks messages (section 9): `webhook-id` unique per event and the same on
-every retry, `webhook-timestamp` of the attempt, and `webhook-signature` `v1,<base64
-HMAC-SHA256 of "id.timestamp.body">` made by the `standardwebhooks` library with the
-subscriber's `whsec_` secret. Success is 2xx only; 410 Gone deactivates the subscriber.
+The topics commerce platforms send their partners (docs/platforms.md section 8):
+- a product sync run emits `PRODUCT_SYNC_STARTED`, then `PRODUCT_SYNC_COMPLETED` or
+  `PRODUCT_SYNC_FAILED` (a cancelled run is a failed one with status `cancelled`);
+- a category sync run (the store plugin's categories) the `COLLECTION_SYNC_*` three;
+- a site emits `MERCHANT_CONNECTED` when its first connection test passes, and
+  `MERCHANT_DISABLED` / `MERCHANT_ENABLED` when it is deactivated and re-activated.
+`SUBSCRIPTION_TEST` goes to one subscriber that asked for it, whatever its topics.
 
-`record_run_event` writes one delivery row per subscriber inside the caller's
-transaction (the run change and its event commit together); the caller publishes the
-returned ids after commit, and a sweeper publishes any it missed.
+Events are Standard Webhooks messages (section 9): `webhook-id` unique per event and
+the same on every retry, `webhook-timestamp` of the attempt, and `webhook-signature`
+`v1,<base64 HMAC-SHA256 of "id.timestamp.body">` made by the `standardwebhooks` library
+with the subscriber's `whsec_` secret. Beside them, `X-Stocksync-Topic`,
+`X-Stocksync-Entity` (`run` or `site`), `X-Stocksync-Entity-Id` and
+`X-Stocksync-Event-Id` let a subscriber route a request before reading its body. Success
+is 2xx only; 410 Gone deactivates the subscriber.
+
+Each delivery names its entity (`run:12`, `site:3`). A subscriber gets one entity's
+events in the order they happened: a delivery is not attempted while an earlier one of
+the same subscriber and entity is pending (`claim_attempt`), and the end of one hands
+over to the next (`record_attempt`). So a `COMPLETED` never arrives before its
+`STARTED`, however often the `STARTED` had to be retried; one that failed for good
+(every attempt of the schedule) no longer holds the next back.
+
+`record_event` writes one delivery row per subscriber inside the caller's transaction
+(the change and its event commit together); the caller publishes the returned ids after
+commit, and a sweeper publishes any it missed.
 """
 
 from __future__ import annotations
@@ -18,21 +33,48 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy.orm import Session, aliased
 from standardwebhooks import Webhook
 
-from models import DeliveryStatus, EventDelivery, EventSubscription, SyncRun
+from models import DeliveryStatus, EventDelivery, EventSubscription, RunStatus, SyncRun
 from models.crypto import Vault
 
 STARTED = "PRODUCT_SYNC_STARTED"
 COMPLETED = "PRODUCT_SYNC_COMPLETED"
 FAILED = "PRODUCT_SYNC_FAILED"
-TOPICS = (STARTED, COMPLETED, FAILED)
+COLLECTION_STARTED = "COLLECTION_SYNC_STARTED"
+COLLECTION_COMPLETED = "COLLECTION_SYNC_COMPLETED"
+COLLECTION_FAILED = "COLLECTION_SYNC_FAILED"
+MERCHANT_CONNECTED = "MERCHANT_CONNECTED"
+MERCHANT_DISABLED = "MERCHANT_DISABLED"
+MERCHANT_ENABLED = "MERCHANT_ENABLED"
+#: What a subscriber may subscribe to.
+TOPICS = (
+    STARTED,
+    COMPLETED,
+    FAILED,
+    COLLECTION_STARTED,
+    COLLECTION_COMPLETED,
+    COLLECTION_FAILED,
+    MERCHANT_CONNECTED,
+    MERCHANT_DISABLED,
+    MERCHANT_ENABLED,
+)
+#: Sent only to the subscriber that asks for it (`record_test_event`).
+TEST = "SUBSCRIPTION_TEST"
+#: The run kind of the store plugin's category pushes (sync/unified.py).
+CATEGORY_RUN = "webhook:categories"
+#: A category run's topic for each of the product topics the callers name.
+_COLLECTION = {
+    STARTED: COLLECTION_STARTED,
+    COMPLETED: COLLECTION_COMPLETED,
+    FAILED: COLLECTION_FAILED,
+}
 
 #: While an attempt is under way its delivery is not due, so a duplicate message for
 #: it does nothing; an attempt that dies leaves it due again after this long.
@@ -65,28 +107,80 @@ def run_data(run: SyncRun) -> dict[str, Any]:
     }
 
 
+def run_topic(run: SyncRun, topic: str) -> str | None:
+    """The topic a run emits at the phase the product topic `topic` names: a category
+    run's `COLLECTION_SYNC_*`; none for a preview (it syncs nothing) nor for the
+    plugin's orders, customers and products, which are records, not syncs."""
+    if run.kind == CATEGORY_RUN:
+        return _COLLECTION[topic]
+    if run.kind == "preview" or run.kind.startswith("webhook:"):
+        return None
+    return topic
+
+
 def record_run_event(session: Session, run: SyncRun, topic: str) -> list[int]:
-    """One pending delivery per active subscriber of `topic` for the run's site; none
-    for a preview, which syncs no product."""
-    if run.kind == "preview":
+    """The run's event at the phase `topic` (`STARTED`, `COMPLETED`, `FAILED`) names,
+    for the subscribers of its site (`record_event`)."""
+    emitted = run_topic(run, topic)
+    if emitted is None:
         return []
+    return record_event(session, emitted, f"run:{run.id}", run.site_id, run_data(run))
+
+
+def record_whole_run(session: Session, run: SyncRun) -> list[int]:
+    """Both events of a run that began and ended in one transaction (the store plugin's
+    pushes, sync/unified.py): its `STARTED` as it began (running, nothing counted yet),
+    then its end. They commit together, and reach each subscriber in that order."""
+    topic = run_topic(run, STARTED)
+    if topic is None:
+        return []
+    began = run_data(run) | {
+        "status": str(RunStatus.RUNNING),
+        **dict.fromkeys(("synced", "unchanged", "failed", "skipped"), 0),
+        **dict.fromkeys(("finished_at", "duration_seconds", "error"), None),
+    }
+    first = record_event(session, topic, f"run:{run.id}", run.site_id, began)
+    end = COMPLETED if run.status == RunStatus.COMPLETED else FAILED
+    return first + record_run_event(session, run, end)
+
+
+def record_event(
+    session: Session, topic: str, entity: str, site_id: int, data: dict[str, Any]
+) -> list[int]:
+    """One pending delivery of a new event per active subscriber of `topic` for the
+    site (its own subscribers and those of every site), in the caller's transaction;
+    their ids, for the caller to publish after commit."""
     subscribers = session.scalars(
         select(EventSubscription.id).where(
             EventSubscription.active,
             EventSubscription.topics.contains([topic]),
-            (EventSubscription.site_id.is_(None)) | (EventSubscription.site_id == run.site_id),
+            (EventSubscription.site_id.is_(None)) | (EventSubscription.site_id == site_id),
         )
     ).all()
+    return _deliveries(session, subscribers, topic, entity, data)
+
+
+def record_test_event(session: Session, subscription: EventSubscription) -> list[int]:
+    """A `SUBSCRIPTION_TEST` event for this subscriber alone (to check its URL and its
+    signature check): delivered, retried and recorded like any other."""
+    data = {"subscription_id": subscription.id, "url": subscription.url}
+    return _deliveries(session, [subscription.id], TEST, f"subscription:{subscription.id}", data)
+
+
+def _deliveries(
+    session: Session, subscribers: Sequence[int], topic: str, entity: str, data: dict[str, Any]
+) -> list[int]:
     if not subscribers:
         return []
     now = session.execute(select(func.now())).scalar_one()
-    payload = {"type": topic, "timestamp": now.isoformat(), "data": run_data(run)}
+    payload = {"type": topic, "timestamp": now.isoformat(), "data": data}
     event_id = f"msg_{uuid.uuid4().hex}"
     deliveries = [
         EventDelivery(
             subscription_id=subscription_id,
             event_id=event_id,
             topic=topic,
+            entity=entity,
             payload=payload,
             status=DeliveryStatus.PENDING,
             next_attempt_at=now,
@@ -106,39 +200,86 @@ class Attempt:
     number: int
     url: str
     event_id: str
+    topic: str
+    entity: str
     body: str
-    secret: str
+    #: Never in a repr: an attempt may end up in a log line or a failed assertion.
+    secret: str = field(repr=False)
 
     def headers(self, at: datetime) -> dict[str, str]:
         signature = Webhook(self.secret).sign(self.event_id, at, self.body)
+        kind, _, entity_id = self.entity.partition(":")
         return {
             "Content-Type": "application/json",
             "webhook-id": self.event_id,
             "webhook-timestamp": str(int(at.timestamp())),
             "webhook-signature": signature,
+            "X-Stocksync-Topic": self.topic,
+            "X-Stocksync-Entity": kind,
+            "X-Stocksync-Entity-Id": entity_id,
+            "X-Stocksync-Event-Id": self.event_id,
         }
 
 
+def _first_in_line() -> ColumnElement[bool]:
+    """No earlier delivery of the same subscriber and entity is still pending: the
+    condition for attempting one (the module's ordering rule)."""
+    earlier = aliased(EventDelivery)
+    return ~exists().where(
+        earlier.subscription_id == EventDelivery.subscription_id,
+        earlier.entity == EventDelivery.entity,
+        earlier.id < EventDelivery.id,
+        earlier.status == DeliveryStatus.PENDING,
+    )
+
+
 def claim_attempt(session: Session, vault: Vault, delivery_id: int) -> Attempt | None:
-    """Take the delivery's next attempt if it is due, pending and its subscriber active."""
+    """Take the delivery's next attempt if it is due, pending, first in its entity's
+    line, and its subscriber active. A delivery waiting for an earlier one is taken up
+    when that one ends (`record_attempt` names it)."""
+    now = func.now()
     row = session.execute(
-        text(
-            """
-            UPDATE event_deliveries d
-            SET attempts = d.attempts + 1, next_attempt_at = now() + :lease, updated_at = now()
-            FROM event_subscriptions s
-            WHERE d.id = :id AND s.id = d.subscription_id AND s.active
-              AND d.status = 'pending' AND d.next_attempt_at <= now()
-            RETURNING d.attempts, d.event_id, d.payload, s.url, s.secret_sealed
-            """
-        ),
-        {"id": delivery_id, "lease": ATTEMPT_LEASE},
+        update(EventDelivery)
+        .where(
+            EventDelivery.id == delivery_id,
+            EventSubscription.id == EventDelivery.subscription_id,
+            EventSubscription.active,
+            EventDelivery.status == DeliveryStatus.PENDING,
+            EventDelivery.next_attempt_at <= now,
+            _first_in_line(),
+        )
+        .values(
+            attempts=EventDelivery.attempts + 1,
+            next_attempt_at=now + ATTEMPT_LEASE,
+            updated_at=now,
+        )
+        .returning(
+            EventDelivery.attempts,
+            EventDelivery.event_id,
+            EventDelivery.topic,
+            EventDelivery.entity,
+            EventDelivery.payload,
+            EventSubscription.url,
+            EventSubscription.secret_sealed,
+        )
+        .execution_options(synchronize_session=False)
     ).one_or_none()
     if row is None:
         return None
     body = json.dumps(row.payload, separators=(",", ":"), sort_keys=True)
     secret = str(vault.open(row.secret_sealed))
-    return Attempt(delivery_id, row.attempts, row.url, row.event_id, body, secret)
+    return Attempt(
+        delivery_id, row.attempts, row.url, row.event_id, row.topic, row.entity, body, secret
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """After an attempt: seconds until the next one (None: it ended), and the delivery
+    now first in its entity's line, to publish at once (None if none waits)."""
+
+    retry_in: float | None
+    next_in_line: int | None = None
 
 
 def record_attempt(
@@ -147,8 +288,8 @@ def record_attempt(
     status: int | None,
     error: str | None,
     schedule: Sequence[float],
-) -> float | None:
-    """Keep the attempt's outcome; return seconds until the next attempt, or None.
+) -> Outcome:
+    """Keep the attempt's outcome: when to try again, or which delivery is next.
 
     2xx: delivered. 410: the subscriber is deactivated and its pending deliveries
     cancelled. Anything else: retried after `schedule[attempt - 1]` seconds, until the
@@ -159,7 +300,6 @@ def record_attempt(
     delivery = session.get_one(EventDelivery, attempt.delivery_id, with_for_update=True)
     delivery.history = [*delivery.history, entry]
     delivery.last_status, delivery.last_error = status, error
-    delay: float | None = None
     if status is not None and 200 <= status < 300:
         delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
     elif status == 410:
@@ -170,7 +310,21 @@ def record_attempt(
     else:
         delay = float(schedule[attempt.number - 1])
         delivery.next_attempt_at = now + timedelta(seconds=delay)
-    return delay
+        return Outcome(delay)
+    if delivery.status == DeliveryStatus.CANCELLED:
+        return Outcome(None)
+    follower = session.scalars(
+        select(EventDelivery.id)
+        .where(
+            EventDelivery.subscription_id == delivery.subscription_id,
+            EventDelivery.entity == delivery.entity,
+            EventDelivery.status == DeliveryStatus.PENDING,
+            EventDelivery.id > delivery.id,
+        )
+        .order_by(EventDelivery.id)
+        .limit(1)
+    ).first()
+    return Outcome(None, follower)
 
 
 def _deactivate(session: Session, subscription_id: int, reason: str) -> None:
@@ -190,14 +344,17 @@ def _deactivate(session: Session, subscription_id: int, reason: str) -> None:
 
 
 def due_deliveries(session: Session, overdue: timedelta, limit: int = 500) -> list[int]:
-    """Pending deliveries due for longer than `overdue`: their message was never sent
-    (a wait longer than a countdown may be) or was lost. Oldest first."""
+    """Pending deliveries first in their entity's line and due for longer than
+    `overdue`: their message was never sent (a wait longer than a countdown may be) or
+    was lost. Oldest first. One waiting behind an earlier delivery is not due: that
+    one's end publishes it."""
     return list(
         session.scalars(
             select(EventDelivery.id)
             .where(
                 EventDelivery.status == DeliveryStatus.PENDING,
                 EventDelivery.next_attempt_at <= func.now() - overdue,
+                _first_in_line(),
             )
             .order_by(EventDelivery.next_attempt_at)
             .limit(limit)

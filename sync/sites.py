@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from models import Item, Platform, Site, Source, SyncRun, WebhookLog, WebhookStatus
 from models.sync import LIVE_RUN_STATUSES
+from sync import merchant_events
 from sync.accounts import (
     apply_changes,
     check_base_url,
@@ -76,6 +77,7 @@ def describe_site(site: Site) -> dict[str, Any]:
         "timezone": site.timezone,
         "full_sync_hour": site.full_sync_hour,
         "active": site.active,
+        "connected_at": site.connected_at,
         "webhooks_active": site.webhooks_active,
         "has_webhook_secret": site.webhook_secret_sealed is not None,
         "has_api_key": site.api_key_hash is not None,
@@ -175,7 +177,10 @@ def add_site(
         )
         session.add(site)
         session.flush()
+        # The check above was its first passing connection test.
+        deliveries = merchant_events.connected(session, site.id) if check else []
         described = describe_site(site)
+    ctx.broker.queue_deliveries(deliveries)
     described["first_full_sync"] = first_full_sync(
         ctx.clock(), zone, full_sync_hour, live=initial_sync
     )
@@ -203,6 +208,7 @@ def update_site(ctx: Context, site_id: int, changes: Mapping[str, Any]) -> dict[
     """Change a site's fields, credentials or secret; a secret generated here (with
     `rotate_webhook_secret`) is in the answer's `webhook_secret`, once. A change of its
     stock policy resyncs its store; the answer's `resync` says how (sync/stock_policy.py).
+    Deactivating or re-activating it sends `MERCHANT_DISABLED` / `MERCHANT_ENABLED`.
 
     New credentials must hold every key of the site's platform: they replace the old
     ones whole. `source` (an id or name) moves the site to another ERP (see `_move`).
@@ -225,11 +231,14 @@ def update_site(ctx: Context, site_id: int, changes: Mapping[str, Any]) -> dict[
         policy = {name: changes[name] for name in POLICY_FIELDS if name in changes}
         rest = {name: value for name, value in changes.items() if name not in POLICY_FIELDS}
         policy_changed = apply_policy(site, policy)
+        was_active = site.active
         generated = apply_changes(session, ctx.vault, site, rest, SITE_FIELDS)
         if "webhook_secret" in changes or changes.get("rotate_webhook_secret"):
             secret_changed(session, "site", site_id)
         session.flush()
+        deliveries = merchant_events.switched(session, site) if site.active != was_active else []
         described = describe_site(site)
+    ctx.broker.queue_deliveries(deliveries)
     if generated:
         described["webhook_secret"] = generated
     if "webhook_secret" in changes or changes.get("rotate_webhook_secret"):

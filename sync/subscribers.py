@@ -1,5 +1,5 @@
 """Subscribers to the sync lifecycle events (`PRODUCT_SYNC_STARTED`, ...): add, list,
-show, change, delete.
+show, change, delete, and send one a test event.
 
 A subscriber gets a Standard Webhooks `whsec_` signing secret (docs/platforms.md
 section 9), returned once, on creation or rotation, and stored sealed. Deleting a
@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import EventSubscription, Site
+from models import EventDelivery, EventSubscription, Site
 from models.db import transaction
 from sync.context import Context
-from sync.errors import Invalid, NotFound
-from sync.lifecycle import TOPICS
+from sync.errors import Conflict, Invalid, NotFound
+from sync.lifecycle import TOPICS, record_test_event
 
 
 def new_secret() -> str:
@@ -126,3 +126,44 @@ def update_subscription(
 def delete_subscription(ctx: Context, subscription_id: int) -> None:
     with transaction(ctx.sessions) as session:
         session.delete(get_subscription(session, subscription_id))
+
+
+def send_test_event(ctx: Context, subscription_id: int) -> dict[str, Any]:
+    """A `SUBSCRIPTION_TEST` event to this subscriber alone, queued now: to check its
+    URL and its signature check before real events count on them. Delivered, retried
+    and recorded like any event; `delivery` follows it."""
+    with transaction(ctx.sessions) as session:
+        subscription = get_subscription(session, subscription_id)
+        if not subscription.active:
+            reason = subscription.deactivated_reason or "inactive"
+            raise Conflict(f"subscription {subscription_id} is inactive ({reason}): activate it")
+        [delivery_id] = record_test_event(session, subscription)
+        described = describe_delivery(session.get_one(EventDelivery, delivery_id))
+    ctx.broker.queue_deliveries([delivery_id])
+    return described
+
+
+def describe_delivery(delivery: EventDelivery) -> dict[str, Any]:
+    """Where one delivery stands: its attempts and their outcome (never its body)."""
+    return {
+        "id": delivery.id,
+        "subscription_id": delivery.subscription_id,
+        "event_id": delivery.event_id,
+        "topic": delivery.topic,
+        "entity": delivery.entity,
+        "status": str(delivery.status),
+        "attempts": delivery.attempts,
+        "last_status": delivery.last_status,
+        "last_error": delivery.last_error,
+        "next_attempt_at": delivery.next_attempt_at,
+        "delivered_at": delivery.delivered_at,
+        "created_at": delivery.created_at,
+    }
+
+
+def show_delivery(ctx: Context, delivery_id: int) -> dict[str, Any]:
+    with ctx.sessions() as session:
+        delivery = session.get(EventDelivery, delivery_id)
+        if delivery is None:
+            raise NotFound(f"no delivery {delivery_id}")
+        return describe_delivery(delivery)

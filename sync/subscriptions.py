@@ -58,7 +58,7 @@ from models import (
     WebhookStatus,
 )
 from models.db import transaction
-from sync import healing
+from sync import healing, merchant_events
 from sync.accounts import get
 from sync.context import Context
 from sync.errors import Conflict, Invalid, ServiceError
@@ -118,9 +118,14 @@ def check_connection(
 
 
 def check_owner(ctx: Context, kind: str, owner_id: int) -> dict[str, Any]:
-    """`check_connection` of a saved site or source (`stocksync sites test`)."""
+    """`check_connection` of a saved site or source (`stocksync sites test`). A site's
+    first passing test connects it (`MERCHANT_CONNECTED`, sync/merchant_events.py)."""
     owner = _owner(ctx, kind, owner_id)
     check_connection(ctx, owner.platform, owner.base_url, owner.credentials)
+    if kind == "site":
+        with transaction(ctx.sessions) as session:
+            deliveries = merchant_events.connected(session, owner_id)
+        ctx.broker.queue_deliveries(deliveries)
     return {kind: owner_id, "platform": owner.platform, "ok": True}
 
 

@@ -35,6 +35,8 @@ from models.db import transaction
 from models.skus import try_normalize_sku
 from sync.catalog import mirror_products
 from sync.context import Context
+from sync.errors import Unavailable
+from sync.lifecycle import record_whole_run
 from sync.plugin_orders import order_event
 
 log = logging.getLogger(__name__)
@@ -268,29 +270,80 @@ RESOURCES = {
 def record(ctx: Context, site_id: int, resource: str, entries: list[Entry]) -> dict[str, Any]:
     """Write one request's records and its run row in one transaction; return the
     plugin's answer: `syncedCount`, `skippedCount` and `syncLogId` (the run's public
-    UUID, models/sync.py `log_id`)."""
+    UUID, models/sync.py `log_id`).
+
+    The run's lifecycle events (a category run's `COLLECTION_SYNC_*`) commit with it
+    and are published after. If the write fails, nothing of it stays: a failed run
+    saying so is recorded on its own (with its `..._FAILED` event), and the error goes
+    on to the caller."""
     started = utcnow()
     kind = RESOURCES[resource]
     batch = Batch(site_id, entries, _email_key(ctx.settings.encryption_keys[0]))
-    with transaction(ctx.sessions) as session:
-        outcome = kind.sync(session, batch)
-        run = SyncRun(
-            site_id=site_id,
-            kind=kind.kind,
-            trigger="webhook",
-            status=RunStatus.COMPLETED,
-            total=outcome.total,
-            synced=outcome.synced,
-            unchanged=outcome.skipped - outcome.invalid,
-            skipped=outcome.skipped,
-            started_at=started,
-            finished_at=utcnow(),
-        )
-        session.add(run)
-        session.flush()
+    try:
+        with transaction(ctx.sessions) as session:
+            outcome = kind.sync(session, batch)
+            run = SyncRun(
+                site_id=site_id,
+                kind=kind.kind,
+                trigger="webhook",
+                status=RunStatus.COMPLETED,
+                total=outcome.total,
+                synced=outcome.synced,
+                unchanged=outcome.skipped - outcome.invalid,
+                skipped=outcome.skipped,
+                started_at=started,
+                finished_at=utcnow(),
+            )
+            session.add(run)
+            session.flush()
+            deliveries = record_whole_run(session, run)
+    except Exception as error:
+        _record_failure(ctx, site_id, kind.kind, len(entries), started, error)
+        raise
     log.info("unified.synced", extra={"site_id": site_id, "kind": kind.kind, "run_id": run.id})
+    _publish(ctx, deliveries)
     return {
         "syncedCount": outcome.synced,
         "skippedCount": outcome.skipped,
         "syncLogId": str(run.log_id),
     }
+
+
+def _record_failure(
+    ctx: Context, site_id: int, kind: str, total: int, started: datetime, error: Exception
+) -> None:
+    """The failed run of a request whose write failed, in a transaction of its own. Its
+    error names the exception's type only: its text may quote the records. When the
+    database is what failed, this fails too, and is only logged."""
+    reason = f"the records could not be written ({type(error).__name__})"
+    try:
+        with transaction(ctx.sessions) as session:
+            run = SyncRun(
+                site_id=site_id,
+                kind=kind,
+                trigger="webhook",
+                status=RunStatus.FAILED,
+                total=total,
+                error=reason,
+                started_at=started,
+                finished_at=utcnow(),
+            )
+            session.add(run)
+            session.flush()
+            deliveries = record_whole_run(session, run)
+    except Exception as also:
+        log.warning(
+            "unified.failure_not_recorded", extra={"site_id": site_id, "error": type(also).__name__}
+        )
+        return
+    log.warning("unified.failed", extra={"site_id": site_id, "kind": kind, "run_id": run.id})
+    _publish(ctx, deliveries)
+
+
+def _publish(ctx: Context, deliveries: list[int]) -> None:
+    """Queue committed lifecycle deliveries. With the broker down they only wait: the
+    sweeper publishes pending deliveries a minute after they are due."""
+    try:
+        ctx.broker.queue_deliveries(deliveries)
+    except Unavailable:
+        log.warning("unified.deliveries_not_queued", extra={"deliveries": len(deliveries)})

@@ -40,7 +40,8 @@ OVERDUE = timedelta(minutes=1)
 
 @shared_task(name=DELIVER, bind=True, **presets.EVENT)
 def deliver(self: Task, delivery_id: int) -> None:
-    """One attempt of one delivery; schedules the next attempt if it failed."""
+    """One attempt of one delivery; schedules the next attempt if it failed, or hands
+    over to the delivery waiting behind it if it ended."""
     ctx = get_context(self.app)
     with transaction(ctx.sessions) as session:
         attempt = lifecycle.claim_attempt(session, ctx.vault, delivery_id)
@@ -48,9 +49,12 @@ def deliver(self: Task, delivery_id: int) -> None:
         return  # delivered, given up, not due yet, or its subscriber was deactivated
     status, error = post(attempt)
     with transaction(ctx.sessions) as session:
-        delay = lifecycle.record_attempt(session, attempt, status, error, ctx.delivery_schedule)
-    if delay is not None and delay <= BACKOFF_CAP_SECONDS:
-        ctx.broker.queue_deliveries([delivery_id], countdown=delay)
+        outcome = lifecycle.record_attempt(session, attempt, status, error, ctx.delivery_schedule)
+    if outcome.retry_in is not None and outcome.retry_in <= BACKOFF_CAP_SECONDS:
+        ctx.broker.queue_deliveries([delivery_id], countdown=outcome.retry_in)
+    if outcome.next_in_line is not None:
+        # Waiting behind this one (its entity's later event): its turn now.
+        ctx.broker.queue_deliveries([outcome.next_in_line])
 
 
 def post(attempt: lifecycle.Attempt) -> tuple[int | None, str | None]:

@@ -335,6 +335,11 @@ _SITE = _object(
         "timezone": {"type": "string"},
         "full_sync_hour": HOUR,
         "active": {"type": "boolean"},
+        "connected_at": {
+            **TIME,
+            "description": "When a connection test with its credentials first passed "
+            "(its MERCHANT_CONNECTED); null if none has.",
+        },
         "webhooks_active": {"type": "boolean"},
         "has_webhook_secret": {"type": "boolean"},
         "has_api_key": {"type": "boolean"},
@@ -427,6 +432,22 @@ _WEBHOOKS = _object(
     {"site_id": ID, "webhooks_active": {"type": "boolean"}, "last_received_at": TIME}
 )
 _SOURCE_WEBHOOKS = _object({"source_id": ID, "webhooks_active": {"type": "boolean"}})
+_DELIVERY = _object(
+    {
+        "id": ID,
+        "subscription_id": ID,
+        "event_id": {"type": "string", "description": "The webhook-id, the same on every retry."},
+        "topic": {"type": "string"},
+        "entity": {"type": "string", "description": "run:<id>, site:<id> or subscription:<id>."},
+        "status": {"enum": ["pending", "delivered", "failed", "cancelled"]},
+        "attempts": {"type": "integer"},
+        "last_status": nullable("integer"),
+        "last_error": nullable("string"),
+        "next_attempt_at": TIME,
+        "delivered_at": TIME,
+        "created_at": TIME,
+    }
+)
 _PLATFORM_SUBSCRIPTION = _object(
     {
         "owner": {"enum": ["site", "source"]},
@@ -533,6 +554,7 @@ COMPONENTS: dict[str, Schema] = {
     "Oversold": _OVERSOLD,
     "WebhookLogRow": _LOG_ROW,
     "Subscription": _SUBSCRIPTION,
+    "Delivery": _DELIVERY,
     "PlatformSubscription": _PLATFORM_SUBSCRIPTION,
     "Budget": _BUDGET,
     "ConnectionCheck": _CONNECTION_CHECK,

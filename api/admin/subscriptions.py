@@ -1,4 +1,5 @@
-"""Subscriptions to the sync lifecycle events (`PRODUCT_SYNC_STARTED`, ...): CRUD.
+"""Subscriptions to the sync lifecycle events (`PRODUCT_SYNC_STARTED`, ...): CRUD, a
+test event on demand, and where a delivery stands.
 
 Routes only: every operation is `sync.subscribers`, which makes the `whsec_` signing
 secret; the secret is returned once, on creation or rotation, and never again.
@@ -97,3 +98,35 @@ def update(subscription_id: int, body: dict[str, Any]) -> dict[str, Any]:
 )
 def delete(subscription_id: int) -> None:
     service.delete_subscription(context(), subscription_id)
+
+
+@endpoint(
+    subscriptions,
+    "POST",
+    "/api/events/subscriptions/<id:subscription_id>/test",
+    Doc(
+        "Send the subscriber a SUBSCRIPTION_TEST event now (signed and retried like any "
+        "event); follow it at /api/events/deliveries/{id}",
+        "subscriptions",
+        status=202,
+        response=schemas.ref("Delivery"),
+        errors=(404, 409),
+    ),
+)
+def test(subscription_id: int) -> dict[str, Any]:
+    return service.send_test_event(context(), subscription_id)
+
+
+@endpoint(
+    subscriptions,
+    "GET",
+    "/api/events/deliveries/<id:delivery_id>",
+    Doc(
+        "Where one event delivery stands: attempts, last answer, delivered or not",
+        "subscriptions",
+        response=schemas.ref("Delivery"),
+        errors=(404,),
+    ),
+)
+def delivery(delivery_id: int) -> dict[str, Any]:
+    return service.show_delivery(context(), delivery_id)

@@ -19,8 +19,19 @@ from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.unified_doc import CONTRACT_ORDER, EXAMPLES
-from models import EventKind, OrderLine, Product, SyncRun, WebhookLog
+from models import (
+    EventDelivery,
+    EventKind,
+    EventSubscription,
+    OrderLine,
+    Product,
+    SyncRun,
+    WebhookLog,
+)
 from models.crypto import Vault
+from sync import lifecycle
+from sync.subscribers import new_secret
+from sync.unified import RESOURCES, Resource
 from tests.support.admin_api import AUTH
 from tests.support.plugin_endpoint import KeyedSite, body, keyed_site, push
 
@@ -344,3 +355,75 @@ def test_another_sites_rows_cannot_be_reached_through_any_field(
     assert touching
     unscoped = [sql for sql in touching if "site_id" not in sql]
     assert unscoped == []
+
+
+# --- lifecycle events ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def subscribed(db: sessionmaker[Session], vault: Vault) -> None:
+    """A subscriber of every topic, for every site (nothing is delivered here)."""
+    with db.begin() as session:
+        session.add(
+            EventSubscription(
+                url="http://127.0.0.1:9/hook",
+                secret_sealed=vault.seal(new_secret()),
+                topics=list(lifecycle.TOPICS),
+            )
+        )
+
+
+def _events(db: sessionmaker[Session]) -> list[EventDelivery]:
+    with db() as session:
+        return list(session.scalars(select(EventDelivery).order_by(EventDelivery.id)))
+
+
+@pytest.mark.usefixtures("subscribed")
+def test_a_category_push_is_a_collection_sync_with_its_events(
+    client: FlaskClient, site: KeyedSite, db: sessionmaker[Session]
+) -> None:
+    run = run_of(db, synced(push(client, site, EXAMPLES["category_updated"])))
+    # The plugin's other records are not syncs: no event.
+    synced(push(client, site, EXAMPLES["product_updated"]))
+    synced(push(client, site, CONTRACT_ORDER))
+    started, completed = _events(db)
+    assert [(e.topic, e.entity) for e in (started, completed)] == [
+        (lifecycle.COLLECTION_STARTED, f"run:{run.id}"),
+        (lifecycle.COLLECTION_COMPLETED, f"run:{run.id}"),
+    ]
+    began, ended = started.payload["data"], completed.payload["data"]
+    assert (began["status"], began["total"], began["synced"], began["finished_at"]) == (
+        "running",
+        1,
+        0,
+        None,
+    )
+    assert (ended["status"], ended["total"], ended["synced"], ended["error"]) == (
+        "completed",
+        1,
+        1,
+        None,
+    )
+    assert ended["kind"] == "webhook:categories" and ended["site_id"] == site.id
+
+
+@pytest.mark.usefixtures("subscribed")
+def test_a_category_push_that_fails_is_a_failed_collection_sync_saying_why(
+    app: Flask, site: KeyedSite, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a detail of the records")
+
+    monkeypatch.setitem(RESOURCES, "category", Resource("webhook:categories", broken))
+    response = push(app.test_client(), site, EXAMPLES["category_updated"])
+    assert response.status_code == 500
+    with db() as session:
+        [run] = session.scalars(select(SyncRun)).all()
+    assert (run.status, run.kind, run.total) == ("failed", "webhook:categories", 1)
+    assert run.error == "the records could not be written (RuntimeError)"
+    started, failed = _events(db)
+    assert [started.topic, failed.topic] == [
+        lifecycle.COLLECTION_STARTED,
+        lifecycle.COLLECTION_FAILED,
+    ]
+    assert failed.payload["data"]["error"] == run.error

@@ -268,6 +268,8 @@ def _read_admin_api(admin: Admin, owners: dict[str, int]) -> None:
         "run_id": runs,
         "row_id": [row["id"] for row in rows],
         "subscription_id": [],
+        "delivery_id": [],
+        "log_id": [run["log_id"] for run in listed],
     }
     read = set()
     for path, operations in document["paths"].items():
