@@ -167,7 +167,7 @@ OPERATION: Schema = {
         "never by the admin token: the records go to that key's site, whatever the body "
         "says. Written at once, in one transaction with the run that logs them "
         "(`sync_type` `webhook:orders|products|customers|categories`; "
-        "`GET /api/sync/runs/{log_id}` with `syncLogId`). `syncedCount` counts records "
+        "`GET /api/sync/logs/{log_id}` with `syncLogId`). `syncedCount` counts records "
         "added or changed; `skippedCount` the rest: identical to what is stored, older "
         "than it (by `updated_at`), repeated in the request, or a product whose SKU "
         "cannot exist in the ERP. E-mail addresses are kept only as keyed hashes. Fields "
@@ -218,10 +218,12 @@ OPERATION: Schema = {
             "the body is larger than 2097152 bytes",
         ),
         "500": _error(
-            "Our bug (logged); nothing was written.", "INTERNAL_ERROR", "an internal error"
+            "Our bug (logged); none of the records was written (a failed run says so).",
+            "INTERNAL_ERROR",
+            "an internal error",
         ),
         "503": _error(
-            "PostgreSQL is unavailable; nothing was written: send it again later.",
+            "PostgreSQL is unavailable; none of the records was written: send it again later.",
             "UNAVAILABLE",
             "the database is unavailable",
         ),

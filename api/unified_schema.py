@@ -19,6 +19,7 @@ overflow their column (string lengths, int4, numeric(18, 4)).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 from api import json_body
+from models.webhook_log import EARLIEST_OCCURRED_AT, LATEST_OCCURRED_AT
 from sync.unified import Entry
 
 #: A plugin with more changes sends several requests; this keeps one request's
@@ -68,7 +70,11 @@ def _described(rule: dict[str, Any]) -> Callable[[Parser], Parser]:
 
 
 def text(max_length: int, *, empty: bool = True) -> Parser:
-    @_described({"type": "string", "maxLength": max_length, "minLength": 0 if empty else 1})
+    @_described(
+        {"type": "string", "maxLength": max_length}
+        if empty
+        else {"type": "string", "maxLength": max_length, "pattern": r"\S"}
+    )
     def parse(value: Any, path: str) -> str:
         if not isinstance(value, str):
             _fail(path, "must be a string")
@@ -81,7 +87,7 @@ def text(max_length: int, *, empty: bool = True) -> Parser:
     return parse
 
 
-@_described({"type": ["integer", "string"], "maxLength": 100})
+@_described({"type": ["integer", "string"], "minLength": 1, "maxLength": 100, "pattern": r"\S"})
 def ident(value: Any, path: str) -> str:
     """A store id: WooCommerce and BigCommerce send integers, Shopify GID strings."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -93,7 +99,9 @@ def ident(value: Any, path: str) -> str:
     return value.strip()
 
 
-@_described({"type": ["integer", "string"], "description": "0 or an empty string: none"})
+@_described(
+    {"type": ["integer", "string"], "maxLength": 100, "description": "0 or an empty string: none"}
+)
 def reference(value: Any, path: str) -> str | None:
     """An id pointing elsewhere; 0 and "" mean none (WooCommerce's `parent_id: 0`)."""
     if value in (0, "0", "") and not isinstance(value, bool):
@@ -101,7 +109,13 @@ def reference(value: Any, path: str) -> str | None:
     return ident(value, path)
 
 
-@_described({"type": ["number", "string"], "description": "a decimal; 4 places are kept"})
+@_described(
+    {
+        "type": ["number", "string"],
+        "pattern": r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$",
+        "description": "a decimal below 10^14; 4 places are kept",
+    }
+)
 def money(value: Any, path: str) -> Decimal:
     """A decimal string or a JSON number, rounded to the column's 4 places."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -110,7 +124,8 @@ def money(value: Any, path: str) -> Decimal:
         amount = Decimal(str(value))
     except InvalidOperation:
         _fail(path, "must be a decimal string or a number")
-    if not amount.is_finite() or abs(amount) >= MONEY_LIMIT:
+    # Rounded first: 99999999999999.99995 rounds up past the column's 14 digits.
+    if not amount.is_finite() or abs(amount.quantize(MONEY_PLACES)) >= MONEY_LIMIT:
         _fail(path, f"must be a finite amount below {MONEY_LIMIT:,}")
     return amount.quantize(MONEY_PLACES)
 
@@ -136,14 +151,24 @@ def flag(value: Any, path: str) -> bool:
 
 @_described({"type": "string", "format": "date-time"})
 def moment(value: Any, path: str) -> datetime:
-    """ISO 8601; without an offset it is UTC (WooCommerce's `*_gmt` fields have none)."""
+    """ISO 8601; without an offset it is UTC (WooCommerce's `*_gmt` fields have none).
+    Within the calendar every reader can hold in any time zone (models/webhook_log.py:
+    an order's time is its stock event's), so year 1 or 9999 is refused here, not a 500."""
     if not isinstance(value, str):
         _fail(path, "must be an ISO 8601 date-time string")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         _fail(path, "must be an ISO 8601 date-time string")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        in_calendar = EARLIEST_OCCURRED_AT <= parsed.astimezone(UTC) < LATEST_OCCURRED_AT
+    except OverflowError:  # in UTC, year 0 or 10000
+        in_calendar = False
+    if not in_calendar:
+        first, last = EARLIEST_OCCURRED_AT.date(), LATEST_OCCURRED_AT.date()
+        _fail(path, f"must be a date-time from {first} to before {last}")
+    return parsed
 
 
 @_described({"type": ["string", "null"], "description": "unusable: the record is skipped"})
@@ -218,6 +243,8 @@ def json_schema(schema: Schema, aliases: Aliases) -> dict[str, Any]:
             properties[alias] = {**rule, "description": f"the same field as `{name}`"}
         if not spec.endswith("?"):
             required.append({"anyOf": [{"required": [n]} for n in names]})
+        # Both names of one field are refused (`record`).
+        required += [{"not": {"required": [name, alias]}} for alias in names[1:]]
     return {"type": "object", "properties": properties, "allOf": required}
 
 
@@ -335,10 +362,16 @@ def parse_body(raw: bytes) -> SyncRequest:
 LABELS = {"resource": "resource type", "action": "action"}
 
 
+#: What a refusal may repeat of a sent `resource` or `action`: a short plain word, never
+#: anything longer, with control codes, or shaped like an address or a key.
+NAME_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
+
+
 def _shown(value: Any) -> str:
-    """`: xyz` for a short printable string the sender gave, else nothing: the message
-    repeats what was sent only where that cannot flood a log or carry control codes."""
-    if isinstance(value, str) and 0 < len(value) <= 40 and value.isprintable():
+    """`: xyz` for a short plain word the sender gave, else nothing: the message repeats
+    what was sent only where that cannot flood a log, carry control codes or personal
+    data."""
+    if isinstance(value, str) and NAME_LIKE.fullmatch(value):
         return f": {value}"
     return ""
 

@@ -76,7 +76,7 @@ class SyncRun(Base):
 
     id: Mapped[bigint_pk]
     #: The run's public id: what the plugin endpoint answers as `syncLogId`, and
-    #: `GET /api/sync/runs/<log_id>` finds (a counter would tell one store how busy the
+    #: `GET /api/sync/logs/<log_id>` finds (a counter would tell one store how busy the
     #: others are).
     log_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), server_default=text("gen_random_uuid()"), unique=True

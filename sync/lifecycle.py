@@ -12,16 +12,19 @@ Events are Standard Webhooks messages (section 9): `webhook-id` unique per event
 the same on every retry, `webhook-timestamp` of the attempt, and `webhook-signature`
 `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` made by the `standardwebhooks` library
 with the subscriber's `whsec_` secret. Beside them, `X-Stocksync-Topic`,
-`X-Stocksync-Entity` (`run` or `site`), `X-Stocksync-Entity-Id` and
+`X-Stocksync-Entity` (`run`, `site` or `test`), `X-Stocksync-Entity-Id` and
 `X-Stocksync-Event-Id` let a subscriber route a request before reading its body. Success
 is 2xx only; 410 Gone deactivates the subscriber.
 
-Each delivery names its entity (`run:12`, `site:3`). A subscriber gets one entity's
-events in the order they happened: a delivery is not attempted while an earlier one of
-the same subscriber and entity is pending (`claim_attempt`), and the end of one hands
-over to the next (`record_attempt`). So a `COMPLETED` never arrives before its
-`STARTED`, however often the `STARTED` had to be retried; one that failed for good
-(every attempt of the schedule) no longer holds the next back.
+Each delivery names its entity (`run:12`, `site:3`; a test event `test:<event id>`).
+A subscriber gets one entity's events in the order they happened: a delivery is not
+attempted while an earlier one of the same subscriber and entity is pending
+(`claim_attempt`), and the end of one hands over to the next (`record_attempt`). So a
+`COMPLETED` never arrives before its `STARTED`, however often the `STARTED` had to be
+retried; one that failed for good (every attempt of the schedule) no longer holds the
+next back. "Earlier" is by id: the events of one site are recorded under its row lock
+(sync/sites.py, sync/merchant_events.py), and a run's by the run's own transitions, so
+id order is the order they happened.
 
 `record_event` writes one delivery row per subscriber inside the caller's transaction
 (the change and its event commit together); the caller publishes the returned ids after
@@ -31,6 +34,7 @@ commit, and a sweeper publishes any it missed.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,6 +47,10 @@ from standardwebhooks import Webhook
 
 from models import DeliveryStatus, EventDelivery, EventSubscription, RunStatus, SyncRun
 from models.crypto import Vault
+from sync.context import Broker
+from sync.errors import Unavailable
+
+log = logging.getLogger(__name__)
 
 STARTED = "PRODUCT_SYNC_STARTED"
 COMPLETED = "PRODUCT_SYNC_COMPLETED"
@@ -162,19 +170,31 @@ def record_event(
 
 def record_test_event(session: Session, subscription: EventSubscription) -> list[int]:
     """A `SUBSCRIPTION_TEST` event for this subscriber alone (to check its URL and its
-    signature check): delivered, retried and recorded like any other."""
+    signature check): delivered, retried and recorded like any other. Each is its own
+    entity (`test:<event id>`), so a new test never waits behind an earlier one still
+    being retried: the operator who fixed the URL sees the answer now."""
     data = {"subscription_id": subscription.id, "url": subscription.url}
-    return _deliveries(session, [subscription.id], TEST, f"subscription:{subscription.id}", data)
+    event_id = _new_event_id()
+    return _deliveries(session, [subscription.id], TEST, f"test:{event_id}", data, event_id)
+
+
+def _new_event_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
 
 
 def _deliveries(
-    session: Session, subscribers: Sequence[int], topic: str, entity: str, data: dict[str, Any]
+    session: Session,
+    subscribers: Sequence[int],
+    topic: str,
+    entity: str,
+    data: dict[str, Any],
+    event_id: str | None = None,
 ) -> list[int]:
     if not subscribers:
         return []
     now = session.execute(select(func.now())).scalar_one()
     payload = {"type": topic, "timestamp": now.isoformat(), "data": data}
-    event_id = f"msg_{uuid.uuid4().hex}"
+    event_id = event_id or _new_event_id()
     deliveries = [
         EventDelivery(
             subscription_id=subscription_id,
@@ -355,8 +375,22 @@ def due_deliveries(session: Session, overdue: timedelta, limit: int = 500) -> li
                 EventDelivery.status == DeliveryStatus.PENDING,
                 EventDelivery.next_attempt_at <= func.now() - overdue,
                 _first_in_line(),
+                # An inactive subscriber's pending rows wait for it to come back; left
+                # in, they could fill every page and starve the active ones.
+                EventSubscription.id == EventDelivery.subscription_id,
+                EventSubscription.active,
             )
             .order_by(EventDelivery.next_attempt_at)
             .limit(limit)
         )
     )
+
+
+def publish(broker: Broker, deliveries: Sequence[int]) -> None:
+    """Queue committed deliveries. With the broker down they only wait, and the change
+    that recorded them stands: the sweeper publishes pending deliveries a minute after
+    they are due (workers/lifecycle.py `OVERDUE`)."""
+    try:
+        broker.queue_deliveries(deliveries)
+    except Unavailable:
+        log.warning("lifecycle.not_queued", extra={"deliveries": len(deliveries)})

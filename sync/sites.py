@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from models import Item, Platform, Site, Source, SyncRun, WebhookLog, WebhookStatus
 from models.sync import LIVE_RUN_STATUSES
-from sync import merchant_events
+from sync import lifecycle, merchant_events
 from sync.accounts import (
     apply_changes,
     check_base_url,
@@ -180,7 +180,7 @@ def add_site(
         # The check above was its first passing connection test.
         deliveries = merchant_events.connected(session, site.id) if check else []
         described = describe_site(site)
-    ctx.broker.queue_deliveries(deliveries)
+    lifecycle.publish(ctx.broker, deliveries)
     described["first_full_sync"] = first_full_sync(
         ctx.clock(), zone, full_sync_hour, live=initial_sync
     )
@@ -214,6 +214,9 @@ def update_site(ctx: Context, site_id: int, changes: Mapping[str, Any]) -> dict[
     ones whole. `source` (an id or name) moves the site to another ERP (see `_move`).
     """
     with saving(ctx) as session:
+        # Locked first: two changes of `active` at once are one after the other, so
+        # each sees the state the other left and only a real change sends its event.
+        session.execute(select(Site.id).where(Site.id == site_id).with_for_update())
         site = get_site(session, site_id)
         if "base_url" in changes:
             changes = {
@@ -238,7 +241,7 @@ def update_site(ctx: Context, site_id: int, changes: Mapping[str, Any]) -> dict[
         session.flush()
         deliveries = merchant_events.switched(session, site) if site.active != was_active else []
         described = describe_site(site)
-    ctx.broker.queue_deliveries(deliveries)
+    lifecycle.publish(ctx.broker, deliveries)
     if generated:
         described["webhook_secret"] = generated
     if "webhook_secret" in changes or changes.get("rotate_webhook_secret"):

@@ -139,6 +139,7 @@ def send_test_event(ctx: Context, subscription_id: int) -> dict[str, Any]:
             raise Conflict(f"subscription {subscription_id} is inactive ({reason}): activate it")
         [delivery_id] = record_test_event(session, subscription)
         described = describe_delivery(session.get_one(EventDelivery, delivery_id))
+    # The operator is waiting for this one: a broker outage is theirs to hear (503).
     ctx.broker.queue_deliveries([delivery_id])
     return described
 

@@ -58,7 +58,7 @@ from models import (
     WebhookStatus,
 )
 from models.db import transaction
-from sync import healing, merchant_events
+from sync import healing, lifecycle, merchant_events
 from sync.accounts import get
 from sync.context import Context
 from sync.errors import Conflict, Invalid, ServiceError
@@ -125,7 +125,7 @@ def check_owner(ctx: Context, kind: str, owner_id: int) -> dict[str, Any]:
     if kind == "site":
         with transaction(ctx.sessions) as session:
             deliveries = merchant_events.connected(session, owner_id)
-        ctx.broker.queue_deliveries(deliveries)
+        lifecycle.publish(ctx.broker, deliveries)
     return {kind: owner_id, "platform": owner.platform, "ok": True}
 
 

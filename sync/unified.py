@@ -35,8 +35,7 @@ from models.db import transaction
 from models.skus import try_normalize_sku
 from sync.catalog import mirror_products
 from sync.context import Context
-from sync.errors import Unavailable
-from sync.lifecycle import record_whole_run
+from sync.lifecycle import publish, record_whole_run
 from sync.plugin_orders import order_event
 
 log = logging.getLogger(__name__)
@@ -104,9 +103,10 @@ def _updated(entry: Entry) -> datetime | None:
 def sync_orders(session: Session, batch: Batch) -> Outcome:
     """Orders and their lines. A changed order's lines are replaced in the same
     transaction, so readers never see an order with half its old and new lines, and
-    its `store.order` event is logged there too (sync/plugin_orders.py). A line sent
-    without an id (the contract's lines have none) is named by its position, `#1`,
-    which no store id can be: lines are replaced whole, so only uniqueness matters."""
+    its `store.order` event is logged there too (sync/plugin_orders.py). When a line
+    comes without an id (the contract's lines have none), every line of its order is
+    named by its position (`#1`, `#2`; the ids sent stay in `raw`), so a sent id can
+    never collide with a position: lines are replaced whole, only uniqueness matters."""
     entries = _latest(batch.entries, _by_id, _updated)
     rows = [
         {
@@ -136,22 +136,31 @@ def sync_orders(session: Session, batch: Batch) -> Outcome:
             )
         )
         lines = [
-            {
-                "site_id": batch.site_id,
-                "order_id": changed[e.fields["id"]],
-                "external_id": line.get("id") or f"#{position}",
-                "sku": try_normalize_sku(line["sku"]),
-                "quantity": line["quantity"],
-                "price": line.get("price"),
-                "total": line.get("total"),
-            }
+            line
             for e in entries
             if e.fields["id"] in changed
-            for position, line in enumerate(e.fields["line_items"], 1)
+            for line in _line_rows(batch.site_id, changed[e.fields["id"]], e.fields["line_items"])
         ]
         if lines:
             session.execute(insert(OrderLine), lines)
     return Outcome(len(batch.entries), len(changed))
+
+
+def _line_rows(site_id: int, order_id: int, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An order's `order_lines` rows: by their ids, or all by position if one has none."""
+    positional = any(item.get("id") is None for item in items)
+    return [
+        {
+            "site_id": site_id,
+            "order_id": order_id,
+            "external_id": f"#{position}" if positional else item["id"],
+            "sku": try_normalize_sku(item["sku"]),
+            "quantity": item["quantity"],
+            "price": item.get("price"),
+            "total": item.get("total"),
+        }
+        for position, item in enumerate(items, 1)
+    ]
 
 
 def sync_customers(session: Session, batch: Batch) -> Outcome:
@@ -282,26 +291,25 @@ def record(ctx: Context, site_id: int, resource: str, entries: list[Entry]) -> d
     try:
         with transaction(ctx.sessions) as session:
             outcome = kind.sync(session, batch)
-            run = SyncRun(
-                site_id=site_id,
-                kind=kind.kind,
-                trigger="webhook",
-                status=RunStatus.COMPLETED,
-                total=outcome.total,
-                synced=outcome.synced,
-                unchanged=outcome.skipped - outcome.invalid,
-                skipped=outcome.skipped,
-                started_at=started,
-                finished_at=utcnow(),
+            run = _run(
+                session,
+                SyncRun(
+                    site_id=site_id,
+                    kind=kind.kind,
+                    status=RunStatus.COMPLETED,
+                    total=outcome.total,
+                    synced=outcome.synced,
+                    unchanged=outcome.skipped - outcome.invalid,
+                    skipped=outcome.skipped,
+                    started_at=started,
+                ),
             )
-            session.add(run)
-            session.flush()
             deliveries = record_whole_run(session, run)
     except Exception as error:
         _record_failure(ctx, site_id, kind.kind, len(entries), started, error)
         raise
     log.info("unified.synced", extra={"site_id": site_id, "kind": kind.kind, "run_id": run.id})
-    _publish(ctx, deliveries)
+    publish(ctx.broker, deliveries)
     return {
         "syncedCount": outcome.synced,
         "skippedCount": outcome.skipped,
@@ -318,18 +326,17 @@ def _record_failure(
     reason = f"the records could not be written ({type(error).__name__})"
     try:
         with transaction(ctx.sessions) as session:
-            run = SyncRun(
-                site_id=site_id,
-                kind=kind,
-                trigger="webhook",
-                status=RunStatus.FAILED,
-                total=total,
-                error=reason,
-                started_at=started,
-                finished_at=utcnow(),
+            run = _run(
+                session,
+                SyncRun(
+                    site_id=site_id,
+                    kind=kind,
+                    status=RunStatus.FAILED,
+                    total=total,
+                    error=reason,
+                    started_at=started,
+                ),
             )
-            session.add(run)
-            session.flush()
             deliveries = record_whole_run(session, run)
     except Exception as also:
         log.warning(
@@ -337,13 +344,12 @@ def _record_failure(
         )
         return
     log.warning("unified.failed", extra={"site_id": site_id, "kind": kind, "run_id": run.id})
-    _publish(ctx, deliveries)
+    publish(ctx.broker, deliveries)
 
 
-def _publish(ctx: Context, deliveries: list[int]) -> None:
-    """Queue committed lifecycle deliveries. With the broker down they only wait: the
-    sweeper publishes pending deliveries a minute after they are due."""
-    try:
-        ctx.broker.queue_deliveries(deliveries)
-    except Unavailable:
-        log.warning("unified.deliveries_not_queued", extra={"deliveries": len(deliveries)})
+def _run(session: Session, run: SyncRun) -> SyncRun:
+    """`run`, a plugin request's, ended now and stored (its id and `log_id` filled)."""
+    run.trigger, run.finished_at = "webhook", utcnow()
+    session.add(run)
+    session.flush()
+    return run

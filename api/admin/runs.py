@@ -142,7 +142,7 @@ def show(run_id: int) -> dict[str, Any]:
 @endpoint(
     runs,
     "GET",
-    "/api/sync/runs/<uuid:log_id>",
+    "/api/sync/logs/<uuid:log_id>",
     Doc(
         "A run by its public id: the `syncLogId` the plugin endpoint answered",
         "runs",

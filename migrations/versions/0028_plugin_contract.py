@@ -2,7 +2,8 @@
 
 - `sync_runs.log_id`: the UUID `POST /api/sync/webhook` answers as `syncLogId` (the
   contract shows a UUID, and a counter would tell a store how busy the others are).
-  Filled for existing rows by the default.
+  Filled for existing rows by the default: a volatile default rewrites the table under
+  an exclusive lock, so on a large `sync_runs` run it in a quiet hour.
 - `products`: what the plugin says of a product beyond its stock (name, prices, status,
   categories), kept beside the catalog mirror (`items`), whose rows stay narrow.
 - `order_lines.total`, `order_lines.price` nullable: the plugin sends each line's
@@ -76,6 +77,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("products")
+    # Lines sent without a unit price (the WooCommerce plugin sends totals): the
+    # total's share of each unit, or 0, as the older schema cannot hold none.
+    op.execute(
+        "UPDATE order_lines SET price = coalesce(round(total / nullif(quantity, 0), 4), 0) "
+        "WHERE price IS NULL"
+    )
     op.drop_column("order_lines", "total")
     op.alter_column("order_lines", "price", existing_type=MONEY, nullable=False)
     op.drop_constraint("uq_sync_runs_log_id", "sync_runs")

@@ -19,6 +19,8 @@ defined( 'ABSPATH' ) || exit;
 
 require_once __DIR__ . '/includes/class-options.php';
 require_once __DIR__ . '/includes/class-logger.php';
+require_once __DIR__ . '/includes/class-text.php';
+require_once __DIR__ . '/includes/class-unsendable.php';
 require_once __DIR__ . '/includes/class-payloads.php';
 require_once __DIR__ . '/includes/class-sender.php';
 require_once __DIR__ . '/includes/class-settings-page.php';

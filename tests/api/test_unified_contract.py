@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.unified_doc import CONTRACT_ORDER, EXAMPLES
 from models import (
+    DeliveryStatus,
     EventDelivery,
     EventKind,
     EventSubscription,
@@ -29,7 +31,10 @@ from models import (
     WebhookLog,
 )
 from models.crypto import Vault
-from sync import lifecycle
+from models.db import execute_rows
+from sync import catalog, lifecycle
+from sync.errors import Unavailable
+from sync.lifecycle import due_deliveries
 from sync.subscribers import new_secret
 from sync.unified import RESOURCES, Resource
 from tests.support.admin_api import AUTH
@@ -98,6 +103,17 @@ def test_the_printed_example_is_refused_only_for_its_placeholder(
         Decimal("99.9900"),
         None,
     )
+
+
+def test_an_order_with_a_line_without_id_names_every_line_by_position(
+    client: FlaskClient, site: KeyedSite, db: sessionmaker[Session]
+) -> None:
+    """A sent id shaped like a position (`#2`) cannot collide with one (it was a 500)."""
+    items = [{"wc_item_id": "#2", "sku": "a", "quantity": 1}, {"sku": "b", "quantity": 2}]
+    synced(push(client, site, body("order", CONTRACT_ORDER["data"] | {"items": items})))
+    with db() as session:
+        lines = session.execute(select(OrderLine.external_id, OrderLine.sku)).all()
+    assert sorted(map(tuple, lines)) == [("#1", "A"), ("#2", "B")]
 
 
 def test_the_example_order_holds_its_stock_like_a_webhook_order(
@@ -191,11 +207,11 @@ def test_a_run_is_found_by_its_sync_log_id(
     client: FlaskClient, site: KeyedSite, db: sessionmaker[Session]
 ) -> None:
     log_id = synced(push(client, site, EXAMPLES["category_updated"]))
-    detail = client.get(f"/api/sync/runs/{log_id}", headers=AUTH)
+    detail = client.get(f"/api/sync/logs/{log_id}", headers=AUTH)
     assert detail.status_code == 200, detail.json
     assert (detail.json["log_id"], detail.json["kind"]) == (log_id, "webhook:categories")
-    assert client.get(f"/api/sync/runs/{uuid.uuid4()}", headers=AUTH).status_code == 404
-    assert client.get(f"/api/sync/runs/{log_id}").status_code == 401
+    assert client.get(f"/api/sync/logs/{uuid.uuid4()}", headers=AUTH).status_code == 404
+    assert client.get(f"/api/sync/logs/{log_id}").status_code == 401
 
 
 def test_the_documents_examples_and_answers_fit_its_schemas(
@@ -223,6 +239,13 @@ def test_the_documents_examples_and_answers_fit_its_schemas(
     no_id = json.loads(json.dumps(CONTRACT_ORDER))
     del no_id["data"]["wc_order_id"]
     assert not fits(content["schema"], no_id)
+    both = json.loads(json.dumps(CONTRACT_ORDER))
+    both["data"]["id"] = 1001
+    assert not fits(content["schema"], both)
+    assert push(client, site, both).status_code == 400
+    blank = {"resource": "category", "action": "created", "data": {"id": " ", "name": "x"}}
+    assert not fits(content["schema"], blank)
+    assert push(client, site, blank).status_code == 400
     answer = push(client, site, no_id)
     assert answer.status_code == 400
     assert fits(answers(400), answer.json)
@@ -266,18 +289,35 @@ SITE_TABLES = ("orders", "order_lines", "customers", "categories", "products", "
 
 
 @pytest.fixture
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement any engine runs while the test does."""
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every SQL statement run while the test does: SQLAlchemy's, and the catalog
+    mirror's bulk upsert, which goes straight to psycopg2 (models/db.py `execute_rows`)."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         seen.append(statement)
 
+    def bulk(session: Session, sql: str, *args: Any, **kwargs: Any) -> list[Any]:
+        seen.append(sql)
+        return execute_rows(session, sql, *args, **kwargs)
+
+    monkeypatch.setattr(catalog, "execute_rows", bulk)
     event.listen(Engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
         event.remove(Engine, "before_cursor_execute", record)
+
+
+def _scoped(sql: str) -> bool:
+    """The statement names the site where it matters: an INSERT inserts `site_id` and
+    conflicts on it, anything else has it in its WHERE."""
+    flat = " ".join(sql.split())
+    if flat.startswith("INSERT"):
+        columns = flat[flat.index("(") + 1 : flat.index(")")]
+        conflict = re.search(r"ON CONFLICT \(([^)]*)\)", flat)
+        return "site_id" in columns and (conflict is None or "site_id" in conflict.group(1))
+    return "site_id" in flat.partition(" WHERE ")[2]
 
 
 def _rows_of(db: sessionmaker[Session], site_id: int) -> dict[str, list[Any]]:
@@ -353,8 +393,8 @@ def test_another_sites_rows_cannot_be_reached_through_any_field(
         sql for sql in statements if re.search(rf"\b({'|'.join(SITE_TABLES)}|sync_runs)\b", sql)
     ]
     assert touching
-    unscoped = [sql for sql in touching if "site_id" not in sql]
-    assert unscoped == []
+    assert any("INSERT INTO items" in sql for sql in touching)  # the bulk path is seen
+    assert [sql for sql in touching if not _scoped(sql)] == []
 
 
 # --- lifecycle events ------------------------------------------------------------------------
@@ -427,3 +467,17 @@ def test_a_category_push_that_fails_is_a_failed_collection_sync_saying_why(
         lifecycle.COLLECTION_FAILED,
     ]
     assert failed.payload["data"]["error"] == run.error
+
+
+@pytest.mark.usefixtures("subscribed")
+def test_with_the_broker_down_the_push_is_taken_and_its_events_wait_for_the_sweeper(
+    app: Flask, site: KeyedSite, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*args: Any, **kwargs: Any) -> None:
+        raise Unavailable("the broker cannot be reached (test)")
+
+    monkeypatch.setattr(app.extensions["stocksync"].ctx.broker, "queue_deliveries", down)
+    synced(push(app.test_client(), site, EXAMPLES["category_updated"]))
+    assert {e.status for e in _events(db)} == {DeliveryStatus.PENDING}
+    with db() as session:
+        assert len(due_deliveries(session, timedelta(0))) == 1  # the first in line

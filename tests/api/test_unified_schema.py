@@ -69,6 +69,7 @@ INVALID = [
     (body("order", order(total="ten")), "data.total: must be a decimal string or a number"),
     (body("order", order(total="NaN")), "data.total: must be a finite amount"),
     (body("order", order(total="1e15")), "data.total: must be a finite amount"),
+    (body("order", order(total="99999999999999.99995")), "data.total: must be a finite amount"),
     (body("order", order(updated_at="yesterday")), "data.updated_at: must be an ISO 8601"),
     (body("order", order(created_at=1700000000)), "data.created_at: must be an ISO 8601"),
     (body("order", order(line_items={})), "data.line_items: must be a list"),
@@ -103,6 +104,15 @@ INVALID = [
     (body("order", {"status": "x", "total": 1, "items": []}), "data.id: is required (or wc_or"),
     (body("order", SPEC_ORDER | {"wc_order_id": 0.5}), "data.wc_order_id: must be a non-empty"),
     (body("order", SPEC_ORDER | {"date_created": "soon"}), "data.date_created: must be an ISO"),
+    (
+        body("order", SPEC_ORDER | {"date_modified": "9999-12-31T23:00:00-05:00"}),
+        "data.date_modified: must be a date-time from 0001-01-02 to before 9999-12-31",
+    ),
+    (
+        body("order", SPEC_ORDER | {"date_created": "0001-01-01T00:00:00+01:00"}),
+        "data.date_created: must be a",
+    ),
+    (body("ann@example.com", {}), "resource: invalid resource type; must be one of"),
     (body("order", SPEC_ORDER | {"items": [{"sku": "a"}]}), "data.items[0].quantity: is req"),
     (
         body("order", SPEC_ORDER | {"items": [SPEC_LINE, SPEC_LINE]}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -188,3 +189,24 @@ def test_0007_downgrade_keeps_one_live_row_per_delivery_for_the_old_index(
     downgrade(empty_database, "0006")
     statuses = _sql(empty_database, "SELECT status FROM webhook_log ORDER BY id")
     assert statuses == [("processed",), ("duplicate",)]
+
+
+def test_0028_downgrade_gives_lines_without_a_unit_price_one(empty_database: str) -> None:
+    """The WooCommerce plugin sends line totals, not unit prices; the schema before 0028
+    requires a price, so the downgrade derives one (or 0) rather than failing."""
+    upgrade(empty_database)
+    _sql(
+        empty_database,
+        "INSERT INTO sources (id, name, kind, base_url, credentials_sealed) "
+        "VALUES (1, 'erp', 'businesscentral', 'http://erp', 'x');"
+        "INSERT INTO sites (id, name, platform, base_url, source_id, credentials_sealed) "
+        "VALUES (1, 'shop', 'woocommerce', 'http://shop', 1, 'x');"
+        "INSERT INTO orders (id, site_id, external_id, status, total, raw) "
+        "VALUES (1, 1, '1001', 'completed', 30, '{}');"
+        "INSERT INTO order_lines (site_id, order_id, external_id, sku, quantity, price, total) "
+        "VALUES (1, 1, '#1', 'A', 3, NULL, 30), (1, 1, '#2', 'B', 0, NULL, 0), "
+        "(1, 1, '#3', 'C', 1, 5, 5)",
+    )
+    downgrade(empty_database, "0027")
+    prices = _sql(empty_database, "SELECT external_id, price FROM order_lines ORDER BY 1")
+    assert prices == [("#1", Decimal("10.0000")), ("#2", Decimal("0")), ("#3", Decimal("5"))]

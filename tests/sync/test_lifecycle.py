@@ -322,7 +322,9 @@ def test_a_subscriber_asks_for_a_test_event_through_the_api_and_the_cli(
     tests = [Webhook(secret).verify(body, headers) for headers, body in endpoint.received]
     assert {event["type"] for event in tests} == {lifecycle.TEST}
     assert tests[0]["data"] == {"subscription_id": subscription_id, "url": endpoint.url}
-    assert endpoint.received[0][0]["X-Stocksync-Entity"] == "subscription"
+    # Each test event is its own entity: a new one never waits behind a failing one.
+    entities = {(h["X-Stocksync-Entity"], h["X-Stocksync-Entity-Id"]) for h, _ in endpoint.received}
+    assert {kind for kind, _ in entities} == {"test"} and len(entities) == 3
 
 
 def test_deactivating_a_site_through_the_api_tells_its_subscriber_in_order(
@@ -361,3 +363,24 @@ def test_deactivating_a_site_through_the_api_tells_its_subscriber_in_order(
         str(stack.site_id),
     )
     assert (event["data"]["site_id"], event["data"]["active"]) == (stack.site_id, True)
+
+
+def test_the_sweeper_leaves_an_inactive_subscribers_deliveries_waiting(
+    db: sessionmaker[Session], vault: Vault, service: Context
+) -> None:
+    """Else they could fill its every page and starve the active subscribers'."""
+    with subscriber() as endpoint:
+        paused, _ = _subscribe(service, endpoint.url)
+        _subscribe(service, endpoint.url)
+    with sandbox_stack(db, vault, "shopify", items=10) as stack, transaction(db) as session:
+        run = run_row(session, stack.site_id)
+        deliveries = lifecycle.record_run_event(session, run, lifecycle.STARTED)
+        session.execute(
+            update(EventSubscription).where(EventSubscription.id == paused).values(active=False)
+        )
+    with db() as session:
+        due = lifecycle.due_deliveries(session, timedelta(0))
+        kept = session.scalars(
+            select(EventDelivery.id).where(EventDelivery.subscription_id != paused)
+        ).all()
+    assert len(deliveries) == 2 and due == list(kept)

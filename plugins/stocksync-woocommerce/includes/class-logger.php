@@ -14,7 +14,8 @@ defined( 'ABSPATH' ) || exit;
 /**
  * Writes to PHP's error log, the one place a store owner or host looks when something
  * silently did not sync: `stocksync: <resource> <id>: <message>` for one entity that
- * could not be read or encoded, `stocksync: <resource> (<n> records): <message>` for a
+ * could not be read, encoded or made acceptable to stocksync (Unsendable),
+ * `stocksync: <resource> (<n> records): <message>` for a
  * request that could not be made.
  */
 final class Logger {

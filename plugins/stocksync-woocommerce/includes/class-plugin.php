@@ -38,6 +38,17 @@ final class Plugin {
 		'edited_product_cat'                   => array( 'category', 'updated' ),
 	);
 
+	/**
+	 * Fired by wc_update_product_stock() (an order reducing stock, a refund restocking,
+	 * a REST stock update), which writes the stock without saving the product, so
+	 * without the update hooks above. They pass the product or variation whose stock
+	 * changed: the parent, for a variation whose parent manages the stock.
+	 */
+	private const STOCK_HOOKS = array(
+		'woocommerce_product_set_stock',
+		'woocommerce_variation_set_stock',
+	);
+
 	private static ?Plugin $instance = null;
 
 	/**
@@ -54,6 +65,19 @@ final class Plugin {
 				$hook,
 				static function ( $id ) use ( $sender, $resource, $action ): void {
 					$sender->queue( $resource, $action, $id );
+				},
+			);
+		}
+		foreach ( self::STOCK_HOOKS as $hook ) {
+			$this->hooks[] = array(
+				$hook,
+				static function ( $product ) use ( $sender ): void {
+					try {
+						$id = $product instanceof \WC_Product ? $product->get_id() : 0;
+					} catch ( \Throwable $e ) {
+						return; // No id, nothing to queue nor to name in a log line.
+					}
+					$sender->queue( 'product', 'updated', $id );
 				},
 			);
 		}
@@ -105,7 +129,8 @@ final class Plugin {
 
 	public function hook(): void {
 		foreach ( $this->hooks as list( $hook, $callback ) ) {
-			// Only the id matters: the object a hook passes may be half-saved.
+			// Only the id matters: the object a hook passes may be half-saved (the stock
+			// hooks pass only the object, so theirs take its id).
 			add_action( $hook, $callback, self::PRIORITY, 1 );
 		}
 	}

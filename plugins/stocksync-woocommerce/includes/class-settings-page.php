@@ -25,6 +25,9 @@ final class Settings_Page {
 	private const SLUG  = 'stocksync';
 	private const GROUP = 'stocksync';
 
+	/** Where http is accepted: this machine, for development. */
+	private const LOCAL_HOSTS = array( 'localhost', '127.0.0.1', '::1' );
+
 	public function add_page(): void {
 		add_options_page(
 			__( 'stocksync', 'stocksync-woocommerce' ),
@@ -57,8 +60,10 @@ final class Settings_Page {
 	}
 
 	/**
-	 * An http(s) URL, or empty. Anything else is refused with a notice and the stored
-	 * URL stays, so a typo does not silently stop the sync.
+	 * An https URL, or empty; http only for this machine (localhost, 127.0.0.1, ::1),
+	 * for development: anywhere else the API key would cross the network in clear text
+	 * in every request's Authorization header. Anything else is refused with a notice
+	 * and the stored URL stays, so a typo does not silently stop the sync.
 	 *
 	 * @param mixed $value As submitted.
 	 */
@@ -69,15 +74,24 @@ final class Settings_Page {
 		}
 		$url    = esc_url_raw( $raw, array( 'http', 'https' ) );
 		$scheme = strtolower( (string) wp_parse_url( $url, PHP_URL_SCHEME ) );
-		if ( in_array( $scheme, array( 'http', 'https' ), true ) && '' !== (string) wp_parse_url( $url, PHP_URL_HOST ) ) {
-			return $url;
+		$host   = strtolower( trim( (string) wp_parse_url( $url, PHP_URL_HOST ), '[]' ) );
+		if ( ! in_array( $scheme, array( 'http', 'https' ), true ) || '' === $host ) {
+			add_settings_error(
+				Options::URL,
+				'stocksync_url_invalid',
+				__( 'The stocksync URL must start with https://. The previous URL is kept.', 'stocksync-woocommerce' )
+			);
+			return Options::url();
 		}
-		add_settings_error(
-			Options::URL,
-			'stocksync_url_invalid',
-			__( 'The stocksync URL must start with http:// or https://. The previous URL is kept.', 'stocksync-woocommerce' )
-		);
-		return Options::url();
+		if ( 'http' === $scheme && ! in_array( $host, self::LOCAL_HOSTS, true ) ) {
+			add_settings_error(
+				Options::URL,
+				'stocksync_url_insecure',
+				__( 'The stocksync URL must start with https://: over http:// the API key would be sent in clear text (http:// is accepted only for localhost, 127.0.0.1 and ::1). The previous URL is kept.', 'stocksync-woocommerce' )
+			);
+			return Options::url();
+		}
+		return $url;
 	}
 
 	/**

@@ -241,8 +241,9 @@ final class PayloadsTest extends PluginTestCase {
 				'price'          => 23.0,
 				'regular_price'  => 23.0,
 				'sale_price'     => null,
+				// Its own values: the parent's quantity is the parent's record's.
 				'manage_stock'   => false,
-				'stock_quantity' => 7,
+				'stock_quantity' => null,
 				'stock_status'   => 'instock',
 				'category_ids'   => [],
 				'category_id'    => 0,
@@ -251,6 +252,76 @@ final class PayloadsTest extends PluginTestCase {
 				'updated_at'     => '2026-11-30T17:45:13+01:00',
 			]
 		);
+	}
+
+	/** What the test below relies on: the stubs answer as WooCommerce's variations. */
+	public function test_in_the_view_context_a_variation_answers_its_parents_sku_and_stock(): void {
+		$variation = wc_get_product( 208 );
+		$this->assertSame( [ 'PLUGIN-HOODIE', 'parent', 7 ], [ $variation->get_sku(), $variation->get_manage_stock(), $variation->get_stock_quantity() ] );
+		$this->assertSame( [ '', false, null ], [ $variation->get_sku( 'edit' ), $variation->get_manage_stock( 'edit' ), $variation->get_stock_quantity( 'edit' ) ] );
+		// With a SKU of its own, that one; managing its own stock, its own quantity.
+		$own = wc_get_product( 204 );
+		$this->assertSame( [ 'PLUGIN-B', true, 3 ], [ $own->get_sku(), $own->get_manage_stock(), $own->get_stock_quantity() ] );
+		// A parent that does not manage the stock lends none.
+		$GLOBALS['wc_test_products'][203] = wc_get_product( 203 )->with( [ 'manage_stock' => false, 'stock_quantity' => null ] );
+		$this->assertSame( [ false, null ], [ $variation->get_manage_stock(), $variation->get_stock_quantity() ] );
+	}
+
+	public function test_a_variation_without_a_sku_of_its_own_is_sent_without_one_never_with_its_parents(): void {
+		do_action( 'woocommerce_update_product_variation', 208, wc_get_product( 208 ) );
+		do_action( 'shutdown' );
+
+		$this->assertSentOnly(
+			'product',
+			'updated',
+			[
+				'wc_product_id'  => 208,
+				'parent_id'      => 203,
+				'type'           => 'variation',
+				'status'         => 'publish',
+				'name'           => 'Plugin Hoodie - Green',
+				'sku'            => '',
+				'price'          => 23.0,
+				'regular_price'  => 23.0,
+				'sale_price'     => null,
+				'manage_stock'   => false,
+				'stock_quantity' => null,
+				'stock_status'   => 'instock',
+				'category_ids'   => [],
+				'category_id'    => 0,
+				'category_name'  => '',
+				'created_at'     => '2026-11-10T14:07:00+01:00',
+				'updated_at'     => '2026-11-30T17:45:14+01:00',
+			]
+		);
+		$this->assertStringNotContainsString( 'PLUGIN-HOODIE', $GLOBALS['wp_test_requests'][0]['args']['body'] );
+	}
+
+	public function test_an_order_line_of_a_variation_without_a_sku_of_its_own_has_none(): void {
+		$GLOBALS['wc_test_orders'][105] = wc_get_order( 101 )->with(
+			[
+				'id'     => 105,
+				'number' => '105',
+				'items'  => [
+					new WC_Order_Item_Product(
+						[
+							'id'           => 9005,
+							'product_id'   => 203,
+							'variation_id' => 208,
+							'name'         => 'Plugin Hoodie - Green',
+							'quantity'     => 1,
+							'subtotal'     => '23.00',
+							'total'        => '23.00',
+						]
+					),
+				],
+			]
+		);
+		do_action( 'woocommerce_new_order', 105, wc_get_order( 105 ) );
+		do_action( 'shutdown' );
+
+		$this->assertSame( '', $this->sent()[0]['data'][0]['items'][0]['sku'] );
+		$this->assertStringNotContainsString( 'PLUGIN-HOODIE', $GLOBALS['wp_test_requests'][0]['args']['body'] );
 	}
 
 	public function test_a_customer_created(): void {

@@ -24,6 +24,8 @@ final class PluginTest extends PluginTestCase {
 		'woocommerce_update_customer',
 		'create_product_cat',
 		'edited_product_cat',
+		'woocommerce_product_set_stock',
+		'woocommerce_variation_set_stock',
 		'shutdown',
 		'before_woocommerce_init',
 		'admin_menu',

@@ -286,7 +286,8 @@ final class SenderTest extends PluginTestCase {
 		$this->assertSame( "stocksync: order (1 record): a filter broke: Authorization: Bearer [api key]\n", preg_replace( '/^\[[^\]]*\] /m', '', $this->logged() ) );
 	}
 
-	public function test_a_payload_json_cannot_encode_is_logged_and_left_out_of_its_post(): void {
+	/** Infinite, which JSON cannot even encode: left out before it is tried. */
+	public function test_a_record_stocksync_would_refuse_is_logged_and_left_out_of_its_post(): void {
 		$GLOBALS['wc_test_products'][201] = wc_get_product( 201 )->with( [ 'price' => '1e999' ] );
 
 		do_action( 'woocommerce_update_product', 201, wc_get_product( 201 ) );
@@ -294,8 +295,65 @@ final class SenderTest extends PluginTestCase {
 		do_action( 'shutdown' );
 
 		$this->assertSame( [ 'product updated 203' ], $this->sent_summary() );
-		$this->assertStringContainsString( 'stocksync: product 201: cannot encode the payload as JSON: Inf and NaN cannot be JSON encoded', $this->logged() );
+		$this->assertStringContainsString( 'stocksync: product 201: price is not an amount below 10^14, not sent', $this->logged() );
 		$this->assertStringNotContainsString( 'Plugin T-shirt', $this->logged() );
+	}
+
+	public function test_a_stock_change_that_saves_no_product_sends_it_as_updated(): void {
+		// wc_update_product_stock() passes the product or variation, not its id.
+		do_action( 'woocommerce_product_set_stock', wc_get_product( 201 ) );
+		do_action( 'woocommerce_variation_set_stock', wc_get_product( 204 ) );
+		do_action( 'shutdown' );
+
+		$this->assertSame( [ 'product updated 201 204' ], $this->sent_summary() );
+		$this->assertSame( [ 5, 3 ], array_column( $this->sent()[0]['data'], 'stock_quantity' ) );
+		$this->assertSame( '', $this->logged() );
+	}
+
+	public function test_selling_a_variation_whose_parent_holds_the_stock_sends_the_parent(): void {
+		// As wc_update_product_stock() for variation 205: it writes the stock of the product
+		// that manages it, and fires the hook for that one.
+		do_action( 'woocommerce_product_set_stock', wc_get_product( 203 ) );
+		do_action( 'shutdown' );
+
+		$this->assertSame( [ 'product updated 203' ], $this->sent_summary() );
+		$this->assertSame( [ 'PLUGIN-HOODIE', true, 7 ], [ $this->sent()[0]['data'][0]['sku'], $this->sent()[0]['data'][0]['manage_stock'], $this->sent()[0]['data'][0]['stock_quantity'] ] );
+	}
+
+	public function test_a_stock_change_joins_the_other_changes_of_its_product(): void {
+		do_action( 'woocommerce_new_product', 206, wc_get_product( 206 ) );
+		do_action( 'woocommerce_product_set_stock', wc_get_product( 206 ) );
+		do_action( 'woocommerce_update_product', 201, wc_get_product( 201 ) );
+		do_action( 'woocommerce_product_set_stock', wc_get_product( 201 ) );
+		do_action( 'woocommerce_product_set_stock', wc_get_product( 201 ) );
+		do_action( 'shutdown' );
+
+		$this->assertSame( [ 'product created 206', 'product updated 201' ], $this->sent_summary() );
+	}
+
+	/** @return array<string, array{mixed}> */
+	public function not_products(): array {
+		return [
+			'an id'    => [ 201 ],
+			'null'     => [ null ],
+			'an order' => [ new WC_Order( [ 'id' => 101 ] ) ],
+		];
+	}
+
+	/**
+	 * Only what WooCommerce passes is understood; anything else another plugin fires the
+	 * hook with is ignored, quietly.
+	 *
+	 * @dataProvider not_products
+	 * @param mixed $argument
+	 */
+	public function test_a_stock_hook_fired_without_a_product_queues_nothing( $argument ): void {
+		do_action( 'woocommerce_product_set_stock', $argument );
+		do_action( 'woocommerce_variation_set_stock', $argument );
+		do_action( 'shutdown' );
+
+		$this->assertSame( [], $GLOBALS['wp_test_requests'] );
+		$this->assertSame( '', $this->logged() );
 	}
 
 	public function test_nothing_left_to_send_makes_no_post(): void {

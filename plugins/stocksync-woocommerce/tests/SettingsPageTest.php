@@ -1,7 +1,7 @@
 <?php
 /**
  * Settings > stocksync: the API key never shown, kept, replaced or forgotten; only
- * http(s) URLs.
+ * https URLs, and http ones of this machine.
  *
  * @package Stocksync\WooCommerce\Tests
  */
@@ -109,10 +109,56 @@ final class SettingsPageTest extends PluginTestCase {
 		$this->assertSame( Options::URL, $GLOBALS['wp_test_settings_errors'][0]['setting'] );
 	}
 
-	public function test_an_http_or_https_url_is_accepted(): void {
-		$this->assertSame( 'http://10.0.0.5:8000/', $this->page->sanitize_url( ' http://10.0.0.5:8000/ ' ) );
+	public function test_an_https_url_is_accepted(): void {
 		$this->assertSame( 'https://stocksync.example.com/hub', $this->page->sanitize_url( 'https://stocksync.example.com/hub' ) );
+		$this->assertSame( 'https://10.0.0.5:8443/', $this->page->sanitize_url( ' https://10.0.0.5:8443/ ' ) );
 		$this->assertSame( [], $GLOBALS['wp_test_settings_errors'] );
+	}
+
+	/** @return array<string, array{string}> */
+	public function local_urls(): array {
+		return [
+			'localhost' => [ 'http://localhost:8000/' ],
+			'LOCALHOST' => [ 'http://LOCALHOST/stocksync' ],
+			'127.0.0.1' => [ 'http://127.0.0.1:5000' ],
+			'::1'       => [ 'http://[::1]:8000/' ],
+		];
+	}
+
+	/**
+	 * Development: the key does not leave the machine.
+	 *
+	 * @dataProvider local_urls
+	 */
+	public function test_an_http_url_of_this_machine_is_accepted( string $url ): void {
+		$this->assertSame( $url, $this->page->sanitize_url( $url ) );
+		$this->assertSame( [], $GLOBALS['wp_test_settings_errors'] );
+	}
+
+	/** @return array<string, array{string}> */
+	public function insecure_urls(): array {
+		return [
+			'a domain'              => [ 'http://stocksync.example.com' ],
+			'a LAN address'         => [ 'http://10.0.0.5:8000/' ],
+			'a bare host'           => [ 'stocksync.example.com' ],
+			'localhost as a prefix' => [ 'http://localhost.example.com/' ],
+			'localhost as userinfo' => [ 'http://localhost@stocksync.example.com/' ],
+			'another loopback'      => [ 'http://127.0.0.2/' ],
+		];
+	}
+
+	/**
+	 * Over http the Bearer key would cross the network in clear text.
+	 *
+	 * @dataProvider insecure_urls
+	 */
+	public function test_an_http_url_elsewhere_is_refused_saying_https_is_required_and_the_old_one_kept( string $url ): void {
+		$this->assertSame( self::URL, $this->page->sanitize_url( $url ) );
+		$this->assertCount( 1, $GLOBALS['wp_test_settings_errors'] );
+		$error = $GLOBALS['wp_test_settings_errors'][0];
+		$this->assertSame( [ Options::URL, 'stocksync_url_insecure', 'error' ], [ $error['setting'], $error['code'], $error['type'] ] );
+		$this->assertStringContainsString( 'must start with https://', $error['message'] );
+		$this->assertStringContainsString( 'The previous URL is kept.', $error['message'] );
 	}
 
 	public function test_an_empty_url_is_accepted(): void {

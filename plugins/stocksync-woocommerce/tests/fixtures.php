@@ -85,7 +85,8 @@ function stocksync_fixtures(): array {
 				'date_modified'  => $date( '2026-11-30T17:45:12+01:00' ),
 			]
 		),
-		// Its stock is the parent's: WooCommerce answers 'parent' and the parent's quantity.
+		// Its stock is the parent's: it manages none of its own, so in the 'view' context
+		// WooCommerce answers 'parent' and the parent's quantity.
 		new WC_Product_Variation(
 			[
 				'id'             => 205,
@@ -97,12 +98,33 @@ function stocksync_fixtures(): array {
 				'price'          => '23',
 				'regular_price'  => '23',
 				'sale_price'     => '',
-				'manage_stock'   => 'parent',
-				'stock_quantity' => 7,
+				'manage_stock'   => false,
+				'stock_quantity' => null,
 				'stock_status'   => 'instock',
 				'category_ids'   => [],
 				'date_created'   => $date( '2026-11-10T14:06:00+01:00' ),
 				'date_modified'  => $date( '2026-11-30T17:45:13+01:00' ),
+			]
+		),
+		// No SKU of its own, its stock the parent's: in the 'view' context WooCommerce
+		// answers the parent's SKU, 'parent' and the parent's quantity.
+		new WC_Product_Variation(
+			[
+				'id'             => 208,
+				'parent_id'      => 203,
+				'type'           => 'variation',
+				'status'         => 'publish',
+				'name'           => 'Plugin Hoodie - Green',
+				'sku'            => '',
+				'price'          => '23',
+				'regular_price'  => '23',
+				'sale_price'     => '',
+				'manage_stock'   => false,
+				'stock_quantity' => null,
+				'stock_status'   => 'instock',
+				'category_ids'   => [],
+				'date_created'   => $date( '2026-11-10T14:07:00+01:00' ),
+				'date_modified'  => $date( '2026-11-30T17:45:14+01:00' ),
 			]
 		),
 		// A draft: no SKU, no price, no stock tracking, no category, never modified.
@@ -247,6 +269,7 @@ function stocksync_fixtures(): array {
 		'variable'       => 203,
 		'variation'      => 204,
 		'parent_stock'   => 205,
+		'no_own_sku'     => 208,
 		'bare_product'   => 206,
 		'customer'       => 301,
 		'new_customer'   => 302,

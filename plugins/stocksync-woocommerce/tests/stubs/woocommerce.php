@@ -195,7 +195,8 @@ class WC_Product extends WC_Data {
 		return $this->prop( 'name' );
 	}
 
-	public function get_sku() {
+	/** @param string $context 'view' or 'edit': the same for a product, see WC_Product_Variation. */
+	public function get_sku( string $context = 'view' ) {
 		return $this->prop( 'sku' );
 	}
 
@@ -211,12 +212,12 @@ class WC_Product extends WC_Data {
 		return $this->prop( 'sale_price' );
 	}
 
-	/** @return bool|string true, false, or 'parent' for a variation whose parent manages its stock. */
-	public function get_manage_stock() {
+	/** @return bool|string true or false; in the 'view' context 'parent' for a variation whose parent manages its stock. */
+	public function get_manage_stock( string $context = 'view' ) {
 		return $this->prop( 'manage_stock' );
 	}
 
-	public function get_stock_quantity() {
+	public function get_stock_quantity( string $context = 'view' ) {
 		return $this->prop( 'stock_quantity' );
 	}
 
@@ -237,7 +238,44 @@ class WC_Product extends WC_Data {
 	}
 }
 
+/**
+ * Its fixture holds the variation's own values, as the 'edit' context answers them.
+ * The 'view' context inherits from the parent as WooCommerce's does: the parent's SKU
+ * when the variation has none, 'parent' and the parent's quantity when the variation
+ * does not manage its stock and the parent does.
+ */
 class WC_Product_Variation extends WC_Product {
+	public function get_sku( string $context = 'view' ) {
+		$value = parent::get_sku( $context );
+		if ( 'view' === $context && empty( $value ) ) {
+			$value = $this->parent()->get_sku( 'edit' );
+		}
+		return $value;
+	}
+
+	public function get_manage_stock( string $context = 'view' ) {
+		$value = parent::get_manage_stock( $context );
+		if ( 'view' === $context && false === $value && true === $this->parent()->get_manage_stock( 'edit' ) ) {
+			$value = 'parent';
+		}
+		return $value;
+	}
+
+	public function get_stock_quantity( string $context = 'view' ) {
+		$value = parent::get_stock_quantity( $context );
+		if ( 'view' === $context && 'parent' === $this->get_manage_stock( 'view' ) ) {
+			$value = $this->parent()->get_stock_quantity( 'edit' );
+		}
+		return $value;
+	}
+
+	private function parent(): WC_Product {
+		$parent = wc_get_product( $this->get_parent_id() );
+		if ( ! $parent instanceof WC_Product ) {
+			throw new LogicException( "variation fixture {$this->get_id()} has no parent" );
+		}
+		return $parent;
+	}
 }
 
 class WC_Customer extends WC_Data {
