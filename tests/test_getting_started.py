@@ -33,5 +33,5 @@ def test_the_make_targets_the_readme_names_exist() -> None:
     phony = re.search(r"^\.PHONY: (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
     assert phony is not None
     targets = set(phony[1].split())
-    named = set(re.findall(r"`make (\w+)", README))
+    named = set(re.findall(r"`make ([\w-]+)", README))
     assert named and named <= targets, named - targets
