@@ -4,6 +4,7 @@ the others running."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import threading
@@ -72,7 +73,10 @@ def test_restarts_back_off_to_the_cap_and_reset_after_a_stable_run(
 ) -> None:
     supervisor, starts = supervised
     delays = []
-    now = time.monotonic()
+    # A whole number of seconds: the sums below stay exact. From the clock's own value,
+    # `(now + 60) - start` could round to 59.999... near a power of two, a quick exit
+    # (it failed so once in CI, as an eighth quick exit: a crash loop).
+    now = float(math.floor(time.monotonic()))
     for attempt in range(1, 8):
         wait_for(lambda: supervisor.procs["worker"].poll() is not None, 10, "the crash")
         supervisor.restart_exited(now)
